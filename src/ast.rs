@@ -1,0 +1,424 @@
+//! The typed syntax tree of a `.wf` file: plain data with spans. It knows nothing of
+//! pest; `crate::syntax` builds it and `crate::check` reads it.
+
+use crate::source::Span;
+
+/// A name as written, with where it was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+/// Any value with the place it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub span: Span,
+}
+
+impl<T> Spanned<T> {
+    pub fn new(value: T, span: Span) -> Self {
+        Spanned { value, span }
+    }
+}
+
+/// A duration in milliseconds; saturates at `u64::MAX` for absurdly long literals so
+/// that the checker, not the parser, reports them.
+pub type Millis = u64;
+
+/// One parsed file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct File {
+    pub items: Vec<Item>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    Import(Spanned<String>),
+    Timezone(Spanned<String>),
+    Retry(RetryPolicy),
+    Breaker(Breaker),
+    Agent(Agent),
+    Trigger(Trigger),
+    Workflow(Workflow),
+    Goal(Goal),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    pub name: Ident,
+    pub attempts: Option<Spanned<f64>>,
+    pub backoff: Option<Backoff>,
+    pub jitter: Option<Spanned<Jitter>>,
+    /// Error kinds that are retried; `None` means every retryable kind.
+    pub retry_on: Option<Vec<Ident>>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Backoff {
+    pub kind: BackoffKind,
+    pub initial: Spanned<Millis>,
+    pub factor: Option<Spanned<f64>>,
+    pub max: Option<Spanned<Millis>>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackoffKind {
+    Exponential,
+    Linear,
+    Constant,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Jitter {
+    None,
+    Full,
+    Equal,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Breaker {
+    pub name: Ident,
+    pub open_after: Option<Spanned<f64>>,
+    pub window: Option<Spanned<Millis>>,
+    pub cool_down: Option<Spanned<Millis>>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Agent {
+    pub name: Ident,
+    pub department: Option<Ident>,
+    pub skills: Vec<Ident>,
+    pub input: Option<TypeExpr>,
+    pub output: Option<TypeExpr>,
+    /// Every `run` or `compute` clause; the checker wants exactly one.
+    pub bodies: Vec<AgentBody>,
+    pub cwd: Option<Spanned<String>>,
+    pub timeout: Option<Spanned<Millis>>,
+    pub retry: Option<Ident>,
+    pub breaker: Option<Ident>,
+    pub capacity: Option<Spanned<f64>>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AgentBody {
+    /// A subprocess: argv, run without a shell.
+    Run(Spanned<Vec<Spanned<String>>>),
+    /// A pure object expression over `input`.
+    Compute(Expr),
+}
+
+impl AgentBody {
+    pub fn span(&self) -> Span {
+        match self {
+            AgentBody::Run(argv) => argv.span,
+            AgentBody::Compute(expr) => expr.span,
+        }
+    }
+}
+
+/// A type as written in `input`/`output` declarations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TypeExpr {
+    pub kind: TypeExprKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TypeExprKind {
+    Number,
+    String,
+    Bool,
+    Null,
+    Any,
+    List(Box<TypeExpr>),
+    Object(Vec<(Ident, TypeExpr)>),
+    Optional(Box<TypeExpr>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trigger {
+    pub name: Ident,
+    /// Every firing clause; the checker wants exactly one.
+    pub kinds: Vec<TriggerKind>,
+    pub timezone: Option<Spanned<String>>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TriggerKind {
+    Cron(Spanned<String>),
+    Event(Spanned<String>),
+    Metric(Threshold),
+    Manual(Span),
+}
+
+impl TriggerKind {
+    pub fn span(&self) -> Span {
+        match self {
+            TriggerKind::Cron(s) | TriggerKind::Event(s) => s.span,
+            TriggerKind::Metric(t) => t.span,
+            TriggerKind::Manual(span) => *span,
+        }
+    }
+}
+
+/// `metric op value`, shared by metric triggers and goal KPIs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Threshold {
+    pub metric: MetricRef,
+    pub op: CompareOp,
+    pub target: Spanned<f64>,
+    pub span: Span,
+}
+
+/// A read of a metric series: `sum(revenue) per month`, `latest(x)` or a bare name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricRef {
+    /// The aggregation as written; `None` for a bare name.
+    pub aggregation: Option<Ident>,
+    /// The metric name as written, possibly with a period suffix (`revenue.monthly`).
+    pub metric: Spanned<String>,
+    pub period: Option<Ident>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompareOp {
+    Ge,
+    Le,
+    Gt,
+    Lt,
+    Eq,
+    Ne,
+}
+
+impl CompareOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            CompareOp::Ge => ">=",
+            CompareOp::Le => "<=",
+            CompareOp::Gt => ">",
+            CompareOp::Lt => "<",
+            CompareOp::Eq => "==",
+            CompareOp::Ne => "!=",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workflow {
+    pub name: Ident,
+    pub version: Option<Spanned<String>>,
+    pub triggers: Vec<Ident>,
+    pub input: Option<TypeExpr>,
+    /// Every `chain` or `steps` clause; the checker wants exactly one.
+    pub bodies: Vec<WorkflowBody>,
+    pub records: Vec<Record>,
+    pub output: Option<Expr>,
+    pub on_failure: Option<Spanned<FailurePolicy>>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum WorkflowBody {
+    /// Agents in order; each one's output is the next one's input.
+    Chain(Spanned<Vec<Ident>>),
+    Steps(Block),
+}
+
+impl WorkflowBody {
+    pub fn span(&self) -> Span {
+        match self {
+            WorkflowBody::Chain(c) => c.span,
+            WorkflowBody::Steps(b) => b.span,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailurePolicy {
+    DeadLetter,
+    Fail,
+}
+
+/// `record metric = expr`: a metric sample written when the workflow completes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub metric: Spanned<String>,
+    pub value: Expr,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Block {
+    pub statements: Vec<Statement>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    pub kind: StatementKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StatementKind {
+    /// `name = agent(arg)`, `name = any [skills](arg)`, `name = workflow w(arg)`.
+    Call {
+        name: Ident,
+        call: Call,
+    },
+    /// `let name = expr`.
+    Let {
+        name: Ident,
+        value: Expr,
+    },
+    /// `when c { … } else when d { … } else { … }`: the first true condition's block runs.
+    When {
+        branches: Vec<(Expr, Block)>,
+        otherwise: Option<Block>,
+    },
+    /// `[name =] [parallel] for item in list [limit n] { … }`.
+    For(ForLoop),
+    /// Each statement of the block is one concurrent branch.
+    Parallel(Block),
+    Try {
+        body: Block,
+        error: Ident,
+        handler: Block,
+    },
+    Fail(Expr),
+    Emit {
+        event: Spanned<String>,
+        payload: Option<Expr>,
+    },
+    Wait(Spanned<Millis>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForLoop {
+    /// The name that collects the iterations' results, if any.
+    pub result: Option<Ident>,
+    pub item: Ident,
+    pub list: Expr,
+    pub parallel: bool,
+    pub limit: Option<Spanned<f64>>,
+    pub body: Block,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    pub target: CallTarget,
+    pub argument: Expr,
+    pub timeout: Option<Spanned<Millis>>,
+    pub retry: Option<Ident>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallTarget {
+    Agent(Ident),
+    /// `any [skill, …]`: the least-loaded agent having every skill.
+    AnyWithSkills(Spanned<Vec<Ident>>),
+    Workflow(Ident),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Goal {
+    pub name: Ident,
+    pub title: Option<Spanned<String>>,
+    pub department: Option<Ident>,
+    pub kpi: Option<Kpi>,
+    pub weight: Option<Spanned<f64>>,
+    pub team: Option<Team>,
+    pub pursued_by: Vec<Ident>,
+    pub children: Vec<Goal>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Kpi {
+    pub threshold: Threshold,
+    pub deadline: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Team {
+    pub skills: Vec<Ident>,
+    pub size: Option<Spanned<f64>>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExprKind {
+    Number(f64),
+    String(String),
+    Bool(bool),
+    Null,
+    List(Vec<Expr>),
+    Object(Vec<(Ident, Expr)>),
+    Input,
+    Name(Ident),
+    Field(Box<Expr>, Ident),
+    Index(Box<Expr>, Box<Expr>),
+    Unary(UnaryOp, Box<Expr>),
+    Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    If(Box<Expr>, Box<Expr>, Box<Expr>),
+    Call(Ident, Vec<Expr>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnaryOp {
+    Not,
+    Negate,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinaryOp {
+    Or,
+    And,
+    Compare(CompareOp),
+    Add,
+    Subtract,
+    Multiply,
+    Divide,
+    Remainder,
+}
+
+impl BinaryOp {
+    /// Binding power: higher binds tighter.
+    pub fn precedence(self) -> u8 {
+        match self {
+            BinaryOp::Or => 1,
+            BinaryOp::And => 2,
+            BinaryOp::Compare(_) => 3,
+            BinaryOp::Add | BinaryOp::Subtract => 4,
+            BinaryOp::Multiply | BinaryOp::Divide | BinaryOp::Remainder => 5,
+        }
+    }
+
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinaryOp::Or => "or",
+            BinaryOp::And => "and",
+            BinaryOp::Compare(op) => op.symbol(),
+            BinaryOp::Add => "+",
+            BinaryOp::Subtract => "-",
+            BinaryOp::Multiply => "*",
+            BinaryOp::Divide => "/",
+            BinaryOp::Remainder => "%",
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! The program as one namespace: every declaration of every loaded file, by kind and
+//! name. Building it reports names declared twice.
+
+use crate::ast::*;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::source::FileId;
+use std::collections::BTreeMap;
+
+/// Declarations by name. The first of two same-named declarations wins; the second
+/// is reported.
+#[derive(Debug, Default, Clone)]
+pub struct Program {
+    pub agents: BTreeMap<String, Agent>,
+    pub triggers: BTreeMap<String, Trigger>,
+    pub workflows: BTreeMap<String, Workflow>,
+    pub retries: BTreeMap<String, RetryPolicy>,
+    pub breakers: BTreeMap<String, Breaker>,
+    /// Top-level goals; children stay inside their parents.
+    pub goals: Vec<Goal>,
+    /// The root file's default timezone for metric periods.
+    pub timezone: Option<Spanned<String>>,
+}
+
+trait Named {
+    fn ident(&self) -> &Ident;
+}
+
+macro_rules! named {
+    ($($ty:ty),*) => { $(impl Named for $ty { fn ident(&self) -> &Ident { &self.name } })* };
+}
+named!(Agent, Trigger, Workflow, RetryPolicy, Breaker, Goal);
+
+impl Program {
+    pub fn build(files: &[(FileId, File)], diagnostics: &mut Vec<Diagnostic>) -> Program {
+        let mut program = Program::default();
+        let root = files.first().map(|(id, _)| *id);
+        for (id, file) in files {
+            for item in &file.items {
+                match item {
+                    Item::Import(_) => {}
+                    Item::Timezone(tz) if Some(*id) == root => match &program.timezone {
+                        Some(first) => diagnostics.push(twice("timezone", tz.span, first.span)),
+                        None => program.timezone = Some(tz.clone()),
+                    },
+                    Item::Timezone(_) => {}
+                    Item::Agent(a) => insert(
+                        &mut program.agents,
+                        a,
+                        Code::DuplicateAgent,
+                        "agent",
+                        diagnostics,
+                    ),
+                    Item::Trigger(t) => insert(
+                        &mut program.triggers,
+                        t,
+                        Code::DuplicateTrigger,
+                        "trigger",
+                        diagnostics,
+                    ),
+                    Item::Workflow(w) => insert(
+                        &mut program.workflows,
+                        w,
+                        Code::DuplicateWorkflow,
+                        "workflow",
+                        diagnostics,
+                    ),
+                    Item::Retry(r) => insert(
+                        &mut program.retries,
+                        r,
+                        Code::DuplicateRetry,
+                        "retry policy",
+                        diagnostics,
+                    ),
+                    Item::Breaker(b) => insert(
+                        &mut program.breakers,
+                        b,
+                        Code::DuplicateBreaker,
+                        "breaker",
+                        diagnostics,
+                    ),
+                    Item::Goal(g) => program.goals.push(g.clone()),
+                }
+            }
+        }
+        let mut goals = BTreeMap::new();
+        for goal in all_goals(&program.goals) {
+            insert(&mut goals, goal, Code::DuplicateGoal, "goal", diagnostics);
+        }
+        program
+    }
+
+    /// Every goal, parents before their children.
+    pub fn all_goals(&self) -> Vec<&Goal> {
+        all_goals(&self.goals)
+    }
+
+    /// Names of agents that have every one of `skills`.
+    pub fn agents_with_skills<'a>(&'a self, skills: &[Ident]) -> Vec<&'a Agent> {
+        self.agents
+            .values()
+            .filter(|a| {
+                skills
+                    .iter()
+                    .all(|s| a.skills.iter().any(|k| k.name == s.name))
+            })
+            .collect()
+    }
+
+    /// Whether any agent declares `skill`.
+    pub fn has_skill(&self, skill: &str) -> bool {
+        self.agents
+            .values()
+            .any(|a| a.skills.iter().any(|k| k.name == skill))
+    }
+
+    pub fn all_skills(&self) -> Vec<&str> {
+        let mut skills: Vec<&str> = self
+            .agents
+            .values()
+            .flat_map(|a| a.skills.iter().map(|s| s.name.as_str()))
+            .collect();
+        skills.sort_unstable();
+        skills.dedup();
+        skills
+    }
+}
+
+fn all_goals(roots: &[Goal]) -> Vec<&Goal> {
+    let mut out = Vec::new();
+    let mut stack: Vec<&Goal> = roots.iter().rev().collect();
+    while let Some(goal) = stack.pop() {
+        out.push(goal);
+        stack.extend(goal.children.iter().rev());
+    }
+    out
+}
+
+fn insert<T: Named + Clone>(
+    map: &mut BTreeMap<String, T>,
+    item: &T,
+    code: Code,
+    kind: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let ident = item.ident();
+    match map.get(&ident.name) {
+        Some(first) => diagnostics.push(
+            Diagnostic::new(
+                code,
+                ident.span,
+                format!("{kind} `{}` is declared twice", ident.name),
+                "declared again here",
+            )
+            .with_label(first.ident().span, "first declared here")
+            .with_help(format!("rename one of them or remove the second {kind}")),
+        ),
+        None => {
+            map.insert(ident.name.clone(), item.clone());
+        }
+    }
+}
+
+fn twice(property: &str, span: crate::source::Span, first: crate::source::Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::DuplicateProperty,
+        span,
+        format!("`{property}` is set twice"),
+        "set again here",
+    )
+    .with_label(first, "first set here")
+    .with_help(format!("keep one `{property}`"))
+}

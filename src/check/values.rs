@@ -1,0 +1,486 @@
+//! Values that must make sense on their own: cron expressions, timezones, durations,
+//! counts, factors, dates, versions, weights, event names, and the shape of each
+//! declaration (an agent needs exactly one body, a trigger one firing clause, …).
+
+use super::suggest;
+use super::Program;
+use crate::ast::*;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::metric::{self, Aggregation, MetricError, Period};
+use crate::source::Span;
+
+/// Error kinds a retry policy can name in `retry_on`.
+pub const ERROR_KINDS: &[&str] = &["failed", "timeout", "invalid_output", "circuit_open"];
+
+/// Ten years: longer durations are almost certainly a slip of the unit.
+const MAX_DURATION: Millis = 10 * 365 * 86_400_000;
+
+pub fn check(program: &Program, out: &mut Vec<Diagnostic>) {
+    for policy in program.retries.values() {
+        retry(policy, out);
+    }
+    for breaker in program.breakers.values() {
+        count(breaker.open_after.as_ref(), "open_after", out);
+        duration(breaker.window.as_ref(), out);
+        duration(breaker.cool_down.as_ref(), out);
+    }
+    for agent in program.agents.values() {
+        self::agent(agent, out);
+    }
+    for trigger in program.triggers.values() {
+        self::trigger(trigger, out);
+    }
+    if let Some(tz) = &program.timezone {
+        timezone(tz, out);
+    }
+    for workflow in program.workflows.values() {
+        self::workflow(workflow, out);
+    }
+    for goal in program.all_goals() {
+        self::goal(goal, out);
+    }
+}
+
+fn retry(policy: &RetryPolicy, out: &mut Vec<Diagnostic>) {
+    if let Some(attempts) = &policy.attempts {
+        if !is_count(attempts.value) {
+            out.push(
+                Diagnostic::new(
+                    Code::InvalidAttempts,
+                    attempts.span,
+                    format!(
+                        "`attempts {}` is not a whole number of at least 1",
+                        attempts.value
+                    ),
+                    "attempts counts every try, the first included",
+                )
+                .with_help("use `attempts 1` for no retries"),
+            );
+        }
+    }
+    if let Some(backoff) = &policy.backoff {
+        duration(Some(&backoff.initial), out);
+        duration(backoff.max.as_ref(), out);
+        if let Some(factor) = &backoff.factor {
+            if !(factor.value >= 1.0 && factor.value.is_finite()) {
+                out.push(
+                    Diagnostic::new(
+                        Code::InvalidFactor,
+                        factor.span,
+                        format!("backoff factor {} is below 1", factor.value),
+                        "delays would shrink",
+                    )
+                    .with_help("use a factor of at least 1, or `backoff constant`"),
+                );
+            }
+        }
+        if let Some(max) = &backoff.max {
+            if max.value < backoff.initial.value {
+                out.push(
+                    Diagnostic::new(
+                        Code::MaxBelowInitial,
+                        max.span,
+                        "the maximum delay is shorter than the initial delay",
+                        "this maximum",
+                    )
+                    .with_label(backoff.initial.span, "is below this initial delay"),
+                );
+            }
+        }
+    }
+    for kind in policy.retry_on.iter().flatten() {
+        if !ERROR_KINDS.contains(&kind.name.as_str()) {
+            out.push(
+                Diagnostic::new(
+                    Code::UnknownErrorKind,
+                    kind.span,
+                    format!("unknown error kind `{}`", kind.name),
+                    "not an error kind",
+                )
+                .with_help(
+                    suggest::did_you_mean(&kind.name, ERROR_KINDS.iter().copied())
+                        .unwrap_or_else(|| format!("error kinds are {}", ERROR_KINDS.join(", "))),
+                ),
+            );
+        }
+    }
+}
+
+fn agent(agent: &Agent, out: &mut Vec<Diagnostic>) {
+    match agent.bodies.as_slice() {
+        [] => out.push(
+            Diagnostic::new(
+                Code::MissingAgentBody,
+                agent.name.span,
+                format!(
+                    "agent `{}` has neither `run` nor `compute`",
+                    agent.name.name
+                ),
+                "this agent cannot do anything",
+            )
+            .with_help("add `run [\"program\", \"arg\"]` or `compute { field: expression }`"),
+        ),
+        [_] => {}
+        [first, second, ..] => out.push(
+            Diagnostic::new(
+                Code::ConflictingAgentBody,
+                second.span(),
+                format!("agent `{}` has more than one body", agent.name.name),
+                "second body",
+            )
+            .with_label(first.span(), "first body")
+            .with_help("an agent either runs a program or computes an expression; keep one"),
+        ),
+    }
+    for body in &agent.bodies {
+        if let AgentBody::Run(argv) = body {
+            if argv.value.first().is_none_or(|p| p.value.trim().is_empty()) {
+                out.push(
+                    Diagnostic::new(
+                        Code::EmptyCommand,
+                        argv.span,
+                        "`run` names no program",
+                        "the first element is the program to start",
+                    )
+                    .with_help("for example `run [\"sh\", \"agents/score.sh\"]`"),
+                );
+            }
+        }
+    }
+    duration(agent.timeout.as_ref(), out);
+    count(agent.capacity.as_ref(), "capacity", out);
+}
+
+fn trigger(trigger: &Trigger, out: &mut Vec<Diagnostic>) {
+    match trigger.kinds.as_slice() {
+        [] => out.push(
+            Diagnostic::new(
+                Code::EmptyTrigger,
+                trigger.name.span,
+                format!("trigger `{}` never fires", trigger.name.name),
+                "no firing clause",
+            )
+            .with_help(
+                "add one of `cron \"0 9 * * *\"`, `on event \"name\"`, `when metric m >= n` or `manual`",
+            ),
+        ),
+        [_] => {}
+        [first, second, ..] => out.push(
+            Diagnostic::new(
+                Code::ConflictingTrigger,
+                second.span(),
+                format!("trigger `{}` has more than one firing clause", trigger.name.name),
+                "second clause",
+            )
+            .with_label(first.span(), "first clause")
+            .with_help("declare one trigger per clause and list both in the workflow's `on`"),
+        ),
+    }
+    for kind in &trigger.kinds {
+        match kind {
+            TriggerKind::Cron(expr) => cron(expr, out),
+            TriggerKind::Event(pattern) => event_pattern(pattern, out),
+            TriggerKind::Metric(threshold) => self::threshold(threshold, out),
+            TriggerKind::Manual(_) => {}
+        }
+    }
+    if let Some(tz) = &trigger.timezone {
+        timezone(tz, out);
+    }
+}
+
+fn workflow(workflow: &Workflow, out: &mut Vec<Diagnostic>) {
+    if let Some(version) = &workflow.version {
+        if let Err(error) = semver::Version::parse(&version.value) {
+            out.push(
+                Diagnostic::new(
+                    Code::InvalidVersion,
+                    version.span,
+                    format!("`{}` is not a semantic version", version.value),
+                    error.to_string(),
+                )
+                .with_help("versions look like \"1.2.0\" (major.minor.patch)"),
+            );
+        }
+    }
+    match workflow.bodies.as_slice() {
+        [] => out.push(
+            Diagnostic::new(
+                Code::EmptyWorkflow,
+                workflow.name.span,
+                format!(
+                    "workflow `{}` has neither `chain` nor `steps`",
+                    workflow.name.name
+                ),
+                "nothing to run",
+            )
+            .with_help("add `chain agent_a -> agent_b` or a `steps { … }` block"),
+        ),
+        [_] => {}
+        [first, second, ..] => out.push(
+            Diagnostic::new(
+                Code::ConflictingWorkflowBody,
+                second.span(),
+                format!("workflow `{}` has more than one body", workflow.name.name),
+                "second body",
+            )
+            .with_label(first.span(), "first body")
+            .with_help("a workflow is either one `chain` or one `steps` block"),
+        ),
+    }
+    for body in &workflow.bodies {
+        if let WorkflowBody::Steps(block) = body {
+            statements(block, out);
+        }
+    }
+}
+
+/// Values inside steps: call timeouts, waits, loop limits, emitted event names.
+fn statements(block: &Block, out: &mut Vec<Diagnostic>) {
+    for statement in &block.statements {
+        match &statement.kind {
+            StatementKind::Call { call, .. } => duration(call.timeout.as_ref(), out),
+            StatementKind::Let { .. } | StatementKind::Fail(_) => {}
+            StatementKind::When {
+                branches,
+                otherwise,
+            } => {
+                for (_, body) in branches {
+                    statements(body, out);
+                }
+                if let Some(body) = otherwise {
+                    statements(body, out);
+                }
+            }
+            StatementKind::For(for_loop) => {
+                count(for_loop.limit.as_ref(), "limit", out);
+                statements(&for_loop.body, out);
+            }
+            StatementKind::Parallel(body) => statements(body, out),
+            StatementKind::Try { body, handler, .. } => {
+                statements(body, out);
+                statements(handler, out);
+            }
+            StatementKind::Emit { event, .. } => event_name(event, out),
+            StatementKind::Wait(wait) => duration(Some(wait), out),
+        }
+    }
+}
+
+fn goal(goal: &Goal, out: &mut Vec<Diagnostic>) {
+    if let Some(kpi) = &goal.kpi {
+        threshold(&kpi.threshold, out);
+        if let Some(deadline) = &kpi.deadline {
+            if chrono::NaiveDate::parse_from_str(&deadline.value, "%Y-%m-%d").is_err() {
+                out.push(Diagnostic::new(
+                    Code::InvalidDate,
+                    deadline.span,
+                    format!("`{}` is not a calendar date", deadline.value),
+                    "no such day",
+                ));
+            }
+        }
+    }
+    if let Some(weight) = &goal.weight {
+        if !(weight.value > 0.0 && weight.value.is_finite()) {
+            out.push(
+                Diagnostic::new(
+                    Code::InvalidWeight,
+                    weight.span,
+                    format!("weight {} is not above 0", weight.value),
+                    "weights must be positive",
+                )
+                .with_help("remove the goal instead of weighting it 0"),
+            );
+        }
+    }
+    if let Some(team) = &goal.team {
+        count(team.size.as_ref(), "size", out);
+    }
+}
+
+fn threshold(threshold: &Threshold, out: &mut Vec<Diagnostic>) {
+    number(&threshold.target, out);
+    let metric = &threshold.metric;
+    match metric::resolve(metric) {
+        Ok(_) => {}
+        Err(MetricError::UnknownAggregation(name)) => {
+            let span = metric.aggregation.as_ref().map_or(metric.span, |a| a.span);
+            out.push(
+                Diagnostic::new(
+                    Code::UnknownAggregation,
+                    span,
+                    format!("unknown aggregation `{name}`"),
+                    "not an aggregation",
+                )
+                .with_help(
+                    suggest::did_you_mean(&name, Aggregation::NAMES.iter().copied())
+                        .unwrap_or_else(|| {
+                            format!("aggregations are {}", Aggregation::NAMES.join(", "))
+                        }),
+                ),
+            );
+        }
+        Err(MetricError::UnknownPeriod(name)) => {
+            let span = metric.period.as_ref().map_or(metric.span, |p| p.span);
+            let help = suggest::did_you_mean(&name, Period::NAMES.iter().copied())
+                .unwrap_or_else(|| format!("periods are {}", Period::NAMES.join(", ")));
+            out.push(
+                Diagnostic::new(
+                    Code::UnknownPeriod,
+                    span,
+                    format!("unknown period `{name}`"),
+                    "not a period",
+                )
+                .with_help(help),
+            );
+        }
+    }
+}
+
+fn cron(expr: &Spanned<String>, out: &mut Vec<Diagnostic>) {
+    let fields = expr.value.split_whitespace().count();
+    let parsed = croner::parser::CronParser::new().parse(&expr.value);
+    let problem = match (fields, parsed) {
+        (5, Ok(_)) => return,
+        (5, Err(error)) => error.to_string(),
+        (n, _) => format!("{n} fields; cron needs 5 (minute hour day-of-month month day-of-week)"),
+    };
+    out.push(
+        Diagnostic::new(
+            Code::InvalidCron,
+            expr.span,
+            format!("`{}` is not a valid cron expression", expr.value),
+            problem,
+        )
+        .with_help("for example \"0 9 * * *\" runs daily at 09:00"),
+    );
+}
+
+fn timezone(tz: &Spanned<String>, out: &mut Vec<Diagnostic>) {
+    if tz.value.parse::<chrono_tz::Tz>().is_ok() {
+        return;
+    }
+    let names = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name());
+    let help = suggest::did_you_mean(&tz.value, names)
+        .unwrap_or_else(|| "use an IANA name such as \"UTC\" or \"Europe/Paris\"".into());
+    out.push(
+        Diagnostic::new(
+            Code::UnknownTimezone,
+            tz.span,
+            format!("unknown timezone `{}`", tz.value),
+            "not an IANA timezone",
+        )
+        .with_help(help),
+    );
+}
+
+/// Event names are dot-separated words; triggers may use `*` for one whole segment
+/// or a trailing `**`-free `*` (`compliance.*`).
+fn event_pattern(pattern: &Spanned<String>, out: &mut Vec<Diagnostic>) {
+    if let Some(problem) = event_problem(&pattern.value, true) {
+        out.push(
+            Diagnostic::new(
+                Code::InvalidEventPattern,
+                pattern.span,
+                format!("`{}` is not a valid event pattern", pattern.value),
+                problem,
+            )
+            .with_help("patterns are dot-separated names where `*` stands for one segment, e.g. \"compliance.*\""),
+        );
+    }
+}
+
+fn event_name(name: &Spanned<String>, out: &mut Vec<Diagnostic>) {
+    if let Some(problem) = event_problem(&name.value, false) {
+        out.push(
+            Diagnostic::new(
+                Code::InvalidEventName,
+                name.span,
+                format!("`{}` is not a valid event name", name.value),
+                problem,
+            )
+            .with_help("event names are dot-separated words, e.g. \"lead.qualified\""),
+        );
+    }
+}
+
+fn event_problem(name: &str, glob: bool) -> Option<String> {
+    if name.is_empty() {
+        return Some("empty name".into());
+    }
+    for segment in name.split('.') {
+        if segment.is_empty() {
+            return Some("empty segment between dots".into());
+        }
+        if segment == "*" {
+            if glob {
+                continue;
+            }
+            return Some("an emitted event is concrete: no `*`".into());
+        }
+        if let Some(bad) = segment
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
+        {
+            return Some(if bad == '*' {
+                "`*` must be a whole segment".into()
+            } else {
+                format!("`{bad}` is not allowed; use letters, digits, `_` and `-`")
+            });
+        }
+    }
+    None
+}
+
+fn duration(duration: Option<&Spanned<Millis>>, out: &mut Vec<Diagnostic>) {
+    let Some(duration) = duration else { return };
+    let problem = match duration.value {
+        0 => "a duration must be longer than 0",
+        d if d > MAX_DURATION => "a duration must be at most 10 years",
+        _ => return,
+    };
+    out.push(
+        Diagnostic::new(
+            Code::InvalidDuration,
+            duration.span,
+            problem,
+            "this duration",
+        )
+        .with_help("durations are written like `250ms`, `30s`, `10m`, `1h` or `1d`"),
+    );
+}
+
+fn count(value: Option<&Spanned<f64>>, what: &str, out: &mut Vec<Diagnostic>) {
+    let Some(value) = value else { return };
+    if !is_count(value.value) {
+        out.push(Diagnostic::new(
+            Code::InvalidCount,
+            value.span,
+            format!(
+                "`{what}` must be a whole number of at least 1, not {}",
+                value.value
+            ),
+            "not a count",
+        ));
+    }
+}
+
+fn number(value: &Spanned<f64>, out: &mut Vec<Diagnostic>) {
+    if !value.value.is_finite() {
+        out.push(invalid_number(value.span));
+    }
+}
+
+pub fn invalid_number(span: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::InvalidNumber,
+        span,
+        "number is too large",
+        "beyond the range of a 64-bit float",
+    )
+}
+
+fn is_count(value: f64) -> bool {
+    value >= 1.0 && value.fract() == 0.0 && value <= u32::MAX as f64
+}

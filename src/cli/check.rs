@@ -1,0 +1,94 @@
+//! `wfc check FILE...`
+
+use super::exit;
+use crate::diagnostic::render;
+use clap::{Args, ValueEnum};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct CheckArgs {
+    /// The .wf files to check (each with its imports).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// `human` reports on stderr, or `json`: one object per diagnostic on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Treat warnings as errors (`--deny warnings`).
+    #[arg(long, value_name = "warnings")]
+    deny: Option<Deny>,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Deny {
+    Warnings,
+}
+
+pub fn run(args: CheckArgs) -> ExitCode {
+    let mut failed = false;
+    let (mut errors, mut warnings) = (0, 0);
+    let color = super::color_stderr();
+    for path in &args.files {
+        let (loaded, checked) = match crate::check_file(path) {
+            Ok(result) => result,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return ExitCode::from(exit::USAGE);
+            }
+        };
+        for diagnostic in &checked.diagnostics {
+            if diagnostic.is_error() {
+                errors += 1;
+            } else {
+                warnings += 1;
+            }
+            match args.format {
+                Format::Human => eprint!(
+                    "{}",
+                    render::report(diagnostic, &loaded.sources, color, terminal_width())
+                ),
+                Format::Json => {
+                    let line = render::json(diagnostic, &loaded.sources);
+                    let _ = writeln!(std::io::stdout(), "{line}");
+                }
+            }
+        }
+        failed |= checked.has_errors();
+    }
+    failed |= args.deny.is_some() && warnings > 0;
+    if args.format == Format::Human {
+        eprintln!("{}", summary(args.files.len(), errors, warnings));
+    }
+    if failed {
+        ExitCode::from(exit::PROBLEMS)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn summary(files: usize, errors: usize, warnings: usize) -> String {
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    if errors == 0 && warnings == 0 {
+        return format!("checked {}: no problems", plural(files, "file"));
+    }
+    format!(
+        "checked {}: {}, {}",
+        plural(files, "file"),
+        plural(errors, "error"),
+        plural(warnings, "warning")
+    )
+}
+
+fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(100)
+}

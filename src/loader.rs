@@ -1,0 +1,156 @@
+//! Reading a root file and everything it imports. The only part of the language
+//! core that touches the file system; what it reads is kept in [`Sources`] so every
+//! diagnostic can show its file.
+
+use crate::ast::{File, Item};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::source::{FileId, Sources, Span};
+use crate::syntax;
+use std::path::{Path, PathBuf};
+
+/// Every file of a program: the root first, then its imports in the order met.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub sources: Sources,
+    pub files: Vec<(FileId, File)>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Why the root file itself could not be read: a usage error, not a diagnostic.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read `{path}`: {source}")]
+    Unreadable {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("`{path}` is not UTF-8 text (invalid byte at offset {offset})")]
+    NotUtf8 { path: String, offset: usize },
+}
+
+/// Loads `root` and, transitively, its imports (paths relative to the importing file).
+pub fn load(root: &Path) -> Result<Loaded, LoadError> {
+    let text = read(root)?;
+    let mut loaded = Loaded::default();
+    let id = loaded
+        .sources
+        .add(root.display().to_string(), &canonical(root), text);
+    let mut stack = vec![id];
+    loaded.visit(id, &mut stack);
+    Ok(loaded)
+}
+
+/// Parses `text` as a program with no imports, e.g. for tests and benchmarks.
+pub fn load_text(name: &str, text: &str) -> Loaded {
+    let mut loaded = Loaded::default();
+    let id = loaded.sources.add(name.to_string(), Path::new(name), text);
+    loaded.visit(id, &mut vec![id]);
+    loaded
+}
+
+impl Loaded {
+    /// Parses file `id` and loads its imports depth-first; `stack` is the chain of
+    /// files currently being imported, for cycle reports.
+    fn visit(&mut self, id: FileId, stack: &mut Vec<FileId>) {
+        let text = self.sources.get(id).text.clone();
+        let (file, diagnostics) = syntax::parse(&text, id);
+        self.diagnostics.extend(diagnostics);
+        let imports: Vec<_> = file
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                Item::Import(path) => Some(path.clone()),
+                _ => None,
+            })
+            .collect();
+        self.files.push((id, file));
+        let dir = self
+            .sources
+            .get(id)
+            .path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        for import in imports {
+            let path = canonical(&dir.join(&import.value));
+            if let Some(existing) = self.sources.find(&path) {
+                if let Some(pos) = stack.iter().position(|f| *f == existing) {
+                    self.diagnostics
+                        .push(self.cycle(&stack[pos..], import.span, &import.value));
+                }
+                continue;
+            }
+            match read(&path) {
+                Ok(text) => {
+                    let name = display_name(&self.sources.get(id).name, &import.value);
+                    let child = self.sources.add(name, &path, text);
+                    stack.push(child);
+                    self.visit(child, stack);
+                    stack.pop();
+                }
+                Err(error) => self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::ImportNotFound,
+                        import.span,
+                        format!("cannot import `{}`", import.value),
+                        reason(&error),
+                    )
+                    .with_help(format!(
+                        "imports are relative to the importing file's directory, here `{}`",
+                        dir.display()
+                    )),
+                ),
+            }
+        }
+    }
+
+    fn cycle(&self, chain: &[FileId], span: Span, path: &str) -> Diagnostic {
+        let mut names: Vec<&str> = chain
+            .iter()
+            .map(|f| self.sources.get(*f).name.as_str())
+            .collect();
+        names.push(names[0]);
+        Diagnostic::new(
+            Code::ImportCycle,
+            span,
+            format!("importing `{path}` makes a cycle"),
+            "this import closes the cycle",
+        )
+        .with_help(format!(
+            "{}; move what both files need into a third file that both import",
+            names.join(" imports ")
+        ))
+    }
+}
+
+fn reason(error: &LoadError) -> String {
+    match error {
+        LoadError::Unreadable { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            "no such file".into()
+        }
+        LoadError::Unreadable { source, .. } => source.to_string(),
+        LoadError::NotUtf8 { .. } => "not UTF-8 text".into(),
+    }
+}
+
+fn read(path: &Path) -> Result<String, LoadError> {
+    let shown = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Unreadable {
+        path: shown.clone(),
+        source,
+    })?;
+    String::from_utf8(bytes).map_err(|e| LoadError::NotUtf8 {
+        path: shown,
+        offset: e.utf8_error().valid_up_to(),
+    })
+}
+
+fn canonical(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// An import's name as the user would write it from where they ran `wfc`.
+fn display_name(importer: &str, import: &str) -> String {
+    let dir = Path::new(importer).parent().unwrap_or(Path::new(""));
+    dir.join(import).display().to_string()
+}

@@ -1,0 +1,157 @@
+//! Expressions: the grammar gives a flat `operand (operator operand)*` sequence and
+//! this file applies precedence with an explicit stack, so a chain of any length
+//! lowers without recursion.
+
+use super::lower::{unreachable_rule, Children, Lower};
+use super::Rule;
+use crate::ast::{BinaryOp, CompareOp, Expr, ExprKind, UnaryOp};
+use pest::iterators::Pair;
+
+/// Lowers an `expr` pair (or an `object`, which `compute` and `emit` use directly).
+pub(super) fn lower_expr(lower: &mut Lower, pair: Pair<'_, Rule>) -> Expr {
+    if pair.as_rule() != Rule::expr {
+        return primary(lower, pair);
+    }
+    let mut operands: Vec<Expr> = Vec::new();
+    let mut operators: Vec<BinaryOp> = Vec::new();
+    let mut prefixes: Vec<(UnaryOp, usize)> = Vec::new();
+    for part in pair.into_inner() {
+        match part.as_rule() {
+            Rule::prefix_op => {
+                let op = if part.as_str() == "-" {
+                    UnaryOp::Negate
+                } else {
+                    UnaryOp::Not
+                };
+                prefixes.push((op, part.as_span().start()));
+            }
+            Rule::postfix => {
+                let mut operand = postfix(lower, part);
+                // Prefix operators bind tighter than any infix one; innermost first.
+                while let Some((op, start)) = prefixes.pop() {
+                    let span = operand.span;
+                    operand = Expr {
+                        kind: ExprKind::Unary(op, Box::new(operand)),
+                        span: crate::source::Span::new(span.file, start, span.end),
+                    };
+                }
+                operands.push(operand);
+            }
+            Rule::infix_op => {
+                let op = binary_op(part.as_str());
+                while operators
+                    .last()
+                    .is_some_and(|top| top.precedence() >= op.precedence())
+                {
+                    reduce(&mut operands, &mut operators);
+                }
+                operators.push(op);
+            }
+            rule => unreachable_rule(rule),
+        }
+    }
+    while !operators.is_empty() {
+        reduce(&mut operands, &mut operators);
+    }
+    operands
+        .pop()
+        .expect("the grammar guarantees an expression has an operand")
+}
+
+fn reduce(operands: &mut Vec<Expr>, operators: &mut Vec<BinaryOp>) {
+    let op = operators.pop().expect("reduce is called with an operator");
+    let right = operands.pop().expect("an operator has a right operand");
+    let left = operands.pop().expect("an operator has a left operand");
+    let span = left.span.to(right.span);
+    operands.push(Expr {
+        kind: ExprKind::Binary(op, Box::new(left), Box::new(right)),
+        span,
+    });
+}
+
+fn binary_op(text: &str) -> BinaryOp {
+    match text {
+        "or" => BinaryOp::Or,
+        "and" => BinaryOp::And,
+        "==" => BinaryOp::Compare(CompareOp::Eq),
+        "!=" => BinaryOp::Compare(CompareOp::Ne),
+        ">=" => BinaryOp::Compare(CompareOp::Ge),
+        "<=" => BinaryOp::Compare(CompareOp::Le),
+        ">" => BinaryOp::Compare(CompareOp::Gt),
+        "<" => BinaryOp::Compare(CompareOp::Lt),
+        "+" => BinaryOp::Add,
+        "-" => BinaryOp::Subtract,
+        "*" => BinaryOp::Multiply,
+        "/" => BinaryOp::Divide,
+        _ => BinaryOp::Remainder,
+    }
+}
+
+/// A primary followed by any number of `.field` and `[index]` accesses.
+fn postfix(lower: &mut Lower, pair: Pair<'_, Rule>) -> Expr {
+    let mut children = Children::of(pair);
+    let mut expr = primary(lower, children.next());
+    for access in children.rest() {
+        let end = access.as_span().end();
+        let span = crate::source::Span::new(expr.span.file, expr.span.start, end);
+        let inner = Children::of(access.clone()).next();
+        let kind = if access.as_rule() == Rule::field {
+            ExprKind::Field(Box::new(expr), lower.ident(inner))
+        } else {
+            ExprKind::Index(Box::new(expr), Box::new(lower_expr(lower, inner)))
+        };
+        expr = Expr { kind, span };
+    }
+    expr
+}
+
+fn primary(lower: &mut Lower, pair: Pair<'_, Rule>) -> Expr {
+    let span = lower.span(&pair);
+    let rule = pair.as_rule();
+    let kind = match rule {
+        Rule::literal => return literal(lower, Children::of(pair).next()),
+        Rule::input_ref => ExprKind::Input,
+        Rule::name_ref => ExprKind::Name(lower.ident(Children::of(pair).next())),
+        Rule::paren => {
+            let inner = lower_expr(lower, Children::of(pair).next());
+            return Expr { span, ..inner };
+        }
+        Rule::list => ExprKind::List(pair.into_inner().map(|p| lower_expr(lower, p)).collect()),
+        Rule::object => ExprKind::Object(
+            pair.into_inner()
+                .map(|field| {
+                    let mut parts = Children::of(field);
+                    let name = lower.ident(parts.next());
+                    (name, lower_expr(lower, parts.next()))
+                })
+                .collect(),
+        ),
+        Rule::function_call => {
+            let mut children = Children::of(pair);
+            let name = lower.ident(children.next());
+            let args = children.rest().map(|p| lower_expr(lower, p)).collect();
+            ExprKind::Call(name, args)
+        }
+        Rule::if_expr => {
+            let mut children = Children::of(pair);
+            let condition = lower_expr(lower, children.next());
+            let then = lower_expr(lower, children.next());
+            let otherwise = lower_expr(lower, children.next());
+            ExprKind::If(Box::new(condition), Box::new(then), Box::new(otherwise))
+        }
+        rule => unreachable_rule(rule),
+    };
+    Expr { kind, span }
+}
+
+fn literal(lower: &mut Lower, pair: Pair<'_, Rule>) -> Expr {
+    let span = lower.span(&pair);
+    let kind = match pair.as_rule() {
+        Rule::number => ExprKind::Number(pair.as_str().parse().unwrap_or(f64::INFINITY)),
+        Rule::string => ExprKind::String(lower.string(pair).value),
+        Rule::boolean => ExprKind::Bool(pair.as_str() == "true"),
+        Rule::null => ExprKind::Null,
+        rule => unreachable_rule(rule),
+    };
+    Expr { kind, span }
+}

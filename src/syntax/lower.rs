@@ -1,0 +1,763 @@
+//! Lowering pest pairs into the AST, one `lower_<rule>` function per rule. The pairs
+//! come from a successful parse, so their shape is what the grammar says; the one
+//! helper [`Children::next`] states that guarantee instead of scattering `unwrap`s.
+
+use super::expr::lower_expr;
+use super::Rule;
+use crate::ast::*;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::source::{FileId, Span};
+use pest::iterators::{Pair, Pairs};
+use std::collections::HashMap;
+
+pub(super) fn lower_file(root: Pair<'_, Rule>, file: FileId) -> (File, Vec<Diagnostic>) {
+    let mut lower = Lower {
+        file,
+        diagnostics: Vec::new(),
+    };
+    let items = root
+        .into_inner()
+        .filter(|p| p.as_rule() != Rule::EOI)
+        .map(|p| lower.item(p))
+        .collect();
+    (File { items }, lower.diagnostics)
+}
+
+/// The children of a pair, in grammar order.
+pub(super) struct Children<'i>(Pairs<'i, Rule>);
+
+impl<'i> Children<'i> {
+    pub(super) fn of(pair: Pair<'i, Rule>) -> Self {
+        Children(pair.into_inner())
+    }
+
+    /// The next child, which the grammar guarantees is there.
+    pub(super) fn next(&mut self) -> Pair<'i, Rule> {
+        self.0
+            .next()
+            .expect("the grammar guarantees this child; lowering and grammar disagree")
+    }
+
+    pub(super) fn rest(self) -> Pairs<'i, Rule> {
+        self.0
+    }
+}
+
+pub(super) struct Lower {
+    pub(super) file: FileId,
+    pub(super) diagnostics: Vec<Diagnostic>,
+}
+
+/// Tracks which properties a declaration has set, to report the second of a pair.
+#[derive(Default)]
+struct Seen(HashMap<&'static str, Span>);
+
+impl Lower {
+    pub(super) fn span(&self, pair: &Pair<'_, Rule>) -> Span {
+        let span = pair.as_span();
+        Span::new(self.file, span.start(), span.end())
+    }
+
+    pub(super) fn ident(&self, pair: Pair<'_, Rule>) -> Ident {
+        Ident {
+            name: pair.as_str().to_string(),
+            span: self.span(&pair),
+        }
+    }
+
+    /// Whether `property` is set for the first time; reports it otherwise.
+    fn first(&mut self, seen: &mut Seen, property: &'static str, span: Span) -> bool {
+        match seen.0.get(property) {
+            Some(first) => {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::DuplicateProperty,
+                        span,
+                        format!("`{property}` is set twice"),
+                        "set again here",
+                    )
+                    .with_label(*first, "first set here")
+                    .with_help(format!("keep one `{property}`")),
+                );
+                false
+            }
+            None => {
+                seen.0.insert(property, span);
+                true
+            }
+        }
+    }
+
+    fn item(&mut self, pair: Pair<'_, Rule>) -> Item {
+        match pair.as_rule() {
+            Rule::import => Item::Import(self.string_child(pair)),
+            Rule::timezone => Item::Timezone(self.string_child(pair)),
+            Rule::retry_decl => Item::Retry(self.retry(pair)),
+            Rule::breaker_decl => Item::Breaker(self.breaker(pair)),
+            Rule::agent_decl => Item::Agent(self.agent(pair)),
+            Rule::trigger_decl => Item::Trigger(self.trigger(pair)),
+            Rule::workflow_decl => Item::Workflow(self.workflow(pair)),
+            Rule::goal_decl => Item::Goal(self.goal(pair)),
+            rule => unreachable_rule(rule),
+        }
+    }
+
+    // LITERALS
+
+    /// The decoded value of the `string` child of `pair`.
+    fn string_child(&mut self, pair: Pair<'_, Rule>) -> Spanned<String> {
+        self.string(Children::of(pair).next())
+    }
+
+    pub(super) fn string(&mut self, pair: Pair<'_, Rule>) -> Spanned<String> {
+        let span = self.span(&pair);
+        let body = Children::of(pair).next();
+        Spanned::new(unescape(body.as_str()), span)
+    }
+
+    fn strings(&mut self, pair: Pair<'_, Rule>) -> Spanned<Vec<Spanned<String>>> {
+        let span = self.span(&pair);
+        let items = pair.into_inner().map(|p| self.string(p)).collect();
+        Spanned::new(items, span)
+    }
+
+    fn idents(&self, pair: Pair<'_, Rule>) -> Spanned<Vec<Ident>> {
+        let span = self.span(&pair);
+        Spanned::new(pair.into_inner().map(|p| self.ident(p)).collect(), span)
+    }
+
+    fn number(&self, pair: Pair<'_, Rule>) -> Spanned<f64> {
+        // The grammar admits only decimal literals, which `f64` always parses (huge ones
+        // become infinity, which the checker reports).
+        let value = pair.as_str().parse().unwrap_or(f64::INFINITY);
+        Spanned::new(value, self.span(&pair))
+    }
+
+    fn duration(&self, pair: Pair<'_, Rule>) -> Spanned<Millis> {
+        let text = pair.as_str();
+        let digits_end = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
+        let unit: u64 = match &text[digits_end..] {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            _ => 86_400_000,
+        };
+        let value = text[..digits_end]
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| n.checked_mul(unit))
+            .unwrap_or(Millis::MAX);
+        Spanned::new(value, self.span(&pair))
+    }
+
+    // POLICIES
+
+    fn retry(&mut self, pair: Pair<'_, Rule>) -> RetryPolicy {
+        let span = self.span(&pair);
+        let mut children = Children::of(pair);
+        let name = self.ident(children.next());
+        let mut policy = RetryPolicy {
+            name,
+            attempts: None,
+            backoff: None,
+            jitter: None,
+            retry_on: None,
+            span,
+        };
+        let mut seen = Seen::default();
+        for prop in children.rest() {
+            let prop_span = self.span(&prop);
+            match prop.as_rule() {
+                Rule::retry_attempts if self.first(&mut seen, "attempts", prop_span) => {
+                    policy.attempts = Some(self.number(Children::of(prop).next()));
+                }
+                Rule::retry_backoff if self.first(&mut seen, "backoff", prop_span) => {
+                    policy.backoff = Some(self.backoff(prop));
+                }
+                Rule::retry_jitter if self.first(&mut seen, "jitter", prop_span) => {
+                    let kind = Children::of(prop).next();
+                    let jitter = match kind.as_str() {
+                        "none" => Jitter::None,
+                        "full" => Jitter::Full,
+                        _ => Jitter::Equal,
+                    };
+                    policy.jitter = Some(Spanned::new(jitter, self.span(&kind)));
+                }
+                Rule::retry_on if self.first(&mut seen, "retry_on", prop_span) => {
+                    policy.retry_on = Some(self.idents(Children::of(prop).next()).value);
+                }
+                _ => {}
+            }
+        }
+        policy
+    }
+
+    fn backoff(&mut self, pair: Pair<'_, Rule>) -> Backoff {
+        let span = self.span(&pair);
+        let mut children = Children::of(pair);
+        let kind = match children.next().as_str() {
+            "exponential" => BackoffKind::Exponential,
+            "linear" => BackoffKind::Linear,
+            _ => BackoffKind::Constant,
+        };
+        let initial = self.duration(children.next());
+        let mut backoff = Backoff {
+            kind,
+            initial,
+            factor: None,
+            max: None,
+            span,
+        };
+        for option in children.rest() {
+            let value = Children::of(option.clone()).next();
+            match option.as_rule() {
+                Rule::backoff_factor => backoff.factor = Some(self.number(value)),
+                _ => backoff.max = Some(self.duration(value)),
+            }
+        }
+        backoff
+    }
+
+    fn breaker(&mut self, pair: Pair<'_, Rule>) -> Breaker {
+        let span = self.span(&pair);
+        let mut children = Children::of(pair);
+        let mut breaker = Breaker {
+            name: self.ident(children.next()),
+            open_after: None,
+            window: None,
+            cool_down: None,
+            span,
+        };
+        let mut seen = Seen::default();
+        for prop in children.rest() {
+            let prop_span = self.span(&prop);
+            match prop.as_rule() {
+                Rule::breaker_open_after if self.first(&mut seen, "open_after", prop_span) => {
+                    let mut parts = Children::of(prop);
+                    breaker.open_after = Some(self.number(parts.next()));
+                    breaker.window = Some(self.duration(parts.next()));
+                }
+                Rule::breaker_cool_down if self.first(&mut seen, "cool_down", prop_span) => {
+                    breaker.cool_down = Some(self.duration(Children::of(prop).next()));
+                }
+                _ => {}
+            }
+        }
+        breaker
+    }
+
+    // AGENTS
+
+    fn agent(&mut self, pair: Pair<'_, Rule>) -> Agent {
+        let span = self.span(&pair);
+        let mut children = Children::of(pair);
+        let mut agent = Agent {
+            name: self.ident(children.next()),
+            department: None,
+            skills: Vec::new(),
+            input: None,
+            output: None,
+            bodies: Vec::new(),
+            cwd: None,
+            timeout: None,
+            retry: None,
+            breaker: None,
+            capacity: None,
+            span,
+        };
+        let mut seen = Seen::default();
+        for prop in children.rest() {
+            let prop_span = self.span(&prop);
+            let rule = prop.as_rule();
+            // `run` and `compute` may both appear; the checker explains the conflict.
+            if !matches!(rule, Rule::agent_run | Rule::agent_compute)
+                && !self.first(&mut seen, property_name(rule), prop_span)
+            {
+                continue;
+            }
+            let value = Children::of(prop).next();
+            match rule {
+                Rule::department => agent.department = Some(self.ident(value)),
+                Rule::skills => agent.skills = self.idents(value).value,
+                Rule::agent_input => agent.input = Some(self.type_expr(value)),
+                Rule::agent_output => agent.output = Some(self.type_expr(value)),
+                Rule::agent_run => agent.bodies.push(AgentBody::Run(self.strings(value))),
+                Rule::agent_compute => agent
+                    .bodies
+                    .push(AgentBody::Compute(lower_expr(self, value))),
+                Rule::agent_cwd => agent.cwd = Some(self.string(value)),
+                Rule::agent_timeout => agent.timeout = Some(self.duration(value)),
+                Rule::agent_retry => agent.retry = Some(self.ident(value)),
+                Rule::agent_breaker => agent.breaker = Some(self.ident(value)),
+                Rule::agent_capacity => agent.capacity = Some(self.number(value)),
+                rule => unreachable_rule(rule),
+            }
+        }
+        agent
+    }
+
+    fn type_expr(&mut self, pair: Pair<'_, Rule>) -> TypeExpr {
+        let span = self.span(&pair);
+        let mut children = Children::of(pair);
+        let primary = children.next();
+        let primary_span = self.span(&primary);
+        let kind = match primary.as_rule() {
+            Rule::type_name => match primary.as_str() {
+                "number" => TypeExprKind::Number,
+                "string" => TypeExprKind::String,
+                "bool" => TypeExprKind::Bool,
+                "null" => TypeExprKind::Null,
+                _ => TypeExprKind::Any,
+            },
+            Rule::list_type => {
+                TypeExprKind::List(Box::new(self.type_expr(Children::of(primary).next())))
+            }
+            _ => TypeExprKind::Object(
+                primary
+                    .into_inner()
+                    .map(|field| {
+                        let mut parts = Children::of(field);
+                        let name = self.ident(parts.next());
+                        (name, self.type_expr(parts.next()))
+                    })
+                    .collect(),
+            ),
+        };
+        let inner = TypeExpr {
+            kind,
+            span: primary_span,
+        };
+        match children.rest().next() {
+            Some(_) => TypeExpr {
+                kind: TypeExprKind::Optional(Box::new(inner)),
+                span,
+            },
+            None => inner,
+        }
+    }
+
+    // TRIGGERS
+
+    fn trigger(&mut self, pair: Pair<'_, Rule>) -> Trigger {
+        let span = self.span(&pair);
+        let mut children = Children::of(pair);
+        let mut trigger = Trigger {
+            name: self.ident(children.next()),
+            kinds: Vec::new(),
+            timezone: None,
+            span,
+        };
+        let mut seen = Seen::default();
+        for prop in children.rest() {
+            let prop_span = self.span(&prop);
+            match prop.as_rule() {
+                Rule::trigger_cron => trigger
+                    .kinds
+                    .push(TriggerKind::Cron(self.string_child(prop))),
+                Rule::trigger_event => trigger
+                    .kinds
+                    .push(TriggerKind::Event(self.string_child(prop))),
+                Rule::trigger_metric => trigger.kinds.push(TriggerKind::Metric(
+                    self.threshold(&mut Children::of(prop), prop_span),
+                )),
+                Rule::trigger_manual => trigger.kinds.push(TriggerKind::Manual(prop_span)),
+                _ if self.first(&mut seen, "timezone", prop_span) => {
+                    trigger.timezone = Some(self.string_child(prop));
+                }
+                _ => {}
+            }
+        }
+        trigger
+    }
+
+    /// `metric_ref compare_op signed_number`, the next three children.
+    fn threshold(&mut self, children: &mut Children<'_>, span: Span) -> Threshold {
+        let metric = self.metric_ref(children.next());
+        let op = compare_op(children.next().as_str());
+        let target = self.number(children.next());
+        Threshold {
+            metric,
+            op,
+            target,
+            span,
+        }
+    }
+
+    fn metric_ref(&mut self, pair: Pair<'_, Rule>) -> MetricRef {
+        let span = self.span(&pair);
+        let mut children = Children::of(pair);
+        let first = children.next();
+        if first.as_rule() == Rule::metric_name {
+            return MetricRef {
+                aggregation: None,
+                metric: Spanned::new(first.as_str().to_string(), self.span(&first)),
+                period: None,
+                span,
+            };
+        }
+        let aggregation = self.ident(Children::of(first).next());
+        let name = children.next();
+        let metric = Spanned::new(name.as_str().to_string(), self.span(&name));
+        let period = children
+            .rest()
+            .next()
+            .map(|per| self.ident(Children::of(per).next()));
+        MetricRef {
+            aggregation: Some(aggregation),
+            metric,
+            period,
+            span,
+        }
+    }
+
+    // WORKFLOWS
+
+    fn workflow(&mut self, pair: Pair<'_, Rule>) -> Workflow {
+        let span = self.span(&pair);
+        let mut children = Children::of(pair);
+        let mut workflow = Workflow {
+            name: self.ident(children.next()),
+            version: None,
+            triggers: Vec::new(),
+            input: None,
+            bodies: Vec::new(),
+            records: Vec::new(),
+            output: None,
+            on_failure: None,
+            span,
+        };
+        let mut seen = Seen::default();
+        for prop in children.rest() {
+            let prop_span = self.span(&prop);
+            let rule = prop.as_rule();
+            match rule {
+                Rule::workflow_chain => {
+                    let agents = prop.into_inner().map(|p| self.ident(p)).collect();
+                    workflow
+                        .bodies
+                        .push(WorkflowBody::Chain(Spanned::new(agents, prop_span)));
+                }
+                Rule::workflow_steps => {
+                    let block = self.block(Children::of(prop).next());
+                    workflow.bodies.push(WorkflowBody::Steps(block));
+                }
+                Rule::workflow_record => {
+                    let mut parts = Children::of(prop);
+                    let name = parts.next();
+                    let metric = Spanned::new(name.as_str().to_string(), self.span(&name));
+                    let value = lower_expr(self, parts.next());
+                    workflow.records.push(Record {
+                        metric,
+                        value,
+                        span: prop_span,
+                    });
+                }
+                _ if !self.first(&mut seen, property_name(rule), prop_span) => {}
+                Rule::workflow_version => workflow.version = Some(self.string_child(prop)),
+                Rule::workflow_on => {
+                    workflow.triggers = prop.into_inner().map(|p| self.ident(p)).collect();
+                }
+                Rule::workflow_input => {
+                    workflow.input = Some(self.type_expr(Children::of(prop).next()));
+                }
+                Rule::workflow_output => {
+                    workflow.output = Some(lower_expr(self, Children::of(prop).next()));
+                }
+                Rule::workflow_on_failure => {
+                    let policy = Children::of(prop).next();
+                    let value = match policy.as_str() {
+                        "dead_letter" => FailurePolicy::DeadLetter,
+                        _ => FailurePolicy::Fail,
+                    };
+                    workflow.on_failure = Some(Spanned::new(value, self.span(&policy)));
+                }
+                rule => unreachable_rule(rule),
+            }
+        }
+        workflow
+    }
+
+    // STATEMENTS
+
+    pub(super) fn block(&mut self, pair: Pair<'_, Rule>) -> Block {
+        let span = self.span(&pair);
+        let statements = pair.into_inner().map(|p| self.statement(p)).collect();
+        Block { statements, span }
+    }
+
+    fn statement(&mut self, pair: Pair<'_, Rule>) -> Statement {
+        let span = self.span(&pair);
+        let rule = pair.as_rule();
+        let mut children = Children::of(pair);
+        let kind = match rule {
+            Rule::let_stmt => {
+                let name = self.ident(children.next());
+                StatementKind::Let {
+                    name,
+                    value: lower_expr(self, children.next()),
+                }
+            }
+            Rule::bind_stmt => {
+                let name = self.ident(children.next());
+                let value = children.next();
+                match value.as_rule() {
+                    Rule::call => StatementKind::Call {
+                        name,
+                        call: self.call(value),
+                    },
+                    rule => {
+                        StatementKind::For(self.for_loop(Some(name), rule, Children::of(value)))
+                    }
+                }
+            }
+            Rule::when_stmt => {
+                let condition = lower_expr(self, children.next());
+                let mut branches = vec![(condition, self.block(children.next()))];
+                let mut otherwise = None;
+                for clause in children.rest() {
+                    let is_else_when = clause.as_rule() == Rule::else_when;
+                    let mut parts = Children::of(clause);
+                    if is_else_when {
+                        let condition = lower_expr(self, parts.next());
+                        branches.push((condition, self.block(parts.next())));
+                    } else {
+                        otherwise = Some(self.block(parts.next()));
+                    }
+                }
+                StatementKind::When {
+                    branches,
+                    otherwise,
+                }
+            }
+            Rule::for_stmt | Rule::parallel_for_stmt => {
+                StatementKind::For(self.for_loop(None, rule, children))
+            }
+            Rule::parallel_stmt => StatementKind::Parallel(self.block(children.next())),
+            Rule::try_stmt => {
+                let body = self.block(children.next());
+                let error = self.ident(children.next());
+                StatementKind::Try {
+                    body,
+                    error,
+                    handler: self.block(children.next()),
+                }
+            }
+            Rule::fail_stmt => StatementKind::Fail(lower_expr(self, children.next())),
+            Rule::emit_stmt => {
+                let event = self.string(children.next());
+                let payload = children
+                    .rest()
+                    .next()
+                    .map(|p| lower_expr(self, Children::of(p).next()));
+                StatementKind::Emit { event, payload }
+            }
+            Rule::wait_stmt => StatementKind::Wait(self.duration(children.next())),
+            rule => unreachable_rule(rule),
+        };
+        Statement { kind, span }
+    }
+
+    fn for_loop(
+        &mut self,
+        result: Option<Ident>,
+        rule: Rule,
+        mut children: Children<'_>,
+    ) -> ForLoop {
+        let item = self.ident(children.next());
+        let list = lower_expr(self, children.next());
+        let mut limit = None;
+        let mut next = children.next();
+        if next.as_rule() == Rule::parallel_limit {
+            limit = Some(self.number(Children::of(next).next()));
+            next = children.next();
+        }
+        ForLoop {
+            result,
+            item,
+            list,
+            parallel: rule == Rule::parallel_for_stmt,
+            limit,
+            body: self.block(next),
+        }
+    }
+
+    fn call(&mut self, pair: Pair<'_, Rule>) -> Call {
+        let span = self.span(&pair);
+        let mut children = Children::of(pair);
+        let target = children.next();
+        let target = match target.as_rule() {
+            Rule::any_target => AnyWithSkills(self.idents(Children::of(target).next())),
+            Rule::workflow_target => CallTarget::Workflow(self.ident(Children::of(target).next())),
+            _ => CallTarget::Agent(self.ident(target)),
+        };
+        let argument = lower_expr(self, children.next());
+        let mut call = Call {
+            target,
+            argument,
+            timeout: None,
+            retry: None,
+            span,
+        };
+        let mut seen = Seen::default();
+        for option in children.rest() {
+            let option_span = self.span(&option);
+            let rule = option.as_rule();
+            if !self.first(&mut seen, property_name(rule), option_span) {
+                continue;
+            }
+            let value = Children::of(option).next();
+            if rule == Rule::call_timeout {
+                call.timeout = Some(self.duration(value));
+            } else {
+                call.retry = Some(self.ident(value));
+            }
+        }
+        call
+    }
+
+    // GOALS
+
+    fn goal(&mut self, pair: Pair<'_, Rule>) -> Goal {
+        let span = self.span(&pair);
+        let mut children = Children::of(pair);
+        let mut goal = Goal {
+            name: self.ident(children.next()),
+            title: None,
+            department: None,
+            kpi: None,
+            weight: None,
+            team: None,
+            pursued_by: Vec::new(),
+            children: Vec::new(),
+            span,
+        };
+        let mut seen = Seen::default();
+        for prop in children.rest() {
+            let prop_span = self.span(&prop);
+            let rule = prop.as_rule();
+            if rule == Rule::goal_decl {
+                goal.children.push(self.goal(prop));
+                continue;
+            }
+            if !self.first(&mut seen, property_name(rule), prop_span) {
+                continue;
+            }
+            match rule {
+                Rule::goal_title => goal.title = Some(self.string_child(prop)),
+                Rule::department => goal.department = Some(self.ident(Children::of(prop).next())),
+                Rule::goal_kpi => {
+                    let mut parts = Children::of(prop);
+                    let threshold = self.threshold(&mut parts, prop_span);
+                    let deadline = parts.rest().next().map(|by| {
+                        let date = Children::of(by).next();
+                        Spanned::new(date.as_str().to_string(), self.span(&date))
+                    });
+                    goal.kpi = Some(Kpi {
+                        threshold,
+                        deadline,
+                    });
+                }
+                Rule::goal_weight => goal.weight = Some(self.number(Children::of(prop).next())),
+                Rule::goal_team => goal.team = Some(self.team(prop)),
+                Rule::goal_pursued_by => {
+                    goal.pursued_by = prop.into_inner().map(|p| self.ident(p)).collect();
+                }
+                rule => unreachable_rule(rule),
+            }
+        }
+        goal
+    }
+
+    fn team(&mut self, pair: Pair<'_, Rule>) -> Team {
+        let span = self.span(&pair);
+        let mut team = Team {
+            skills: Vec::new(),
+            size: None,
+            span,
+        };
+        let mut seen = Seen::default();
+        for prop in pair.into_inner() {
+            let prop_span = self.span(&prop);
+            let rule = prop.as_rule();
+            if !self.first(&mut seen, property_name(rule), prop_span) {
+                continue;
+            }
+            let value = Children::of(prop).next();
+            match rule {
+                Rule::skills => team.skills = self.idents(value).value,
+                _ => team.size = Some(self.number(value)),
+            }
+        }
+        team
+    }
+}
+
+use CallTarget::AnyWithSkills;
+
+fn compare_op(text: &str) -> CompareOp {
+    match text {
+        ">=" => CompareOp::Ge,
+        "<=" => CompareOp::Le,
+        ">" => CompareOp::Gt,
+        "<" => CompareOp::Lt,
+        "==" => CompareOp::Eq,
+        _ => CompareOp::Ne,
+    }
+}
+
+/// The keyword of a property rule, for "`x` is set twice".
+fn property_name(rule: Rule) -> &'static str {
+    match rule {
+        Rule::department => "department",
+        Rule::skills => "skills",
+        Rule::agent_input | Rule::workflow_input => "input",
+        Rule::agent_output | Rule::workflow_output => "output",
+        Rule::agent_cwd => "cwd",
+        Rule::agent_timeout | Rule::call_timeout => "timeout",
+        Rule::agent_retry | Rule::call_retry => "retry",
+        Rule::agent_breaker => "breaker",
+        Rule::agent_capacity => "capacity",
+        Rule::workflow_version => "version",
+        Rule::workflow_on => "on",
+        Rule::workflow_on_failure => "on_failure",
+        Rule::goal_title => "title",
+        Rule::goal_kpi => "kpi",
+        Rule::goal_weight => "weight",
+        Rule::goal_team => "team",
+        Rule::goal_pursued_by => "pursued_by",
+        Rule::team_size => "size",
+        _ => "property",
+    }
+}
+
+pub(super) fn unreachable_rule(rule: Rule) -> ! {
+    panic!("the grammar cannot produce {rule:?} here; lowering and grammar disagree")
+}
+
+/// Decodes the escapes the grammar admits.
+fn unescape(body: &str) -> String {
+    let mut out = String::with_capacity(body.len());
+    let mut chars = body.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('u') => {
+                let hex: String = chars.by_ref().skip(1).take_while(|c| *c != '}').collect();
+                let decoded = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32);
+                out.push(decoded.unwrap_or(char::REPLACEMENT_CHARACTER));
+            }
+            Some(other) => out.push(other),
+            None => {}
+        }
+    }
+    out
+}

@@ -1,0 +1,39 @@
+//! Text to AST: the pest grammar in `grammar/wf.pest`, and its lowering into
+//! `crate::ast`. Syntax errors become diagnostics; nothing here panics on input.
+
+mod expr;
+mod lower;
+mod nesting;
+mod rule_names;
+
+use crate::ast::File;
+use crate::diagnostic::Diagnostic;
+use crate::source::FileId;
+use pest::Parser as _;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/wf.pest"]
+pub(crate) struct WfParser;
+
+/// The deepest bracket nesting accepted; deeper input is refused before parsing so
+/// that no input can exhaust the stack.
+pub const MAX_NESTING: usize = 64;
+
+/// Parses one file. On a syntax error the AST is empty and the one diagnostic says
+/// where and what was expected; lowering problems (e.g. a property set twice) come
+/// back beside a full AST.
+pub fn parse(text: &str, file: FileId) -> (File, Vec<Diagnostic>) {
+    if let Some(diagnostic) = nesting::check(text, file) {
+        return (File::default(), vec![diagnostic]);
+    }
+    match WfParser::parse(Rule::file, text) {
+        Ok(mut pairs) => {
+            let root = pairs.next().expect("the grammar guarantees a `file` pair");
+            lower::lower_file(root, file)
+        }
+        Err(error) => (
+            File::default(),
+            vec![rule_names::syntax_error(&error, text, file)],
+        ),
+    }
+}

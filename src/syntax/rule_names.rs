@@ -1,0 +1,225 @@
+//! pest errors in plain words: every grammar rule has a human name, so a user reads
+//! "expected `attempts`, `backoff`, `jitter`, `retry_on` or `}`", never a rule name.
+
+use super::Rule;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::source::{FileId, Span};
+use pest::error::{Error, ErrorVariant, InputLocation};
+
+/// Converts pest's first failure into a `wf::syntax` diagnostic.
+pub fn syntax_error(error: &Error<Rule>, text: &str, file: FileId) -> Diagnostic {
+    let at = match error.location {
+        InputLocation::Pos(p) => p,
+        InputLocation::Span((start, _)) => start,
+    };
+    let found = found_at(text, at);
+    let end = (at + found.len()).min(text.len()).max(at);
+    let span = Span::new(file, at, end);
+    let expected = match &error.variant {
+        ErrorVariant::ParsingError { positives, .. } => expected_list(positives, error),
+        ErrorVariant::CustomError { message } => message.clone(),
+    };
+    let found_words = if found.is_empty() {
+        "end of file".to_string()
+    } else {
+        format!("`{found}`")
+    };
+    let mut diagnostic = Diagnostic::new(
+        Code::Syntax,
+        span,
+        format!("expected {expected}, found {found_words}"),
+        format!("expected {expected}"),
+    );
+    if let Some(help) = help_for(text, at, &found) {
+        diagnostic = diagnostic.with_help(help);
+    }
+    diagnostic
+}
+
+/// The token at `at`: a word, a number, or one character; empty at the end.
+fn found_at(text: &str, at: usize) -> String {
+    let rest = &text[at.min(text.len())..];
+    let word: String = rest
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .take(40)
+        .collect();
+    if !word.is_empty() {
+        return word;
+    }
+    rest.chars().next().map(String::from).unwrap_or_default()
+}
+
+fn help_for(text: &str, at: usize, found: &str) -> Option<String> {
+    let line_start = text[..at.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+    let before = &text[line_start..at.min(text.len())];
+    if before.matches('"').count() % 2 == 1 {
+        return Some("a string must close with `\"` on the same line".into());
+    }
+    if is_reserved(found) {
+        return Some(format!(
+            "`{found}` is a reserved word and cannot name anything"
+        ));
+    }
+    None
+}
+
+fn token_name(token: &str) -> Option<String> {
+    match token {
+        "+" | "-" | "*" | "/" | "%" | "==" | "!=" | ">=" | "<=" | ">" | "<" => {
+            Some("an operator".into())
+        }
+        // Word characters pest tries inside atomic rules (digits, `e` of an exponent,
+        // unit letters) say nothing useful.
+        t if t.len() == 1 && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => None,
+        "BUILTIN_RULE" => None,
+        t if t.chars().count() == 4 && t.contains("..") => None,
+        t => Some(format!("`{t}`")),
+    }
+}
+
+fn is_reserved(word: &str) -> bool {
+    const RESERVED: &[&str] = &[
+        "import", "timezone", "retry", "breaker", "agent", "trigger", "workflow", "goal", "input",
+        "true", "false", "null", "and", "or", "not", "if", "then", "else", "when", "for", "in",
+        "parallel", "limit", "try", "catch", "fail", "emit", "wait", "let", "any", "record",
+        "output", "steps", "chain",
+    ];
+    RESERVED.contains(&word)
+}
+
+/// What could have come next: the rules pest tried there, plus the literal tokens
+/// it tried (pest reports punctuation such as `}` only through parse attempts).
+fn expected_list(rules: &[Rule], error: &Error<Rule>) -> String {
+    let mut names: Vec<String> = rules.iter().map(|r| human_name(*r).to_string()).collect();
+    if let Some(attempts) = error.parse_attempts() {
+        for token in attempts.expected_tokens() {
+            // pest does not export the token type, only its `Display`.
+            names.extend(token_name(&token.to_string()));
+        }
+    }
+    names.sort_unstable();
+    names.dedup();
+    match names.as_slice() {
+        [] => "something else".into(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+/// The name a user knows each rule by: usually the keyword that starts it.
+fn human_name(rule: Rule) -> &'static str {
+    match rule {
+        Rule::EOI => "end of file",
+        Rule::WHITESPACE | Rule::COMMENT => "whitespace",
+        Rule::ident_char => "a letter, digit or `_`",
+        Rule::retry_prop => "a retry property",
+        Rule::breaker_prop => "a breaker property",
+        Rule::agent_prop => "an agent property",
+        Rule::type_primary => "a type",
+        Rule::trigger_prop => "a trigger property",
+        Rule::workflow_prop => "a workflow property",
+        Rule::goal_prop => "a goal property",
+        Rule::team_prop => "a team property",
+        Rule::statement => "a statement",
+        Rule::call_target => "an agent, `any [skills]` or `workflow name`",
+        Rule::call_option => "`timeout` or `retry`",
+        Rule::primary => "a value",
+        Rule::keyword => "a keyword",
+        Rule::ident | Rule::name_ref | Rule::agent_target | Rule::aggregation => "a name",
+        Rule::metric_name => "a metric name",
+        Rule::number | Rule::signed_number => "a number",
+        Rule::duration => "a duration like `500ms` or `30s`",
+        Rule::date => "a date like `2026-12-31`",
+        Rule::string | Rule::string_body => "a string",
+        Rule::escape => "an escape like `\\n`",
+        Rule::ident_list => "a list of names like `[a, b]`",
+        Rule::string_list => "a list of strings like `[\"sh\", \"agent.sh\"]`",
+        Rule::file | Rule::item => "a declaration",
+        Rule::import => "`import`",
+        Rule::timezone => "`timezone`",
+        Rule::retry_decl => "`retry`",
+        Rule::retry_attempts => "`attempts`",
+        Rule::retry_backoff => "`backoff`",
+        Rule::backoff_kind => "`exponential`, `linear` or `constant`",
+        Rule::backoff_factor => "`factor`",
+        Rule::backoff_max => "`max`",
+        Rule::retry_jitter => "`jitter`",
+        Rule::jitter_kind => "`none`, `full` or `equal`",
+        Rule::retry_on => "`retry_on`",
+        Rule::breaker_decl => "`breaker`",
+        Rule::breaker_open_after => "`open_after`",
+        Rule::breaker_cool_down => "`cool_down`",
+        Rule::agent_decl => "`agent`",
+        Rule::department => "`department`",
+        Rule::skills => "`skills`",
+        Rule::agent_input | Rule::workflow_input => "`input`",
+        Rule::agent_output => "`output`",
+        Rule::agent_run => "`run`",
+        Rule::agent_cwd => "`cwd`",
+        Rule::agent_compute => "`compute`",
+        Rule::agent_timeout | Rule::call_timeout => "`timeout`",
+        Rule::agent_retry | Rule::call_retry => "`retry`",
+        Rule::agent_breaker => "`breaker`",
+        Rule::agent_capacity => "`capacity`",
+        Rule::type_expr | Rule::type_name => "a type",
+        Rule::optional_mark => "`?`",
+        Rule::list_type => "a list type like `[number]`",
+        Rule::object_type => "an object type like `{ amount: number }`",
+        Rule::type_field => "a field like `amount: number`",
+        Rule::trigger_decl => "`trigger`",
+        Rule::trigger_cron => "`cron`",
+        Rule::trigger_event => "`on event`",
+        Rule::trigger_metric => "`when metric`",
+        Rule::trigger_manual => "`manual`",
+        Rule::metric_ref => "a metric like `sum(revenue) per month`",
+        Rule::per_period => "`per`",
+        Rule::compare_op => "a comparison like `>=`",
+        Rule::workflow_decl => "`workflow`",
+        Rule::workflow_version => "`version`",
+        Rule::workflow_on => "`on`",
+        Rule::workflow_chain => "`chain`",
+        Rule::workflow_steps => "`steps`",
+        Rule::workflow_record => "`record`",
+        Rule::workflow_output => "`output`",
+        Rule::workflow_on_failure => "`on_failure`",
+        Rule::failure_policy => "`dead_letter` or `fail`",
+        Rule::goal_decl => "`goal`",
+        Rule::goal_title => "`title`",
+        Rule::goal_kpi => "`kpi`",
+        Rule::kpi_deadline => "`by`",
+        Rule::goal_weight => "`weight`",
+        Rule::goal_team => "`team`",
+        Rule::team_size => "`size`",
+        Rule::goal_pursued_by => "`pursued_by`",
+        Rule::block => "a block `{ … }`",
+        Rule::let_stmt => "`let`",
+        Rule::bind_stmt => "a step like `name = agent(input)`",
+        Rule::call => "an agent call like `agent(input)`",
+        Rule::any_target => "`any`",
+        Rule::workflow_target => "`workflow`",
+        Rule::when_stmt => "`when`",
+        Rule::else_when | Rule::else_block => "`else`",
+        Rule::for_stmt => "`for`",
+        Rule::parallel_for_stmt | Rule::parallel_stmt => "`parallel`",
+        Rule::parallel_limit => "`limit`",
+        Rule::try_stmt => "`try`",
+        Rule::fail_stmt => "`fail`",
+        Rule::emit_stmt => "`emit`",
+        Rule::payload => "an object payload",
+        Rule::wait_stmt => "`wait`",
+        Rule::expr | Rule::postfix => "an expression",
+        Rule::prefix_op => "`not` or `-`",
+        Rule::infix_op => "an operator",
+        Rule::field => "`.`",
+        Rule::index => "`[`",
+        Rule::if_expr => "`if`",
+        Rule::literal | Rule::boolean | Rule::null => "a value",
+        Rule::list => "a list",
+        Rule::object => "an object like `{ field: value }`",
+        Rule::object_field => "a field like `name: value`",
+        Rule::input_ref => "`input`",
+        Rule::function_call => "a function call",
+        Rule::paren => "`(`",
+    }
+}
