@@ -97,7 +97,7 @@ impl Loaded {
                     )
                     .with_help(format!(
                         "imports are relative to the importing file's directory, here `{}`",
-                        dir.display()
+                        shown_dir(&self.sources.get(id).name)
                     )),
                 ),
             }
@@ -147,6 +147,14 @@ fn read(path: &Path) -> Result<String, LoadError> {
 
 fn canonical(path: &Path) -> PathBuf {
     path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// The directory of a file as the user named it (`.` for a bare file name).
+fn shown_dir(name: &str) -> String {
+    match Path::new(name).parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.display().to_string(),
+        _ => ".".into(),
+    }
 }
 
 /// An import's name as the user would write it from where they ran `wfc`.

@@ -3,14 +3,22 @@
 //! lowers without recursion.
 
 use super::lower::{unreachable_rule, Children, Lower};
-use super::Rule;
+use super::{Rule, MAX_NESTING};
 use crate::ast::{BinaryOp, CompareOp, Expr, ExprKind, UnaryOp};
+use crate::diagnostic::{Code, Diagnostic};
 use pest::iterators::Pair;
+
+/// The most operators one expression (or accesses one operand) may chain. Each adds a
+/// level to the tree, and every pass over the tree, dropping it included, recurses.
+const MAX_CHAIN: usize = MAX_NESTING * 4;
 
 /// Lowers an `expr` pair (or an `object`, which `compute` and `emit` use directly).
 pub(super) fn lower_expr(lower: &mut Lower, pair: Pair<'_, Rule>) -> Expr {
     if pair.as_rule() != Rule::expr {
         return primary(lower, pair);
+    }
+    if let Some(refused) = too_long(lower, &pair) {
+        return refused;
     }
     let mut operands: Vec<Expr> = Vec::new();
     let mut operators: Vec<BinaryOp> = Vec::new();
@@ -56,6 +64,40 @@ pub(super) fn lower_expr(lower: &mut Lower, pair: Pair<'_, Rule>) -> Expr {
     operands
         .pop()
         .expect("the grammar guarantees an expression has an operand")
+}
+
+/// Refuses an expression whose operator or access chains are longer than
+/// [`MAX_CHAIN`], standing in `null` for it.
+fn too_long(lower: &mut Lower, pair: &Pair<'_, Rule>) -> Option<Expr> {
+    let mut operators = 0;
+    let mut longest_run = 0;
+    for part in pair.clone().into_inner() {
+        let length = match part.as_rule() {
+            Rule::postfix => part.into_inner().count(),
+            _ => {
+                operators += 1;
+                0
+            }
+        };
+        longest_run = longest_run.max(length);
+    }
+    if operators.max(longest_run) <= MAX_CHAIN {
+        return None;
+    }
+    let span = lower.span(pair);
+    lower.diagnostics.push(
+        Diagnostic::new(
+            Code::TooDeeplyNested,
+            span,
+            format!("this expression chains more than {MAX_CHAIN} operators or accesses"),
+            "too long",
+        )
+        .with_help("split it into several `let` bindings"),
+    );
+    Some(Expr {
+        kind: ExprKind::Null,
+        span,
+    })
 }
 
 fn reduce(operands: &mut Vec<Expr>, operators: &mut Vec<BinaryOp>) {

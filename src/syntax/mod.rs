@@ -26,6 +26,8 @@ pub fn parse(text: &str, file: FileId) -> (File, Vec<Diagnostic>) {
     if let Some(diagnostic) = nesting::check(text, file) {
         return (File::default(), vec![diagnostic]);
     }
+    // Parse attempts carry the literal tokens (`}`, `=`, …) pest tried, for messages.
+    pest::set_error_detail(true);
     match WfParser::parse(Rule::file, text) {
         Ok(mut pairs) => {
             let root = pairs.next().expect("the grammar guarantees a `file` pair");

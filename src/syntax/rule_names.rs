@@ -72,7 +72,8 @@ fn token_name(token: &str) -> Option<String> {
         // Word characters pest tries inside atomic rules (digits, `e` of an exponent,
         // unit letters) say nothing useful.
         t if t.len() == 1 && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => None,
-        "BUILTIN_RULE" => None,
+        // Layout is never what is missing.
+        "" | " " | "\t" | "\n" | "\r" | "//" | "/*" | "BUILTIN_RULE" => None,
         t if t.chars().count() == 4 && t.contains("..") => None,
         t => Some(format!("`{t}`")),
     }

@@ -1,0 +1,151 @@
+//! `wfc check` end to end through the built binary.
+
+use crate::support::{scratch, Wfc};
+
+#[test]
+fn a_valid_file_exits_zero_and_says_so() {
+    let run = Wfc::new(["check", "examples/enterprise.wf"])
+        .run()
+        .expect_code(0);
+    assert!(
+        run.stderr.contains("checked 1 file: no problems"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn errors_exit_one_with_a_plain_report_when_piped() {
+    let run = Wfc::new(["check", "tests/cases/unknown_agent.wf"])
+        .run()
+        .expect_code(1);
+    assert!(run.stderr.contains("wf::unknown_agent"));
+    assert!(run
+        .stderr
+        .contains("did you mean `finance_financial_analyst`?"));
+    assert!(!run.stderr.contains('\u{1b}'), "no colour codes when piped");
+    assert!(run.stderr.contains("1 error, 0 warnings"), "{}", run.stderr);
+}
+
+#[test]
+fn warnings_pass_unless_denied() {
+    Wfc::new(["check", "tests/cases/unused_trigger.wf"])
+        .run()
+        .expect_code(0);
+    let run = Wfc::new([
+        "check",
+        "--deny",
+        "warnings",
+        "tests/cases/unused_trigger.wf",
+    ])
+    .run()
+    .expect_code(1);
+    assert!(run.stderr.contains("wf::unused_trigger"));
+}
+
+#[test]
+fn json_format_prints_one_object_per_diagnostic() {
+    let run = Wfc::new(["check", "--format", "json", "tests/cases/invalid_cron.wf"])
+        .run()
+        .expect_code(1);
+    let lines: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{}", run.stdout);
+    assert_eq!(lines[0]["code"], "wf::invalid_cron");
+    assert_eq!(lines[0]["severity"], "error");
+    assert_eq!(lines[0]["file"], "tests/cases/invalid_cron.wf");
+    assert_eq!(lines[0]["line"], 1);
+    assert_eq!(lines[0]["column"], 22);
+    assert_eq!(lines[0]["span"]["start"], 21);
+}
+
+#[test]
+fn several_files_are_all_checked() {
+    let run = Wfc::new([
+        "check",
+        "tests/cases/unknown_agent.wf",
+        "tests/cases/unknown_trigger.wf",
+    ])
+    .run()
+    .expect_code(1);
+    assert!(run.stderr.contains("wf::unknown_agent") && run.stderr.contains("wf::unknown_trigger"));
+    assert!(run.stderr.contains("checked 2 files"));
+}
+
+#[test]
+fn a_missing_file_is_a_usage_error() {
+    let run = Wfc::new(["check", "no/such/file.wf"]).run().expect_code(2);
+    assert!(
+        run.stderr.contains("cannot read `no/such/file.wf`"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"));
+}
+
+#[test]
+fn a_directory_is_a_usage_error() {
+    let run = Wfc::new(["check", "examples"]).run().expect_code(2);
+    assert!(
+        run.stderr.contains("cannot read `examples`"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_a_usage_error() {
+    let dir = scratch("not_utf8");
+    std::fs::write(dir.join("bad.wf"), b"agent a { run [\"\xff\xfe\"] }").unwrap();
+    let run = Wfc::new(["check", "bad.wf"]).dir(&dir).run().expect_code(2);
+    assert!(run.stderr.contains("not UTF-8"), "{}", run.stderr);
+    assert!(run.stderr.contains("offset 16"), "{}", run.stderr);
+}
+
+#[test]
+fn bad_arguments_are_usage_errors() {
+    Wfc::new(["check"]).run().expect_code(2);
+    Wfc::new(["check", "--format", "xml", "x.wf"])
+        .run()
+        .expect_code(2);
+    Wfc::new(["frobnicate"]).run().expect_code(2);
+}
+
+#[test]
+fn imports_resolve_from_the_importing_file_wherever_wfc_runs() {
+    let dir = scratch("imports");
+    std::fs::create_dir_all(dir.join("lib")).unwrap();
+    std::fs::write(
+        dir.join("lib/agents.wf"),
+        "agent echo { compute { ok: true } }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("main.wf"),
+        "import \"lib/agents.wf\"\ntrigger go { manual }\nworkflow w { on go chain echo -> echo }\n",
+    )
+    .unwrap();
+    Wfc::new(["check", dir.join("main.wf").to_str().unwrap()])
+        .run()
+        .expect_code(0);
+    Wfc::new(["check", "main.wf"])
+        .dir(&dir)
+        .run()
+        .expect_code(0);
+}
+
+#[test]
+fn a_clash_across_files_points_into_both() {
+    let run = Wfc::new(["check", "tests/cases/duplicate_agent.wf"])
+        .run()
+        .expect_code(1);
+    assert!(
+        run.stderr.contains("tests/cases/imports/shared_agent.wf"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("first declared here"));
+}

@@ -1,0 +1,7 @@
+//! Every integration test, in one binary so the suite builds once.
+
+mod cli;
+mod diagnostics;
+mod examples;
+mod robustness;
+mod support;

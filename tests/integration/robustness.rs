@@ -1,0 +1,166 @@
+//! No input makes wfc panic or overflow its stack, and every input that is broken in
+//! an obvious way (unbalanced brackets) gets an error. Inputs are derived from the
+//! examples deterministically, so a failure reproduces.
+
+use wfc::diagnostic::render;
+
+fn examples() -> Vec<String> {
+    let mut texts = Vec::new();
+    for entry in ["examples/enterprise.wf", "examples/lib/policies.wf"] {
+        texts.push(std::fs::read_to_string(entry).expect("example exists"));
+    }
+    texts
+}
+
+/// Checks `text` and renders every diagnostic; returns whether any is an error.
+fn check(text: &str) -> bool {
+    let (loaded, checked) = wfc::check_text("fuzz.wf", text);
+    for diagnostic in &checked.diagnostics {
+        for label in &diagnostic.labels {
+            assert!(
+                label.span.end <= text.len(),
+                "span past the end: {diagnostic:?}"
+            );
+            assert!(
+                text.is_char_boundary(label.span.start) && text.is_char_boundary(label.span.end)
+            );
+        }
+        let report = render::report(diagnostic, &loaded.sources, false, 80);
+        assert!(report.contains(&diagnostic.code.to_string()));
+    }
+    checked.has_errors()
+}
+
+/// Whether brackets are unbalanced outside strings and comments: such text can never
+/// be valid, so it must get an error.
+fn unbalanced(text: &str) -> bool {
+    let mut depth: i64 = 0;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                for d in chars.by_ref() {
+                    if d == '"' || d == '\n' {
+                        break;
+                    }
+                }
+            }
+            '/' if chars.peek() == Some(&'/') => {
+                for d in chars.by_ref() {
+                    if d == '\n' {
+                        break;
+                    }
+                }
+            }
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            _ => {}
+        }
+        if depth < 0 {
+            return true;
+        }
+    }
+    depth != 0
+}
+
+/// A fixed-seed xorshift generator: deterministic mutations without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+#[test]
+fn truncation_at_every_token_boundary() {
+    let mut checked = 0;
+    for text in examples() {
+        let bytes = text.as_bytes();
+        for i in 1..bytes.len() {
+            let boundary = bytes[i].is_ascii_alphanumeric() != bytes[i - 1].is_ascii_alphanumeric()
+                || bytes[i].is_ascii_punctuation();
+            if !boundary || !text.is_char_boundary(i) {
+                continue;
+            }
+            let prefix = &text[..i];
+            let has_error = check(prefix);
+            if unbalanced(prefix) {
+                assert!(has_error, "no error for truncated input:\n{prefix}");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 1000, "only {checked} truncations");
+}
+
+#[test]
+fn bytes_deleted_duplicated_or_swapped() {
+    let mut rng = Rng(0x5eed_cafe);
+    for text in examples() {
+        for round in 0..1500 {
+            let mut bytes = text.clone().into_bytes();
+            let i = rng.below(bytes.len() - 1);
+            match round % 3 {
+                0 => {
+                    bytes.remove(i);
+                }
+                1 => bytes.insert(i, bytes[i]),
+                _ => bytes.swap(i, i + 1),
+            }
+            let mutated = String::from_utf8_lossy(&bytes).into_owned();
+            let has_error = check(&mutated);
+            if unbalanced(&mutated) {
+                assert!(has_error, "no error for mutated input:\n{mutated}");
+            }
+        }
+    }
+}
+
+#[test]
+fn pathological_nesting_and_sizes() {
+    let wrap = |body: String| format!("agent a {{ compute {{ v: {body} }} }}");
+    let cases = [
+        "{".repeat(100_000),
+        "[".repeat(100_000) + &"]".repeat(100_000),
+        wrap("(".repeat(10_000) + "1" + &")".repeat(10_000)),
+        wrap("if true then ".repeat(5_000) + "1" + &" else 2".repeat(5_000)),
+        wrap("not ".repeat(100_000) + "true"),
+        wrap("-".repeat(100_000) + "1"),
+        wrap("1 + ".repeat(100_000) + "1"),
+        wrap("input.a".to_string() + &".b".repeat(50_000)),
+        format!("agent {} {{ compute {{ v: 1 }} }}", "a".repeat(1_000_000)),
+        wrap("9".repeat(100_000)),
+        wrap(format!("\"{}\"", "x".repeat(1_000_000))),
+        "trigger t { cron \"".to_string() + &"* ".repeat(10_000) + "\" }",
+        "workflow w { steps { ".to_string() + &"when true { ".repeat(60) + &"} ".repeat(60) + "} }",
+        "workflow w { steps { when true { } ".to_string()
+            + &"else when true { } ".repeat(20_000)
+            + "} }",
+        "\u{feff}agent é { }".to_string(),
+        "\0\u{1}\u{7f}".to_string(),
+    ];
+    for (i, case) in cases.iter().enumerate() {
+        let has_error = check(case);
+        if i < 2 {
+            assert!(has_error, "case {i} must be refused");
+        }
+    }
+}
+
+#[test]
+fn deep_nesting_is_refused_with_a_diagnostic() {
+    let deep = format!(
+        "agent a {{ compute {{ v: {}1{} }} }}",
+        "[".repeat(200),
+        "]".repeat(200)
+    );
+    let (_, checked) = wfc::check_text("deep.wf", &deep);
+    assert_eq!(
+        checked.diagnostics[0].code,
+        wfc::diagnostic::Code::TooDeeplyNested
+    );
+}
