@@ -16,6 +16,11 @@ use std::collections::{BTreeMap, HashMap};
 pub fn check(program: &Program, out: &mut Vec<Diagnostic>) {
     let context = Context {
         program,
+        signatures: program
+            .agents
+            .iter()
+            .map(|(name, a)| (name.clone(), (declared(&a.input), declared(&a.output))))
+            .collect(),
         outputs: RefCell::new(HashMap::new()),
     };
     for agent in program.agents.values() {
@@ -133,11 +138,21 @@ impl Env for ComputeEnv<'_> {
 /// Shared across workflows: the output type of each, for sub-workflow calls.
 struct Context<'p> {
     program: &'p Program,
+    /// Each agent's declared (input, output) types, converted once.
+    signatures: HashMap<String, (Type, Type)>,
     /// `None` while a workflow is being analysed, so a call cycle yields `any`.
     outputs: RefCell<HashMap<String, Option<Type>>>,
 }
 
 impl<'p> Context<'p> {
+    fn input_of(&self, agent: &Agent) -> &Type {
+        &self.signatures[&agent.name.name].0
+    }
+
+    fn output_of_agent(&self, agent: &Agent) -> &Type {
+        &self.signatures[&agent.name.name].1
+    }
+
     fn analyze(&self, workflow: &Workflow) -> (Type, Vec<Diagnostic>) {
         self.outputs
             .borrow_mut()
@@ -274,8 +289,8 @@ impl Flow<'_, '_> {
                 current = Type::Any;
                 continue;
             };
-            let wanted = declared(&agent.input);
-            if let Err(mismatch) = current.fits(&wanted) {
+            let wanted = self.context.input_of(agent);
+            if let Err(mismatch) = current.fits(wanted) {
                 let diagnostic = match previous {
                     Some((prev_name, prev_agent)) => Diagnostic::new(
                         Code::ChainMismatch,
@@ -301,7 +316,7 @@ impl Flow<'_, '_> {
                 };
                 self.out.push(diagnostic);
             }
-            current = declared(&agent.output);
+            current = self.context.output_of_agent(agent).clone();
             self.scope.bind(
                 &name.name,
                 Binding {
@@ -360,7 +375,8 @@ impl Flow<'_, '_> {
                     .into_iter()
                     .filter(|(name, _)| *name != error.name)
                     .collect();
-                self.merge(vec![tried, handled], true);
+                // Either the body completed or the handler ran: two paths.
+                self.merge(vec![tried, handled], false);
             }
             StatementKind::Fail(message) => {
                 let ty = self.type_of(message);
@@ -559,7 +575,7 @@ impl Flow<'_, '_> {
             CallTarget::Agent(name) => match program.agents.get(&name.name) {
                 Some(agent) => {
                     self.argument_fits(&argument, call, agent);
-                    declared(&agent.output)
+                    self.context.output_of_agent(agent).clone()
                 }
                 None => {
                     self.out.push(self.unknown_agent(name));
@@ -604,8 +620,8 @@ impl Flow<'_, '_> {
     }
 
     fn argument_fits(&mut self, argument: &Type, call: &Call, agent: &Agent) {
-        let wanted = declared(&agent.input);
-        if let Err(mismatch) = argument.fits(&wanted) {
+        let wanted = self.context.input_of(agent);
+        if let Err(mismatch) = argument.fits(wanted) {
             let mut diagnostic = Diagnostic::new(
                 Code::InputMismatch,
                 call.argument.span,
@@ -660,12 +676,21 @@ impl Flow<'_, '_> {
             );
             return Type::Any;
         }
+        // Agents sharing a skill usually share a signature: check each input type once.
+        let mut checked: Vec<&Type> = Vec::new();
         for agent in &candidates {
-            self.argument_fits(argument, call, agent);
+            let input = self.context.input_of(agent);
+            if !checked.contains(&input) {
+                checked.push(input);
+                self.argument_fits(argument, call, agent);
+            }
         }
-        let outputs: Vec<Type> = candidates.iter().map(|a| declared(&a.output)).collect();
-        if outputs.windows(2).all(|w| w[0] == w[1]) {
-            outputs[0].clone()
+        let first = self.context.output_of_agent(candidates[0]);
+        if candidates
+            .iter()
+            .all(|a| self.context.output_of_agent(a) == first)
+        {
+            first.clone()
         } else {
             Type::Any
         }

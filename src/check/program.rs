@@ -19,6 +19,8 @@ pub struct Program {
     pub goals: Vec<Goal>,
     /// The root file's default timezone for metric periods.
     pub timezone: Option<Spanned<String>>,
+    /// Agent names by skill, in name order.
+    pub skills: BTreeMap<String, Vec<String>>,
 }
 
 trait Named {
@@ -82,6 +84,14 @@ impl Program {
                 }
             }
         }
+        for agent in program.agents.values() {
+            for skill in &agent.skills {
+                let holders = program.skills.entry(skill.name.clone()).or_default();
+                if holders.last() != Some(&agent.name.name) {
+                    holders.push(agent.name.name.clone());
+                }
+            }
+        }
         let mut goals = BTreeMap::new();
         for goal in all_goals(&program.goals) {
             insert(&mut goals, goal, Code::DuplicateGoal, "goal", diagnostics);
@@ -94,34 +104,26 @@ impl Program {
         all_goals(&self.goals)
     }
 
-    /// Names of agents that have every one of `skills`.
+    /// Agents that have every one of `skills`, in name order.
     pub fn agents_with_skills<'a>(&'a self, skills: &[Ident]) -> Vec<&'a Agent> {
-        self.agents
-            .values()
-            .filter(|a| {
-                skills
-                    .iter()
-                    .all(|s| a.skills.iter().any(|k| k.name == s.name))
-            })
+        let Some((first, rest)) = skills.split_first() else {
+            return Vec::new();
+        };
+        let holders = |skill: &Ident| self.skills.get(&skill.name).map_or(&[][..], Vec::as_slice);
+        holders(first)
+            .iter()
+            .filter(|name| rest.iter().all(|s| holders(s).contains(name)))
+            .filter_map(|name| self.agents.get(name))
             .collect()
     }
 
     /// Whether any agent declares `skill`.
     pub fn has_skill(&self, skill: &str) -> bool {
-        self.agents
-            .values()
-            .any(|a| a.skills.iter().any(|k| k.name == skill))
+        self.skills.contains_key(skill)
     }
 
-    pub fn all_skills(&self) -> Vec<&str> {
-        let mut skills: Vec<&str> = self
-            .agents
-            .values()
-            .flat_map(|a| a.skills.iter().map(|s| s.name.as_str()))
-            .collect();
-        skills.sort_unstable();
-        skills.dedup();
-        skills
+    pub fn all_skills(&self) -> impl Iterator<Item = &str> {
+        self.skills.keys().map(String::as_str)
     }
 }
 

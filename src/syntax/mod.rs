@@ -26,16 +26,23 @@ pub fn parse(text: &str, file: FileId) -> (File, Vec<Diagnostic>) {
     if let Some(diagnostic) = nesting::check(text, file) {
         return (File::default(), vec![diagnostic]);
     }
-    // Parse attempts carry the literal tokens (`}`, `=`, …) pest tried, for messages.
-    pest::set_error_detail(true);
     match WfParser::parse(Rule::file, text) {
         Ok(mut pairs) => {
             let root = pairs.next().expect("the grammar guarantees a `file` pair");
             lower::lower_file(root, file)
         }
-        Err(error) => (
-            File::default(),
-            vec![rule_names::syntax_error(&error, text, file)],
-        ),
+        Err(_) => (File::default(), vec![detailed_error(text, file)]),
+    }
+}
+
+/// Parses again with pest's attempt tracking, which records the literal tokens
+/// (`}`, `=`, …) it tried, for the message. Tracking makes parsing slower, so only a
+/// failed parse pays for it. The switch is process-wide and is left on: turning it
+/// off could starve a concurrent parse of its detail.
+fn detailed_error(text: &str, file: FileId) -> Diagnostic {
+    pest::set_error_detail(true);
+    match WfParser::parse(Rule::file, text) {
+        Err(error) => rule_names::syntax_error(&error, text, file),
+        Ok(_) => unreachable!("pest parses the same text the same way twice"),
     }
 }

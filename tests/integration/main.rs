@@ -4,4 +4,5 @@ mod cli;
 mod diagnostics;
 mod examples;
 mod robustness;
+mod scoping;
 mod support;
