@@ -42,14 +42,13 @@ fn check_agent(agent: &Agent, program: &Program, out: &mut Vec<Diagnostic>) {
         known_retry(retry, program, out);
     }
     if let Some(breaker) = &agent.breaker {
-        if !program.breakers.contains_key(&breaker.name) {
-            out.push(unknown(
-                Code::UnknownBreaker,
-                "breaker",
-                breaker,
-                program.breakers.keys(),
-            ));
-        }
+        reference(
+            &program.breakers,
+            breaker,
+            Code::UnknownBreaker,
+            "breaker",
+            out,
+        );
     }
     for body in &agent.bodies {
         let AgentBody::Compute(body) = body else {
@@ -79,13 +78,25 @@ fn check_agent(agent: &Agent, program: &Program, out: &mut Vec<Diagnostic>) {
 }
 
 fn known_retry(retry: &Ident, program: &Program, out: &mut Vec<Diagnostic>) {
-    if !program.retries.contains_key(&retry.name) {
-        out.push(unknown(
-            Code::UnknownRetry,
-            "retry policy",
-            retry,
-            program.retries.keys(),
-        ));
+    reference(
+        &program.retries,
+        retry,
+        Code::UnknownRetry,
+        "retry policy",
+        out,
+    );
+}
+
+/// Reports `name` unless `declared` has it.
+pub fn reference<T>(
+    declared: &BTreeMap<String, T>,
+    name: &Ident,
+    code: Code,
+    kind: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    if !declared.contains_key(&name.name) {
+        out.push(unknown(code, kind, name, declared.keys()));
     }
 }
 
@@ -218,15 +229,14 @@ impl Flow<'_, '_> {
     fn workflow(&mut self, workflow: &Workflow) -> Type {
         let program = self.context.program;
         for trigger in &workflow.triggers {
-            if !program.triggers.contains_key(&trigger.name) {
-                let diagnostic = unknown(
-                    Code::UnknownTrigger,
-                    "trigger",
-                    trigger,
-                    program.triggers.keys(),
-                );
-                self.out.push(diagnostic);
-            }
+            let triggers = &program.triggers;
+            reference(
+                triggers,
+                trigger,
+                Code::UnknownTrigger,
+                "trigger",
+                &mut self.out,
+            );
         }
         for body in &workflow.bodies {
             collect_definitions(body, &mut self.definitions);

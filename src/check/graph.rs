@@ -2,7 +2,7 @@
 //! nothing uses, metrics read but never recorded, skills no agent has, and goals
 //! that measure nothing.
 
-use super::flow::{unknown, unknown_skill};
+use super::flow::{reference, unknown_skill};
 use super::suggest;
 use super::Program;
 use crate::ast::*;
@@ -217,14 +217,13 @@ fn goals(program: &Program, out: &mut Vec<Diagnostic>) {
             }
         }
         for workflow in &goal.pursued_by {
-            if !program.workflows.contains_key(&workflow.name) {
-                out.push(unknown(
-                    Code::UnknownWorkflow,
-                    "workflow",
-                    workflow,
-                    program.workflows.keys(),
-                ));
-            }
+            reference(
+                &program.workflows,
+                workflow,
+                Code::UnknownWorkflow,
+                "workflow",
+                out,
+            );
         }
     }
 }

@@ -2,7 +2,7 @@
 //! name. Building it reports names declared twice.
 
 use crate::ast::*;
-use crate::diagnostic::{Code, Diagnostic};
+use crate::diagnostic::{set_twice, Code, Diagnostic};
 use crate::source::FileId;
 use std::collections::BTreeMap;
 
@@ -41,7 +41,7 @@ impl Program {
                 match item {
                     Item::Import(_) => {}
                     Item::Timezone(tz) if Some(*id) == root => match &program.timezone {
-                        Some(first) => diagnostics.push(twice("timezone", tz.span, first.span)),
+                        Some(first) => diagnostics.push(set_twice("timezone", tz.span, first.span)),
                         None => program.timezone = Some(tz.clone()),
                     },
                     Item::Timezone(_) => {}
@@ -160,15 +160,4 @@ fn insert<T: Named + Clone>(
             map.insert(ident.name.clone(), item.clone());
         }
     }
-}
-
-fn twice(property: &str, span: crate::source::Span, first: crate::source::Span) -> Diagnostic {
-    Diagnostic::new(
-        Code::DuplicateProperty,
-        span,
-        format!("`{property}` is set twice"),
-        "set again here",
-    )
-    .with_label(first, "first set here")
-    .with_help(format!("keep one `{property}`"))
 }

@@ -122,13 +122,15 @@ fn agent(agent: &Agent, out: &mut Vec<Diagnostic>) {
         ),
         [_] => {}
         [first, second, ..] => out.push(
-            Diagnostic::new(
+            two_of_one(
                 Code::ConflictingAgentBody,
-                second.span(),
-                format!("agent `{}` has more than one body", agent.name.name),
-                "second body",
+                (first.span(), second.span()),
+                "body",
             )
-            .with_label(first.span(), "first body")
+            .with_message(format!(
+                "agent `{}` has more than one body",
+                agent.name.name
+            ))
             .with_help("an agent either runs a program or computes an expression; keep one"),
         ),
     }
@@ -166,14 +168,12 @@ fn trigger(trigger: &Trigger, out: &mut Vec<Diagnostic>) {
         ),
         [_] => {}
         [first, second, ..] => out.push(
-            Diagnostic::new(
-                Code::ConflictingTrigger,
-                second.span(),
-                format!("trigger `{}` has more than one firing clause", trigger.name.name),
-                "second clause",
-            )
-            .with_label(first.span(), "first clause")
-            .with_help("declare one trigger per clause and list both in the workflow's `on`"),
+            two_of_one(Code::ConflictingTrigger, (first.span(), second.span()), "clause")
+                .with_message(format!(
+                    "trigger `{}` has more than one firing clause",
+                    trigger.name.name
+                ))
+                .with_help("declare one trigger per clause and list both in the workflow's `on`"),
         ),
     }
     for kind in &trigger.kinds {
@@ -218,13 +218,15 @@ fn workflow(workflow: &Workflow, out: &mut Vec<Diagnostic>) {
         ),
         [_] => {}
         [first, second, ..] => out.push(
-            Diagnostic::new(
+            two_of_one(
                 Code::ConflictingWorkflowBody,
-                second.span(),
-                format!("workflow `{}` has more than one body", workflow.name.name),
-                "second body",
+                (first.span(), second.span()),
+                "body",
             )
-            .with_label(first.span(), "first body")
+            .with_message(format!(
+                "workflow `{}` has more than one body",
+                workflow.name.name
+            ))
             .with_help("a workflow is either one `chain` or one `steps` block"),
         ),
     }
@@ -431,6 +433,12 @@ fn event_problem(name: &str, glob: bool) -> Option<String> {
         }
     }
     None
+}
+
+/// Two of what a declaration may have only one of, labelled first and second.
+fn two_of_one(code: Code, (first, second): (Span, Span), what: &str) -> Diagnostic {
+    Diagnostic::new(code, second, "", format!("second {what}"))
+        .with_label(first, format!("first {what}"))
 }
 
 fn duration(duration: Option<&Spanned<Millis>>, out: &mut Vec<Diagnostic>) {

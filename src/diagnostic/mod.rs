@@ -54,6 +54,11 @@ impl Diagnostic {
         self
     }
 
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
@@ -78,6 +83,18 @@ impl Diagnostic {
     pub fn is_error(&self) -> bool {
         self.severity() == Severity::Error
     }
+}
+
+/// "`x` is set twice": a property given twice in one declaration.
+pub fn set_twice(property: &str, again: Span, first: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::DuplicateProperty,
+        again,
+        format!("`{property}` is set twice"),
+        "set again here",
+    )
+    .with_label(first, "first set here")
+    .with_help(format!("keep one `{property}`"))
 }
 
 /// Sorts diagnostics into reading order: by file, then position, then code.

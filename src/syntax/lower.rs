@@ -5,7 +5,7 @@
 use super::expr::lower_expr;
 use super::Rule;
 use crate::ast::*;
-use crate::diagnostic::{Code, Diagnostic};
+use crate::diagnostic::{set_twice, Diagnostic};
 use crate::source::{FileId, Span};
 use pest::iterators::{Pair, Pairs};
 use std::collections::HashMap;
@@ -69,16 +69,8 @@ impl Lower {
     fn first(&mut self, seen: &mut Seen, property: &'static str, span: Span) -> bool {
         match seen.0.get(property) {
             Some(first) => {
-                self.diagnostics.push(
-                    Diagnostic::new(
-                        Code::DuplicateProperty,
-                        span,
-                        format!("`{property}` is set twice"),
-                        "set again here",
-                    )
-                    .with_label(*first, "first set here")
-                    .with_help(format!("keep one `{property}`")),
-                );
+                let first = *first;
+                self.diagnostics.push(set_twice(property, span, first));
                 false
             }
             None => {
