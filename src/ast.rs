@@ -261,6 +261,35 @@ pub struct Block {
     pub span: Span,
 }
 
+impl Block {
+    /// Calls `visit` on every statement of the block and of the blocks nested in it,
+    /// outer statements before inner ones.
+    pub fn walk<'a>(&'a self, visit: &mut dyn FnMut(&'a Statement)) {
+        for statement in &self.statements {
+            visit(statement);
+            for inner in statement.blocks() {
+                inner.walk(visit);
+            }
+        }
+    }
+}
+
+impl Statement {
+    /// The blocks directly inside this statement.
+    pub fn blocks(&self) -> Vec<&Block> {
+        match &self.kind {
+            StatementKind::When {
+                branches,
+                otherwise,
+            } => branches.iter().map(|(_, b)| b).chain(otherwise).collect(),
+            StatementKind::For(for_loop) => vec![&for_loop.body],
+            StatementKind::Parallel(block) => vec![block],
+            StatementKind::Try { body, handler, .. } => vec![body, handler],
+            _ => Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Statement {
     pub kind: StatementKind,

@@ -34,33 +34,13 @@ fn sub_workflow_calls(workflow: &Workflow) -> Vec<&Ident> {
 }
 
 fn block_calls<'a>(block: &'a Block, calls: &mut Vec<&'a Ident>) {
-    for statement in &block.statements {
-        match &statement.kind {
-            StatementKind::Call { call, .. } => {
-                if let CallTarget::Workflow(name) = &call.target {
-                    calls.push(name);
-                }
+    block.walk(&mut |statement| {
+        if let StatementKind::Call { call, .. } = &statement.kind {
+            if let CallTarget::Workflow(name) = &call.target {
+                calls.push(name);
             }
-            StatementKind::When {
-                branches,
-                otherwise,
-            } => {
-                for (_, b) in branches {
-                    block_calls(b, calls);
-                }
-                if let Some(b) = otherwise {
-                    block_calls(b, calls);
-                }
-            }
-            StatementKind::For(for_loop) => block_calls(&for_loop.body, calls),
-            StatementKind::Parallel(b) => block_calls(b, calls),
-            StatementKind::Try { body, handler, .. } => {
-                block_calls(body, calls);
-                block_calls(handler, calls);
-            }
-            _ => {}
         }
-    }
+    });
 }
 
 /// Reports each call that closes a cycle of sub-workflow calls, once per cycle.

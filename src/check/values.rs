@@ -239,34 +239,13 @@ fn workflow(workflow: &Workflow, out: &mut Vec<Diagnostic>) {
 
 /// Values inside steps: call timeouts, waits, loop limits, emitted event names.
 fn statements(block: &Block, out: &mut Vec<Diagnostic>) {
-    for statement in &block.statements {
-        match &statement.kind {
-            StatementKind::Call { call, .. } => duration(call.timeout.as_ref(), out),
-            StatementKind::Let { .. } | StatementKind::Fail(_) => {}
-            StatementKind::When {
-                branches,
-                otherwise,
-            } => {
-                for (_, body) in branches {
-                    statements(body, out);
-                }
-                if let Some(body) = otherwise {
-                    statements(body, out);
-                }
-            }
-            StatementKind::For(for_loop) => {
-                count(for_loop.limit.as_ref(), "limit", out);
-                statements(&for_loop.body, out);
-            }
-            StatementKind::Parallel(body) => statements(body, out),
-            StatementKind::Try { body, handler, .. } => {
-                statements(body, out);
-                statements(handler, out);
-            }
-            StatementKind::Emit { event, .. } => event_name(event, out),
-            StatementKind::Wait(wait) => duration(Some(wait), out),
-        }
-    }
+    block.walk(&mut |statement| match &statement.kind {
+        StatementKind::Call { call, .. } => duration(call.timeout.as_ref(), out),
+        StatementKind::For(for_loop) => count(for_loop.limit.as_ref(), "limit", out),
+        StatementKind::Emit { event, .. } => event_name(event, out),
+        StatementKind::Wait(wait) => duration(Some(wait), out),
+        _ => {}
+    });
 }
 
 fn goal(goal: &Goal, out: &mut Vec<Diagnostic>) {
