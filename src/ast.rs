@@ -274,7 +274,44 @@ impl Block {
     }
 }
 
+impl Block {
+    /// The names this block binds in its own scope, in the order a reader meets them:
+    /// those bound inside `when`, `try` and `parallel` branches included (they stay
+    /// visible after), loop bodies excluded (they do not leak).
+    pub fn bound_names(&self) -> Vec<&str> {
+        let mut names = Vec::new();
+        for statement in &self.statements {
+            statement.bound_names_into(&mut names);
+        }
+        names
+    }
+}
+
 impl Statement {
+    fn bound_names_into<'a>(&'a self, names: &mut Vec<&'a str>) {
+        let mut push = |name: &'a Ident| {
+            if !names.contains(&name.name.as_str()) {
+                names.push(&name.name);
+            }
+        };
+        match &self.kind {
+            StatementKind::Call { name, .. } | StatementKind::Let { name, .. } => push(name),
+            StatementKind::For(for_loop) => {
+                if let Some(result) = &for_loop.result {
+                    push(result);
+                }
+            }
+            StatementKind::When { .. } | StatementKind::Try { .. } | StatementKind::Parallel(_) => {
+                for block in self.blocks() {
+                    for statement in &block.statements {
+                        statement.bound_names_into(names);
+                    }
+                }
+            }
+            StatementKind::Fail(_) | StatementKind::Emit { .. } | StatementKind::Wait(_) => {}
+        }
+    }
+
     /// The blocks directly inside this statement.
     pub fn blocks(&self) -> Vec<&Block> {
         match &self.kind {

@@ -11,7 +11,9 @@ pub mod cli;
 pub mod diagnostic;
 pub mod loader;
 pub mod metric;
+pub mod runtime;
 pub mod source;
+pub mod store;
 pub mod syntax;
 pub mod types;
 

@@ -92,10 +92,55 @@ impl Sources {
         &self.files[id.0 as usize]
     }
 
+    pub fn iter(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
+        self.files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (FileId(i as u32), f))
+    }
+
     pub fn find(&self, path: &Path) -> Option<FileId> {
         self.files
             .iter()
             .position(|f| f.path == path)
             .map(|i| FileId(i as u32))
+    }
+}
+
+/// The id git gives a file with these bytes (`git hash-object`), so a stored
+/// execution maps to the exact file content of a commit without needing git.
+pub fn git_blob_id(bytes: &[u8]) -> String {
+    use sha1::{Digest, Sha1};
+    let mut hasher = Sha1::new();
+    hasher.update(format!("blob {}\0", bytes.len()).as_bytes());
+    hasher.update(bytes);
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blob_ids_match_git() {
+        // `printf 'hello\n' | git hash-object --stdin`
+        assert_eq!(
+            git_blob_id(b"hello\n"),
+            "ce013625030ba8dba906f756967f9e9ca394464a"
+        );
+        assert_eq!(git_blob_id(b""), "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
+    }
+
+    #[test]
+    fn line_and_column_count_characters() {
+        let mut sources = Sources::default();
+        let id = sources.add("x.wf".into(), Path::new("x.wf"), "ab\néé x");
+        assert_eq!(sources.get(id).line_column(0), (1, 1));
+        assert_eq!(sources.get(id).line_column(3), (2, 1));
+        assert_eq!(sources.get(id).line_column(8), (2, 4));
     }
 }

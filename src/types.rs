@@ -3,6 +3,7 @@
 //! runtime uses the same [`Type`] to validate JSON at agent boundaries.
 
 use crate::ast::{TypeExpr, TypeExprKind};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -109,6 +110,58 @@ impl Type {
             }
             (found, wanted) if found == wanted => Ok(()),
             _ => Err(wrong()),
+        }
+    }
+
+    /// Checks a JSON value against this type at run time; the mismatch names the path.
+    pub fn admits(&self, value: &Value) -> Result<(), Mismatch> {
+        self.admits_at(value, "")
+    }
+
+    fn admits_at(&self, value: &Value, path: &str) -> Result<(), Mismatch> {
+        let wrong = || Mismatch::Wrong {
+            path: path.to_string(),
+            expected: self.clone(),
+            found: Type::of_value(value),
+        };
+        match (self, value) {
+            (Type::Any, _) | (Type::Null, Value::Null) | (Type::Bool, Value::Bool(_)) => Ok(()),
+            (Type::Number, Value::Number(_)) | (Type::String, Value::String(_)) => Ok(()),
+            (Type::Optional(_), Value::Null) => Ok(()),
+            (Type::Optional(inner), value) => inner.admits_at(value, path),
+            (_, Value::Null) => Err(Mismatch::MaybeNull {
+                path: path.to_string(),
+            }),
+            (Type::List(item), Value::Array(items)) => {
+                for (i, value) in items.iter().enumerate() {
+                    item.admits_at(value, &format!("{path}[{i}]"))?;
+                }
+                Ok(())
+            }
+            (Type::Object(fields), Value::Object(map)) => {
+                for (name, ty) in fields {
+                    let field_path = join(path, name);
+                    match map.get(name) {
+                        Some(value) => ty.admits_at(value, &field_path)?,
+                        None if ty.is_optional() => {}
+                        None => return Err(Mismatch::MissingField { path: field_path }),
+                    }
+                }
+                Ok(())
+            }
+            _ => Err(wrong()),
+        }
+    }
+
+    /// The shallow type of a JSON value, for messages.
+    pub fn of_value(value: &Value) -> Type {
+        match value {
+            Value::Null => Type::Null,
+            Value::Bool(_) => Type::Bool,
+            Value::Number(_) => Type::Number,
+            Value::String(_) => Type::String,
+            Value::Array(_) => Type::List(Box::new(Type::Any)),
+            Value::Object(_) => Type::Object(BTreeMap::new()),
         }
     }
 
@@ -252,6 +305,33 @@ mod tests {
         );
         assert_eq!(Type::Null.fits(&Type::Number.optional()), Ok(()));
         assert_eq!(Type::Number.fits(&Type::Number.optional()), Ok(()));
+    }
+
+    #[test]
+    fn values_are_checked_against_types_with_paths() {
+        let ty = object(&[
+            ("lead", object(&[("score", Type::Number)])),
+            ("tags", Type::List(Box::new(Type::String))),
+        ]);
+        let ok = serde_json::json!({ "lead": { "score": 3 }, "tags": ["a"], "extra": true });
+        assert_eq!(ty.admits(&ok), Ok(()));
+        let bad = serde_json::json!({ "lead": { "score": "3" }, "tags": [] });
+        assert!(
+            matches!(ty.admits(&bad), Err(Mismatch::Wrong { path, .. }) if path == "lead.score")
+        );
+        let bad = serde_json::json!({ "lead": {}, "tags": [] });
+        assert_eq!(
+            ty.admits(&bad),
+            Err(Mismatch::MissingField {
+                path: "lead.score".into()
+            })
+        );
+        let bad = serde_json::json!({ "lead": { "score": 1 }, "tags": ["a", 2] });
+        assert!(matches!(ty.admits(&bad), Err(Mismatch::Wrong { path, .. }) if path == "tags[1]"));
+        assert_eq!(
+            Type::Number.optional().admits(&serde_json::Value::Null),
+            Ok(())
+        );
     }
 
     #[test]

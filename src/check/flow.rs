@@ -499,10 +499,12 @@ impl Flow<'_, '_> {
         let Some(result) = &for_loop.result else {
             return;
         };
-        let last = bindings
-            .iter()
-            .rev()
-            .find(|(name, _)| *name != for_loop.item.name);
+        // Each iteration's value is what the body's last binding holds.
+        let last = for_loop
+            .body
+            .bound_names()
+            .last()
+            .and_then(|name| bindings.iter().find(|(bound, _)| bound == name));
         let item_type = match last {
             Some((_, binding)) => binding.ty.clone(),
             None => {

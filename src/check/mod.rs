@@ -8,6 +8,8 @@ mod graph;
 mod program;
 mod scope;
 mod suggest;
+
+pub use suggest::closest;
 mod values;
 
 pub use program::Program;

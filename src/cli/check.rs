@@ -38,10 +38,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
     for path in &args.files {
         let (loaded, checked) = match crate::check_file(path) {
             Ok(result) => result,
-            Err(error) => {
-                eprintln!("error: {error}");
-                return ExitCode::from(exit::USAGE);
-            }
+            Err(error) => return super::usage_error(error),
         };
         for diagnostic in &checked.diagnostics {
             if diagnostic.is_error() {
@@ -52,7 +49,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
             match args.format {
                 Format::Human => eprint!(
                     "{}",
-                    render::report(diagnostic, &loaded.sources, color, terminal_width())
+                    render::report(diagnostic, &loaded.sources, color, super::terminal_width())
                 ),
                 Format::Json => {
                     let line = render::json(diagnostic, &loaded.sources);
@@ -84,11 +81,4 @@ fn summary(files: usize, errors: usize, warnings: usize) -> String {
         plural(errors, "error"),
         plural(warnings, "warning")
     )
-}
-
-fn terminal_width() -> usize {
-    std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(100)
 }

@@ -2,8 +2,18 @@
 //! code that writes to the terminal.
 
 mod check;
+mod history;
+mod run;
+mod show;
+mod stats;
+mod table;
 
-use clap::{Parser, Subcommand};
+use crate::diagnostic::{render, Diagnostic};
+use crate::loader::Loaded;
+use crate::store::{Store, DEFAULT_PATH};
+use clap::{Args, Parser, Subcommand};
+use std::fmt::Display;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -21,14 +31,39 @@ struct Cli {
 enum Command {
     /// Parse and check .wf files; report every problem at once.
     Check(check::CheckArgs),
+    /// Run a workflow (or every workflow a trigger starts) and record it.
+    Run(run::RunArgs),
+    /// List recorded executions, newest first.
+    History(history::HistoryArgs),
+    /// Show one execution as a timeline of its steps and attempts.
+    Show(show::ShowArgs),
+    /// Completion times, success rates and agent utilisation.
+    Stats(stats::StatsArgs),
+    /// List emitted events, newest first.
+    Events(history::EventsArgs),
 }
 
 /// Exit statuses shared by every command.
 pub mod exit {
-    /// A diagnostic error (or a denied warning) was found.
+    /// A diagnostic error (or a denied warning) was found, or an execution failed.
     pub const PROBLEMS: u8 = 1;
     /// Bad usage or unreadable input.
     pub const USAGE: u8 = 2;
+}
+
+/// `--db`, shared by every command that reads or writes the store.
+#[derive(Args)]
+pub struct DbArgs {
+    /// The SQLite database (default: $WFC_DB, else wfc.db in the working directory).
+    #[arg(long, value_name = "PATH")]
+    db: Option<PathBuf>,
+}
+
+/// How `history`, `show`, `stats` and `events` print.
+#[derive(Clone, Copy, clap::ValueEnum, PartialEq)]
+pub enum Format {
+    Text,
+    Json,
 }
 
 pub fn run() -> ExitCode {
@@ -45,6 +80,11 @@ pub fn run() -> ExitCode {
     };
     match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Run(args) => run::run(args),
+        Command::History(args) => history::run(args),
+        Command::Show(args) => show::run(args),
+        Command::Stats(args) => stats::run(args),
+        Command::Events(args) => history::events(args),
     }
 }
 
@@ -52,4 +92,45 @@ pub fn run() -> ExitCode {
 pub fn color_stderr() -> bool {
     use std::io::IsTerminal;
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+}
+
+fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(100)
+}
+
+/// Prints diagnostics to stderr; returns whether any is an error.
+fn report_diagnostics(loaded: &Loaded, diagnostics: &[Diagnostic]) -> bool {
+    let color = color_stderr();
+    for diagnostic in diagnostics {
+        eprint!(
+            "{}",
+            render::report(diagnostic, &loaded.sources, color, terminal_width())
+        );
+    }
+    diagnostics.iter().any(Diagnostic::is_error)
+}
+
+fn usage_error(error: impl Display) -> ExitCode {
+    eprintln!("error: {error}");
+    ExitCode::from(exit::USAGE)
+}
+
+fn open_store(args: &DbArgs) -> Result<Store, crate::store::StoreError> {
+    let path = args
+        .db
+        .clone()
+        .or_else(|| std::env::var_os("WFC_DB").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_PATH));
+    Store::open(&path)
+}
+
+/// Prints a value as pretty JSON on stdout.
+fn print_json(value: &impl serde::Serialize) {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => println!("{text}"),
+        Err(error) => eprintln!("error: cannot print JSON: {error}"),
+    }
 }

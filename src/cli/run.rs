@@ -1,0 +1,183 @@
+//! `wfc run FILE --workflow NAME | --trigger NAME [--input JSON | --input-file PATH]`
+
+use super::{exit, open_store, report_diagnostics, DbArgs};
+use crate::runtime::{AttemptReport, Engine, Execution, Origin, Progress, RunError};
+use crate::store::Outcome;
+use clap::{ArgGroup, Args};
+use serde_json::Value;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Args)]
+#[command(group(ArgGroup::new("target").required(true).args(["workflow", "trigger"])))]
+pub struct RunArgs {
+    /// The .wf file (checked first: a file with errors never runs).
+    file: PathBuf,
+    /// Run this workflow.
+    #[arg(long)]
+    workflow: Option<String>,
+    /// Run every workflow this trigger starts.
+    #[arg(long)]
+    trigger: Option<String>,
+    /// The input as JSON (default `{}`).
+    #[arg(long, conflicts_with = "input_file")]
+    input: Option<String>,
+    /// Read the input JSON from a file (`-` for stdin).
+    #[arg(long)]
+    input_file: Option<PathBuf>,
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+pub fn run(args: RunArgs) -> ExitCode {
+    let (loaded, checked) = match crate::check_file(&args.file) {
+        Ok(result) => result,
+        Err(error) => return super::usage_error(error),
+    };
+    if report_diagnostics(&loaded, &checked.diagnostics) {
+        eprintln!(
+            "error: `{}` has errors; nothing was run",
+            args.file.display()
+        );
+        return ExitCode::from(exit::PROBLEMS);
+    }
+    let input = match read_input(&args) {
+        Ok(input) => input,
+        Err(message) => return super::usage_error(message),
+    };
+    let store = match open_store(&args.db) {
+        Ok(store) => store,
+        Err(error) => return super::usage_error(error),
+    };
+    let engine = Engine::new(
+        checked.program,
+        loaded.sources,
+        &args.file,
+        store,
+        Arc::new(StderrProgress),
+    );
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => return super::usage_error(format!("cannot start the runtime: {error}")),
+    };
+    let result = runtime.block_on(async {
+        match (&args.workflow, &args.trigger) {
+            (Some(workflow), _) => {
+                let origin = Origin {
+                    trigger: Some("manual"),
+                    parent: None,
+                };
+                engine.run(workflow, input, origin).await.map(|e| vec![e])
+            }
+            (None, Some(trigger)) => engine.run_trigger(trigger, input).await,
+            (None, None) => unreachable!("clap requires --workflow or --trigger"),
+        }
+    });
+    match result {
+        Ok(executions) => print_results(&executions, args.trigger.is_some()),
+        Err(
+            error @ (RunError::UnknownWorkflow { .. }
+            | RunError::UnknownTrigger { .. }
+            | RunError::IdleTrigger(_)),
+        ) => super::usage_error(error),
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(exit::PROBLEMS)
+        }
+    }
+}
+
+fn read_input(args: &RunArgs) -> Result<Value, String> {
+    let (text, origin) = match (&args.input, &args.input_file) {
+        (Some(text), _) => (text.clone(), "--input".to_string()),
+        (None, Some(path)) if path.as_os_str() == "-" => {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                .map_err(|e| format!("cannot read the input from stdin: {e}"))?;
+            (text, "stdin".to_string())
+        }
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+            (text, format!("`{}`", path.display()))
+        }
+        (None, None) => return Ok(Value::Object(Default::default())),
+    };
+    serde_json::from_str(&text).map_err(|e| format!("the input in {origin} is not JSON: {e}"))
+}
+
+/// Results on stdout: one execution's result pretty-printed, or for a trigger one
+/// JSON object per execution per line. Exit 1 when any execution failed.
+fn print_results(executions: &[Execution], per_line: bool) -> ExitCode {
+    let mut stdout = std::io::stdout().lock();
+    let mut failed = false;
+    for execution in executions {
+        let (status, value) = match &execution.outcome {
+            Outcome::Completed(result) => ("completed", result.clone()),
+            Outcome::Failed(error) => {
+                failed = true;
+                eprintln!(
+                    "error: execution {} of `{}` failed at `{}`: {} ({})",
+                    execution.id,
+                    execution.workflow,
+                    error["step"].as_str().unwrap_or("?"),
+                    error["message"].as_str().unwrap_or("?"),
+                    error["kind"].as_str().unwrap_or("?"),
+                );
+                ("failed", error.clone())
+            }
+        };
+        let text = if per_line {
+            serde_json::json!({
+                "workflow": execution.workflow,
+                "execution": execution.id,
+                "status": status,
+                "result": value,
+            })
+            .to_string()
+        } else if status == "completed" {
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        } else {
+            continue;
+        };
+        let _ = writeln!(stdout, "{text}");
+        eprintln!(
+            "execution {} {status}; see `wfc show {}`",
+            execution.id,
+            super::table::short_id(&execution.id)
+        );
+    }
+    if failed {
+        ExitCode::from(exit::PROBLEMS)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// One line per finished step attempt on stderr.
+struct StderrProgress;
+
+impl Progress for StderrProgress {
+    fn attempt_finished(&self, report: &AttemptReport<'_>) {
+        let mark = if report.status == "completed" {
+            "✓"
+        } else {
+            "✗"
+        };
+        let agent = report.agent.unwrap_or("-");
+        let mut line = format!(
+            "{mark} {}/{}  {agent}  #{}  {}  {}",
+            report.workflow,
+            report.step,
+            report.attempt,
+            super::table::duration(Some(report.duration_ms)),
+            report.status
+        );
+        if let Some(error) = report.error {
+            line.push_str(&format!(": {error}"));
+        }
+        eprintln!("{line}");
+    }
+}

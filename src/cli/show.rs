@@ -1,0 +1,132 @@
+//! `wfc show ID`: one execution as a timeline.
+
+use super::table::{self, short_id};
+use super::{open_store, print_json, DbArgs, Format};
+use crate::store::{parse_timestamp, ExecutionRow, Store, StoreError};
+use clap::Args;
+use serde_json::{json, Value};
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct ShowArgs {
+    /// The execution id, or a unique prefix of it.
+    id: String,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+pub fn run(args: ShowArgs) -> ExitCode {
+    let store = match open_store(&args.db) {
+        Ok(store) => store,
+        Err(error) => return super::usage_error(error),
+    };
+    let execution = match store.execution(&args.id) {
+        Ok(row) => row,
+        Err(error) => return super::usage_error(error),
+    };
+    let result = match args.format {
+        Format::Json => timeline_json(&store, &execution).map(|v| print_json(&v)),
+        Format::Text => {
+            let mut out = String::new();
+            timeline_text(&store, &execution, 0, &mut out).map(|()| print!("{out}"))
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => super::usage_error(error),
+    }
+}
+
+/// The execution, its attempts and, nested, its sub-workflow executions.
+fn timeline_json(store: &Store, execution: &ExecutionRow) -> Result<Value, StoreError> {
+    let attempts = store.attempts(&execution.id)?;
+    let children = store
+        .children(&execution.id)?
+        .iter()
+        .map(|child| timeline_json(store, child))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(json!({ "execution": execution, "attempts": attempts, "children": children }))
+}
+
+fn timeline_text(
+    store: &Store,
+    execution: &ExecutionRow,
+    depth: usize,
+    out: &mut String,
+) -> Result<(), StoreError> {
+    let indent = "    ".repeat(depth);
+    let version = execution.version.as_deref().unwrap_or("unversioned");
+    out.push_str(&format!(
+        "{indent}execution {}\n{indent}  workflow  {} {version} (source blob {})\n",
+        execution.id,
+        execution.workflow,
+        short_id(&execution.source_blob),
+    ));
+    out.push_str(&format!(
+        "{indent}  trigger   {}\n{indent}  status    {} after {}\n{indent}  started   {}\n{indent}  input     {}\n",
+        execution.trigger.as_deref().unwrap_or("-"),
+        execution.status,
+        table::duration(execution.duration_ms),
+        execution.started_at,
+        execution.input,
+    ));
+    if let Some(parent) = &execution.parent_id {
+        out.push_str(&format!(
+            "{indent}  parent    {} (step {})\n",
+            parent,
+            execution.parent_step.as_deref().unwrap_or("?")
+        ));
+    }
+    match (&execution.result, &execution.error) {
+        (Some(result), _) => out.push_str(&format!("{indent}  result    {result}\n")),
+        (_, Some(error)) => out.push_str(&format!("{indent}  error     {error}\n")),
+        _ => {}
+    }
+    let start = parse_timestamp(&execution.started_at);
+    let attempts = store.attempts(&execution.id)?;
+    let children = store.children(&execution.id)?;
+    if !attempts.is_empty() {
+        out.push_str(&format!("{indent}  steps\n"));
+    }
+    for attempt in &attempts {
+        let offset = match (start, parse_timestamp(&attempt.started_at)) {
+            (Some(a), Some(b)) => format!(
+                "+{}",
+                table::duration(Some((b - a).num_milliseconds() as f64))
+            ),
+            _ => "?".into(),
+        };
+        out.push_str(&format!(
+            "{indent}    {offset:>8}  {}  {}  #{}  {}  {}\n",
+            attempt.step,
+            attempt.agent.as_deref().unwrap_or("-"),
+            attempt.attempt,
+            table::duration(attempt.duration_ms),
+            attempt.status,
+        ));
+        if let Some(error) = &attempt.error {
+            out.push_str(&format!("{indent}              error: {error}\n"));
+        }
+        if let Some(stderr) = &attempt.stderr_tail {
+            for line in stderr
+                .lines()
+                .rev()
+                .take(5)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+            {
+                out.push_str(&format!("{indent}              stderr| {line}\n"));
+            }
+        }
+        if let Some(child) = children
+            .iter()
+            .find(|c| Some(&c.id) == attempt.child_execution_id.as_ref())
+        {
+            timeline_text(store, child, depth + 1, out)?;
+        }
+    }
+    Ok(())
+}

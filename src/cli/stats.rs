@@ -1,0 +1,205 @@
+//! `wfc stats`: the seed's workflow KPIs — completion time, success rate — and, per
+//! agent, calls, failures, mean duration and utilisation.
+
+use super::table;
+use super::{open_store, print_json, DbArgs, Format};
+use crate::store::{parse_timestamp, HistoryFilter};
+use clap::Args;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct StatsArgs {
+    /// Only this workflow (and the agent calls of its executions).
+    #[arg(long)]
+    workflow: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+#[derive(Serialize)]
+struct WorkflowStats {
+    workflow: String,
+    executions: usize,
+    completed: usize,
+    failed: usize,
+    running: usize,
+    success_rate: Option<f64>,
+    p50_ms: Option<f64>,
+    p95_ms: Option<f64>,
+    max_ms: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct AgentStats {
+    agent: String,
+    calls: usize,
+    failures: usize,
+    mean_ms: Option<f64>,
+    /// Time spent in calls over the time between its first call and its last end:
+    /// 1.0 means one call in flight all the time.
+    utilisation: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct Stats {
+    workflows: Vec<WorkflowStats>,
+    agents: Vec<AgentStats>,
+}
+
+pub fn run(args: StatsArgs) -> ExitCode {
+    let store = match open_store(&args.db) {
+        Ok(store) => store,
+        Err(error) => return super::usage_error(error),
+    };
+    let filter = HistoryFilter {
+        workflow: args.workflow.clone(),
+        ..HistoryFilter::default()
+    };
+    let (executions, attempts) = match (
+        store.executions(&filter),
+        store.all_attempts(args.workflow.as_deref()),
+    ) {
+        (Ok(e), Ok(a)) => (e, a),
+        (Err(error), _) | (_, Err(error)) => return super::usage_error(error),
+    };
+    let mut by_workflow: BTreeMap<&str, Vec<_>> = BTreeMap::new();
+    for e in &executions {
+        by_workflow.entry(&e.workflow).or_default().push(e);
+    }
+    let workflows = by_workflow
+        .into_iter()
+        .map(|(workflow, runs)| {
+            let count = |status: &str| runs.iter().filter(|e| e.status == status).count();
+            let (completed, failed) = (count("completed"), count("failed"));
+            let mut durations: Vec<f64> = runs
+                .iter()
+                .filter(|e| e.status == "completed")
+                .filter_map(|e| e.duration_ms)
+                .collect();
+            durations.sort_by(f64::total_cmp);
+            WorkflowStats {
+                workflow: workflow.to_string(),
+                executions: runs.len(),
+                completed,
+                failed,
+                running: count("running"),
+                success_rate: (completed + failed > 0)
+                    .then(|| completed as f64 / (completed + failed) as f64),
+                p50_ms: percentile(&durations, 0.50),
+                p95_ms: percentile(&durations, 0.95),
+                max_ms: durations.last().copied(),
+            }
+        })
+        .collect();
+    let mut by_agent: BTreeMap<&str, Vec<_>> = BTreeMap::new();
+    for a in &attempts {
+        if let Some(agent) = &a.agent {
+            by_agent.entry(agent).or_default().push(a);
+        }
+    }
+    let agents = by_agent
+        .into_iter()
+        .map(|(agent, calls)| {
+            let finished: Vec<f64> = calls.iter().filter_map(|a| a.duration_ms).collect();
+            let busy: f64 = finished.iter().sum();
+            // The window runs from the first start to the last end, both taken from the
+            // start stamps and measured durations so the two agree.
+            let spans: Vec<(f64, f64)> = calls
+                .iter()
+                .filter_map(|a| {
+                    let start = parse_timestamp(&a.started_at)?.timestamp_micros() as f64 / 1000.0;
+                    Some((start, start + a.duration_ms?))
+                })
+                .collect();
+            let first = spans.iter().map(|s| s.0).reduce(f64::min);
+            let last = spans.iter().map(|s| s.1).reduce(f64::max);
+            let window = first.zip(last).map(|(a, b)| b - a);
+            AgentStats {
+                agent: agent.to_string(),
+                calls: calls.len(),
+                failures: calls
+                    .iter()
+                    .filter(|a| a.status != "completed" && a.status != "running")
+                    .count(),
+                mean_ms: (!finished.is_empty()).then(|| busy / finished.len() as f64),
+                utilisation: window.filter(|w| *w > 0.0).map(|w| busy / w),
+            }
+        })
+        .collect();
+    let stats = Stats { workflows, agents };
+    if args.format == Format::Json {
+        print_json(&stats);
+        return ExitCode::SUCCESS;
+    }
+    print!("{}", text(&stats));
+    ExitCode::SUCCESS
+}
+
+/// Nearest-rank percentile of sorted values.
+fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (p * sorted.len() as f64).ceil() as usize;
+    Some(sorted[rank.clamp(1, sorted.len()) - 1])
+}
+
+fn text(stats: &Stats) -> String {
+    let percent = |v: Option<f64>| v.map_or("-".into(), |v| format!("{:.0}%", v * 100.0));
+    let workflows: Vec<Vec<String>> = stats
+        .workflows
+        .iter()
+        .map(|w| {
+            vec![
+                w.workflow.clone(),
+                w.executions.to_string(),
+                percent(w.success_rate),
+                table::duration(w.p50_ms),
+                table::duration(w.p95_ms),
+                table::duration(w.max_ms),
+            ]
+        })
+        .collect();
+    let agents: Vec<Vec<String>> = stats
+        .agents
+        .iter()
+        .map(|a| {
+            vec![
+                a.agent.clone(),
+                a.calls.to_string(),
+                a.failures.to_string(),
+                table::duration(a.mean_ms),
+                percent(a.utilisation),
+            ]
+        })
+        .collect();
+    format!(
+        "{}\n{}",
+        table::render(
+            &["WORKFLOW", "RUNS", "SUCCESS", "P50", "P95", "MAX"],
+            &workflows
+        ),
+        table::render(
+            &["AGENT", "CALLS", "FAILURES", "MEAN", "UTILISATION"],
+            &agents
+        )
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentile;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let values = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0];
+        assert_eq!(percentile(&values, 0.5), Some(5.0));
+        assert_eq!(percentile(&values, 0.95), Some(10.0));
+        assert_eq!(percentile(&[3.0], 0.95), Some(3.0));
+        assert_eq!(percentile(&[], 0.5), None);
+    }
+}

@@ -1,0 +1,181 @@
+//! Invoking one agent once: a `compute` body evaluated in process, or a subprocess
+//! speaking the JSON protocol. Output is validated against the declared shape.
+
+use super::error::{Abort, ErrorKind};
+use super::eval::{self, EvalError, Scope};
+use super::subprocess::{self, Exit, Invocation};
+use crate::ast::{Agent, AgentBody};
+use crate::types::Type;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub struct AgentCall<'a> {
+    pub agent: &'a Agent,
+    pub input: &'a Value,
+    pub execution_id: &'a str,
+    pub step: &'a str,
+    pub attempt: u32,
+    pub timeout: Option<Duration>,
+    /// The directory of the file declaring the agent: relative paths resolve here.
+    pub base_dir: PathBuf,
+    pub output_type: &'a Type,
+}
+
+/// Why one invocation failed.
+#[derive(Debug)]
+pub struct Failure {
+    pub kind: ErrorKind,
+    pub message: String,
+    pub stderr_tail: Option<String>,
+}
+
+/// Runs the agent once. `expression` turns an evaluation error of a `compute` body
+/// into the step's abort (it knows the source files).
+pub async fn invoke(
+    call: AgentCall<'_>,
+    expression: impl Fn(EvalError) -> Abort,
+) -> Result<Value, Failure> {
+    let (output, stderr_tail) = match call.agent.bodies.first() {
+        Some(AgentBody::Compute(body)) => {
+            let scope = ComputeScope(call.input);
+            match eval::eval(body, &scope) {
+                Ok(value) => (value, None),
+                Err(error) => {
+                    let message = expression(error).message().to_string();
+                    return Err(Failure {
+                        kind: ErrorKind::Expression,
+                        message,
+                        stderr_tail: None,
+                    });
+                }
+            }
+        }
+        Some(AgentBody::Run(argv)) => {
+            let argv: Vec<&str> = argv.value.iter().map(|a| a.value.as_str()).collect();
+            run_process(&call, &argv).await?
+        }
+        None => {
+            return Err(Failure {
+                kind: ErrorKind::Failed,
+                message: "the agent has no body".into(),
+                stderr_tail: None,
+            })
+        }
+    };
+    match call.output_type.admits(&output) {
+        Ok(()) => Ok(output),
+        Err(mismatch) => Err(Failure {
+            kind: ErrorKind::InvalidOutput,
+            message: format!(
+                "the output does not fit `{}`'s declared output: {mismatch}",
+                call.agent.name.name
+            ),
+            stderr_tail,
+        }),
+    }
+}
+
+struct ComputeScope<'a>(&'a Value);
+
+impl Scope for ComputeScope<'_> {
+    fn input(&self) -> &Value {
+        self.0
+    }
+
+    fn get(&self, _: &str) -> Option<&Value> {
+        None
+    }
+}
+
+async fn run_process(
+    call: &AgentCall<'_>,
+    argv: &[&str],
+) -> Result<(Value, Option<String>), Failure> {
+    let failure = |kind, message: String, stderr: &str| Failure {
+        kind,
+        message,
+        stderr_tail: (!stderr.is_empty()).then(|| stderr.to_string()),
+    };
+    let (program, args) = argv
+        .split_first()
+        .ok_or_else(|| failure(ErrorKind::Failed, "`run` names no program".into(), ""))?;
+    let cwd = match &call.agent.cwd {
+        Some(dir) => call.base_dir.join(&dir.value),
+        None => call.base_dir.clone(),
+    };
+    let invocation = Invocation {
+        program: resolve_program(program, &call.base_dir),
+        args: args.iter().map(|a| a.to_string()).collect(),
+        cwd,
+        env: vec![
+            ("WFC_EXECUTION_ID".into(), call.execution_id.into()),
+            ("WFC_STEP".into(), call.step.into()),
+            ("WFC_ATTEMPT".into(), call.attempt.to_string()),
+            ("WFC_AGENT".into(), call.agent.name.name.clone()),
+        ],
+        stdin: call.input.to_string().into_bytes(),
+        timeout: call.timeout,
+    };
+    let finished = subprocess::run(invocation).await.map_err(|e| {
+        failure(
+            ErrorKind::Failed,
+            format!("cannot start `{program}`: {e}"),
+            "",
+        )
+    })?;
+    let stderr = finished.stderr_tail.as_str();
+    match finished.exit {
+        Exit::TimedOut => {
+            let limit = call.timeout.unwrap_or_default();
+            return Err(failure(
+                ErrorKind::Timeout,
+                format!(
+                    "no answer within {}ms; its process group was killed",
+                    limit.as_millis()
+                ),
+                stderr,
+            ));
+        }
+        Exit::Status(status) if !status.success() => {
+            let how = match status.code() {
+                Some(code) => format!("exited with status {code}"),
+                None => "was killed by a signal".to_string(),
+            };
+            let last_line = stderr.lines().rev().find(|l| !l.trim().is_empty());
+            let message = match last_line {
+                Some(line) => format!("`{program}` {how}: {}", line.trim()),
+                None => format!("`{program}` {how}"),
+            };
+            return Err(failure(ErrorKind::Failed, message, stderr));
+        }
+        Exit::Status(_) => {}
+    }
+    if finished.stdout_overflow {
+        let message = format!("the output is larger than {} bytes", subprocess::MAX_STDOUT);
+        return Err(failure(ErrorKind::InvalidOutput, message, stderr));
+    }
+    match serde_json::from_slice::<Value>(&finished.stdout) {
+        Ok(value) => Ok((value, (!stderr.is_empty()).then(|| stderr.to_string()))),
+        Err(error) => {
+            let text = String::from_utf8_lossy(&finished.stdout);
+            let shown: String = text.trim().chars().take(80).collect();
+            let message = if shown.is_empty() {
+                "the agent printed nothing; it must print one JSON value".to_string()
+            } else {
+                format!("the output is not JSON ({error}): `{shown}`")
+            };
+            Err(failure(ErrorKind::InvalidOutput, message, stderr))
+        }
+    }
+}
+
+/// A program with a `/` in it is a path relative to the declaring file's directory;
+/// a bare name is looked up on `PATH`.
+fn resolve_program(program: &str, base_dir: &Path) -> PathBuf {
+    if program.contains('/') {
+        base_dir.join(program)
+    } else {
+        PathBuf::from(program)
+    }
+}

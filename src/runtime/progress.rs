@@ -1,0 +1,27 @@
+//! How the engine tells its caller what is happening, without printing: the CLI
+//! turns these reports into progress lines.
+
+/// One finished step attempt.
+#[derive(Debug)]
+pub struct AttemptReport<'a> {
+    pub execution_id: &'a str,
+    pub workflow: &'a str,
+    pub step: &'a str,
+    pub agent: Option<&'a str>,
+    pub attempt: u32,
+    pub duration_ms: f64,
+    /// `completed` or an error kind.
+    pub status: &'a str,
+    pub error: Option<&'a str>,
+}
+
+pub trait Progress: Send + Sync {
+    fn attempt_finished(&self, report: &AttemptReport<'_>);
+}
+
+/// Reports nothing.
+pub struct Silent;
+
+impl Progress for Silent {
+    fn attempt_finished(&self, _: &AttemptReport<'_>) {}
+}

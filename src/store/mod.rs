@@ -1,0 +1,82 @@
+//! The SQLite store: every execution, step attempt, metric sample, event and dead
+//! letter, written as it happens. The only module that touches SQLite.
+
+mod migrate;
+mod queries;
+mod schema;
+
+pub use queries::*;
+
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The default database file, in the working directory.
+pub const DEFAULT_PATH: &str = "wfc.db";
+
+/// How long a writer waits for another process's write lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the database `{path}`: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("the database `{path}` has schema version {found}, newer than this wfc understands ({known}); upgrade wfc")]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("no execution matches `{0}`")]
+    NoSuchExecution(String),
+    #[error("`{prefix}` matches {count} executions; give more of the id")]
+    AmbiguousExecution { prefix: String, count: usize },
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// One open database. Not shared between threads: the runtime wraps it in a mutex,
+/// and each write is short.
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (creating and migrating on first use) the database at `path`, in WAL
+    /// mode with a busy timeout, so several wfc processes can share it.
+    pub fn open(path: &Path) -> Result<Store> {
+        let open_error = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(open_error)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_error)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(open_error)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open_error)?;
+        migrate::to_latest(&mut conn, path)?;
+        Ok(Store { conn })
+    }
+
+    /// A private in-memory database, for tests and benchmarks.
+    pub fn in_memory() -> Result<Store> {
+        let mut conn = Connection::open_in_memory()?;
+        migrate::to_latest(&mut conn, Path::new(":memory:"))?;
+        Ok(Store { conn })
+    }
+
+    /// The schema version this database is at.
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))?)
+    }
+}

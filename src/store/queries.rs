@@ -1,0 +1,545 @@
+//! Reads and writes, one function per question the rest of wfc asks of the store.
+
+use super::{Result, Store, StoreError};
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension, Row};
+use serde_json::Value;
+
+/// Timestamps are RFC 3339 in UTC with milliseconds; SQLite's date functions read them.
+pub fn timestamp(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The seed table's `timestamp` format (SQLite's `CURRENT_TIMESTAMP`).
+fn seed_timestamp(at: &str) -> String {
+    parse_timestamp(at)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_else(|| at.to_string())
+}
+
+pub struct VersionRecord<'a> {
+    pub workflow: &'a str,
+    pub version: Option<&'a str>,
+    pub source_blob: &'a str,
+    pub source_path: &'a str,
+    pub source: &'a str,
+}
+
+pub struct NewExecution<'a> {
+    pub id: &'a str,
+    pub workflow: &'a str,
+    pub version: Option<&'a str>,
+    pub source_blob: &'a str,
+    pub root_path: &'a str,
+    pub trigger: Option<&'a str>,
+    /// The parent execution and its step, for a sub-workflow.
+    pub parent: Option<(&'a str, &'a str)>,
+    pub input: &'a Value,
+    pub started_at: &'a str,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Completed(Value),
+    /// The error as JSON: `kind`, `message`, `step`, `agent`.
+    Failed(Value),
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ExecutionRow {
+    pub id: String,
+    pub workflow: String,
+    pub version: Option<String>,
+    pub source_blob: String,
+    pub root_path: String,
+    pub trigger: Option<String>,
+    pub parent_id: Option<String>,
+    pub parent_step: Option<String>,
+    pub input: Value,
+    pub status: String,
+    pub result: Option<Value>,
+    pub error: Option<Value>,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub duration_ms: Option<f64>,
+    pub agents: Vec<String>,
+}
+
+pub struct NewAttempt<'a> {
+    pub execution_id: &'a str,
+    pub step: &'a str,
+    pub agent: Option<&'a str>,
+    pub attempt: u32,
+    pub input: Option<&'a Value>,
+    pub started_at: &'a str,
+}
+
+pub struct AttemptEnd<'a> {
+    pub status: &'a str,
+    pub output: Option<&'a Value>,
+    pub error: Option<&'a str>,
+    pub stderr_tail: Option<&'a str>,
+    pub child_execution_id: Option<&'a str>,
+    pub finished_at: &'a str,
+    pub duration_ms: f64,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AttemptRow {
+    pub id: i64,
+    pub execution_id: String,
+    pub step: String,
+    pub agent: Option<String>,
+    pub attempt: u32,
+    pub status: String,
+    pub input: Option<Value>,
+    pub output: Option<Value>,
+    pub error: Option<String>,
+    pub stderr_tail: Option<String>,
+    pub child_execution_id: Option<String>,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub duration_ms: Option<f64>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct HistoryFilter {
+    pub workflow: Option<String>,
+    pub version: Option<String>,
+    pub status: Option<String>,
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EventRow {
+    pub id: i64,
+    pub name: String,
+    pub payload: Value,
+    pub execution_id: Option<String>,
+    pub emitted_at: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MetricRow {
+    pub name: String,
+    pub value: f64,
+    pub execution_id: Option<String>,
+    pub recorded_at: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DeadLetterRow {
+    pub id: i64,
+    pub execution_id: String,
+    pub workflow: String,
+    pub input: Value,
+    pub error: Value,
+    pub created_at: String,
+    pub replayed_by: Option<String>,
+}
+
+fn json(text: Option<String>) -> Option<Value> {
+    text.and_then(|t| serde_json::from_str(&t).ok())
+}
+
+const EXECUTION_COLUMNS: &str =
+    "e.id, e.workflow, e.version, e.source_blob, e.root_path, e.trigger,
+     e.parent_id, e.parent_step, e.input, e.status, e.result, e.error, e.started_at,
+     e.finished_at, (julianday(e.finished_at) - julianday(e.started_at)) * 86400000.0,
+     w.agents_involved";
+
+fn execution_row(row: &Row<'_>) -> rusqlite::Result<ExecutionRow> {
+    let agents: Option<String> = row.get(15)?;
+    Ok(ExecutionRow {
+        id: row.get(0)?,
+        workflow: row.get(1)?,
+        version: row.get(2)?,
+        source_blob: row.get(3)?,
+        root_path: row.get(4)?,
+        trigger: row.get(5)?,
+        parent_id: row.get(6)?,
+        parent_step: row.get(7)?,
+        input: json(row.get(8)?).unwrap_or(Value::Null),
+        status: row.get(9)?,
+        result: json(row.get(10)?),
+        error: json(row.get(11)?),
+        started_at: row.get(12)?,
+        finished_at: row.get(13)?,
+        duration_ms: row.get(14)?,
+        agents: agents
+            .and_then(|a| serde_json::from_str(&a).ok())
+            .unwrap_or_default(),
+    })
+}
+
+const ATTEMPT_COLUMNS: &str = "id, execution_id, step, agent, attempt, status, input, output,
+     error, stderr_tail, child_execution_id, started_at, finished_at, duration_ms";
+
+fn attempt_row(row: &Row<'_>) -> rusqlite::Result<AttemptRow> {
+    Ok(AttemptRow {
+        id: row.get(0)?,
+        execution_id: row.get(1)?,
+        step: row.get(2)?,
+        agent: row.get(3)?,
+        attempt: row.get(4)?,
+        status: row.get(5)?,
+        input: json(row.get(6)?),
+        output: json(row.get(7)?),
+        error: row.get(8)?,
+        stderr_tail: row.get(9)?,
+        child_execution_id: row.get(10)?,
+        started_at: row.get(11)?,
+        finished_at: row.get(12)?,
+        duration_ms: row.get(13)?,
+    })
+}
+
+impl Store {
+    /// Keeps the source of a workflow version the first time it runs.
+    pub fn record_version(&self, v: &VersionRecord<'_>) -> Result<()> {
+        self.conn.execute(
+            "INSERT OR IGNORE INTO workflow_versions
+               (workflow, version, source_blob, source_path, source, first_run_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                v.workflow,
+                v.version,
+                v.source_blob,
+                v.source_path,
+                v.source,
+                timestamp(Utc::now())
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The stored source of a workflow version, by blob id.
+    pub fn version_source(&self, workflow: &str, blob: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT source FROM workflow_versions WHERE workflow = ?1 AND source_blob = ?2",
+                params![workflow, blob],
+                |row| row.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Writes a running execution: its own row and the seed table's row, together.
+    pub fn start_execution(&mut self, e: &NewExecution<'_>) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let input = e.input.to_string();
+        tx.execute(
+            "INSERT INTO executions (id, workflow, version, source_blob, root_path, trigger,
+               parent_id, parent_step, input, status, started_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'running', ?10)",
+            params![
+                e.id,
+                e.workflow,
+                e.version,
+                e.source_blob,
+                e.root_path,
+                e.trigger,
+                e.parent.map(|p| p.0),
+                e.parent.map(|p| p.1),
+                input,
+                e.started_at
+            ],
+        )?;
+        tx.execute(
+            "INSERT INTO workflow_executions
+               (workflow_id, trigger_id, agents_involved, execution_status, result, timestamp)
+             VALUES (?1, ?2, '[]', 'running', NULL, ?3)",
+            params![e.id, e.trigger, seed_timestamp(e.started_at)],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Ends an execution, with the metric samples it records, in one transaction.
+    pub fn finish_execution(
+        &mut self,
+        id: &str,
+        outcome: &Outcome,
+        agents: &[String],
+        metrics: &[(String, f64)],
+    ) -> Result<()> {
+        let now = timestamp(Utc::now());
+        let (status, result, error) = match outcome {
+            Outcome::Completed(result) => ("completed", Some(result.to_string()), None),
+            Outcome::Failed(error) => ("failed", None, Some(error.to_string())),
+        };
+        let agents = serde_json::to_string(agents).unwrap_or_else(|_| "[]".into());
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "UPDATE executions SET status = ?2, result = ?3, error = ?4, finished_at = ?5
+             WHERE id = ?1",
+            params![id, status, result, error, now],
+        )?;
+        tx.execute(
+            "UPDATE workflow_executions
+             SET execution_status = ?2, agents_involved = ?3, result = ?4
+             WHERE workflow_id = ?1",
+            params![id, status, agents, result.as_deref().or(error.as_deref())],
+        )?;
+        for (name, value) in metrics {
+            tx.execute(
+                "INSERT INTO metrics (name, value, execution_id, recorded_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![name, value, id, now],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn start_attempt(&self, a: &NewAttempt<'_>) -> Result<i64> {
+        self.conn.execute(
+            "INSERT INTO step_attempts (execution_id, step, agent, attempt, status, input, started_at)
+             VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?6)",
+            params![
+                a.execution_id,
+                a.step,
+                a.agent,
+                a.attempt,
+                a.input.map(Value::to_string),
+                a.started_at
+            ],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub fn finish_attempt(&self, id: i64, end: &AttemptEnd<'_>) -> Result<()> {
+        self.conn.execute(
+            "UPDATE step_attempts SET status = ?2, output = ?3, error = ?4, stderr_tail = ?5,
+               child_execution_id = COALESCE(?6, child_execution_id), finished_at = ?7, duration_ms = ?8
+             WHERE id = ?1",
+            params![
+                id,
+                end.status,
+                end.output.map(Value::to_string),
+                end.error,
+                end.stderr_tail,
+                end.child_execution_id,
+                end.finished_at,
+                end.duration_ms
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Links a sub-workflow's execution to the parent's attempt as soon as it starts.
+    pub fn link_child(&self, attempt_id: i64, child: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE step_attempts SET child_execution_id = ?2 WHERE id = ?1",
+            params![attempt_id, child],
+        )?;
+        Ok(())
+    }
+
+    pub fn record_event(
+        &self,
+        name: &str,
+        payload: &Value,
+        execution_id: Option<&str>,
+    ) -> Result<i64> {
+        self.conn.execute(
+            "INSERT INTO events (name, payload, execution_id, emitted_at) VALUES (?1, ?2, ?3, ?4)",
+            params![
+                name,
+                payload.to_string(),
+                execution_id,
+                timestamp(Utc::now())
+            ],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub fn dead_letter(
+        &self,
+        execution_id: &str,
+        workflow: &str,
+        input: &Value,
+        error: &Value,
+    ) -> Result<i64> {
+        self.conn.execute(
+            "INSERT INTO dead_letters (execution_id, workflow, input, error, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                execution_id,
+                workflow,
+                input.to_string(),
+                error.to_string(),
+                timestamp(Utc::now())
+            ],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Executions, newest first.
+    pub fn executions(&self, filter: &HistoryFilter) -> Result<Vec<ExecutionRow>> {
+        let sql = format!(
+            "SELECT {EXECUTION_COLUMNS} FROM executions e
+             LEFT JOIN workflow_executions w ON w.workflow_id = e.id
+             WHERE (?1 IS NULL OR e.workflow = ?1) AND (?2 IS NULL OR e.version = ?2)
+               AND (?3 IS NULL OR e.status = ?3)
+             ORDER BY e.started_at DESC, e.rowid DESC LIMIT ?4"
+        );
+        let limit = filter.limit.map_or(-1, |l| l as i64);
+        let mut statement = self.conn.prepare(&sql)?;
+        let rows = statement.query_map(
+            params![filter.workflow, filter.version, filter.status, limit],
+            execution_row,
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// One execution by its id or a unique prefix of it.
+    pub fn execution(&self, id: &str) -> Result<ExecutionRow> {
+        let sql = format!(
+            "SELECT {EXECUTION_COLUMNS} FROM executions e
+             LEFT JOIN workflow_executions w ON w.workflow_id = e.id
+             WHERE e.id LIKE ?1 || '%' ESCAPE '\\' LIMIT 2"
+        );
+        let escaped = id
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let mut statement = self.conn.prepare(&sql)?;
+        let mut rows: Vec<ExecutionRow> = statement
+            .query_map(params![escaped], execution_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        match rows.len() {
+            0 => Err(StoreError::NoSuchExecution(id.to_string())),
+            1 => Ok(rows.remove(0)),
+            count => Err(StoreError::AmbiguousExecution {
+                prefix: id.to_string(),
+                count,
+            }),
+        }
+    }
+
+    /// Sub-workflow executions started by `id`, in start order.
+    pub fn children(&self, id: &str) -> Result<Vec<ExecutionRow>> {
+        let sql = format!(
+            "SELECT {EXECUTION_COLUMNS} FROM executions e
+             LEFT JOIN workflow_executions w ON w.workflow_id = e.id
+             WHERE e.parent_id = ?1 ORDER BY e.started_at, e.rowid"
+        );
+        let mut statement = self.conn.prepare(&sql)?;
+        let rows = statement.query_map(params![id], execution_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Every attempt of an execution, in start order.
+    pub fn attempts(&self, execution_id: &str) -> Result<Vec<AttemptRow>> {
+        let sql = format!(
+            "SELECT {ATTEMPT_COLUMNS} FROM step_attempts WHERE execution_id = ?1
+             ORDER BY started_at, id"
+        );
+        let mut statement = self.conn.prepare(&sql)?;
+        let rows = statement.query_map(params![execution_id], attempt_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Attempts of every execution (of one workflow, if given), for statistics.
+    pub fn all_attempts(&self, workflow: Option<&str>) -> Result<Vec<AttemptRow>> {
+        let sql = format!(
+            "SELECT {ATTEMPT_COLUMNS} FROM step_attempts
+             WHERE ?1 IS NULL OR execution_id IN (SELECT id FROM executions WHERE workflow = ?1)
+             ORDER BY started_at, id"
+        );
+        let mut statement = self.conn.prepare(&sql)?;
+        let rows = statement.query_map(params![workflow], attempt_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Events, newest first.
+    pub fn events(&self, limit: Option<usize>) -> Result<Vec<EventRow>> {
+        let mut statement = self.conn.prepare(
+            "SELECT id, name, payload, execution_id, emitted_at FROM events
+             ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = statement.query_map(params![limit.map_or(-1, |l| l as i64)], |row| {
+            Ok(EventRow {
+                id: row.get(0)?,
+                name: row.get(1)?,
+                payload: json(row.get(2)?).unwrap_or(Value::Null),
+                execution_id: row.get(3)?,
+                emitted_at: row.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Samples of one metric, oldest first.
+    pub fn metric_samples(&self, name: &str) -> Result<Vec<MetricRow>> {
+        let mut statement = self.conn.prepare(
+            "SELECT name, value, execution_id, recorded_at FROM metrics WHERE name = ?1
+             ORDER BY recorded_at, id",
+        )?;
+        let rows = statement.query_map(params![name], |row| {
+            Ok(MetricRow {
+                name: row.get(0)?,
+                value: row.get(1)?,
+                execution_id: row.get(2)?,
+                recorded_at: row.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn dead_letters(&self) -> Result<Vec<DeadLetterRow>> {
+        let mut statement = self.conn.prepare(
+            "SELECT id, execution_id, workflow, input, error, created_at, replayed_by
+             FROM dead_letters ORDER BY id",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok(DeadLetterRow {
+                id: row.get(0)?,
+                execution_id: row.get(1)?,
+                workflow: row.get(2)?,
+                input: json(row.get(3)?).unwrap_or(Value::Null),
+                error: json(row.get(4)?).unwrap_or(Value::Null),
+                created_at: row.get(5)?,
+                replayed_by: row.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The seed table as rows of JSON objects, for checks that it stays as the seed had it.
+    pub fn seed_rows(&self) -> Result<Vec<Value>> {
+        let mut statement = self.conn.prepare(
+            "SELECT id, workflow_id, trigger_id, agents_involved, execution_status, result, timestamp
+             FROM workflow_executions ORDER BY id",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok(serde_json::json!({
+                "id": row.get::<_, i64>(0)?,
+                "workflow_id": row.get::<_, Option<String>>(1)?,
+                "trigger_id": row.get::<_, Option<String>>(2)?,
+                "agents_involved": row.get::<_, Option<String>>(3)?,
+                "execution_status": row.get::<_, Option<String>>(4)?,
+                "result": row.get::<_, Option<String>>(5)?,
+                "timestamp": row.get::<_, Option<String>>(6)?,
+            }))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Column names of a table, in order.
+    pub fn columns(&self, table: &str) -> Result<Vec<String>> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT name FROM pragma_table_info(?1) ORDER BY cid")?;
+        let rows = statement.query_map(params![table], |row| row.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}

@@ -1,0 +1,105 @@
+//! The schema, as an ordered list of migrations. Migration N moves a database from
+//! `user_version` N-1 to N; a published migration never changes.
+
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the seed's dashboard table, and the richer tables beside it.
+    r#"
+    -- Exactly the seed's columns, so its dashboards keep working. `workflow_id` is the
+    -- execution's UUID, as in the seed; one row per execution, updated as it goes.
+    CREATE TABLE workflow_executions (
+        id INTEGER PRIMARY KEY,
+        workflow_id TEXT,
+        trigger_id TEXT,
+        agents_involved TEXT,
+        execution_status TEXT,
+        result JSON,
+        timestamp DATETIME
+    );
+    CREATE UNIQUE INDEX workflow_executions_by_uuid ON workflow_executions(workflow_id);
+
+    -- The exact source of every workflow version that ran, kept once.
+    CREATE TABLE workflow_versions (
+        workflow TEXT NOT NULL,
+        version TEXT,
+        source_blob TEXT NOT NULL,      -- git blob id of the declaring file
+        source_path TEXT NOT NULL,
+        source TEXT NOT NULL,
+        first_run_at TEXT NOT NULL,
+        PRIMARY KEY (workflow, source_blob)
+    );
+
+    CREATE TABLE executions (
+        id TEXT PRIMARY KEY,            -- UUID, = workflow_executions.workflow_id
+        workflow TEXT NOT NULL,
+        version TEXT,
+        source_blob TEXT NOT NULL,
+        root_path TEXT NOT NULL,        -- the .wf file that was run, for resume
+        trigger TEXT,
+        parent_id TEXT REFERENCES executions(id),
+        parent_step TEXT,
+        input JSON NOT NULL,
+        status TEXT NOT NULL,           -- running | completed | failed
+        result JSON,
+        error JSON,
+        started_at TEXT NOT NULL,
+        finished_at TEXT
+    );
+    CREATE INDEX executions_by_workflow ON executions(workflow, started_at);
+    CREATE INDEX executions_by_parent ON executions(parent_id);
+
+    -- One row per attempt of every step: agent calls, sub-workflow calls, waits.
+    CREATE TABLE step_attempts (
+        id INTEGER PRIMARY KEY,
+        execution_id TEXT NOT NULL REFERENCES executions(id),
+        step TEXT NOT NULL,             -- path of the step, e.g. `scored[2].s`
+        agent TEXT,
+        attempt INTEGER NOT NULL,
+        status TEXT NOT NULL,           -- running | completed | failed | timeout | invalid_output | …
+        input JSON,
+        output JSON,
+        error TEXT,
+        stderr_tail TEXT,
+        child_execution_id TEXT,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        duration_ms REAL
+    );
+    CREATE INDEX step_attempts_by_execution ON step_attempts(execution_id, step, attempt);
+    CREATE INDEX step_attempts_by_agent ON step_attempts(agent, started_at);
+
+    CREATE TABLE metrics (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        value REAL NOT NULL,
+        execution_id TEXT REFERENCES executions(id),
+        recorded_at TEXT NOT NULL
+    );
+    CREATE INDEX metrics_by_name ON metrics(name, recorded_at);
+
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        payload JSON NOT NULL,
+        execution_id TEXT REFERENCES executions(id),
+        emitted_at TEXT NOT NULL
+    );
+
+    CREATE TABLE dead_letters (
+        id INTEGER PRIMARY KEY,
+        execution_id TEXT NOT NULL REFERENCES executions(id),
+        workflow TEXT NOT NULL,
+        input JSON NOT NULL,
+        error JSON NOT NULL,
+        created_at TEXT NOT NULL,
+        replayed_by TEXT
+    );
+
+    CREATE TABLE breaker_state (
+        agent TEXT PRIMARY KEY,
+        state TEXT NOT NULL,            -- closed | open | half_open
+        failures JSON NOT NULL,         -- timestamps of recent consecutive failures
+        opened_at TEXT,
+        updated_at TEXT NOT NULL
+    );
+    "#,
+];
