@@ -30,7 +30,7 @@ pub fn syntax_error(error: &Error<Rule>, text: &str, file: FileId) -> Diagnostic
         format!("expected {expected}, found {found_words}"),
         format!("expected {expected}"),
     );
-    if let Some(help) = help_for(text, at, &found) {
+    if let Some(help) = help_for(text, at, &found, &expected) {
         diagnostic = diagnostic.with_help(help);
     }
     diagnostic
@@ -50,13 +50,13 @@ fn found_at(text: &str, at: usize) -> String {
     rest.chars().next().map(String::from).unwrap_or_default()
 }
 
-fn help_for(text: &str, at: usize, found: &str) -> Option<String> {
+fn help_for(text: &str, at: usize, found: &str, expected: &str) -> Option<String> {
     let line_start = text[..at.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
     let before = &text[line_start..at.min(text.len())];
     if before.matches('"').count() % 2 == 1 {
         return Some("a string must close with `\"` on the same line".into());
     }
-    if is_reserved(found) {
+    if is_reserved(found) && expected.contains("a name") {
         return Some(format!(
             "`{found}` is a reserved word and cannot name anything"
         ));

@@ -4,5 +4,6 @@ mod cli;
 mod diagnostics;
 mod examples;
 mod robustness;
+mod run;
 mod scoping;
 mod support;

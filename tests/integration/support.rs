@@ -68,3 +68,37 @@ pub fn scratch(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("scratch directory");
     dir
 }
+
+/// A scratch project: `.wf` files and agent scripts in a fresh directory, and the
+/// store (`wfc.db`) that runs there write.
+pub struct Project {
+    pub dir: PathBuf,
+}
+
+impl Project {
+    pub fn new(name: &str) -> Self {
+        Project { dir: scratch(name) }
+    }
+
+    pub fn file(self, path: &str, text: &str) -> Self {
+        let full = self.dir.join(path);
+        if let Some(parent) = full.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(full, text).unwrap();
+        self
+    }
+
+    /// Runs `wfc` in the project directory.
+    pub fn wfc<I, S>(&self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        Wfc::new(args).dir(&self.dir).run()
+    }
+
+    pub fn store(&self) -> wfc::store::Store {
+        wfc::store::Store::open(&self.dir.join("wfc.db")).expect("the store opens")
+    }
+}
