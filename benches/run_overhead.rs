@@ -24,9 +24,18 @@ fn main() {
     let _ = std::fs::remove_dir_all(&dir);
 
     println!("machine: {} cores; {}", cores(), std::env::consts::ARCH);
-    println!("bare SQLite insert (WAL, synchronous=NORMAL, one autocommit row): {:>8.1} µs", baseline);
-    println!("wfc step in a chain of {STEPS} compute agents ({RUNS} runs):           {:>8.1} µs", per_step);
-    println!("ratio: one wfc step costs {:.1} bare inserts", per_step / baseline);
+    println!(
+        "bare SQLite insert (WAL, synchronous=NORMAL, one autocommit row): {:>8.1} µs",
+        baseline
+    );
+    println!(
+        "wfc step in a chain of {STEPS} compute agents ({RUNS} runs):           {:>8.1} µs",
+        per_step
+    );
+    println!(
+        "ratio: one wfc step costs {:.1} bare inserts",
+        per_step / baseline
+    );
 }
 
 fn cores() -> usize {
@@ -38,8 +47,10 @@ fn bare_inserts(path: &std::path::Path, rows: usize) -> f64 {
     let conn = rusqlite::Connection::open(path).unwrap();
     conn.pragma_update(None, "journal_mode", "WAL").unwrap();
     conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
-    conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, step TEXT, input TEXT, started_at TEXT)")
-        .unwrap();
+    conn.execute_batch(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, step TEXT, input TEXT, started_at TEXT)",
+    )
+    .unwrap();
     let started = Instant::now();
     for i in 0..rows {
         conn.execute(
@@ -60,7 +71,10 @@ fn chain_steps(db: &std::path::Path) -> f64 {
         ));
     }
     let chain: Vec<String> = (0..STEPS).map(|i| format!("a{i}")).collect();
-    text.push_str(&format!("workflow w {{ on go chain {} }}\n", chain.join(" -> ")));
+    text.push_str(&format!(
+        "workflow w {{ on go chain {} }}\n",
+        chain.join(" -> ")
+    ));
     let (loaded, checked) = wfc::check_text("bench.wf", &text);
     assert!(!checked.has_errors());
     let engine = Engine::new(
@@ -74,9 +88,18 @@ fn chain_steps(db: &std::path::Path) -> f64 {
     let started = Instant::now();
     runtime.block_on(async {
         for _ in 0..RUNS {
-            let origin = Origin { trigger: Some("bench"), parent: None };
-            let execution = engine.run("w", serde_json::json!({ "n": 0 }), origin).await.unwrap();
-            assert!(matches!(execution.outcome, wfc::store::Outcome::Completed(_)));
+            let origin = Origin {
+                trigger: Some("bench"),
+                ..Origin::default()
+            };
+            let execution = engine
+                .run("w", serde_json::json!({ "n": 0 }), origin)
+                .await
+                .unwrap();
+            assert!(matches!(
+                execution.outcome,
+                wfc::store::Outcome::Completed(_)
+            ));
         }
     });
     started.elapsed().as_secs_f64() * 1e6 / (STEPS * RUNS) as f64

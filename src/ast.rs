@@ -222,6 +222,8 @@ pub struct Workflow {
     pub records: Vec<Record>,
     pub output: Option<Expr>,
     pub on_failure: Option<Spanned<FailurePolicy>>,
+    /// The retry policy for its agent calls, between a step's own and the agent's.
+    pub retry: Option<Ident>,
     pub span: Span,
 }
 

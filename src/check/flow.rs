@@ -238,6 +238,9 @@ impl Flow<'_, '_> {
                 &mut self.out,
             );
         }
+        if let Some(retry) = &workflow.retry {
+            known_retry(retry, program, &mut self.out);
+        }
         for body in &workflow.bodies {
             collect_definitions(body, &mut self.definitions);
         }

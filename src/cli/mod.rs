@@ -2,7 +2,9 @@
 //! code that writes to the terminal.
 
 mod check;
+mod dlq;
 mod history;
+mod resume;
 mod run;
 mod show;
 mod stats;
@@ -41,6 +43,12 @@ enum Command {
     Stats(stats::StatsArgs),
     /// List emitted events, newest first.
     Events(history::EventsArgs),
+    /// Continue interrupted executions (all of them without an ID).
+    Resume(resume::ResumeArgs),
+    /// Stop a running execution, in whichever process it runs.
+    Cancel(resume::CancelArgs),
+    /// The dead-letter queue: list, show, replay or drop failed executions.
+    Dlq(dlq::DlqArgs),
 }
 
 /// Exit statuses shared by every command.
@@ -85,6 +93,9 @@ pub fn run() -> ExitCode {
         Command::Show(args) => show::run(args),
         Command::Stats(args) => stats::run(args),
         Command::Events(args) => history::events(args),
+        Command::Resume(args) => resume::resume(args),
+        Command::Cancel(args) => resume::cancel(args),
+        Command::Dlq(args) => dlq::run(args),
     }
 }
 

@@ -1,12 +1,14 @@
 //! `wfc run FILE --workflow NAME | --trigger NAME [--input JSON | --input-file PATH]`
 
 use super::{exit, open_store, report_diagnostics, DbArgs};
+use crate::check::Checked;
+use crate::loader::Loaded;
 use crate::runtime::{AttemptReport, Engine, Execution, Origin, Progress, RunError};
-use crate::store::Outcome;
+use crate::store::{Outcome, Store};
 use clap::{ArgGroup, Args};
 use serde_json::Value;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -32,17 +34,10 @@ pub struct RunArgs {
 }
 
 pub fn run(args: RunArgs) -> ExitCode {
-    let (loaded, checked) = match crate::check_file(&args.file) {
-        Ok(result) => result,
-        Err(error) => return super::usage_error(error),
+    let (loaded, checked) = match checked_program(&args.file) {
+        Ok(program) => program,
+        Err(code) => return code,
     };
-    if report_diagnostics(&loaded, &checked.diagnostics) {
-        eprintln!(
-            "error: `{}` has errors; nothing was run",
-            args.file.display()
-        );
-        return ExitCode::from(exit::PROBLEMS);
-    }
     let input = match read_input(&args) {
         Ok(input) => input,
         Err(message) => return super::usage_error(message),
@@ -51,23 +46,17 @@ pub fn run(args: RunArgs) -> ExitCode {
         Ok(store) => store,
         Err(error) => return super::usage_error(error),
     };
-    let engine = Engine::new(
-        checked.program,
-        loaded.sources,
-        &args.file,
-        store,
-        Arc::new(StderrProgress),
-    );
-    let runtime = match tokio::runtime::Runtime::new() {
+    let engine = engine(loaded, checked, &args.file, store);
+    let runtime = match runtime() {
         Ok(runtime) => runtime,
-        Err(error) => return super::usage_error(format!("cannot start the runtime: {error}")),
+        Err(code) => return code,
     };
     let result = runtime.block_on(async {
         match (&args.workflow, &args.trigger) {
             (Some(workflow), _) => {
                 let origin = Origin {
                     trigger: Some("manual"),
-                    parent: None,
+                    ..Origin::default()
                 };
                 engine.run(workflow, input, origin).await.map(|e| vec![e])
             }
@@ -77,12 +66,42 @@ pub fn run(args: RunArgs) -> ExitCode {
     });
     match result {
         Ok(executions) => print_results(&executions, args.trigger.is_some()),
-        Err(
-            error @ (RunError::UnknownWorkflow { .. }
-            | RunError::UnknownTrigger { .. }
-            | RunError::IdleTrigger(_)),
-        ) => super::usage_error(error),
-        Err(error) => {
+        Err(error) => run_error(error),
+    }
+}
+
+/// Loads and checks `path`, printing its diagnostics; a file with errors is refused.
+pub(super) fn checked_program(path: &Path) -> Result<(Loaded, Checked), ExitCode> {
+    let (loaded, checked) = crate::check_file(path).map_err(super::usage_error)?;
+    if report_diagnostics(&loaded, &checked.diagnostics) {
+        eprintln!("error: `{}` has errors; nothing was run", path.display());
+        return Err(ExitCode::from(exit::PROBLEMS));
+    }
+    Ok((loaded, checked))
+}
+
+pub(super) fn engine(loaded: Loaded, checked: Checked, path: &Path, store: Store) -> Engine {
+    Engine::new(
+        checked.program,
+        loaded.sources,
+        path,
+        store,
+        Arc::new(StderrProgress),
+    )
+}
+
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Runtime::new()
+        .map_err(|error| super::usage_error(format!("cannot start the runtime: {error}")))
+}
+
+/// Unknown names are usage errors (2); anything else stopped a run (1).
+pub(super) fn run_error(error: RunError) -> ExitCode {
+    match error {
+        RunError::UnknownWorkflow { .. }
+        | RunError::UnknownTrigger { .. }
+        | RunError::IdleTrigger(_) => super::usage_error(error),
+        error => {
             eprintln!("error: {error}");
             ExitCode::from(exit::PROBLEMS)
         }
@@ -110,12 +129,20 @@ fn read_input(args: &RunArgs) -> Result<Value, String> {
 
 /// Results on stdout: one execution's result pretty-printed, or for a trigger one
 /// JSON object per execution per line. Exit 1 when any execution failed.
-fn print_results(executions: &[Execution], per_line: bool) -> ExitCode {
+pub(super) fn print_results(executions: &[Execution], per_line: bool) -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     let mut failed = false;
     for execution in executions {
         let (status, value) = match &execution.outcome {
             Outcome::Completed(result) => ("completed", result.clone()),
+            Outcome::Cancelled => {
+                failed = true;
+                eprintln!(
+                    "error: execution {} of `{}` was cancelled",
+                    execution.id, execution.workflow
+                );
+                ("cancelled", Value::Null)
+            }
             Outcome::Failed(error) => {
                 failed = true;
                 eprintln!(

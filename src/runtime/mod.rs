@@ -2,11 +2,14 @@
 //! scheduling, and expression evaluation. tokio lives here.
 
 mod agent;
+mod calls;
 mod engine;
 mod error;
 mod eval;
 mod progress;
+mod retry;
 mod scheduler;
+mod steps;
 mod subprocess;
 
 pub use engine::{Engine, Execution, Origin};
@@ -35,4 +38,14 @@ fn suggestion(name: &str, known: &[String]) -> String {
         None if known.is_empty() => String::new(),
         None => format!(" (there are: {})", known.join(", ")),
     }
+}
+
+/// Whether process `pid` is alive (on this machine, which shares the store file).
+pub fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only checks that the process exists and may be signalled.
+    let result = unsafe { libc::kill(pid, 0) };
+    result == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }

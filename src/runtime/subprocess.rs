@@ -53,6 +53,8 @@ pub async fn run(invocation: Invocation) -> std::io::Result<Finished> {
         .kill_on_drop(true);
     let mut child = command.spawn()?;
     let pid = child.id();
+    // Kills the group if this future is dropped mid-call (a cancelled execution).
+    let mut guard = GroupGuard { pid };
     let mut stdin = child.stdin.take();
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
@@ -80,14 +82,17 @@ pub async fn run(invocation: Invocation) -> std::io::Result<Finished> {
         None => Some(work.await),
     };
     match outcome {
-        Some(((stdout, stdout_overflow), stderr_tail, status)) => Ok(Finished {
-            exit: Exit::Status(status?),
-            stdout,
-            stdout_overflow,
-            stderr_tail,
-        }),
+        Some(((stdout, stdout_overflow), stderr_tail, status)) => {
+            guard.pid = None;
+            Ok(Finished {
+                exit: Exit::Status(status?),
+                stdout,
+                stdout_overflow,
+                stderr_tail,
+            })
+        }
         None => {
-            if let Some(pid) = pid {
+            if let Some(pid) = guard.pid.take() {
                 kill_group(pid);
             }
             let _ = child.wait().await;
@@ -97,6 +102,19 @@ pub async fn run(invocation: Invocation) -> std::io::Result<Finished> {
                 stdout_overflow: false,
                 stderr_tail: String::new(),
             })
+        }
+    }
+}
+
+/// Kills a still-running agent's process group when dropped.
+struct GroupGuard {
+    pid: Option<u32>,
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pid) = self.pid {
+            kill_group(pid);
         }
     }
 }

@@ -1,10 +1,12 @@
 //! The SQLite store: every execution, step attempt, metric sample, event and dead
 //! letter, written as it happens. The only module that touches SQLite.
 
+mod durability;
 mod migrate;
 mod queries;
 mod schema;
 
+pub use durability::StepRecord;
 pub use queries::*;
 
 use rusqlite::Connection;

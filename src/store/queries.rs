@@ -42,6 +42,10 @@ pub struct NewExecution<'a> {
     pub parent: Option<(&'a str, &'a str)>,
     pub input: &'a Value,
     pub started_at: &'a str,
+    /// The process running it, so `resume` can tell live executions from orphans.
+    pub owner_pid: u32,
+    /// The dead letter this execution replays.
+    pub replay_of: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +53,37 @@ pub enum Outcome {
     Completed(Value),
     /// The error as JSON: `kind`, `message`, `step`, `agent`.
     Failed(Value),
+    /// Stopped by `wfc cancel`; never resumed.
+    Cancelled,
+}
+
+impl Outcome {
+    pub fn status(&self) -> &'static str {
+        match self {
+            Outcome::Completed(_) => "completed",
+            Outcome::Failed(_) => "failed",
+            Outcome::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// What `finish_execution` writes besides the outcome, in the same transaction.
+pub struct Finish<'a> {
+    pub agents: &'a [String],
+    pub metrics: &'a [(String, f64)],
+    /// `(workflow, input)` to dead-letter a failed execution.
+    pub dead_letter: Option<(&'a str, &'a Value)>,
+}
+
+/// Whether a breaker lets a call through.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Admission {
+    /// Closed: call as usual.
+    Closed,
+    /// Was open and has cooled down: this call is the one trial.
+    Trial,
+    /// Open (or another caller holds the trial): fail fast until this time.
+    Rejected { until: String },
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -69,6 +104,8 @@ pub struct ExecutionRow {
     pub finished_at: Option<String>,
     pub duration_ms: Option<f64>,
     pub agents: Vec<String>,
+    pub owner_pid: Option<u32>,
+    pub replay_of: Option<i64>,
 }
 
 pub struct NewAttempt<'a> {
@@ -78,6 +115,8 @@ pub struct NewAttempt<'a> {
     pub attempt: u32,
     pub input: Option<&'a Value>,
     pub started_at: &'a str,
+    /// The backoff slept before this attempt.
+    pub delay_ms: Option<f64>,
 }
 
 pub struct AttemptEnd<'a> {
@@ -106,6 +145,7 @@ pub struct AttemptRow {
     pub started_at: String,
     pub finished_at: Option<String>,
     pub duration_ms: Option<f64>,
+    pub delay_ms: Option<f64>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -152,7 +192,7 @@ const EXECUTION_COLUMNS: &str =
     "e.id, e.workflow, e.version, e.source_blob, e.root_path, e.trigger,
      e.parent_id, e.parent_step, e.input, e.status, e.result, e.error, e.started_at,
      e.finished_at, (julianday(e.finished_at) - julianday(e.started_at)) * 86400000.0,
-     w.agents_involved";
+     w.agents_involved, e.owner_pid, e.replay_of";
 
 fn execution_row(row: &Row<'_>) -> rusqlite::Result<ExecutionRow> {
     let agents: Option<String> = row.get(15)?;
@@ -175,11 +215,13 @@ fn execution_row(row: &Row<'_>) -> rusqlite::Result<ExecutionRow> {
         agents: agents
             .and_then(|a| serde_json::from_str(&a).ok())
             .unwrap_or_default(),
+        owner_pid: row.get(16)?,
+        replay_of: row.get(17)?,
     })
 }
 
 const ATTEMPT_COLUMNS: &str = "id, execution_id, step, agent, attempt, status, input, output,
-     error, stderr_tail, child_execution_id, started_at, finished_at, duration_ms";
+     error, stderr_tail, child_execution_id, started_at, finished_at, duration_ms, delay_ms";
 
 fn attempt_row(row: &Row<'_>) -> rusqlite::Result<AttemptRow> {
     Ok(AttemptRow {
@@ -197,6 +239,7 @@ fn attempt_row(row: &Row<'_>) -> rusqlite::Result<AttemptRow> {
         started_at: row.get(11)?,
         finished_at: row.get(12)?,
         duration_ms: row.get(13)?,
+        delay_ms: row.get(14)?,
     })
 }
 
@@ -219,14 +262,15 @@ impl Store {
         Ok(())
     }
 
-    /// The stored source of a workflow version, by blob id.
-    pub fn version_source(&self, workflow: &str, blob: &str) -> Result<Option<String>> {
+    /// The stored `(path, source)` of a workflow version's file, by blob id.
+    pub fn version_source(&self, workflow: &str, blob: &str) -> Result<Option<(String, String)>> {
         Ok(self
             .conn
             .query_row(
-                "SELECT source FROM workflow_versions WHERE workflow = ?1 AND source_blob = ?2",
+                "SELECT source_path, source FROM workflow_versions
+                 WHERE workflow = ?1 AND source_blob = ?2",
                 params![workflow, blob],
-                |row| row.get(0),
+                |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .optional()?)
     }
@@ -237,8 +281,8 @@ impl Store {
         let input = e.input.to_string();
         tx.execute(
             "INSERT INTO executions (id, workflow, version, source_blob, root_path, trigger,
-               parent_id, parent_step, input, status, started_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'running', ?10)",
+               parent_id, parent_step, input, status, started_at, owner_pid, replay_of)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'running', ?10, ?11, ?12)",
             params![
                 e.id,
                 e.workflow,
@@ -249,7 +293,9 @@ impl Store {
                 e.parent.map(|p| p.0),
                 e.parent.map(|p| p.1),
                 input,
-                e.started_at
+                e.started_at,
+                e.owner_pid,
+                e.replay_of
             ],
         )?;
         tx.execute(
@@ -262,37 +308,49 @@ impl Store {
         Ok(())
     }
 
-    /// Ends an execution, with the metric samples it records, in one transaction.
+    /// Ends an execution, with its metric samples and dead letter, in one transaction.
     pub fn finish_execution(
         &mut self,
         id: &str,
         outcome: &Outcome,
-        agents: &[String],
-        metrics: &[(String, f64)],
+        finish: &Finish<'_>,
     ) -> Result<()> {
         let now = timestamp(Utc::now());
-        let (status, result, error) = match outcome {
-            Outcome::Completed(result) => ("completed", Some(result.to_string()), None),
-            Outcome::Failed(error) => ("failed", None, Some(error.to_string())),
+        let (result, error) = match outcome {
+            Outcome::Completed(result) => (Some(result.to_string()), None),
+            Outcome::Failed(error) => (None, Some(error.to_string())),
+            Outcome::Cancelled => (None, None),
         };
-        let agents = serde_json::to_string(agents).unwrap_or_else(|_| "[]".into());
+        let agents = serde_json::to_string(finish.agents).unwrap_or_else(|_| "[]".into());
         let tx = self.conn.transaction()?;
         tx.execute(
             "UPDATE executions SET status = ?2, result = ?3, error = ?4, finished_at = ?5
              WHERE id = ?1",
-            params![id, status, result, error, now],
+            params![id, outcome.status(), result, error, now],
         )?;
         tx.execute(
             "UPDATE workflow_executions
              SET execution_status = ?2, agents_involved = ?3, result = ?4
              WHERE workflow_id = ?1",
-            params![id, status, agents, result.as_deref().or(error.as_deref())],
+            params![
+                id,
+                outcome.status(),
+                agents,
+                result.as_deref().or(error.as_deref())
+            ],
         )?;
-        for (name, value) in metrics {
+        for (name, value) in finish.metrics {
             tx.execute(
                 "INSERT INTO metrics (name, value, execution_id, recorded_at)
                  VALUES (?1, ?2, ?3, ?4)",
                 params![name, value, id, now],
+            )?;
+        }
+        if let (Some((workflow, input)), Some(error)) = (finish.dead_letter, &error) {
+            tx.execute(
+                "INSERT INTO dead_letters (execution_id, workflow, input, error, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, workflow, input.to_string(), error, now],
             )?;
         }
         tx.commit()?;
@@ -301,15 +359,17 @@ impl Store {
 
     pub fn start_attempt(&self, a: &NewAttempt<'_>) -> Result<i64> {
         self.conn.execute(
-            "INSERT INTO step_attempts (execution_id, step, agent, attempt, status, input, started_at)
-             VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?6)",
+            "INSERT INTO step_attempts
+               (execution_id, step, agent, attempt, status, input, started_at, delay_ms)
+             VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?6, ?7)",
             params![
                 a.execution_id,
                 a.step,
                 a.agent,
                 a.attempt,
                 a.input.map(Value::to_string),
-                a.started_at
+                a.started_at,
+                a.delay_ms
             ],
         )?;
         Ok(self.conn.last_insert_rowid())
@@ -343,43 +403,26 @@ impl Store {
         Ok(())
     }
 
+    /// Appends an event. An event emitted by a step is stored once however often the
+    /// step runs (a resumed execution re-runs its last step); `None` when it already was.
     pub fn record_event(
         &self,
         name: &str,
         payload: &Value,
-        execution_id: Option<&str>,
-    ) -> Result<i64> {
-        self.conn.execute(
-            "INSERT INTO events (name, payload, execution_id, emitted_at) VALUES (?1, ?2, ?3, ?4)",
+        source: Option<(&str, &str)>,
+    ) -> Result<Option<i64>> {
+        let changed = self.conn.execute(
+            "INSERT OR IGNORE INTO events (name, payload, execution_id, step, emitted_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
                 name,
                 payload.to_string(),
-                execution_id,
+                source.map(|s| s.0),
+                source.map(|s| s.1),
                 timestamp(Utc::now())
             ],
         )?;
-        Ok(self.conn.last_insert_rowid())
-    }
-
-    pub fn dead_letter(
-        &self,
-        execution_id: &str,
-        workflow: &str,
-        input: &Value,
-        error: &Value,
-    ) -> Result<i64> {
-        self.conn.execute(
-            "INSERT INTO dead_letters (execution_id, workflow, input, error, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                execution_id,
-                workflow,
-                input.to_string(),
-                error.to_string(),
-                timestamp(Utc::now())
-            ],
-        )?;
-        Ok(self.conn.last_insert_rowid())
+        Ok((changed == 1).then(|| self.conn.last_insert_rowid()))
     }
 
     /// Executions, newest first.

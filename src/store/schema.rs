@@ -102,4 +102,15 @@ pub const MIGRATIONS: &[&str] = &[
         updated_at TEXT NOT NULL
     );
     "#,
+    // 2: durability — who runs an execution, cancellation, replays, retry delays,
+    // and events that are emitted at most once per step.
+    r#"
+    ALTER TABLE executions ADD COLUMN owner_pid INTEGER;
+    ALTER TABLE executions ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE executions ADD COLUMN replay_of INTEGER REFERENCES dead_letters(id);
+    CREATE INDEX executions_by_status ON executions(status);
+    ALTER TABLE step_attempts ADD COLUMN delay_ms REAL;
+    ALTER TABLE events ADD COLUMN step TEXT;
+    CREATE UNIQUE INDEX events_once_per_step ON events(execution_id, step);
+    "#,
 ];

@@ -419,6 +419,7 @@ impl Lower {
             records: Vec::new(),
             output: None,
             on_failure: None,
+            retry: None,
             span,
         };
         let mut seen = Seen::default();
@@ -465,6 +466,9 @@ impl Lower {
                         _ => FailurePolicy::Fail,
                     };
                     workflow.on_failure = Some(Spanned::new(value, self.span(&policy)));
+                }
+                Rule::workflow_retry => {
+                    workflow.retry = Some(self.ident(Children::of(prop).next()));
                 }
                 rule => unreachable_rule(rule),
             }
@@ -709,7 +713,7 @@ fn property_name(rule: Rule) -> &'static str {
         Rule::agent_output | Rule::workflow_output => "output",
         Rule::agent_cwd => "cwd",
         Rule::agent_timeout | Rule::call_timeout => "timeout",
-        Rule::agent_retry | Rule::call_retry => "retry",
+        Rule::agent_retry | Rule::call_retry | Rule::workflow_retry => "retry",
         Rule::agent_breaker => "breaker",
         Rule::agent_capacity => "capacity",
         Rule::workflow_version => "version",

@@ -160,7 +160,7 @@ fn human_name(rule: Rule) -> &'static str {
         Rule::agent_cwd => "`cwd`",
         Rule::agent_compute => "`compute`",
         Rule::agent_timeout | Rule::call_timeout => "`timeout`",
-        Rule::agent_retry | Rule::call_retry => "`retry`",
+        Rule::agent_retry | Rule::call_retry | Rule::workflow_retry => "`retry`",
         Rule::agent_breaker => "`breaker`",
         Rule::agent_capacity => "`capacity`",
         Rule::type_expr | Rule::type_name => "a type",

@@ -1,0 +1,321 @@
+//! Calling agents and sub-workflows: choosing the agent, retries with backoff, the
+//! circuit breaker, capacity, and reusing what a resumed execution already did.
+
+use super::agent::{self, AgentCall, Failure};
+use super::engine::{store_abort, Attempt, Engine, Env, Origin, Run};
+use super::error::{Abort, ErrorKind, StepError};
+use super::retry::Plan;
+use super::scheduler::Claim;
+use crate::ast::*;
+use crate::store::{Admission, Outcome};
+use crate::types::Type;
+use chrono::Utc;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+impl Engine {
+    pub(super) async fn call(
+        &self,
+        run: &Run<'_>,
+        call: &Call,
+        env: &Env,
+        step: &str,
+    ) -> Result<Value, Abort> {
+        let argument = self.eval(&call.argument, env, step)?;
+        match &call.target {
+            CallTarget::Agent(name) => {
+                let agent = &self.program.agents[&name.name];
+                self.call_agent(run, agent, argument, Some(call), step, None)
+                    .await
+            }
+            CallTarget::AnyWithSkills(skills) => {
+                let candidates: Vec<&str> = self
+                    .program
+                    .agents_with_skills(&skills.value)
+                    .into_iter()
+                    .map(|a| a.name.name.as_str())
+                    .collect();
+                let claim = self.scheduler.claim_least_loaded(&candidates);
+                let agent = &self.program.agents[claim.agent()];
+                self.call_agent(run, agent, argument, Some(call), step, Some(claim))
+                    .await
+            }
+            CallTarget::Workflow(name) => self.call_workflow(run, &name.name, argument, step).await,
+        }
+    }
+
+    /// The retry policy of a call: the step's own, else the workflow's, else the
+    /// agent's (the nearest wins); none means a single attempt.
+    fn retry_policy(
+        &self,
+        run: &Run<'_>,
+        agent: &Agent,
+        call: Option<&Call>,
+    ) -> Option<&RetryPolicy> {
+        call.and_then(|c| c.retry.as_ref())
+            .or(run.workflow.retry.as_ref())
+            .or(agent.retry.as_ref())
+            .and_then(|name| self.program.retries.get(&name.name))
+    }
+
+    /// Calls an agent until it succeeds or its retry policy gives up. Each attempt
+    /// is its own row, with the delay slept before it. `claim` is the scheduler's
+    /// pick for an `any [skills]` step.
+    pub(super) async fn call_agent(
+        &self,
+        run: &Run<'_>,
+        agent: &Agent,
+        input: Value,
+        call: Option<&Call>,
+        step: &str,
+        mut claim: Option<Claim>,
+    ) -> Result<Value, Abort> {
+        let name = agent.name.name.as_str();
+        run.involve(name);
+        let record = run.history.get(step);
+        if let Some(output) = record.and_then(|r| r.completed.clone()) {
+            return Ok(output);
+        }
+        let plan = Plan::new(self.retry_policy(run, agent, call));
+        let earlier_attempts = record.map_or(0, |r| r.attempts);
+        let input_type = agent.input.as_ref().map_or(Type::Any, Type::from_ast);
+        let output_type = agent.output.as_ref().map_or(Type::Any, Type::from_ast);
+        let timeout = call
+            .and_then(|c| c.timeout.as_ref())
+            .or(agent.timeout.as_ref())
+            .map(|t| Duration::from_millis(t.value));
+        let mut delay = None;
+        for n in 1.. {
+            if let Some(pause) = delay {
+                tokio::time::sleep(pause).await;
+            }
+            let number = earlier_attempts + n;
+            let mut attempt = Attempt::new(step, Some(name), number, Some(&input));
+            attempt.delay = delay;
+            let mut held = claim.take().unwrap_or_else(|| self.scheduler.claim(name));
+            held.acquire().await;
+            let id = self.start_attempt(run, &attempt)?;
+            let result = match input_type.admits(&input) {
+                Err(mismatch) => Err(Failure {
+                    kind: ErrorKind::InvalidInput,
+                    message: format!("the input does not fit `{name}`: {mismatch}"),
+                    stderr_tail: None,
+                }),
+                Ok(()) => {
+                    let request = AgentCall {
+                        agent,
+                        input: &input,
+                        execution_id: &run.id,
+                        step,
+                        attempt: number,
+                        timeout,
+                        base_dir: self.base_dir(agent),
+                        output_type: &output_type,
+                    };
+                    self.guarded(agent, step, request).await?
+                }
+            };
+            drop(held);
+            let failure = match result {
+                Ok(output) => {
+                    self.finish_attempt(run, id, &attempt, Ok(&output), None)?;
+                    return Ok(output);
+                }
+                Err(failure) => failure,
+            };
+            let error = StepError {
+                kind: failure.kind,
+                message: failure.message,
+                step: step.to_string(),
+                agent: Some(name.to_string()),
+                attempts: n,
+            };
+            let stderr = failure.stderr_tail.as_deref();
+            self.finish_attempt(run, id, &attempt, Err(&error), stderr)?;
+            if n >= plan.attempts() || !plan.retries(error.kind) {
+                return Err(Abort::Step(error));
+            }
+            delay = Some(plan.delay(n, (&run.id, step, number)));
+        }
+        unreachable!("the attempt loop returns")
+    }
+
+    /// One invocation behind the agent's circuit breaker, if it has one.
+    async fn guarded(
+        &self,
+        agent: &Agent,
+        step: &str,
+        request: AgentCall<'_>,
+    ) -> Result<Result<Value, Failure>, Abort> {
+        let breaker = agent
+            .breaker
+            .as_ref()
+            .and_then(|b| self.program.breakers.get(&b.name));
+        let Some(breaker) = breaker else {
+            return Ok(agent::invoke(request, |e| self.expression_error(e, step)).await);
+        };
+        let name = agent.name.name.as_str();
+        let millis = |d: Option<&Spanned<Millis>>| {
+            chrono::Duration::milliseconds(d.map_or(0, |d| d.value.min(i64::MAX as u64) as i64))
+        };
+        let admission = self
+            .store()
+            .breaker_admit(name, millis(breaker.cool_down.as_ref()), Utc::now())
+            .map_err(|e| store_abort(e, step))?;
+        if let Admission::Rejected { until } = admission {
+            return Ok(Err(Failure {
+                kind: ErrorKind::CircuitOpen,
+                message: format!("the circuit breaker of `{name}` is open until {until}"),
+                stderr_tail: None,
+            }));
+        }
+        let result = agent::invoke(request, |e| self.expression_error(e, step)).await;
+        // Only the agent's own failures count against it; bad input is the caller's.
+        let counts = match &result {
+            Ok(_) => Some(true),
+            Err(f)
+                if matches!(
+                    f.kind,
+                    ErrorKind::Failed | ErrorKind::Timeout | ErrorKind::InvalidOutput
+                ) =>
+            {
+                Some(false)
+            }
+            Err(_) => None,
+        };
+        if let Some(success) = counts {
+            let open_after = breaker.open_after.as_ref().map_or(5, |n| n.value as usize);
+            self.store()
+                .breaker_record(
+                    name,
+                    success,
+                    open_after,
+                    millis(breaker.window.as_ref()),
+                    Utc::now(),
+                )
+                .map_err(|e| store_abort(e, step))?;
+        }
+        Ok(result)
+    }
+
+    /// Runs a sub-workflow as its own execution, linked to this step. On resume, a
+    /// completed child's result is reused and a running child is resumed.
+    async fn call_workflow(
+        &self,
+        run: &Run<'_>,
+        name: &str,
+        input: Value,
+        step: &str,
+    ) -> Result<Value, Abort> {
+        let record = run.history.get(step);
+        if let Some(output) = record.and_then(|r| r.completed.clone()) {
+            return Ok(output);
+        }
+        let workflow = &self.program.workflows[name];
+        let number = record.map_or(1, |r| r.attempts + 1);
+        let attempt = Attempt::new(step, None, number, Some(&input));
+        let id = self.start_attempt(run, &attempt)?;
+        let fail = |kind, message: String| StepError {
+            kind,
+            message,
+            step: step.to_string(),
+            agent: None,
+            attempts: number,
+        };
+        let mismatch = workflow
+            .input
+            .as_ref()
+            .and_then(|declared| Type::from_ast(declared).admits(&input).err());
+        let outcome = match mismatch {
+            Some(mismatch) => Err(fail(
+                ErrorKind::InvalidInput,
+                format!("the input does not fit workflow `{name}`: {mismatch}"),
+            )),
+            None => {
+                let earlier = record.and_then(|r| r.child.as_deref());
+                let execution = self
+                    .child_execution(run, workflow, input.clone(), step, id, earlier)
+                    .await
+                    .map_err(|e| store_abort(e, step))?;
+                match execution {
+                    Outcome::Completed(value) => Ok(value),
+                    Outcome::Failed(error) => Err(fail(
+                        ErrorKind::Failed,
+                        format!(
+                            "sub-workflow `{name}` failed: {}",
+                            error["message"].as_str().unwrap_or("")
+                        ),
+                    )),
+                    Outcome::Cancelled => Err(fail(
+                        ErrorKind::Failed,
+                        format!("sub-workflow `{name}` was cancelled"),
+                    )),
+                }
+            }
+        };
+        match outcome {
+            Ok(value) => {
+                self.finish_attempt(run, id, &attempt, Ok(&value), None)?;
+                Ok(value)
+            }
+            Err(error) => {
+                self.finish_attempt(run, id, &attempt, Err(&error), None)?;
+                Err(Abort::Step(error))
+            }
+        }
+    }
+
+    /// The child execution of a sub-workflow step: an earlier one reused or resumed
+    /// when a resumed parent finds one, else a new one.
+    async fn child_execution(
+        &self,
+        run: &Run<'_>,
+        workflow: &Workflow,
+        input: Value,
+        step: &str,
+        attempt_id: i64,
+        earlier: Option<&str>,
+    ) -> Result<Outcome, crate::store::StoreError> {
+        if let Some(child_id) = earlier {
+            let child = self.store().execution(child_id)?;
+            self.store().link_child(attempt_id, child_id)?;
+            match child.status.as_str() {
+                "completed" => return Ok(Outcome::Completed(child.result.unwrap_or(Value::Null))),
+                "running" => {
+                    let history = {
+                        let store = self.store();
+                        store.claim_execution(child_id, child.owner_pid, std::process::id())?;
+                        store.mark_interrupted(child_id)?;
+                        store.step_records(child_id)?
+                    };
+                    let execution = self
+                        .execute(child.id, workflow, child.input, history)
+                        .await?;
+                    return Ok(execution.outcome);
+                }
+                // A failed or cancelled child is not reused: the step runs again.
+                _ => {}
+            }
+        }
+        let child = uuid::Uuid::new_v4().to_string();
+        let origin = Origin {
+            trigger: Some("workflow"),
+            parent: Some((&run.id, step)),
+            ..Origin::default()
+        };
+        self.start(&child, workflow, &input, &origin)?;
+        self.store().link_child(attempt_id, &child)?;
+        Ok(self
+            .execute(child, workflow, input, HashMap::new())
+            .await?
+            .outcome)
+    }
+
+    /// Where an agent's relative paths resolve: the directory of its declaring file.
+    fn base_dir(&self, agent: &Agent) -> PathBuf {
+        let path = &self.sources.get(agent.name.span.file).path;
+        path.parent().map(Path::to_path_buf).unwrap_or_default()
+    }
+}

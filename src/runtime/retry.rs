@@ -1,0 +1,158 @@
+//! Retry policies as the language defines them: how many attempts, which error
+//! kinds are retried, and the delay before each retry.
+
+use super::error::ErrorKind;
+use crate::ast::{BackoffKind, Jitter, RetryPolicy};
+use std::hash::{Hash, Hasher};
+use std::time::Duration;
+
+/// The kinds retried when a policy has no `retry_on`.
+const RETRYABLE: &[ErrorKind] = &[
+    ErrorKind::Failed,
+    ErrorKind::Timeout,
+    ErrorKind::InvalidOutput,
+    ErrorKind::CircuitOpen,
+];
+
+/// A policy ready to apply; `None` policy means one attempt.
+pub struct Plan<'a> {
+    policy: Option<&'a RetryPolicy>,
+}
+
+impl<'a> Plan<'a> {
+    pub fn new(policy: Option<&'a RetryPolicy>) -> Self {
+        Plan { policy }
+    }
+
+    pub fn attempts(&self) -> u32 {
+        self.policy
+            .and_then(|p| p.attempts.as_ref())
+            .map_or(1, |a| a.value as u32)
+    }
+
+    /// Whether a failure of this kind is retried (attempts permitting).
+    pub fn retries(&self, kind: ErrorKind) -> bool {
+        match self.policy.and_then(|p| p.retry_on.as_ref()) {
+            Some(kinds) => kinds.iter().any(|k| k.name == kind.name()),
+            None => RETRYABLE.contains(&kind),
+        }
+    }
+
+    /// The delay before attempt `n + 1`, after attempt `n` (1-based) failed:
+    /// `min(max, initial × factor^(n−1))` for exponential backoff, `min(max,
+    /// initial × n)` for linear, `initial` for constant; then jitter, drawn from a
+    /// generator seeded by `seed` so a run is reproducible.
+    pub fn delay(&self, n: u32, seed: impl Hash) -> Duration {
+        let Some(backoff) = self.policy.and_then(|p| p.backoff.as_ref()) else {
+            return Duration::ZERO;
+        };
+        let initial = backoff.initial.value as f64;
+        let max = backoff.max.as_ref().map_or(f64::MAX, |m| m.value as f64);
+        let raw = match backoff.kind {
+            BackoffKind::Constant => initial,
+            BackoffKind::Linear => initial * n as f64,
+            BackoffKind::Exponential => {
+                let factor = backoff.factor.as_ref().map_or(2.0, |f| f.value);
+                initial * factor.powi(n.saturating_sub(1).min(1024) as i32)
+            }
+        };
+        let delay = raw.min(max);
+        let jitter = self.policy.and_then(|p| p.jitter.as_ref()).map(|j| j.value);
+        let ms = match jitter {
+            None | Some(Jitter::None) => delay,
+            Some(Jitter::Full) => delay * unit(seed),
+            Some(Jitter::Equal) => delay / 2.0 + delay / 2.0 * unit(seed),
+        };
+        Duration::from_secs_f64((ms / 1000.0).clamp(0.0, 10.0 * 365.0 * 86_400.0))
+    }
+}
+
+/// A number in [0, 1] derived from `seed` (splitmix64 over a fixed-key hash).
+fn unit(seed: impl Hash) -> f64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    seed.hash(&mut hasher);
+    let mut z = hasher.finish().wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ast::Item;
+
+    fn policy(text: &str) -> RetryPolicy {
+        let (file, diagnostics) = crate::syntax::parse(text, crate::source::FileId(0));
+        assert!(diagnostics.is_empty());
+        match file.items.into_iter().next() {
+            Some(Item::Retry(policy)) => policy,
+            _ => unreachable!("the text declares a retry policy"),
+        }
+    }
+
+    fn delays(text: &str) -> Vec<u128> {
+        let policy = policy(text);
+        let plan = Plan::new(Some(&policy));
+        (1..=5)
+            .map(|n| plan.delay(n, ("x", n)).as_millis())
+            .collect()
+    }
+
+    #[test]
+    fn backoff_follows_the_formulas() {
+        assert_eq!(
+            delays("retry r { backoff exponential 100ms factor 2 max 1s }"),
+            [100, 200, 400, 800, 1000]
+        );
+        assert_eq!(
+            delays("retry r { backoff exponential 10ms factor 3 }"),
+            [10, 30, 90, 270, 810]
+        );
+        assert_eq!(
+            delays("retry r { backoff linear 50ms max 120ms }"),
+            [50, 100, 120, 120, 120]
+        );
+        assert_eq!(
+            delays("retry r { backoff constant 70ms }"),
+            [70, 70, 70, 70, 70]
+        );
+        assert_eq!(delays("retry r { attempts 3 }"), [0, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn jitter_stays_within_its_bounds_and_is_reproducible() {
+        let full = policy("retry r { backoff constant 100ms jitter full }");
+        let equal = policy("retry r { backoff constant 100ms jitter equal }");
+        let mut seen = std::collections::BTreeSet::new();
+        for n in 0..200u32 {
+            let d = Plan::new(Some(&full)).delay(1, n).as_secs_f64() * 1000.0;
+            assert!((0.0..=100.0).contains(&d), "{d}");
+            seen.insert(d as u64 / 10);
+            let e = Plan::new(Some(&equal)).delay(1, n).as_secs_f64() * 1000.0;
+            assert!((50.0..=100.0).contains(&e), "{e}");
+        }
+        assert!(
+            seen.len() >= 8,
+            "full jitter spreads over the range: {seen:?}"
+        );
+        assert_eq!(
+            Plan::new(Some(&full)).delay(1, 7),
+            Plan::new(Some(&full)).delay(1, 7)
+        );
+    }
+
+    #[test]
+    fn retry_on_limits_the_kinds() {
+        let only_timeouts = policy("retry r { attempts 3 retry_on [timeout] }");
+        let plan = Plan::new(Some(&only_timeouts));
+        assert!(plan.retries(ErrorKind::Timeout));
+        assert!(!plan.retries(ErrorKind::Failed));
+        let default = policy("retry r { attempts 3 }");
+        let plan = Plan::new(Some(&default));
+        assert!(plan.retries(ErrorKind::Failed) && plan.retries(ErrorKind::CircuitOpen));
+        assert!(!plan.retries(ErrorKind::InvalidInput) && !plan.retries(ErrorKind::Expression));
+        assert_eq!(Plan::new(None).attempts(), 1);
+    }
+}

@@ -1,0 +1,229 @@
+//! Running statements: blocks, branches, loops, parallel branches, failure
+//! handlers, events and durable waits.
+
+use super::engine::{store_abort, Attempt, Engine, Env, Run};
+use super::error::Abort;
+use super::eval::{self, EvalError};
+use crate::ast::*;
+use crate::store;
+use chrono::Utc;
+use futures::future::{join_all, BoxFuture};
+use futures::stream::{self, StreamExt};
+use serde_json::{Map, Value};
+use std::time::Duration;
+
+impl Engine {
+    pub(super) fn block<'a>(
+        &'a self,
+        run: &'a Run<'a>,
+        block: &'a Block,
+        env: &'a mut Env,
+        path: &'a str,
+    ) -> BoxFuture<'a, Result<(), Abort>> {
+        Box::pin(async move {
+            for statement in &block.statements {
+                self.statement(run, statement, env, path).await?;
+            }
+            Ok(())
+        })
+    }
+
+    async fn statement(
+        &self,
+        run: &Run<'_>,
+        statement: &Statement,
+        env: &mut Env,
+        path: &str,
+    ) -> Result<(), Abort> {
+        match &statement.kind {
+            StatementKind::Call { name, call } => {
+                let step = format!("{path}{}", name.name);
+                let value = self.call(run, call, env, &step).await?;
+                env.values.insert(name.name.clone(), value);
+            }
+            StatementKind::Let { name, value } => {
+                let step = format!("{path}{}", name.name);
+                let value = self.eval(value, env, &step)?;
+                env.values.insert(name.name.clone(), value);
+            }
+            StatementKind::When {
+                branches,
+                otherwise,
+            } => {
+                let mut chosen = otherwise.as_ref();
+                for (condition, block) in branches {
+                    let step = format!("{path}when@{}", condition.span.start);
+                    let value = self.eval(condition, env, &step)?;
+                    let truth = eval::truth(&value, condition.span, "a `when` condition")
+                        .map_err(|e| self.expression_error(e, &step))?;
+                    if truth {
+                        chosen = Some(block);
+                        break;
+                    }
+                }
+                if let Some(block) = chosen {
+                    self.block(run, block, env, path).await?;
+                }
+            }
+            StatementKind::For(for_loop) => self.for_loop(run, for_loop, env, path).await?,
+            StatementKind::Parallel(block) => self.parallel(run, block, env, path).await?,
+            StatementKind::Try {
+                body,
+                error,
+                handler,
+            } => {
+                if let Err(Abort::Step(failure)) = self.block(run, body, env, path).await {
+                    env.values.insert(error.name.clone(), failure.to_json());
+                    let handled = self.block(run, handler, env, path).await;
+                    env.values.remove(&error.name);
+                    handled?;
+                }
+            }
+            StatementKind::Fail(message) => {
+                let step = format!("{path}fail@{}", message.span.start);
+                let value = self.eval(message, env, &step)?;
+                let message = match value {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                return Err(Abort::Fail { message, step });
+            }
+            StatementKind::Emit { event, payload } => {
+                let step = format!("{path}emit {}", event.value);
+                let payload = match payload {
+                    Some(expr) => self.eval(expr, env, &step)?,
+                    None => Value::Object(Map::new()),
+                };
+                self.store()
+                    .record_event(&event.value, &payload, Some((&run.id, &step)))
+                    .map_err(|e| store_abort(e, &step))?;
+            }
+            StatementKind::Wait(duration) => {
+                let step = format!("{path}wait@{}", statement.span.start);
+                self.wait(run, &step, Duration::from_millis(duration.value))
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A durable pause: recorded as a step whose input is the wake-up time, so a
+    /// resumed execution waits only for what is left.
+    async fn wait(&self, run: &Run<'_>, step: &str, duration: Duration) -> Result<(), Abort> {
+        let record = run.history.get(step);
+        if record.is_some_and(|r| r.completed.is_some()) {
+            return Ok(());
+        }
+        let earlier = record
+            .and_then(|r| r.last_input.as_ref())
+            .and_then(|input| input["until"].as_str())
+            .and_then(store::parse_timestamp);
+        let wake = earlier.unwrap_or_else(|| {
+            Utc::now() + chrono::Duration::from_std(duration).unwrap_or_default()
+        });
+        let input = serde_json::json!({ "until": store::timestamp(wake) });
+        let number = record.map_or(1, |r| r.attempts + 1);
+        let attempt = Attempt::new(step, None, number, Some(&input));
+        let id = self.start_attempt(run, &attempt)?;
+        let left = (wake - Utc::now()).to_std().unwrap_or_default();
+        tokio::time::sleep(left).await;
+        self.finish_attempt(run, id, &attempt, Ok(&Value::Null), None)
+    }
+
+    async fn for_loop(
+        &self,
+        run: &Run<'_>,
+        for_loop: &ForLoop,
+        env: &mut Env,
+        path: &str,
+    ) -> Result<(), Abort> {
+        let label = for_loop.result.as_ref().unwrap_or(&for_loop.item);
+        let step = format!("{path}{}", label.name);
+        let items = match self.eval(&for_loop.list, env, &step)? {
+            Value::Array(items) => items,
+            other => {
+                let message = format!("`for` needs a list, found {}", eval::describe(&other));
+                let error = EvalError {
+                    message,
+                    span: for_loop.list.span,
+                };
+                return Err(self.expression_error(error, &step));
+            }
+        };
+        let result_name = for_loop.body.bound_names().last().map(|n| n.to_string());
+        let iteration = |(i, item): (usize, Value)| {
+            let mut scope = env.clone();
+            scope.values.insert(for_loop.item.name.clone(), item);
+            let path = format!("{step}[{i}].");
+            let result_name = result_name.clone();
+            async move {
+                self.block(run, &for_loop.body, &mut scope, &path).await?;
+                Ok::<Value, Abort>(
+                    result_name
+                        .and_then(|name| scope.values.remove(&name))
+                        .unwrap_or(Value::Null),
+                )
+            }
+        };
+        let results: Vec<Result<Value, Abort>> = if for_loop.parallel {
+            let limit = for_loop
+                .limit
+                .as_ref()
+                .map_or(items.len(), |l| l.value as usize)
+                .max(1);
+            stream::iter(items.into_iter().enumerate())
+                .map(iteration)
+                .buffered(limit)
+                .collect()
+                .await
+        } else {
+            let mut results = Vec::new();
+            for pair in items.into_iter().enumerate() {
+                let result = iteration(pair).await;
+                let failed = result.is_err();
+                results.push(result);
+                if failed {
+                    break;
+                }
+            }
+            results
+        };
+        let values = results.into_iter().collect::<Result<Vec<_>, _>>()?;
+        if let Some(result) = &for_loop.result {
+            env.values.insert(result.name.clone(), Value::Array(values));
+        }
+        Ok(())
+    }
+
+    /// Each statement of the block runs concurrently on its own copy of the scope;
+    /// what each binds is visible afterwards.
+    async fn parallel(
+        &self,
+        run: &Run<'_>,
+        block: &Block,
+        env: &mut Env,
+        path: &str,
+    ) -> Result<(), Abort> {
+        let branches = block.statements.iter().map(|statement| {
+            let mut scope = env.clone();
+            async move {
+                self.statement(run, statement, &mut scope, path).await?;
+                Ok::<Env, Abort>(scope)
+            }
+        });
+        let finished = join_all(branches).await;
+        for (statement, result) in block.statements.iter().zip(finished) {
+            let scope = result?;
+            let single = Block {
+                statements: vec![statement.clone()],
+                span: statement.span,
+            };
+            for name in single.bound_names() {
+                if let Some(value) = scope.values.get(name) {
+                    env.values.insert(name.to_string(), value.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+}
