@@ -37,11 +37,11 @@ enum DlqCommand {
 }
 
 pub fn run(args: DlqArgs) -> ExitCode {
-    let store = match open_store(&args.db) {
+    let mut store = match open_store(&args.db) {
         Ok(store) => store,
         Err(error) => return super::usage_error(error),
     };
-    let letter = |id: i64| match store.dead_letter(id) {
+    let letter = |store: &crate::store::Store, id: i64| match store.dead_letter(id) {
         Ok(Some(letter)) => Ok(letter),
         Ok(None) => Err(super::usage_error(format!(
             "no dead letter {id}; see `wfc dlq list`"
@@ -93,7 +93,7 @@ pub fn run(args: DlqArgs) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        DlqCommand::Show { id } => match letter(id) {
+        DlqCommand::Show { id } => match letter(&store, id) {
             Ok(letter) => {
                 print_json(&letter);
                 ExitCode::SUCCESS
@@ -109,7 +109,7 @@ pub fn run(args: DlqArgs) -> ExitCode {
             Err(error) => super::usage_error(error),
         },
         DlqCommand::Replay { id, file } => {
-            let letter = match letter(id) {
+            let letter = match letter(&store, id) {
                 Ok(letter) => letter,
                 Err(code) => return code,
             };

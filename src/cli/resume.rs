@@ -5,7 +5,7 @@ use super::{exit, open_store, DbArgs};
 use crate::check::Checked;
 use crate::loader::{self, Loaded};
 use crate::runtime::{process_alive, Engine};
-use crate::store::{ExecutionRow, Store};
+use crate::store::{CancelRequest, ExecutionRow, Store};
 use clap::Args;
 use futures::future::join_all;
 use std::path::Path;
@@ -182,24 +182,20 @@ pub fn cancel(args: CancelArgs) -> ExitCode {
         Ok(store) => store,
         Err(error) => return super::usage_error(error),
     };
-    let status = match store.request_cancel(&args.id, process_alive) {
-        Ok(status) => status,
+    let request = match store.request_cancel(&args.id, process_alive) {
+        Ok(request) => request,
         Err(error) => return super::usage_error(error),
     };
-    let id = match store.execution(&args.id) {
-        Ok(execution) => execution.id,
-        Err(error) => return super::usage_error(error),
-    };
-    match status.as_str() {
-        "cancelled" => {}
-        "cancelling" => {
+    let id = match request {
+        CancelRequest::Cancelled(id) => id,
+        CancelRequest::Finished(id, status) => {
+            return super::usage_error(format!(
+                "execution {id} is already {status}; only running executions can be cancelled"
+            ))
+        }
+        CancelRequest::Requested(id) => {
             let started = Instant::now();
-            loop {
-                std::thread::sleep(Duration::from_millis(50));
-                let now = store.execution(&id).map(|e| e.status).unwrap_or_default();
-                if now != "running" {
-                    break;
-                }
+            while store.execution(&id).is_ok_and(|e| e.status == "running") {
                 if started.elapsed() > CANCEL_WAIT {
                     eprintln!(
                         "error: execution {id} did not stop within {}s",
@@ -207,14 +203,11 @@ pub fn cancel(args: CancelArgs) -> ExitCode {
                     );
                     return ExitCode::from(exit::PROBLEMS);
                 }
+                std::thread::sleep(Duration::from_millis(50));
             }
+            id
         }
-        other => {
-            return super::usage_error(format!(
-                "execution {id} is already {other}; only running executions can be cancelled"
-            ))
-        }
-    }
+    };
     eprintln!("execution {id} cancelled");
     ExitCode::SUCCESS
 }

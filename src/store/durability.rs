@@ -21,6 +21,17 @@ pub struct StepRecord {
     pub last_input: Option<Value>,
 }
 
+/// What a cancel request found, with the execution's full id.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CancelRequest {
+    /// Its process was gone: marked cancelled now.
+    Cancelled(String),
+    /// Its process was asked to stop it.
+    Requested(String),
+    /// It had already ended with this status.
+    Finished(String, String),
+}
+
 impl Store {
     /// Top-level executions still marked `running`, oldest first.
     pub fn running_executions(&self) -> Result<Vec<ExecutionRow>> {
@@ -90,10 +101,10 @@ impl Store {
         &mut self,
         id: &str,
         owner_alive: impl Fn(u32) -> bool,
-    ) -> Result<String> {
+    ) -> Result<CancelRequest> {
         let execution = self.execution(id)?;
         if execution.status != "running" {
-            return Ok(execution.status);
+            return Ok(CancelRequest::Finished(execution.id, execution.status));
         }
         self.conn.execute(
             "UPDATE executions SET cancel_requested = 1 WHERE id = ?1",
@@ -101,9 +112,9 @@ impl Store {
         )?;
         if execution.owner_pid.is_none_or(|pid| !owner_alive(pid)) {
             self.cancel_execution(&execution.id)?;
-            return Ok("cancelled".into());
+            return Ok(CancelRequest::Cancelled(execution.id));
         }
-        Ok("cancelling".into())
+        Ok(CancelRequest::Requested(execution.id))
     }
 
     pub fn cancel_requested(&self, id: &str) -> Result<bool> {
@@ -276,11 +287,16 @@ impl Store {
         Ok(())
     }
 
-    /// Removes a dead letter; false when there was none.
-    pub fn drop_dead_letter(&self, id: i64) -> Result<bool> {
-        Ok(self
-            .conn
-            .execute("DELETE FROM dead_letters WHERE id = ?1", params![id])?
-            == 1)
+    /// Removes a dead letter (a replay of it keeps running history, unlinked); false
+    /// when there was none.
+    pub fn drop_dead_letter(&mut self, id: i64) -> Result<bool> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "UPDATE executions SET replay_of = NULL WHERE replay_of = ?1",
+            params![id],
+        )?;
+        let removed = tx.execute("DELETE FROM dead_letters WHERE id = ?1", params![id])?;
+        tx.commit()?;
+        Ok(removed == 1)
     }
 }

@@ -6,7 +6,7 @@ mod migrate;
 mod queries;
 mod schema;
 
-pub use durability::StepRecord;
+pub use durability::{CancelRequest, StepRecord};
 pub use queries::*;
 
 use rusqlite::Connection;

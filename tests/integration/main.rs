@@ -3,6 +3,7 @@
 mod cli;
 mod diagnostics;
 mod examples;
+mod failure;
 mod robustness;
 mod run;
 mod scoping;
