@@ -1,8 +1,8 @@
 //! `wfc dlq list | show ID | replay ID | drop ID`: the dead-letter queue.
 
 use super::run::{checked_program, engine, print_results, run_error, runtime};
-use super::table::{self, short_id};
-use super::{open_store, print_json, DbArgs, Format};
+use super::table::short_id;
+use super::{open_store, print_json, print_list, DbArgs, Format};
 use crate::runtime::Origin;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
@@ -54,44 +54,33 @@ pub fn run(args: DlqArgs) -> ExitCode {
                 Ok(letters) => letters,
                 Err(error) => return super::usage_error(error),
             };
-            if format == Format::Json {
-                print_json(&letters);
-            } else if letters.is_empty() {
-                eprintln!("the dead-letter queue is empty");
-            } else {
-                let rows: Vec<Vec<String>> = letters
-                    .iter()
-                    .map(|d| {
-                        vec![
-                            d.id.to_string(),
-                            d.workflow.clone(),
-                            short_id(&d.execution_id).to_string(),
-                            d.created_at.clone(),
-                            d.error["message"].as_str().unwrap_or("").to_string(),
-                            d.replayed_by
-                                .as_deref()
-                                .map(short_id)
-                                .unwrap_or("-")
-                                .to_string(),
-                        ]
-                    })
-                    .collect();
-                print!(
-                    "{}",
-                    table::render(
-                        &[
-                            "ID",
-                            "WORKFLOW",
-                            "EXECUTION",
-                            "FAILED",
-                            "ERROR",
-                            "REPLAYED BY"
-                        ],
-                        &rows
-                    )
-                );
-            }
-            ExitCode::SUCCESS
+            print_list(
+                &letters,
+                format,
+                "the dead-letter queue is empty",
+                &[
+                    "ID",
+                    "WORKFLOW",
+                    "EXECUTION",
+                    "FAILED",
+                    "ERROR",
+                    "REPLAYED BY",
+                ],
+                |d| {
+                    vec![
+                        d.id.to_string(),
+                        d.workflow.clone(),
+                        short_id(&d.execution_id).to_string(),
+                        d.created_at.clone(),
+                        d.error["message"].as_str().unwrap_or("").to_string(),
+                        d.replayed_by
+                            .as_deref()
+                            .map(short_id)
+                            .unwrap_or("-")
+                            .to_string(),
+                    ]
+                },
+            )
         }
         DlqCommand::Show { id } => match letter(&store, id) {
             Ok(letter) => {

@@ -1,7 +1,7 @@
 //! `wfc history` and `wfc events`.
 
 use super::table::{self, short_id};
-use super::{open_store, print_json, DbArgs, Format};
+use super::{open_store, print_list, DbArgs, Format};
 use crate::store::HistoryFilter;
 use clap::Args;
 use std::process::ExitCode;
@@ -41,17 +41,14 @@ pub fn run(args: HistoryArgs) -> ExitCode {
         Ok(rows) => rows,
         Err(error) => return super::usage_error(error),
     };
-    if args.format == Format::Json {
-        print_json(&executions);
-        return ExitCode::SUCCESS;
-    }
-    if executions.is_empty() {
-        eprintln!("no executions recorded yet");
-        return ExitCode::SUCCESS;
-    }
-    let rows: Vec<Vec<String>> = executions
-        .iter()
-        .map(|e| {
+    print_list(
+        &executions,
+        args.format,
+        "no executions recorded yet",
+        &[
+            "ID", "WORKFLOW", "VERSION", "TRIGGER", "STATUS", "STARTED", "DURATION", "AGENTS",
+        ],
+        |e| {
             vec![
                 short_id(&e.id).to_string(),
                 e.workflow.clone(),
@@ -62,16 +59,8 @@ pub fn run(args: HistoryArgs) -> ExitCode {
                 table::duration(e.duration_ms),
                 e.agents.join(", "),
             ]
-        })
-        .collect();
-    print!(
-        "{}",
-        table::render(
-            &["ID", "WORKFLOW", "VERSION", "TRIGGER", "STATUS", "STARTED", "DURATION", "AGENTS"],
-            &rows
-        )
-    );
-    ExitCode::SUCCESS
+        },
+    )
 }
 
 #[derive(Args)]
@@ -94,17 +83,12 @@ pub fn events(args: EventsArgs) -> ExitCode {
         Ok(rows) => rows,
         Err(error) => return super::usage_error(error),
     };
-    if args.format == Format::Json {
-        print_json(&events);
-        return ExitCode::SUCCESS;
-    }
-    if events.is_empty() {
-        eprintln!("no events emitted yet");
-        return ExitCode::SUCCESS;
-    }
-    let rows: Vec<Vec<String>> = events
-        .iter()
-        .map(|e| {
+    print_list(
+        &events,
+        args.format,
+        "no events emitted yet",
+        &["ID", "EVENT", "EMITTED", "EXECUTION", "PAYLOAD"],
+        |e| {
             vec![
                 e.id.to_string(),
                 e.name.clone(),
@@ -116,11 +100,6 @@ pub fn events(args: EventsArgs) -> ExitCode {
                     .to_string(),
                 e.payload.to_string(),
             ]
-        })
-        .collect();
-    print!(
-        "{}",
-        table::render(&["ID", "EVENT", "EMITTED", "EXECUTION", "PAYLOAD"], &rows)
-    );
-    ExitCode::SUCCESS
+        },
+    )
 }

@@ -138,6 +138,26 @@ fn open_store(args: &DbArgs) -> Result<Store, crate::store::StoreError> {
     Store::open(&path)
 }
 
+/// Prints a list as JSON, or as a table of `row`s under `header` (or, when empty,
+/// `empty` on stderr).
+fn print_list<T: serde::Serialize>(
+    items: &[T],
+    format: Format,
+    empty: &str,
+    header: &[&str],
+    row: impl Fn(&T) -> Vec<String>,
+) -> ExitCode {
+    if format == Format::Json {
+        print_json(&items);
+    } else if items.is_empty() {
+        eprintln!("{empty}");
+    } else {
+        let rows: Vec<Vec<String>> = items.iter().map(row).collect();
+        print!("{}", table::render(header, &rows));
+    }
+    ExitCode::SUCCESS
+}
+
 /// Prints a value as pretty JSON on stdout.
 fn print_json(value: &impl serde::Serialize) {
     match serde_json::to_string_pretty(value) {
