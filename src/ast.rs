@@ -147,7 +147,18 @@ pub struct Trigger {
     /// Every firing clause; the checker wants exactly one.
     pub kinds: Vec<TriggerKind>,
     pub timezone: Option<Spanned<String>>,
+    /// For cron: what to do with slots missed while no server ran.
+    pub missed: Option<Spanned<MissedSlots>>,
     pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MissedSlots {
+    /// Run once for the latest missed slot (the default).
+    #[default]
+    RunOnce,
+    /// Skip them (they are logged).
+    Skip,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -199,6 +210,18 @@ pub enum CompareOp {
 }
 
 impl CompareOp {
+    /// Whether `left op right` holds.
+    pub fn holds(self, left: f64, right: f64) -> bool {
+        match self {
+            CompareOp::Ge => left >= right,
+            CompareOp::Le => left <= right,
+            CompareOp::Gt => left > right,
+            CompareOp::Lt => left < right,
+            CompareOp::Eq => left == right,
+            CompareOp::Ne => left != right,
+        }
+    }
+
     pub fn symbol(self) -> &'static str {
         match self {
             CompareOp::Ge => ">=",

@@ -12,6 +12,7 @@ pub mod diagnostic;
 pub mod loader;
 pub mod metric;
 pub mod runtime;
+pub mod serve;
 pub mod source;
 pub mod store;
 pub mod syntax;

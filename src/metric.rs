@@ -3,6 +3,8 @@
 //! everything that evaluates triggers and goals.
 
 use crate::ast::MetricRef;
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Aggregation {
@@ -49,6 +51,47 @@ impl Period {
             "year" => Period::Year,
             _ => return None,
         })
+    }
+
+    /// The calendar period containing `at` in `tz`: its start, its end (exclusive),
+    /// and a key naming it (`2026-11-25`, `2026-W48`, `2026-11`, `2026`).
+    pub fn window(self, at: DateTime<Utc>, tz: Tz) -> (DateTime<Utc>, DateTime<Utc>, String) {
+        let local = at.with_timezone(&tz).date_naive();
+        let (start, end, key) = match self {
+            Period::Day => (
+                local,
+                local + Duration::days(1),
+                local.format("%Y-%m-%d").to_string(),
+            ),
+            Period::Week => {
+                let monday = local - Duration::days(local.weekday().num_days_from_monday() as i64);
+                let week = local.iso_week();
+                (
+                    monday,
+                    monday + Duration::days(7),
+                    format!("{}-W{:02}", week.year(), week.week()),
+                )
+            }
+            Period::Month => {
+                let first = local.with_day(1).unwrap_or(local);
+                let next = if first.month() == 12 {
+                    NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)
+                } else {
+                    NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)
+                };
+                (
+                    first,
+                    next.unwrap_or(first),
+                    first.format("%Y-%m").to_string(),
+                )
+            }
+            Period::Year => {
+                let first = NaiveDate::from_ymd_opt(local.year(), 1, 1).unwrap_or(local);
+                let next = NaiveDate::from_ymd_opt(local.year() + 1, 1, 1).unwrap_or(first);
+                (first, next, local.year().to_string())
+            }
+        };
+        (midnight(start, tz), midnight(end, tz), key)
     }
 
     /// The period a shorthand suffix names: `revenue.monthly`.
@@ -113,4 +156,44 @@ pub fn resolve(metric: &MetricRef) -> Result<MetricQuery, MetricError> {
         aggregation: parsed,
         period,
     })
+}
+
+/// The first instant of a local calendar day (a DST gap at midnight moves it later).
+fn midnight(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
+    let naive = day.and_hms_opt(0, 0, 0).unwrap_or_default();
+    (0..4)
+        .find_map(|hours| {
+            tz.from_local_datetime(&(naive + Duration::hours(hours)))
+                .earliest()
+        })
+        .map_or_else(|| Utc.from_utc_datetime(&naive), |t| t.with_timezone(&Utc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn periods_are_calendar_periods_in_the_timezone() {
+        let paris: Tz = "Europe/Paris".parse().unwrap();
+        // 23:30 UTC on Nov 30 is already December 1st in Paris.
+        let (start, end, key) = Period::Month.window(at("2026-11-30T23:30:00Z"), paris);
+        assert_eq!(key, "2026-12");
+        assert_eq!(start, at("2026-11-30T23:00:00Z"));
+        assert_eq!(end, at("2026-12-31T23:00:00Z"));
+        let (start, end, key) = Period::Day.window(at("2026-03-29T12:00:00Z"), paris);
+        assert_eq!(key, "2026-03-29");
+        // The day DST starts is 23 hours long.
+        assert_eq!(end - start, Duration::hours(23));
+        let (_, _, key) = Period::Week.window(at("2026-11-25T10:00:00Z"), chrono_tz::UTC);
+        assert_eq!(key, "2026-W48");
+        let (start, _, key) = Period::Year.window(at("2026-06-01T00:00:00Z"), chrono_tz::UTC);
+        assert_eq!((start, key.as_str()), (at("2026-01-01T00:00:00Z"), "2026"));
+    }
 }

@@ -10,6 +10,7 @@ mod scope;
 mod suggest;
 
 pub use suggest::closest;
+pub use values::event_problem;
 mod values;
 
 pub use program::Program;

@@ -386,7 +386,7 @@ fn event_name(name: &Spanned<String>, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn event_problem(name: &str, glob: bool) -> Option<String> {
+pub fn event_problem(name: &str, glob: bool) -> Option<String> {
     if name.is_empty() {
         return Some("empty name".into());
     }

@@ -6,6 +6,7 @@ mod dlq;
 mod history;
 mod resume;
 mod run;
+mod serve;
 mod show;
 mod stats;
 mod table;
@@ -49,6 +50,10 @@ enum Command {
     Cancel(resume::CancelArgs),
     /// The dead-letter queue: list, show, replay or drop failed executions.
     Dlq(dlq::DlqArgs),
+    /// Fire triggers by themselves (cron, events, metrics) and serve the HTTP API.
+    Serve(serve::ServeArgs),
+    /// Append an event; a running `wfc serve` picks it up.
+    Emit(serve::EmitArgs),
 }
 
 /// Exit statuses shared by every command.
@@ -96,6 +101,8 @@ pub fn run() -> ExitCode {
         Command::Resume(args) => resume::resume(args),
         Command::Cancel(args) => resume::cancel(args),
         Command::Dlq(args) => dlq::run(args),
+        Command::Serve(args) => serve::serve(args),
+        Command::Emit(args) => serve::emit(args),
     }
 }
 
@@ -129,13 +136,16 @@ fn usage_error(error: impl Display) -> ExitCode {
     ExitCode::from(exit::USAGE)
 }
 
-fn open_store(args: &DbArgs) -> Result<Store, crate::store::StoreError> {
-    let path = args
-        .db
+/// `--db`, else `$WFC_DB`, else `wfc.db` in the working directory.
+fn db_path(args: &DbArgs) -> PathBuf {
+    args.db
         .clone()
         .or_else(|| std::env::var_os("WFC_DB").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_PATH));
-    Store::open(&path)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_PATH))
+}
+
+fn open_store(args: &DbArgs) -> Result<Store, crate::store::StoreError> {
+    Store::open(&db_path(args))
 }
 
 /// Prints a list as JSON, or as a table of `row`s under `header` (or, when empty,

@@ -4,7 +4,6 @@ use super::table::{self, short_id};
 use super::{open_store, print_json, DbArgs, Format};
 use crate::store::{parse_timestamp, ExecutionRow, Store, StoreError};
 use clap::Args;
-use serde_json::{json, Value};
 use std::process::ExitCode;
 
 #[derive(Args)]
@@ -27,7 +26,7 @@ pub fn run(args: ShowArgs) -> ExitCode {
         Err(error) => return super::usage_error(error),
     };
     let result = match args.format {
-        Format::Json => timeline_json(&store, &execution).map(|v| print_json(&v)),
+        Format::Json => store.timeline(&execution.id).map(|v| print_json(&v)),
         Format::Text => {
             let mut out = String::new();
             timeline_text(&store, &execution, 0, &mut out).map(|()| print!("{out}"))
@@ -37,17 +36,6 @@ pub fn run(args: ShowArgs) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => super::usage_error(error),
     }
-}
-
-/// The execution, its attempts and, nested, its sub-workflow executions.
-fn timeline_json(store: &Store, execution: &ExecutionRow) -> Result<Value, StoreError> {
-    let attempts = store.attempts(&execution.id)?;
-    let children = store
-        .children(&execution.id)?
-        .iter()
-        .map(|child| timeline_json(store, child))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(json!({ "execution": execution, "attempts": attempts, "children": children }))
 }
 
 fn timeline_text(

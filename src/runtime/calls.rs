@@ -91,12 +91,14 @@ impl Engine {
             if let Some(pause) = delay {
                 tokio::time::sleep(pause).await;
             }
+            self.step_boundary().await;
             let number = earlier_attempts + n;
             let mut attempt = Attempt::new(step, Some(name), number, Some(&input));
             attempt.delay = delay;
             let mut held = claim.take().unwrap_or_else(|| self.scheduler.claim(name));
             held.acquire().await;
             let id = self.start_attempt(run, &attempt)?;
+            let busy = self.busy_guard();
             let result = match input_type.admits(&input) {
                 Err(mismatch) => Err(Failure {
                     kind: ErrorKind::InvalidInput,
@@ -118,6 +120,7 @@ impl Engine {
                 }
             };
             drop(held);
+            drop(busy);
             let failure = match result {
                 Ok(output) => {
                     self.finish_attempt(run, id, &attempt, Ok(&output), None)?;
@@ -214,6 +217,7 @@ impl Engine {
             return Ok(output);
         }
         let workflow = &self.program.workflows[name];
+        self.step_boundary().await;
         let number = record.map_or(1, |r| r.attempts + 1);
         let attempt = Attempt::new(step, None, number, Some(&input));
         let id = self.start_attempt(run, &attempt)?;
@@ -305,6 +309,7 @@ impl Engine {
             parent: Some((&run.id, step)),
             ..Origin::default()
         };
+        // Without a fire to guard, a start always writes.
         self.start(&child, workflow, &input, &origin)?;
         self.store().link_child(attempt_id, &child)?;
         Ok(self

@@ -19,6 +19,7 @@ use futures::future::{join_all, BoxFuture};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -43,6 +44,24 @@ pub struct Engine {
     store: Mutex<Store>,
     pub(super) scheduler: Scheduler,
     progress: Arc<dyn Progress>,
+    draining: AtomicBool,
+    busy: AtomicUsize,
+}
+
+pub(super) struct BusyGuard<'a>(&'a AtomicUsize);
+
+impl Drop for BusyGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// An execution whose rows are written, not yet run.
+#[derive(Debug)]
+pub struct Begun {
+    pub id: String,
+    pub workflow: String,
+    pub input: Value,
 }
 
 /// Where an execution came from.
@@ -53,6 +72,8 @@ pub struct Origin<'a> {
     pub parent: Option<(&'a str, &'a str)>,
     /// The dead letter it replays.
     pub replay_of: Option<i64>,
+    /// `(trigger, occurrence)`: starts the workflow only if that occurrence has not.
+    pub fire: Option<(&'a str, &'a str)>,
 }
 
 /// One execution in flight.
@@ -120,6 +141,8 @@ impl Engine {
             root_path: root_path.display().to_string(),
             store: Mutex::new(store),
             progress,
+            draining: AtomicBool::new(false),
+            busy: AtomicUsize::new(0),
         }
     }
 
@@ -134,6 +157,68 @@ impl Engine {
         input: Value,
         origin: Origin<'_>,
     ) -> Result<Execution, RunError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        self.run_as(id, workflow, input, origin).await
+    }
+
+    /// [`Engine::run`] with the execution id chosen by the caller (who can then
+    /// answer with it before the run ends).
+    pub async fn run_as(
+        &self,
+        id: String,
+        workflow: &str,
+        input: Value,
+        origin: Origin<'_>,
+    ) -> Result<Execution, RunError> {
+        let begun = self.begin(id, workflow, input, origin)?;
+        Ok(self.proceed(begun).await?)
+    }
+
+    /// Writes a new execution's first rows and returns it ready to
+    /// [`proceed`](Engine::proceed): a caller that must not lose a trigger fire
+    /// commits it here, synchronously, before handing the rest to a task.
+    pub fn begin(
+        &self,
+        id: String,
+        workflow: &str,
+        input: Value,
+        origin: Origin<'_>,
+    ) -> Result<Begun, RunError> {
+        let definition = self.validate(workflow, &input)?;
+        if !self.start(&id, definition, &input, &origin)? {
+            let (trigger, occurrence) = origin.fire.unwrap_or_default();
+            return Err(RunError::AlreadyFired {
+                workflow: workflow.to_string(),
+                trigger: trigger.to_string(),
+                occurrence: occurrence.to_string(),
+            });
+        }
+        Ok(Begun {
+            id,
+            workflow: workflow.to_string(),
+            input,
+        })
+    }
+
+    /// Runs a begun execution to its end.
+    pub async fn proceed(&self, begun: Begun) -> Result<Execution, store::StoreError> {
+        let workflow = &self.program.workflows[&begun.workflow];
+        self.execute(begun.id, workflow, begun.input, HashMap::new())
+            .await
+    }
+
+    /// Every file this engine's program was loaded from.
+    pub fn source_paths(&self) -> Vec<std::path::PathBuf> {
+        self.sources.iter().map(|(_, f)| f.path.clone()).collect()
+    }
+
+    /// The canonical path of the file this engine runs.
+    pub fn root_path(&self) -> &str {
+        &self.root_path
+    }
+
+    /// The workflow, if it exists and `input` fits its declared input.
+    pub fn validate(&self, workflow: &str, input: &Value) -> Result<&Workflow, RunError> {
         let Some(definition) = self.program.workflows.get(workflow) else {
             return Err(RunError::UnknownWorkflow {
                 name: workflow.to_string(),
@@ -141,16 +226,38 @@ impl Engine {
             });
         };
         if let Some(declared) = &definition.input {
-            if let Err(mismatch) = Type::from_ast(declared).admits(&input) {
+            if let Err(mismatch) = Type::from_ast(declared).admits(input) {
                 return Err(RunError::InvalidInput {
                     workflow: workflow.to_string(),
                     problem: mismatch.to_string(),
                 });
             }
         }
-        let id = uuid::Uuid::new_v4().to_string();
-        self.start(&id, definition, &input, &origin)?;
-        Ok(self.execute(id, definition, input, HashMap::new()).await?)
+        Ok(definition)
+    }
+
+    /// Stops starting new steps: executions park at their next step, resumable
+    /// later. Steps already running finish.
+    pub fn drain(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
+
+    /// How many agent calls are running now.
+    pub fn busy(&self) -> usize {
+        self.busy.load(Ordering::SeqCst)
+    }
+
+    /// Parks forever once draining: the caller is at a step boundary.
+    pub(super) async fn step_boundary(&self) {
+        if self.draining.load(Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// Counts a running agent call until dropped.
+    pub(super) fn busy_guard(&self) -> BusyGuard<'_> {
+        self.busy.fetch_add(1, Ordering::SeqCst);
+        BusyGuard(&self.busy)
     }
 
     /// Continues an execution whose process died: steps it completed are reused,
@@ -206,14 +313,7 @@ impl Engine {
             return Err(RunError::IdleTrigger(trigger.to_string()));
         }
         for workflow in &started {
-            if let Some(declared) = &workflow.input {
-                if let Err(mismatch) = Type::from_ast(declared).admits(&input) {
-                    return Err(RunError::InvalidInput {
-                        workflow: workflow.name.name.clone(),
-                        problem: mismatch.to_string(),
-                    });
-                }
-            }
+            self.validate(&workflow.name.name, &input)?;
         }
         let runs = started.iter().map(|workflow| {
             let origin = Origin {
@@ -237,7 +337,7 @@ impl Engine {
         workflow: &Workflow,
         input: &Value,
         origin: &Origin<'_>,
-    ) -> Result<(), store::StoreError> {
+    ) -> Result<bool, store::StoreError> {
         let file = workflow.name.span.file;
         let source = self.sources.get(file);
         let source_path = source.path.display().to_string();
@@ -263,6 +363,7 @@ impl Engine {
             started_at: &store::timestamp(Utc::now()),
             owner_pid: std::process::id(),
             replay_of: origin.replay_of,
+            fire: origin.fire,
         })
     }
 

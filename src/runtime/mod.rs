@@ -8,13 +8,15 @@ mod error;
 mod eval;
 mod progress;
 mod retry;
+mod schedule;
 mod scheduler;
 mod steps;
 mod subprocess;
 
-pub use engine::{Engine, Execution, Origin};
+pub use engine::{Begun, Engine, Execution, Origin};
 pub use error::{ErrorKind, StepError};
 pub use progress::{AttemptReport, Progress, Silent};
+pub use schedule::{Due, Schedule};
 
 /// Why a run could not start. Failures once it has started are recorded in the
 /// store as a failed execution instead.
@@ -28,6 +30,12 @@ pub enum RunError {
     IdleTrigger(String),
     #[error("invalid input for workflow `{workflow}`: {problem}")]
     InvalidInput { workflow: String, problem: String },
+    #[error("{trigger} {occurrence} already started workflow `{workflow}`")]
+    AlreadyFired {
+        workflow: String,
+        trigger: String,
+        occurrence: String,
+    },
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
 }

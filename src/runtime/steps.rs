@@ -122,6 +122,7 @@ impl Engine {
             Utc::now() + chrono::Duration::from_std(duration).unwrap_or_default()
         });
         let input = serde_json::json!({ "until": store::timestamp(wake) });
+        self.step_boundary().await;
         let number = record.map_or(1, |r| r.attempts + 1);
         let attempt = Attempt::new(step, None, number, Some(&input));
         let id = self.start_attempt(run, &attempt)?;

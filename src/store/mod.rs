@@ -5,6 +5,7 @@ mod durability;
 mod migrate;
 mod queries;
 mod schema;
+mod triggers;
 
 pub use durability::{CancelRequest, StepRecord};
 pub use queries::*;

@@ -46,6 +46,9 @@ pub struct NewExecution<'a> {
     pub owner_pid: u32,
     /// The dead letter this execution replays.
     pub replay_of: Option<i64>,
+    /// `(trigger, occurrence)` that started it: written in the same transaction,
+    /// and refused when that occurrence already started this workflow.
+    pub fire: Option<(&'a str, &'a str)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -167,6 +170,7 @@ pub struct EventRow {
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct MetricRow {
+    pub id: i64,
     pub name: String,
     pub value: f64,
     pub execution_id: Option<String>,
@@ -184,17 +188,27 @@ pub struct DeadLetterRow {
     pub replayed_by: Option<String>,
 }
 
-fn json(text: Option<String>) -> Option<Value> {
+pub(super) fn metric_row(row: &Row<'_>) -> rusqlite::Result<MetricRow> {
+    Ok(MetricRow {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        value: row.get(2)?,
+        execution_id: row.get(3)?,
+        recorded_at: row.get(4)?,
+    })
+}
+
+pub(super) fn json(text: Option<String>) -> Option<Value> {
     text.and_then(|t| serde_json::from_str(&t).ok())
 }
 
-const EXECUTION_COLUMNS: &str =
+pub(super) const EXECUTION_COLUMNS: &str =
     "e.id, e.workflow, e.version, e.source_blob, e.root_path, e.trigger,
      e.parent_id, e.parent_step, e.input, e.status, e.result, e.error, e.started_at,
      e.finished_at, (julianday(e.finished_at) - julianday(e.started_at)) * 86400000.0,
      w.agents_involved, e.owner_pid, e.replay_of";
 
-fn execution_row(row: &Row<'_>) -> rusqlite::Result<ExecutionRow> {
+pub(super) fn execution_row(row: &Row<'_>) -> rusqlite::Result<ExecutionRow> {
     let agents: Option<String> = row.get(15)?;
     Ok(ExecutionRow {
         id: row.get(0)?,
@@ -275,8 +289,10 @@ impl Store {
             .optional()?)
     }
 
-    /// Writes a running execution: its own row and the seed table's row, together.
-    pub fn start_execution(&mut self, e: &NewExecution<'_>) -> Result<()> {
+    /// Writes a running execution: its own row, the seed table's row and the
+    /// trigger fire that started it, together. False when that fire already
+    /// started this workflow (nothing is written then).
+    pub fn start_execution(&mut self, e: &NewExecution<'_>) -> Result<bool> {
         let tx = self.conn.transaction()?;
         let input = e.input.to_string();
         tx.execute(
@@ -304,8 +320,19 @@ impl Store {
              VALUES (?1, ?2, '[]', 'running', NULL, ?3)",
             params![e.id, e.trigger, seed_timestamp(e.started_at)],
         )?;
+        if let Some((trigger, occurrence)) = e.fire {
+            let fired = tx.execute(
+                "INSERT OR IGNORE INTO trigger_fires (trigger, occurrence, workflow, execution_id, fired_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![trigger, occurrence, e.workflow, e.id, e.started_at],
+            )?;
+            if fired == 0 {
+                // Dropping the transaction rolls the execution back.
+                return Ok(false);
+            }
+        }
         tx.commit()?;
-        Ok(())
+        Ok(true)
     }
 
     /// Ends an execution, with its metric samples and dead letter, in one transaction.
@@ -524,17 +551,10 @@ impl Store {
     /// Samples of one metric, oldest first.
     pub fn metric_samples(&self, name: &str) -> Result<Vec<MetricRow>> {
         let mut statement = self.conn.prepare(
-            "SELECT name, value, execution_id, recorded_at FROM metrics WHERE name = ?1
+            "SELECT id, name, value, execution_id, recorded_at FROM metrics WHERE name = ?1
              ORDER BY recorded_at, id",
         )?;
-        let rows = statement.query_map(params![name], |row| {
-            Ok(MetricRow {
-                name: row.get(0)?,
-                value: row.get(1)?,
-                execution_id: row.get(2)?,
-                recorded_at: row.get(3)?,
-            })
-        })?;
+        let rows = statement.query_map(params![name], metric_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 

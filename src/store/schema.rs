@@ -113,4 +113,29 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE events ADD COLUMN step TEXT;
     CREATE UNIQUE INDEX events_once_per_step ON events(execution_id, step);
     "#,
+    // 3: triggers that fire by themselves. A fire is unique per (trigger,
+    // occurrence, workflow) and is written with the execution it starts, so an
+    // event, a cron slot or a metric crossing starts each workflow exactly once.
+    r#"
+    CREATE TABLE trigger_fires (
+        trigger TEXT NOT NULL,
+        occurrence TEXT NOT NULL,       -- event:<id> | slot:<time> | metric:<period>:<n>
+        workflow TEXT NOT NULL,
+        execution_id TEXT NOT NULL REFERENCES executions(id),
+        fired_at TEXT NOT NULL,
+        PRIMARY KEY (trigger, occurrence, workflow)
+    );
+    CREATE TABLE cron_state (
+        trigger TEXT PRIMARY KEY,
+        last_slot TEXT NOT NULL         -- the latest slot handled (fired or skipped)
+    );
+    CREATE TABLE metric_trigger_state (
+        trigger TEXT NOT NULL,
+        period TEXT NOT NULL,           -- '' for a metric without a period
+        above INTEGER NOT NULL,         -- whether the condition held at the last look
+        crossings INTEGER NOT NULL,
+        PRIMARY KEY (trigger, period)
+    );
+    ALTER TABLE events ADD COLUMN dispatched_at TEXT;
+    "#,
 ];

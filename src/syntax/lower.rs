@@ -340,6 +340,7 @@ impl Lower {
             name: self.ident(children.next()),
             kinds: Vec::new(),
             timezone: None,
+            missed: None,
             span,
         };
         let mut seen = Seen::default();
@@ -356,7 +357,15 @@ impl Lower {
                     self.threshold(&mut Children::of(prop), prop_span),
                 )),
                 Rule::trigger_manual => trigger.kinds.push(TriggerKind::Manual(prop_span)),
-                _ if self.first(&mut seen, "timezone", prop_span) => {
+                Rule::trigger_missed if self.first(&mut seen, "missed", prop_span) => {
+                    let policy = Children::of(prop).next();
+                    let value = match policy.as_str() {
+                        "skip" => MissedSlots::Skip,
+                        _ => MissedSlots::RunOnce,
+                    };
+                    trigger.missed = Some(Spanned::new(value, self.span(&policy)));
+                }
+                Rule::timezone if self.first(&mut seen, "timezone", prop_span) => {
                     trigger.timezone = Some(self.string_child(prop));
                 }
                 _ => {}

@@ -173,6 +173,8 @@ fn human_name(rule: Rule) -> &'static str {
         Rule::trigger_event => "`on event`",
         Rule::trigger_metric => "`when metric`",
         Rule::trigger_manual => "`manual`",
+        Rule::trigger_missed => "`missed`",
+        Rule::missed_policy => "`run_once` or `skip`",
         Rule::metric_ref => "a metric like `sum(revenue) per month`",
         Rule::per_period => "`per`",
         Rule::compare_op => "a comparison like `>=`",

@@ -539,12 +539,17 @@ fn runs_the_same_from_any_directory() {
 fn every_example_workflow_runs() {
     let project = Project::new("run_examples");
     let examples = crate::support::root().join("examples");
-    let runs: [(&str, &str, &str); 6] = [
+    let runs: [(&str, &str, &str); 7] = [
         ("hello.wf", "hello", r#"{"name": "Ada"}"#),
         (
             "enterprise.wf",
             "revenue_review",
-            r#"{"revenue": 5000, "month": "2026-11"}"#,
+            r#"{"value": 5000, "period": "2026-11"}"#,
+        ),
+        (
+            "enterprise.wf",
+            "book_sale",
+            r#"{"amount": 5000, "customer": "Acme"}"#,
         ),
         (
             "enterprise.wf",
@@ -575,7 +580,7 @@ fn every_example_workflow_runs() {
     let store = project.store();
     let executions = store.executions(&HistoryFilter::default()).unwrap();
     // daily_operations also runs compliance_sweep as a sub-workflow.
-    assert_eq!(executions.len(), 7);
+    assert_eq!(executions.len(), 8);
     assert!(
         executions.iter().all(|e| e.status == "completed"),
         "{executions:#?}"
@@ -591,7 +596,7 @@ fn every_example_workflow_runs() {
         .collect();
     assert!(events.contains(&"lead.qualified".to_string()), "{events:?}");
     assert!(
-        events.contains(&"compliance.escalated".to_string()),
+        events.contains(&"audit.escalated".to_string()),
         "{events:?}"
     );
     for args in [&["history"][..], &["stats"], &["events"]] {

@@ -1,0 +1,120 @@
+//! `wfc serve FILE...` and `wfc emit NAME`.
+
+use super::{exit, open_store, DbArgs};
+use crate::serve::{self, Config};
+use clap::{Args, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// The .wf files whose triggers to serve.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Where the HTTP API listens. Beyond loopback a token is required.
+    #[arg(long, default_value = "127.0.0.1:7878")]
+    listen: SocketAddr,
+    /// The token mutating HTTP requests must carry (default: $WFC_TOKEN).
+    #[arg(long, env = "WFC_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Re-check files when they change and apply them when they are valid.
+    #[arg(long)]
+    watch: bool,
+    /// On SIGINT/SIGTERM, how long running steps may take to finish (e.g. 10s).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    grace: Duration,
+    /// Log lines as `text` or `json`.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let number: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like 500ms, 10s or 1m"))?;
+    match &text[digits.len()..] {
+        "ms" => Ok(Duration::from_millis(number)),
+        "s" | "" => Ok(Duration::from_secs(number)),
+        "m" => Ok(Duration::from_secs(number * 60)),
+        unit => Err(format!("unknown unit `{unit}`; use ms, s or m")),
+    }
+}
+
+pub fn serve(args: ServeArgs) -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WFC_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match args.log_format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.with_ansi(super::color_stderr()).try_init(),
+    };
+    let config = Config {
+        files: args.files,
+        db: super::db_path(&args.db),
+        listen: args.listen,
+        token: args.token.filter(|t| !t.is_empty()),
+        watch: args.watch,
+        grace: args.grace,
+    };
+    let runtime = match super::run::runtime() {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    match runtime.block_on(serve::serve(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => super::usage_error(error),
+    }
+}
+
+#[derive(Args)]
+pub struct EmitArgs {
+    /// The event name, e.g. lead.created.
+    name: String,
+    /// The event's payload as JSON (default `{}`).
+    #[arg(long)]
+    data: Option<String>,
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+/// Appends an event; a running `wfc serve` on the same database picks it up.
+pub fn emit(args: EmitArgs) -> ExitCode {
+    if let Some(problem) = crate::check::event_problem(&args.name, false) {
+        return super::usage_error(format!(
+            "`{}` is not a valid event name: {problem}",
+            args.name
+        ));
+    }
+    let payload = match args.data.as_deref().map(serde_json::from_str).transpose() {
+        Ok(payload) => payload.unwrap_or_else(|| serde_json::json!({})),
+        Err(error) => return super::usage_error(format!("--data is not JSON: {error}")),
+    };
+    let store = match open_store(&args.db) {
+        Ok(store) => store,
+        Err(error) => return super::usage_error(error),
+    };
+    match store.record_event(&args.name, &payload, None) {
+        Ok(Some(id)) => {
+            println!("{id}");
+            ExitCode::SUCCESS
+        }
+        Ok(None) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(exit::PROBLEMS)
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! The dispatcher: every tick it fires what is due — new events, cron slots, metric
+//! crossings — and, with `--watch`, reloads changed files. Each fire is committed
+//! with the execution it starts before the next tick, so a restart neither loses
+//! nor repeats one.
+
+use super::{load, stamps, State, TICK};
+use crate::ast::{MissedSlots, Trigger, TriggerKind};
+use crate::metric;
+use crate::runtime::{Engine, Origin, RunError, Schedule};
+use crate::store::{self, Store, StoreError};
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use std::collections::HashSet;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+pub async fn run(state: Arc<State>, watch_files: bool, mut stop: watch::Receiver<bool>) {
+    let store = match Store::open(&state.db) {
+        Ok(store) => store,
+        Err(error) => {
+            tracing::error!(%error, "the dispatcher cannot open the database; no trigger will fire");
+            return;
+        }
+    };
+    // The first look evaluates every metric trigger; later looks only those whose
+    // metric got new samples.
+    let mut metric_cursor: Option<i64> = None;
+    let mut ticks: u64 = 0;
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            () = tokio::time::sleep(TICK) => {}
+        }
+        if *stop.borrow() {
+            return;
+        }
+        let engines = state.engines();
+        let now = Utc::now();
+        if let Err(error) = events(&store, &engines) {
+            tracing::error!(%error, "dispatching events");
+        }
+        if let Err(error) = cron(&store, &engines, now) {
+            tracing::error!(%error, "firing cron triggers");
+        }
+        match metrics(&store, &engines, now, metric_cursor) {
+            Ok(cursor) => metric_cursor = Some(cursor),
+            Err(error) => tracing::error!(%error, "evaluating metric triggers"),
+        }
+        ticks += 1;
+        if watch_files && ticks % 3 == 0 {
+            reload(&state);
+        }
+    }
+}
+
+/// Whether an event name matches a trigger's pattern: dot-separated segments, where
+/// `*` matches exactly one segment.
+pub fn matches(pattern: &str, name: &str) -> bool {
+    let mut pattern = pattern.split('.');
+    let mut name = name.split('.');
+    loop {
+        match (pattern.next(), name.next()) {
+            (None, None) => return true,
+            (Some(p), Some(n)) if p == "*" || p == n => {}
+            _ => return false,
+        }
+    }
+}
+
+/// Every (engine, trigger name, trigger) the served programs declare.
+fn triggers(engines: &[Arc<Engine>]) -> Vec<(&Arc<Engine>, &Trigger)> {
+    engines
+        .iter()
+        .flat_map(|engine| engine.program().triggers.values().map(move |t| (engine, t)))
+        .collect()
+}
+
+/// Starts every workflow `trigger` starts, once for this occurrence.
+fn fire(engine: &Arc<Engine>, trigger: &str, occurrence: &str, input: &Value) {
+    let workflows: Vec<String> = engine
+        .program()
+        .workflows
+        .values()
+        .filter(|w| w.triggers.iter().any(|t| t.name == trigger))
+        .map(|w| w.name.name.clone())
+        .collect();
+    for workflow in workflows {
+        let origin = Origin {
+            trigger: Some(trigger),
+            fire: Some((trigger, occurrence)),
+            ..Origin::default()
+        };
+        let id = uuid::Uuid::new_v4().to_string();
+        match engine.begin(id, &workflow, input.clone(), origin) {
+            Ok(begun) => {
+                tracing::info!(%trigger, %occurrence, %workflow, execution = %begun.id, "started");
+                let engine = engine.clone();
+                tokio::spawn(async move {
+                    match engine.proceed(begun).await {
+                        Ok(done) => tracing::info!(execution = %done.id, workflow = %done.workflow,
+                            status = done.outcome.status(), "execution ended"),
+                        Err(error) => tracing::error!(%error, "execution stopped: database error"),
+                    }
+                });
+            }
+            Err(RunError::AlreadyFired { .. }) => {}
+            Err(error) => tracing::warn!(%trigger, %occurrence, %workflow, %error, "not started"),
+        }
+    }
+}
+
+/// New events start the workflows whose trigger pattern matches their name.
+fn events(store: &Store, engines: &[Arc<Engine>]) -> Result<(), StoreError> {
+    for event in store.undispatched_events(100)? {
+        for (engine, trigger) in triggers(engines) {
+            let listens = trigger.kinds.iter().any(|kind| {
+                matches!(kind, TriggerKind::Event(pattern) if matches(&pattern.value, &event.name))
+            });
+            if listens {
+                fire(
+                    engine,
+                    &trigger.name.name,
+                    &format!("event:{}", event.id),
+                    &event.payload,
+                );
+            }
+        }
+        store.mark_dispatched(event.id)?;
+    }
+    Ok(())
+}
+
+fn timezone(engine: &Engine, trigger: &Trigger) -> chrono_tz::Tz {
+    trigger
+        .timezone
+        .as_ref()
+        .or(engine.program().timezone.as_ref())
+        .and_then(|tz| tz.value.parse().ok())
+        .unwrap_or(chrono_tz::UTC)
+}
+
+/// Due cron slots fire; slots missed while no server ran follow the trigger's
+/// `missed` policy (run once to catch up by default), and are logged either way.
+fn cron(store: &Store, engines: &[Arc<Engine>], now: DateTime<Utc>) -> Result<(), StoreError> {
+    for (engine, trigger) in triggers(engines) {
+        let Some(expression) = trigger.kinds.iter().find_map(|k| match k {
+            TriggerKind::Cron(expression) => Some(&expression.value),
+            _ => None,
+        }) else {
+            continue;
+        };
+        let name = &trigger.name.name;
+        let Ok(schedule) = Schedule::new(expression, timezone(engine, trigger)) else {
+            continue;
+        };
+        let Some(last) = store
+            .cron_last_slot(name)?
+            .as_deref()
+            .and_then(store::parse_timestamp)
+        else {
+            // First start: slots before it were never owed.
+            store.set_cron_last_slot(name, &store::timestamp(now))?;
+            continue;
+        };
+        let due = schedule.due(last, now);
+        let Some(latest) = due.latest else {
+            continue;
+        };
+        let slot = store::timestamp(latest);
+        let missed = due.slots - usize::from(due.on_time);
+        let policy = trigger.missed.as_ref().map(|m| m.value).unwrap_or_default();
+        if missed > 0 {
+            tracing::warn!(trigger = %name, missed, ?policy, "cron slots were missed while no server ran");
+        }
+        if due.on_time || policy == MissedSlots::RunOnce {
+            let input = json!({ "trigger": name, "slot": slot });
+            fire(engine, name, &format!("slot:{slot}"), &input);
+        }
+        store.set_cron_last_slot(name, &slot)?;
+    }
+    Ok(())
+}
+
+/// Metric triggers fire when their condition becomes true (an edge), once per
+/// crossing, and per period for a periodic metric. Returns the new cursor.
+fn metrics(
+    store: &Store,
+    engines: &[Arc<Engine>],
+    now: DateTime<Utc>,
+    cursor: Option<i64>,
+) -> Result<i64, StoreError> {
+    let (changed, next): (Option<HashSet<String>>, i64) = match cursor {
+        None => (None, store.last_metric_id()?),
+        Some(cursor) => {
+            let samples = store.metrics_after(cursor)?;
+            let next = samples.last().map_or(cursor, |s| s.id);
+            (Some(samples.into_iter().map(|s| s.name).collect()), next)
+        }
+    };
+    for (engine, trigger) in triggers(engines) {
+        let Some(threshold) = trigger.kinds.iter().find_map(|k| match k {
+            TriggerKind::Metric(threshold) => Some(threshold),
+            _ => None,
+        }) else {
+            continue;
+        };
+        let Ok(query) = metric::resolve(&threshold.metric) else {
+            continue;
+        };
+        if changed
+            .as_ref()
+            .is_some_and(|names| !names.contains(&query.series))
+        {
+            continue;
+        }
+        let name = &trigger.name.name;
+        let window = query
+            .period
+            .map(|p| p.window(now, timezone(engine, trigger)));
+        let (from, to, period) = match &window {
+            Some((from, to, key)) => (
+                Some(store::timestamp(*from)),
+                Some(store::timestamp(*to)),
+                key.clone(),
+            ),
+            None => (None, None, String::new()),
+        };
+        let value = store.metric_aggregate(
+            &query.series,
+            query.aggregation,
+            from.as_deref(),
+            to.as_deref(),
+        )?;
+        let holds = value.is_some_and(|v| threshold.op.holds(v, threshold.target.value));
+        let (above, crossings) = store.metric_trigger_state(name, &period)?;
+        if holds && !above {
+            let crossing = crossings + 1;
+            tracing::info!(trigger = %name, metric = %query.series, ?value, %period, "threshold crossed");
+            let input = json!({ "trigger": name, "metric": query.series, "value": value, "period": period });
+            // The fire is committed before the state, so a crash in between refires
+            // the same crossing number, which the store refuses as a duplicate.
+            fire(engine, name, &format!("metric:{period}:{crossing}"), &input);
+            store.set_metric_trigger_state(name, &period, true, crossing)?;
+        } else if !holds && above {
+            store.set_metric_trigger_state(name, &period, false, crossings)?;
+        }
+    }
+    Ok(next)
+}
+
+/// Re-checks files that changed; applies a file only when it checks clean.
+fn reload(state: &State) {
+    let mut served = state.served.write().unwrap_or_else(|e| e.into_inner());
+    for entry in served.iter_mut() {
+        let now = stamps(&entry.engine.source_paths());
+        if now == entry.stamps {
+            continue;
+        }
+        match load(&entry.path, &state.db) {
+            Ok(fresh) => {
+                tracing::info!(file = %entry.path.display(), "reloaded");
+                *entry = fresh;
+            }
+            Err(error) => {
+                tracing::error!(file = %entry.path.display(), %error, "not applied; the previous version keeps running");
+                entry.stamps = now;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::matches;
+
+    #[test]
+    fn glob_segments() {
+        assert!(matches("compliance.*", "compliance.alert"));
+        assert!(!matches("compliance.*", "compliance"));
+        assert!(!matches("compliance.*", "compliance.alert.high"));
+        assert!(matches("*.created", "lead.created"));
+        assert!(matches("lead.created", "lead.created"));
+        assert!(!matches("lead.created", "lead.createdx"));
+        assert!(matches("a.*.c", "a.b.c"));
+    }
+}

@@ -1,0 +1,240 @@
+//! `wfc serve`: a long-running process that fires triggers by itself (cron slots,
+//! events, metric crossings), resumes what a previous process left, answers an
+//! HTTP API, and shuts down without losing work.
+
+mod dispatch;
+mod http;
+
+use crate::runtime::{process_alive, AttemptReport, Engine, Progress};
+use crate::store::{Store, StoreError};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+
+/// How often the dispatcher looks for due slots, new events and new metric samples.
+pub const TICK: Duration = Duration::from_millis(200);
+
+pub struct Config {
+    pub files: Vec<PathBuf>,
+    pub db: PathBuf,
+    pub listen: SocketAddr,
+    /// Required on every mutating request when set; required to listen beyond loopback.
+    pub token: Option<String>,
+    /// Re-check changed files and apply them when they are valid.
+    pub watch: bool,
+    /// How long running steps may take to finish on shutdown.
+    pub grace: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("refusing to listen on {0} without a token: pass --token or set WFC_TOKEN")]
+    TokenRequired(SocketAddr),
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("`{path}` does not check:\n{diagnostics}")]
+    Invalid { path: PathBuf, diagnostics: String },
+    #[error("cannot read `{path}`: {message}")]
+    Unreadable { path: PathBuf, message: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot wait for signals: {0}")]
+    Signals(std::io::Error),
+}
+
+/// One served file: its engine and the modification times it was loaded at.
+pub struct Served {
+    pub path: PathBuf,
+    pub engine: Arc<Engine>,
+    stamps: Vec<(PathBuf, Option<SystemTime>)>,
+}
+
+/// What the dispatcher and the HTTP handlers share.
+pub struct State {
+    pub served: RwLock<Vec<Served>>,
+    pub db: PathBuf,
+    pub token: Option<String>,
+}
+
+impl State {
+    /// The engines now being served (a reload swaps them; runs hold their own).
+    pub fn engines(&self) -> Vec<Arc<Engine>> {
+        self.served
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|s| s.engine.clone())
+            .collect()
+    }
+}
+
+/// Loads, checks and builds an engine for one file.
+pub fn load(path: &Path, db: &Path) -> Result<Served, ServeError> {
+    let (loaded, checked) = crate::check_file(path).map_err(|e| ServeError::Unreadable {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    if checked.has_errors() {
+        let diagnostics = checked
+            .diagnostics
+            .iter()
+            .map(|d| crate::diagnostic::render::report(d, &loaded.sources, false, 100))
+            .collect();
+        return Err(ServeError::Invalid {
+            path: path.to_path_buf(),
+            diagnostics,
+        });
+    }
+    let store = Store::open(db)?;
+    let engine = Engine::new(
+        checked.program,
+        loaded.sources,
+        path,
+        store,
+        Arc::new(Logged),
+    );
+    let stamps = stamps(&engine.source_paths());
+    Ok(Served {
+        path: path.to_path_buf(),
+        engine: Arc::new(engine),
+        stamps,
+    })
+}
+
+fn stamps(paths: &[PathBuf]) -> Vec<(PathBuf, Option<SystemTime>)> {
+    paths
+        .iter()
+        .map(|p| {
+            (
+                p.clone(),
+                std::fs::metadata(p).and_then(|m| m.modified()).ok(),
+            )
+        })
+        .collect()
+}
+
+/// Runs the server until SIGINT or SIGTERM.
+pub async fn serve(config: Config) -> Result<(), ServeError> {
+    if !config.listen.ip().is_loopback() && config.token.is_none() {
+        return Err(ServeError::TokenRequired(config.listen));
+    }
+    let mut served = Vec::new();
+    for path in &config.files {
+        served.push(load(path, &config.db)?);
+    }
+    let state = Arc::new(State {
+        served: RwLock::new(served),
+        db: config.db.clone(),
+        token: config.token.clone(),
+    });
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServeError::Listen {
+            address: config.listen,
+            source,
+        })?;
+    let address = listener.local_addr().unwrap_or(config.listen);
+    tracing::info!(%address, files = ?config.files, "serving");
+    resume_interrupted(&state)?;
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let http = tokio::spawn(http::serve(listener, state.clone(), stop_rx.clone()));
+    let dispatcher = tokio::spawn(dispatch::run(state.clone(), config.watch, stop_rx));
+
+    wait_for_signal().await?;
+    tracing::info!(grace = ?config.grace, "shutting down: no new work; running steps may finish");
+    let _ = stop_tx.send(true);
+    let engines = state.engines();
+    for engine in &engines {
+        engine.drain();
+    }
+    let deadline = tokio::time::Instant::now() + config.grace;
+    while engines.iter().any(|e| e.busy() > 0) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = dispatcher.await;
+    let _ = http.await;
+    tracing::info!("stopped; unfinished executions resume at the next start");
+    Ok(())
+}
+
+async fn wait_for_signal() -> Result<(), ServeError> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = signal(SignalKind::terminate()).map_err(ServeError::Signals)?;
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(ServeError::Signals)?;
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = interrupt.recv() => {}
+    }
+    Ok(())
+}
+
+/// Resumes the interrupted executions of the served files whose source is the one
+/// they started with; others are left for `wfc resume`, which explains why.
+fn resume_interrupted(state: &State) -> Result<(), ServeError> {
+    let store = Store::open(&state.db)?;
+    let orphans: Vec<_> = store
+        .running_executions()?
+        .into_iter()
+        .filter(|e| e.owner_pid.is_none_or(|pid| !process_alive(pid)))
+        .collect();
+    for execution in orphans {
+        let engine = state.engines().into_iter().find(|engine| {
+            engine.root_path() == execution.root_path
+                && engine.source_blob(&execution.workflow) == Some(execution.source_blob.as_str())
+        });
+        let Some(engine) = engine else {
+            tracing::warn!(execution = %execution.id, workflow = %execution.workflow,
+                "interrupted execution is not of a served file version; use `wfc resume`");
+            continue;
+        };
+        tracing::info!(execution = %execution.id, workflow = %execution.workflow, "resuming");
+        tokio::spawn(async move {
+            match engine.resume(&execution).await {
+                Ok(Some(done)) => {
+                    tracing::info!(execution = %done.id, status = done.outcome.status(), "resumed execution ended")
+                }
+                Ok(None) => {
+                    tracing::info!(execution = %execution.id, "taken over by another process")
+                }
+                Err(error) => tracing::error!(execution = %execution.id, %error, "cannot resume"),
+            }
+        });
+    }
+    Ok(())
+}
+
+/// Step attempts as log lines.
+struct Logged;
+
+impl Progress for Logged {
+    fn attempt_finished(&self, r: &AttemptReport<'_>) {
+        if r.status == "completed" {
+            tracing::info!(
+                execution = r.execution_id,
+                workflow = r.workflow,
+                step = r.step,
+                agent = r.agent,
+                attempt = r.attempt,
+                ms = r.duration_ms as u64,
+                "step completed"
+            );
+        } else {
+            tracing::warn!(
+                execution = r.execution_id,
+                workflow = r.workflow,
+                step = r.step,
+                agent = r.agent,
+                attempt = r.attempt,
+                ms = r.duration_ms as u64,
+                status = r.status,
+                error = r.error,
+                "step failed"
+            );
+        }
+    }
+}

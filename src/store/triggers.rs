@@ -1,0 +1,157 @@
+//! What triggers ask of the store: undispatched events, cron slots handled, metric
+//! crossings seen, aggregates of metric samples, and which executions a fire started.
+
+use super::queries::{json, metric_row, timestamp, EventRow, MetricRow};
+use super::{Result, Store};
+use crate::metric::Aggregation;
+use chrono::Utc;
+use rusqlite::{params, OptionalExtension};
+use serde_json::Value;
+
+impl Store {
+    /// Events no server has dispatched yet, oldest first.
+    pub fn undispatched_events(&self, limit: usize) -> Result<Vec<EventRow>> {
+        let mut statement = self.conn.prepare(
+            "SELECT id, name, payload, execution_id, emitted_at FROM events
+             WHERE dispatched_at IS NULL ORDER BY id LIMIT ?1",
+        )?;
+        let rows = statement.query_map(params![limit as i64], |row| {
+            Ok(EventRow {
+                id: row.get(0)?,
+                name: row.get(1)?,
+                payload: json(row.get(2)?).unwrap_or(Value::Null),
+                execution_id: row.get(3)?,
+                emitted_at: row.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn mark_dispatched(&self, event: i64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE events SET dispatched_at = ?2 WHERE id = ?1",
+            params![event, timestamp(Utc::now())],
+        )?;
+        Ok(())
+    }
+
+    /// `(workflow, execution id)` for every execution a trigger occurrence started.
+    pub fn fires(&self, occurrence: &str) -> Result<Vec<(String, String)>> {
+        let mut statement = self.conn.prepare(
+            "SELECT workflow, execution_id FROM trigger_fires WHERE occurrence = ?1 ORDER BY workflow",
+        )?;
+        let rows =
+            statement.query_map(params![occurrence], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn cron_last_slot(&self, trigger: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT last_slot FROM cron_state WHERE trigger = ?1",
+                params![trigger],
+                |row| row.get(0),
+            )
+            .optional()?)
+    }
+
+    pub fn set_cron_last_slot(&self, trigger: &str, slot: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO cron_state (trigger, last_slot) VALUES (?1, ?2)
+             ON CONFLICT(trigger) DO UPDATE SET last_slot = ?2 WHERE last_slot < ?2",
+            params![trigger, slot],
+        )?;
+        Ok(())
+    }
+
+    /// `(above, crossings)` of a metric trigger in a period.
+    pub fn metric_trigger_state(&self, trigger: &str, period: &str) -> Result<(bool, u32)> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT above, crossings FROM metric_trigger_state WHERE trigger = ?1 AND period = ?2",
+                params![trigger, period],
+                |row| Ok((row.get::<_, i64>(0)? != 0, row.get(1)?)),
+            )
+            .optional()?
+            .unwrap_or((false, 0)))
+    }
+
+    pub fn set_metric_trigger_state(
+        &self,
+        trigger: &str,
+        period: &str,
+        above: bool,
+        crossings: u32,
+    ) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO metric_trigger_state (trigger, period, above, crossings) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(trigger, period) DO UPDATE SET above = ?3, crossings = ?4",
+            params![trigger, period, above, crossings],
+        )?;
+        Ok(())
+    }
+
+    /// Samples recorded after sample `after`, oldest first.
+    pub fn metrics_after(&self, after: i64) -> Result<Vec<MetricRow>> {
+        let mut statement = self.conn.prepare(
+            "SELECT id, name, value, execution_id, recorded_at FROM metrics WHERE id > ?1 ORDER BY id",
+        )?;
+        let rows = statement.query_map(params![after], metric_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn last_metric_id(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT COALESCE(MAX(id), 0) FROM metrics", [], |row| {
+                row.get(0)
+            })?)
+    }
+
+    /// The aggregate of a series over samples recorded in `[from, to)` (all of them
+    /// without bounds); `None` when there is no sample (`count` is then 0).
+    pub fn metric_aggregate(
+        &self,
+        series: &str,
+        aggregation: Aggregation,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<Option<f64>> {
+        let select = match aggregation {
+            Aggregation::Sum => "SUM(value)",
+            Aggregation::Avg => "AVG(value)",
+            Aggregation::Min => "MIN(value)",
+            Aggregation::Max => "MAX(value)",
+            Aggregation::Count => "CAST(COUNT(*) AS REAL)",
+            Aggregation::Latest => {
+                "(SELECT value FROM metrics WHERE name = ?1 AND (?2 IS NULL OR recorded_at >= ?2)
+                  AND (?3 IS NULL OR recorded_at < ?3) ORDER BY recorded_at DESC, id DESC LIMIT 1)"
+            }
+        };
+        let sql = format!(
+            "SELECT {select} FROM metrics WHERE name = ?1 AND (?2 IS NULL OR recorded_at >= ?2)
+             AND (?3 IS NULL OR recorded_at < ?3)"
+        );
+        Ok(self
+            .conn
+            .query_row(&sql, params![series, from, to], |row| {
+                row.get::<_, Option<f64>>(0)
+            })?)
+    }
+
+    /// One execution as JSON: its row, its attempts and, nested, its sub-workflows.
+    pub fn timeline(&self, id: &str) -> Result<Value> {
+        let execution = self.execution(id)?;
+        let attempts = self.attempts(&execution.id)?;
+        let children = self
+            .children(&execution.id)?
+            .iter()
+            .map(|child| self.timeline(&child.id))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(
+            serde_json::json!({ "execution": execution, "attempts": attempts, "children": children }),
+        )
+    }
+}
