@@ -271,7 +271,133 @@ fn reload(state: &State) {
 
 #[cfg(test)]
 mod tests {
-    use super::matches;
+    use super::*;
+    use crate::runtime::Silent;
+    use std::path::PathBuf;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    /// A fresh database and an engine over `text` using it.
+    fn setup(name: &str, text: &str) -> (Store, Arc<Engine>) {
+        let dir = std::env::temp_dir().join(format!("wfc-dispatch-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let db: PathBuf = dir.join("wfc.db");
+        let (loaded, checked) = crate::check_text("flow.wf", text);
+        assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+        let engine = Engine::new(
+            checked.program,
+            loaded.sources,
+            std::path::Path::new("flow.wf"),
+            Store::open(&db).unwrap(),
+            Arc::new(Silent),
+        );
+        (Store::open(&db).unwrap(), Arc::new(engine))
+    }
+
+    fn fired(store: &Store, occurrence: &str) -> usize {
+        store.fires(occurrence).unwrap().len()
+    }
+
+    #[tokio::test]
+    async fn cron_fires_on_time_slots_once_and_catches_up_once_after_downtime() {
+        let (store, engine) = setup(
+            "cron",
+            r#"
+agent noop { compute { ok: true } }
+trigger every_minute { cron "* * * * *" }
+trigger lazy { cron "* * * * *" missed skip }
+workflow tick { on every_minute chain noop }
+workflow lazy_tick { on lazy chain noop }
+"#,
+        );
+        let engines = [engine];
+        // The first start owes nothing from before it.
+        cron(&store, &engines, at("2026-11-25T12:00:30Z")).unwrap();
+        assert_eq!(fired(&store, "slot:2026-11-25T12:00:00.000Z"), 0);
+        // 12:01:00 is due two seconds later: both triggers fire it, once.
+        for _ in 0..3 {
+            cron(&store, &engines, at("2026-11-25T12:01:02Z")).unwrap();
+        }
+        assert_eq!(fired(&store, "slot:2026-11-25T12:01:00.000Z"), 2);
+        // Down until 12:05:30: four slots missed; `run_once` fires the latest once,
+        // `skip` fires none.
+        for _ in 0..2 {
+            cron(&store, &engines, at("2026-11-25T12:05:30Z")).unwrap();
+        }
+        let caught_up = store.fires("slot:2026-11-25T12:05:00.000Z").unwrap();
+        assert_eq!(caught_up.len(), 1);
+        assert_eq!(caught_up[0].0, "tick");
+        for minute in 2..5 {
+            assert_eq!(
+                fired(&store, &format!("slot:2026-11-25T12:0{minute}:00.000Z")),
+                0
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn metric_triggers_fire_on_each_crossing_and_again_in_a_new_period() {
+        let (store, engine) = setup(
+            "metric",
+            r#"
+agent noop { compute { ok: true } }
+trigger daily_target { when metric sum(sales) per day >= 10 }
+workflow celebrate { on daily_target chain noop }
+workflow sell { steps { x = noop({}) } record sales = 1 }
+"#,
+        );
+        let engines = [engine];
+        let day = |d: u32, time: &str| at(&format!("2026-11-{d:02}T{time}Z"));
+        let mut cursor = None;
+        let mut step = |now| {
+            cursor = Some(metrics(&store, &engines, now, cursor).unwrap());
+        };
+        step(day(24, "08:00:00"));
+        store
+            .record_metric("sales", 6.0, day(24, "09:00:00"))
+            .unwrap();
+        step(day(24, "09:00:01"));
+        assert_eq!(fired(&store, "metric:2026-11-24:1"), 0, "6 is below 10");
+        store
+            .record_metric("sales", 5.0, day(24, "10:00:00"))
+            .unwrap();
+        step(day(24, "10:00:01"));
+        assert_eq!(fired(&store, "metric:2026-11-24:1"), 1, "11 crosses 10");
+        store
+            .record_metric("sales", 3.0, day(24, "11:00:00"))
+            .unwrap();
+        step(day(24, "11:00:01"));
+        assert_eq!(
+            fired(&store, "metric:2026-11-24:2"),
+            0,
+            "staying above does not refire"
+        );
+        // Falling below (a refund) and crossing again fires again.
+        store
+            .record_metric("sales", -9.0, day(24, "12:00:00"))
+            .unwrap();
+        step(day(24, "12:00:01"));
+        store
+            .record_metric("sales", 9.0, day(24, "13:00:00"))
+            .unwrap();
+        step(day(24, "13:00:01"));
+        assert_eq!(fired(&store, "metric:2026-11-24:2"), 1);
+        // A new day is a new period: its own first crossing fires.
+        store
+            .record_metric("sales", 12.0, day(25, "09:00:00"))
+            .unwrap();
+        step(day(25, "09:00:01"));
+        assert_eq!(fired(&store, "metric:2026-11-25:1"), 1);
+        // A restart (a fresh cursor) re-evaluates but does not refire.
+        let restarted = metrics(&store, &engines, day(25, "09:30:00"), None).unwrap();
+        assert!(restarted > 0);
+        assert_eq!(fired(&store, "metric:2026-11-25:2"), 0);
+    }
 
     #[test]
     fn glob_segments() {

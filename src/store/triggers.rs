@@ -93,6 +93,16 @@ impl Store {
         Ok(())
     }
 
+    /// Records one metric sample at a given time (workflows record theirs when they
+    /// complete; this is for imports and tests).
+    pub fn record_metric(&self, name: &str, value: f64, at: chrono::DateTime<Utc>) -> Result<i64> {
+        self.conn.execute(
+            "INSERT INTO metrics (name, value, recorded_at) VALUES (?1, ?2, ?3)",
+            params![name, value, timestamp(at)],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
     /// Samples recorded after sample `after`, oldest first.
     pub fn metrics_after(&self, after: i64) -> Result<Vec<MetricRow>> {
         let mut statement = self.conn.prepare(

@@ -7,4 +7,5 @@ mod failure;
 mod robustness;
 mod run;
 mod scoping;
+mod serve;
 mod support;

@@ -1,0 +1,411 @@
+//! `wfc serve` as a real process: events from other processes, metric crossings,
+//! the HTTP API with and without a token, and shutdown that leaves work resumable.
+
+use crate::support::Project;
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use wfc::store::{HistoryFilter, Store};
+
+/// A running `wfc serve`, its log lines, and the port it listens on.
+struct Server {
+    child: Child,
+    log: Arc<Mutex<Vec<String>>>,
+    port: u16,
+}
+
+impl Server {
+    fn start(project: &Project, extra: &[&str]) -> Server {
+        let mut args = vec![
+            "serve",
+            "flow.wf",
+            "--listen",
+            "127.0.0.1:0",
+            "--grace",
+            "300ms",
+        ];
+        args.extend_from_slice(extra);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wfc"))
+            .args(&args)
+            .current_dir(&project.dir)
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        let lines = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(address) = line.split("address=").nth(1) {
+                    let port = address
+                        .split_whitespace()
+                        .next()
+                        .unwrap()
+                        .rsplit(':')
+                        .next()
+                        .unwrap();
+                    let _ = sender.send(port.parse::<u16>().unwrap());
+                }
+                lines.lock().unwrap().push(line);
+            }
+        });
+        let port = receiver
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("serve did not start: {:?}", log.lock().unwrap()));
+        Server { child, log, port }
+    }
+
+    /// SIGTERM, then wait for the process to exit.
+    fn stop(mut self) -> Duration {
+        let started = Instant::now();
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        let status = self.child.wait().unwrap();
+        assert!(
+            status.success(),
+            "serve exited with {status}: {:?}",
+            self.log.lock().unwrap()
+        );
+        started.elapsed()
+    }
+
+    fn http(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        token: Option<&str>,
+    ) -> (u16, Value) {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        let body = body.unwrap_or("");
+        let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let status = response.split_whitespace().nth(1).unwrap().parse().unwrap();
+        let payload = response.split("\r\n\r\n").nth(1).unwrap_or("");
+        (status, serde_json::from_str(payload).unwrap_or(Value::Null))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_for(limit: Duration, mut check: impl FnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while !check() {
+        assert!(
+            started.elapsed() < limit,
+            "condition not reached in {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    started.elapsed()
+}
+
+fn count(store: &Store, workflow: &str) -> usize {
+    let filter = HistoryFilter {
+        workflow: Some(workflow.into()),
+        ..HistoryFilter::default()
+    };
+    store.executions(&filter).unwrap().len()
+}
+
+const EVENTS: &str = r#"
+agent noop { compute { ok: true } }
+trigger leads { on event "lead.created" }
+trigger compliance { on event "compliance.*" }
+workflow on_lead { on leads chain noop }
+workflow on_compliance { on compliance chain noop }
+"#;
+
+#[test]
+fn emitted_events_start_each_matching_workflow_once_across_restarts() {
+    let project = Project::new("serve_events").file("flow.wf", EVENTS);
+    let server = Server::start(&project, &[]);
+    let store = project.store();
+    project
+        .wfc(["emit", "lead.created", "--data", r#"{"name": "Ada"}"#])
+        .expect_code(0);
+    let latency = wait_for(Duration::from_secs(1), || count(&store, "on_lead") == 1);
+    println!("event picked up after {latency:?}");
+    project.wfc(["emit", "compliance.alert"]).expect_code(0);
+    project
+        .wfc(["emit", "compliance.alert.high"])
+        .expect_code(0); // two segments: no match
+    wait_for(Duration::from_secs(1), || {
+        count(&store, "on_compliance") == 1
+    });
+    server.stop();
+
+    // Emitted while no server runs: picked up at the next start, and nothing refires.
+    project.wfc(["emit", "lead.created"]).expect_code(0);
+    let server = Server::start(&project, &[]);
+    wait_for(Duration::from_secs(2), || count(&store, "on_lead") == 2);
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(count(&store, "on_lead"), 2);
+    assert_eq!(count(&store, "on_compliance"), 1);
+    server.stop();
+    let fires = store.fires("event:1").unwrap();
+    assert_eq!(fires.len(), 1);
+    assert_eq!(fires[0].0, "on_lead");
+    let execution = store.execution(&fires[0].1).unwrap();
+    assert_eq!(execution.input, json!({ "name": "Ada" }));
+    assert_eq!(execution.trigger.as_deref(), Some("leads"));
+}
+
+#[test]
+fn a_metric_trigger_fires_once_per_crossing() {
+    let project = Project::new("serve_metric").file(
+        "flow.wf",
+        r#"
+agent noop { compute { ok: true } }
+trigger sample { on event "sample" }
+trigger high { when metric latest(level) >= 10 }
+workflow record_level { on sample input { v: number } chain noop record level = input.v }
+workflow alarm { on high chain noop }
+"#,
+    );
+    let server = Server::start(&project, &[]);
+    let store = project.store();
+    let sample = |v: u32| {
+        let before = count(&store, "record_level");
+        project
+            .wfc(["emit", "sample", "--data", &format!(r#"{{"v": {v}}}"#)])
+            .expect_code(0);
+        wait_for(Duration::from_secs(2), || {
+            store
+                .executions(&HistoryFilter {
+                    workflow: Some("record_level".into()),
+                    ..Default::default()
+                })
+                .unwrap()
+                .iter()
+                .filter(|e| e.status == "completed")
+                .count()
+                == before + 1
+        });
+        // Two ticks for the dispatcher to see the sample.
+        std::thread::sleep(Duration::from_millis(450));
+    };
+    sample(12);
+    assert_eq!(count(&store, "alarm"), 1, "crossing fires");
+    sample(15);
+    assert_eq!(count(&store, "alarm"), 1, "staying above does not refire");
+    sample(5);
+    sample(11);
+    assert_eq!(
+        count(&store, "alarm"),
+        2,
+        "dropping below and crossing again fires"
+    );
+    server.stop();
+    let server = Server::start(&project, &[]);
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(count(&store, "alarm"), 2, "a restart does not refire");
+    server.stop();
+}
+
+#[test]
+fn the_http_api_answers_every_endpoint_and_refuses_bad_input_with_4xx() {
+    let project = Project::new("serve_http").file(
+        "flow.wf",
+        r#"
+agent double { input { n: number } output { n: number } compute { n: input.n * 2 } }
+trigger go { manual }
+workflow twice { on go input { n: number } chain double }
+"#,
+    );
+    let server = Server::start(&project, &[]);
+    let (status, health) = server.http("GET", "/health", None, None);
+    assert_eq!((status, health["status"].clone()), (200, json!("ok")));
+    assert_eq!(health["workflows"], json!(["twice"]));
+
+    let (status, started) =
+        server.http("POST", "/workflows/twice/runs", Some(r#"{"n": 21}"#), None);
+    assert_eq!(status, 202, "{started}");
+    let id = started["execution"].as_str().unwrap().to_string();
+    let mut timeline = Value::Null;
+    wait_for(Duration::from_secs(2), || {
+        timeline = server
+            .http("GET", &format!("/executions/{id}"), None, None)
+            .1;
+        timeline["execution"]["status"] == "completed"
+    });
+    assert_eq!(timeline["execution"]["result"], json!({ "n": 42 }));
+    let (status, list) = server.http("GET", "/executions?workflow=twice&limit=5", None, None);
+    assert_eq!((status, list.as_array().unwrap().len()), (200, 1));
+
+    let (status, event) = server.http("POST", "/events/lead.created", Some(r#"{"a": 1}"#), None);
+    assert_eq!((status, event["event"].clone()), (202, json!(1)));
+
+    let cases: &[(&str, &str, Option<&str>, u16, &str)] = &[
+        (
+            "POST",
+            "/events/lead.*",
+            None,
+            400,
+            "not a valid event name",
+        ),
+        (
+            "POST",
+            "/events/lead.created",
+            Some("{not json"),
+            400,
+            "the body is not JSON",
+        ),
+        (
+            "POST",
+            "/workflows/twise/runs",
+            Some("{}"),
+            404,
+            "did you mean `twice`?",
+        ),
+        (
+            "POST",
+            "/workflows/twice/runs",
+            Some(r#"{"n": "x"}"#),
+            400,
+            "field `n` should be a number",
+        ),
+        (
+            "GET",
+            "/executions?limit=lots",
+            None,
+            400,
+            "`limit` must be a whole number",
+        ),
+        (
+            "GET",
+            "/executions?status=lost",
+            None,
+            400,
+            "`status` must be",
+        ),
+        (
+            "GET",
+            "/executions/nope",
+            None,
+            404,
+            "no execution matches `nope`",
+        ),
+        (
+            "POST",
+            "/executions/nope/cancel",
+            None,
+            404,
+            "no execution matches",
+        ),
+        ("GET", "/nowhere", None, 404, "no such endpoint"),
+    ];
+    for (method, path, body, code, message) in cases {
+        let (status, error) = server.http(method, path, *body, None);
+        assert_eq!(status, *code, "{method} {path}: {error}");
+        assert!(
+            error["error"].as_str().unwrap().contains(message),
+            "{method} {path}: {error}"
+        );
+    }
+    let (status, error) = server.http("POST", &format!("/executions/{id}/cancel"), None, None);
+    assert_eq!(status, 409, "{error}");
+    let huge = format!("{{\"blob\": \"{}\"}}", "x".repeat(2 * 1024 * 1024));
+    let (status, _) = server.http("POST", "/events/big", Some(&huge), None);
+    assert_eq!(status, 413);
+    server.stop();
+}
+
+#[test]
+fn a_token_guards_mutations_and_is_required_beyond_loopback() {
+    let project = Project::new("serve_token").file("flow.wf", EVENTS);
+    let refused = project
+        .wfc(["serve", "flow.wf", "--listen", "0.0.0.0:0"])
+        .expect_code(2);
+    assert!(
+        refused.stderr.contains("without a token"),
+        "{}",
+        refused.stderr
+    );
+    let server = Server::start(&project, &["--token", "s3cret"]);
+    let (status, error) = server.http("POST", "/events/lead.created", None, None);
+    assert_eq!(status, 401, "{error}");
+    assert!(error["error"].as_str().unwrap().contains("Bearer"));
+    assert_eq!(
+        server
+            .http("POST", "/events/lead.created", None, Some("wrong"))
+            .0,
+        401
+    );
+    assert_eq!(
+        server
+            .http("POST", "/events/lead.created", None, Some("s3cret"))
+            .0,
+        202
+    );
+    assert_eq!(
+        server.http("GET", "/health", None, None).0,
+        200,
+        "reads need no token"
+    );
+    server.stop();
+}
+
+#[test]
+fn sigterm_during_a_step_leaves_it_resumable_and_the_next_server_finishes_it() {
+    let project = Project::new("serve_shutdown")
+        .file(
+            "agents/slow.sh",
+            "cat >/dev/null\necho $$ > slow.pid\nsleep 2\necho '{\"done\": true}'\n",
+        )
+        .file(
+            "flow.wf",
+            r#"
+agent slow { run ["sh", "agents/slow.sh"] }
+trigger go { on event "go" }
+workflow w { on go steps { x = slow({}) } }
+"#,
+        );
+    let server = Server::start(&project, &[]);
+    let store = project.store();
+    project.wfc(["emit", "go"]).expect_code(0);
+    wait_for(Duration::from_secs(3), || {
+        project.dir.join("slow.pid").exists()
+    });
+    let took = server.stop();
+    assert!(
+        took < Duration::from_secs(2),
+        "shutdown waited {took:?} for a 300ms grace"
+    );
+    let execution = &store.executions(&HistoryFilter::default()).unwrap()[0];
+    assert_eq!(execution.status, "running", "left resumable");
+    let server = Server::start(&project, &[]);
+    wait_for(Duration::from_secs(6), || {
+        store
+            .execution(&execution.id)
+            .is_ok_and(|e| e.status == "completed")
+    });
+    server.stop();
+    let attempts = store.attempts(&execution.id).unwrap();
+    let statuses: Vec<_> = attempts.iter().map(|a| a.status.as_str()).collect();
+    assert_eq!(statuses, ["interrupted", "completed"]);
+    assert_eq!(
+        count(&store, "w"),
+        1,
+        "the event did not start a second execution"
+    );
+}
