@@ -409,3 +409,109 @@ workflow w { on go steps { x = slow({}) } }
         "the event did not start a second execution"
     );
 }
+
+#[test]
+fn watch_applies_valid_changes_and_keeps_running_the_old_version_otherwise() {
+    let project = Project::new("serve_watch").file("flow.wf", EVENTS);
+    let server = Server::start(&project, &["--watch"]);
+    let workflows =
+        |server: &Server| server.http("GET", "/health", None, None).1["workflows"].clone();
+    assert_eq!(workflows(&server), json!(["on_compliance", "on_lead"]));
+    // A broken edit is reported and not applied. (mtime granularity: wait a little.)
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(
+        project.dir.join("flow.wf"),
+        format!("{EVENTS}\nworkflow broken {{ chain nobody }}"),
+    )
+    .unwrap();
+    wait_for(Duration::from_secs(3), || {
+        server
+            .log
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("not applied"))
+    });
+    assert_eq!(workflows(&server), json!(["on_compliance", "on_lead"]));
+    std::fs::write(
+        project.dir.join("flow.wf"),
+        format!("{EVENTS}\nworkflow extra {{ on leads chain noop }}"),
+    )
+    .unwrap();
+    wait_for(Duration::from_secs(3), || {
+        workflows(&server).as_array().unwrap().len() == 3
+    });
+    server.stop();
+}
+
+#[test]
+fn the_enterprise_example_runs_its_event_and_metric_triggers_for_real() {
+    let project = Project::new("serve_enterprise");
+    let examples = crate::support::root().join("examples");
+    for file in ["enterprise.wf", "lib/policies.wf"] {
+        let text = std::fs::read_to_string(examples.join(file)).unwrap();
+        let project_file = project.dir.join(file);
+        std::fs::create_dir_all(project_file.parent().unwrap()).unwrap();
+        std::fs::write(project_file, text).unwrap();
+    }
+    let agents = project.dir.join("agents");
+    std::fs::create_dir_all(&agents).unwrap();
+    for entry in std::fs::read_dir(examples.join("agents")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), agents.join(entry.file_name())).unwrap();
+    }
+    std::fs::rename(
+        project.dir.join("enterprise.wf"),
+        project.dir.join("flow.wf"),
+    )
+    .unwrap();
+    let server = Server::start(&project, &[]);
+    let store = project.store();
+    project
+        .wfc([
+            "emit",
+            "lead.created",
+            "--data",
+            r#"{"name": "Ada", "source": "referral"}"#,
+        ])
+        .expect_code(0);
+    project
+        .wfc([
+            "emit",
+            "compliance.audit_requested",
+            "--data",
+            r#"{"status": "red"}"#,
+        ])
+        .expect_code(0);
+    project
+        .wfc([
+            "emit",
+            "sale.closed",
+            "--data",
+            r#"{"amount": 3000, "customer": "Acme"}"#,
+        ])
+        .expect_code(0);
+    project
+        .wfc([
+            "emit",
+            "sale.closed",
+            "--data",
+            r#"{"amount": 2000, "customer": "Initech"}"#,
+        ])
+        .expect_code(0);
+    wait_for(Duration::from_secs(5), || {
+        count(&store, "revenue_review") == 1
+    });
+    for workflow in ["lead_pipeline", "compliance_sweep", "book_sale"] {
+        assert!(count(&store, workflow) >= 1, "{workflow} did not run");
+    }
+    let review = &store
+        .executions(&HistoryFilter {
+            workflow: Some("revenue_review".into()),
+            ..Default::default()
+        })
+        .unwrap()[0];
+    assert_eq!(review.trigger.as_deref(), Some("revenue_milestone"));
+    assert_eq!(review.input["value"], 5000.0);
+    server.stop();
+}
