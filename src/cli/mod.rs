@@ -3,6 +3,7 @@
 
 mod check;
 mod dlq;
+mod goals;
 mod history;
 mod resume;
 mod run;
@@ -54,6 +55,10 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Append an event; a running `wfc serve` picks it up.
     Emit(serve::EmitArgs),
+    /// The goal tree: progress, projections, status and teams, from the recorded metrics.
+    Goals(goals::GoalsArgs),
+    /// Recorded metric samples and aggregates; `wfc metrics record NAME VALUE` adds one.
+    Metrics(goals::MetricsArgs),
 }
 
 /// Exit statuses shared by every command.
@@ -80,6 +85,12 @@ pub enum Format {
 }
 
 pub fn run() -> ExitCode {
+    // Like other command-line tools, end quietly when a reader such as `head` closes
+    // the pipe, instead of failing to print.
+    // SAFETY: called first thing, before any thread exists; SIG_DFL is always valid.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
@@ -103,6 +114,8 @@ pub fn run() -> ExitCode {
         Command::Dlq(args) => dlq::run(args),
         Command::Serve(args) => serve::serve(args),
         Command::Emit(args) => serve::emit(args),
+        Command::Goals(args) => goals::goals(args),
+        Command::Metrics(args) => goals::metrics(args),
     }
 }
 

@@ -129,26 +129,64 @@ impl Store {
         from: Option<&str>,
         to: Option<&str>,
     ) -> Result<Option<f64>> {
-        let select = match aggregation {
-            Aggregation::Sum => "SUM(value)",
-            Aggregation::Avg => "AVG(value)",
-            Aggregation::Min => "MIN(value)",
-            Aggregation::Max => "MAX(value)",
-            Aggregation::Count => "CAST(COUNT(*) AS REAL)",
-            Aggregation::Latest => {
-                "(SELECT value FROM metrics WHERE name = ?1 AND (?2 IS NULL OR recorded_at >= ?2)
-                  AND (?3 IS NULL OR recorded_at < ?3) ORDER BY recorded_at DESC, id DESC LIMIT 1)"
+        let window =
+            "name = ?1 AND (?2 IS NULL OR recorded_at >= ?2) AND (?3 IS NULL OR recorded_at < ?3)";
+        let sql = match aggregation {
+            Aggregation::Latest => format!(
+                "SELECT value FROM metrics WHERE {window} ORDER BY recorded_at DESC, id DESC LIMIT 1"
+            ),
+            Aggregation::Sum => format!("SELECT SUM(value) FROM metrics WHERE {window}"),
+            Aggregation::Avg => format!("SELECT AVG(value) FROM metrics WHERE {window}"),
+            Aggregation::Min => format!("SELECT MIN(value) FROM metrics WHERE {window}"),
+            Aggregation::Max => format!("SELECT MAX(value) FROM metrics WHERE {window}"),
+            Aggregation::Count => {
+                format!("SELECT CAST(COUNT(*) AS REAL) FROM metrics WHERE {window}")
             }
         };
-        let sql = format!(
-            "SELECT {select} FROM metrics WHERE name = ?1 AND (?2 IS NULL OR recorded_at >= ?2)
-             AND (?3 IS NULL OR recorded_at < ?3)"
-        );
         Ok(self
             .conn
             .query_row(&sql, params![series, from, to], |row| {
                 row.get::<_, Option<f64>>(0)
-            })?)
+            })
+            .optional()?
+            .flatten())
+    }
+
+    /// Samples of a series recorded in `[from, to)`, oldest first.
+    pub fn samples_between(
+        &self,
+        series: &str,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<Vec<MetricRow>> {
+        let mut statement = self.conn.prepare(
+            "SELECT id, name, value, execution_id, recorded_at FROM metrics
+             WHERE name = ?1 AND (?2 IS NULL OR recorded_at >= ?2) AND (?3 IS NULL OR recorded_at < ?3)
+             ORDER BY recorded_at, id",
+        )?;
+        let rows = statement.query_map(params![series, from, to], metric_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Every metric name with its sample count, oldest first by name.
+    pub fn metric_names(&self) -> Result<Vec<(String, i64)>> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT name, COUNT(*) FROM metrics GROUP BY name ORDER BY name")?;
+        let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Per agent: calls in flight now, and calls started since `since`.
+    pub fn agent_load(&self, since: &str) -> Result<std::collections::HashMap<String, (u32, u32)>> {
+        let mut statement = self.conn.prepare(
+            "SELECT agent, SUM(status = 'running'), SUM(started_at >= ?1) FROM step_attempts
+             WHERE agent IS NOT NULL GROUP BY agent",
+        )?;
+        let rows = statement.query_map(params![since], |row| {
+            Ok((row.get::<_, String>(0)?, (row.get(1)?, row.get(2)?)))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// One execution as JSON: its row, its attempts and, nested, its sub-workflows.

@@ -4,6 +4,7 @@ mod cli;
 mod diagnostics;
 mod examples;
 mod failure;
+mod goals;
 mod robustness;
 mod run;
 mod scoping;

@@ -1,0 +1,309 @@
+//! `wfc goals FILE` and `wfc metrics`.
+
+use super::run::checked_program;
+use super::{open_store, print_json, print_list, DbArgs, Format};
+use crate::goals::{self, GoalReport};
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct GoalsArgs {
+    /// The .wf file declaring the goals.
+    file: PathBuf,
+    /// Evaluate as of the end of this date (YYYY-MM-DD, UTC) from the samples recorded by then.
+    #[arg(long, value_parser = parse_date)]
+    at: Option<NaiveDate>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+fn parse_date(text: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("`{text}` is not a date like 2026-12-31"))
+}
+
+pub fn goals(args: GoalsArgs) -> ExitCode {
+    let (_, checked) = match checked_program(&args.file) {
+        Ok(program) => program,
+        Err(code) => return code,
+    };
+    let store = match open_store(&args.db) {
+        Ok(store) => store,
+        Err(error) => return super::usage_error(error),
+    };
+    let at = args.at.map_or_else(Utc::now, goals::end_of);
+    let reports = match goals::evaluate(&checked.program, &store, at) {
+        Ok(reports) => reports,
+        Err(error) => return super::usage_error(error),
+    };
+    if args.format == Format::Json {
+        print_json(&serde_json::json!({ "at": crate::store::timestamp(at), "goals": reports }));
+        return ExitCode::SUCCESS;
+    }
+    if reports.is_empty() {
+        eprintln!("`{}` declares no goal", args.file.display());
+    }
+    let mut out = String::new();
+    for report in &reports {
+        render(report, "", "", &mut out);
+    }
+    print!("{out}");
+    ExitCode::SUCCESS
+}
+
+/// A progress bar of 20 cells.
+fn bar(progress: Option<f64>) -> String {
+    let Some(p) = progress else {
+        return format!("{}   -", "·".repeat(20));
+    };
+    let full = (p * 20.0).round() as usize;
+    format!(
+        "{}{} {:>3.0}%",
+        "█".repeat(full),
+        "░".repeat(20 - full),
+        p * 100.0
+    )
+}
+
+fn number(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+fn render(goal: &GoalReport, first: &str, rest: &str, out: &mut String) {
+    let title = goal
+        .title
+        .as_deref()
+        .map(|t| format!(" — {t}"))
+        .unwrap_or_default();
+    let department = goal
+        .department
+        .as_deref()
+        .map(|d| format!("  [{d}]"))
+        .unwrap_or_default();
+    out.push_str(&format!(
+        "{first}{}{title}{department}  {}\n",
+        goal.name,
+        goal.status.label()
+    ));
+    out.push_str(&format!("{rest}  {}", bar(goal.progress)));
+    if let Some(kpi) = &goal.kpi {
+        let current = kpi.current.map_or("no data".into(), number);
+        let period = kpi
+            .period
+            .as_deref()
+            .map(|p| format!(" in {p}"))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "  {} = {current}{period} (target {} {})",
+            kpi.metric,
+            kpi.op,
+            number(kpi.target)
+        ));
+        if let Some(deadline) = &kpi.deadline {
+            out.push_str(&format!(" by {deadline}"));
+            if let Some(projection) = kpi.projection {
+                out.push_str(&format!(", projected {}", number(projection)));
+            }
+        }
+    }
+    out.push('\n');
+    if !goal.pursued_by.is_empty() {
+        out.push_str(&format!(
+            "{rest}  pursued by {}\n",
+            goal.pursued_by.join(", ")
+        ));
+    }
+    if let Some(team) = &goal.team {
+        let members: Vec<String> = team
+            .members
+            .iter()
+            .map(|m| format!("{} ({})", m.agent, m.reason))
+            .collect();
+        out.push_str(&format!(
+            "{rest}  team of {}: {}\n",
+            team.size,
+            members.join("; ")
+        ));
+        if let Some(problem) = &team.problem {
+            out.push_str(&format!("{rest}  team problem: {problem}\n"));
+        }
+    }
+    for (i, child) in goal.children.iter().enumerate() {
+        let last = i + 1 == goal.children.len();
+        let (branch, indent) = if last {
+            ("└─ ", "   ")
+        } else {
+            ("├─ ", "│  ")
+        };
+        render(
+            child,
+            &format!("{rest}{branch}"),
+            &format!("{rest}{indent}"),
+            out,
+        );
+    }
+}
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct MetricsArgs {
+    #[command(subcommand)]
+    command: Option<MetricsCommand>,
+    /// One metric: its samples and aggregates. Without it, every metric.
+    name: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+#[derive(Subcommand)]
+enum MetricsCommand {
+    /// Record a sample by hand (for goals fed from outside wfc).
+    Record {
+        name: String,
+        value: f64,
+        /// When it was measured (RFC 3339; default: now).
+        #[arg(long)]
+        at: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+pub fn metrics(args: MetricsArgs) -> ExitCode {
+    if let Some(MetricsCommand::Record {
+        name,
+        value,
+        at,
+        db,
+    }) = args.command
+    {
+        return record(&name, value, at.as_deref(), &db);
+    }
+    let store = match open_store(&args.db) {
+        Ok(store) => store,
+        Err(error) => return super::usage_error(error),
+    };
+    let Some(name) = args.name else {
+        let names = match store.metric_names() {
+            Ok(names) => names,
+            Err(error) => return super::usage_error(error),
+        };
+        let rows: Vec<serde_json::Value> = names
+            .iter()
+            .map(|(name, count)| serde_json::json!({ "name": name, "samples": count }))
+            .collect();
+        return print_list(
+            &rows,
+            args.format,
+            "no metric recorded yet",
+            &["METRIC", "SAMPLES"],
+            |r| {
+                vec![
+                    r["name"].as_str().unwrap_or("").to_string(),
+                    r["samples"].to_string(),
+                ]
+            },
+        );
+    };
+    let samples = match store.metric_samples(&name) {
+        Ok(samples) => samples,
+        Err(error) => return super::usage_error(error),
+    };
+    if samples.is_empty() {
+        return super::usage_error(format!("no sample of metric `{name}` is recorded"));
+    }
+    let now = Utc::now();
+    let mut aggregates = serde_json::Map::new();
+    for (label, period) in [
+        ("today", crate::metric::Period::Day),
+        ("this_month", crate::metric::Period::Month),
+        ("this_year", crate::metric::Period::Year),
+    ] {
+        let (from, to, key) = period.window(now, chrono_tz::UTC);
+        let (from, to) = (crate::store::timestamp(from), crate::store::timestamp(to));
+        let sum = store.metric_aggregate(
+            &name,
+            crate::metric::Aggregation::Sum,
+            Some(&from),
+            Some(&to),
+        );
+        aggregates.insert(
+            label.into(),
+            serde_json::json!({ "period": key, "sum": sum.ok().flatten() }),
+        );
+    }
+    let values: Vec<f64> = samples.iter().map(|s| s.value).collect();
+    let summary = serde_json::json!({
+        "metric": name,
+        "samples": samples.len(),
+        "latest": values.last(),
+        "sum": values.iter().sum::<f64>(),
+        "min": values.iter().copied().reduce(f64::min),
+        "max": values.iter().copied().reduce(f64::max),
+        "periods_utc": aggregates,
+    });
+    if args.format == Format::Json {
+        print_json(&serde_json::json!({ "summary": summary, "samples": samples }));
+        return ExitCode::SUCCESS;
+    }
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&summary).unwrap_or_default()
+    );
+    print_list(
+        &samples,
+        Format::Text,
+        "",
+        &["ID", "VALUE", "RECORDED", "EXECUTION"],
+        |s| {
+            vec![
+                s.id.to_string(),
+                number(s.value),
+                s.recorded_at.clone(),
+                s.execution_id
+                    .as_deref()
+                    .map(super::table::short_id)
+                    .unwrap_or("-")
+                    .to_string(),
+            ]
+        },
+    )
+}
+
+fn record(name: &str, value: f64, at: Option<&str>, db: &DbArgs) -> ExitCode {
+    if !value.is_finite() {
+        return super::usage_error(format!("{value} is not a finite number"));
+    }
+    let at = match at {
+        Some(text) => match DateTime::parse_from_rfc3339(text) {
+            Ok(t) => t.with_timezone(&Utc),
+            Err(_) => {
+                return super::usage_error(format!(
+                    "`{text}` is not an RFC 3339 time like 2026-11-25T09:00:00Z"
+                ))
+            }
+        },
+        None => Utc::now(),
+    };
+    let store = match open_store(db) {
+        Ok(store) => store,
+        Err(error) => return super::usage_error(error),
+    };
+    match store.record_metric(name, value, at) {
+        Ok(id) => {
+            println!("{id}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => super::usage_error(error),
+    }
+}
