@@ -12,7 +12,7 @@ use crate::types::Type;
 use chrono::Utc;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 impl Engine {
@@ -93,11 +93,18 @@ impl Engine {
             }
             self.step_boundary().await;
             let number = earlier_attempts + n;
-            let mut attempt = Attempt::new(step, Some(name), number, Some(&input));
-            attempt.delay = delay;
             let mut held = claim.take().unwrap_or_else(|| self.scheduler.claim(name));
             held.acquire().await;
-            let id = self.start_attempt(run, &attempt)?;
+            // Timed from when capacity allows the call, not from when it queued.
+            let mut attempt = Attempt::new(step, Some(name), number, Some(&input));
+            attempt.delay = delay;
+            // A compute step cannot be caught in flight: its row is written once, done.
+            let computed = matches!(agent.bodies.first(), Some(AgentBody::Compute(_)));
+            let id = if computed {
+                None
+            } else {
+                Some(self.start_attempt(run, &attempt)?)
+            };
             let busy = self.busy_guard();
             let result = match input_type.admits(&input) {
                 Err(mismatch) => Err(Failure {
@@ -261,11 +268,11 @@ impl Engine {
         };
         match outcome {
             Ok(value) => {
-                self.finish_attempt(run, id, &attempt, Ok(&value), None)?;
+                self.finish_attempt(run, Some(id), &attempt, Ok(&value), None)?;
                 Ok(value)
             }
             Err(error) => {
-                self.finish_attempt(run, id, &attempt, Err(&error), None)?;
+                self.finish_attempt(run, Some(id), &attempt, Err(&error), None)?;
                 Err(Abort::Step(error))
             }
         }
@@ -284,7 +291,7 @@ impl Engine {
     ) -> Result<Outcome, crate::store::StoreError> {
         if let Some(child_id) = earlier {
             let child = self.store().execution(child_id)?;
-            self.store().link_child(attempt_id, child_id)?;
+            self.store().link_child(&run.id, attempt_id, child_id)?;
             match child.status.as_str() {
                 "completed" => return Ok(Outcome::Completed(child.result.unwrap_or(Value::Null))),
                 "running" => {
@@ -311,16 +318,20 @@ impl Engine {
         };
         // Without a fire to guard, a start always writes.
         self.start(&child, workflow, &input, &origin)?;
-        self.store().link_child(attempt_id, &child)?;
+        self.store().link_child(&run.id, attempt_id, &child)?;
         Ok(self
             .execute(child, workflow, input, HashMap::new())
             .await?
             .outcome)
     }
 
-    /// Where an agent's relative paths resolve: the directory of its declaring file.
+    /// Where an agent's relative paths resolve: the directory of its declaring file
+    /// (`.` for a file named without a directory).
     fn base_dir(&self, agent: &Agent) -> PathBuf {
         let path = &self.sources.get(agent.name.span.file).path;
-        path.parent().map(Path::to_path_buf).unwrap_or_default()
+        match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
     }
 }

@@ -17,7 +17,7 @@ use crate::types::Type;
 use chrono::Utc;
 use futures::future::{join_all, BoxFuture};
 use serde_json::{Map, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -46,6 +46,8 @@ pub struct Engine {
     progress: Arc<dyn Progress>,
     draining: AtomicBool,
     busy: AtomicUsize,
+    /// Workflows whose source this engine has stored (once per engine is enough).
+    versions_recorded: Mutex<HashSet<String>>,
 }
 
 pub(super) struct BusyGuard<'a>(&'a AtomicUsize);
@@ -143,6 +145,7 @@ impl Engine {
             progress,
             draining: AtomicBool::new(false),
             busy: AtomicUsize::new(0),
+            versions_recorded: Mutex::new(HashSet::new()),
         }
     }
 
@@ -344,13 +347,21 @@ impl Engine {
         let blob = &self.blobs[&file];
         let version = workflow.version.as_ref().map(|v| v.value.as_str());
         let mut store = self.store();
-        store.record_version(&VersionRecord {
-            workflow: &workflow.name.name,
-            version,
-            source_blob: blob,
-            source_path: &source_path,
-            source: &source.text,
-        })?;
+        let mut recorded = self
+            .versions_recorded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if !recorded.contains(&workflow.name.name) {
+            store.record_version(&VersionRecord {
+                workflow: &workflow.name.name,
+                version,
+                source_blob: blob,
+                source_path: &source_path,
+                source: &source.text,
+            })?;
+            recorded.insert(workflow.name.name.clone());
+        }
+        drop(recorded);
         store.start_execution(&NewExecution {
             id,
             workflow: &workflow.name.name,
@@ -515,23 +526,16 @@ impl Engine {
 
     pub(super) fn start_attempt(&self, run: &Run<'_>, attempt: &Attempt<'_>) -> Result<i64, Abort> {
         self.store()
-            .start_attempt(&NewAttempt {
-                execution_id: &run.id,
-                step: attempt.step,
-                agent: attempt.agent,
-                attempt: attempt.number,
-                input: attempt.input,
-                started_at: &store::timestamp(Utc::now()),
-                delay_ms: attempt.delay.map(|d| d.as_secs_f64() * 1000.0),
-            })
+            .start_attempt(&attempt.row(run))
             .map_err(|e| store_abort(e, attempt.step))
     }
 
-    /// Ends attempt row `id`, and reports it to the caller's progress.
+    /// Ends attempt row `id` (or writes the whole attempt when it has no row yet),
+    /// and reports it to the caller's progress.
     pub(super) fn finish_attempt(
         &self,
         run: &Run<'_>,
-        id: i64,
+        id: Option<i64>,
         attempt: &Attempt<'_>,
         result: Result<&Value, &StepError>,
         stderr_tail: Option<&str>,
@@ -541,20 +545,22 @@ impl Engine {
             Ok(output) => ("completed", Some(output), None),
             Err(error) => (error.kind.name(), None, Some(error.message.as_str())),
         };
-        self.store()
-            .finish_attempt(
-                id,
-                &AttemptEnd {
-                    status,
-                    output,
-                    error,
-                    stderr_tail: stderr_tail.filter(|s| !s.is_empty()),
-                    child_execution_id: None,
-                    finished_at: &store::timestamp(Utc::now()),
-                    duration_ms,
-                },
-            )
-            .map_err(|e| store_abort(e, attempt.step))?;
+        let end = AttemptEnd {
+            status,
+            output,
+            error,
+            stderr_tail: stderr_tail.filter(|s| !s.is_empty()),
+            child_execution_id: None,
+            finished_at: &store::timestamp(Utc::now()),
+            duration_ms,
+        };
+        let store = self.store();
+        match id {
+            Some(id) => store.finish_attempt(&run.id, id, &end),
+            None => store.insert_attempt(&attempt.row(run), &end).map(drop),
+        }
+        .map_err(|e| store_abort(e, attempt.step))?;
+        drop(store);
         self.progress.attempt_finished(&AttemptReport {
             execution_id: &run.id,
             workflow: &run.workflow.name.name,
@@ -578,9 +584,22 @@ pub(super) struct Attempt<'a> {
     /// The backoff slept before it.
     pub(super) delay: Option<Duration>,
     pub(super) started: Instant,
+    pub(super) started_at: String,
 }
 
 impl<'a> Attempt<'a> {
+    fn row<'r>(&'r self, run: &'r Run<'_>) -> NewAttempt<'r> {
+        NewAttempt {
+            execution_id: &run.id,
+            step: self.step,
+            agent: self.agent,
+            attempt: self.number,
+            input: self.input,
+            started_at: &self.started_at,
+            delay_ms: self.delay.map(|d| d.as_secs_f64() * 1000.0),
+        }
+    }
+
     pub(super) fn new(
         step: &'a str,
         agent: Option<&'a str>,
@@ -594,6 +613,7 @@ impl<'a> Attempt<'a> {
             input,
             delay: None,
             started: Instant::now(),
+            started_at: store::timestamp(Utc::now()),
         }
     }
 }

@@ -128,7 +128,7 @@ impl Engine {
         let id = self.start_attempt(run, &attempt)?;
         let left = (wake - Utc::now()).to_std().unwrap_or_default();
         tokio::time::sleep(left).await;
-        self.finish_attempt(run, id, &attempt, Ok(&Value::Null), None)
+        self.finish_attempt(run, Some(id), &attempt, Ok(&Value::Null), None)
     }
 
     async fn for_loop(

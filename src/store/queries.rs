@@ -384,12 +384,17 @@ impl Store {
         Ok(())
     }
 
+    /// Writes a `running` attempt row (the statements on the per-step path are
+    /// prepared once per connection).
     pub fn start_attempt(&self, a: &NewAttempt<'_>) -> Result<i64> {
-        self.conn.execute(
+        Ok(self.conn.prepare_cached(
             "INSERT INTO step_attempts
-               (execution_id, step, agent, attempt, status, input, started_at, delay_ms)
-             VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?6, ?7)",
-            params![
+               (execution_id, id, step, agent, attempt, status, input, started_at, delay_ms)
+             VALUES (?1, (SELECT COALESCE(MAX(id), 0) + 1 FROM step_attempts WHERE execution_id = ?1),
+                     ?2, ?3, ?4, 'running', ?5, ?6, ?7)
+             RETURNING id",
+        )?
+        .query_row(params![
                 a.execution_id,
                 a.step,
                 a.agent,
@@ -397,17 +402,47 @@ impl Store {
                 a.input.map(Value::to_string),
                 a.started_at,
                 a.delay_ms
-            ],
-        )?;
-        Ok(self.conn.last_insert_rowid())
+            ], |row| row.get(0))?)
     }
 
-    pub fn finish_attempt(&self, id: i64, end: &AttemptEnd<'_>) -> Result<()> {
-        self.conn.execute(
+    /// Writes an attempt that is already over in one row: for steps that cannot be
+    /// caught in flight (a `compute` agent), one write instead of two.
+    pub fn insert_attempt(&self, a: &NewAttempt<'_>, end: &AttemptEnd<'_>) -> Result<i64> {
+        Ok(self.conn
+            .prepare_cached(
+                "INSERT INTO step_attempts
+                   (execution_id, id, step, agent, attempt, status, input, started_at, delay_ms,
+                    output, error, stderr_tail, child_execution_id, finished_at, duration_ms)
+                 VALUES (?1, (SELECT COALESCE(MAX(id), 0) + 1 FROM step_attempts WHERE execution_id = ?1),
+                         ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                 RETURNING id",
+            )?
+            .query_row(params![
+                a.execution_id,
+                a.step,
+                a.agent,
+                a.attempt,
+                end.status,
+                a.input.map(Value::to_string),
+                a.started_at,
+                a.delay_ms,
+                end.output.map(Value::to_string),
+                end.error,
+                end.stderr_tail,
+                end.child_execution_id,
+                end.finished_at,
+                end.duration_ms
+            ], |row| row.get(0))?)
+    }
+
+    /// Ends attempt `id` of an execution.
+    pub fn finish_attempt(&self, execution_id: &str, id: i64, end: &AttemptEnd<'_>) -> Result<()> {
+        self.conn.prepare_cached(
             "UPDATE step_attempts SET status = ?2, output = ?3, error = ?4, stderr_tail = ?5,
                child_execution_id = COALESCE(?6, child_execution_id), finished_at = ?7, duration_ms = ?8
-             WHERE id = ?1",
-            params![
+             WHERE execution_id = ?9 AND id = ?1",
+        )?
+        .execute(params![
                 id,
                 end.status,
                 end.output.map(Value::to_string),
@@ -415,17 +450,17 @@ impl Store {
                 end.stderr_tail,
                 end.child_execution_id,
                 end.finished_at,
-                end.duration_ms
-            ],
-        )?;
+                end.duration_ms,
+                execution_id
+            ])?;
         Ok(())
     }
 
     /// Links a sub-workflow's execution to the parent's attempt as soon as it starts.
-    pub fn link_child(&self, attempt_id: i64, child: &str) -> Result<()> {
+    pub fn link_child(&self, execution_id: &str, attempt_id: i64, child: &str) -> Result<()> {
         self.conn.execute(
-            "UPDATE step_attempts SET child_execution_id = ?2 WHERE id = ?1",
-            params![attempt_id, child],
+            "UPDATE step_attempts SET child_execution_id = ?2 WHERE execution_id = ?3 AND id = ?1",
+            params![attempt_id, child, execution_id],
         )?;
         Ok(())
     }

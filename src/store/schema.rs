@@ -138,4 +138,37 @@ pub const MIGRATIONS: &[&str] = &[
     );
     ALTER TABLE events ADD COLUMN dispatched_at TEXT;
     "#,
+    // 4: one index less on the per-step write path; per-agent queries scan.
+    r#"
+    DROP INDEX step_attempts_by_agent;
+    "#,
+    // 5: attempts clustered by execution, in one B-tree: each step's write touches
+    // one tree instead of a table and an index, and an execution's attempts are
+    // read by key prefix. `id` counts attempts within an execution.
+    r#"
+    CREATE TABLE step_attempts_clustered (
+        execution_id TEXT NOT NULL REFERENCES executions(id),
+        id INTEGER NOT NULL,
+        step TEXT NOT NULL,
+        agent TEXT,
+        attempt INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        input JSON,
+        output JSON,
+        error TEXT,
+        stderr_tail TEXT,
+        child_execution_id TEXT,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        duration_ms REAL,
+        delay_ms REAL,
+        PRIMARY KEY (execution_id, id)
+    ) WITHOUT ROWID;
+    INSERT INTO step_attempts_clustered
+      SELECT execution_id, id, step, agent, attempt, status, input, output, error, stderr_tail,
+             child_execution_id, started_at, finished_at, duration_ms, delay_ms
+      FROM step_attempts;
+    DROP TABLE step_attempts;
+    ALTER TABLE step_attempts_clustered RENAME TO step_attempts;
+    "#,
 ];

@@ -1,0 +1,392 @@
+//! wfc's benchmarks, each figure beside a baseline measured in the same run:
+//!
+//!     cargo bench --bench wfc                  # the full suite (a few minutes)
+//!     WFC_BENCH_SMOKE=1 cargo bench --bench wfc   # seconds: small sizes
+//!     WFC_BENCH_ONLY=2,3 WFC_BENCH_CONCURRENCY=1,8 cargo bench --bench wfc
+//!
+//! 1. check throughput against a bare pest parse of the same bytes;
+//! 2. durable steps (compute chain, every step persisted) against raw rusqlite
+//!    inserts, one row per transaction, same pragmas;
+//! 3. subprocess steps against raw tokio::process spawn-and-wait of the same program;
+//! 4. 10,000 executions waiting at once: time and peak memory (in a fresh process);
+//! 5. `wfc check examples/enterprise.wf` as a process, against starting `true`.
+
+use futures::stream::{self, StreamExt};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use wfc::runtime::{Engine, Origin, Silent};
+use wfc::store::{Outcome, Store};
+
+fn smoke() -> bool {
+    std::env::var_os("WFC_BENCH_SMOKE").is_some()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--many-executions") {
+        let count: usize = args[i + 1].parse().unwrap();
+        many_executions(count);
+        return;
+    }
+    let scratch = std::env::temp_dir().join(format!("wfc-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    println!("# wfc benchmarks");
+    println!(
+        "machine: {} cores, {}, {}",
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        std::env::consts::ARCH,
+        cpu_model()
+    );
+    let only = std::env::var("WFC_BENCH_ONLY").ok();
+    let wanted = |n: &str| only.as_deref().is_none_or(|o| o.split(',').any(|x| x == n));
+    if wanted("1") {
+        check_throughput();
+    }
+    if wanted("2") {
+        durable_steps(&scratch);
+    }
+    if wanted("3") {
+        subprocess_steps(&scratch);
+    }
+    if wanted("4") {
+        many_executions_in_child();
+    }
+    if wanted("5") {
+        check_as_a_process();
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")
+}
+
+/// The best of `runs` timings of `work`.
+fn best<T>(runs: usize, mut work: impl FnMut() -> T) -> (Duration, T) {
+    let mut best = Duration::MAX;
+    let mut last = None;
+    for _ in 0..runs {
+        let started = Instant::now();
+        let result = work();
+        best = best.min(started.elapsed());
+        last = Some(result);
+    }
+    (best, last.unwrap())
+}
+
+/// About `bytes` of `.wf` text: renamed copies of the enterprise example and its
+/// policies (agents, chains, parallel blocks, sub-workflows, goals), one namespace.
+fn generate(bytes: usize) -> String {
+    let policies = std::fs::read_to_string(examples().join("lib/policies.wf")).unwrap();
+    let body = std::fs::read_to_string(examples().join("enterprise.wf")).unwrap();
+    let body: String = body
+        .lines()
+        .filter(|l| !l.starts_with("import") && !l.starts_with("timezone"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let unit = policies + &body;
+    let (loaded, _) = wfc::check_text("unit.wf", &unit);
+    let mut names: HashSet<String> = HashSet::new();
+    for (_, file) in &loaded.files {
+        for item in &file.items {
+            use wfc::ast::Item;
+            match item {
+                Item::Agent(a) => {
+                    names.insert(a.name.name.clone());
+                    names.extend(a.skills.iter().map(|s| s.name.clone()));
+                }
+                Item::Trigger(t) => drop(names.insert(t.name.name.clone())),
+                Item::Workflow(w) => {
+                    names.insert(w.name.name.clone());
+                    names.extend(w.records.iter().map(|r| r.metric.value.clone()));
+                }
+                Item::Retry(r) => drop(names.insert(r.name.name.clone())),
+                Item::Breaker(b) => drop(names.insert(b.name.name.clone())),
+                Item::Goal(_) => {}
+                _ => {}
+            }
+        }
+    }
+    for goal in ["annual_revenue", "monthly_revenue", "lead_pipeline_value"] {
+        names.insert(goal.to_string());
+    }
+    let mut out = String::from("timezone \"UTC\"\n");
+    let mut copy = 0;
+    while out.len() < bytes {
+        rename(&unit, &names, copy, &mut out);
+        copy += 1;
+    }
+    out
+}
+
+/// Appends `text` with every identifier in `names` suffixed by `_{copy}`.
+fn rename(text: &str, names: &HashSet<String>, copy: usize, out: &mut String) {
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if names.contains(word.as_str()) {
+            out.push_str(&format!("{word}_{copy}"));
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            word.push(c);
+        } else {
+            flush(&mut word, out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, out);
+}
+
+fn check_throughput() {
+    println!("\n## 1. check throughput (parse + lower + check) vs bare pest parse");
+    println!("| size | bare pest parse | wfc check | ratio (check time / parse time) |");
+    println!("|---|---|---|---|");
+    let sizes: &[usize] = if smoke() { &[1] } else { &[1, 2, 4, 8] };
+    for mb in sizes {
+        let text = generate(mb * 1024 * 1024);
+        let megabytes = text.len() as f64 / (1024.0 * 1024.0);
+        let (parse, pairs) = best(3, || wfc::syntax::walk_pairs(&text));
+        assert!(pairs.is_some(), "the generated file parses");
+        let (check, errors) = best(3, || wfc::check_text("big.wf", &text).1.has_errors());
+        assert!(!errors, "the generated file checks clean");
+        println!(
+            "| {megabytes:.1} MB | {:.1} MB/s | {:.1} MB/s | {:.2}× |",
+            megabytes / parse.as_secs_f64(),
+            megabytes / check.as_secs_f64(),
+            check.as_secs_f64() / parse.as_secs_f64()
+        );
+    }
+}
+
+/// Mean µs per row: ~200-byte rows, one autocommit insert each, the store's pragmas.
+fn raw_inserts(path: &Path, rows: usize) -> f64 {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+    conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
+    conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT)")
+        .unwrap();
+    let payload = "x".repeat(200);
+    let mut insert = conn.prepare("INSERT INTO t (payload) VALUES (?1)").unwrap();
+    let started = Instant::now();
+    for _ in 0..rows {
+        insert.execute([&payload]).unwrap();
+    }
+    started.elapsed().as_secs_f64() * 1e6 / rows as f64
+}
+
+fn engine_for(text: &str, db: &Path) -> Engine {
+    let (loaded, checked) = wfc::check_text("bench.wf", text);
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+    Engine::new(
+        checked.program,
+        loaded.sources,
+        Path::new("bench.wf"),
+        Store::open(db).unwrap(),
+        Arc::new(Silent),
+    )
+}
+
+/// Runs `executions` of `workflow` `concurrency` at a time; returns the wall time.
+fn run_many(engine: &Engine, workflow: &str, executions: usize, concurrency: usize) -> Duration {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let started = Instant::now();
+    runtime.block_on(async {
+        let runs = stream::iter(0..executions).map(|_| {
+            let origin = Origin {
+                trigger: Some("bench"),
+                ..Origin::default()
+            };
+            engine.run(workflow, serde_json::json!({ "n": 0 }), origin)
+        });
+        let results: Vec<_> = runs.buffer_unordered(concurrency).collect().await;
+        for result in results {
+            let execution = result.unwrap();
+            assert!(
+                matches!(execution.outcome, Outcome::Completed(_)),
+                "{execution:?}"
+            );
+        }
+    });
+    started.elapsed()
+}
+
+fn durable_steps(scratch: &Path) {
+    println!("\n## 2. durable steps: a chain of compute agents, every step persisted");
+    let steps = 50;
+    let mut text = String::from("trigger go { manual }\n");
+    for i in 0..steps {
+        text.push_str(&format!(
+            "agent a{i} {{ input {{ n: number }} output {{ n: number }} compute {{ n: input.n + 1 }} }}\n"
+        ));
+    }
+    let chain: Vec<String> = (0..steps).map(|i| format!("a{i}")).collect();
+    text.push_str(&format!(
+        "workflow w {{ on go chain {} }}\n",
+        chain.join(" -> ")
+    ));
+    let executions = if smoke() { 8 } else { 128 };
+    let total = steps * executions;
+    let raw = raw_inserts(&scratch.join("raw.db"), total);
+    println!(
+        "raw rusqlite, one ~200-byte row per transaction: {:.0} rows/s ({raw:.1} µs/row)",
+        1e6 / raw
+    );
+    println!("| concurrency | steps/s | µs/step | ratio to raw rows/s |");
+    println!("|---|---|---|---|");
+    for concurrency in concurrencies() {
+        let db = scratch.join(format!("steps-{concurrency}.db"));
+        let engine = engine_for(&text, &db);
+        let elapsed = run_many(&engine, "w", executions, concurrency);
+        let per_step = elapsed.as_secs_f64() * 1e6 / total as f64;
+        println!(
+            "| {concurrency} | {:.0} | {per_step:.1} | {:.2}× |",
+            1e6 / per_step,
+            raw / per_step
+        );
+    }
+}
+
+fn subprocess_steps(scratch: &Path) {
+    println!("\n## 3. subprocess steps: `cat` as an agent vs raw tokio::process");
+    let calls = if smoke() { 20 } else { 300 };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let input = serde_json::json!({ "n": 0 }).to_string();
+    let raw = runtime.block_on(async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let started = Instant::now();
+        for _ in 0..calls {
+            let mut child = tokio::process::Command::new("cat")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut stdin = child.stdin.take().unwrap();
+            stdin.write_all(input.as_bytes()).await.unwrap();
+            drop(stdin);
+            let mut out = String::new();
+            child
+                .stdout
+                .take()
+                .unwrap()
+                .read_to_string(&mut out)
+                .await
+                .unwrap();
+            child.wait().await.unwrap();
+        }
+        started.elapsed()
+    });
+    let text = "agent echo { input { n: number } output { n: number } run [\"cat\"] }\n\
+                trigger go { manual }\nworkflow w { on go chain echo }\n";
+    let engine = engine_for(text, &scratch.join("subprocess.db"));
+    let elapsed = run_many(&engine, "w", calls, 1);
+    let (raw_rate, wfc_rate) = (
+        calls as f64 / raw.as_secs_f64(),
+        calls as f64 / elapsed.as_secs_f64(),
+    );
+    println!("| | calls/s | ms/call |");
+    println!("|---|---|---|");
+    println!(
+        "| raw spawn, write, read, wait | {raw_rate:.0} | {:.2} |",
+        1000.0 / raw_rate
+    );
+    println!(
+        "| wfc step (one execution each) | {wfc_rate:.0} | {:.2} |",
+        1000.0 / wfc_rate
+    );
+    println!("ratio: {:.2}× of raw", wfc_rate / raw_rate);
+}
+
+fn many_executions_in_child() {
+    println!("\n## 4. many executions waiting at once (fresh process)");
+    let count = if smoke() { 500 } else { 10_000 };
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--many-executions", &count.to_string()])
+        .output()
+        .unwrap();
+    print!("{}", String::from_utf8_lossy(&output.stdout));
+    if !output.status.success() {
+        println!("failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+}
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0.0);
+    kib / 1024.0
+}
+
+/// `count` executions at once, each waiting 200ms then computing one step.
+fn many_executions(count: usize) {
+    let scratch = std::env::temp_dir().join(format!("wfc-bench-many-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let text =
+        "agent done { input { n: number } output { n: number } compute { n: input.n + 1 } }\n\
+                trigger go { manual }\n\
+                workflow w { on go input { n: number } steps { wait 200ms  r = done(input) } }\n";
+    let engine = engine_for(text, &scratch.join("many.db"));
+    let before = peak_rss_mib();
+    let elapsed = run_many(&engine, "w", count, count);
+    let after = peak_rss_mib();
+    println!("| executions | wall time (each waits 200 ms) | peak RSS | RSS before |");
+    println!("|---|---|---|---|");
+    println!(
+        "| {count} | {:.2} s | {after:.0} MiB | {before:.0} MiB |",
+        elapsed.as_secs_f64()
+    );
+    let _ = std::fs::remove_dir_all(&scratch);
+}
+
+fn check_as_a_process() {
+    println!("\n## 5. `wfc check examples/enterprise.wf` as a process");
+    let runs = if smoke() { 3 } else { 30 };
+    let wfc = env!("CARGO_BIN_EXE_wfc");
+    let example = examples().join("enterprise.wf");
+    let time = |program: &str, args: &[&Path]| {
+        let started = Instant::now();
+        for _ in 0..runs {
+            let status = std::process::Command::new(program)
+                .args(args)
+                .stderr(std::process::Stdio::null())
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        started.elapsed().as_secs_f64() * 1000.0 / runs as f64
+    };
+    let baseline = time("true", &[]);
+    let check = time(wfc, &[Path::new("check"), &example]);
+    println!("| | ms per run |");
+    println!("|---|---|");
+    println!("| `true` (process start) | {baseline:.2} |");
+    println!("| `wfc check examples/enterprise.wf` | {check:.2} |");
+}
+
+fn concurrencies() -> Vec<usize> {
+    match std::env::var("WFC_BENCH_CONCURRENCY") {
+        Ok(list) => list.split(',').filter_map(|n| n.parse().ok()).collect(),
+        Err(_) => vec![1, 8, 64],
+    }
+}
