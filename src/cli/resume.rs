@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 #[derive(Args)]
 pub struct ResumeArgs {
-    /// The execution to resume (id or unique prefix); default: every interrupted one.
+    /// The execution to resume (id, or a unique prefix or suffix); default: every interrupted one.
     id: Option<String>,
     #[command(flatten)]
     db: DbArgs,
@@ -136,7 +136,7 @@ fn stored_version(execution: &ExecutionRow, path: &Path, store: Store) -> Result
             execution.workflow,
             &execution.source_blob[..execution.source_blob.len().min(12)],
             path.display(),
-            &execution.id[..8.min(execution.id.len())],
+            super::table::short_id(&execution.id),
         ))
     };
     let (source_path, text) = store
@@ -168,7 +168,7 @@ fn stored_version(execution: &ExecutionRow, path: &Path, store: Store) -> Result
 
 #[derive(Args)]
 pub struct CancelArgs {
-    /// The execution to cancel (id or unique prefix).
+    /// The execution to cancel (id, or a unique prefix or suffix).
     id: String,
     #[command(flatten)]
     db: DbArgs,

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 #[derive(Args)]
 pub struct ShowArgs {
-    /// The execution id, or a unique prefix of it.
+    /// The execution id, or a unique prefix or suffix of it (history shows the last 8 characters).
     id: String,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,

@@ -38,8 +38,9 @@ pub fn duration(ms: Option<f64>) -> String {
     }
 }
 
-/// The first 8 characters of a UUID: enough to tell executions apart and to pass to
-/// `wfc show`.
+/// The last 8 characters of an execution id: its random part (ids are UUIDv7, whose
+/// first characters are a timestamp shared by executions started together), enough
+/// to tell executions apart and to pass to `wfc show`.
 pub fn short_id(id: &str) -> &str {
-    &id[..id.len().min(8)]
+    &id[id.len().saturating_sub(8)..]
 }

@@ -53,7 +53,7 @@ pub async fn invoke(
         }
         Some(AgentBody::Run(argv)) => {
             let argv: Vec<&str> = argv.value.iter().map(|a| a.value.as_str()).collect();
-            run_process(&call, &argv).await?
+            Box::pin(run_process(&call, &argv)).await?
         }
         None => {
             return Err(Failure {

@@ -310,7 +310,7 @@ impl Engine {
                 _ => {}
             }
         }
-        let child = uuid::Uuid::new_v4().to_string();
+        let child = uuid::Uuid::now_v7().to_string();
         let origin = Origin {
             trigger: Some("workflow"),
             parent: Some((&run.id, step)),

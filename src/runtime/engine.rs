@@ -160,7 +160,7 @@ impl Engine {
         input: Value,
         origin: Origin<'_>,
     ) -> Result<Execution, RunError> {
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = uuid::Uuid::now_v7().to_string();
         self.run_as(id, workflow, input, origin).await
     }
 

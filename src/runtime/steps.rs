@@ -38,7 +38,9 @@ impl Engine {
         match &statement.kind {
             StatementKind::Call { name, call } => {
                 let step = format!("{path}{}", name.name);
-                let value = self.call(run, call, env, &step).await?;
+                // Boxed, like loops and parallel blocks below, so that a statement
+                // parked in a `wait` holds a small future, not the largest branch.
+                let value = Box::pin(self.call(run, call, env, &step)).await?;
                 env.values.insert(name.name.clone(), value);
             }
             StatementKind::Let { name, value } => {
@@ -65,8 +67,12 @@ impl Engine {
                     self.block(run, block, env, path).await?;
                 }
             }
-            StatementKind::For(for_loop) => self.for_loop(run, for_loop, env, path).await?,
-            StatementKind::Parallel(block) => self.parallel(run, block, env, path).await?,
+            StatementKind::For(for_loop) => {
+                Box::pin(self.for_loop(run, for_loop, env, path)).await?
+            }
+            StatementKind::Parallel(block) => {
+                Box::pin(self.parallel(run, block, env, path)).await?
+            }
             StatementKind::Try {
                 body,
                 error,

@@ -132,7 +132,7 @@ async fn read_bounded(pipe: Option<impl AsyncRead + Unpin>, limit: usize) -> (Ve
     let Some(mut pipe) = pipe else {
         return (out, false);
     };
-    let mut buffer = [0u8; 8192];
+    let mut buffer = vec![0u8; 8192];
     let mut overflow = false;
     while let Ok(n) = pipe.read(&mut buffer).await {
         if n == 0 {
@@ -153,7 +153,7 @@ async fn read_tail(pipe: Option<impl AsyncRead + Unpin>, keep: usize) -> String 
         return String::new();
     };
     let mut tail: Vec<u8> = Vec::new();
-    let mut buffer = [0u8; 8192];
+    let mut buffer = vec![0u8; 8192];
     while let Ok(n) = pipe.read(&mut buffer).await {
         if n == 0 {
             break;

@@ -90,7 +90,7 @@ fn fire(engine: &Arc<Engine>, trigger: &str, occurrence: &str, input: &Value) {
             fire: Some((trigger, occurrence)),
             ..Origin::default()
         };
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = uuid::Uuid::now_v7().to_string();
         match engine.begin(id, &workflow, input.clone(), origin) {
             Ok(begun) => {
                 tracing::info!(%trigger, %occurrence, %workflow, execution = %begun.id, "started");

@@ -178,7 +178,7 @@ async fn post_run(
         let error = RunError::UnknownWorkflow { name, known };
         return Err(ApiError::new(StatusCode::NOT_FOUND, error.to_string()));
     };
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = uuid::Uuid::now_v7().to_string();
     let origin = Origin {
         trigger: Some("http"),
         ..Origin::default()

@@ -505,12 +505,12 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// One execution by its id or a unique prefix of it.
+    /// One execution by its id, or a unique prefix or suffix of it.
     pub fn execution(&self, id: &str) -> Result<ExecutionRow> {
         let sql = format!(
             "SELECT {EXECUTION_COLUMNS} FROM executions e
              LEFT JOIN workflow_executions w ON w.workflow_id = e.id
-             WHERE e.id LIKE ?1 || '%' ESCAPE '\\' LIMIT 2"
+             WHERE e.id LIKE ?1 || '%' ESCAPE '\\' OR e.id LIKE '%' || ?1 ESCAPE '\\' LIMIT 2"
         );
         let escaped = id
             .replace('\\', "\\\\")

@@ -127,7 +127,8 @@ workflow parent {{ on go steps {{ r = workflow child({{ n: 5 }}) }} output r.tex
         attempt.child_execution_id.as_deref(),
         Some(child.id.as_str())
     );
-    let shown = project.wfc(["show", &parent.id[..8]]).expect_code(0);
+    let suffix = &parent.id[parent.id.len() - 8..];
+    let shown = project.wfc(["show", suffix]).expect_code(0);
     assert!(shown.stdout.contains(&child.id), "{}", shown.stdout);
 }
 
