@@ -3,6 +3,7 @@
 
 mod check;
 mod dlq;
+mod fmt;
 mod goals;
 mod history;
 mod resume;
@@ -35,6 +36,8 @@ struct Cli {
 enum Command {
     /// Parse and check .wf files; report every problem at once.
     Check(check::CheckArgs),
+    /// Format .wf files in the one canonical layout (--check for CI).
+    Fmt(fmt::FmtArgs),
     /// Run a workflow (or every workflow a trigger starts) and record it.
     Run(run::RunArgs),
     /// List recorded executions, newest first.
@@ -104,6 +107,7 @@ pub fn run() -> ExitCode {
     };
     match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Fmt(args) => fmt::run(args),
         Command::Run(args) => run::run(args),
         Command::History(args) => history::run(args),
         Command::Show(args) => show::run(args),

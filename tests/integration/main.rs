@@ -4,6 +4,7 @@ mod cli;
 mod diagnostics;
 mod examples;
 mod failure;
+mod format;
 mod goals;
 mod robustness;
 mod run;

@@ -1,0 +1,146 @@
+//! `wfc fmt [PATH...] [--check]`
+
+use super::exit;
+use crate::diagnostic::{render, Code};
+use crate::format::format;
+use clap::Args;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct FmtArgs {
+    /// Files or directories (every .wf file below them); `-` for stdin to stdout.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Change nothing: print a diff and exit 1 when a file is not formatted.
+    #[arg(long)]
+    check: bool,
+}
+
+pub fn run(args: FmtArgs) -> ExitCode {
+    let mut files = Vec::new();
+    for path in &args.paths {
+        if path.as_os_str() == "-" {
+            return stdin(args.check);
+        }
+        if let Err(error) = collect(path, &mut files) {
+            return super::usage_error(format!("cannot read `{}`: {error}", path.display()));
+        }
+    }
+    let (mut unformatted, mut broken, mut changed) = (0, 0, 0);
+    for file in &files {
+        let text = match std::fs::read_to_string(file) {
+            Ok(text) => text,
+            Err(error) => {
+                return super::usage_error(format!("cannot read `{}`: {error}", file.display()))
+            }
+        };
+        let Some(formatted) = formatted(file, &text) else {
+            broken += 1;
+            continue;
+        };
+        if formatted == text {
+            continue;
+        }
+        if args.check {
+            unformatted += 1;
+            print!("{}", diff(file, &text, &formatted));
+        } else if let Err(error) = std::fs::write(file, &formatted) {
+            return super::usage_error(format!("cannot write `{}`: {error}", file.display()));
+        } else {
+            changed += 1;
+        }
+    }
+    if args.check {
+        eprintln!(
+            "{unformatted} of {} files would be reformatted",
+            files.len()
+        );
+    } else {
+        eprintln!("formatted {changed} of {} files", files.len());
+    }
+    if unformatted > 0 || broken > 0 {
+        ExitCode::from(exit::PROBLEMS)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn stdin(check: bool) -> ExitCode {
+    let mut text = String::new();
+    if let Err(error) = std::io::stdin().read_to_string(&mut text) {
+        return super::usage_error(format!("cannot read stdin: {error}"));
+    }
+    let Some(formatted) = formatted(Path::new("<stdin>"), &text) else {
+        return ExitCode::from(exit::PROBLEMS);
+    };
+    if !check {
+        print!("{formatted}");
+        return ExitCode::SUCCESS;
+    }
+    if formatted == text {
+        return ExitCode::SUCCESS;
+    }
+    print!("{}", diff(Path::new("<stdin>"), &text, &formatted));
+    ExitCode::from(exit::PROBLEMS)
+}
+
+/// The formatted text, or `None` (with the syntax error reported) when it does not parse.
+fn formatted(path: &Path, text: &str) -> Option<String> {
+    let (_, diagnostics) = crate::syntax::parse(text, crate::source::FileId(0));
+    let fatal: Vec<_> = diagnostics
+        .iter()
+        .filter(|d| matches!(d.code, Code::Syntax | Code::TooDeeplyNested))
+        .collect();
+    if fatal.is_empty() {
+        return Some(format(text));
+    }
+    let mut sources = crate::source::Sources::default();
+    sources.add(path.display().to_string(), path, text);
+    for diagnostic in fatal {
+        eprint!(
+            "{}",
+            render::report(
+                diagnostic,
+                &sources,
+                super::color_stderr(),
+                super::terminal_width()
+            )
+        );
+    }
+    eprintln!(
+        "error: `{}` does not parse; it was not formatted",
+        path.display()
+    );
+    None
+}
+
+fn diff(path: &Path, old: &str, new: &str) -> String {
+    let name = path.display().to_string();
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .header(&name, &name)
+        .to_string()
+}
+
+/// `path` itself, or every `.wf` file below it, in name order.
+fn collect(path: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    if !path.is_dir() {
+        std::fs::metadata(path)?;
+        files.push(path.to_path_buf());
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for entry in entries {
+        if entry.is_dir() {
+            collect(&entry, files)?;
+        } else if entry.extension().is_some_and(|e| e == "wf") {
+            files.push(entry);
+        }
+    }
+    Ok(())
+}

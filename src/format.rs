@@ -1,0 +1,271 @@
+//! `wfc fmt`: the one canonical layout of a `.wf` file. It works on tokens, so every
+//! comment survives and the program is unchanged: it keeps the author's line breaks
+//! (at most one blank line in a row), indents two spaces per open bracket, and
+//! normalises the spaces between tokens on a line.
+
+/// Formats `text`, which must parse (callers check first): formatting a file with a
+/// syntax error could move a comment or a string it cannot see.
+pub fn format(text: &str) -> String {
+    let tokens = lex(text);
+    let mut out = String::with_capacity(text.len());
+    let mut depth: usize = 0;
+    let mut line = String::new();
+    let mut line_depth = 0;
+    let mut previous: Option<&Token> = None;
+    let mut unary_minus = false;
+    let mut blank_pending = false;
+    for (i, token) in tokens.iter().enumerate() {
+        if let Kind::Newlines(n) = token.kind {
+            if !line.is_empty() {
+                finish_line(&mut out, &line, line_depth);
+                line.clear();
+            }
+            blank_pending |= n > 1 && !out.is_empty();
+            previous = Some(token);
+            continue;
+        }
+        let closing = matches!(token.text, "}" | "]" | ")");
+        if closing {
+            depth = depth.saturating_sub(1);
+        }
+        if line.is_empty() {
+            if blank_pending {
+                out.push('\n');
+                blank_pending = false;
+            }
+            line_depth = depth;
+        } else if let Some(prev) = previous {
+            if space_between(prev, token, unary_minus) {
+                line.push_str(if token.kind == Kind::LineComment {
+                    "  "
+                } else {
+                    " "
+                });
+            }
+        }
+        unary_minus = token.text == "-" && !previous.is_some_and(ends_operand);
+        line.push_str(token.text.trim_end());
+        if matches!(token.text, "{" | "[" | "(") {
+            depth += 1;
+        }
+        previous = Some(&tokens[i]);
+    }
+    if !line.is_empty() {
+        finish_line(&mut out, &line, line_depth);
+    }
+    out
+}
+
+fn finish_line(out: &mut String, line: &str, depth: usize) {
+    // A line that opens with a closing bracket sits at the depth it closes to; the
+    // depth was already lowered for it.
+    for _ in 0..depth {
+        out.push_str("  ");
+    }
+    out.push_str(line.trim_end());
+    out.push('\n');
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Word,
+    Literal,
+    Punct,
+    LineComment,
+    BlockComment,
+    Newlines(usize),
+}
+
+#[derive(Debug)]
+struct Token<'a> {
+    kind: Kind,
+    text: &'a str,
+    /// Whether whitespace stood before it in the input (on the same line).
+    spaced: bool,
+}
+
+/// Words that begin a construct: a bracket after them is never a call or an index.
+const KEYWORDS: &[&str] = &[
+    "if", "then", "else", "when", "for", "in", "and", "or", "not", "emit", "fail", "wait", "let",
+    "limit", "return", "catch", "try", "parallel", "steps", "chain", "record", "output", "input",
+];
+
+fn is_keyword(word: &str) -> bool {
+    KEYWORDS.contains(&word)
+}
+
+/// Whether a token ends an operand, so that a following `-` is binary.
+fn ends_operand(token: &Token<'_>) -> bool {
+    match token.kind {
+        Kind::Literal => true,
+        Kind::Word => !is_keyword(token.text) || token.text == "input",
+        Kind::Punct => matches!(token.text, ")" | "]" | "}"),
+        _ => false,
+    }
+}
+
+const BINARY: &[&str] = &[
+    "=", "==", "!=", ">=", "<=", ">", "<", "+", "*", "/", "%", "->",
+];
+
+fn space_between(prev: &Token<'_>, cur: &Token<'_>, after_unary_minus: bool) -> bool {
+    if cur.kind == Kind::LineComment
+        || prev.kind == Kind::BlockComment
+        || cur.kind == Kind::BlockComment
+    {
+        return true;
+    }
+    if after_unary_minus {
+        return false;
+    }
+    let (p, c) = (prev.text, cur.text);
+    if BINARY.contains(&c) || BINARY.contains(&p) {
+        return true;
+    }
+    if c == "-" {
+        return ends_operand(prev) || cur.spaced;
+    }
+    if p == "-" {
+        // A binary minus (a unary one returned above).
+        return true;
+    }
+    match (p, c) {
+        ("{", "}") | ("[", "]") | ("(", ")") => false,
+        ("{", _) | (_, "}") => true,
+        (_, "," | ":" | ")" | "]" | "?" | ".") | ("(" | "[" | ".", _) => false,
+        ("," | ":", _) => true,
+        // A call or an index sticks to what it applies to. A list after a property
+        // word (`skills [a, b]`, `run ["sh"]`) looks like an index to a lexer, so there
+        // the author's space decides.
+        (_, "(" | "[") => {
+            let attaches = matches!(prev.kind, Kind::Word | Kind::Literal) && !is_keyword(p)
+                || matches!(p, ")" | "]");
+            !attaches || (c == "[" && cur.spaced)
+        }
+        _ => true,
+    }
+}
+
+/// Splits a parsed file into words, literals, punctuation, comments and runs of
+/// newlines. Dates (`2026-12-31`), durations and numbers are single literals.
+fn lex(text: &str) -> Vec<Token<'_>> {
+    let bytes = text.as_bytes();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    let mut spaced = false;
+    while i < bytes.len() {
+        let start = i;
+        let c = bytes[i];
+        let kind = match c {
+            b'\n' => {
+                while i < bytes.len() && matches!(bytes[i], b'\n' | b' ' | b'\t' | b'\r') {
+                    i += 1;
+                }
+                let newlines = text[start..i].matches('\n').count();
+                tokens.push(Token {
+                    kind: Kind::Newlines(newlines),
+                    text: "",
+                    spaced: false,
+                });
+                spaced = false;
+                continue;
+            }
+            b' ' | b'\t' | b'\r' => {
+                i += 1;
+                spaced = true;
+                continue;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                Kind::LineComment
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i = text[i + 2..]
+                    .find("*/")
+                    .map_or(bytes.len(), |end| i + 2 + end + 2);
+                Kind::BlockComment
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i = (i + 1).min(bytes.len());
+                Kind::Literal
+            }
+            b'0'..=b'9' => {
+                if is_date(&bytes[i..]) {
+                    i += 10;
+                } else {
+                    while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'.')
+                    {
+                        // An exponent's sign belongs to the number: `1e-3`.
+                        if matches!(bytes[i], b'e' | b'E')
+                            && matches!(bytes.get(i + 1), Some(b'-' | b'+'))
+                        {
+                            i += 1;
+                        }
+                        i += 1;
+                    }
+                }
+                Kind::Literal
+            }
+            c if c.is_ascii_alphabetic() || c == b'_' => {
+                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                    i += 1;
+                }
+                Kind::Word
+            }
+            _ => {
+                let two = text.get(i..i + 2).unwrap_or("");
+                i += if matches!(two, "==" | "!=" | ">=" | "<=" | "->") {
+                    2
+                } else {
+                    text[i..].chars().next().map_or(1, char::len_utf8)
+                };
+                Kind::Punct
+            }
+        };
+        tokens.push(Token {
+            kind,
+            text: &text[start..i],
+            spaced,
+        });
+        spaced = false;
+    }
+    tokens
+}
+
+fn is_date(bytes: &[u8]) -> bool {
+    bytes.len() >= 10
+        && bytes[..4].iter().all(u8::is_ascii_digit)
+        && bytes[4] == b'-'
+        && bytes[5..7].iter().all(u8::is_ascii_digit)
+        && bytes[7] == b'-'
+        && bytes[8..10].iter().all(u8::is_ascii_digit)
+        && !bytes
+            .get(10)
+            .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format;
+
+    #[test]
+    fn normalises_spacing_and_indentation() {
+        let input = "agent a{\n      input {x:number , y : string?}\ncompute{ v : input.x*2+ - 1 }   \n}\n\n\n\ntrigger t { cron \"0 9 * * *\" }";
+        let expected = "agent a {\n  input { x: number, y: string? }\n  compute { v: input.x * 2 + -1 }\n}\n\ntrigger t { cron \"0 9 * * *\" }\n";
+        assert_eq!(format(input), expected);
+        assert_eq!(format(expected), expected);
+    }
+
+    #[test]
+    fn keeps_comments_dates_calls_and_lists() {
+        let input = "goal g {   // the goal\n  kpi sum(revenue)  per year >= 5 by 2026-12-31 /* inline */\n  team { skills [a,b] size 2 }\n}\nworkflow w { steps { x = any [s](input) y = f ( x ) let z = x[0] - 1 } }\n";
+        let expected = "goal g {  // the goal\n  kpi sum(revenue) per year >= 5 by 2026-12-31 /* inline */\n  team { skills [a, b] size 2 }\n}\nworkflow w { steps { x = any [s](input) y = f(x) let z = x[0] - 1 } }\n";
+        assert_eq!(format(input), expected);
+    }
+}
