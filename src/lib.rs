@@ -11,6 +11,7 @@ pub mod cli;
 pub mod diagnostic;
 pub mod format;
 pub mod goals;
+pub mod graph;
 pub mod loader;
 pub mod metric;
 pub mod runtime;

@@ -5,6 +5,7 @@ mod check;
 mod dlq;
 mod fmt;
 mod goals;
+mod graph;
 mod history;
 mod resume;
 mod run;
@@ -38,6 +39,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Format .wf files in the one canonical layout (--check for CI).
     Fmt(fmt::FmtArgs),
+    /// Draw workflows or the goal tree as Mermaid or Graphviz DOT.
+    Graph(graph::GraphArgs),
     /// Run a workflow (or every workflow a trigger starts) and record it.
     Run(run::RunArgs),
     /// List recorded executions, newest first.
@@ -108,6 +111,7 @@ pub fn run() -> ExitCode {
     match cli.command {
         Command::Check(args) => check::run(args),
         Command::Fmt(args) => fmt::run(args),
+        Command::Graph(args) => graph::run(args),
         Command::Run(args) => run::run(args),
         Command::History(args) => history::run(args),
         Command::Show(args) => show::run(args),

@@ -6,6 +6,7 @@ mod examples;
 mod failure;
 mod format;
 mod goals;
+mod graph;
 mod robustness;
 mod run;
 mod scoping;

@@ -1,0 +1,56 @@
+//! `wfc graph FILE [--workflow NAME | --goals] [--format mermaid|dot]`
+
+use super::run::checked_program;
+use crate::graph;
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct GraphArgs {
+    /// The .wf file.
+    file: PathBuf,
+    /// Only this workflow (default: every workflow, one group each).
+    #[arg(long, conflicts_with = "goals")]
+    workflow: Option<String>,
+    /// The goal tree instead of workflows.
+    #[arg(long)]
+    goals: bool,
+    #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+    format: GraphFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum GraphFormat {
+    Mermaid,
+    Dot,
+}
+
+pub fn run(args: GraphArgs) -> ExitCode {
+    let (loaded, checked) = match checked_program(&args.file) {
+        Ok(program) => program,
+        Err(code) => return code,
+    };
+    let program = &checked.program;
+    if let Some(name) = &args.workflow {
+        if !program.workflows.contains_key(name) {
+            let hint = crate::check::closest(name, program.workflows.keys().map(String::as_str))
+                .map(|c| format!("; did you mean `{c}`?"))
+                .unwrap_or_default();
+            return super::usage_error(format!("no workflow named `{name}`{hint}"));
+        }
+    }
+    let graph = if args.goals {
+        graph::goals(program)
+    } else {
+        graph::workflows(program, &loaded.sources, args.workflow.as_deref())
+    };
+    print!(
+        "{}",
+        match args.format {
+            GraphFormat::Mermaid => graph::mermaid(&graph),
+            GraphFormat::Dot => graph::dot(&graph),
+        }
+    );
+    ExitCode::SUCCESS
+}
