@@ -1,0 +1,2 @@
+" .wf files are wfc workflows.
+autocmd BufRead,BufNewFile *.wf setfiletype wf

@@ -1,0 +1,64 @@
+" Vim syntax file for wfc workflows (.wf). Groups link to standard highlight
+" groups, so every colour scheme colours them.
+if exists('b:current_syntax')
+  finish
+endif
+
+syntax case match
+
+syntax keyword wfDeclaration agent workflow trigger goal retry breaker nextgroup=wfDefinedName skipwhite
+syntax keyword wfInclude import timezone
+syntax match wfDefinedName /\h\w*/ contained
+
+syntax keyword wfControl when else for in parallel limit try catch fail emit wait let if then any steps chain record output on_failure on missed
+syntax keyword wfLogical and or not
+syntax keyword wfProperty department skills run compute cwd timeout capacity version title kpi by weight team size pursued_by
+syntax keyword wfProperty attempts backoff exponential linear constant factor max jitter none full equal retry_on
+syntax keyword wfProperty open_after failures within cool_down cron event metric manual per dead_letter run_once skip
+syntax keyword wfType number string bool
+syntax match wfType /\<any\>\(\s*\[\)\@!/
+syntax keyword wfBoolean true false
+syntax keyword wfNull null
+syntax keyword wfInput input
+
+syntax match wfFunction /\<\h\w*\ze\s*(/
+syntax keyword wfBuiltin len sum min max round now concat avg count latest
+
+syntax match wfNumber /\<\d\+\(\.\d\+\)\=\([eE][+-]\=\d\+\)\=\>/
+syntax match wfDuration /\<\d\+\(ms\|s\|m\|h\|d\)\>/
+syntax match wfDate /\<\d\{4}-\d\{2}-\d\{2}\>/
+
+syntax match wfOperator /->\|==\|!=\|>=\|<=\|[-+*\/%<>=?]/
+syntax match wfDelimiter /[{}\[\](),:.]/
+
+syntax match wfEscape /\\\(["\\ntr]\|u{\x\{1,6}}\)/ contained
+syntax region wfString start=/"/ skip=/\\\\\|\\"/ end=/"\|$/ contains=wfEscape
+
+syntax keyword wfTodo TODO FIXME XXX NOTE contained
+syntax match wfLineComment /\/\/.*$/ contains=wfTodo
+syntax region wfBlockComment start=/\/\*/ end=/\*\// contains=wfTodo
+
+highlight default link wfDeclaration Keyword
+highlight default link wfInclude Include
+highlight default link wfDefinedName Function
+highlight default link wfControl Conditional
+highlight default link wfLogical Operator
+highlight default link wfProperty Statement
+highlight default link wfType Type
+highlight default link wfBoolean Boolean
+highlight default link wfNull Constant
+highlight default link wfInput Identifier
+highlight default link wfFunction Function
+highlight default link wfBuiltin Function
+highlight default link wfNumber Number
+highlight default link wfDuration Number
+highlight default link wfDate Constant
+highlight default link wfOperator Operator
+highlight default link wfDelimiter Delimiter
+highlight default link wfEscape SpecialChar
+highlight default link wfString String
+highlight default link wfTodo Todo
+highlight default link wfLineComment Comment
+highlight default link wfBlockComment Comment
+
+let b:current_syntax = 'wf'

@@ -1,0 +1,60 @@
+" Run headless (see ../README.md): asserts the syntax group of chosen words in
+" test/sample.wf and that each links to a standard highlight group; writes
+" failures to the file named by $WF_VIM_RESULT.
+let s:failures = []
+
+" The syntax group at the first occurrence of `text` on `line` (plus `offset`).
+function! s:Expect(line, text, group, ...) abort
+  let l:offset = a:0 ? a:1 : 0
+  let l:col = stridx(getline(a:line), a:text) + 1 + l:offset
+  if l:col <= l:offset
+    call add(s:failures, printf('%d: "%s" not found', a:line, a:text))
+    return
+  endif
+  let l:id = synID(a:line, l:col, 1)
+  let l:name = synIDattr(l:id, 'name')
+  let l:linked = synIDattr(synIDtrans(l:id), 'name')
+  if l:name !=# a:group
+    call add(s:failures, printf('%d:%d "%s": expected %s, got %s', a:line, l:col, a:text,
+          \ a:group, empty(l:name) ? '(none)' : l:name))
+  elseif empty(l:linked)
+    call add(s:failures, printf('%s links to no highlight group', a:group))
+  endif
+endfunction
+
+if &filetype !=# 'wf'
+  call add(s:failures, 'filetype is "' . &filetype . '", expected wf')
+endif
+call s:Expect(1, '// A sample', 'wfLineComment')
+call s:Expect(2, 'agent', 'wfDeclaration')
+call s:Expect(2, 'scorer', 'wfDefinedName')
+call s:Expect(3, 'input', 'wfInput')
+call s:Expect(3, 'string', 'wfType')
+call s:Expect(3, '?', 'wfOperator')
+call s:Expect(3, '{', 'wfDelimiter')
+call s:Expect(4, 'run', 'wfProperty')
+call s:Expect(4, '"sh"', 'wfString')
+call s:Expect(4, '/* inline', 'wfBlockComment')
+call s:Expect(5, '30s', 'wfDuration')
+call s:Expect(7, 'workflow', 'wfDeclaration')
+call s:Expect(7, 'review', 'wfDefinedName')
+call s:Expect(8, 'steps', 'wfControl')
+call s:Expect(9, 'scorer', 'wfFunction')
+call s:Expect(10, 'when', 'wfControl')
+call s:Expect(10, '>=', 'wfOperator')
+call s:Expect(10, '7', 'wfNumber')
+call s:Expect(10, 'and', 'wfLogical')
+call s:Expect(10, 'false', 'wfBoolean')
+call s:Expect(10, 'emit', 'wfControl')
+call s:Expect(10, '"hot', 'wfString')
+call s:Expect(10, '\n', 'wfEscape')
+call s:Expect(10, 'sum', 'wfBuiltin')
+call s:Expect(13, 'goal', 'wfDeclaration')
+call s:Expect(13, 'revenue {', 'wfDefinedName')
+call s:Expect(13, 'kpi', 'wfProperty')
+call s:Expect(13, 'per', 'wfProperty')
+call s:Expect(13, '50000', 'wfNumber')
+call s:Expect(13, '2026-12-31', 'wfDate')
+
+call writefile(empty(s:failures) ? ['ok'] : s:failures, $WF_VIM_RESULT)
+qall!
