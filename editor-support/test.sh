@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Tests every editor integration with the tools those editors use. Needs node/npm,
+# vim and tree-sitter-cli on PATH (.ci/run installs them).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+
+echo "== vscode: grammar scope tests, tokenizing every example, packaging"
+(
+  cd "$here/vscode"
+  npm ci --no-audit --no-fund --loglevel=error
+  npm test
+  out="$(mktemp -d)"
+  npx vsce package --no-dependencies -o "$out/wf.vsix"
+)
+
+echo "== vim: headless highlight assertions"
+"$here/vim/test/run.sh"
+
+echo "== tree-sitter: generated parser up to date, corpus and highlight tests, examples parse"
+(
+  cd "$here/tree-sitter-wf"
+  before="$(mktemp -d)"
+  cp -r src "$before/"
+  tree-sitter generate
+  diff -r "$before/src" src || { echo "src/ is stale: run tree-sitter generate and commit it"; exit 1; }
+  tree-sitter test
+  tree-sitter parse -q "$root"/examples/*.wf "$root"/examples/lib/*.wf
+  echo "tree-sitter: every example parses without ERROR nodes"
+)

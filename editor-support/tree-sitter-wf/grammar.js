@@ -1,0 +1,178 @@
+/**
+ * Tree-sitter grammar for wfc's `.wf` workflow language. It mirrors
+ * grammar/wf.pest (the source of truth, with docs/language.md); it exists for the
+ * editors built on tree-sitter (Neovim, Helix, Zed).
+ */
+const PREC = { if: 0, or: 1, and: 2, compare: 3, add: 4, multiply: 5, unary: 6, postfix: 7 };
+
+const commaList = (rule) => optional(seq(rule, repeat(seq(",", rule)), optional(",")));
+
+module.exports = grammar({
+  name: "wf",
+  extras: ($) => [/\s/, $.comment],
+  word: ($) => $.identifier,
+
+  rules: {
+    source_file: ($) => repeat($._item),
+    _item: ($) => choice($.import, $.timezone, $.retry, $.breaker, $.agent, $.trigger, $.workflow, $.goal),
+
+    // LEXICAL
+    comment: (_) => token(choice(seq("//", /.*/), seq("/*", /[^*]*\*+([^/*][^*]*\*+)*/, "/"))),
+    identifier: (_) => /[A-Za-z_][A-Za-z0-9_]*/,
+    number: (_) => /\d+(\.\d+)?([eE][+-]?\d+)?/,
+    duration: (_) => /\d+(ms|s|m|h|d)/,
+    date: (_) => /\d{4}-\d{2}-\d{2}/,
+    string: ($) => seq('"', repeat(choice($.string_content, $.escape_sequence)), '"'),
+    string_content: (_) => token.immediate(prec(1, /[^"\\\n]+/)),
+    escape_sequence: (_) => token.immediate(/\\(["\\ntr]|u\{[0-9A-Fa-f]{1,6}\})/),
+    identifier_list: ($) => seq("[", commaList($.identifier), "]"),
+    string_list: ($) => seq("[", commaList($.string), "]"),
+    _signed_number: ($) => seq(optional("-"), $.number),
+
+    import: ($) => seq("import", $.string),
+    timezone: ($) => seq("timezone", $.string),
+
+    // POLICIES
+    retry: ($) => seq("retry", field("name", $.identifier), "{", repeat($._retry_property), "}"),
+    _retry_property: ($) =>
+      choice(
+        seq("attempts", $.number),
+        seq(
+          "backoff",
+          choice("exponential", "linear", "constant"),
+          $.duration,
+          optional(seq("factor", $.number)),
+          optional(seq("max", $.duration)),
+        ),
+        seq("jitter", choice("none", "full", "equal")),
+        seq("retry_on", $.identifier_list),
+      ),
+    breaker: ($) => seq("breaker", field("name", $.identifier), "{", repeat($._breaker_property), "}"),
+    _breaker_property: ($) =>
+      choice(seq("open_after", $.number, "failures", "within", $.duration), seq("cool_down", $.duration)),
+
+    // AGENTS
+    agent: ($) => seq("agent", field("name", $.identifier), "{", repeat($._agent_property), "}"),
+    _agent_property: ($) =>
+      choice(
+        $.department,
+        $.skills,
+        seq("input", $.type),
+        seq("output", $.type),
+        seq("run", $.string_list),
+        seq("cwd", $.string),
+        seq("compute", $.object),
+        seq("timeout", $.duration),
+        seq("retry", $.identifier),
+        seq("breaker", $.identifier),
+        seq("capacity", $.number),
+      ),
+    department: ($) => seq("department", $.identifier),
+    skills: ($) => seq("skills", $.identifier_list),
+
+    // TYPES
+    type: ($) => seq(choice($.type_name, $.list_type, $.object_type), optional("?")),
+    type_name: (_) => choice("number", "string", "bool", "null", "any"),
+    list_type: ($) => seq("[", $.type, "]"),
+    object_type: ($) => seq("{", commaList($.type_field), "}"),
+    type_field: ($) => seq(field("name", $.identifier), ":", $.type),
+
+    // TRIGGERS
+    trigger: ($) => seq("trigger", field("name", $.identifier), "{", repeat($._trigger_property), "}"),
+    _trigger_property: ($) =>
+      choice(
+        seq("cron", $.string),
+        seq("on", "event", $.string),
+        seq("when", "metric", $.metric_ref, $.compare_op, $._signed_number),
+        "manual",
+        seq("timezone", $.string),
+        seq("missed", choice("run_once", "skip")),
+      ),
+    metric_ref: ($) =>
+      choice(
+        seq(field("aggregation", $.identifier), "(", $.metric_name, ")", optional(seq("per", field("period", $.identifier)))),
+        $.metric_name,
+      ),
+    metric_name: ($) => prec.right(seq($.identifier, repeat(seq(".", $.identifier)))),
+    compare_op: (_) => choice(">=", "<=", "==", "!=", ">", "<"),
+
+    // WORKFLOWS
+    workflow: ($) => seq("workflow", field("name", $.identifier), "{", repeat($._workflow_property), "}"),
+    _workflow_property: ($) =>
+      choice(
+        seq("version", $.string),
+        seq("on", $.identifier, repeat(seq(",", $.identifier))),
+        seq("input", $.type),
+        $.chain,
+        seq("steps", $.block),
+        seq("record", $.metric_name, "=", $._expression),
+        seq("output", $._expression),
+        seq("on_failure", choice("dead_letter", "fail")),
+        seq("retry", $.identifier),
+      ),
+    chain: ($) => seq("chain", $.identifier, repeat(seq("->", $.identifier))),
+
+    // GOALS
+    goal: ($) => seq("goal", field("name", $.identifier), "{", repeat($._goal_property), "}"),
+    _goal_property: ($) =>
+      choice(
+        seq("title", $.string),
+        $.department,
+        seq("kpi", $.metric_ref, $.compare_op, $._signed_number, optional(seq("by", $.date))),
+        seq("weight", $.number),
+        seq("team", "{", repeat(choice($.skills, seq("size", $.number))), "}"),
+        seq("pursued_by", $.identifier, repeat(seq(",", $.identifier))),
+        $.goal,
+      ),
+
+    // STATEMENTS
+    block: ($) => seq("{", repeat($._statement), "}"),
+    _statement: ($) =>
+      choice($.let, $.step, $.when, $.for, $.parallel, $.try, $.fail, $.emit, $.wait),
+    let: ($) => seq("let", field("name", $.identifier), "=", $._expression),
+    step: ($) => seq(field("name", $.identifier), "=", choice($.call, $.for)),
+    call: ($) =>
+      seq(
+        choice(seq("any", $.identifier_list), seq("workflow", field("workflow", $.identifier)), field("agent", $.identifier)),
+        "(",
+        $._expression,
+        ")",
+        repeat(choice(seq("timeout", $.duration), seq("retry", $.identifier))),
+      ),
+    when: ($) =>
+      seq("when", $._expression, $.block, repeat(seq("else", "when", $._expression, $.block)), optional(seq("else", $.block))),
+    for: ($) =>
+      seq(optional("parallel"), "for", field("item", $.identifier), "in", $._expression, optional(seq("limit", $.number)), $.block),
+    parallel: ($) => seq("parallel", $.block),
+    try: ($) => seq("try", $.block, "catch", field("error", $.identifier), $.block),
+    fail: ($) => seq("fail", $._expression),
+    emit: ($) => seq("emit", $.string, optional($.object)),
+    wait: ($) => seq("wait", $.duration),
+
+    // EXPRESSIONS
+    _expression: ($) =>
+      choice($.binary, $.unary, $.if, $.field, $.index, $.function_call, $._primary),
+    _primary: ($) =>
+      choice($.number, $.string, $.boolean, $.null, $.list, $.object, $.input, $.identifier, $.parenthesized),
+    boolean: (_) => choice("true", "false"),
+    null: (_) => "null",
+    input: (_) => "input",
+    list: ($) => seq("[", commaList($._expression), "]"),
+    object: ($) => seq("{", commaList($.pair), "}"),
+    pair: ($) => seq(field("key", $.identifier), ":", $._expression),
+    parenthesized: ($) => seq("(", $._expression, ")"),
+    function_call: ($) => seq(field("function", $.identifier), "(", commaList($._expression), ")"),
+    field: ($) => prec(PREC.postfix, seq($._expression, ".", field("field", $.identifier))),
+    index: ($) => prec(PREC.postfix, seq($._expression, "[", $._expression, "]")),
+    unary: ($) => prec(PREC.unary, seq(choice("not", "-"), $._expression)),
+    if: ($) => prec.right(PREC.if, seq("if", $._expression, "then", $._expression, "else", $._expression)),
+    binary: ($) =>
+      choice(
+        prec.left(PREC.or, seq($._expression, "or", $._expression)),
+        prec.left(PREC.and, seq($._expression, "and", $._expression)),
+        prec.left(PREC.compare, seq($._expression, choice("==", "!=", ">=", "<=", ">", "<"), $._expression)),
+        prec.left(PREC.add, seq($._expression, choice("+", "-"), $._expression)),
+        prec.left(PREC.multiply, seq($._expression, choice("*", "/", "%"), $._expression)),
+      ),
+  },
+});
