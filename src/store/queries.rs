@@ -188,6 +188,16 @@ pub struct DeadLetterRow {
     pub replayed_by: Option<String>,
 }
 
+pub(super) fn event_row(row: &Row<'_>) -> rusqlite::Result<EventRow> {
+    Ok(EventRow {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        payload: json(row.get(2)?).unwrap_or(Value::Null),
+        execution_id: row.get(3)?,
+        emitted_at: row.get(4)?,
+    })
+}
+
 pub(super) fn metric_row(row: &Row<'_>) -> rusqlite::Result<MetricRow> {
     Ok(MetricRow {
         id: row.get(0)?,
@@ -571,26 +581,13 @@ impl Store {
             "SELECT id, name, payload, execution_id, emitted_at FROM events
              ORDER BY id DESC LIMIT ?1",
         )?;
-        let rows = statement.query_map(params![limit.map_or(-1, |l| l as i64)], |row| {
-            Ok(EventRow {
-                id: row.get(0)?,
-                name: row.get(1)?,
-                payload: json(row.get(2)?).unwrap_or(Value::Null),
-                execution_id: row.get(3)?,
-                emitted_at: row.get(4)?,
-            })
-        })?;
+        let rows = statement.query_map(params![limit.map_or(-1, |l| l as i64)], event_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Samples of one metric, oldest first.
     pub fn metric_samples(&self, name: &str) -> Result<Vec<MetricRow>> {
-        let mut statement = self.conn.prepare(
-            "SELECT id, name, value, execution_id, recorded_at FROM metrics WHERE name = ?1
-             ORDER BY recorded_at, id",
-        )?;
-        let rows = statement.query_map(params![name], metric_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        self.samples_between(name, None, None)
     }
 
     pub fn dead_letters(&self) -> Result<Vec<DeadLetterRow>> {

@@ -1,7 +1,7 @@
 //! What triggers ask of the store: undispatched events, cron slots handled, metric
 //! crossings seen, aggregates of metric samples, and which executions a fire started.
 
-use super::queries::{json, metric_row, timestamp, EventRow, MetricRow};
+use super::queries::{event_row, metric_row, timestamp, EventRow, MetricRow};
 use super::{Result, Store};
 use crate::metric::Aggregation;
 use chrono::Utc;
@@ -15,15 +15,7 @@ impl Store {
             "SELECT id, name, payload, execution_id, emitted_at FROM events
              WHERE dispatched_at IS NULL ORDER BY id LIMIT ?1",
         )?;
-        let rows = statement.query_map(params![limit as i64], |row| {
-            Ok(EventRow {
-                id: row.get(0)?,
-                name: row.get(1)?,
-                payload: json(row.get(2)?).unwrap_or(Value::Null),
-                execution_id: row.get(3)?,
-                emitted_at: row.get(4)?,
-            })
-        })?;
+        let rows = statement.query_map(params![limit as i64], event_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
