@@ -87,7 +87,7 @@ pub fn events(args: EventsArgs) -> ExitCode {
         &events,
         args.format,
         "no events emitted yet",
-        &["ID", "EVENT", "EMITTED", "EXECUTION", "PAYLOAD"],
+        &["ID", "EVENT", "EMITTED", "FROM", "STARTED", "PAYLOAD"],
         |e| {
             vec![
                 e.id.to_string(),
@@ -98,8 +98,21 @@ pub fn events(args: EventsArgs) -> ExitCode {
                     .map(short_id)
                     .unwrap_or("-")
                     .to_string(),
+                started(&e.started),
                 e.payload.to_string(),
             ]
         },
     )
+}
+
+/// `workflow short-id, …` of the executions an event started.
+fn started(executions: &[(String, String)]) -> String {
+    if executions.is_empty() {
+        return "-".into();
+    }
+    executions
+        .iter()
+        .map(|(workflow, id)| format!("{workflow} {}", short_id(id)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

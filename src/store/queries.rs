@@ -164,8 +164,11 @@ pub struct EventRow {
     pub id: i64,
     pub name: String,
     pub payload: Value,
+    /// The execution that emitted it (none for `wfc emit` and HTTP).
     pub execution_id: Option<String>,
     pub emitted_at: String,
+    /// `(workflow, execution id)` of every execution it started.
+    pub started: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -195,6 +198,7 @@ pub(super) fn event_row(row: &Row<'_>) -> rusqlite::Result<EventRow> {
         payload: json(row.get(2)?).unwrap_or(Value::Null),
         execution_id: row.get(3)?,
         emitted_at: row.get(4)?,
+        started: Vec::new(),
     })
 }
 
@@ -582,7 +586,11 @@ impl Store {
              ORDER BY id DESC LIMIT ?1",
         )?;
         let rows = statement.query_map(params![limit.map_or(-1, |l| l as i64)], event_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let mut events: Vec<EventRow> = rows.collect::<rusqlite::Result<_>>()?;
+        for event in &mut events {
+            event.started = self.fires(&format!("event:{}", event.id))?;
+        }
+        Ok(events)
     }
 
     /// Samples of one metric, oldest first.

@@ -516,3 +516,34 @@ fn a_resumed_execution_uses_its_stored_source_when_the_file_changed() {
         .collect();
     assert_eq!(steps, ["s1", "s2", "s3"]);
 }
+
+#[test]
+fn a_flooding_agent_is_invalid_output_and_its_stderr_is_bounded() {
+    let project = Project::new("flood")
+        .file(
+            "agents/flood.sh",
+            "cat >/dev/null\nhead -c 3000000 /dev/zero | tr '\\0' 'e' >&2\nhead -c 20000000 /dev/zero | tr '\\0' 'x'\n",
+        )
+        .file(
+            "flow.wf",
+            r#"
+agent flood { run ["sh", "agents/flood.sh"] timeout 20s }
+trigger go { manual }
+workflow w { on go steps { x = flood({}) } }
+"#,
+        );
+    let run = project
+        .wfc(["run", "flow.wf", "--workflow", "w"])
+        .expect_code(1);
+    assert!(
+        run.stderr
+            .contains("the output is larger than 16777216 bytes"),
+        "{}",
+        &run.stderr[..run.stderr.len().min(500)]
+    );
+    let attempt = &attempts(&project.store())[0];
+    assert_eq!(attempt.status, "invalid_output");
+    let tail = attempt.stderr_tail.as_deref().unwrap();
+    assert_eq!(tail.len(), 4096, "only the end of stderr is kept");
+    assert!(tail.chars().all(|c| c == 'e'));
+}

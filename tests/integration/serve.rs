@@ -168,6 +168,24 @@ fn emitted_events_start_each_matching_workflow_once_across_restarts() {
     let execution = store.execution(&fires[0].1).unwrap();
     assert_eq!(execution.input, json!({ "name": "Ada" }));
     assert_eq!(execution.trigger.as_deref(), Some("leads"));
+    let events: Vec<Value> = serde_json::from_str(
+        &project
+            .wfc(["events", "--format", "json"])
+            .expect_code(0)
+            .stdout,
+    )
+    .unwrap();
+    let first = events.iter().find(|e| e["id"] == 1).unwrap();
+    assert_eq!(
+        first["started"],
+        json!([["on_lead", execution.id]]),
+        "an event records what it started"
+    );
+    let unmatched = events
+        .iter()
+        .find(|e| e["name"] == "compliance.alert.high")
+        .unwrap();
+    assert_eq!(unmatched["started"], json!([]));
 }
 
 #[test]
