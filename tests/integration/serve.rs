@@ -219,20 +219,22 @@ workflow alarm { on high chain noop }
                 .count()
                 == before + 1
         });
-        // Two ticks for the dispatcher to see the sample.
-        std::thread::sleep(Duration::from_millis(450));
     };
+    // The dispatcher's view, as it persists it: (above the threshold, crossings).
+    let state = || store.metric_trigger_state("high", "").unwrap();
+    let settle = |wanted: (bool, u32)| wait_for(Duration::from_secs(5), || state() == wanted);
     sample(12);
-    assert_eq!(count(&store, "alarm"), 1, "crossing fires");
+    settle((true, 1));
+    wait_for(Duration::from_secs(3), || count(&store, "alarm") == 1);
     sample(15);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(state(), (true, 1), "staying above is not a new crossing");
     assert_eq!(count(&store, "alarm"), 1, "staying above does not refire");
     sample(5);
+    settle((false, 1));
     sample(11);
-    assert_eq!(
-        count(&store, "alarm"),
-        2,
-        "dropping below and crossing again fires"
-    );
+    settle((true, 2));
+    wait_for(Duration::from_secs(3), || count(&store, "alarm") == 2);
     server.stop();
     let server = Server::start(&project, &[]);
     std::thread::sleep(Duration::from_millis(600));
