@@ -3,14 +3,15 @@
 use super::{exit, open_store, report_diagnostics, DbArgs};
 use crate::check::Checked;
 use crate::loader::Loaded;
-use crate::runtime::{AttemptReport, Engine, Execution, Origin, Progress, RunError};
+use crate::runtime::{AttemptReport, Engine, Execution, Origin, Progress, RunError, StartReport};
 use crate::store::{Outcome, Store};
 use clap::{ArgGroup, Args};
 use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 #[derive(Args)]
 #[command(group(ArgGroup::new("target").required(true).args(["workflow", "trigger"])))]
@@ -86,7 +87,7 @@ pub(super) fn engine(loaded: Loaded, checked: Checked, path: &Path, store: Store
         loaded.sources,
         path,
         store,
-        Arc::new(StderrProgress),
+        Arc::new(StderrProgress::new()),
     )
 }
 
@@ -183,10 +184,38 @@ pub(super) fn print_results(executions: &[Execution], per_line: bool) -> ExitCod
     }
 }
 
-/// One line per finished step attempt on stderr.
-struct StderrProgress;
+/// One line per finished step attempt on stderr; on a terminal, a spinner line
+/// for the steps still running.
+struct StderrProgress {
+    spinner: Option<Arc<Spinner>>,
+}
+
+impl StderrProgress {
+    fn new() -> Self {
+        use std::io::IsTerminal;
+        StderrProgress {
+            spinner: std::io::stderr().is_terminal().then(Spinner::start),
+        }
+    }
+}
 
 impl Progress for StderrProgress {
+    fn attempt_started(&self, report: &StartReport<'_>) {
+        if let Some(spinner) = &self.spinner {
+            let label = format!(
+                "{}/{}  {}",
+                report.workflow,
+                report.step,
+                report.agent.unwrap_or("-")
+            );
+            spinner.lock().running.push((
+                key(report.execution_id, report.step),
+                label,
+                Instant::now(),
+            ));
+        }
+    }
+
     fn attempt_finished(&self, report: &AttemptReport<'_>) {
         let mark = if report.status == "completed" {
             "✓"
@@ -205,6 +234,67 @@ impl Progress for StderrProgress {
         if let Some(error) = report.error {
             line.push_str(&format!(": {error}"));
         }
-        eprintln!("{line}");
+        match &self.spinner {
+            Some(spinner) => {
+                let mut state = spinner.lock();
+                let key = key(report.execution_id, report.step);
+                state.running.retain(|(k, _, _)| *k != key);
+                // Replace the spinner line; the next tick draws it again below.
+                eprint!("\r\x1b[2K{line}\n");
+                state.drawn = false;
+            }
+            None => eprintln!("{line}"),
+        }
+    }
+}
+
+fn key(execution: &str, step: &str) -> String {
+    format!("{execution}/{step}")
+}
+
+/// The steps running now, redrawn on one line every 100 ms.
+struct Spinner {
+    state: Mutex<SpinnerState>,
+}
+
+#[derive(Default)]
+struct SpinnerState {
+    running: Vec<(String, String, Instant)>,
+    drawn: bool,
+}
+
+impl Spinner {
+    fn start() -> Arc<Spinner> {
+        let spinner = Arc::new(Spinner {
+            state: Mutex::default(),
+        });
+        let ticking = spinner.clone();
+        // A detached thread: it ends with the process.
+        std::thread::spawn(move || {
+            const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+            for frame in FRAMES.iter().cycle() {
+                std::thread::sleep(Duration::from_millis(100));
+                let mut state = ticking.lock();
+                if let Some((_, label, started)) = state.running.first() {
+                    let more = match state.running.len() {
+                        1 => String::new(),
+                        n => format!("  (+{} more)", n - 1),
+                    };
+                    let elapsed =
+                        super::table::duration(Some(started.elapsed().as_secs_f64() * 1000.0));
+                    eprint!("\r\x1b[2K{frame} {label}  {elapsed}{more}");
+                    state.drawn = true;
+                } else if state.drawn {
+                    eprint!("\r\x1b[2K");
+                    state.drawn = false;
+                }
+            }
+        });
+        spinner
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SpinnerState> {
+        // Only display state lives here; a poisoned lock is still usable.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

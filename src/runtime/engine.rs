@@ -3,7 +3,7 @@
 
 use super::error::{Abort, ErrorKind, StepError};
 use super::eval::{self, EvalError, Scope};
-use super::progress::{AttemptReport, Progress};
+use super::progress::{AttemptReport, Progress, StartReport};
 use super::scheduler::Scheduler;
 use super::RunError;
 use crate::ast::*;
@@ -525,9 +525,18 @@ impl Engine {
     }
 
     pub(super) fn start_attempt(&self, run: &Run<'_>, attempt: &Attempt<'_>) -> Result<i64, Abort> {
-        self.store()
+        let id = self
+            .store()
             .start_attempt(&attempt.row(run))
-            .map_err(|e| store_abort(e, attempt.step))
+            .map_err(|e| store_abort(e, attempt.step))?;
+        self.progress.attempt_started(&StartReport {
+            execution_id: &run.id,
+            workflow: &run.workflow.name.name,
+            step: attempt.step,
+            agent: attempt.agent,
+            attempt: attempt.number,
+        });
+        Ok(id)
     }
 
     /// Ends attempt row `id` (or writes the whole attempt when it has no row yet),

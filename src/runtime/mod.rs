@@ -15,7 +15,7 @@ mod subprocess;
 
 pub use engine::{Begun, Engine, Execution, Origin};
 pub use error::{ErrorKind, StepError};
-pub use progress::{AttemptReport, Progress, Silent};
+pub use progress::{AttemptReport, Progress, Silent, StartReport};
 pub use schedule::{Due, Schedule};
 
 /// Why a run could not start. Failures once it has started are recorded in the

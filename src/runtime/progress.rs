@@ -15,7 +15,19 @@ pub struct AttemptReport<'a> {
     pub error: Option<&'a str>,
 }
 
+/// One step attempt that has started and may take a while (a subprocess, a
+/// sub-workflow, a wait).
+#[derive(Debug)]
+pub struct StartReport<'a> {
+    pub execution_id: &'a str,
+    pub workflow: &'a str,
+    pub step: &'a str,
+    pub agent: Option<&'a str>,
+    pub attempt: u32,
+}
+
 pub trait Progress: Send + Sync {
+    fn attempt_started(&self, _report: &StartReport<'_>) {}
     fn attempt_finished(&self, report: &AttemptReport<'_>);
 }
 

@@ -604,3 +604,32 @@ fn every_example_workflow_runs() {
         project.wfc(args).expect_code(0);
     }
 }
+
+#[test]
+fn a_terminal_gets_a_spinner_line_and_a_pipe_does_not() {
+    let project = Project::new("run_spinner")
+        .file("agents/slow.sh", "cat >/dev/null; sleep 0.5; echo '{}'\n")
+        .file(
+            "flow.wf",
+            "agent slow { run [\"sh\", \"agents/slow.sh\"] }\ntrigger go { manual }\nworkflow w { on go steps { a = slow({}) } }\n",
+        );
+    let piped = project
+        .wfc(["run", "flow.wf", "--workflow", "w"])
+        .expect_code(0);
+    assert!(piped.stderr.contains("✓ w/a  slow  #1"), "{}", piped.stderr);
+    assert!(!piped.stderr.contains('\r') && !piped.stderr.contains('\u{1b}'));
+    // `script` runs wfc on a pseudo-terminal.
+    let command = format!("{} run flow.wf --workflow w", env!("CARGO_BIN_EXE_wfc"));
+    let tty = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(&project.dir)
+        .output()
+        .expect("`script` (util-linux) runs");
+    let screen = String::from_utf8_lossy(&tty.stdout);
+    let frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+    assert!(
+        frames.iter().any(|f| screen.contains(&format!("\r\u{1b}[2K{f} w/a  slow"))),
+        "{screen:?}"
+    );
+    assert!(screen.contains("✓ w/a  slow  #1"), "{screen:?}");
+}
