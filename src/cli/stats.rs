@@ -7,10 +7,14 @@ use crate::store::{parse_timestamp, HistoryFilter};
 use clap::Args;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Args)]
 pub struct StatsArgs {
+    /// The .wf file declaring the agents: utilisation is then a share of each
+    /// agent's `capacity`.
+    file: Option<PathBuf>,
     /// Only this workflow (and the agent calls of its executions).
     #[arg(long)]
     workflow: Option<String>,
@@ -39,8 +43,10 @@ struct AgentStats {
     calls: usize,
     failures: usize,
     mean_ms: Option<f64>,
-    /// Time spent in calls over the time between its first call and its last end:
-    /// 1.0 means one call in flight all the time.
+    /// The agent's declared `capacity`, when the file was given and declares one.
+    capacity: Option<usize>,
+    /// Time spent in calls over the time between its first call and its last end,
+    /// divided by `capacity` when known: 1.0 means every slot busy all the time.
     utilisation: Option<f64>,
 }
 
@@ -51,6 +57,18 @@ struct Stats {
 }
 
 pub fn run(args: StatsArgs) -> ExitCode {
+    let capacities: std::collections::HashMap<String, usize> = match &args.file {
+        Some(file) => match super::run::checked_program(file) {
+            Ok((_, checked)) => checked
+                .program
+                .agents
+                .values()
+                .filter_map(|a| Some((a.name.name.clone(), a.capacity.as_ref()?.value as usize)))
+                .collect(),
+            Err(code) => return code,
+        },
+        None => Default::default(),
+    };
     let store = match open_store(&args.db) {
         Ok(store) => store,
         Err(error) => return super::usage_error(error),
@@ -118,15 +136,19 @@ pub fn run(args: StatsArgs) -> ExitCode {
             let first = spans.iter().map(|s| s.0).reduce(f64::min);
             let last = spans.iter().map(|s| s.1).reduce(f64::max);
             let window = first.zip(last).map(|(a, b)| b - a);
+            let capacity = capacities.get(agent).copied();
             AgentStats {
                 agent: agent.to_string(),
+                capacity,
                 calls: calls.len(),
                 failures: calls
                     .iter()
                     .filter(|a| a.status != "completed" && a.status != "running")
                     .count(),
                 mean_ms: (!finished.is_empty()).then(|| busy / finished.len() as f64),
-                utilisation: window.filter(|w| *w > 0.0).map(|w| busy / w),
+                utilisation: window
+                    .filter(|w| *w > 0.0)
+                    .map(|w| busy / w / capacity.unwrap_or(1) as f64),
             }
         })
         .collect();

@@ -628,8 +628,39 @@ fn a_terminal_gets_a_spinner_line_and_a_pipe_does_not() {
     let screen = String::from_utf8_lossy(&tty.stdout);
     let frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
     assert!(
-        frames.iter().any(|f| screen.contains(&format!("\r\u{1b}[2K{f} w/a  slow"))),
+        frames
+            .iter()
+            .any(|f| screen.contains(&format!("\r\u{1b}[2K{f} w/a  slow"))),
         "{screen:?}"
     );
     assert!(screen.contains("✓ w/a  slow  #1"), "{screen:?}");
+}
+
+#[test]
+fn utilisation_is_a_share_of_capacity_when_the_file_is_given() {
+    let project = Project::new("run_utilisation")
+        .file("agents/nap.sh", "cat >/dev/null; sleep 0.1; echo '{}'\n")
+        .file(
+            "flow.wf",
+            "agent pool { run [\"sh\", \"agents/nap.sh\"] capacity 2 }\ntrigger go { manual }\n\
+             workflow w { on go steps { all = parallel for i in [1, 2, 3, 4] { x = pool({}) } } }\n",
+        );
+    project
+        .wfc(["run", "flow.wf", "--workflow", "w"])
+        .expect_code(0);
+    let stats = |args: &[&str]| -> Value {
+        let out = project.wfc(args).expect_code(0).stdout;
+        serde_json::from_str::<Value>(&out).unwrap()["agents"][0].clone()
+    };
+    let raw = stats(&["stats", "--format", "json"]);
+    let shared = stats(&["stats", "flow.wf", "--format", "json"]);
+    assert_eq!(raw["capacity"], Value::Null);
+    assert_eq!(shared["capacity"], 2);
+    let (raw, shared) = (
+        raw["utilisation"].as_f64().unwrap(),
+        shared["utilisation"].as_f64().unwrap(),
+    );
+    assert!((shared - raw / 2.0).abs() < 1e-9);
+    assert!(raw > 1.2, "two calls ran at once most of the time: {raw}");
+    assert!(shared <= 1.0 + 1e-9, "{shared}");
 }
