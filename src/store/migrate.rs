@@ -25,3 +25,33 @@ pub fn to_latest(conn: &mut Connection, path: &Path) -> Result<()> {
     tx.commit()?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Store, StoreError};
+    use super::MIGRATIONS;
+
+    #[test]
+    fn a_new_database_migrates_to_the_latest_version_once() {
+        let dir = std::env::temp_dir().join(format!("wfc-migrate-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("wfc.db");
+        let _ = std::fs::remove_file(&path);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        drop(store);
+        // Opening again finds nothing to do.
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        drop(store);
+        // A database from a newer wfc is refused, not damaged.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 999).unwrap();
+        drop(conn);
+        assert!(matches!(
+            Store::open(&path),
+            Err(StoreError::TooNew { found: 999, .. })
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
