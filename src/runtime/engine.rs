@@ -161,18 +161,6 @@ impl Engine {
         origin: Origin<'_>,
     ) -> Result<Execution, RunError> {
         let id = uuid::Uuid::now_v7().to_string();
-        self.run_as(id, workflow, input, origin).await
-    }
-
-    /// [`Engine::run`] with the execution id chosen by the caller (who can then
-    /// answer with it before the run ends).
-    pub async fn run_as(
-        &self,
-        id: String,
-        workflow: &str,
-        input: Value,
-        origin: Origin<'_>,
-    ) -> Result<Execution, RunError> {
         let begun = self.begin(id, workflow, input, origin)?;
         Ok(self.proceed(begun).await?)
     }

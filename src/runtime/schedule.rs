@@ -76,9 +76,7 @@ mod tests {
     use super::*;
 
     fn at(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text)
-            .unwrap()
-            .with_timezone(&Utc)
+        crate::store::parse_timestamp(text).unwrap()
     }
 
     fn schedule(expression: &str, tz: &str) -> Schedule {

@@ -276,9 +276,7 @@ mod tests {
     use std::path::PathBuf;
 
     fn at(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text)
-            .unwrap()
-            .with_timezone(&Utc)
+        crate::store::parse_timestamp(text).unwrap()
     }
 
     /// A fresh database and an engine over `text` using it.
