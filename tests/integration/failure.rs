@@ -547,3 +547,42 @@ workflow w { on go steps { x = flood({}) } }
     assert_eq!(tail.len(), 4096, "only the end of stderr is kept");
     assert!(tail.chars().all(|c| c == 'e'));
 }
+
+#[test]
+fn a_changed_source_that_imports_files_is_refused_with_a_reason() {
+    let project = Project::new("resume_refused")
+        .file("agents/slow.sh", "cat >/dev/null\necho started >> started.log\nsleep 5\necho '{}'\n")
+        .file("lib.wf", "agent slow { run [\"sh\", \"agents/slow.sh\"] }\n")
+        .file(
+            "flow.wf",
+            "import \"lib.wf\"\ntrigger go { manual }\nworkflow w { on go steps { x = slow({}) } }\n",
+        );
+    let mut child = spawn_run(&project, "w");
+    wait_for(Duration::from_secs(5), || {
+        project.dir.join("started.log").exists()
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::fs::write(
+        project.dir.join("flow.wf"),
+        "import \"lib.wf\"\ntrigger go { manual }\nworkflow w { on go steps { x = slow({}) y = slow({}) } }\n",
+    )
+    .unwrap();
+    let resumed = project.wfc(["resume"]).expect_code(1);
+    assert!(
+        resumed.stderr.contains("changed since it started"),
+        "{}",
+        resumed.stderr
+    );
+    assert!(
+        resumed.stderr.contains("imports other files"),
+        "{}",
+        resumed.stderr
+    );
+    let store = project.store();
+    let execution = &store.executions(&HistoryFilter::default()).unwrap()[0];
+    assert_eq!(
+        execution.status, "running",
+        "never silently resumed with a mix of versions"
+    );
+}
