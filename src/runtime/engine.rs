@@ -48,6 +48,8 @@ pub struct Engine {
     busy: AtomicUsize,
     /// Workflows whose source this engine has stored (once per engine is enough).
     versions_recorded: Mutex<HashSet<String>>,
+    /// The latest answer to "which of my executions should stop?", and when.
+    cancels: Mutex<Option<(Instant, HashSet<String>)>>,
 }
 
 pub(super) struct BusyGuard<'a>(&'a AtomicUsize);
@@ -146,6 +148,7 @@ impl Engine {
             draining: AtomicBool::new(false),
             busy: AtomicUsize::new(0),
             versions_recorded: Mutex::new(HashSet::new()),
+            cancels: Mutex::new(None),
         }
     }
 
@@ -427,12 +430,26 @@ impl Engine {
         })
     }
 
-    /// Completes when another process asks to cancel execution `id`.
+    /// Completes when another process asks to cancel execution `id`. All the
+    /// executions of this engine share one query per poll interval, however many
+    /// are waiting.
     async fn cancel_requested(&self, id: &str) {
         loop {
             tokio::time::sleep(CANCEL_POLL).await;
-            // A failed poll (a locked database) is retried at the next tick.
-            if self.store().cancel_requested(id).unwrap_or(false) {
+            let mut cache = self.cancels.lock().unwrap_or_else(|e| e.into_inner());
+            let stale = cache
+                .as_ref()
+                .is_none_or(|(at, _)| at.elapsed() >= CANCEL_POLL);
+            if stale {
+                // A failed poll (a locked database) is retried at the next tick.
+                if let Ok(requested) = self.store().cancel_requests(std::process::id()) {
+                    *cache = Some((Instant::now(), requested));
+                }
+            }
+            if cache
+                .as_ref()
+                .is_some_and(|(_, requested)| requested.contains(id))
+            {
                 return;
             }
         }

@@ -117,16 +117,14 @@ impl Store {
         Ok(CancelRequest::Requested(execution.id))
     }
 
-    pub fn cancel_requested(&self, id: &str) -> Result<bool> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT cancel_requested FROM executions WHERE id = ?1",
-                params![id],
-                |row| row.get::<_, i64>(0),
-            )
-            .optional()?
-            .is_some_and(|c| c != 0))
+    /// Running executions of process `owner` that someone asked to cancel.
+    pub fn cancel_requests(&self, owner: u32) -> Result<std::collections::HashSet<String>> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT id FROM executions
+             WHERE cancel_requested = 1 AND status = 'running' AND owner_pid = ?1",
+        )?;
+        let rows = statement.query_map(params![owner], |row| row.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Marks an execution and every running sub-workflow under it cancelled, with
