@@ -3,14 +3,25 @@
 //! transaction, so the second process waits and then finds nothing to do.
 
 use super::schema::MIGRATIONS;
-use super::{Result, StoreError};
-use rusqlite::{Connection, TransactionBehavior};
+use super::{when_not_busy, Result, StoreError};
+use rusqlite::Connection;
 use std::path::Path;
 
 pub fn to_latest(conn: &mut Connection, path: &Path) -> Result<()> {
     let latest = MIGRATIONS.len() as i64;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let current: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    when_not_busy(|| conn.execute_batch("BEGIN IMMEDIATE"))?;
+    let migrated = migrate(conn, path, latest);
+    let end = if migrated.is_ok() {
+        "COMMIT"
+    } else {
+        "ROLLBACK"
+    };
+    conn.execute_batch(end)?;
+    migrated
+}
+
+fn migrate(conn: &Connection, path: &Path, latest: i64) -> Result<()> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
     if current > latest {
         return Err(StoreError::TooNew {
             path: path.to_path_buf(),
@@ -19,10 +30,9 @@ pub fn to_latest(conn: &mut Connection, path: &Path) -> Result<()> {
         });
     }
     for migration in &MIGRATIONS[current as usize..] {
-        tx.execute_batch(migration)?;
+        conn.execute_batch(migration)?;
     }
-    tx.pragma_update(None, "user_version", latest)?;
-    tx.commit()?;
+    conn.pragma_update(None, "user_version", latest)?;
     Ok(())
 }
 

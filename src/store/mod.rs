@@ -59,8 +59,10 @@ impl Store {
         };
         let mut conn = Connection::open(path).map_err(open_error)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(open_error)?;
+        // Switching a new file to WAL needs an exclusive lock and SQLite does not
+        // wait for it through the busy timeout: two processes creating the same
+        // database at once would see "database is locked". Retry until the timeout.
+        when_not_busy(|| conn.pragma_update(None, "journal_mode", "WAL")).map_err(open_error)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(open_error)?;
         conn.pragma_update(None, "foreign_keys", "ON")
@@ -81,5 +83,24 @@ impl Store {
         Ok(self
             .conn
             .query_row("PRAGMA user_version", [], |row| row.get(0))?)
+    }
+}
+
+/// Runs `operation` again while SQLite answers "busy" or "locked", up to
+/// [`BUSY_TIMEOUT`].
+fn when_not_busy<T>(mut operation: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let started = std::time::Instant::now();
+    loop {
+        match operation() {
+            Err(rusqlite::Error::SqliteFailure(error, _))
+                if matches!(
+                    error.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            result => return result,
+        }
     }
 }
