@@ -10,7 +10,7 @@ mod scope;
 mod suggest;
 
 pub use suggest::closest;
-pub use values::event_problem;
+pub use values::invalid_event_name;
 mod values;
 
 pub use program::Program;

@@ -386,7 +386,14 @@ fn event_name(name: &Spanned<String>, out: &mut Vec<Diagnostic>) {
     }
 }
 
-pub fn event_problem(name: &str, glob: bool) -> Option<String> {
+/// Why `name` cannot be emitted as an event, as a message for `wfc emit` and the
+/// HTTP API; `None` when it is a valid event name.
+pub fn invalid_event_name(name: &str) -> Option<String> {
+    event_problem(name, false)
+        .map(|problem| format!("`{name}` is not a valid event name: {problem}"))
+}
+
+fn event_problem(name: &str, glob: bool) -> Option<String> {
     if name.is_empty() {
         return Some("empty name".into());
     }

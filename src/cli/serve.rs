@@ -92,11 +92,8 @@ pub struct EmitArgs {
 
 /// Appends an event; a running `wfc serve` on the same database picks it up.
 pub fn emit(args: EmitArgs) -> ExitCode {
-    if let Some(problem) = crate::check::event_problem(&args.name, false) {
-        return super::usage_error(format!(
-            "`{}` is not a valid event name: {problem}",
-            args.name
-        ));
+    if let Some(message) = crate::check::invalid_event_name(&args.name) {
+        return super::usage_error(message);
     }
     let payload = match args.data.as_deref().map(serde_json::from_str).transpose() {
         Ok(payload) => payload.unwrap_or_else(|| serde_json::json!({})),

@@ -176,19 +176,6 @@ impl Context<'_> {
         let window = query.period.map(|p| p.window(self.at, self.tz));
         let from = window.as_ref().map(|w| store::timestamp(w.0));
         let until = store::timestamp(self.at);
-        let current = self
-            .store
-            .metric_aggregate(
-                &query.series,
-                query.aggregation,
-                from.as_deref(),
-                Some(&until),
-            )?
-            .filter(|_| {
-                // `count` of nothing is 0, a real value; other aggregates of nothing are no data.
-                query.aggregation == Aggregation::Count
-                    || self.has_samples(&query.series, from.as_deref(), &until)
-            });
         let deadline = kpi.deadline.as_ref().and_then(|d| {
             NaiveDate::parse_from_str(&d.value, "%Y-%m-%d")
                 .ok()
@@ -197,7 +184,14 @@ impl Context<'_> {
         let samples = self
             .store
             .samples_between(&query.series, from.as_deref(), Some(&until))?;
+        // The KPI's value after each sample; its current value is the last one.
         let points = trend::running(query.aggregation, &samples);
+        let current = match points.last() {
+            Some((_, value)) => Some(*value),
+            // `count` of nothing is 0, a real value; other aggregates of nothing are no data.
+            None if query.aggregation == Aggregation::Count => Some(0.0),
+            None => None,
+        };
         let projection = deadline
             .as_ref()
             .and_then(|(_, end)| trend::project(&points, *end));
@@ -225,14 +219,6 @@ impl Context<'_> {
             projection,
             status,
         })
-    }
-
-    fn has_samples(&self, series: &str, from: Option<&str>, until: &str) -> bool {
-        self.store
-            .metric_aggregate(series, Aggregation::Count, from, Some(until))
-            .ok()
-            .flatten()
-            .is_some_and(|n| n > 0.0)
     }
 }
 

@@ -144,11 +144,8 @@ async fn post_event(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
     authorize(&state, &headers)?;
-    if let Some(problem) = crate::check::event_problem(&name, false) {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            format!("`{name}` is not a valid event name: {problem}"),
-        ));
+    if let Some(message) = crate::check::invalid_event_name(&name) {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, message));
     }
     let payload = json_body(body)?;
     let id = with_store(&state, move |store| {
