@@ -25,7 +25,7 @@ impl<T> Spanned<T> {
 
 /// A duration in milliseconds; saturates at `u64::MAX` for absurdly long literals so
 /// that the checker, not the parser, reports them.
-pub type Millis = u64;
+pub use crate::duration::Millis;
 
 /// One parsed file.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -12,9 +12,6 @@ use crate::source::Span;
 /// Error kinds a retry policy can name in `retry_on`.
 pub const ERROR_KINDS: &[&str] = &["failed", "timeout", "invalid_output", "circuit_open"];
 
-/// Ten years: longer durations are almost certainly a slip of the unit.
-const MAX_DURATION: Millis = 10 * 365 * 86_400_000;
-
 pub fn check(program: &Program, out: &mut Vec<Diagnostic>) {
     for policy in program.retries.values() {
         retry(policy, out);
@@ -431,7 +428,7 @@ fn duration(duration: Option<&Spanned<Millis>>, out: &mut Vec<Diagnostic>) {
     let Some(duration) = duration else { return };
     let problem = match duration.value {
         0 => "a duration must be longer than 0",
-        d if d > MAX_DURATION => "a duration must be at most 10 years",
+        d if d > crate::duration::MAX => "a duration must be at most 10 years",
         _ => return,
     };
     out.push(

@@ -236,6 +236,7 @@ pub fn metrics(args: MetricsArgs) -> ExitCode {
             crate::metric::Aggregation::Sum,
             Some(&from),
             Some(&to),
+            None,
         );
         aggregates.insert(
             label.into(),

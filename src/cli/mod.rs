@@ -92,7 +92,9 @@ pub enum Format {
 
 pub fn run() -> ExitCode {
     // Like other command-line tools, end quietly when a reader such as `head` closes
-    // the pipe, instead of failing to print.
+    // the pipe, instead of failing to print. Safe for agents: their input is a file
+    // (runtime/subprocess.rs), and sockets write with MSG_NOSIGNAL, so nothing else
+    // wfc writes to can raise SIGPIPE.
     // SAFETY: called first thing, before any thread exists; SIG_DFL is always valid.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);

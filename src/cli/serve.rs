@@ -23,7 +23,7 @@ pub struct ServeArgs {
     #[arg(long)]
     watch: bool,
     /// On SIGINT/SIGTERM, how long running steps may take to finish (e.g. 10s).
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, default_value = "10s", value_parser = crate::duration::parse_std)]
     grace: Duration,
     /// Log lines as `text` or `json`.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
@@ -36,19 +36,6 @@ pub struct ServeArgs {
 enum LogFormat {
     Text,
     Json,
-}
-
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let number: u64 = digits
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration like 500ms, 10s or 1m"))?;
-    match &text[digits.len()..] {
-        "ms" => Ok(Duration::from_millis(number)),
-        "s" | "" => Ok(Duration::from_secs(number)),
-        "m" => Ok(Duration::from_secs(number * 60)),
-        unit => Err(format!("unknown unit `{unit}`; use ms, s or m")),
-    }
 }
 
 pub fn serve(args: ServeArgs) -> ExitCode {
@@ -75,6 +62,10 @@ pub fn serve(args: ServeArgs) -> ExitCode {
     };
     match runtime.block_on(serve::serve(config)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(error @ serve::ServeError::Dispatcher(_)) => {
+            eprintln!("error: {error}");
+            ExitCode::from(exit::PROBLEMS)
+        }
         Err(error) => super::usage_error(error),
     }
 }

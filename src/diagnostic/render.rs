@@ -2,7 +2,7 @@
 //! for machines.
 
 use super::Diagnostic;
-use crate::source::{SourceFile, Sources};
+use crate::source::{floor_char_boundary, SourceFile, Sources, Span};
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, Severity};
 use std::fmt;
 use std::sync::Arc;
@@ -71,7 +71,7 @@ struct Located {
     message: String,
     severity: Severity,
     help: Option<String>,
-    source: NamedSource<Arc<str>>,
+    source: Excerpt,
     labels: Vec<LabeledSpan>,
     related: Vec<Located>,
 }
@@ -79,25 +79,34 @@ struct Located {
 impl Located {
     fn new(diagnostic: &Diagnostic, sources: &Sources) -> Self {
         let primary = diagnostic.span().file;
+        let here: Vec<Span> = diagnostic
+            .labels
+            .iter()
+            .map(|l| l.span)
+            .filter(|s| s.file == primary)
+            .collect();
+        let (source, map) = excerpt(sources.get(primary), &here);
         let mut labels = Vec::new();
         let mut related = Vec::new();
         for (i, label) in diagnostic.labels.iter().enumerate() {
-            let labeled = if i == 0 {
-                LabeledSpan::new_primary_with_span(Some(label.message.clone()), label.span)
-            } else {
-                LabeledSpan::new_with_span(Some(label.message.clone()), label.span)
-            };
+            let message = Some(label.message.clone());
             if label.span.file == primary {
-                labels.push(labeled);
+                let span = map.span(label.span);
+                labels.push(if i == 0 {
+                    LabeledSpan::new_primary_with_span(message, span)
+                } else {
+                    LabeledSpan::new_with_span(message, span)
+                });
             } else {
                 let file = sources.get(label.span.file);
+                let (source, map) = excerpt(file, &[label.span]);
                 related.push(Located {
                     code: String::new(),
                     message: format!("see {}", file.name),
                     severity: Severity::Advice,
                     help: None,
-                    source: named(file),
-                    labels: vec![labeled],
+                    source,
+                    labels: vec![LabeledSpan::new_with_span(message, map.span(label.span))],
                     related: Vec::new(),
                 });
             }
@@ -107,15 +116,188 @@ impl Located {
             message: diagnostic.message.clone(),
             severity: diagnostic.severity(),
             help: diagnostic.help.clone(),
-            source: named(sources.get(primary)),
+            source,
             labels,
             related,
         }
     }
 }
 
-fn named(file: &SourceFile) -> NamedSource<Arc<str>> {
-    NamedSource::new(&file.name, file.text.clone())
+/// The longest stretch of one line a report shows, in bytes. miette lays out a whole
+/// line under each label, which fails on very long lines (it panics past about 65,000
+/// columns), so a longer labelled line is cut to a window around its labels.
+const MAX_LINE: usize = 240;
+/// How much of a cut line is shown before the first label on it.
+const LEAD: usize = 60;
+const CUT: &str = "…";
+
+/// The text miette renders for `file`: the file itself, or, when a labelled line or
+/// a line shown around one is longer than [`MAX_LINE`], a copy in which each such
+/// line is cut to a window (around its first label, else at its start). Line numbers
+/// stay the same, and the map turns file offsets into the copy's.
+fn excerpt(file: &SourceFile, spans: &[Span]) -> (Excerpt, OffsetMap) {
+    let text = &file.text;
+    let line_of = |offset: usize| {
+        let offset = floor_char_boundary(text, offset.min(text.len()));
+        let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+        let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+        (start, end)
+    };
+    // Line start → (line end, the first label on it).
+    let mut lines: std::collections::BTreeMap<usize, (usize, Option<usize>)> = Default::default();
+    for span in spans {
+        for offset in [span.start, span.end] {
+            let (start, end) = line_of(offset);
+            let entry = lines.entry(start).or_insert((end, None));
+            let first = entry.1.map_or(offset, |o| o.min(offset));
+            entry.1 = Some(first.min(end));
+            // The context lines miette shows around a label.
+            if start > 0 {
+                let (before, before_end) = line_of(start - 1);
+                lines.entry(before).or_insert((before_end, None));
+            }
+            if end < text.len() {
+                let (after, after_end) = line_of(end + 1);
+                lines.entry(after).or_insert((after_end, None));
+            }
+        }
+    }
+    let mut windows = Vec::new();
+    for (line_start, (line_end, label)) in lines {
+        if line_end - line_start <= MAX_LINE {
+            continue;
+        }
+        let lead = label.map_or(line_start, |o| o.saturating_sub(LEAD).max(line_start));
+        let from = floor_char_boundary(text, lead);
+        let to = floor_char_boundary(text, (from + MAX_LINE).min(line_end));
+        windows.push(Window {
+            line_start,
+            line_end,
+            from,
+            to,
+            shift: 0,
+        });
+    }
+    if windows.is_empty() {
+        let source = NamedSource::new(&file.name, text.clone());
+        return (
+            Excerpt {
+                source,
+                columns: Vec::new(),
+            },
+            OffsetMap::default(),
+        );
+    }
+    let mut copy = String::new();
+    let mut copied = 0;
+    let mut columns = Vec::new();
+    for window in &mut windows {
+        copy.push_str(&text[copied..window.line_start]);
+        let copy_line_start = copy.len();
+        let mut skipped = window.from - window.line_start;
+        if window.from > window.line_start {
+            copy.push_str(CUT);
+            skipped -= CUT.len().min(skipped);
+        }
+        // Where the window's first byte lands in the copy.
+        window.shift = copy.len() as isize - window.from as isize;
+        copy.push_str(&text[window.from..window.to]);
+        if window.to < window.line_end {
+            copy.push_str(CUT);
+        }
+        columns.push((copy_line_start..copy.len(), skipped));
+        copied = window.line_end;
+    }
+    copy.push_str(&text[copied..]);
+    let source = NamedSource::new(&file.name, Arc::from(copy));
+    (Excerpt { source, columns }, OffsetMap { windows })
+}
+
+/// What miette reads: the file or its cut copy. For a label on a cut line, the
+/// position in the report's header is the one in the file, not in the copy.
+struct Excerpt {
+    source: NamedSource<Arc<str>>,
+    /// Each cut line's range in the copy, and how many more bytes precede a column
+    /// on it in the file than in the copy.
+    columns: Vec<(std::ops::Range<usize>, usize)>,
+}
+
+impl miette::SourceCode for Excerpt {
+    fn read_span<'a>(
+        &'a self,
+        span: &miette::SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        let contents = self.source.read_span(span, before, after)?;
+        let cut = self
+            .columns
+            .iter()
+            .find(|(range, _)| range.contains(&span.offset()));
+        match cut {
+            Some((_, skipped)) if before == 0 && after == 0 => {
+                Ok(Box::new(miette::MietteSpanContents::new_named(
+                    self.source.name().to_string(),
+                    contents.data(),
+                    *contents.span(),
+                    contents.line(),
+                    contents.column() + skipped,
+                    contents.line_count(),
+                )))
+            }
+            _ => Ok(contents),
+        }
+    }
+}
+
+/// One cut line: the line's bounds, the part shown, and how far it moved.
+struct Window {
+    line_start: usize,
+    line_end: usize,
+    from: usize,
+    to: usize,
+    shift: isize,
+}
+
+/// Maps offsets of a file to offsets of its [`excerpt`].
+#[derive(Default)]
+struct OffsetMap {
+    windows: Vec<Window>,
+}
+
+impl OffsetMap {
+    fn offset(&self, offset: usize) -> usize {
+        let mut shift = 0;
+        for window in &self.windows {
+            if offset < window.line_start {
+                break;
+            }
+            if offset <= window.line_end {
+                return (offset.clamp(window.from, window.to) as isize + window.shift) as usize;
+            }
+            // Past a cut line: it moved by what was cut from it.
+            let shown = window.to - window.from;
+            let kept = shown
+                + if window.from > window.line_start {
+                    CUT.len()
+                } else {
+                    0
+                }
+                + if window.to < window.line_end {
+                    CUT.len()
+                } else {
+                    0
+                };
+            shift += kept as isize - (window.line_end - window.line_start) as isize;
+        }
+        (offset as isize + shift) as usize
+    }
+
+    fn span(&self, span: Span) -> miette::SourceSpan {
+        let start = self.offset(span.start);
+        let end = self.offset(span.end).max(start);
+        (start, end - start).into()
+    }
 }
 
 impl fmt::Debug for Located {

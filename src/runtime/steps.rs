@@ -78,11 +78,16 @@ impl Engine {
                 error,
                 handler,
             } => {
-                if let Err(Abort::Step(failure)) = self.block(run, body, env, path).await {
-                    env.values.insert(error.name.clone(), failure.to_json());
-                    let handled = self.block(run, handler, env, path).await;
-                    env.values.remove(&error.name);
-                    handled?;
+                match self.block(run, body, env, path).await {
+                    Ok(()) => {}
+                    Err(Abort::Step(failure)) => {
+                        env.values.insert(error.name.clone(), failure.to_json());
+                        let handled = self.block(run, handler, env, path).await;
+                        env.values.remove(&error.name);
+                        handled?;
+                    }
+                    // `fail` ends the execution; no `try` catches it.
+                    Err(abort) => return Err(abort),
                 }
             }
             StatementKind::Fail(message) => {
@@ -95,7 +100,9 @@ impl Engine {
                 return Err(Abort::Fail { message, step });
             }
             StatementKind::Emit { event, payload } => {
-                let step = format!("{path}emit {}", event.value);
+                // The position tells apart two emits of one name in one scope; each
+                // that runs stores its event once (also across resume).
+                let step = format!("{path}emit {}@{}", event.value, statement.span.start);
                 let payload = match payload {
                     Some(expr) => self.eval(expr, env, &step)?,
                     None => Value::Object(Map::new()),

@@ -1,17 +1,30 @@
 //! Running one subprocess agent call: argv without a shell, JSON on stdin, stdout
 //! collected (bounded), the tail of stderr kept, and on timeout the whole process
 //! group killed, so an agent's own children die with it.
+//!
+//! The input is handed over as an unlinked temporary file, not a pipe: an agent that
+//! exits without reading it cannot make wfc's write fail (no SIGPIPE, no EPIPE), and
+//! a large input cannot deadlock against a full stdout pipe.
+//!
+//! The agent's exit decides when the call ends. Its output is read until end of
+//! file, but once the agent has exited only for [`DRAIN`] more: a background child
+//! that inherited stdout must not hold the step open. The process group is then
+//! killed. A child that left the group (`setsid`) is not killed; wfc only stops
+//! reading from it.
 
+use std::io::{Seek, Write};
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 
 /// The most stdout an agent may print; more is `invalid_output`.
 pub const MAX_STDOUT: usize = 16 * 1024 * 1024;
 /// How much of the end of stderr is kept.
 pub const STDERR_TAIL: usize = 4 * 1024;
+/// How long output is still read after the agent has exited.
+pub const DRAIN: Duration = Duration::from_millis(100);
 
 pub struct Invocation {
     pub program: PathBuf,
@@ -40,73 +53,67 @@ pub struct Finished {
 /// Runs the invocation to completion or timeout. An `Err` means the program could
 /// not be started at all.
 pub async fn run(invocation: Invocation) -> std::io::Result<Finished> {
+    let mut input = tempfile::tempfile()?;
+    input.write_all(&invocation.stdin)?;
+    input.rewind()?;
     let mut command = Command::new(&invocation.program);
     command
         .args(&invocation.args)
         .current_dir(&invocation.cwd)
         .envs(invocation.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::piped())
+        .stdin(Stdio::from(input))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         // Its own process group, so a timeout can kill everything it started.
         .process_group(0)
         .kill_on_drop(true);
     let mut child = command.spawn()?;
-    let pid = child.id();
-    // Kills the group if this future is dropped mid-call (a cancelled execution).
-    let mut guard = GroupGuard { pid };
-    let mut stdin = child.stdin.take();
+    // Kills the group if this future is dropped mid-call (a cancelled execution),
+    // and in every case once the call is over.
+    let guard = GroupGuard { pid: child.id() };
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
-    let input = invocation.stdin;
-    // Feed stdin while reading the outputs, so a large input cannot deadlock against a
-    // full stdout pipe. An agent that exits without reading its input is not an error.
-    let feed = async move {
-        if let Some(stdin) = stdin.as_mut() {
-            let _ = stdin.write_all(&input).await;
-            let _ = stdin.shutdown().await;
-        }
-        drop(stdin);
-    };
-    let work = async {
-        let (_, out, err, status) = tokio::join!(
-            feed,
-            read_bounded(stdout, MAX_STDOUT),
-            read_tail(stderr, STDERR_TAIL),
-            child.wait()
-        );
-        (out, err, status)
-    };
-    let outcome = match invocation.timeout {
-        Some(limit) => tokio::time::timeout(limit, work).await.ok(),
-        None => Some(work.await),
-    };
-    match outcome {
-        Some(((stdout, stdout_overflow), stderr_tail, status)) => {
-            guard.pid = None;
-            Ok(Finished {
-                exit: Exit::Status(status?),
-                stdout,
-                stdout_overflow,
-                stderr_tail,
-            })
-        }
-        None => {
-            if let Some(pid) = guard.pid.take() {
-                kill_group(pid);
+    let mut out = Bounded::new(MAX_STDOUT);
+    let mut err = Tail::new(STDERR_TAIL);
+    let exit = {
+        let reading = async { tokio::join!(out.read(stdout), err.read(stderr)) };
+        tokio::pin!(reading);
+        let work = async {
+            tokio::select! {
+                // The usual order: output ends, then the agent exits.
+                _ = &mut reading => child.wait().await,
+                status = child.wait() => {
+                    let _ = tokio::time::timeout(DRAIN, &mut reading).await;
+                    status
+                }
             }
+        };
+        match invocation.timeout {
+            Some(limit) => tokio::time::timeout(limit, work).await.ok(),
+            None => Some(work.await),
+        }
+    };
+    drop(guard);
+    Ok(match exit {
+        Some(status) => Finished {
+            exit: Exit::Status(status?),
+            stdout: out.bytes,
+            stdout_overflow: out.overflow,
+            stderr_tail: err.finish(),
+        },
+        None => {
             let _ = child.wait().await;
-            Ok(Finished {
+            Finished {
                 exit: Exit::TimedOut,
                 stdout: Vec::new(),
                 stdout_overflow: false,
                 stderr_tail: String::new(),
-            })
+            }
         }
-    }
+    })
 }
 
-/// Kills a still-running agent's process group when dropped.
+/// Kills the agent's process group when dropped.
 struct GroupGuard {
     pid: Option<u32>,
 }
@@ -114,57 +121,83 @@ struct GroupGuard {
 impl Drop for GroupGuard {
     fn drop(&mut self) {
         if let Some(pid) = self.pid {
-            kill_group(pid);
+            // SAFETY: killpg has no memory-safety preconditions; the group id is the
+            // child's pid because it was spawned with `process_group(0)`. Once the
+            // leader has been reaped the group may be empty, and then this is a no-op
+            // (ESRCH), unless the pid was reused for a new group, which needs the
+            // whole pid space to wrap within one call.
+            unsafe {
+                libc::killpg(pid as libc::pid_t, libc::SIGKILL);
+            }
         }
     }
 }
 
-fn kill_group(pid: u32) {
-    // SAFETY: killpg has no memory-safety preconditions; the group id is the child's
-    // pid because it was spawned with `process_group(0)`.
-    unsafe {
-        libc::killpg(pid as libc::pid_t, libc::SIGKILL);
+/// Stdout, kept up to a limit; what passes it is drained and dropped so the agent
+/// is never blocked on a full pipe.
+struct Bounded {
+    bytes: Vec<u8>,
+    limit: usize,
+    overflow: bool,
+}
+
+impl Bounded {
+    fn new(limit: usize) -> Self {
+        Bounded {
+            bytes: Vec::new(),
+            limit,
+            overflow: false,
+        }
+    }
+
+    async fn read(&mut self, pipe: Option<impl AsyncRead + Unpin>) {
+        let Some(mut pipe) = pipe else { return };
+        let mut buffer = vec![0u8; 8192];
+        while let Ok(n) = pipe.read(&mut buffer).await {
+            if n == 0 {
+                break;
+            }
+            if self.bytes.len() + n > self.limit {
+                self.overflow = true;
+            } else {
+                self.bytes.extend_from_slice(&buffer[..n]);
+            }
+        }
     }
 }
 
-async fn read_bounded(pipe: Option<impl AsyncRead + Unpin>, limit: usize) -> (Vec<u8>, bool) {
-    let mut out = Vec::new();
-    let Some(mut pipe) = pipe else {
-        return (out, false);
-    };
-    let mut buffer = vec![0u8; 8192];
-    let mut overflow = false;
-    while let Ok(n) = pipe.read(&mut buffer).await {
-        if n == 0 {
-            break;
-        }
-        // Keep draining past the limit so the agent is not blocked on a full pipe.
-        if out.len() + n > limit {
-            overflow = true;
-        } else {
-            out.extend_from_slice(&buffer[..n]);
-        }
-    }
-    (out, overflow)
+/// The last `keep` bytes of stderr.
+struct Tail {
+    bytes: Vec<u8>,
+    keep: usize,
 }
 
-async fn read_tail(pipe: Option<impl AsyncRead + Unpin>, keep: usize) -> String {
-    let Some(mut pipe) = pipe else {
-        return String::new();
-    };
-    let mut tail: Vec<u8> = Vec::new();
-    let mut buffer = vec![0u8; 8192];
-    while let Ok(n) = pipe.read(&mut buffer).await {
-        if n == 0 {
-            break;
-        }
-        tail.extend_from_slice(&buffer[..n]);
-        if tail.len() > keep * 2 {
-            tail.drain(..tail.len() - keep);
+impl Tail {
+    fn new(keep: usize) -> Self {
+        Tail {
+            bytes: Vec::new(),
+            keep,
         }
     }
-    if tail.len() > keep {
-        tail.drain(..tail.len() - keep);
+
+    async fn read(&mut self, pipe: Option<impl AsyncRead + Unpin>) {
+        let Some(mut pipe) = pipe else { return };
+        let mut buffer = vec![0u8; 8192];
+        while let Ok(n) = pipe.read(&mut buffer).await {
+            if n == 0 {
+                break;
+            }
+            self.bytes.extend_from_slice(&buffer[..n]);
+            if self.bytes.len() > self.keep * 2 {
+                self.bytes.drain(..self.bytes.len() - self.keep);
+            }
+        }
     }
-    String::from_utf8_lossy(&tail).into_owned()
+
+    fn finish(mut self) -> String {
+        if self.bytes.len() > self.keep {
+            self.bytes.drain(..self.bytes.len() - self.keep);
+        }
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
 }

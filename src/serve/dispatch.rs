@@ -10,7 +10,6 @@ use crate::runtime::{Engine, Origin, RunError, Schedule};
 use crate::store::{self, Store, StoreError};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
-use std::collections::HashSet;
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -181,42 +180,74 @@ fn cron(store: &Store, engines: &[Arc<Engine>], now: DateTime<Utc>) -> Result<()
     Ok(())
 }
 
+/// How many new samples one tick evaluates; more wait for the next tick.
+const SAMPLES_PER_TICK: usize = 10_000;
+
 /// Metric triggers fire when their condition becomes true (an edge), once per
-/// crossing, and per period for a periodic metric. Returns the new cursor.
+/// crossing, and per period for a periodic metric. Every sample recorded since the
+/// last look is evaluated in the order it was recorded, whichever process recorded
+/// it, so two crossings between ticks are two fires. The first look (no cursor)
+/// evaluates each trigger as things stand. Returns the new cursor.
 fn metrics(
     store: &Store,
     engines: &[Arc<Engine>],
     now: DateTime<Utc>,
     cursor: Option<i64>,
 ) -> Result<i64, StoreError> {
-    let (changed, next): (Option<HashSet<String>>, i64) = match cursor {
-        None => (None, store.last_metric_id()?),
-        Some(cursor) => {
-            let samples = store.metrics_after(cursor)?;
-            let next = samples.last().map_or(cursor, |s| s.id);
-            (Some(samples.into_iter().map(|s| s.name).collect()), next)
+    let watched: Vec<_> = triggers(engines)
+        .into_iter()
+        .filter_map(|(engine, trigger)| {
+            let threshold = trigger.kinds.iter().find_map(|k| match k {
+                TriggerKind::Metric(threshold) => Some(threshold),
+                _ => None,
+            })?;
+            let query = metric::resolve(&threshold.metric).ok()?;
+            Some(Watched {
+                engine,
+                trigger,
+                threshold,
+                query,
+            })
+        })
+        .collect();
+    let Some(cursor) = cursor else {
+        for watched in &watched {
+            watched.evaluate(store, now, None)?;
         }
+        return store.last_metric_id();
     };
-    for (engine, trigger) in triggers(engines) {
-        let Some(threshold) = trigger.kinds.iter().find_map(|k| match k {
-            TriggerKind::Metric(threshold) => Some(threshold),
-            _ => None,
-        }) else {
-            continue;
-        };
-        let Ok(query) = metric::resolve(&threshold.metric) else {
-            continue;
-        };
-        if changed
-            .as_ref()
-            .is_some_and(|names| !names.contains(&query.series))
-        {
-            continue;
+    let samples = store.metrics_after(cursor, SAMPLES_PER_TICK)?;
+    for sample in &samples {
+        let at = store::parse_timestamp(&sample.recorded_at).unwrap_or(now);
+        for watched in watched.iter().filter(|w| w.query.series == sample.name) {
+            watched.evaluate(store, at, Some(sample.id))?;
         }
+    }
+    Ok(samples.last().map_or(cursor, |s| s.id))
+}
+
+/// A metric trigger of a served program, with its metric read resolved.
+struct Watched<'a> {
+    engine: &'a Arc<Engine>,
+    trigger: &'a Trigger,
+    threshold: &'a crate::ast::Threshold,
+    query: metric::MetricQuery,
+}
+
+impl Watched<'_> {
+    /// Evaluates the threshold as the metric stood at sample `upto` (all samples
+    /// without one), in the period containing `at`, and fires on a rising edge.
+    fn evaluate(
+        &self,
+        store: &Store,
+        at: DateTime<Utc>,
+        upto: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let (engine, trigger, query) = (self.engine, self.trigger, &self.query);
         let name = &trigger.name.name;
         let window = query
             .period
-            .map(|p| p.window(now, timezone(engine, trigger)));
+            .map(|p| p.window(at, timezone(engine, trigger)));
         let (from, to, period) = match &window {
             Some((from, to, key)) => (
                 Some(store::timestamp(*from)),
@@ -230,8 +261,9 @@ fn metrics(
             query.aggregation,
             from.as_deref(),
             to.as_deref(),
+            upto,
         )?;
-        let holds = value.is_some_and(|v| threshold.op.holds(v, threshold.target.value));
+        let holds = value.is_some_and(|v| self.threshold.op.holds(v, self.threshold.target.value));
         let (above, crossings) = store.metric_trigger_state(name, &period)?;
         if holds && !above {
             let crossing = crossings + 1;
@@ -244,8 +276,8 @@ fn metrics(
         } else if !holds && above {
             store.set_metric_trigger_state(name, &period, false, crossings)?;
         }
+        Ok(())
     }
-    Ok(next)
 }
 
 /// Re-checks files that changed; applies a file only when it checks clean.
@@ -395,6 +427,36 @@ workflow sell { steps { x = noop({}) } record sales = 1 }
         let restarted = metrics(&store, &engines, day(25, "09:30:00"), None).unwrap();
         assert!(restarted > 0);
         assert_eq!(fired(&store, "metric:2026-11-25:2"), 0);
+    }
+
+    #[tokio::test]
+    async fn crossings_between_ticks_each_fire() {
+        let (store, engine) = setup(
+            "burst",
+            r#"
+agent noop { compute { ok: true } }
+trigger high { when metric latest(score) >= 4167 }
+workflow alert { on high chain noop }
+workflow rate { steps { x = noop({}) } record score = 1 }
+"#,
+        );
+        let engines = [engine];
+        let cursor = metrics(&store, &engines, at("2026-11-25T08:00:00Z"), None).unwrap();
+        for (i, value) in [4000.0, 4200.0, 4300.0, 4100.0, 4500.0]
+            .into_iter()
+            .enumerate()
+        {
+            let when = at(&format!("2026-11-25T09:00:0{i}Z"));
+            store.record_metric("score", value, when).unwrap();
+        }
+        metrics(&store, &engines, at("2026-11-25T09:00:10Z"), Some(cursor)).unwrap();
+        assert_eq!(fired(&store, "metric::1"), 1, "4200 crosses");
+        assert_eq!(
+            fired(&store, "metric::2"),
+            1,
+            "4500 crosses again after 4100"
+        );
+        assert_eq!(fired(&store, "metric::3"), 0);
     }
 
     #[test]

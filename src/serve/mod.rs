@@ -44,6 +44,8 @@ pub enum ServeError {
     Store(#[from] StoreError),
     #[error("cannot wait for signals: {0}")]
     Signals(std::io::Error),
+    #[error("the trigger dispatcher failed ({0}); the server stopped so that it can be restarted")]
+    Dispatcher(String),
 }
 
 /// One served file: its engine and the modification times it was loaded at.
@@ -143,10 +145,26 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let http = tokio::spawn(http::serve(listener, state.clone(), stop_rx.clone()));
-    let dispatcher = tokio::spawn(dispatch::run(state.clone(), config.watch, stop_rx));
+    let mut dispatcher = tokio::spawn(dispatch::run(state.clone(), config.watch, stop_rx));
 
-    wait_for_signal().await?;
-    tracing::info!(grace = ?config.grace, "shutting down: no new work; running steps may finish");
+    // A dispatcher that ends by itself (it could not open the database, or a bug made
+    // it panic) would leave a server that answers /health but fires nothing: end the
+    // whole server instead, with an error a supervisor sees.
+    let failure = tokio::select! {
+        signal = wait_for_signal() => { signal?; None }
+        ended = &mut dispatcher => Some(match ended {
+            Ok(()) => "it stopped".to_string(),
+            Err(error) => error.to_string(),
+        }),
+    };
+    match &failure {
+        None => {
+            tracing::info!(grace = ?config.grace, "shutting down: no new work; running steps may finish")
+        }
+        Some(reason) => {
+            tracing::error!(%reason, grace = ?config.grace, "the trigger dispatcher failed; shutting down")
+        }
+    }
     let _ = stop_tx.send(true);
     let engines = state.engines();
     for engine in &engines {
@@ -156,10 +174,15 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     while engines.iter().any(|e| e.busy() > 0) && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let _ = dispatcher.await;
+    if failure.is_none() {
+        let _ = dispatcher.await;
+    }
     let _ = http.await;
     tracing::info!("stopped; unfinished executions resume at the next start");
-    Ok(())
+    match failure {
+        None => Ok(()),
+        Some(reason) => Err(ServeError::Dispatcher(reason)),
+    }
 }
 
 async fn wait_for_signal() -> Result<(), ServeError> {

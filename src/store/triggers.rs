@@ -95,12 +95,14 @@ impl Store {
         Ok(self.conn.last_insert_rowid())
     }
 
-    /// Samples recorded after sample `after`, oldest first.
-    pub fn metrics_after(&self, after: i64) -> Result<Vec<MetricRow>> {
+    /// At most `limit` samples recorded after sample `after`, in the order they were
+    /// recorded.
+    pub fn metrics_after(&self, after: i64, limit: usize) -> Result<Vec<MetricRow>> {
         let mut statement = self.conn.prepare(
-            "SELECT id, name, value, execution_id, recorded_at FROM metrics WHERE id > ?1 ORDER BY id",
+            "SELECT id, name, value, execution_id, recorded_at FROM metrics
+             WHERE id > ?1 ORDER BY id LIMIT ?2",
         )?;
-        let rows = statement.query_map(params![after], metric_row)?;
+        let rows = statement.query_map(params![after, limit as i64], metric_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -113,16 +115,20 @@ impl Store {
     }
 
     /// The aggregate of a series over samples recorded in `[from, to)` (all of them
-    /// without bounds); `None` when there is no sample (`count` is then 0).
+    /// without bounds) and, with `upto`, only those up to that sample id: the value as
+    /// it stood when that sample was recorded. `None` when there is no sample (`count`
+    /// is then 0).
     pub fn metric_aggregate(
         &self,
         series: &str,
         aggregation: Aggregation,
         from: Option<&str>,
         to: Option<&str>,
+        upto: Option<i64>,
     ) -> Result<Option<f64>> {
         let window =
-            "name = ?1 AND (?2 IS NULL OR recorded_at >= ?2) AND (?3 IS NULL OR recorded_at < ?3)";
+            "name = ?1 AND (?2 IS NULL OR recorded_at >= ?2) AND (?3 IS NULL OR recorded_at < ?3)
+             AND (?4 IS NULL OR id <= ?4)";
         let sql = match aggregation {
             Aggregation::Latest => format!(
                 "SELECT value FROM metrics WHERE {window} ORDER BY recorded_at DESC, id DESC LIMIT 1"
@@ -137,7 +143,7 @@ impl Store {
         };
         Ok(self
             .conn
-            .query_row(&sql, params![series, from, to], |row| {
+            .query_row(&sql, params![series, from, to, upto], |row| {
                 row.get::<_, Option<f64>>(0)
             })
             .optional()?

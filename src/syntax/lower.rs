@@ -126,22 +126,9 @@ impl Lower {
     }
 
     fn duration(&self, pair: Pair<'_, Rule>) -> Spanned<Millis> {
-        let text = pair.as_str();
-        let digits_end = text
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(text.len());
-        let unit: u64 = match &text[digits_end..] {
-            "ms" => 1,
-            "s" => 1_000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            _ => 86_400_000,
-        };
-        let value = text[..digits_end]
-            .parse::<u64>()
-            .ok()
-            .and_then(|n| n.checked_mul(unit))
-            .unwrap_or(Millis::MAX);
+        // The grammar admits only digits and a unit; too long a duration becomes the
+        // largest one, which the checker reports.
+        let value = crate::duration::parse(pair.as_str()).unwrap_or(Millis::MAX);
         Spanned::new(value, self.span(&pair))
     }
 

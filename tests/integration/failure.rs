@@ -2,7 +2,7 @@
 //! kill whole process groups, breakers shared across processes, the dead-letter
 //! queue, cancellation from another process, and crash-and-resume with SIGKILL.
 
-use crate::support::Project;
+use crate::support::{alive, wait_for, Project};
 use serde_json::{json, Value};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -125,17 +125,6 @@ fn retry_on_excludes_other_kinds_and_attempts_run_out() {
     assert_eq!(attempts(&store).len(), 2);
     let execution = &store.executions(&HistoryFilter::default()).unwrap()[0];
     assert_eq!(execution.error.as_ref().unwrap()["attempts"], 2);
-}
-
-fn alive(pid: u32) -> bool {
-    // A zombie has exited; only a process still running counts.
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !stat
-            .split(") ")
-            .nth(1)
-            .is_some_and(|rest| rest.starts_with('Z')),
-        Err(_) => false,
-    }
 }
 
 #[test]
@@ -330,18 +319,6 @@ fn spawn_run(project: &Project, workflow: &str) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
-}
-
-/// Waits until `check` holds, polling the store; panics after `limit`.
-fn wait_for(limit: Duration, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !check() {
-        assert!(
-            Instant::now() < deadline,
-            "condition not reached in {limit:?}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 #[test]

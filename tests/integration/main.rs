@@ -1,5 +1,6 @@
 //! Every integration test, in one binary so the suite builds once.
 
+mod abuse;
 mod cli;
 mod diagnostics;
 mod examples;
@@ -11,4 +12,5 @@ mod robustness;
 mod run;
 mod scoping;
 mod serve;
+mod server;
 mod support;

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 /// The repository root; tests run with it as the working directory.
 pub fn root() -> PathBuf {
@@ -25,6 +26,11 @@ impl Wfc {
             .current_dir(root())
             .env_remove("NO_COLOR");
         Wfc { command }
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.command.env(key, value);
+        self
     }
 
     pub fn dir(mut self, dir: &Path) -> Self {
@@ -101,4 +107,56 @@ impl Project {
     pub fn store(&self) -> wfc::store::Store {
         wfc::store::Store::open(&self.dir.join("wfc.db")).expect("the store opens")
     }
+}
+
+/// Waits until `check` holds; panics after `limit`. Returns how long it took.
+pub fn wait_for(limit: Duration, mut check: impl FnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while !check() {
+        assert!(
+            started.elapsed() < limit,
+            "condition not reached in {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    started.elapsed()
+}
+
+/// Whether a process is still running (a zombie has exited).
+pub fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .split(") ")
+            .nth(1)
+            .is_some_and(|rest| rest.starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+/// Whether an outside tool (not part of a Rust toolchain) is on PATH. Without it, a
+/// test that needs it says so on the terminal and skips that part; under `CI=true`,
+/// where `.ci/run` installs every such tool, its absence fails the test instead.
+pub fn tool_or_skip(program: &str, package: &str, what: &str) -> bool {
+    let found = std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| {
+            let file = dir.join(program);
+            std::fs::metadata(&file).is_ok_and(|m| {
+                use std::os::unix::fs::PermissionsExt;
+                m.is_file() && m.permissions().mode() & 0o111 != 0
+            })
+        })
+    });
+    if !found {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "`{program}` ({package}) is not on PATH, and under CI=true .ci/run provides it"
+        );
+        // Written past the test harness's capture, so the skip is seen.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: {what} (`{program}` from {package} is not installed)"
+        );
+    }
+    found
 }

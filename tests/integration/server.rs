@@ -1,0 +1,106 @@
+//! A running `wfc serve` for tests: its log lines, its port, raw HTTP over a socket.
+
+use crate::support::Project;
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A running `wfc serve`, its log lines, and the port it listens on.
+pub struct Server {
+    pub child: Child,
+    pub log: Arc<Mutex<Vec<String>>>,
+    pub port: u16,
+}
+
+impl Server {
+    pub fn start(project: &Project, extra: &[&str]) -> Server {
+        let mut args = vec![
+            "serve",
+            "flow.wf",
+            "--listen",
+            "127.0.0.1:0",
+            "--grace",
+            "300ms",
+        ];
+        args.extend_from_slice(extra);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wfc"))
+            .args(&args)
+            .current_dir(&project.dir)
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        let lines = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(address) = line.split("address=").nth(1) {
+                    let port = address
+                        .split_whitespace()
+                        .next()
+                        .unwrap()
+                        .rsplit(':')
+                        .next()
+                        .unwrap();
+                    let _ = sender.send(port.parse::<u16>().unwrap());
+                }
+                lines.lock().unwrap().push(line);
+            }
+        });
+        let port = receiver
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("serve did not start: {:?}", log.lock().unwrap()));
+        Server { child, log, port }
+    }
+
+    /// SIGTERM, then wait for the process to exit.
+    pub fn stop(mut self) -> Duration {
+        let started = Instant::now();
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        let status = self.child.wait().unwrap();
+        assert!(
+            status.success(),
+            "serve exited with {status}: {:?}",
+            self.log.lock().unwrap()
+        );
+        started.elapsed()
+    }
+
+    pub fn http(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        token: Option<&str>,
+    ) -> (u16, Value) {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        let body = body.unwrap_or("");
+        let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let status = response.split_whitespace().nth(1).unwrap().parse().unwrap();
+        let payload = response.split("\r\n\r\n").nth(1).unwrap_or("");
+        (status, serde_json::from_str(payload).unwrap_or(Value::Null))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
