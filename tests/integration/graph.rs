@@ -1,7 +1,7 @@
 //! `wfc graph`: snapshots of the enterprise example's graphs, and DOT that Graphviz
 //! accepts.
 
-use crate::support::Wfc;
+use crate::support::{tool_or_skip, Wfc};
 
 fn graph(args: &[&str]) -> String {
     let mut all = vec!["graph", "examples/enterprise.wf"];
@@ -29,6 +29,9 @@ fn dot_snapshot_and_graphviz_accepts_every_graph() {
         "lead_pipeline_dot",
         graph(&["--workflow", "lead_pipeline", "--format", "dot"])
     );
+    if !tool_or_skip("dot", "Graphviz", "DOT output is accepted by Graphviz") {
+        return;
+    }
     for args in [
         &["--format", "dot"][..],
         &["--goals", "--format", "dot"],
@@ -40,7 +43,7 @@ fn dot_snapshot_and_graphviz_accepts_every_graph() {
             .stdin(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
-            .expect("Graphviz `dot` is installed (.ci/run installs it)");
+            .expect("Graphviz `dot` starts");
         use std::io::Write;
         dot.stdin
             .take()
