@@ -8,6 +8,7 @@ mod failure;
 mod format;
 mod goals;
 mod graph;
+mod readme;
 mod robustness;
 mod run;
 mod scoping;

@@ -16,19 +16,19 @@ pub struct Server {
 }
 
 impl Server {
+    /// Serves the project's `flow.wf` on a free loopback port.
     pub fn start(project: &Project, extra: &[&str]) -> Server {
-        let mut args = vec![
-            "serve",
-            "flow.wf",
-            "--listen",
-            "127.0.0.1:0",
-            "--grace",
-            "300ms",
-        ];
+        let mut command = Command::new(env!("CARGO_BIN_EXE_wfc"));
+        command.current_dir(&project.dir);
+        Server::spawn(command, "flow.wf", extra)
+    }
+
+    /// Serves `file` with `command`'s directory and environment.
+    pub fn spawn(mut command: Command, file: &str, extra: &[&str]) -> Server {
+        let mut args = vec!["serve", file, "--listen", "127.0.0.1:0", "--grace", "300ms"];
         args.extend_from_slice(extra);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_wfc"))
+        let mut child = command
             .args(&args)
-            .current_dir(&project.dir)
             .env("NO_COLOR", "1")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

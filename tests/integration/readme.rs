@@ -1,0 +1,83 @@
+//! The README's walk-through, run as written: its first screen's commands, then the
+//! serve section's, in order, on a fresh database. A README change that breaks the
+//! story (a step that no longer shows what it says) fails here.
+
+use crate::server::Server;
+use crate::support::{root, scratch, wait_for};
+use std::process::Command;
+use std::time::Duration;
+use wfc::store::{HistoryFilter, Store};
+
+/// The commands of the README's ```sh blocks between two headings, in order.
+fn commands(from: &str, to: &str, prefix: &str) -> Vec<String> {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let start = readme.find(from).expect("the README has the section");
+    let end = start + readme[start..].find(to).expect("the section ends");
+    readme[start..end]
+        .lines()
+        .map(str::trim)
+        .filter(|line| line.starts_with(prefix))
+        .map(String::from)
+        .collect()
+}
+
+/// Runs one README line with `sh`, where `cargo run --` and `wfc` are the built binary.
+fn shell(line: &str, db: &std::path::Path) -> std::process::Output {
+    let script =
+        format!("cargo() {{ shift 2; \"$WFC\" \"$@\"; }}\nwfc() {{ \"$WFC\" \"$@\"; }}\n{line}\n");
+    Command::new("sh")
+        .args(["-c", &script])
+        .current_dir(root())
+        .env("WFC", env!("CARGO_BIN_EXE_wfc"))
+        .env("WFC_DB", db)
+        .output()
+        .unwrap()
+}
+
+fn by_trigger(store: &Store, workflow: &str, trigger: &str) -> usize {
+    let filter = HistoryFilter {
+        workflow: Some(workflow.into()),
+        ..HistoryFilter::default()
+    };
+    store
+        .executions(&filter)
+        .unwrap()
+        .iter()
+        .filter(|e| e.trigger.as_deref() == Some(trigger))
+        .count()
+}
+
+#[test]
+fn the_walk_through_runs_as_written() {
+    let dir = scratch("readme_walk_through");
+    let db = dir.join("wfc.db");
+    let first = commands("# wfc", "## A taste", "cargo run -- ");
+    assert!(first.len() >= 6, "{first:?}");
+    // `show <id>` needs an id the reader copies; everything else runs as written.
+    for line in first.iter().filter(|l| !l.contains('<')) {
+        let output = shell(line, &db);
+        assert!(
+            output.status.success(),
+            "`{line}`: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let store = Store::open(&db).unwrap();
+    let serve = commands("## Triggers that fire by themselves", "- **Cron**", "wfc ");
+    assert!(serve[0].starts_with("wfc serve examples/enterprise.wf"));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wfc"));
+    command.current_dir(root()).env("WFC_DB", &db);
+    let server = Server::spawn(command, "examples/enterprise.wf", &[]);
+    // Nothing booked so far crosses the revenue threshold: the review waits.
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(by_trigger(&store, "revenue_review", "revenue_milestone"), 0);
+    for line in serve.iter().filter(|l| l.starts_with("wfc emit")) {
+        let output = shell(line, &db);
+        assert!(output.status.success(), "`{line}`");
+    }
+    wait_for(Duration::from_secs(10), || {
+        by_trigger(&store, "lead_pipeline", "lead_qualification") == 1
+            && by_trigger(&store, "revenue_review", "revenue_milestone") == 1
+    });
+    server.stop();
+}
