@@ -46,6 +46,17 @@ pub fn parse(text: &str) -> Result<Millis, DurationError> {
         .ok_or_else(|| DurationError::TooLong(text.to_string()))
 }
 
+/// Writes a duration as it would be parsed: in the largest unit that divides it.
+pub fn format(duration: std::time::Duration) -> String {
+    let ms = duration.as_millis().min(Millis::MAX as u128) as Millis;
+    let (name, length) = UNITS
+        .iter()
+        .rev()
+        .find(|(_, length)| ms % length == 0 && ms > 0)
+        .unwrap_or(&UNITS[0]);
+    format!("{}{name}", ms / length)
+}
+
 /// Parses a duration for the standard library.
 pub fn parse_std(text: &str) -> Result<std::time::Duration, DurationError> {
     parse(text).map(std::time::Duration::from_millis)
@@ -81,5 +92,8 @@ mod tests {
             );
         }
         assert_eq!(parse("3650d"), Ok(MAX));
+        for text in ["0ms", "250ms", "1500ms", "30s", "90s", "10m", "1h", "2d"] {
+            assert_eq!(format(parse_std(text).unwrap()), text);
+        }
     }
 }

@@ -30,6 +30,10 @@ pub struct RunArgs {
     /// Read the input JSON from a file (`-` for stdin).
     #[arg(long)]
     input_file: Option<PathBuf>,
+    /// On SIGINT/SIGTERM, how long running steps may take to finish (e.g. 10s); a
+    /// second signal stops at once.
+    #[arg(long, default_value = "10s", value_parser = crate::duration::parse_std)]
+    grace: Duration,
     #[command(flatten)]
     db: DbArgs,
 }
@@ -52,7 +56,7 @@ pub fn run(args: RunArgs) -> ExitCode {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
-    let result = runtime.block_on(async {
+    let work = async {
         match (&args.workflow, &args.trigger) {
             (Some(workflow), _) => {
                 let origin = Origin {
@@ -64,11 +68,92 @@ pub fn run(args: RunArgs) -> ExitCode {
             (None, Some(trigger)) => engine.run_trigger(trigger, input).await,
             (None, None) => unreachable!("clap requires --workflow or --trigger"),
         }
-    });
-    match result {
-        Ok(executions) => print_results(&executions, args.trigger.is_some()),
-        Err(error) => run_error(error),
+    };
+    match runtime.block_on(until_signal(&engine, args.grace, work)) {
+        Ok(Ok(executions)) => print_results(&executions, args.trigger.is_some()),
+        Ok(Err(error)) => run_error(error),
+        Err(Stopped::Signal(signal)) => interrupted(&args.db, signal),
+        Err(Stopped::CannotListen(error)) => {
+            super::usage_error(format!("cannot wait for signals: {error}"))
+        }
     }
+}
+
+/// Why a run stopped before its executions ended.
+enum Stopped {
+    /// SIGINT or SIGTERM (the number).
+    Signal(i32),
+    CannotListen(std::io::Error),
+}
+
+/// Runs `work` until it ends or a SIGINT/SIGTERM arrives. Then, as `wfc serve` does,
+/// no new step starts, running steps may finish for `grace` (a second signal cuts
+/// that short), and `work` is dropped, which kills the agents' process groups. The
+/// executions stay `running` under this dead process: `wfc resume` continues them.
+async fn until_signal<T>(
+    engine: &Engine,
+    grace: Duration,
+    work: impl std::future::Future<Output = T>,
+) -> Result<T, Stopped> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = signal(SignalKind::terminate()).map_err(Stopped::CannotListen)?;
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(Stopped::CannotListen)?;
+    tokio::pin!(work);
+    let signal = tokio::select! {
+        biased;
+        done = &mut work => return Ok(done),
+        _ = terminate.recv() => libc::SIGTERM,
+        _ = interrupt.recv() => libc::SIGINT,
+    };
+    eprintln!(
+        "stopping: no new steps; running steps may finish within {} (signal again to stop now)",
+        crate::duration::format(grace)
+    );
+    engine.drain();
+    let settled = async {
+        while engine.busy() > 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::select! {
+        biased;
+        done = &mut work => return Ok(done),
+        () = settled => {}
+        () = tokio::time::sleep(grace) => {}
+        _ = terminate.recv() => {}
+        _ = interrupt.recv() => {}
+    }
+    Err(Stopped::Signal(signal))
+}
+
+/// Says which executions were left and how to continue them; exits 128 + signal.
+fn interrupted(db: &DbArgs, signal: i32) -> ExitCode {
+    let me = std::process::id();
+    let mine = open_store(db).and_then(|store| {
+        let running = store.running_executions()?;
+        let mine: Vec<_> = running
+            .into_iter()
+            .filter(|e| e.owner_pid == Some(me))
+            .collect();
+        for execution in &mine {
+            store.mark_interrupted(&execution.id)?;
+        }
+        Ok(mine)
+    });
+    match mine {
+        Ok(mine) => {
+            for execution in &mine {
+                eprintln!(
+                    "interrupted: execution {} of `{}` is resumable: `wfc resume {}`",
+                    execution.id,
+                    execution.workflow,
+                    super::table::short_id(&execution.id)
+                );
+            }
+        }
+        Err(error) => eprintln!("error: cannot list the interrupted executions: {error}"),
+    }
+    ExitCode::from(128 + signal as u8)
 }
 
 /// Loads and checks `path`, printing its diagnostics; a file with errors is refused.

@@ -131,8 +131,8 @@ async fn run_process(
             return Err(failure(
                 ErrorKind::Timeout,
                 format!(
-                    "no answer within {}ms; its process group was killed",
-                    limit.as_millis()
+                    "no answer within {}; its process group was killed",
+                    crate::duration::format(limit)
                 ),
                 stderr,
             ));

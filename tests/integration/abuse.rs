@@ -303,3 +303,115 @@ fn durations_on_the_command_line_are_checked() {
         assert!(run.stderr.contains(problem), "{grace}: {}", run.stderr);
     }
 }
+
+/// `wfc run` in the background, its output piped.
+fn spawn_run(project: &Project, args: &[&str]) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_wfc"))
+        .args(args)
+        .current_dir(&project.dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn signal(child: &std::process::Child, signal: i32) {
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe {
+        libc::kill(child.id() as i32, signal);
+    }
+}
+
+#[test]
+fn a_signalled_run_lets_its_step_finish_starts_no_other_and_is_resumable() {
+    let project = Project::new("abuse_run_sigterm")
+        .file(
+            "agents/step.sh",
+            "cat >/dev/null\necho \"$1\" >> ran.log\necho $$ > \"$1.pid\"\nsleep 0.3\necho '{}'\n",
+        )
+        .file(
+            "flow.wf",
+            r#"
+agent one { run ["sh", "agents/step.sh", "one"] }
+agent two { run ["sh", "agents/step.sh", "two"] }
+workflow w { chain one -> two }
+"#,
+        );
+    let run = spawn_run(
+        &project,
+        &["run", "flow.wf", "--workflow", "w", "--grace", "5s"],
+    );
+    wait_for(Duration::from_secs(5), || {
+        project.dir.join("one.pid").exists()
+    });
+    signal(&run, libc::SIGTERM);
+    let started = Instant::now();
+    let output = run.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(143), "{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "waited for the whole grace"
+    );
+    assert!(stderr.contains("is resumable: `wfc resume"), "{stderr}");
+    let ran = || std::fs::read_to_string(project.dir.join("ran.log")).unwrap();
+    assert_eq!(
+        ran(),
+        "one\n",
+        "the running step finished; the next never started"
+    );
+    let store = project.store();
+    let execution = &executions(&store, "w")[0];
+    assert_eq!(execution.status, "running");
+    let attempts = store.attempts(&execution.id).unwrap();
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0].status, "completed");
+    project.wfc(["resume", &execution.id]).expect_code(0);
+    assert_eq!(ran(), "one\ntwo\n", "resume ran only what was left");
+    assert_eq!(store.execution(&execution.id).unwrap().status, "completed");
+}
+
+#[test]
+fn a_second_signal_kills_the_running_agents_at_once() {
+    let project = Project::new("abuse_run_sigint")
+        .file(
+            "agents/hang.sh",
+            "cat >/dev/null\necho $$ > hang.pid\nsleep 30\n",
+        )
+        .file(
+            "flow.wf",
+            r#"
+agent hang { run ["sh", "agents/hang.sh"] }
+workflow w { steps { x = hang({}) } }
+"#,
+        );
+    let mut run = spawn_run(
+        &project,
+        &["run", "flow.wf", "--workflow", "w", "--grace", "1h"],
+    );
+    wait_for(Duration::from_secs(5), || {
+        project.dir.join("hang.pid").exists()
+    });
+    signal(&run, libc::SIGINT);
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(
+        run.try_wait().unwrap().is_none(),
+        "the grace lets the step run"
+    );
+    signal(&run, libc::SIGINT);
+    let status = run.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let pid: u32 = std::fs::read_to_string(project.dir.join("hang.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    wait_for(Duration::from_secs(2), || !alive(pid));
+    let store = project.store();
+    let execution = &executions(&store, "w")[0];
+    assert_eq!(execution.status, "running", "left for resume");
+    assert_eq!(
+        store.attempts(&execution.id).unwrap()[0].status,
+        "interrupted"
+    );
+}
