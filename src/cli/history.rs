@@ -2,7 +2,7 @@
 
 use super::table::{self, short_id};
 use super::{open_store, print_list, DbArgs, Format};
-use crate::store::HistoryFilter;
+use crate::store::{HistoryFilter, EXECUTION_STATUSES};
 use clap::Args;
 use std::process::ExitCode;
 
@@ -14,12 +14,12 @@ pub struct HistoryArgs {
     /// Only this workflow version.
     #[arg(long)]
     version: Option<String>,
-    /// Only executions with this status: running, completed or failed.
-    #[arg(long, value_parser = ["running", "completed", "failed"])]
+    /// Only executions with this status.
+    #[arg(long, value_parser = EXECUTION_STATUSES)]
     status: Option<String>,
-    /// At most this many, newest first.
-    #[arg(long, default_value_t = 20)]
-    limit: usize,
+    /// At most this many, newest first (text: 20 unless given; JSON: all).
+    #[arg(long)]
+    limit: Option<usize>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     #[command(flatten)]
@@ -35,12 +35,14 @@ pub fn run(args: HistoryArgs) -> ExitCode {
         workflow: args.workflow,
         version: args.version,
         status: args.status,
-        limit: Some(args.limit),
+        limit: limit(args.limit, args.format),
+        ..HistoryFilter::default()
     };
     let executions = match store.executions(&filter) {
         Ok(rows) => rows,
         Err(error) => return super::usage_error(error),
     };
+    cut_note(executions.len(), args.limit, args.format);
     print_list(
         &executions,
         args.format,
@@ -65,13 +67,32 @@ pub fn run(args: HistoryArgs) -> ExitCode {
 
 #[derive(Args)]
 pub struct EventsArgs {
-    /// At most this many, newest first.
-    #[arg(long, default_value_t = 20)]
-    limit: usize,
+    /// At most this many, newest first (text: 20 unless given; JSON: all).
+    #[arg(long)]
+    limit: Option<usize>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     #[command(flatten)]
     db: DbArgs,
+}
+
+/// How many rows a text table shows when `--limit` is not given.
+const TEXT_LIMIT: usize = 20;
+
+/// A text table stops at [`TEXT_LIMIT`] rows unless told otherwise; JSON, read by
+/// programs, has everything unless told otherwise.
+fn limit(given: Option<usize>, format: Format) -> Option<usize> {
+    match format {
+        Format::Text => Some(given.unwrap_or(TEXT_LIMIT)),
+        Format::Json => given,
+    }
+}
+
+/// Says on stderr when a text table may have been cut at the default limit.
+fn cut_note(shown: usize, given: Option<usize>, format: Format) {
+    if format == Format::Text && given.is_none() && shown == TEXT_LIMIT {
+        eprintln!("(the newest {TEXT_LIMIT}; --limit N shows more)");
+    }
 }
 
 pub fn events(args: EventsArgs) -> ExitCode {
@@ -79,10 +100,11 @@ pub fn events(args: EventsArgs) -> ExitCode {
         Ok(store) => store,
         Err(error) => return super::usage_error(error),
     };
-    let events = match store.events(Some(args.limit)) {
+    let events = match store.events(limit(args.limit, args.format)) {
         Ok(rows) => rows,
         Err(error) => return super::usage_error(error),
     };
+    cut_note(events.len(), args.limit, args.format);
     print_list(
         &events,
         args.format,

@@ -25,6 +25,10 @@ pub struct ServeArgs {
     /// On SIGINT/SIGTERM, how long running steps may take to finish (e.g. 10s).
     #[arg(long, default_value = "10s", value_parser = crate::duration::parse_std)]
     grace: Duration,
+    /// How long an HTTP client may take to send a request's headers, or leave a
+    /// kept-alive connection idle, before it is closed.
+    #[arg(long, default_value = "10s", value_parser = crate::duration::parse_std)]
+    idle_timeout: Duration,
     /// Log lines as `text` or `json`.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -55,6 +59,7 @@ pub fn serve(args: ServeArgs) -> ExitCode {
         token: args.token.filter(|t| !t.is_empty()),
         watch: args.watch,
         grace: args.grace,
+        idle_timeout: args.idle_timeout,
     };
     let runtime = match super::run::runtime() {
         Ok(runtime) => runtime,

@@ -3,25 +3,41 @@
 
 use super::State;
 use crate::runtime::{process_alive, Origin, RunError};
-use crate::store::{CancelRequest, HistoryFilter, Store, StoreError};
+use crate::store::{CancelRequest, HistoryFilter, Store, StoreError, EXECUTION_STATUSES};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, Query, State as Shared};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State as Shared};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
-use tokio::sync::watch;
+use std::time::Duration;
+use tokio::sync::{watch, Semaphore};
 
 /// The largest request body accepted.
 pub const MAX_BODY: usize = 1024 * 1024;
+/// Connections served at once; one more is answered 503 and closed at once, so slow
+/// or idle clients cannot use up the process's file descriptors.
+pub const MAX_CONNECTIONS: usize = 256;
+/// The longest request target (path and query) and the most header bytes and
+/// headers answered with anything but a JSON 414 or 431.
+const MAX_URI: usize = 8 * 1024;
+const MAX_HEADER_BYTES: usize = 16 * 1024;
+const MAX_HEADERS: usize = 64;
+/// The most executions one `GET /executions` lists; more are pages (`before`).
+pub const MAX_LIST: usize = 1000;
 
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<State>,
+    idle_timeout: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
     let router = Router::new()
@@ -32,17 +48,135 @@ pub async fn serve(
         .route("/executions/{id}", get(get_execution))
         .route("/executions/{id}/cancel", post(cancel))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })
+        .layer(middleware::from_fn_with_state(state.clone(), authorize))
+        .layer(middleware::from_fn(limits))
+        .layer(middleware::map_response(json_errors))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state);
-    let shutdown = async move {
-        let _ = stop.changed().await;
-    };
-    if let Err(error) = axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
-    {
-        tracing::error!(%error, "the HTTP server stopped");
+    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stop.changed() => break,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(error) => {
+                // Out of file descriptors, most likely: wait for some to close.
+                tracing::warn!(%error, "cannot accept a connection");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            let _ = stream.try_write(BUSY);
+            continue;
+        };
+        let service = TowerToHyperService::new(router.clone());
+        let mut stop = stop.clone();
+        while connections.try_join_next().is_some() {}
+        connections.spawn(async move {
+            let _permit = permit;
+            let connection = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(idle_timeout)
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                _ = stop.changed() => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = tokio::time::timeout(Duration::from_secs(2), connection).await;
+                }
+            }
+        });
     }
+    while connections.join_next().await.is_some() {}
+}
+
+/// The answer to a connection over [`MAX_CONNECTIONS`].
+const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: 49\r\nconnection: close\r\n\r\n{\"error\":\"too many connections; try again later\"}";
+
+/// With a token set, every request but `GET /health` carries
+/// `Authorization: Bearer <token>`: recorded inputs and results are not public.
+async fn authorize(Shared(state): Shared<Arc<State>>, request: Request, next: Next) -> Response {
+    let Some(token) = &state.token else {
+        return next.run(request).await;
+    };
+    if request.uri().path() == "/health" {
+        return next.run(request).await;
+    }
+    let given = request
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if given.is_some_and(|given| same(given.as_bytes(), token.as_bytes())) {
+        next.run(request).await
+    } else {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong token: send `Authorization: Bearer <token>`",
+        )
+        .into_response()
+    }
+}
+
+/// Compares in time that depends on the lengths only, not on where they differ.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
+}
+
+/// Refuses oversized request targets and headers with JSON, below the limits at
+/// which the HTTP parser itself answers without a body.
+async fn limits(request: Request, next: Next) -> Response {
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |p| p.as_str().len());
+    if target > MAX_URI {
+        let message = format!("the request target is {target} bytes; at most {MAX_URI}");
+        return ApiError::new(StatusCode::URI_TOO_LONG, message).into_response();
+    }
+    let headers = request.headers();
+    let bytes: usize = headers
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len())
+        .sum();
+    if headers.len() > MAX_HEADERS || bytes > MAX_HEADER_BYTES {
+        let message = format!(
+            "{} headers of {bytes} bytes; at most {MAX_HEADERS} headers of {MAX_HEADER_BYTES} bytes",
+            headers.len()
+        );
+        return ApiError::new(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, message).into_response();
+    }
+    next.run(request).await
+}
+
+/// Errors answered by the router itself (405 for a wrong method, a rejected body)
+/// come without a JSON body: give them one.
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let message = match allow.as_ref().and_then(|v| v.to_str().ok()) {
+        Some(allowed) if status == StatusCode::METHOD_NOT_ALLOWED => {
+            format!("method not allowed here; allowed: {allowed}")
+        }
+        _ => status.canonical_reason().unwrap_or("error").to_lowercase(),
+    };
+    let mut fresh = ApiError::new(status, message).into_response();
+    if let Some(allow) = allow {
+        fresh.headers_mut().insert(header::ALLOW, allow);
+    }
+    fresh
 }
 
 struct ApiError {
@@ -69,7 +203,9 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         let status = match error {
             StoreError::NoSuchExecution(_) => StatusCode::NOT_FOUND,
-            StoreError::AmbiguousExecution { .. } => StatusCode::BAD_REQUEST,
+            StoreError::AmbiguousExecution { .. } | StoreError::ShortId(_) => {
+                StatusCode::BAD_REQUEST
+            }
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError::new(status, error.to_string())
@@ -77,25 +213,6 @@ impl From<StoreError> for ApiError {
 }
 
 type ApiResult = Result<Response, ApiError>;
-
-/// Mutating requests carry `Authorization: Bearer <token>` when a token is set.
-fn authorize(state: &State, headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(token) = &state.token else {
-        return Ok(());
-    };
-    let given = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    if given == Some(token.as_str()) {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "missing or wrong token: send `Authorization: Bearer <token>`",
-        ))
-    }
-}
 
 /// A JSON body; an empty body is `{}`.
 fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, ApiError> {
@@ -140,10 +257,8 @@ async fn health(Shared(state): Shared<Arc<State>>) -> Json<Value> {
 async fn post_event(
     Shared(state): Shared<Arc<State>>,
     Path(name): Path<String>,
-    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
-    authorize(&state, &headers)?;
     if let Some(message) = crate::check::invalid_event_name(&name) {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, message));
     }
@@ -158,10 +273,8 @@ async fn post_event(
 async fn post_run(
     Shared(state): Shared<Arc<State>>,
     Path(name): Path<String>,
-    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
-    authorize(&state, &headers)?;
     let input = json_body(body)?;
     let engines = state.engines();
     let Some(engine) = engines
@@ -201,36 +314,61 @@ async fn post_run(
         .into_response())
 }
 
+/// A page of executions, newest first, without their large fields (`GET
+/// /executions/{id}` has them): `{ "executions": [...], "next": cursor | null }`;
+/// `?before=<next>` gives the following page.
 async fn list_executions(
     Shared(state): Shared<Arc<State>>,
     query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult {
     let Query(params) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
     let limit = match params.get("limit") {
-        Some(text) => Some(text.parse::<usize>().map_err(|_| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                format!("`limit` must be a whole number, not `{text}`"),
-            )
-        })?),
-        None => Some(20),
+        Some(text) => match text.parse::<usize>() {
+            Ok(limit) if (1..=MAX_LIST).contains(&limit) => limit,
+            _ => {
+                let message =
+                    format!("`limit` must be a whole number from 1 to {MAX_LIST}, not `{text}`");
+                return Err(ApiError::new(StatusCode::BAD_REQUEST, message));
+            }
+        },
+        None => 20,
     };
     if let Some(status) = params.get("status") {
-        if !["running", "completed", "failed", "cancelled"].contains(&status.as_str()) {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                format!("`status` must be running, completed, failed or cancelled, not `{status}`"),
-            ));
+        if !EXECUTION_STATUSES.contains(&status.as_str()) {
+            let message = format!(
+                "`status` must be one of {}, not `{status}`",
+                EXECUTION_STATUSES.join(", ")
+            );
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, message));
         }
     }
     let filter = HistoryFilter {
         workflow: params.get("workflow").cloned(),
         version: params.get("version").cloned(),
         status: params.get("status").cloned(),
-        limit,
+        // One more than asked tells whether there is a next page.
+        limit: Some(limit + 1),
+        before: params.get("before").cloned(),
+        summary: true,
     };
-    let rows = with_store(&state, move |store| store.executions(&filter)).await?;
-    Ok(Json(json!(rows)).into_response())
+    let mut rows = with_store(&state, move |store| store.executions(&filter)).await?;
+    let next = (rows.len() > limit).then(|| {
+        rows.truncate(limit);
+        rows.last().map(|r| r.id.clone())
+    });
+    let executions: Vec<Value> = rows
+        .into_iter()
+        .map(|row| {
+            let mut value = json!(row);
+            if let Some(object) = value.as_object_mut() {
+                for large in ["input", "result", "error"] {
+                    object.remove(large);
+                }
+            }
+            value
+        })
+        .collect();
+    Ok(Json(json!({ "executions": executions, "next": next.flatten() })).into_response())
 }
 
 async fn get_execution(Shared(state): Shared<Arc<State>>, Path(id): Path<String>) -> ApiResult {
@@ -238,12 +376,7 @@ async fn get_execution(Shared(state): Shared<Arc<State>>, Path(id): Path<String>
     Ok(Json(timeline).into_response())
 }
 
-async fn cancel(
-    Shared(state): Shared<Arc<State>>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> ApiResult {
-    authorize(&state, &headers)?;
+async fn cancel(Shared(state): Shared<Arc<State>>, Path(id): Path<String>) -> ApiResult {
     let request = with_store(&state, move |store| {
         store.request_cancel(&id, process_alive)
     })

@@ -25,6 +25,9 @@ pub struct Config {
     pub watch: bool,
     /// How long running steps may take to finish on shutdown.
     pub grace: Duration,
+    /// How long an HTTP client may take to send a request's headers, or leave a
+    /// kept-alive connection idle.
+    pub idle_timeout: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -124,6 +127,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     if !config.listen.ip().is_loopback() && config.token.is_none() {
         return Err(ServeError::TokenRequired(config.listen));
     }
+    raise_open_files_limit();
     let mut served = Vec::new();
     for path in &config.files {
         served.push(load(path, &config.db)?);
@@ -144,7 +148,12 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     resume_interrupted(&state)?;
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let http = tokio::spawn(http::serve(listener, state.clone(), stop_rx.clone()));
+    let http = tokio::spawn(http::serve(
+        listener,
+        state.clone(),
+        config.idle_timeout,
+        stop_rx.clone(),
+    ));
     let mut dispatcher = tokio::spawn(dispatch::run(state.clone(), config.watch, stop_rx));
 
     // A dispatcher that ends by itself (it could not open the database, or a bug made
@@ -182,6 +191,25 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     match failure {
         None => Ok(()),
         Some(reason) => Err(ServeError::Dispatcher(reason)),
+    }
+}
+
+/// Raises the soft limit on open files to the hard one: every connection and every
+/// agent's pipes take descriptors, and the soft default (often 1,024) is low.
+fn raise_open_files_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                tracing::warn!("cannot raise the open-files limit");
+            }
+        }
     }
 }
 

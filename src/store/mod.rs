@@ -37,11 +37,25 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error("no execution matches `{0}`")]
     NoSuchExecution(String),
-    #[error("`{prefix}` matches {count} executions; give more of the id")]
-    AmbiguousExecution { prefix: String, count: usize },
+    #[error("`{prefix}` matches several executions ({}); give more of the id", list_candidates(.candidates))]
+    AmbiguousExecution {
+        prefix: String,
+        /// The newest few that match (more than five are cut to five and `…`).
+        candidates: Vec<String>,
+    },
+    #[error("`{0}` is too short to name an execution: give at least {MIN_ID_PREFIX} characters of its id")]
+    ShortId(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+fn list_candidates(candidates: &[String]) -> String {
+    let mut shown: Vec<&str> = candidates.iter().take(5).map(String::as_str).collect();
+    if candidates.len() > 5 {
+        shown.push("…");
+    }
+    shown.join(", ")
+}
 
 /// One open database. Not shared between threads: the runtime wraps it in a mutex,
 /// and each write is short.

@@ -157,7 +157,18 @@ pub struct HistoryFilter {
     pub version: Option<String>,
     pub status: Option<String>,
     pub limit: Option<usize>,
+    /// Only executions listed after this one (newest first): a page's cursor.
+    pub before: Option<String>,
+    /// Leave out the large fields (input, result, error): for lists.
+    pub summary: bool,
 }
+
+/// Every status an execution can have, as stored.
+pub const EXECUTION_STATUSES: [&str; 4] = ["running", "completed", "failed", "cancelled"];
+
+/// The fewest characters of an id that name an execution: fewer would match most of
+/// them (an empty prefix matches all).
+pub const MIN_ID_PREFIX: usize = 4;
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct EventRow {
@@ -503,28 +514,60 @@ impl Store {
 
     /// Executions, newest first.
     pub fn executions(&self, filter: &HistoryFilter) -> Result<Vec<ExecutionRow>> {
+        let columns = if filter.summary {
+            EXECUTION_COLUMNS
+                .replace("e.input", "NULL")
+                .replace("e.result", "NULL")
+                .replace("e.error", "NULL")
+        } else {
+            EXECUTION_COLUMNS.to_string()
+        };
         let sql = format!(
-            "SELECT {EXECUTION_COLUMNS} FROM executions e
+            "SELECT {columns} FROM executions e
              LEFT JOIN workflow_executions w ON w.workflow_id = e.id
              WHERE (?1 IS NULL OR e.workflow = ?1) AND (?2 IS NULL OR e.version = ?2)
                AND (?3 IS NULL OR e.status = ?3)
+               AND (?5 IS NULL OR (e.started_at, e.rowid) <
+                    (SELECT started_at, rowid FROM executions WHERE id = ?5))
              ORDER BY e.started_at DESC, e.rowid DESC LIMIT ?4"
         );
+        if let Some(before) = &filter.before {
+            // A cursor that names no execution would silently list from the start.
+            self.conn
+                .query_row(
+                    "SELECT 1 FROM executions WHERE id = ?1",
+                    params![before],
+                    |_| Ok(()),
+                )
+                .optional()?
+                .ok_or_else(|| StoreError::NoSuchExecution(before.clone()))?;
+        }
         let limit = filter.limit.map_or(-1, |l| l as i64);
         let mut statement = self.conn.prepare(&sql)?;
         let rows = statement.query_map(
-            params![filter.workflow, filter.version, filter.status, limit],
+            params![
+                filter.workflow,
+                filter.version,
+                filter.status,
+                limit,
+                filter.before
+            ],
             execution_row,
         )?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// One execution by its id, or a unique prefix or suffix of it.
+    /// One execution by its id, or a unique prefix or suffix of it of at least
+    /// [`MIN_ID_PREFIX`] characters.
     pub fn execution(&self, id: &str) -> Result<ExecutionRow> {
+        if id.chars().count() < MIN_ID_PREFIX {
+            return Err(StoreError::ShortId(id.to_string()));
+        }
         let sql = format!(
             "SELECT {EXECUTION_COLUMNS} FROM executions e
              LEFT JOIN workflow_executions w ON w.workflow_id = e.id
-             WHERE e.id LIKE ?1 || '%' ESCAPE '\\' OR e.id LIKE '%' || ?1 ESCAPE '\\' LIMIT 2"
+             WHERE e.id LIKE ?1 || '%' ESCAPE '\\' OR e.id LIKE '%' || ?1 ESCAPE '\\'
+             ORDER BY e.started_at DESC LIMIT 6"
         );
         let escaped = id
             .replace('\\', "\\\\")
@@ -537,9 +580,9 @@ impl Store {
         match rows.len() {
             0 => Err(StoreError::NoSuchExecution(id.to_string())),
             1 => Ok(rows.remove(0)),
-            count => Err(StoreError::AmbiguousExecution {
+            _ => Err(StoreError::AmbiguousExecution {
                 prefix: id.to_string(),
-                count,
+                candidates: rows.into_iter().map(|r| r.id).collect(),
             }),
         }
     }

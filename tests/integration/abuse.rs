@@ -415,3 +415,212 @@ workflow w { steps { x = hang({}) } }
         "interrupted"
     );
 }
+
+#[test]
+fn execution_lists_are_capped_paged_and_leave_large_fields_out() {
+    let project = Project::new("abuse_list").file(
+        "flow.wf",
+        r#"
+agent echo { compute { size: 1 } }
+workflow w { input { blob: string } chain echo }
+"#,
+    );
+    let blob = "x".repeat(100_000);
+    let input = format!(r#"{{"blob": "{blob}"}}"#);
+    for _ in 0..5 {
+        project
+            .wfc(["run", "flow.wf", "--workflow", "w", "--input", &input])
+            .expect_code(0);
+    }
+    let server = Server::start(&project, &[]);
+    let (status, error) = server.http("GET", "/executions?limit=1001", None, None);
+    assert_eq!(status, 400, "{error}");
+    assert!(error["error"].as_str().unwrap().contains("from 1 to 1000"));
+    let mut seen = Vec::new();
+    let mut path = "/executions?limit=2".to_string();
+    loop {
+        let (status, page) = server.http("GET", &path, None, None);
+        assert_eq!(status, 200, "{page}");
+        let executions = page["executions"].as_array().unwrap();
+        assert!(executions.len() <= 2);
+        for execution in executions {
+            assert!(execution.get("input").is_none(), "{execution}");
+            assert!(execution["id"].is_string());
+            seen.push(execution["id"].as_str().unwrap().to_string());
+        }
+        match page["next"].as_str() {
+            Some(next) => path = format!("/executions?limit=2&before={next}"),
+            None => break,
+        }
+    }
+    let mut unique = seen.clone();
+    unique.dedup();
+    assert_eq!((seen.len(), unique.len()), (5, 5), "{seen:?}");
+    let (status, full) = server.http("GET", &format!("/executions/{}", seen[0]), None, None);
+    assert_eq!(status, 200);
+    assert_eq!(
+        full["execution"]["input"]["blob"].as_str().map(str::len),
+        Some(100_000)
+    );
+    let (status, _) = server.http("GET", "/executions?before=nonexistent", None, None);
+    assert_eq!(status, 404);
+    server.stop();
+}
+
+#[test]
+fn every_http_error_is_json() {
+    let project = Project::new("abuse_http_errors").file("flow.wf", FAST_EXITS);
+    let server = Server::start(&project, &[]);
+    let long = format!("/executions?workflow={}", "w".repeat(10_000));
+    let cases = [
+        (
+            "DELETE",
+            "/executions".to_string(),
+            405,
+            "method not allowed",
+        ),
+        ("GET", "/events/x".to_string(), 405, "method not allowed"),
+        ("GET", long, 414, "request target"),
+    ];
+    for (method, path, code, message) in cases {
+        let (status, error) = server.http(method, &path, None, None);
+        assert_eq!(status, code, "{method} {}", &path[..20]);
+        assert!(
+            error["error"].as_str().is_some_and(|e| e.contains(message)),
+            "{method}: {error}"
+        );
+    }
+    let (status, error) = server.raw(&format!(
+        "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Big: {}\r\n\r\n",
+        "h".repeat(20_000)
+    ));
+    assert_eq!(status, 431, "{error}");
+    assert!(
+        error["error"].as_str().unwrap().contains("headers"),
+        "{error}"
+    );
+    server.stop();
+}
+
+#[test]
+fn slow_clients_cannot_starve_the_server() {
+    let project = Project::new("abuse_slow_clients").file("flow.wf", FAST_EXITS);
+    let server = Server::start(&project, &[]);
+    // More idle connections than the server serves at once, each sending half a
+    // request line and then nothing.
+    let mut idle = Vec::new();
+    for _ in 0..400 {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        let _ = std::io::Write::write_all(&mut stream, b"GET /hea");
+        idle.push(stream);
+    }
+    // Over the limit, a connection is told so at once instead of hanging.
+    let (status, error) = server.raw("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(status, 503, "{error}");
+    assert!(error["error"]
+        .as_str()
+        .unwrap()
+        .contains("too many connections"));
+    // The server still does its work: an event emitted now starts its workflow.
+    project
+        .wfc(["emit", "go", "--data", r#"{"blob": "b"}"#])
+        .expect_code(0);
+    let store = project.store();
+    wait_for(Duration::from_secs(10), || {
+        !executions(&store, "fail_fast").is_empty()
+    });
+    drop(idle);
+    wait_for(Duration::from_secs(5), || {
+        server
+            .try_http("GET", "/health")
+            .is_some_and(|(status, _)| status == 200)
+    });
+    server.stop();
+}
+
+#[test]
+fn half_sent_and_idle_connections_are_closed_after_the_idle_timeout() {
+    let project = Project::new("abuse_idle").file("flow.wf", FAST_EXITS);
+    let server = Server::start(&project, &["--idle-timeout", "300ms"]);
+    let connect = || {
+        let stream = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        stream
+    };
+    let closed = |mut stream: std::net::TcpStream| {
+        let started = Instant::now();
+        let mut rest = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut stream, &mut rest);
+        started.elapsed()
+    };
+    let mut half = connect();
+    std::io::Write::write_all(&mut half, b"GET /hea").unwrap();
+    assert!(
+        closed(half) < Duration::from_secs(3),
+        "a half-sent request is dropped"
+    );
+    // A kept-alive connection is served, then closed once idle.
+    let mut kept = connect();
+    std::io::Write::write_all(&mut kept, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut buffer = [0u8; 4096];
+    let n = std::io::Read::read(&mut kept, &mut buffer).unwrap();
+    assert!(String::from_utf8_lossy(&buffer[..n]).starts_with("HTTP/1.1 200"));
+    assert!(
+        closed(kept) < Duration::from_secs(3),
+        "an idle connection is closed"
+    );
+    server.stop();
+}
+
+#[test]
+fn an_execution_id_needs_a_few_characters_and_ambiguity_lists_candidates() {
+    let project = Project::new("abuse_short_ids").file("flow.wf", FAST_EXITS);
+    for _ in 0..3 {
+        project
+            .wfc([
+                "run",
+                "flow.wf",
+                "--workflow",
+                "answer",
+                "--input",
+                r#"{"blob": ""}"#,
+            ])
+            .expect_code(0);
+    }
+    for id in ["", "0", "01a"] {
+        let run = project.wfc(["cancel", id]).expect_code(2);
+        assert!(run.stderr.contains("too short"), "{id:?}: {}", run.stderr);
+        let run = project.wfc(["show", id]).expect_code(2);
+        assert!(run.stderr.contains("too short"), "{id:?}: {}", run.stderr);
+    }
+    let store = project.store();
+    let ids: Vec<String> = executions(&store, "answer")
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    // UUIDv7 ids made in one second share their first characters.
+    let shared = &ids[0][..8];
+    let run = project.wfc(["show", shared]).expect_code(2);
+    assert!(
+        run.stderr.contains("matches several executions"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        ids.iter().all(|id| run.stderr.contains(id.as_str())),
+        "{}",
+        run.stderr
+    );
+    let server = Server::start(&project, &[]);
+    let (status, error) = server.http("POST", "/executions//cancel", None, None);
+    assert!(status == 400 || status == 404, "{status}: {error}");
+    assert!(error["error"].is_string(), "{error}");
+    let (status, error) = server.http("POST", "/executions/0/cancel", None, None);
+    assert_eq!(status, 400, "{error}");
+    server.stop();
+    assert!(executions(&store, "answer")
+        .iter()
+        .all(|e| e.status == "completed"));
+}

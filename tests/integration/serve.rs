@@ -158,7 +158,10 @@ workflow twice { on go input { n: number } chain double }
     });
     assert_eq!(timeline["execution"]["result"], json!({ "n": 42 }));
     let (status, list) = server.http("GET", "/executions?workflow=twice&limit=5", None, None);
-    assert_eq!((status, list.as_array().unwrap().len()), (200, 1));
+    assert_eq!(
+        (status, list["executions"].as_array().unwrap().len()),
+        (200, 1)
+    );
 
     let (status, event) = server.http("POST", "/events/lead.created", Some(r#"{"a": 1}"#), None);
     assert_eq!((status, event["event"].clone()), (202, json!(1)));
@@ -268,8 +271,22 @@ fn a_token_guards_mutations_and_is_required_beyond_loopback() {
     assert_eq!(
         server.http("GET", "/health", None, None).0,
         200,
-        "reads need no token"
+        "health needs no token"
     );
+    // Recorded data is not public: every other route, reads too, needs the token.
+    for (method, path) in [
+        ("GET", "/executions"),
+        ("GET", "/executions/0000"),
+        ("POST", "/executions/0000/cancel"),
+        ("POST", "/workflows/on_lead/runs"),
+        ("GET", "/nowhere"),
+    ] {
+        let (status, error) = server.http(method, path, None, None);
+        assert_eq!(status, 401, "{method} {path}: {error}");
+        assert_eq!(server.http(method, path, None, Some("s3cre")).0, 401);
+    }
+    let (status, list) = server.http("GET", "/executions", None, Some("s3cret"));
+    assert_eq!(status, 200, "{list}");
     server.stop();
 }
 

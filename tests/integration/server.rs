@@ -74,6 +74,38 @@ impl Server {
         started.elapsed()
     }
 
+    /// Sends raw request bytes; the status and the JSON body of the answer.
+    pub fn raw(&self, request: &str) -> (u16, Value) {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut response = String::new();
+        let _ = stream.read_to_string(&mut response);
+        let status = response
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or("0")
+            .parse()
+            .unwrap_or(0);
+        let payload = response.split("\r\n\r\n").nth(1).unwrap_or("");
+        (status, serde_json::from_str(payload).unwrap_or(Value::Null))
+    }
+
+    /// A GET that may fail to connect (a busy server): `None` then.
+    pub fn try_http(&self, method: &str, path: &str) -> Option<(u16, Value)> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).ok()?;
+        let status = response.split_whitespace().nth(1)?.parse().ok()?;
+        let payload = response.split("\r\n\r\n").nth(1).unwrap_or("");
+        Some((status, serde_json::from_str(payload).unwrap_or(Value::Null)))
+    }
+
     pub fn http(
         &self,
         method: &str,
