@@ -9,7 +9,8 @@
 //!    inserts, one row per transaction, same pragmas;
 //! 3. subprocess steps against raw tokio::process spawn-and-wait of the same program;
 //! 4. 10,000 executions waiting at once: time and peak memory (in a fresh process);
-//! 5. `wfc check examples/enterprise.wf` as a process, against starting `true`.
+//! 5. `wfc check examples/enterprise.wf` as a process, against starting `true`;
+//! 6. peak memory of `wfc check` on large files, against the file's size.
 
 use futures::stream::{self, StreamExt};
 use std::collections::HashSet;
@@ -55,6 +56,9 @@ fn main() {
     }
     if wanted("5") {
         check_as_a_process();
+    }
+    if wanted("6") {
+        check_memory(&scratch);
     }
     let _ = std::fs::remove_dir_all(&scratch);
 }
@@ -172,6 +176,39 @@ fn check_throughput() {
             megabytes / parse.as_secs_f64(),
             megabytes / check.as_secs_f64(),
             check.as_secs_f64() / parse.as_secs_f64()
+        );
+    }
+}
+
+/// Peak RSS of `wfc check` processes on generated files, as a multiple of the size.
+fn check_memory(scratch: &Path) {
+    println!("\n## 6. peak memory of `wfc check` (a process) against the file size");
+    println!("| size | peak RSS | ratio (RSS / size) |");
+    println!("|---|---|---|");
+    let sizes: &[usize] = if smoke() { &[1] } else { &[2, 4, 8, 15] };
+    for mb in sizes {
+        let text = generate(mb * 1024 * 1024);
+        let path = scratch.join(format!("big-{mb}.wf"));
+        std::fs::write(&path, &text).unwrap();
+        // Sizes grow, so the largest child so far is this one.
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_wfc"))
+            .arg("check")
+            .arg(&path)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "the generated file checks clean");
+        // SAFETY: getrusage only writes the struct passed.
+        let peak_kib = unsafe {
+            let mut usage: libc::rusage = std::mem::zeroed();
+            libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+            usage.ru_maxrss as f64
+        };
+        let megabytes = text.len() as f64 / (1024.0 * 1024.0);
+        println!(
+            "| {megabytes:.1} MB | {:.0} MiB | {:.1}× |",
+            peak_kib / 1024.0,
+            peak_kib / 1024.0 / megabytes
         );
     }
 }

@@ -26,7 +26,15 @@ pub enum LoadError {
     },
     #[error("`{path}` is not UTF-8 text (invalid byte at offset {offset})")]
     NotUtf8 { path: String, offset: usize },
+    #[error("`{path}` is not a regular file (a directory, device, FIFO or socket)")]
+    NotAFile { path: String },
+    #[error("`{path}` is larger than {} MiB, the most a source file may be", MAX_SOURCE >> 20)]
+    TooLarge { path: String },
 }
+
+/// The largest source file read. Checking takes memory in proportion to the text
+/// (BENCHMARKS.md), and no hand-written workflow comes near this.
+pub const MAX_SOURCE: u64 = 16 * 1024 * 1024;
 
 /// Loads `root` and, transitively, its imports (paths relative to the importing file).
 pub fn load(root: &Path) -> Result<Loaded, LoadError> {
@@ -130,15 +138,31 @@ fn reason(error: &LoadError) -> String {
         }
         LoadError::Unreadable { source, .. } => source.to_string(),
         LoadError::NotUtf8 { .. } => "not UTF-8 text".into(),
+        LoadError::NotAFile { .. } => "not a regular file".into(),
+        LoadError::TooLarge { .. } => format!("larger than {} MiB", MAX_SOURCE >> 20),
     }
 }
 
+/// Reads a source file: a regular file of at most [`MAX_SOURCE`] bytes of UTF-8.
+/// What is not a regular file is refused before it is opened, since opening a FIFO
+/// waits for a writer and a device like /dev/zero never ends.
 fn read(path: &Path) -> Result<String, LoadError> {
+    use std::io::Read;
     let shown = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| LoadError::Unreadable {
+    let unreadable = |source| LoadError::Unreadable {
         path: shown.clone(),
         source,
-    })?;
+    };
+    if !std::fs::metadata(path).map_err(unreadable)?.is_file() {
+        return Err(LoadError::NotAFile { path: shown });
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(MAX_SOURCE + 1).read_to_end(&mut bytes))
+        .map_err(unreadable)?;
+    if bytes.len() as u64 > MAX_SOURCE {
+        return Err(LoadError::TooLarge { path: shown });
+    }
     String::from_utf8(bytes).map_err(|e| LoadError::NotUtf8 {
         path: shown,
         offset: e.utf8_error().valid_up_to(),

@@ -72,7 +72,8 @@ pub fn run(args: DlqArgs) -> ExitCode {
                         d.workflow.clone(),
                         short_id(&d.execution_id).to_string(),
                         d.created_at.clone(),
-                        d.error["message"].as_str().unwrap_or("").to_string(),
+                        super::table::printable(d.error["message"].as_str().unwrap_or(""))
+                            .into_owned(),
                         d.replayed_by
                             .as_deref()
                             .map(short_id)

@@ -236,7 +236,7 @@ pub(super) fn print_results(executions: &[Execution], per_line: bool) -> ExitCod
                     execution.id,
                     execution.workflow,
                     error["step"].as_str().unwrap_or("?"),
-                    error["message"].as_str().unwrap_or("?"),
+                    super::table::printable(error["message"].as_str().unwrap_or("?")),
                     error["kind"].as_str().unwrap_or("?"),
                 );
                 ("failed", error.clone())
@@ -317,7 +317,7 @@ impl Progress for StderrProgress {
             report.status
         );
         if let Some(error) = report.error {
-            line.push_str(&format!(": {error}"));
+            line.push_str(&format!(": {}", super::table::printable(error)));
         }
         match &self.spinner {
             Some(spinner) => {

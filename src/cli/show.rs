@@ -95,6 +95,7 @@ fn timeline_text(
             attempt.status,
         ));
         if let Some(error) = &attempt.error {
+            let error = table::printable(error);
             out.push_str(&format!("{indent}              error: {error}\n"));
         }
         if let Some(stderr) = &attempt.stderr_tail {
@@ -106,6 +107,7 @@ fn timeline_text(
                 .into_iter()
                 .rev()
             {
+                let line = table::printable(line);
                 out.push_str(&format!("{indent}              stderr| {line}\n"));
             }
         }

@@ -44,3 +44,46 @@ pub fn duration(ms: Option<f64>) -> String {
 pub fn short_id(id: &str) -> &str {
     &id[id.len().saturating_sub(8)..]
 }
+
+/// Text from outside (an agent's stderr, an error message that quotes it) made safe
+/// for a terminal: control characters and bidirectional overrides, which could move
+/// the cursor, recolour, retitle or reorder what follows, are shown escaped
+/// (`\x1b`, `\u{202e}`). A line break becomes `\n`: one report stays one line.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        (c.is_control() && c != '\t')
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c if unsafe_char(c) && (c as u32) < 0x100 => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if unsafe_char(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(printable("plain text\tok"), "plain text\tok");
+        assert_eq!(
+            printable("\u{1b}[2J\u{1b}]0;owned\u{7}"),
+            "\\x1b[2J\\x1b]0;owned\\x07"
+        );
+        assert_eq!(printable("a\r\nb"), "a\\r\\nb");
+        assert_eq!(printable("\u{9b}31m \u{202e}txt"), "\\x9b31m \\u{202e}txt");
+    }
+}

@@ -624,3 +624,64 @@ fn an_execution_id_needs_a_few_characters_and_ambiguity_lists_candidates() {
         .iter()
         .all(|e| e.status == "completed"));
 }
+
+#[test]
+fn escape_sequences_from_agents_never_reach_the_terminal_raw() {
+    let project = Project::new("abuse_escapes")
+        .file(
+            "agents/rude.sh",
+            "cat >/dev/null\nprintf '\\033[2J\\033]0;owned\\007\\233H boom\\r\\n' >&2\nexit 1\n",
+        )
+        .file(
+            "flow.wf",
+            r#"
+agent rude { run ["sh", "agents/rude.sh"] }
+workflow w { steps { x = rude({}) } on_failure dead_letter }
+"#,
+        );
+    let run = project
+        .wfc(["run", "flow.wf", "--workflow", "w"])
+        .expect_code(1);
+    let store = project.store();
+    let id = executions(&store, "w")[0].id.clone();
+    let show = project.wfc(["show", &id]).expect_code(0);
+    let dlq = project.wfc(["dlq", "list"]).expect_code(0);
+    for (what, text) in [
+        ("run", &run.stderr),
+        ("show", &show.stdout),
+        ("dlq", &dlq.stdout),
+    ] {
+        assert!(
+            !text.contains(['\u{1b}', '\u{7}', '\u{9b}', '\r']),
+            "{what}: {text:?}"
+        );
+        assert!(text.contains("\\x1b[2J"), "{what}: {text}");
+    }
+}
+
+#[test]
+fn the_checker_reads_only_regular_files_of_bounded_size() {
+    let project = Project::new("abuse_reads").file(
+        "flow.wf",
+        "import \"/dev/zero\"\nimport \"pipe.wf\"\nworkflow w { steps { let x = 1 } }\n",
+    );
+    let fifo = std::ffi::CString::new(project.dir.join("pipe.wf").to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo reads the path only.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    let started = Instant::now();
+    let run = project.wfc(["check", "flow.wf"]).expect_code(1);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(
+        run.stderr.matches("not a regular file").count(),
+        2,
+        "{}",
+        run.stderr
+    );
+    let run = Wfc::new(["check", "/dev/zero"]).run().expect_code(2);
+    assert!(run.stderr.contains("not a regular file"), "{}", run.stderr);
+    let big = project.dir.join("big.wf");
+    let file = std::fs::File::create(&big).unwrap();
+    file.set_len(17 * 1024 * 1024).unwrap();
+    let run = project.wfc(["check", "big.wf"]).expect_code(2);
+    assert!(run.stderr.contains("larger than 16 MiB"), "{}", run.stderr);
+}

@@ -90,7 +90,7 @@ fn a_missing_file_is_a_usage_error() {
 fn a_directory_is_a_usage_error() {
     let run = Wfc::new(["check", "examples"]).run().expect_code(2);
     assert!(
-        run.stderr.contains("cannot read `examples`"),
+        run.stderr.contains("`examples` is not a regular file"),
         "{}",
         run.stderr
     );
