@@ -20,6 +20,7 @@ pub mod serve;
 pub mod source;
 pub mod store;
 pub mod syntax;
+pub mod text;
 pub mod types;
 
 use std::path::Path;

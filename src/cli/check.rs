@@ -12,8 +12,8 @@ pub struct CheckArgs {
     /// The .wf files to check (each with its imports).
     #[arg(required = true)]
     files: Vec<PathBuf>,
-    /// `human` reports on stderr, or `json`: one object per diagnostic on stdout.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
+    /// `text` reports on stderr, or `json`: one object per diagnostic on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     /// Treat warnings as errors (`--deny warnings`).
     #[arg(long, value_name = "warnings")]
@@ -22,7 +22,9 @@ pub struct CheckArgs {
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
 enum Format {
-    Human,
+    /// `human` was this value's first name; it is still accepted.
+    #[value(alias = "human")]
+    Text,
     Json,
 }
 
@@ -47,7 +49,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
                 warnings += 1;
             }
             match args.format {
-                Format::Human => eprint!(
+                Format::Text => eprint!(
                     "{}",
                     render::report(diagnostic, &loaded.sources, color, super::terminal_width())
                 ),
@@ -60,7 +62,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         failed |= checked.has_errors();
     }
     failed |= args.deny.is_some() && warnings > 0;
-    if args.format == Format::Human {
+    if args.format == Format::Text {
         eprintln!("{}", summary(args.files.len(), errors, warnings));
     }
     if failed {
@@ -71,14 +73,16 @@ pub fn run(args: CheckArgs) -> ExitCode {
 }
 
 fn summary(files: usize, errors: usize, warnings: usize) -> String {
-    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     if errors == 0 && warnings == 0 {
-        return format!("checked {}: no problems", plural(files, "file"));
+        return format!(
+            "checked {}: no problems",
+            crate::text::plural(files, "file")
+        );
     }
     format!(
         "checked {}: {}, {}",
-        plural(files, "file"),
-        plural(errors, "error"),
-        plural(warnings, "warning")
+        crate::text::plural(files, "file"),
+        crate::text::plural(errors, "error"),
+        crate::text::plural(warnings, "warning")
     )
 }

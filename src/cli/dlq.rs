@@ -2,7 +2,7 @@
 
 use super::run::{checked_program, engine, print_results, run_error, runtime};
 use super::table::short_id;
-use super::{open_store, print_json, print_list, DbArgs, Format};
+use super::{open_store, open_store_read, print_json, print_list, DbArgs, Format};
 use crate::runtime::Origin;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
@@ -12,6 +12,9 @@ use std::process::ExitCode;
 pub struct DlqArgs {
     #[command(subcommand)]
     command: DlqCommand,
+    /// How `list` prints (before or after the subcommand).
+    #[arg(long, value_enum, default_value_t = Format::Text, global = true)]
+    format: Format,
     #[command(flatten)]
     db: DbArgs,
 }
@@ -19,10 +22,7 @@ pub struct DlqArgs {
 #[derive(Subcommand)]
 enum DlqCommand {
     /// List dead letters, oldest first.
-    List {
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-    },
+    List,
     /// Show one dead letter: its input, its error and its execution.
     Show { id: i64 },
     /// Run the failed workflow again with the same input, as a new linked execution.
@@ -37,7 +37,11 @@ enum DlqCommand {
 }
 
 pub fn run(args: DlqArgs) -> ExitCode {
-    let mut store = match open_store(&args.db) {
+    let opened = match args.command {
+        DlqCommand::List | DlqCommand::Show { .. } => open_store_read(&args.db),
+        _ => open_store(&args.db),
+    };
+    let mut store = match opened {
         Ok(store) => store,
         Err(error) => return super::usage_error(error),
     };
@@ -49,14 +53,14 @@ pub fn run(args: DlqArgs) -> ExitCode {
         Err(error) => Err(super::usage_error(error)),
     };
     match args.command {
-        DlqCommand::List { format } => {
+        DlqCommand::List => {
             let letters = match store.dead_letters() {
                 Ok(letters) => letters,
                 Err(error) => return super::usage_error(error),
             };
             print_list(
                 &letters,
-                format,
+                args.format,
                 "the dead-letter queue is empty",
                 &[
                     "ID",

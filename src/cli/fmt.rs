@@ -54,11 +54,14 @@ pub fn run(args: FmtArgs) -> ExitCode {
     }
     if args.check {
         eprintln!(
-            "{unformatted} of {} files would be reformatted",
-            files.len()
+            "{unformatted} of {} would be reformatted",
+            crate::text::plural(files.len(), "file")
         );
     } else {
-        eprintln!("formatted {changed} of {} files", files.len());
+        eprintln!(
+            "formatted {changed} of {}",
+            crate::text::plural(files.len(), "file")
+        );
     }
     if unformatted > 0 || broken > 0 {
         ExitCode::from(exit::PROBLEMS)

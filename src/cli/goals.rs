@@ -1,7 +1,7 @@
 //! `wfc goals FILE` and `wfc metrics`.
 
 use super::run::checked_program;
-use super::{open_store, print_json, print_list, DbArgs, Format};
+use super::{open_store, open_store_read, print_json, print_list, DbArgs, Format};
 use crate::goals::{self, GoalReport};
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Subcommand};
@@ -31,7 +31,7 @@ pub fn goals(args: GoalsArgs) -> ExitCode {
         Ok(program) => program,
         Err(code) => return code,
     };
-    let store = match open_store(&args.db) {
+    let store = match open_store_read(&args.db) {
         Ok(store) => store,
         Err(error) => return super::usage_error(error),
     };
@@ -159,7 +159,7 @@ pub struct MetricsArgs {
     command: Option<MetricsCommand>,
     /// One metric: its samples and aggregates. Without it, every metric.
     name: Option<String>,
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, value_enum, default_value_t = Format::Text, global = true)]
     format: Format,
     #[command(flatten)]
     db: DbArgs,
@@ -174,22 +174,14 @@ enum MetricsCommand {
         /// When it was measured (RFC 3339; default: now).
         #[arg(long)]
         at: Option<String>,
-        #[command(flatten)]
-        db: DbArgs,
     },
 }
 
 pub fn metrics(args: MetricsArgs) -> ExitCode {
-    if let Some(MetricsCommand::Record {
-        name,
-        value,
-        at,
-        db,
-    }) = args.command
-    {
-        return record(&name, value, at.as_deref(), &db);
+    if let Some(MetricsCommand::Record { name, value, at }) = &args.command {
+        return record(name, *value, at.as_deref(), &args.db, args.format);
     }
-    let store = match open_store(&args.db) {
+    let store = match open_store_read(&args.db) {
         Ok(store) => store,
         Err(error) => return super::usage_error(error),
     };
@@ -281,7 +273,7 @@ pub fn metrics(args: MetricsArgs) -> ExitCode {
     )
 }
 
-fn record(name: &str, value: f64, at: Option<&str>, db: &DbArgs) -> ExitCode {
+fn record(name: &str, value: f64, at: Option<&str>, db: &DbArgs, format: Format) -> ExitCode {
     if !value.is_finite() {
         return super::usage_error(format!("{value} is not a finite number"));
     }
@@ -302,7 +294,13 @@ fn record(name: &str, value: f64, at: Option<&str>, db: &DbArgs) -> ExitCode {
     };
     match store.record_metric(name, value, at) {
         Ok(id) => {
-            println!("{id}");
+            let at = crate::store::timestamp(at);
+            match format {
+                Format::Json => print_json(&serde_json::json!({
+                    "sample": id, "name": name, "value": value, "recorded_at": at,
+                })),
+                Format::Text => eprintln!("recorded {name} = {value} at {at} (sample {id})"),
+            }
             ExitCode::SUCCESS
         }
         Err(error) => super::usage_error(error),

@@ -1,7 +1,7 @@
 //! `wfc history` and `wfc events`.
 
 use super::table::{self, short_id};
-use super::{open_store, print_list, DbArgs, Format};
+use super::{open_store_read, print_list, DbArgs, Format};
 use crate::store::{HistoryFilter, EXECUTION_STATUSES};
 use clap::Args;
 use std::process::ExitCode;
@@ -27,7 +27,7 @@ pub struct HistoryArgs {
 }
 
 pub fn run(args: HistoryArgs) -> ExitCode {
-    let store = match open_store(&args.db) {
+    let store = match open_store_read(&args.db) {
         Ok(store) => store,
         Err(error) => return super::usage_error(error),
     };
@@ -96,7 +96,7 @@ fn cut_note(shown: usize, given: Option<usize>, format: Format) {
 }
 
 pub fn events(args: EventsArgs) -> ExitCode {
-    let store = match open_store(&args.db) {
+    let store = match open_store_read(&args.db) {
         Ok(store) => store,
         Err(error) => return super::usage_error(error),
     };

@@ -79,7 +79,7 @@ pub mod exit {
 #[derive(Args)]
 pub struct DbArgs {
     /// The SQLite database (default: $WFC_DB, else wfc.db in the working directory).
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", global = true)]
     db: Option<PathBuf>,
 }
 
@@ -169,6 +169,11 @@ fn db_path(args: &DbArgs) -> PathBuf {
 
 fn open_store(args: &DbArgs) -> Result<Store, crate::store::StoreError> {
     Store::open(&db_path(args))
+}
+
+/// For commands that only read: never creates, migrates or writes the database.
+fn open_store_read(args: &DbArgs) -> Result<Store, crate::store::StoreError> {
+    Store::open_read_only(&db_path(args))
 }
 
 /// Prints a list as JSON, or as a table of `row`s under `header` (or, when empty,

@@ -82,6 +82,9 @@ pub struct EmitArgs {
     /// The event's payload as JSON (default `{}`).
     #[arg(long)]
     data: Option<String>,
+    /// `json` prints what was recorded, with its id, on stdout.
+    #[arg(long, value_enum, default_value_t = super::Format::Text)]
+    format: super::Format,
     #[command(flatten)]
     db: DbArgs,
 }
@@ -101,7 +104,12 @@ pub fn emit(args: EmitArgs) -> ExitCode {
     };
     match store.record_event(&args.name, &payload, None) {
         Ok(Some(id)) => {
-            println!("{id}");
+            match args.format {
+                super::Format::Json => super::print_json(&serde_json::json!({
+                    "event": id, "name": args.name, "payload": payload,
+                })),
+                super::Format::Text => eprintln!("recorded event {} (event {id})", args.name),
+            }
             ExitCode::SUCCESS
         }
         Ok(None) => ExitCode::SUCCESS,

@@ -1,7 +1,7 @@
 //! `wfc show ID`: one execution as a timeline.
 
 use super::table::{self, short_id};
-use super::{open_store, print_json, DbArgs, Format};
+use super::{open_store_read, print_json, DbArgs, Format};
 use crate::store::{parse_timestamp, ExecutionRow, Store, StoreError};
 use clap::Args;
 use std::process::ExitCode;
@@ -17,7 +17,7 @@ pub struct ShowArgs {
 }
 
 pub fn run(args: ShowArgs) -> ExitCode {
-    let store = match open_store(&args.db) {
+    let store = match open_store_read(&args.db) {
         Ok(store) => store,
         Err(error) => return super::usage_error(error),
     };

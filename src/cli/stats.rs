@@ -2,7 +2,7 @@
 //! agent, calls, failures, mean duration and utilisation.
 
 use super::table;
-use super::{open_store, print_json, DbArgs, Format};
+use super::{open_store_read, print_json, DbArgs, Format};
 use crate::store::{parse_timestamp, HistoryFilter};
 use clap::Args;
 use serde::Serialize;
@@ -69,7 +69,7 @@ pub fn run(args: StatsArgs) -> ExitCode {
         },
         None => Default::default(),
     };
-    let store = match open_store(&args.db) {
+    let store = match open_store_read(&args.db) {
         Ok(store) => store,
         Err(error) => return super::usage_error(error),
     };

@@ -84,7 +84,8 @@ pub fn form_team(
                 _ => {}
             }
             reasons.push(format!(
-                "{in_flight} in flight, {recent_calls} calls in the last hour"
+                "{in_flight} in flight, {} in the last hour",
+                crate::text::plural(recent_calls as usize, "call")
             ));
             Member {
                 agent: agent.name.name.clone(),

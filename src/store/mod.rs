@@ -33,6 +33,16 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
+    #[error("`{0}` is an SQLite database that wfc did not create; wfc leaves it untouched (use another --db)")]
+    Foreign(PathBuf),
+    #[error("the database `{path}` has schema version {found}, older than this wfc's ({known}), and is open for reading only; a command that writes (wfc run) upgrades it")]
+    Outdated {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("`{0}` can only be read here: commands that record (run, emit, serve …) need to write it and its directory; commands that look (history, show, stats …) work")]
+    ReadOnly(PathBuf),
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
     #[error("no execution matches `{0}`")]
@@ -73,6 +83,13 @@ impl Store {
         };
         let mut conn = Connection::open(path).map_err(open_error)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
+        // SQLite falls back to reading when it may not write; say so now, not at
+        // the first write in the middle of a run.
+        if conn.is_readonly(rusqlite::MAIN_DB).map_err(open_error)? {
+            return Err(StoreError::ReadOnly(path.to_path_buf()));
+        }
+        // Refuse someone else's database before changing anything in it.
+        ours(&conn, path)?;
         // Switching a new file to WAL needs an exclusive lock and SQLite does not
         // wait for it through the busy timeout: two processes creating the same
         // database at once would see "database is locked". Retry until the timeout.
@@ -82,6 +99,48 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(open_error)?;
         migrate::to_latest(&mut conn, path)?;
+        Ok(Store { conn })
+    }
+
+    /// Opens the database at `path` for reading only: for commands that only look, so
+    /// a database the user may read but not write still answers. A missing file is
+    /// an empty store (nothing is created). A WAL database whose directory is not
+    /// writable, with no writer running, is opened as immutable.
+    pub fn open_read_only(path: &Path) -> Result<Store> {
+        use rusqlite::OpenFlags;
+        if !path.exists() {
+            return Store::in_memory();
+        }
+        let open_error = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let first = Connection::open_with_flags(path, flags).and_then(|conn| {
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            conn.query_row("PRAGMA user_version", [], |_| Ok(()))?;
+            Ok(conn)
+        });
+        let conn = match first {
+            Ok(conn) => conn,
+            Err(_) => {
+                // SQLite cannot create the -shm file it needs beside the database.
+                let uri = format!("file:{}?immutable=1", uri_path(path));
+                Connection::open_with_flags(uri, flags).map_err(open_error)?
+            }
+        };
+        ours(&conn, path)?;
+        let found: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        let known = schema::MIGRATIONS.len() as i64;
+        if found < known {
+            return Err(StoreError::Outdated {
+                path: path.to_path_buf(),
+                found,
+                known,
+            });
+        }
         Ok(Store { conn })
     }
 
@@ -98,6 +157,42 @@ impl Store {
             .conn
             .query_row("PRAGMA user_version", [], |row| row.get(0))?)
     }
+}
+
+/// Refuses a database wfc did not make (tables but no schema version) or made by a
+/// newer wfc, without writing to it.
+fn ours(conn: &Connection, path: &Path) -> Result<()> {
+    let version: i64 =
+        when_not_busy(|| conn.query_row("PRAGMA user_version", [], |row| row.get(0)))?;
+    let known = schema::MIGRATIONS.len() as i64;
+    if version > known {
+        return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found: version,
+            known,
+        });
+    }
+    if version == 0 {
+        let tables: i64 = when_not_busy(|| {
+            conn.query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
+                [],
+                |row| row.get(0),
+            )
+        })?;
+        if tables > 0 {
+            return Err(StoreError::Foreign(path.to_path_buf()));
+        }
+    }
+    Ok(())
+}
+
+/// A path for an SQLite `file:` URI: `%`, `?` and `#` escaped.
+fn uri_path(path: &Path) -> String {
+    path.to_string_lossy()
+        .replace('%', "%25")
+        .replace('?', "%3f")
+        .replace('#', "%23")
 }
 
 /// Runs `operation` again while SQLite answers "busy" or "locked", up to

@@ -685,3 +685,103 @@ fn the_checker_reads_only_regular_files_of_bounded_size() {
     let run = project.wfc(["check", "big.wf"]).expect_code(2);
     assert!(run.stderr.contains("larger than 16 MiB"), "{}", run.stderr);
 }
+
+#[test]
+fn a_database_the_user_may_only_read_is_read() {
+    if !crate::support::tool_or_skip("setpriv", "util-linux", "reading as another user") {
+        return;
+    }
+    let project = Project::new("abuse_read_only").file("flow.wf", FAST_EXITS);
+    project
+        .wfc([
+            "run",
+            "flow.wf",
+            "--workflow",
+            "answer",
+            "--input",
+            r#"{"blob": ""}"#,
+        ])
+        .expect_code(0);
+    let id = executions(&project.store(), "answer")[0].id.clone();
+    use std::os::unix::fs::PermissionsExt;
+    let readable = |path: &std::path::Path, mode| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    readable(&project.dir, 0o755);
+    readable(&project.dir.join("wfc.db"), 0o644);
+    // As `nobody`, who may read the file but write neither it nor its directory.
+    let as_nobody = |args: &[&str]| {
+        let output = std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_wfc"))
+            .args(args)
+            .current_dir(&project.dir)
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    if as_nobody(&["--version"]).0 != Some(0) {
+        // Not root, or the binary is not reachable by `nobody`: nothing to test here.
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "setpriv cannot run wfc as nobody"
+        );
+        return;
+    }
+    let (code, stdout, stderr) = as_nobody(&["history"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("answer"), "{stdout}");
+    let (code, stdout, stderr) = as_nobody(&["show", &id, "--format", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("completed"), "{stdout}");
+    let (code, _, stderr) = as_nobody(&["stats"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    // A command that writes says why it cannot.
+    let (code, _, stderr) = as_nobody(&[
+        "run",
+        "flow.wf",
+        "--workflow",
+        "answer",
+        "--input",
+        r#"{"blob": ""}"#,
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("wfc.db"), "{stderr}");
+}
+
+#[test]
+fn a_foreign_sqlite_file_is_refused_untouched() {
+    let project = Project::new("abuse_foreign_db").file("flow.wf", FAST_EXITS);
+    let path = project.dir.join("theirs.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch("CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT)")
+        .unwrap();
+    drop(conn);
+    let before = std::fs::read(&path).unwrap();
+    for args in [
+        &["history", "--db", "theirs.db"][..],
+        &[
+            "run",
+            "flow.wf",
+            "--workflow",
+            "answer",
+            "--input",
+            r#"{"blob": ""}"#,
+            "--db",
+            "theirs.db",
+        ],
+    ] {
+        let run = project.wfc(args).expect_code(2);
+        assert!(run.stderr.contains("did not create"), "{}", run.stderr);
+    }
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "not switched to WAL, not migrated"
+    );
+    assert!(!project.dir.join("theirs.db-wal").exists());
+}
