@@ -35,7 +35,10 @@ pub fn goals(args: GoalsArgs) -> ExitCode {
         Ok(store) => store,
         Err(error) => return super::usage_error(error),
     };
-    let at = args.at.map_or_else(Utc::now, goals::end_of);
+    let tz = goals::timezone(&checked.program);
+    let at = args
+        .at
+        .map_or_else(Utc::now, |date| goals::end_of(date, tz));
     let reports = match goals::evaluate(&checked.program, &store, at) {
         Ok(reports) => reports,
         Err(error) => return super::usage_error(error),

@@ -18,6 +18,9 @@ pub struct StatsArgs {
     /// Only this workflow (and the agent calls of its executions).
     #[arg(long)]
     workflow: Option<String>,
+    /// Utilisation over this stretch of time until now (e.g. 15m, 1h, 7d).
+    #[arg(long, default_value = "1h", value_parser = crate::duration::parse_std)]
+    since: std::time::Duration,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     #[command(flatten)]
@@ -45,15 +48,25 @@ struct AgentStats {
     mean_ms: Option<f64>,
     /// The agent's declared `capacity`, when the file was given and declares one.
     capacity: Option<usize>,
-    /// Time spent in calls over the time between its first call and its last end,
-    /// divided by `capacity` when known: 1.0 means every slot busy all the time.
-    utilisation: Option<f64>,
+    /// The share of the window its slots were busy: with a `capacity`, call time
+    /// over window × capacity; without, the time at least one call ran over the
+    /// window. 1.0 means busy all the time; it is never more.
+    utilisation: f64,
 }
 
 #[derive(Serialize)]
 struct Stats {
+    /// Utilisation is measured over `[since, until)`; the other figures cover
+    /// everything recorded.
+    window: Window,
     workflows: Vec<WorkflowStats>,
     agents: Vec<AgentStats>,
+}
+
+#[derive(Serialize)]
+struct Window {
+    since: String,
+    until: String,
 }
 
 pub fn run(args: StatsArgs) -> ExitCode {
@@ -113,6 +126,10 @@ pub fn run(args: StatsArgs) -> ExitCode {
             }
         })
         .collect();
+    // The utilisation window, in ms since the epoch like the spans below.
+    let now = chrono::Utc::now();
+    let until = now.timestamp_micros() as f64 / 1000.0;
+    let since = until - args.since.as_millis() as f64;
     let mut by_agent: BTreeMap<&str, Vec<_>> = BTreeMap::new();
     for a in &attempts {
         if let Some(agent) = &a.agent {
@@ -124,18 +141,16 @@ pub fn run(args: StatsArgs) -> ExitCode {
         .map(|(agent, calls)| {
             let finished: Vec<f64> = calls.iter().filter_map(|a| a.duration_ms).collect();
             let busy: f64 = finished.iter().sum();
-            // The window runs from the first start to the last end, both taken from the
-            // start stamps and measured durations so the two agree.
+            // Each call as [start, end) in ms, a running one until now, cut to the window.
             let spans: Vec<(f64, f64)> = calls
                 .iter()
                 .filter_map(|a| {
                     let start = parse_timestamp(&a.started_at)?.timestamp_micros() as f64 / 1000.0;
-                    Some((start, start + a.duration_ms?))
+                    let end = a.duration_ms.map_or(until, |d| start + d);
+                    let (start, end) = (start.max(since), end.min(until));
+                    (end > start).then_some((start, end))
                 })
                 .collect();
-            let first = spans.iter().map(|s| s.0).reduce(f64::min);
-            let last = spans.iter().map(|s| s.1).reduce(f64::max);
-            let window = first.zip(last).map(|(a, b)| b - a);
             let capacity = capacities.get(agent).copied();
             AgentStats {
                 agent: agent.to_string(),
@@ -146,19 +161,54 @@ pub fn run(args: StatsArgs) -> ExitCode {
                     .filter(|a| a.status != "completed" && a.status != "running")
                     .count(),
                 mean_ms: (!finished.is_empty()).then(|| busy / finished.len() as f64),
-                utilisation: window
-                    .filter(|w| *w > 0.0)
-                    .map(|w| busy / w / capacity.unwrap_or(1) as f64),
+                utilisation: utilisation(spans, until - since, capacity),
             }
         })
         .collect();
-    let stats = Stats { workflows, agents };
+    let window = Window {
+        since: crate::store::timestamp(
+            now - chrono::Duration::from_std(args.since).unwrap_or_default(),
+        ),
+        until: crate::store::timestamp(now),
+    };
+    let stats = Stats {
+        window,
+        workflows,
+        agents,
+    };
     if args.format == Format::Json {
         print_json(&stats);
         return ExitCode::SUCCESS;
     }
     print!("{}", text(&stats));
     ExitCode::SUCCESS
+}
+
+/// The share of a window of `length` ms that an agent's slots were busy, from its
+/// calls' spans within the window: call time over length × capacity, or without a
+/// capacity the time covered by at least one call over length. At most 1.
+fn utilisation(mut spans: Vec<(f64, f64)>, length: f64, capacity: Option<usize>) -> f64 {
+    if length <= 0.0 {
+        return 0.0;
+    }
+    let busy = match capacity {
+        Some(slots) => spans.iter().map(|(a, b)| b - a).sum::<f64>() / slots.max(1) as f64,
+        None => {
+            spans.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let mut covered = 0.0;
+            let mut reached = f64::NEG_INFINITY;
+            for (start, end) in spans {
+                let start = start.max(reached);
+                if end > start {
+                    covered += end - start;
+                    reached = end;
+                }
+            }
+            covered
+        }
+    };
+    // Stamps and durations are measured apart; never report more than all of it.
+    (busy / length).clamp(0.0, 1.0)
 }
 
 /// Nearest-rank percentile of sorted values.
@@ -171,6 +221,7 @@ fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
 }
 
 fn text(stats: &Stats) -> String {
+    let utilisation_header = format!("UTILISATION (SINCE {})", stats.window.since);
     let percent = |v: Option<f64>| v.map_or("-".into(), |v| format!("{:.0}%", v * 100.0));
     let workflows: Vec<Vec<String>> = stats
         .workflows
@@ -195,7 +246,7 @@ fn text(stats: &Stats) -> String {
                 a.calls.to_string(),
                 a.failures.to_string(),
                 table::duration(a.mean_ms),
-                percent(a.utilisation),
+                percent(Some(a.utilisation)),
             ]
         })
         .collect();
@@ -206,7 +257,7 @@ fn text(stats: &Stats) -> String {
             &workflows
         ),
         table::render(
-            &["AGENT", "CALLS", "FAILURES", "MEAN", "UTILISATION"],
+            &["AGENT", "CALLS", "FAILURES", "MEAN", &utilisation_header],
             &agents
         )
     )
@@ -214,7 +265,24 @@ fn text(stats: &Stats) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::percentile;
+    use super::{percentile, utilisation};
+
+    #[test]
+    fn utilisation_is_a_share_of_the_window_and_never_more_than_all_of_it() {
+        // One call covering the whole window, measured a little long: 100%, not 102%.
+        assert_eq!(utilisation(vec![(0.0, 1020.0)], 1000.0, None), 1.0);
+        // Two overlapping calls with no capacity: the time covered, 75%.
+        assert_eq!(
+            utilisation(vec![(0.0, 500.0), (250.0, 750.0)], 1000.0, None),
+            0.75
+        );
+        // The same with capacity 2: call time over two slots, 50%.
+        assert_eq!(
+            utilisation(vec![(0.0, 500.0), (250.0, 750.0)], 1000.0, Some(2)),
+            0.5
+        );
+        assert_eq!(utilisation(vec![], 1000.0, Some(1)), 0.0);
+    }
 
     #[test]
     fn nearest_rank_percentiles() {

@@ -85,12 +85,13 @@ pub fn evaluate(
     store: &Store,
     at: DateTime<Utc>,
 ) -> Result<Vec<GoalReport>, StoreError> {
-    let tz: Tz = program
-        .timezone
-        .as_ref()
-        .and_then(|t| t.value.parse().ok())
-        .unwrap_or(chrono_tz::UTC);
-    let load = store.agent_load(&store::timestamp(at - Duration::hours(1)))?;
+    let tz = timezone(program);
+    // Team load as it stood at `at`: calls in flight then, and started in the hour
+    // before.
+    let load = store.agent_load(
+        &store::timestamp(at - Duration::hours(1)),
+        &store::timestamp(at),
+    )?;
     let context = Context {
         program,
         store,
@@ -105,11 +106,29 @@ pub fn evaluate(
         .collect()
 }
 
-/// The instant just after `date` ends in UTC, so samples of that whole day count:
-/// what `wfc goals --at DATE` evaluates as of.
-pub fn end_of(date: NaiveDate) -> DateTime<Utc> {
-    let next = date + Duration::days(1);
-    next.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
+/// The program's timezone (`timezone "…"`), UTC without one.
+pub fn timezone(program: &Program) -> Tz {
+    program
+        .timezone
+        .as_ref()
+        .and_then(|t| t.value.parse().ok())
+        .unwrap_or(chrono_tz::UTC)
+}
+
+/// The instant `date` ends in `tz` (the next day's first instant, exclusive), so
+/// samples of that whole day count: what `wfc goals --at DATE` evaluates as of.
+pub fn end_of(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
+    let next = (date + Duration::days(1))
+        .and_hms_opt(0, 0, 0)
+        .unwrap_or_default();
+    // A midnight that a DST change skips starts the day at its first real instant.
+    (0..24)
+        .find_map(|hour| {
+            use chrono::TimeZone;
+            tz.from_local_datetime(&(next + Duration::hours(hour)))
+                .earliest()
+        })
+        .map_or_else(|| next.and_utc(), |t| t.with_timezone(&Utc))
 }
 
 struct Context<'a> {
@@ -173,13 +192,16 @@ impl Context<'_> {
             aggregation: Aggregation::Latest,
             period: None,
         });
-        let window = query.period.map(|p| p.window(self.at, self.tz));
+        // `at` is exclusive: the period is the one its last included instant is in,
+        // so the end of 30 November reads November, not December.
+        let last = self.at - Duration::milliseconds(1);
+        let window = query.period.map(|p| p.window(last, self.tz));
         let from = window.as_ref().map(|w| store::timestamp(w.0));
         let until = store::timestamp(self.at);
         let deadline = kpi.deadline.as_ref().and_then(|d| {
             NaiveDate::parse_from_str(&d.value, "%Y-%m-%d")
                 .ok()
-                .map(|date| (d.value.clone(), end_of(date)))
+                .map(|date| (d.value.clone(), end_of(date, self.tz)))
         });
         let samples = self
             .store

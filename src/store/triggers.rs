@@ -175,13 +175,20 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Per agent: calls in flight now, and calls started since `since`.
-    pub fn agent_load(&self, since: &str) -> Result<std::collections::HashMap<String, (u32, u32)>> {
+    /// Per agent, as things stood at `at`: calls in flight then, and calls started
+    /// from `since` until then.
+    pub fn agent_load(
+        &self,
+        since: &str,
+        at: &str,
+    ) -> Result<std::collections::HashMap<String, (u32, u32)>> {
         let mut statement = self.conn.prepare(
-            "SELECT agent, SUM(status = 'running'), SUM(started_at >= ?1) FROM step_attempts
-             WHERE agent IS NOT NULL GROUP BY agent",
+            "SELECT agent,
+                    SUM(started_at < ?2 AND (finished_at IS NULL OR finished_at > ?2)),
+                    SUM(started_at >= ?1 AND started_at < ?2)
+             FROM step_attempts WHERE agent IS NOT NULL GROUP BY agent",
         )?;
-        let rows = statement.query_map(params![since], |row| {
+        let rows = statement.query_map(params![since, at], |row| {
             Ok((row.get::<_, String>(0)?, (row.get(1)?, row.get(2)?)))
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

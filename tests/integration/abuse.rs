@@ -785,3 +785,55 @@ fn a_foreign_sqlite_file_is_refused_untouched() {
     );
     assert!(!project.dir.join("theirs.db-wal").exists());
 }
+
+#[test]
+fn goals_at_a_date_read_that_day_in_the_files_timezone_and_its_team_load_then() {
+    let project = Project::new("abuse_goals_at").file(
+        "flow.wf",
+        r#"
+timezone "America/New_York"
+agent worker { skills [sales] compute { ok: true } }
+trigger go { manual }
+workflow busy { on go steps { x = worker({}) } record rev = 1 }
+goal monthly {
+  kpi sum(rev) per month >= 100
+  team { skills [sales] size 1 }
+}
+"#,
+    );
+    // 20:00 on 30 November in New York is 01:00 on 1 December in UTC.
+    for (value, at) in [
+        ("30", "2026-11-10T15:00:00Z"),
+        ("40", "2026-12-01T01:00:00Z"),
+    ] {
+        project
+            .wfc(["metrics", "record", "rev", value, "--at", at])
+            .expect_code(0);
+    }
+    let goals = |extra: &[&str]| -> Value {
+        let mut args = vec!["goals", "flow.wf", "--format", "json"];
+        args.extend_from_slice(extra);
+        serde_json::from_str(&project.wfc(args).expect_code(0).stdout).unwrap()
+    };
+    let november = goals(&["--at", "2026-11-30"]);
+    let goal = &november["goals"][0];
+    assert_eq!(goal["kpi"]["period"], "2026-11", "{goal}");
+    assert_eq!(goal["kpi"]["current"], 70.0, "{goal}");
+    // A call made now is in the last hour now, not at the end of a past day.
+    project
+        .wfc(["run", "flow.wf", "--workflow", "busy"])
+        .expect_code(0);
+    let reason = |report: &Value| report["goals"][0]["team"]["members"][0]["reason"].clone();
+    assert!(reason(&goals(&[]))
+        .as_str()
+        .unwrap()
+        .contains("1 call in the last hour"));
+    let before = goals(&["--at", "2020-01-01"]);
+    assert!(
+        reason(&before)
+            .as_str()
+            .unwrap()
+            .contains("0 calls in the last hour"),
+        "{before}"
+    );
+}
