@@ -65,6 +65,13 @@ enum Command {
     Goals(goals::GoalsArgs),
     /// Recorded metric samples and aggregates; `wfc metrics record NAME VALUE` adds one.
     Metrics(goals::MetricsArgs),
+    /// Print a shell completion script: `wfc completions bash > /etc/bash_completion.d/wfc`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `wfc man > wfc.1 && man ./wfc.1`.
+    Man,
 }
 
 /// Exit statuses shared by every command.
@@ -126,6 +133,18 @@ pub fn run() -> ExitCode {
         Command::Emit(args) => serve::emit(args),
         Command::Goals(args) => goals::goals(args),
         Command::Metrics(args) => goals::metrics(args),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "wfc", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            match clap_mangen::Man::new(command).render(&mut std::io::stdout()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => usage_error(format!("cannot write the man page: {error}")),
+            }
+        }
     }
 }
 

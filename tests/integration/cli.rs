@@ -149,3 +149,28 @@ fn a_clash_across_files_points_into_both() {
     );
     assert!(run.stderr.contains("first declared here"));
 }
+
+#[test]
+fn completions_and_a_man_page_come_from_the_one_command_definition() {
+    let bash = Wfc::new(["completions", "bash"])
+        .run()
+        .expect_code(0)
+        .stdout;
+    assert!(bash.contains("_wfc()") && bash.contains("history") && bash.contains("--db"));
+    let checked = std::process::Command::new("bash")
+        .args(["-n", "-c", &bash])
+        .status()
+        .unwrap();
+    assert!(checked.success(), "bash parses the completion script");
+    let zsh = Wfc::new(["completions", "zsh"]).run().expect_code(0).stdout;
+    assert!(zsh.starts_with("#compdef wfc"), "{zsh}");
+    let fish = Wfc::new(["completions", "fish"])
+        .run()
+        .expect_code(0)
+        .stdout;
+    assert!(fish.contains("complete -c wfc") && fish.contains("serve"));
+    let man = Wfc::new(["man"]).run().expect_code(0).stdout;
+    assert!(man.contains(".TH wfc 1") && man.contains("serve"), "{man}");
+    let run = Wfc::new(["completions", "tcsh"]).run().expect_code(2);
+    assert!(run.stderr.contains("possible values"), "{}", run.stderr);
+}
