@@ -351,24 +351,61 @@ async fn list_executions(
         before: params.get("before").cloned(),
         summary: true,
     };
-    let mut rows = with_store(&state, move |store| store.executions(&filter)).await?;
-    let next = (rows.len() > limit).then(|| {
-        rows.truncate(limit);
-        rows.last().map(|r| r.id.clone())
+    // A bad cursor is a 404 before the body starts; after that the body streams.
+    let cursor = filter.before.clone();
+    with_store(&state, move |store| store.check_cursor(cursor.as_deref())).await?;
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Bytes>(16);
+    let db = state.db.clone();
+    tokio::task::spawn_blocking(move || stream_executions(&db, &filter, limit, sender));
+    let body = futures::stream::unfold(receiver, |mut receiver| async move {
+        let chunk = receiver.recv().await?;
+        Some((Ok::<_, std::convert::Infallible>(chunk), receiver))
     });
-    let executions: Vec<Value> = rows
-        .into_iter()
-        .map(|row| {
-            let mut value = json!(row);
-            if let Some(object) = value.as_object_mut() {
-                for large in ["input", "result", "error"] {
-                    object.remove(large);
-                }
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        axum::body::Body::from_stream(body),
+    )
+        .into_response())
+}
+
+/// Writes `{ "executions": [...], "next": … }` into `sender` a row at a time. A
+/// failure halfway (the database, a client gone) ends the body early: the status
+/// is already sent, and a cut JSON body does not parse, so no client mistakes it
+/// for a whole list.
+fn stream_executions(
+    db: &std::path::Path,
+    filter: &HistoryFilter,
+    limit: usize,
+    sender: tokio::sync::mpsc::Sender<Bytes>,
+) {
+    let send = |text: String| sender.blocking_send(Bytes::from(text)).is_ok();
+    let Ok(store) = Store::open_read_only(db) else {
+        return;
+    };
+    if !send("{\"executions\":[".into()) {
+        return;
+    }
+    let (mut count, mut last, mut more) = (0, None, false);
+    let listed = store.each_execution(filter, |row| {
+        if count == limit {
+            more = true;
+            return false;
+        }
+        let mut value = json!(row);
+        if let Some(object) = value.as_object_mut() {
+            for large in ["input", "result", "error"] {
+                object.remove(large);
             }
-            value
-        })
-        .collect();
-    Ok(Json(json!({ "executions": executions, "next": next.flatten() })).into_response())
+        }
+        let comma = if count == 0 { "" } else { "," };
+        count += 1;
+        last = Some(row.id);
+        send(format!("{comma}{value}"))
+    });
+    if listed.is_ok() {
+        let next = if more { json!(last) } else { Value::Null };
+        send(format!("],\"next\":{next}}}"));
+    }
 }
 
 async fn get_execution(Shared(state): Shared<Arc<State>>, Path(id): Path<String>) -> ApiResult {

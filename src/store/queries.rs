@@ -514,6 +514,36 @@ impl Store {
 
     /// Executions, newest first.
     pub fn executions(&self, filter: &HistoryFilter) -> Result<Vec<ExecutionRow>> {
+        let mut rows = Vec::new();
+        self.each_execution(filter, |row| {
+            rows.push(row);
+            true
+        })?;
+        Ok(rows)
+    }
+
+    /// Refuses a page cursor that names no execution: it would silently list from
+    /// the start.
+    pub fn check_cursor(&self, before: Option<&str>) -> Result<()> {
+        let Some(before) = before else { return Ok(()) };
+        self.conn
+            .query_row(
+                "SELECT 1 FROM executions WHERE id = ?1",
+                params![before],
+                |_| Ok(()),
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NoSuchExecution(before.to_string()))
+    }
+
+    /// Hands executions, newest first, to `visit` one at a time, until it returns
+    /// false: a long list is never held in memory at once.
+    pub fn each_execution(
+        &self,
+        filter: &HistoryFilter,
+        mut visit: impl FnMut(ExecutionRow) -> bool,
+    ) -> Result<()> {
+        self.check_cursor(filter.before.as_deref())?;
         let columns = if filter.summary {
             EXECUTION_COLUMNS
                 .replace("e.input", "NULL")
@@ -531,17 +561,6 @@ impl Store {
                     (SELECT started_at, rowid FROM executions WHERE id = ?5))
              ORDER BY e.started_at DESC, e.rowid DESC LIMIT ?4"
         );
-        if let Some(before) = &filter.before {
-            // A cursor that names no execution would silently list from the start.
-            self.conn
-                .query_row(
-                    "SELECT 1 FROM executions WHERE id = ?1",
-                    params![before],
-                    |_| Ok(()),
-                )
-                .optional()?
-                .ok_or_else(|| StoreError::NoSuchExecution(before.clone()))?;
-        }
         let limit = filter.limit.map_or(-1, |l| l as i64);
         let mut statement = self.conn.prepare(&sql)?;
         let rows = statement.query_map(
@@ -554,7 +573,12 @@ impl Store {
             ],
             execution_row,
         )?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        for row in rows {
+            if !visit(row?) {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// One execution by its id, or a unique prefix or suffix of it of at least

@@ -86,8 +86,11 @@ impl Server {
             .unwrap_or("0")
             .parse()
             .unwrap_or(0);
-        let payload = response.split("\r\n\r\n").nth(1).unwrap_or("");
-        (status, serde_json::from_str(payload).unwrap_or(Value::Null))
+        let payload = response_body(&response);
+        (
+            status,
+            serde_json::from_str(&payload).unwrap_or(Value::Null),
+        )
     }
 
     /// A GET that may fail to connect (a busy server): `None` then.
@@ -102,8 +105,11 @@ impl Server {
         let mut response = String::new();
         stream.read_to_string(&mut response).ok()?;
         let status = response.split_whitespace().nth(1)?.parse().ok()?;
-        let payload = response.split("\r\n\r\n").nth(1).unwrap_or("");
-        Some((status, serde_json::from_str(payload).unwrap_or(Value::Null)))
+        let payload = response_body(&response);
+        Some((
+            status,
+            serde_json::from_str(&payload).unwrap_or(Value::Null),
+        ))
     }
 
     pub fn http(
@@ -125,8 +131,11 @@ impl Server {
         let mut response = String::new();
         stream.read_to_string(&mut response).unwrap();
         let status = response.split_whitespace().nth(1).unwrap().parse().unwrap();
-        let payload = response.split("\r\n\r\n").nth(1).unwrap_or("");
-        (status, serde_json::from_str(payload).unwrap_or(Value::Null))
+        let payload = response_body(&response);
+        (
+            status,
+            serde_json::from_str(&payload).unwrap_or(Value::Null),
+        )
     }
 }
 
@@ -135,4 +144,30 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The body of a raw HTTP/1.1 response, its chunks joined when it is chunked.
+fn response_body(response: &str) -> String {
+    let Some((head, rest)) = response.split_once("\r\n\r\n") else {
+        return String::new();
+    };
+    if !head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        return rest.to_string();
+    }
+    let mut out = String::new();
+    let mut rest = rest;
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if size == 0 || after.len() < size {
+            break;
+        }
+        out.push_str(&after[..size]);
+        rest = after[size..].trim_start_matches("\r\n");
+    }
+    out
 }
