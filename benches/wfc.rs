@@ -190,20 +190,29 @@ fn check_memory(scratch: &Path) {
         let text = generate(mb * 1024 * 1024);
         let path = scratch.join(format!("big-{mb}.wf"));
         std::fs::write(&path, &text).unwrap();
-        // Sizes grow, so the largest child so far is this one.
-        let status = std::process::Command::new(env!("CARGO_BIN_EXE_wfc"))
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wfc"))
             .arg("check")
             .arg(&path)
             .stderr(std::process::Stdio::null())
-            .status()
+            .spawn()
             .unwrap();
-        assert!(status.success(), "the generated file checks clean");
-        // SAFETY: getrusage only writes the struct passed.
-        let peak_kib = unsafe {
-            let mut usage: libc::rusage = std::mem::zeroed();
-            libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
-            usage.ru_maxrss as f64
+        // The child's own high-water mark, read until it exits. (getrusage would
+        // count this process's peak too: a spawned child inherits it at exec.)
+        let status_file = format!("/proc/{}/status", child.id());
+        let mut peak_kib = 0.0;
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if let Ok(text) = std::fs::read_to_string(&status_file) {
+                if let Some(line) = text.lines().find(|l| l.starts_with("VmHWM:")) {
+                    let kib: f64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+                    peak_kib = f64::max(peak_kib, kib);
+                }
+            }
+            std::thread::sleep(Duration::from_millis(2));
         };
+        assert!(status.success(), "the generated file checks clean");
         let megabytes = text.len() as f64 / (1024.0 * 1024.0);
         println!(
             "| {megabytes:.1} MB | {:.0} MiB | {:.1}× |",

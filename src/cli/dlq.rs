@@ -15,8 +15,6 @@ pub struct DlqArgs {
     /// How `list` prints (before or after the subcommand).
     #[arg(long, value_enum, default_value_t = Format::Text, global = true)]
     format: Format,
-    #[command(flatten)]
-    db: DbArgs,
 }
 
 #[derive(Subcommand)]
@@ -36,10 +34,10 @@ enum DlqCommand {
     Drop { id: i64 },
 }
 
-pub fn run(args: DlqArgs) -> ExitCode {
+pub fn run(args: DlqArgs, db: &DbArgs) -> ExitCode {
     let opened = match args.command {
-        DlqCommand::List | DlqCommand::Show { .. } => open_store_read(&args.db),
-        _ => open_store(&args.db),
+        DlqCommand::List | DlqCommand::Show { .. } => open_store_read(db),
+        _ => open_store(db),
     };
     let mut store = match opened {
         Ok(store) => store,
@@ -120,7 +118,7 @@ pub fn run(args: DlqArgs) -> ExitCode {
                 Ok(runtime) => runtime,
                 Err(code) => return code,
             };
-            let replay_store = match open_store(&args.db) {
+            let replay_store = match open_store(db) {
                 Ok(store) => store,
                 Err(error) => return super::usage_error(error),
             };

@@ -17,8 +17,6 @@ pub struct GoalsArgs {
     at: Option<NaiveDate>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-    #[command(flatten)]
-    db: DbArgs,
 }
 
 fn parse_date(text: &str) -> Result<NaiveDate, String> {
@@ -26,12 +24,12 @@ fn parse_date(text: &str) -> Result<NaiveDate, String> {
         .map_err(|_| format!("`{text}` is not a date like 2026-12-31"))
 }
 
-pub fn goals(args: GoalsArgs) -> ExitCode {
+pub fn goals(args: GoalsArgs, db: &DbArgs) -> ExitCode {
     let (_, checked) = match checked_program(&args.file) {
         Ok(program) => program,
         Err(code) => return code,
     };
-    let store = match open_store_read(&args.db) {
+    let store = match open_store_read(db) {
         Ok(store) => store,
         Err(error) => return super::usage_error(error),
     };
@@ -156,7 +154,7 @@ fn render(goal: &GoalReport, first: &str, rest: &str, out: &mut String) {
 }
 
 #[derive(Args)]
-#[command(args_conflicts_with_subcommands = true)]
+#[command(subcommand_precedence_over_arg = true)]
 pub struct MetricsArgs {
     #[command(subcommand)]
     command: Option<MetricsCommand>,
@@ -164,8 +162,6 @@ pub struct MetricsArgs {
     name: Option<String>,
     #[arg(long, value_enum, default_value_t = Format::Text, global = true)]
     format: Format,
-    #[command(flatten)]
-    db: DbArgs,
 }
 
 #[derive(Subcommand)]
@@ -180,11 +176,11 @@ enum MetricsCommand {
     },
 }
 
-pub fn metrics(args: MetricsArgs) -> ExitCode {
+pub fn metrics(args: MetricsArgs, db: &DbArgs) -> ExitCode {
     if let Some(MetricsCommand::Record { name, value, at }) = &args.command {
-        return record(name, *value, at.as_deref(), &args.db, args.format);
+        return record(name, *value, at.as_deref(), db, args.format);
     }
-    let store = match open_store_read(&args.db) {
+    let store = match open_store_read(db) {
         Ok(store) => store,
         Err(error) => return super::usage_error(error),
     };

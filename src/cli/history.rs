@@ -22,12 +22,10 @@ pub struct HistoryArgs {
     limit: Option<usize>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-    #[command(flatten)]
-    db: DbArgs,
 }
 
-pub fn run(args: HistoryArgs) -> ExitCode {
-    let store = match open_store_read(&args.db) {
+pub fn run(args: HistoryArgs, db: &DbArgs) -> ExitCode {
+    let store = match open_store_read(db) {
         Ok(store) => store,
         Err(error) => return super::usage_error(error),
     };
@@ -72,8 +70,6 @@ pub struct EventsArgs {
     limit: Option<usize>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-    #[command(flatten)]
-    db: DbArgs,
 }
 
 /// How many rows a text table shows when `--limit` is not given.
@@ -95,8 +91,8 @@ fn cut_note(shown: usize, given: Option<usize>, format: Format) {
     }
 }
 
-pub fn events(args: EventsArgs) -> ExitCode {
-    let store = match open_store_read(&args.db) {
+pub fn events(args: EventsArgs, db: &DbArgs) -> ExitCode {
+    let store = match open_store_read(db) {
         Ok(store) => store,
         Err(error) => return super::usage_error(error),
     };

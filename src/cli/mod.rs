@@ -31,6 +31,9 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Global: accepted before or after any subcommand.
+    #[command(flatten)]
+    db: DbArgs,
 }
 
 #[derive(Subcommand)]
@@ -121,18 +124,18 @@ pub fn run() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Graph(args) => graph::run(args),
-        Command::Run(args) => run::run(args),
-        Command::History(args) => history::run(args),
-        Command::Show(args) => show::run(args),
-        Command::Stats(args) => stats::run(args),
-        Command::Events(args) => history::events(args),
-        Command::Resume(args) => resume::resume(args),
-        Command::Cancel(args) => resume::cancel(args),
-        Command::Dlq(args) => dlq::run(args),
-        Command::Serve(args) => serve::serve(args),
-        Command::Emit(args) => serve::emit(args),
-        Command::Goals(args) => goals::goals(args),
-        Command::Metrics(args) => goals::metrics(args),
+        Command::Run(args) => run::run(args, &cli.db),
+        Command::History(args) => history::run(args, &cli.db),
+        Command::Show(args) => show::run(args, &cli.db),
+        Command::Stats(args) => stats::run(args, &cli.db),
+        Command::Events(args) => history::events(args, &cli.db),
+        Command::Resume(args) => resume::resume(args, &cli.db),
+        Command::Cancel(args) => resume::cancel(args, &cli.db),
+        Command::Dlq(args) => dlq::run(args, &cli.db),
+        Command::Serve(args) => serve::serve(args, &cli.db),
+        Command::Emit(args) => serve::emit(args, &cli.db),
+        Command::Goals(args) => goals::goals(args, &cli.db),
+        Command::Metrics(args) => goals::metrics(args, &cli.db),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "wfc", &mut std::io::stdout());

@@ -16,12 +16,10 @@ use std::time::{Duration, Instant};
 pub struct ResumeArgs {
     /// The execution to resume (id, or a unique prefix or suffix); default: every interrupted one.
     id: Option<String>,
-    #[command(flatten)]
-    db: DbArgs,
 }
 
-pub fn resume(args: ResumeArgs) -> ExitCode {
-    let store = match open_store(&args.db) {
+pub fn resume(args: ResumeArgs, db: &DbArgs) -> ExitCode {
+    let store = match open_store(db) {
         Ok(store) => store,
         Err(error) => return super::usage_error(error),
     };
@@ -38,7 +36,7 @@ pub fn resume(args: ResumeArgs) -> ExitCode {
     let mut engines: Vec<(Engine, ExecutionRow)> = Vec::new();
     for execution in interrupted {
         // A refusal has been reported; the other executions still resume.
-        match engine_for(&execution, &args.db) {
+        match engine_for(&execution, db) {
             Ok(engine) => engines.push((engine, execution)),
             Err(_) => failed = true,
         }
@@ -170,15 +168,13 @@ fn stored_version(execution: &ExecutionRow, path: &Path, store: Store) -> Result
 pub struct CancelArgs {
     /// The execution to cancel (id, or a unique prefix or suffix).
     id: String,
-    #[command(flatten)]
-    db: DbArgs,
 }
 
 /// How long `wfc cancel` waits to see the execution stop.
 const CANCEL_WAIT: Duration = Duration::from_secs(5);
 
-pub fn cancel(args: CancelArgs) -> ExitCode {
-    let mut store = match open_store(&args.db) {
+pub fn cancel(args: CancelArgs, db: &DbArgs) -> ExitCode {
+    let mut store = match open_store(db) {
         Ok(store) => store,
         Err(error) => return super::usage_error(error),
     };

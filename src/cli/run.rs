@@ -34,11 +34,9 @@ pub struct RunArgs {
     /// second signal stops at once.
     #[arg(long, default_value = "10s", value_parser = crate::duration::parse_std)]
     grace: Duration,
-    #[command(flatten)]
-    db: DbArgs,
 }
 
-pub fn run(args: RunArgs) -> ExitCode {
+pub fn run(args: RunArgs, db: &DbArgs) -> ExitCode {
     let (loaded, checked) = match checked_program(&args.file) {
         Ok(program) => program,
         Err(code) => return code,
@@ -47,7 +45,7 @@ pub fn run(args: RunArgs) -> ExitCode {
         Ok(input) => input,
         Err(message) => return super::usage_error(message),
     };
-    let store = match open_store(&args.db) {
+    let store = match open_store(db) {
         Ok(store) => store,
         Err(error) => return super::usage_error(error),
     };
@@ -72,7 +70,7 @@ pub fn run(args: RunArgs) -> ExitCode {
     match runtime.block_on(until_signal(&engine, args.grace, work)) {
         Ok(Ok(executions)) => print_results(&executions, args.trigger.is_some()),
         Ok(Err(error)) => run_error(error),
-        Err(Stopped::Signal(signal)) => interrupted(&args.db, signal),
+        Err(Stopped::Signal(signal)) => interrupted(db, signal),
         Err(Stopped::CannotListen(error)) => {
             super::usage_error(format!("cannot wait for signals: {error}"))
         }

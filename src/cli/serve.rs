@@ -32,8 +32,6 @@ pub struct ServeArgs {
     /// Log lines as `text` or `json`.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
-    #[command(flatten)]
-    db: DbArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -42,7 +40,7 @@ enum LogFormat {
     Json,
 }
 
-pub fn serve(args: ServeArgs) -> ExitCode {
+pub fn serve(args: ServeArgs, db: &DbArgs) -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_env("WFC_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
@@ -54,7 +52,7 @@ pub fn serve(args: ServeArgs) -> ExitCode {
     };
     let config = Config {
         files: args.files,
-        db: super::db_path(&args.db),
+        db: super::db_path(db),
         listen: args.listen,
         token: args.token.filter(|t| !t.is_empty()),
         watch: args.watch,
@@ -85,12 +83,10 @@ pub struct EmitArgs {
     /// `json` prints what was recorded, with its id, on stdout.
     #[arg(long, value_enum, default_value_t = super::Format::Text)]
     format: super::Format,
-    #[command(flatten)]
-    db: DbArgs,
 }
 
 /// Appends an event; a running `wfc serve` on the same database picks it up.
-pub fn emit(args: EmitArgs) -> ExitCode {
+pub fn emit(args: EmitArgs, db: &DbArgs) -> ExitCode {
     if let Some(message) = crate::check::invalid_event_name(&args.name) {
         return super::usage_error(message);
     }
@@ -98,7 +94,7 @@ pub fn emit(args: EmitArgs) -> ExitCode {
         Ok(payload) => payload.unwrap_or_else(|| serde_json::json!({})),
         Err(error) => return super::usage_error(format!("--data is not JSON: {error}")),
     };
-    let store = match open_store(&args.db) {
+    let store = match open_store(db) {
         Ok(store) => store,
         Err(error) => return super::usage_error(error),
     };

@@ -12,12 +12,10 @@ pub struct ShowArgs {
     id: String,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-    #[command(flatten)]
-    db: DbArgs,
 }
 
-pub fn run(args: ShowArgs) -> ExitCode {
-    let store = match open_store_read(&args.db) {
+pub fn run(args: ShowArgs, db: &DbArgs) -> ExitCode {
+    let store = match open_store_read(db) {
         Ok(store) => store,
         Err(error) => return super::usage_error(error),
     };

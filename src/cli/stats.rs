@@ -23,8 +23,6 @@ pub struct StatsArgs {
     since: std::time::Duration,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-    #[command(flatten)]
-    db: DbArgs,
 }
 
 #[derive(Serialize)]
@@ -69,7 +67,7 @@ struct Window {
     until: String,
 }
 
-pub fn run(args: StatsArgs) -> ExitCode {
+pub fn run(args: StatsArgs, db: &DbArgs) -> ExitCode {
     let capacities: std::collections::HashMap<String, usize> = match &args.file {
         Some(file) => match super::run::checked_program(file) {
             Ok((_, checked)) => checked
@@ -82,7 +80,7 @@ pub fn run(args: StatsArgs) -> ExitCode {
         },
         None => Default::default(),
     };
-    let store = match open_store_read(&args.db) {
+    let store = match open_store_read(db) {
         Ok(store) => store,
         Err(error) => return super::usage_error(error),
     };

@@ -31,7 +31,7 @@ pub(super) fn lower_expr(lower: &mut Lower, pair: Pair<'_, Rule>) -> Expr {
                 } else {
                     UnaryOp::Not
                 };
-                prefixes.push((op, part.as_span().start()));
+                prefixes.push((op, lower.span(&part).start));
             }
             Rule::postfix => {
                 let mut operand = postfix(lower, part);
@@ -134,7 +134,7 @@ fn postfix(lower: &mut Lower, pair: Pair<'_, Rule>) -> Expr {
     let mut children = Children::of(pair);
     let mut expr = primary(lower, children.next());
     for access in children.rest() {
-        let end = access.as_span().end();
+        let end = lower.span(&access).end;
         let span = crate::source::Span::new(expr.span.file, expr.span.start, end);
         let inner = Children::of(access.clone()).next();
         let kind = if access.as_rule() == Rule::field {

@@ -10,19 +10,6 @@ use crate::source::{FileId, Span};
 use pest::iterators::{Pair, Pairs};
 use std::collections::HashMap;
 
-pub(super) fn lower_file(root: Pair<'_, Rule>, file: FileId) -> (File, Vec<Diagnostic>) {
-    let mut lower = Lower {
-        file,
-        diagnostics: Vec::new(),
-    };
-    let items = root
-        .into_inner()
-        .filter(|p| p.as_rule() != Rule::EOI)
-        .map(|p| lower.item(p))
-        .collect();
-    (File { items }, lower.diagnostics)
-}
-
 /// The children of a pair, in grammar order.
 pub(super) struct Children<'i>(Pairs<'i, Rule>);
 
@@ -45,6 +32,9 @@ impl<'i> Children<'i> {
 
 pub(super) struct Lower {
     pub(super) file: FileId,
+    /// Where in the file the text being lowered starts: each item is parsed on its
+    /// own, from its offset, and its pairs' positions are relative to that.
+    pub(super) base: usize,
     pub(super) diagnostics: Vec<Diagnostic>,
 }
 
@@ -55,7 +45,7 @@ struct Seen(HashMap<&'static str, Span>);
 impl Lower {
     pub(super) fn span(&self, pair: &Pair<'_, Rule>) -> Span {
         let span = pair.as_span();
-        Span::new(self.file, span.start(), span.end())
+        Span::new(self.file, self.base + span.start(), self.base + span.end())
     }
 
     pub(super) fn ident(&self, pair: Pair<'_, Rule>) -> Ident {
@@ -80,7 +70,7 @@ impl Lower {
         }
     }
 
-    fn item(&mut self, pair: Pair<'_, Rule>) -> Item {
+    pub(super) fn item(&mut self, pair: Pair<'_, Rule>) -> Item {
         match pair.as_rule() {
             Rule::import => Item::Import(self.string_child(pair)),
             Rule::timezone => Item::Timezone(self.string_child(pair)),

@@ -22,17 +22,40 @@ pub const MAX_NESTING: usize = 64;
 /// Parses one file. On a syntax error the AST is empty and the one diagnostic says
 /// where and what was expected; lowering problems (e.g. a property set twice) come
 /// back beside a full AST.
+///
+/// Declarations are parsed and lowered one at a time (`next_item`, then `file_end`
+/// for the trailing trivia), which accepts exactly what `file` accepts: pest's
+/// parse tree takes about ten times the text, and this way it never holds more
+/// than one declaration's.
 pub fn parse(text: &str, file: FileId) -> (File, Vec<Diagnostic>) {
     if let Some(diagnostic) = nesting::check(text, file) {
         return (File::default(), vec![diagnostic]);
     }
-    match WfParser::parse(Rule::file, text) {
-        Ok(mut pairs) => {
-            let root = pairs.next().expect("the grammar guarantees a `file` pair");
-            lower::lower_file(root, file)
+    let mut lower = lower::Lower {
+        file,
+        base: 0,
+        diagnostics: Vec::new(),
+    };
+    let mut items = Vec::new();
+    while let Ok(mut pairs) = WfParser::parse(Rule::next_item, &text[lower.base..]) {
+        let wrapper = pairs
+            .next()
+            .expect("the grammar guarantees a `next_item` pair");
+        let end = wrapper.as_span().end();
+        if end == 0 {
+            break;
         }
-        Err(_) => (File::default(), vec![detailed_error(text, file)]),
+        let item = wrapper
+            .into_inner()
+            .next()
+            .expect("the grammar guarantees an item");
+        items.push(lower.item(item));
+        lower.base += end;
     }
+    if WfParser::parse(Rule::file_end, &text[lower.base..]).is_err() {
+        return (File::default(), vec![detailed_error(text, file)]);
+    }
+    (File { items }, lower.diagnostics)
 }
 
 /// Parses again with pest's attempt tracking, which records the literal tokens

@@ -136,7 +136,7 @@ fn human_name(rule: Rule) -> &'static str {
         Rule::escape => "an escape like `\\n`",
         Rule::ident_list => "a list of names like `[a, b]`",
         Rule::string_list => "a list of strings like `[\"sh\", \"agent.sh\"]`",
-        Rule::file | Rule::item => "a declaration",
+        Rule::file | Rule::item | Rule::next_item | Rule::file_end => "a declaration",
         Rule::import => "`import`",
         Rule::timezone => "`timezone`",
         Rule::retry_decl => "`retry`",

@@ -837,3 +837,44 @@ goal monthly {
         "{before}"
     );
 }
+
+#[test]
+fn emits_are_stored_once_each_across_a_kill_and_resume() {
+    let project = Project::new("abuse_emit_resume")
+        .file(
+            "agents/slow.sh",
+            "cat >/dev/null\nif [ -e fast ]; then echo '{}'; exit 0; fi\necho $$ > slow.pid\nsleep 30\n",
+        )
+        .file(
+            "flow.wf",
+            r#"
+agent slow { run ["sh", "agents/slow.sh"] }
+workflow w {
+  steps {
+    emit "order.created" { id: 1 }
+    emit "order.created" { id: 2 }
+    x = slow({})
+    emit "order.created" { id: 3 }
+  }
+}
+"#,
+        );
+    let mut run = spawn_run(&project, &["run", "flow.wf", "--workflow", "w"]);
+    wait_for(Duration::from_secs(5), || {
+        project.dir.join("slow.pid").exists()
+    });
+    run.kill().unwrap();
+    run.wait().unwrap();
+    std::fs::write(project.dir.join("fast"), "").unwrap();
+    project.wfc(["resume"]).expect_code(0);
+    let store = project.store();
+    let ids: Vec<i64> = store
+        .events(None)
+        .unwrap()
+        .iter()
+        .map(|e| e.payload["id"].as_i64().unwrap())
+        .collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(sorted, [1, 2, 3], "{ids:?}");
+}

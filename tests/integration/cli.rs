@@ -174,3 +174,42 @@ fn completions_and_a_man_page_come_from_the_one_command_definition() {
     let run = Wfc::new(["completions", "tcsh"]).run().expect_code(2);
     assert!(run.stderr.contains("possible values"), "{}", run.stderr);
 }
+
+#[test]
+fn global_options_work_in_any_position() {
+    let dir = scratch("global_options");
+    let db = dir.join("x.db");
+    let db = db.to_str().unwrap();
+    for args in [
+        &["--db", db, "metrics", "record", "m", "1"][..],
+        &["metrics", "--db", db, "record", "m", "2"],
+        &["metrics", "record", "m", "3", "--db", db],
+    ] {
+        Wfc::new(args).run().expect_code(0);
+    }
+    let samples = |args: &[&str]| -> usize {
+        let out = Wfc::new(args).run().expect_code(0).stdout;
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()["samples"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(
+        samples(&["--db", db, "metrics", "m", "--format", "json"]),
+        3
+    );
+    assert_eq!(
+        samples(&["metrics", "m", "--db", db, "--format", "json"]),
+        3
+    );
+    for args in [
+        &["dlq", "list", "--db", db, "--format", "json"][..],
+        &["dlq", "--format", "json", "list", "--db", db],
+        &["--db", db, "dlq", "--format", "json", "list"],
+    ] {
+        let out = Wfc::new(args).run().expect_code(0).stdout;
+        assert_eq!(out.trim(), "[]", "{args:?}");
+    }
+    let run = Wfc::new(["history", "--status", "cancelled", "--db", db]).run();
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+}
