@@ -103,7 +103,7 @@ fn generate(bytes: usize) -> String {
         .map(|l| format!("{l}\n"))
         .collect();
     let unit = policies + &body;
-    let (loaded, _) = wfc::check_text("unit.wf", &unit);
+    let loaded = wfc::loader::load_text("unit.wf", &unit);
     let mut names: HashSet<String> = HashSet::new();
     for (_, file) in &loaded.files {
         for item in &file.items {

@@ -31,8 +31,8 @@ use std::path::Path;
 pub fn check_file(path: &Path) -> Result<(loader::Loaded, check::Checked), loader::LoadError> {
     let path = path.to_path_buf();
     with_large_stack(move || {
-        let loaded = loader::load(&path)?;
-        let checked = check::check(&loaded);
+        let mut loaded = loader::load(&path)?;
+        let checked = check::check(&mut loaded);
         Ok((loaded, checked))
     })
 }
@@ -41,8 +41,8 @@ pub fn check_file(path: &Path) -> Result<(loader::Loaded, check::Checked), loade
 pub fn check_text(name: &str, text: &str) -> (loader::Loaded, check::Checked) {
     let (name, text) = (name.to_string(), text.to_string());
     with_large_stack(move || {
-        let loaded = loader::load_text(&name, &text);
-        let checked = check::check(&loaded);
+        let mut loaded = loader::load_text(&name, &text);
+        let checked = check::check(&mut loaded);
         (loaded, checked)
     })
 }

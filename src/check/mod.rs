@@ -32,10 +32,12 @@ impl Checked {
     }
 }
 
-/// Checks every file of a loaded program: names, values, types and the graph.
-pub fn check(loaded: &Loaded) -> Checked {
-    let mut diagnostics = loaded.diagnostics.clone();
-    let program = Program::build(&loaded.files, &mut diagnostics);
+/// Checks every file of a loaded program: names, values, types and the graph. The
+/// declarations move into the returned program, and the loader's diagnostics into
+/// its list: `loaded` keeps its sources, for reports.
+pub fn check(loaded: &mut Loaded) -> Checked {
+    let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
+    let program = Program::build(std::mem::take(&mut loaded.files), &mut diagnostics);
     values::check(&program, &mut diagnostics);
     flow::check(&program, &mut diagnostics);
     graph::check(&program, &mut diagnostics);

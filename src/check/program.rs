@@ -32,15 +32,23 @@ macro_rules! named {
 }
 named!(Agent, Trigger, Workflow, RetryPolicy, Breaker, Goal);
 
+impl<T: Named> Named for &T {
+    fn ident(&self) -> &Ident {
+        (*self).ident()
+    }
+}
+
 impl Program {
-    pub fn build(files: &[(FileId, File)], diagnostics: &mut Vec<Diagnostic>) -> Program {
+    /// Takes the files' declarations (moved, not copied: a large program is not
+    /// held twice).
+    pub fn build(files: Vec<(FileId, File)>, diagnostics: &mut Vec<Diagnostic>) -> Program {
         let mut program = Program::default();
         let root = files.first().map(|(id, _)| *id);
         for (id, file) in files {
-            for item in &file.items {
+            for item in file.items {
                 match item {
                     Item::Import(_) => {}
-                    Item::Timezone(tz) if Some(*id) == root => match &program.timezone {
+                    Item::Timezone(tz) if Some(id) == root => match &program.timezone {
                         Some(first) => diagnostics.push(set_twice("timezone", tz.span, first.span)),
                         None => program.timezone = Some(tz.clone()),
                     },
@@ -80,7 +88,7 @@ impl Program {
                         "breaker",
                         diagnostics,
                     ),
-                    Item::Goal(g) => program.goals.push(g.clone()),
+                    Item::Goal(g) => program.goals.push(g),
                 }
             }
         }
@@ -137,9 +145,9 @@ fn all_goals(roots: &[Goal]) -> Vec<&Goal> {
     out
 }
 
-fn insert<T: Named + Clone>(
+fn insert<T: Named>(
     map: &mut BTreeMap<String, T>,
-    item: &T,
+    item: T,
     code: Code,
     kind: &str,
     diagnostics: &mut Vec<Diagnostic>,
@@ -157,7 +165,8 @@ fn insert<T: Named + Clone>(
             .with_help(format!("rename one of them or remove the second {kind}")),
         ),
         None => {
-            map.insert(ident.name.clone(), item.clone());
+            let name = ident.name.clone();
+            map.insert(name, item);
         }
     }
 }

@@ -141,7 +141,7 @@ fn stored_version(execution: &ExecutionRow, path: &Path, store: Store) -> Result
         .version_source(&execution.workflow, &execution.source_blob)
         .map_err(super::usage_error)?
         .ok_or_else(|| refuse("its source was not stored"))?;
-    let loaded: Loaded = loader::load_text(&source_path, &text);
+    let mut loaded: Loaded = loader::load_text(&source_path, &text);
     let imports = loaded.files.iter().any(|(_, file)| {
         file.items
             .iter()
@@ -152,7 +152,7 @@ fn stored_version(execution: &ExecutionRow, path: &Path, store: Store) -> Result
             "its stored version imports other files, which may have changed too",
         ));
     }
-    let checked: Checked = crate::check::check(&loaded);
+    let checked: Checked = crate::check::check(&mut loaded);
     if checked.has_errors() {
         return Err(refuse("its stored version no longer checks"));
     }

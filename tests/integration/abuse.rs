@@ -506,6 +506,14 @@ fn every_http_error_is_json() {
 fn slow_clients_cannot_starve_the_server() {
     let project = Project::new("abuse_slow_clients").file("flow.wf", FAST_EXITS);
     let server = Server::start(&project, &[]);
+    // The server raised its soft open-files limit to the hard one.
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", server.child.id())).unwrap();
+    let files = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    let numbers: Vec<&str> = files.split_whitespace().skip(3).take(2).collect();
+    assert_eq!(numbers[0], numbers[1], "{files}");
     // More idle connections than the server serves at once, each sending half a
     // request line and then nothing.
     let mut idle = Vec::new();
