@@ -53,7 +53,7 @@ pub struct Finished {
 /// Runs the invocation to completion or timeout. An `Err` means the program could
 /// not be started at all.
 pub async fn run(invocation: Invocation) -> std::io::Result<Finished> {
-    let mut input = tempfile::tempfile()?;
+    let mut input = input_file()?;
     input.write_all(&invocation.stdin)?;
     input.rewind()?;
     let mut command = Command::new(&invocation.program);
@@ -111,6 +111,22 @@ pub async fn run(invocation: Invocation) -> std::io::Result<Finished> {
             }
         }
     })
+}
+
+/// An anonymous file for the agent's input: in memory (memfd) where the kernel has
+/// it, which costs no file system work per call, else an unlinked temporary file.
+fn input_file() -> std::io::Result<std::fs::File> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::FromRawFd;
+        // SAFETY: memfd_create takes a NUL-terminated name and flags; a returned
+        // descriptor is new and owned by nobody else.
+        let fd = unsafe { libc::memfd_create(c"wfc-agent-input".as_ptr(), libc::MFD_CLOEXEC) };
+        if fd >= 0 {
+            return Ok(unsafe { std::fs::File::from_raw_fd(fd) });
+        }
+    }
+    tempfile::tempfile()
 }
 
 /// Kills the agent's process group when dropped.
