@@ -149,6 +149,18 @@ impl Drop for GroupGuard {
     }
 }
 
+/// Reads a pipe to its end (or its first error), handing over each chunk.
+async fn drain(pipe: Option<impl AsyncRead + Unpin>, mut chunk: impl FnMut(&[u8])) {
+    let Some(mut pipe) = pipe else { return };
+    let mut buffer = vec![0u8; 8192];
+    while let Ok(n) = pipe.read(&mut buffer).await {
+        if n == 0 {
+            break;
+        }
+        chunk(&buffer[..n]);
+    }
+}
+
 /// Stdout, kept up to a limit; what passes it is drained and dropped so the agent
 /// is never blocked on a full pipe.
 struct Bounded {
@@ -167,18 +179,14 @@ impl Bounded {
     }
 
     async fn read(&mut self, pipe: Option<impl AsyncRead + Unpin>) {
-        let Some(mut pipe) = pipe else { return };
-        let mut buffer = vec![0u8; 8192];
-        while let Ok(n) = pipe.read(&mut buffer).await {
-            if n == 0 {
-                break;
-            }
-            if self.bytes.len() + n > self.limit {
+        drain(pipe, |chunk| {
+            if self.bytes.len() + chunk.len() > self.limit {
                 self.overflow = true;
             } else {
-                self.bytes.extend_from_slice(&buffer[..n]);
+                self.bytes.extend_from_slice(chunk);
             }
-        }
+        })
+        .await
     }
 }
 
@@ -197,17 +205,13 @@ impl Tail {
     }
 
     async fn read(&mut self, pipe: Option<impl AsyncRead + Unpin>) {
-        let Some(mut pipe) = pipe else { return };
-        let mut buffer = vec![0u8; 8192];
-        while let Ok(n) = pipe.read(&mut buffer).await {
-            if n == 0 {
-                break;
-            }
-            self.bytes.extend_from_slice(&buffer[..n]);
+        drain(pipe, |chunk| {
+            self.bytes.extend_from_slice(chunk);
             if self.bytes.len() > self.keep * 2 {
                 self.bytes.drain(..self.bytes.len() - self.keep);
             }
-        }
+        })
+        .await
     }
 
     fn finish(mut self) -> String {

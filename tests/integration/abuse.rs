@@ -68,6 +68,20 @@ fn agents_that_exit_without_reading_their_input_never_kill_wfc() {
     server.stop();
 }
 
+/// The arguments that run `FAST_EXITS`'s `answer` workflow once.
+const ANSWER: [&str; 6] = [
+    "run",
+    "flow.wf",
+    "--workflow",
+    "answer",
+    "--input",
+    r#"{"blob": ""}"#,
+];
+
+fn run_answer(project: &Project) {
+    project.wfc(ANSWER).expect_code(0);
+}
+
 #[test]
 fn every_emit_that_runs_stores_its_event() {
     let project = Project::new("abuse_emit").file(
@@ -101,13 +115,7 @@ workflow w {
     project
         .wfc(["run", "flow.wf", "--workflow", "w"])
         .expect_code(0);
-    let events: Vec<Value> = serde_json::from_str(
-        &project
-            .wfc(["events", "--format", "json"])
-            .expect_code(0)
-            .stdout,
-    )
-    .unwrap();
+    let events: Vec<Value> = project.json(["events", "--format", "json"]);
     let mut seen: Vec<(String, String)> = events
         .iter()
         .map(|e| {
@@ -231,14 +239,7 @@ workflow w { on go chain noop }
     // Modification times have a coarse grain on some file systems.
     std::thread::sleep(Duration::from_millis(50));
     std::fs::write(project.dir.join("flow.wf"), long_line_error()).unwrap();
-    wait_for(Duration::from_secs(5), || {
-        server
-            .log
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|l| l.contains("not applied"))
-    });
+    wait_for(Duration::from_secs(5), || server.logged("not applied"));
     project.wfc(["emit", "go"]).expect_code(0);
     wait_for(Duration::from_secs(5), || {
         executions(&store, "w").len() == 1
@@ -248,14 +249,7 @@ workflow w { on go chain noop }
         format!("{valid}\nworkflow v {{ on go chain noop }}\n"),
     )
     .unwrap();
-    wait_for(Duration::from_secs(5), || {
-        server
-            .log
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|l| l.contains("reloaded"))
-    });
+    wait_for(Duration::from_secs(5), || server.logged("reloaded"));
     project.wfc(["emit", "go"]).expect_code(0);
     wait_for(Duration::from_secs(5), || {
         executions(&store, "v").len() == 1
@@ -586,16 +580,7 @@ fn half_sent_and_idle_connections_are_closed_after_the_idle_timeout() {
 fn an_execution_id_needs_a_few_characters_and_ambiguity_lists_candidates() {
     let project = Project::new("abuse_short_ids").file("flow.wf", FAST_EXITS);
     for _ in 0..3 {
-        project
-            .wfc([
-                "run",
-                "flow.wf",
-                "--workflow",
-                "answer",
-                "--input",
-                r#"{"blob": ""}"#,
-            ])
-            .expect_code(0);
+        run_answer(&project);
     }
     for id in ["", "0", "01a"] {
         let run = project.wfc(["cancel", id]).expect_code(2);
@@ -700,16 +685,7 @@ fn a_database_the_user_may_only_read_is_read() {
         return;
     }
     let project = Project::new("abuse_read_only").file("flow.wf", FAST_EXITS);
-    project
-        .wfc([
-            "run",
-            "flow.wf",
-            "--workflow",
-            "answer",
-            "--input",
-            r#"{"blob": ""}"#,
-        ])
-        .expect_code(0);
+    run_answer(&project);
     let id = executions(&project.store(), "answer")[0].id.clone();
     use std::os::unix::fs::PermissionsExt;
     let readable = |path: &std::path::Path, mode| {
@@ -749,14 +725,7 @@ fn a_database_the_user_may_only_read_is_read() {
     let (code, _, stderr) = as_nobody(&["stats"]);
     assert_eq!(code, Some(0), "{stderr}");
     // A command that writes says why it cannot.
-    let (code, _, stderr) = as_nobody(&[
-        "run",
-        "flow.wf",
-        "--workflow",
-        "answer",
-        "--input",
-        r#"{"blob": ""}"#,
-    ]);
+    let (code, _, stderr) = as_nobody(&ANSWER);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("wfc.db"), "{stderr}");
 }
@@ -771,17 +740,8 @@ fn a_foreign_sqlite_file_is_refused_untouched() {
     drop(conn);
     let before = std::fs::read(&path).unwrap();
     for args in [
-        &["history", "--db", "theirs.db"][..],
-        &[
-            "run",
-            "flow.wf",
-            "--workflow",
-            "answer",
-            "--input",
-            r#"{"blob": ""}"#,
-            "--db",
-            "theirs.db",
-        ],
+        vec!["history", "--db", "theirs.db"],
+        [&ANSWER[..], &["--db", "theirs.db"]].concat(),
     ] {
         let run = project.wfc(args).expect_code(2);
         assert!(run.stderr.contains("did not create"), "{}", run.stderr);

@@ -56,13 +56,7 @@ fn emitted_events_start_each_matching_workflow_once_across_restarts() {
     let execution = store.execution(&fires[0].1).unwrap();
     assert_eq!(execution.input, json!({ "name": "Ada" }));
     assert_eq!(execution.trigger.as_deref(), Some("leads"));
-    let events: Vec<Value> = serde_json::from_str(
-        &project
-            .wfc(["events", "--format", "json"])
-            .expect_code(0)
-            .stdout,
-    )
-    .unwrap();
+    let events: Vec<Value> = project.json(["events", "--format", "json"]);
     let first = events.iter().find(|e| e["id"] == 1).unwrap();
     assert_eq!(
         first["started"],
@@ -349,14 +343,7 @@ fn watch_applies_valid_changes_and_keeps_running_the_old_version_otherwise() {
         format!("{EVENTS}\nworkflow broken {{ chain nobody }}"),
     )
     .unwrap();
-    wait_for(Duration::from_secs(3), || {
-        server
-            .log
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|l| l.contains("not applied"))
-    });
+    wait_for(Duration::from_secs(3), || server.logged("not applied"));
     assert_eq!(workflows(&server), json!(["on_compliance", "on_lead"]));
     std::fs::write(
         project.dir.join("flow.wf"),

@@ -74,6 +74,11 @@ impl Server {
         started.elapsed()
     }
 
+    /// Whether a log line so far contains `text`.
+    pub fn logged(&self, text: &str) -> bool {
+        self.log.lock().unwrap().iter().any(|l| l.contains(text))
+    }
+
     /// Sends raw request bytes; the status and the JSON body of the answer.
     pub fn raw(&self, request: &str) -> (u16, Value) {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();

@@ -104,6 +104,17 @@ impl Project {
         Wfc::new(args).dir(&self.dir).run()
     }
 
+    /// Runs `wfc`, which must succeed, and parses what it printed as JSON.
+    pub fn json<I, S, T>(&self, args: I) -> T
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+        T: serde::de::DeserializeOwned,
+    {
+        let stdout = self.wfc(args).expect_code(0).stdout;
+        serde_json::from_str(&stdout).expect("wfc printed JSON")
+    }
+
     pub fn store(&self) -> wfc::store::Store {
         wfc::store::Store::open(&self.dir.join("wfc.db")).expect("the store opens")
     }
