@@ -846,3 +846,32 @@ workflow w {
     sorted.sort();
     assert_eq!(sorted, [1, 2, 3], "{ids:?}");
 }
+
+#[test]
+fn lists_say_when_they_stop_and_recorders_say_what_they_recorded() {
+    let project = Project::new("abuse_list_limits").file("flow.wf", FAST_EXITS);
+    for _ in 0..22 {
+        run_answer(&project);
+    }
+    let all: Vec<Value> = project.json(["history", "--format", "json"]);
+    assert_eq!(all.len(), 22, "JSON lists everything unless told otherwise");
+    let text = project.wfc(["history"]).expect_code(0);
+    assert_eq!(text.stdout.lines().count(), 21, "a header and 20 rows");
+    assert!(
+        text.stderr.contains("--limit N shows more"),
+        "{}",
+        text.stderr
+    );
+    let some: Vec<Value> = project.json(["history", "--format", "json", "--limit", "3"]);
+    assert_eq!(some.len(), 3);
+    let emitted: Value = project.json(["emit", "order.created", "--format", "json"]);
+    assert_eq!(emitted["name"], "order.created");
+    assert!(emitted["event"].as_i64().is_some(), "{emitted}");
+    let plain = project.wfc(["emit", "order.created"]).expect_code(0);
+    assert!(plain.stdout.is_empty() && plain.stderr.contains("recorded event order.created"));
+    let sample: Value = project.json(["metrics", "record", "rev", "12.5", "--format", "json"]);
+    assert_eq!(
+        (sample["name"].clone(), sample["value"].clone()),
+        ("rev".into(), 12.5.into())
+    );
+}
