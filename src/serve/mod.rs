@@ -156,16 +156,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     ));
     let mut dispatcher = tokio::spawn(dispatch::run(state.clone(), config.watch, stop_rx));
 
-    // A dispatcher that ends by itself (it could not open the database, or a bug made
-    // it panic) would leave a server that answers /health but fires nothing: end the
-    // whole server instead, with an error a supervisor sees.
-    let failure = tokio::select! {
-        signal = wait_for_signal() => { signal?; None }
-        ended = &mut dispatcher => Some(match ended {
-            Ok(()) => "it stopped".to_string(),
-            Err(error) => error.to_string(),
-        }),
-    };
+    let failure = until_signal_or_end(&mut dispatcher, wait_for_signal()).await?;
     match &failure {
         None => {
             tracing::info!(grace = ?config.grace, "shutting down: no new work; running steps may finish")
@@ -210,6 +201,23 @@ fn raise_open_files_limit() {
                 tracing::warn!("cannot raise the open-files limit");
             }
         }
+    }
+}
+
+/// Waits for a stop signal, or for the dispatcher to end by itself: `Some(why)`
+/// then. A dispatcher that ended (it could not open the database, or a bug made it
+/// panic) would leave a server that answers /health but fires nothing, so the
+/// caller ends the whole server, with an error a supervisor sees.
+async fn until_signal_or_end(
+    dispatcher: &mut tokio::task::JoinHandle<()>,
+    signal: impl std::future::Future<Output = Result<(), ServeError>>,
+) -> Result<Option<String>, ServeError> {
+    tokio::select! {
+        signal = signal => { signal?; Ok(None) }
+        ended = dispatcher => Ok(Some(match ended {
+            Ok(()) => "it stopped".to_string(),
+            Err(error) => error.to_string(),
+        })),
     }
 }
 
@@ -287,5 +295,28 @@ impl Progress for Logged {
                 "step failed"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_dispatcher_that_dies_ends_the_wait_with_its_reason() {
+        let never = std::future::pending::<Result<(), ServeError>>();
+        let mut panicked = tokio::spawn(async { panic!("a bug in a tick") });
+        let reason = until_signal_or_end(&mut panicked, never).await.unwrap();
+        assert!(reason.is_some_and(|r| r.contains("panicked")));
+        let never = std::future::pending::<Result<(), ServeError>>();
+        let mut returned = tokio::spawn(async {});
+        let reason = until_signal_or_end(&mut returned, never).await.unwrap();
+        assert_eq!(reason.as_deref(), Some("it stopped"));
+        // A signal first: no failure.
+        let mut running = tokio::spawn(std::future::pending::<()>());
+        let reason = until_signal_or_end(&mut running, async { Ok(()) })
+            .await
+            .unwrap();
+        assert_eq!(reason, None);
     }
 }
