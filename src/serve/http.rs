@@ -70,7 +70,7 @@ pub async fn serve(
             }
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
-            let _ = stream.try_write(BUSY);
+            tokio::spawn(refuse_busy(stream));
             continue;
         };
         let service = TowerToHyperService::new(router.clone());
@@ -93,6 +93,21 @@ pub async fn serve(
         });
     }
     while connections.join_next().await.is_some() {}
+}
+
+/// Answers a connection over [`MAX_CONNECTIONS`] with [`BUSY`] and closes it. What
+/// the client sent is read and dropped for a moment first: closing a socket with
+/// unread data resets it, and the reset can destroy the answer before it is read.
+async fn refuse_busy(mut stream: tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let answer = async {
+        stream.write_all(BUSY).await?;
+        stream.shutdown().await?;
+        let mut sink = [0u8; 1024];
+        while stream.read(&mut sink).await? > 0 {}
+        Ok::<(), std::io::Error>(())
+    };
+    let _ = tokio::time::timeout(Duration::from_millis(200), answer).await;
 }
 
 /// The answer to a connection over [`MAX_CONNECTIONS`].
