@@ -27,7 +27,7 @@ pub struct ServeArgs {
     grace: Duration,
     /// How long an HTTP client may take to send a request's headers, or leave a
     /// kept-alive connection idle, before it is closed.
-    #[arg(long, default_value = "10s", value_parser = crate::duration::parse_std)]
+    #[arg(long, default_value = "10s", value_parser = positive)]
     idle_timeout: Duration,
     /// Log lines as `text` or `json`.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
@@ -38,6 +38,15 @@ pub struct ServeArgs {
 enum LogFormat {
     Text,
     Json,
+}
+
+/// A duration longer than zero: a zero idle timeout would close every connection
+/// before its request.
+fn positive(text: &str) -> Result<Duration, String> {
+    match crate::duration::parse_std(text) {
+        Ok(duration) if duration.is_zero() => Err("must be longer than 0".into()),
+        other => other.map_err(|e| e.to_string()),
+    }
 }
 
 pub fn serve(args: ServeArgs, db: &DbArgs) -> ExitCode {

@@ -296,6 +296,9 @@ fn durations_on_the_command_line_are_checked() {
         assert_eq!(run.code, Some(2), "{grace}: {}", run.stderr);
         assert!(run.stderr.contains(problem), "{grace}: {}", run.stderr);
     }
+    let run = Wfc::new(["serve", "examples/hello.wf", "--idle-timeout", "0s"]).run();
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("longer than 0"), "{}", run.stderr);
 }
 
 /// `wfc run` in the background, its output piped.
