@@ -244,14 +244,17 @@ fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, ApiError> {
     })
 }
 
-/// Runs a store query off the async threads.
+/// Runs a store query off the async threads, on a store opened by `open`
+/// (`Store::open` to write, `Store::open_read_only` to look: a read takes no write
+/// lock and runs no migration check).
 async fn with_store<T: Send + 'static>(
     state: &State,
+    open: fn(&std::path::Path) -> Result<Store, StoreError>,
     query: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let db = state.db.clone();
     tokio::task::spawn_blocking(move || {
-        let mut store = Store::open(&db)?;
+        let mut store = open(&db)?;
         query(&mut store)
     })
     .await
@@ -278,7 +281,7 @@ async fn post_event(
         return Err(ApiError::new(StatusCode::BAD_REQUEST, message));
     }
     let payload = json_body(body)?;
-    let id = with_store(&state, move |store| {
+    let id = with_store(&state, Store::open, move |store| {
         store.record_event(&name, &payload, None)
     })
     .await?;
@@ -366,12 +369,20 @@ async fn list_executions(
         before: params.get("before").cloned(),
         summary: true,
     };
-    // A bad cursor is a 404 before the body starts; after that the body streams.
-    let cursor = filter.before.clone();
-    with_store(&state, move |store| store.check_cursor(cursor.as_deref())).await?;
+    // The blocking task first says whether the list can start (a bad cursor is a
+    // 404 before the body starts); after that the body streams.
+    let (started, start) = tokio::sync::oneshot::channel();
     let (sender, receiver) = tokio::sync::mpsc::channel::<Bytes>(16);
     let db = state.db.clone();
-    tokio::task::spawn_blocking(move || stream_executions(&db, &filter, limit, sender));
+    tokio::task::spawn_blocking(move || stream_executions(&db, &filter, limit, started, sender));
+    match start.await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => return Err(error.into()),
+        Err(_) => {
+            let message = "the listing stopped before it started";
+            return Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, message));
+        }
+    }
     let body = futures::stream::unfold(receiver, |mut receiver| async move {
         let chunk = receiver.recv().await?;
         Some((Ok::<_, std::convert::Infallible>(chunk), receiver))
@@ -391,11 +402,21 @@ fn stream_executions(
     db: &std::path::Path,
     filter: &HistoryFilter,
     limit: usize,
+    started: tokio::sync::oneshot::Sender<Result<(), StoreError>>,
     sender: tokio::sync::mpsc::Sender<Bytes>,
 ) {
     let send = |text: String| sender.blocking_send(Bytes::from(text)).is_ok();
-    let Ok(store) = Store::open_read_only(db) else {
-        return;
+    let opened = Store::open_read_only(db)
+        .and_then(|store| store.check_cursor(filter.before.as_deref()).map(|()| store));
+    let store = match opened {
+        Ok(store) => {
+            let _ = started.send(Ok(()));
+            store
+        }
+        Err(error) => {
+            let _ = started.send(Err(error));
+            return;
+        }
     };
     if !send("{\"executions\":[".into()) {
         return;
@@ -424,12 +445,15 @@ fn stream_executions(
 }
 
 async fn get_execution(Shared(state): Shared<Arc<State>>, Path(id): Path<String>) -> ApiResult {
-    let timeline = with_store(&state, move |store| store.timeline(&id)).await?;
+    let timeline = with_store(&state, Store::open_read_only, move |store| {
+        store.timeline(&id)
+    })
+    .await?;
     Ok(Json(timeline).into_response())
 }
 
 async fn cancel(Shared(state): Shared<Arc<State>>, Path(id): Path<String>) -> ApiResult {
-    let request = with_store(&state, move |store| {
+    let request = with_store(&state, Store::open, move |store| {
         store.request_cancel(&id, process_alive)
     })
     .await?;

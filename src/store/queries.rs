@@ -514,6 +514,7 @@ impl Store {
 
     /// Executions, newest first.
     pub fn executions(&self, filter: &HistoryFilter) -> Result<Vec<ExecutionRow>> {
+        self.check_cursor(filter.before.as_deref())?;
         let mut rows = Vec::new();
         self.each_execution(filter, |row| {
             rows.push(row);
@@ -537,13 +538,13 @@ impl Store {
     }
 
     /// Hands executions, newest first, to `visit` one at a time, until it returns
-    /// false: a long list is never held in memory at once.
+    /// false: a long list is never held in memory at once. A cursor that names no
+    /// execution lists nothing: check it first ([`Store::check_cursor`]).
     pub fn each_execution(
         &self,
         filter: &HistoryFilter,
         mut visit: impl FnMut(ExecutionRow) -> bool,
     ) -> Result<()> {
-        self.check_cursor(filter.before.as_deref())?;
         let columns = if filter.summary {
             EXECUTION_COLUMNS
                 .replace("e.input", "NULL")
