@@ -211,10 +211,14 @@ fn metrics(
         })
         .collect();
     let Some(cursor) = cursor else {
+        // The cursor is taken before the look, so a sample recorded during it is
+        // evaluated again next tick rather than never (twice is harmless: a
+        // crossing is an edge of the stored state).
+        let next = store.last_metric_id()?;
         for watched in &watched {
             watched.evaluate(store, now, None)?;
         }
-        return store.last_metric_id();
+        return Ok(next);
     };
     let samples = store.metrics_after(cursor, SAMPLES_PER_TICK)?;
     for sample in &samples {
