@@ -15,6 +15,7 @@ pub mod goals;
 pub mod graph;
 pub mod loader;
 pub mod metric;
+pub mod program;
 pub mod runtime;
 pub mod serve;
 pub mod source;

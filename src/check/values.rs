@@ -7,10 +7,8 @@ use super::Program;
 use crate::ast::*;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::metric::{self, Aggregation, MetricError, Period};
+use crate::program::ErrorKind;
 use crate::source::Span;
-
-/// Error kinds a retry policy can name in `retry_on`.
-pub const ERROR_KINDS: &[&str] = &["failed", "timeout", "invalid_output", "circuit_open"];
 
 pub fn check(program: &Program, out: &mut Vec<Diagnostic>) {
     for policy in program.retries.values() {
@@ -86,7 +84,7 @@ fn retry(policy: &RetryPolicy, out: &mut Vec<Diagnostic>) {
         }
     }
     for kind in policy.retry_on.iter().flatten() {
-        if !ERROR_KINDS.contains(&kind.name.as_str()) {
+        if !ErrorKind::from_name(&kind.name).is_some_and(ErrorKind::retriable) {
             out.push(
                 Diagnostic::new(
                     Code::UnknownErrorKind,
@@ -95,8 +93,15 @@ fn retry(policy: &RetryPolicy, out: &mut Vec<Diagnostic>) {
                     "not an error kind",
                 )
                 .with_help(
-                    suggest::did_you_mean(&kind.name, ERROR_KINDS.iter().copied())
-                        .unwrap_or_else(|| format!("error kinds are {}", ERROR_KINDS.join(", "))),
+                    suggest::did_you_mean(
+                        &kind.name,
+                        ErrorKind::retriable_kinds().map(ErrorKind::name),
+                    )
+                    .unwrap_or_else(|| {
+                        let kinds: Vec<&str> =
+                            ErrorKind::retriable_kinds().map(ErrorKind::name).collect();
+                        format!("error kinds are {}", kinds.join(", "))
+                    }),
                 ),
             );
         }

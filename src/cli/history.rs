@@ -2,7 +2,8 @@
 
 use super::table::{self, short_id};
 use super::{open_store_read, print_list, DbArgs, Format};
-use crate::store::{HistoryFilter, EXECUTION_STATUSES};
+use crate::store::{ExecutionStatus, HistoryFilter};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Args;
 use std::process::ExitCode;
 
@@ -15,8 +16,9 @@ pub struct HistoryArgs {
     #[arg(long)]
     version: Option<String>,
     /// Only executions with this status.
-    #[arg(long, value_parser = EXECUTION_STATUSES)]
-    status: Option<String>,
+    #[arg(long, value_parser = PossibleValuesParser::new(ExecutionStatus::names())
+        .try_map(|s| s.parse::<ExecutionStatus>()))]
+    status: Option<ExecutionStatus>,
     /// At most this many, newest first (text: 20 unless given; JSON: all).
     #[arg(long)]
     limit: Option<usize>,
@@ -54,7 +56,7 @@ pub fn run(args: HistoryArgs, db: &DbArgs) -> ExitCode {
                 e.workflow.clone(),
                 e.version.clone().unwrap_or_else(|| "-".into()),
                 e.trigger.clone().unwrap_or_else(|| "-".into()),
-                e.status.clone(),
+                e.status.to_string(),
                 e.started_at.clone(),
                 table::duration(e.duration_ms),
                 e.agents.join(", "),

@@ -5,7 +5,7 @@ use super::{exit, open_store, DbArgs};
 use crate::check::Checked;
 use crate::loader::{self, Loaded};
 use crate::runtime::{process_alive, Engine};
-use crate::store::{CancelRequest, ExecutionRow, Store};
+use crate::store::{CancelRequest, ExecutionRow, ExecutionStatus, Store};
 use clap::Args;
 use futures::future::join_all;
 use std::path::Path;
@@ -82,7 +82,7 @@ fn interrupted(store: &Store, id: Option<&str>) -> Result<Vec<ExecutionRow>, Exi
             .collect());
     };
     let execution = store.execution(id).map_err(super::usage_error)?;
-    if execution.status != "running" {
+    if execution.status != ExecutionStatus::Running {
         return Err(super::usage_error(format!(
             "execution {} is {}; only interrupted executions resume",
             execution.id, execution.status
@@ -191,7 +191,10 @@ pub fn cancel(args: CancelArgs, db: &DbArgs) -> ExitCode {
         }
         CancelRequest::Requested(id) => {
             let started = Instant::now();
-            while store.execution(&id).is_ok_and(|e| e.status == "running") {
+            while store
+                .execution(&id)
+                .is_ok_and(|e| e.status == ExecutionStatus::Running)
+            {
                 if started.elapsed() > CANCEL_WAIT {
                     eprintln!(
                         "error: execution {id} did not stop within {}s",

@@ -4,7 +4,7 @@ use super::{exit, open_store, report_diagnostics, DbArgs};
 use crate::check::Checked;
 use crate::loader::Loaded;
 use crate::runtime::{AttemptReport, Engine, Execution, Origin, Progress, RunError, StartReport};
-use crate::store::{Outcome, Store};
+use crate::store::{AttemptStatus, ExecutionStatus, Outcome, Store};
 use clap::{ArgGroup, Args};
 use serde_json::Value;
 use std::io::Write;
@@ -218,14 +218,14 @@ pub(super) fn print_results(executions: &[Execution], per_line: bool) -> ExitCod
     let mut failed = false;
     for execution in executions {
         let (status, value) = match &execution.outcome {
-            Outcome::Completed(result) => ("completed", result.clone()),
+            Outcome::Completed(result) => (ExecutionStatus::Completed, result.clone()),
             Outcome::Cancelled => {
                 failed = true;
                 eprintln!(
                     "error: execution {} of `{}` was cancelled",
                     execution.id, execution.workflow
                 );
-                ("cancelled", Value::Null)
+                (ExecutionStatus::Cancelled, Value::Null)
             }
             Outcome::Failed(error) => {
                 failed = true;
@@ -237,7 +237,7 @@ pub(super) fn print_results(executions: &[Execution], per_line: bool) -> ExitCod
                     super::table::printable(error["message"].as_str().unwrap_or("?")),
                     error["kind"].as_str().unwrap_or("?"),
                 );
-                ("failed", error.clone())
+                (ExecutionStatus::Failed, error.clone())
             }
         };
         let text = if per_line {
@@ -248,7 +248,7 @@ pub(super) fn print_results(executions: &[Execution], per_line: bool) -> ExitCod
                 "result": value,
             })
             .to_string()
-        } else if status == "completed" {
+        } else if status == ExecutionStatus::Completed {
             serde_json::to_string_pretty(&value).unwrap_or_default()
         } else {
             continue;
@@ -300,7 +300,7 @@ impl Progress for StderrProgress {
     }
 
     fn attempt_finished(&self, report: &AttemptReport<'_>) {
-        let mark = if report.status == "completed" {
+        let mark = if report.status == AttemptStatus::Completed {
             "✓"
         } else {
             "✗"

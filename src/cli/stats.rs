@@ -3,7 +3,7 @@
 
 use super::table;
 use super::{open_store_read, print_json, DbArgs, Format};
-use crate::store::{parse_timestamp, HistoryFilter};
+use crate::store::{parse_timestamp, AttemptStatus, ExecutionStatus, HistoryFilter};
 use clap::Args;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -102,11 +102,14 @@ pub fn run(args: StatsArgs, db: &DbArgs) -> ExitCode {
     let workflows = by_workflow
         .into_iter()
         .map(|(workflow, runs)| {
-            let count = |status: &str| runs.iter().filter(|e| e.status == status).count();
-            let (completed, failed) = (count("completed"), count("failed"));
+            let count = |status| runs.iter().filter(|e| e.status == status).count();
+            let (completed, failed) = (
+                count(ExecutionStatus::Completed),
+                count(ExecutionStatus::Failed),
+            );
             let mut durations: Vec<f64> = runs
                 .iter()
-                .filter(|e| e.status == "completed")
+                .filter(|e| e.status == ExecutionStatus::Completed)
                 .filter_map(|e| e.duration_ms)
                 .collect();
             durations.sort_by(f64::total_cmp);
@@ -115,7 +118,7 @@ pub fn run(args: StatsArgs, db: &DbArgs) -> ExitCode {
                 executions: runs.len(),
                 completed,
                 failed,
-                running: count("running"),
+                running: count(ExecutionStatus::Running),
                 success_rate: (completed + failed > 0)
                     .then(|| completed as f64 / (completed + failed) as f64),
                 p50_ms: percentile(&durations, 0.50),
@@ -156,7 +159,9 @@ pub fn run(args: StatsArgs, db: &DbArgs) -> ExitCode {
                 calls: calls.len(),
                 failures: calls
                     .iter()
-                    .filter(|a| a.status != "completed" && a.status != "running")
+                    .filter(|a| {
+                        !matches!(a.status, AttemptStatus::Completed | AttemptStatus::Running)
+                    })
                     .count(),
                 mean_ms: (!finished.is_empty()).then(|| busy / finished.len() as f64),
                 utilisation: utilisation(spans, until - since, capacity),

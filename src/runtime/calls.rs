@@ -7,7 +7,7 @@ use super::error::{Abort, ErrorKind, StepError};
 use super::retry::Plan;
 use super::scheduler::Claim;
 use crate::ast::*;
-use crate::store::{Admission, Outcome};
+use crate::store::{Admission, ExecutionStatus, Outcome};
 use crate::types::Type;
 use chrono::Utc;
 use serde_json::Value;
@@ -182,17 +182,9 @@ impl Engine {
             }));
         }
         let result = agent::invoke(request, |e| self.expression_error(e, step)).await;
-        // Only the agent's own failures count against it; bad input is the caller's.
         let counts = match &result {
             Ok(_) => Some(true),
-            Err(f)
-                if matches!(
-                    f.kind,
-                    ErrorKind::Failed | ErrorKind::Timeout | ErrorKind::InvalidOutput
-                ) =>
-            {
-                Some(false)
-            }
+            Err(f) if f.kind.counts_against_breaker() => Some(false),
             Err(_) => None,
         };
         if let Some(success) = counts {
@@ -292,9 +284,11 @@ impl Engine {
         if let Some(child_id) = earlier {
             let child = self.store().execution(child_id)?;
             self.store().link_child(&run.id, attempt_id, child_id)?;
-            match child.status.as_str() {
-                "completed" => return Ok(Outcome::Completed(child.result.unwrap_or(Value::Null))),
-                "running" => {
+            match child.status {
+                ExecutionStatus::Completed => {
+                    return Ok(Outcome::Completed(child.result.unwrap_or(Value::Null)))
+                }
+                ExecutionStatus::Running => {
                     let history = {
                         let store = self.store();
                         store.claim_execution(child_id, child.owner_pid, std::process::id())?;
@@ -307,7 +301,7 @@ impl Engine {
                     return Ok(execution.outcome);
                 }
                 // A failed or cancelled child is not reused: the step runs again.
-                _ => {}
+                ExecutionStatus::Failed | ExecutionStatus::Cancelled => {}
             }
         }
         let child = uuid::Uuid::now_v7().to_string();

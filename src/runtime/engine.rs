@@ -10,8 +10,8 @@ use crate::ast::*;
 use crate::check::Program;
 use crate::source::{git_blob_id, FileId, Sources};
 use crate::store::{
-    self, AttemptEnd, ExecutionRow, Finish, NewAttempt, NewExecution, Outcome, StepRecord, Store,
-    VersionRecord,
+    self, AttemptEnd, AttemptStatus, ExecutionRow, Finish, NewAttempt, NewExecution, Outcome,
+    StepRecord, Store, VersionRecord,
 };
 use crate::types::Type;
 use chrono::Utc;
@@ -556,8 +556,12 @@ impl Engine {
     ) -> Result<(), Abort> {
         let duration_ms = attempt.started.elapsed().as_secs_f64() * 1000.0;
         let (status, output, error) = match result {
-            Ok(output) => ("completed", Some(output), None),
-            Err(error) => (error.kind.name(), None, Some(error.message.as_str())),
+            Ok(output) => (AttemptStatus::Completed, Some(output), None),
+            Err(error) => (
+                AttemptStatus::Failed(error.kind),
+                None,
+                Some(error.message.as_str()),
+            ),
         };
         let end = AttemptEnd {
             status,

@@ -1,37 +1,7 @@
 //! How steps and executions fail, as data that is stored, shown and caught.
 
+pub use crate::program::ErrorKind;
 use serde_json::{json, Value};
-
-/// Why a step failed. The names are stable: they appear in `retry_on`, in `catch`
-/// variables and in the store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// The agent ran and reported failure (non-zero exit, or could not start).
-    Failed,
-    /// The agent took longer than its timeout; its process group was killed.
-    Timeout,
-    /// The agent's output was not JSON or did not fit its declared `output`.
-    InvalidOutput,
-    /// The value passed to the agent did not fit its declared `input`.
-    InvalidInput,
-    /// The agent's circuit breaker is open.
-    CircuitOpen,
-    /// An expression could not be evaluated (a type mismatch at run time).
-    Expression,
-}
-
-impl ErrorKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            ErrorKind::Failed => "failed",
-            ErrorKind::Timeout => "timeout",
-            ErrorKind::InvalidOutput => "invalid_output",
-            ErrorKind::InvalidInput => "invalid_input",
-            ErrorKind::CircuitOpen => "circuit_open",
-            ErrorKind::Expression => "expression",
-        }
-    }
-}
 
 /// A step that failed for good.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,7 +40,7 @@ impl Abort {
         match self {
             Abort::Step(error) => error.to_json(),
             Abort::Fail { message, step } => json!({
-                "kind": "fail",
+                "kind": ErrorKind::Fail.name(),
                 "message": message,
                 "step": step,
                 "agent": null,

@@ -1,6 +1,8 @@
 //! How the engine tells its caller what is happening, without printing: the CLI
 //! turns these reports into progress lines.
 
+use crate::store::AttemptStatus;
+
 /// One finished step attempt.
 #[derive(Debug)]
 pub struct AttemptReport<'a> {
@@ -10,8 +12,7 @@ pub struct AttemptReport<'a> {
     pub agent: Option<&'a str>,
     pub attempt: u32,
     pub duration_ms: f64,
-    /// `completed` or an error kind.
-    pub status: &'a str,
+    pub status: AttemptStatus,
     pub error: Option<&'a str>,
 }
 

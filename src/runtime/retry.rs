@@ -6,14 +6,6 @@ use crate::ast::{BackoffKind, Jitter, RetryPolicy};
 use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
-/// The kinds retried when a policy has no `retry_on`.
-const RETRYABLE: &[ErrorKind] = &[
-    ErrorKind::Failed,
-    ErrorKind::Timeout,
-    ErrorKind::InvalidOutput,
-    ErrorKind::CircuitOpen,
-];
-
 /// A policy ready to apply; `None` policy means one attempt.
 pub struct Plan<'a> {
     policy: Option<&'a RetryPolicy>,
@@ -34,7 +26,7 @@ impl<'a> Plan<'a> {
     pub fn retries(&self, kind: ErrorKind) -> bool {
         match self.policy.and_then(|p| p.retry_on.as_ref()) {
             Some(kinds) => kinds.iter().any(|k| k.name == kind.name()),
-            None => RETRYABLE.contains(&kind),
+            None => kind.retriable(),
         }
     }
 

@@ -97,7 +97,7 @@ fn fire(engine: &Arc<Engine>, trigger: &str, occurrence: &str, input: &Value) {
                 tokio::spawn(async move {
                     match engine.proceed(begun).await {
                         Ok(done) => tracing::info!(execution = %done.id, workflow = %done.workflow,
-                            status = done.outcome.status(), "execution ended"),
+                            status = %done.outcome.status(), "execution ended"),
                         Err(error) => tracing::error!(%error, "execution stopped: database error"),
                     }
                 });

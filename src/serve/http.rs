@@ -3,7 +3,7 @@
 
 use super::State;
 use crate::runtime::{process_alive, Origin, RunError};
-use crate::store::{CancelRequest, HistoryFilter, Store, StoreError, EXECUTION_STATUSES};
+use crate::store::{CancelRequest, ExecutionStatus, HistoryFilter, Store, StoreError};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State as Shared};
@@ -351,19 +351,23 @@ async fn list_executions(
         },
         None => 20,
     };
-    if let Some(status) = params.get("status") {
-        if !EXECUTION_STATUSES.contains(&status.as_str()) {
-            let message = format!(
-                "`status` must be one of {}, not `{status}`",
-                EXECUTION_STATUSES.join(", ")
-            );
-            return Err(ApiError::new(StatusCode::BAD_REQUEST, message));
-        }
-    }
+    let status = match params.get("status") {
+        Some(text) => match ExecutionStatus::parse(text) {
+            Some(status) => Some(status),
+            None => {
+                let message = format!(
+                    "`status` must be one of {}, not `{text}`",
+                    ExecutionStatus::names().join(", ")
+                );
+                return Err(ApiError::new(StatusCode::BAD_REQUEST, message));
+            }
+        },
+        None => None,
+    };
     let filter = HistoryFilter {
         workflow: params.get("workflow").cloned(),
         version: params.get("version").cloned(),
-        status: params.get("status").cloned(),
+        status,
         // One more than asked tells whether there is a next page.
         limit: Some(limit + 1),
         before: params.get("before").cloned(),
@@ -459,7 +463,7 @@ async fn cancel(Shared(state): Shared<Arc<State>>, Path(id): Path<String>) -> Ap
     .await?;
     Ok(match request {
         CancelRequest::Cancelled(id) => {
-            Json(json!({ "execution": id, "status": "cancelled" })).into_response()
+            Json(json!({ "execution": id, "status": ExecutionStatus::Cancelled })).into_response()
         }
         CancelRequest::Requested(id) => (
             StatusCode::ACCEPTED,

@@ -6,7 +6,7 @@ mod dispatch;
 mod http;
 
 use crate::runtime::{process_alive, AttemptReport, Engine, Progress};
-use crate::store::{Store, StoreError};
+use crate::store::{AttemptStatus, Store, StoreError};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -255,7 +255,7 @@ fn resume_interrupted(state: &State) -> Result<(), ServeError> {
         tokio::spawn(async move {
             match engine.resume(&execution).await {
                 Ok(Some(done)) => {
-                    tracing::info!(execution = %done.id, status = done.outcome.status(), "resumed execution ended")
+                    tracing::info!(execution = %done.id, status = %done.outcome.status(), "resumed execution ended")
                 }
                 Ok(None) => {
                     tracing::info!(execution = %execution.id, "taken over by another process")
@@ -272,7 +272,7 @@ struct Logged;
 
 impl Progress for Logged {
     fn attempt_finished(&self, r: &AttemptReport<'_>) {
-        if r.status == "completed" {
+        if r.status == AttemptStatus::Completed {
             tracing::info!(
                 execution = r.execution_id,
                 workflow = r.workflow,
@@ -290,7 +290,7 @@ impl Progress for Logged {
                 agent = r.agent,
                 attempt = r.attempt,
                 ms = r.duration_ms as u64,
-                status = r.status,
+                status = %r.status,
                 error = r.error,
                 "step failed"
             );

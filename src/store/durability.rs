@@ -3,7 +3,7 @@
 use super::queries::{
     parse_timestamp, timestamp, Admission, DeadLetterRow, ExecutionRow, HistoryFilter,
 };
-use super::{Result, Store};
+use super::{AttemptStatus, ExecutionStatus, Result, Store};
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use serde_json::Value;
@@ -29,14 +29,14 @@ pub enum CancelRequest {
     /// Its process was asked to stop it.
     Requested(String),
     /// It had already ended with this status.
-    Finished(String, String),
+    Finished(String, ExecutionStatus),
 }
 
 impl Store {
     /// Top-level executions still marked `running`, oldest first.
     pub fn running_executions(&self) -> Result<Vec<ExecutionRow>> {
         let filter = HistoryFilter {
-            status: Some("running".into()),
+            status: Some(ExecutionStatus::Running),
             ..HistoryFilter::default()
         };
         let mut rows: Vec<ExecutionRow> = self
@@ -84,7 +84,7 @@ impl Store {
         for attempt in self.attempts(execution_id)? {
             let record = records.entry(attempt.step.clone()).or_default();
             record.attempts = record.attempts.max(attempt.attempt);
-            if attempt.status == "completed" {
+            if attempt.status == AttemptStatus::Completed {
                 record.completed = attempt.output.clone().or(Some(Value::Null));
             }
             if attempt.child_execution_id.is_some() {
@@ -103,7 +103,7 @@ impl Store {
         owner_alive: impl Fn(u32) -> bool,
     ) -> Result<CancelRequest> {
         let execution = self.execution(id)?;
-        if execution.status != "running" {
+        if execution.status != ExecutionStatus::Running {
             return Ok(CancelRequest::Finished(execution.id, execution.status));
         }
         self.conn.execute(

@@ -5,10 +5,12 @@ mod durability;
 mod migrate;
 mod queries;
 mod schema;
+mod status;
 mod triggers;
 
 pub use durability::{CancelRequest, StepRecord};
 pub use queries::*;
+pub use status::{AttemptStatus, ExecutionStatus};
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,6 @@
 //! Reads and writes, one function per question the rest of wfc asks of the store.
 
-use super::{Result, Store, StoreError};
+use super::{AttemptStatus, ExecutionStatus, Result, Store, StoreError};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Row};
 use serde_json::Value;
@@ -61,11 +61,11 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub fn status(&self) -> &'static str {
+    pub fn status(&self) -> ExecutionStatus {
         match self {
-            Outcome::Completed(_) => "completed",
-            Outcome::Failed(_) => "failed",
-            Outcome::Cancelled => "cancelled",
+            Outcome::Completed(_) => ExecutionStatus::Completed,
+            Outcome::Failed(_) => ExecutionStatus::Failed,
+            Outcome::Cancelled => ExecutionStatus::Cancelled,
         }
     }
 }
@@ -100,7 +100,7 @@ pub struct ExecutionRow {
     pub parent_id: Option<String>,
     pub parent_step: Option<String>,
     pub input: Value,
-    pub status: String,
+    pub status: ExecutionStatus,
     pub result: Option<Value>,
     pub error: Option<Value>,
     pub started_at: String,
@@ -123,7 +123,7 @@ pub struct NewAttempt<'a> {
 }
 
 pub struct AttemptEnd<'a> {
-    pub status: &'a str,
+    pub status: AttemptStatus,
     pub output: Option<&'a Value>,
     pub error: Option<&'a str>,
     pub stderr_tail: Option<&'a str>,
@@ -139,7 +139,7 @@ pub struct AttemptRow {
     pub step: String,
     pub agent: Option<String>,
     pub attempt: u32,
-    pub status: String,
+    pub status: AttemptStatus,
     pub input: Option<Value>,
     pub output: Option<Value>,
     pub error: Option<String>,
@@ -155,16 +155,13 @@ pub struct AttemptRow {
 pub struct HistoryFilter {
     pub workflow: Option<String>,
     pub version: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<ExecutionStatus>,
     pub limit: Option<usize>,
     /// Only executions listed after this one (newest first): a page's cursor.
     pub before: Option<String>,
     /// Leave out the large fields (input, result, error): for lists.
     pub summary: bool,
 }
-
-/// Every status an execution can have, as stored.
-pub const EXECUTION_STATUSES: [&str; 4] = ["running", "completed", "failed", "cancelled"];
 
 /// The fewest characters of an id that name an execution: fewer would match most of
 /// them (an empty prefix matches all).

@@ -1,0 +1,151 @@
+//! The statuses of executions and step attempts. Everyone else handles them as
+//! enums; the text they are stored and shown as is spelled only here.
+
+use crate::program::ErrorKind;
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ExecutionStatus {
+    Running,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl ExecutionStatus {
+    pub const ALL: [ExecutionStatus; 4] = [
+        ExecutionStatus::Running,
+        ExecutionStatus::Completed,
+        ExecutionStatus::Failed,
+        ExecutionStatus::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExecutionStatus::Running => "running",
+            ExecutionStatus::Completed => "completed",
+            ExecutionStatus::Failed => "failed",
+            ExecutionStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ExecutionStatus> {
+        ExecutionStatus::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+
+    /// Every status's text, for help and error messages.
+    pub fn names() -> Vec<&'static str> {
+        ExecutionStatus::ALL.map(ExecutionStatus::as_str).to_vec()
+    }
+}
+
+/// A step attempt's status: running, done, or how it failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AttemptStatus {
+    Running,
+    Completed,
+    /// Its process died while it ran; a resumed execution runs the step again.
+    Interrupted,
+    Cancelled,
+    Failed(ErrorKind),
+}
+
+impl AttemptStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttemptStatus::Running => "running",
+            AttemptStatus::Completed => "completed",
+            AttemptStatus::Interrupted => "interrupted",
+            AttemptStatus::Cancelled => "cancelled",
+            AttemptStatus::Failed(kind) => kind.name(),
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<AttemptStatus> {
+        [
+            AttemptStatus::Running,
+            AttemptStatus::Completed,
+            AttemptStatus::Interrupted,
+            AttemptStatus::Cancelled,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+        .or_else(|| ErrorKind::from_name(text).map(AttemptStatus::Failed))
+    }
+
+    /// Whether the attempt ended in failure.
+    pub fn is_failure(self) -> bool {
+        matches!(self, AttemptStatus::Failed(_))
+    }
+}
+
+macro_rules! as_text {
+    ($($ty:ident),*) => {$(
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $ty {
+            type Err = String;
+
+            fn from_str(text: &str) -> Result<Self, String> {
+                $ty::parse(text).ok_or_else(|| format!("`{text}` is not a status"))
+            }
+        }
+
+        /// Rows compare with the text they are stored as (tests read them so).
+        impl PartialEq<&str> for $ty {
+            fn eq(&self, text: &&str) -> bool {
+                self.as_str() == *text
+            }
+        }
+
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl ToSql for $ty {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                Ok(ToSqlOutput::from(self.as_str()))
+            }
+        }
+
+        impl FromSql for $ty {
+            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+                let text = value.as_str()?;
+                $ty::parse(text).ok_or_else(|| {
+                    FromSqlError::Other(format!("unknown status `{text}`").into())
+                })
+            }
+        }
+    )*};
+}
+as_text!(ExecutionStatus, AttemptStatus);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_round_trip_through_their_text() {
+        for status in ExecutionStatus::ALL {
+            assert_eq!(ExecutionStatus::parse(status.as_str()), Some(status));
+        }
+        for kind in ErrorKind::ALL {
+            let status = AttemptStatus::Failed(kind);
+            assert_eq!(AttemptStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(
+            AttemptStatus::parse("interrupted"),
+            Some(AttemptStatus::Interrupted)
+        );
+        assert_eq!(ExecutionStatus::parse("done"), None);
+    }
+}
