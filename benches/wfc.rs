@@ -247,6 +247,7 @@ fn engine_for(text: &str, db: &Path) -> Engine {
         Path::new("bench.wf"),
         Store::open(db).unwrap(),
         Arc::new(Silent),
+        wfc::clock::Clock::system(),
     )
 }
 

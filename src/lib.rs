@@ -8,6 +8,7 @@
 pub mod ast;
 pub mod check;
 pub mod cli;
+pub mod clock;
 pub mod diagnostic;
 pub mod duration;
 pub mod format;

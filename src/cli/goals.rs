@@ -2,6 +2,7 @@
 
 use super::run::checked_program;
 use super::{open_store, open_store_read, print_json, print_list, DbArgs, Format};
+use crate::clock::Clock;
 use crate::goals::{self, GoalReport};
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Subcommand};
@@ -36,7 +37,7 @@ pub fn goals(args: GoalsArgs, db: &DbArgs) -> ExitCode {
     let tz = goals::timezone(&checked.program);
     let at = args
         .at
-        .map_or_else(Utc::now, |date| goals::end_of(date, tz));
+        .map_or_else(|| Clock::system().now(), |date| goals::end_of(date, tz));
     let reports = match goals::evaluate(&checked.program, &store, at) {
         Ok(reports) => reports,
         Err(error) => return super::usage_error(error),
@@ -213,7 +214,7 @@ pub fn metrics(args: MetricsArgs, db: &DbArgs) -> ExitCode {
     if samples.is_empty() {
         return super::usage_error(format!("no sample of metric `{name}` is recorded"));
     }
-    let now = Utc::now();
+    let now = Clock::system().now();
     let mut aggregates = serde_json::Map::new();
     for (label, period) in [
         ("today", crate::metric::Period::Day),
@@ -285,7 +286,7 @@ fn record(name: &str, value: f64, at: Option<&str>, db: &DbArgs, format: Format)
                 ))
             }
         },
-        None => Utc::now(),
+        None => Clock::system().now(),
     };
     let store = match open_store(db) {
         Ok(store) => store,

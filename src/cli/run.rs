@@ -2,6 +2,7 @@
 
 use super::{exit, open_store, report_diagnostics, DbArgs};
 use crate::check::Checked;
+use crate::clock::Clock;
 use crate::loader::Loaded;
 use crate::runtime::{AttemptReport, Engine, Execution, Origin, Progress, RunError, StartReport};
 use crate::store::{AttemptStatus, ExecutionStatus, Outcome, Store};
@@ -171,6 +172,7 @@ pub(super) fn engine(loaded: Loaded, checked: Checked, path: &Path, store: Store
         path,
         store,
         Arc::new(StderrProgress::new()),
+        Clock::system(),
     )
 }
 

@@ -128,7 +128,7 @@ pub fn run(args: StatsArgs, db: &DbArgs) -> ExitCode {
         })
         .collect();
     // The utilisation window, in ms since the epoch like the spans below.
-    let now = chrono::Utc::now();
+    let now = crate::clock::Clock::system().now();
     let until = now.timestamp_micros() as f64 / 1000.0;
     let since = until - args.since.as_millis() as f64;
     let mut by_agent: BTreeMap<&str, Vec<_>> = BTreeMap::new();

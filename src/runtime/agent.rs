@@ -5,6 +5,7 @@ use super::error::{Abort, ErrorKind};
 use super::eval::{self, EvalError, Scope};
 use super::subprocess::{self, Exit, Invocation};
 use crate::ast::{Agent, AgentBody};
+use crate::clock::Clock;
 use crate::types::Type;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ pub struct AgentCall<'a> {
     /// The directory of the file declaring the agent: relative paths resolve here.
     pub base_dir: PathBuf,
     pub output_type: &'a Type,
+    pub clock: &'a Clock,
 }
 
 /// Why one invocation failed.
@@ -38,7 +40,7 @@ pub async fn invoke(
 ) -> Result<Value, Failure> {
     let (output, stderr_tail) = match call.agent.bodies.first() {
         Some(AgentBody::Compute(body)) => {
-            let scope = ComputeScope(call.input);
+            let scope = ComputeScope(call.input, call.clock);
             match eval::eval(body, &scope) {
                 Ok(value) => (value, None),
                 Err(error) => {
@@ -76,7 +78,7 @@ pub async fn invoke(
     }
 }
 
-struct ComputeScope<'a>(&'a Value);
+struct ComputeScope<'a>(&'a Value, &'a Clock);
 
 impl Scope for ComputeScope<'_> {
     fn input(&self) -> &Value {
@@ -85,6 +87,10 @@ impl Scope for ComputeScope<'_> {
 
     fn get(&self, _: &str) -> Option<&Value> {
         None
+    }
+
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.1.now()
     }
 }
 

@@ -9,7 +9,6 @@ use super::scheduler::Claim;
 use crate::ast::*;
 use crate::store::{Admission, ExecutionStatus, Outcome};
 use crate::types::Type;
-use chrono::Utc;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -89,14 +88,14 @@ impl Engine {
         let mut delay = None;
         for n in 1.. {
             if let Some(pause) = delay {
-                tokio::time::sleep(pause).await;
+                self.clock.sleep(pause).await;
             }
             self.step_boundary().await;
             let number = earlier_attempts + n;
             let mut held = claim.take().unwrap_or_else(|| self.scheduler.claim(name));
             held.acquire().await;
             // Timed from when capacity allows the call, not from when it queued.
-            let mut attempt = Attempt::new(step, Some(name), number, Some(&input));
+            let mut attempt = Attempt::new(&self.clock, step, Some(name), number, Some(&input));
             attempt.delay = delay;
             // A compute step cannot be caught in flight: its row is written once, done.
             let computed = matches!(agent.bodies.first(), Some(AgentBody::Compute(_)));
@@ -122,6 +121,7 @@ impl Engine {
                         timeout,
                         base_dir: self.base_dir(agent),
                         output_type: &output_type,
+                        clock: &self.clock,
                     };
                     self.guarded(agent, step, request).await?
                 }
@@ -172,7 +172,7 @@ impl Engine {
         };
         let admission = self
             .store()
-            .breaker_admit(name, millis(breaker.cool_down.as_ref()), Utc::now())
+            .breaker_admit(name, millis(breaker.cool_down.as_ref()), self.clock.now())
             .map_err(|e| store_abort(e, step))?;
         if let Admission::Rejected { until } = admission {
             return Ok(Err(Failure {
@@ -195,7 +195,7 @@ impl Engine {
                     success,
                     open_after,
                     millis(breaker.window.as_ref()),
-                    Utc::now(),
+                    self.clock.now(),
                 )
                 .map_err(|e| store_abort(e, step))?;
         }
@@ -218,7 +218,7 @@ impl Engine {
         let workflow = &self.program.workflows[name];
         self.step_boundary().await;
         let number = record.map_or(1, |r| r.attempts + 1);
-        let attempt = Attempt::new(step, None, number, Some(&input));
+        let attempt = Attempt::new(&self.clock, step, None, number, Some(&input));
         let id = self.start_attempt(run, &attempt)?;
         let fail = |kind, message: String| StepError {
             kind,

@@ -8,13 +8,14 @@ use super::scheduler::Scheduler;
 use super::RunError;
 use crate::ast::*;
 use crate::check::Program;
+use crate::clock::{Clock, Timer};
 use crate::source::{git_blob_id, FileId, Sources};
 use crate::store::{
     self, AttemptEnd, AttemptStatus, ExecutionRow, Finish, NewAttempt, NewExecution, Outcome,
     StepRecord, Store, VersionRecord,
 };
 use crate::types::Type;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures::future::{join_all, BoxFuture};
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
@@ -43,6 +44,7 @@ pub struct Engine {
     root_path: String,
     store: Mutex<Store>,
     pub(super) scheduler: Scheduler,
+    pub(super) clock: Clock,
     progress: Arc<dyn Progress>,
     draining: AtomicBool,
     busy: AtomicUsize,
@@ -104,6 +106,7 @@ impl Run<'_> {
 pub(super) struct Env {
     pub(super) input: Value,
     pub(super) values: HashMap<String, Value>,
+    pub(super) clock: Clock,
 }
 
 impl Scope for Env {
@@ -114,6 +117,10 @@ impl Scope for Env {
     fn get(&self, name: &str) -> Option<&Value> {
         self.values.get(name)
     }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
 }
 
 impl Engine {
@@ -122,8 +129,9 @@ impl Engine {
         program: Program,
         sources: Sources,
         root_path: &Path,
-        store: Store,
+        mut store: Store,
         progress: Arc<dyn Progress>,
+        clock: Clock,
     ) -> Engine {
         let blobs = sources
             .iter()
@@ -137,8 +145,10 @@ impl Engine {
         let root_path = root_path
             .canonicalize()
             .unwrap_or_else(|_| root_path.to_path_buf());
+        store.set_clock(clock.clone());
         Engine {
             scheduler: Scheduler::new(capacities),
+            clock,
             program,
             sources,
             blobs,
@@ -154,6 +164,11 @@ impl Engine {
 
     pub fn program(&self) -> &Program {
         &self.program
+    }
+
+    /// The time this engine's executions run on.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// Runs `workflow` to completion. Bad input is refused before anything is written.
@@ -362,7 +377,7 @@ impl Engine {
             trigger: origin.trigger,
             parent: origin.parent,
             input,
-            started_at: &store::timestamp(Utc::now()),
+            started_at: &store::timestamp(self.clock.now()),
             owner_pid: std::process::id(),
             replay_of: origin.replay_of,
             fire: origin.fire,
@@ -388,6 +403,7 @@ impl Engine {
             let mut env = Env {
                 input: input.clone(),
                 values: HashMap::new(),
+                clock: self.clock.clone(),
             };
             let work = async {
                 let value = self.body(&run, &mut env).await?;
@@ -554,7 +570,7 @@ impl Engine {
         result: Result<&Value, &StepError>,
         stderr_tail: Option<&str>,
     ) -> Result<(), Abort> {
-        let duration_ms = attempt.started.elapsed().as_secs_f64() * 1000.0;
+        let duration_ms = self.clock.elapsed(attempt.started).as_secs_f64() * 1000.0;
         let (status, output, error) = match result {
             Ok(output) => (AttemptStatus::Completed, Some(output), None),
             Err(error) => (
@@ -569,7 +585,7 @@ impl Engine {
             error,
             stderr_tail: stderr_tail.filter(|s| !s.is_empty()),
             child_execution_id: None,
-            finished_at: &store::timestamp(Utc::now()),
+            finished_at: &store::timestamp(self.clock.now()),
             duration_ms,
         };
         let store = self.store();
@@ -601,7 +617,7 @@ pub(super) struct Attempt<'a> {
     pub(super) input: Option<&'a Value>,
     /// The backoff slept before it.
     pub(super) delay: Option<Duration>,
-    pub(super) started: Instant,
+    pub(super) started: Timer,
     pub(super) started_at: String,
 }
 
@@ -619,6 +635,7 @@ impl<'a> Attempt<'a> {
     }
 
     pub(super) fn new(
+        clock: &Clock,
         step: &'a str,
         agent: Option<&'a str>,
         number: u32,
@@ -630,8 +647,8 @@ impl<'a> Attempt<'a> {
             number,
             input,
             delay: None,
-            started: Instant::now(),
-            started_at: store::timestamp(Utc::now()),
+            started: clock.timer(),
+            started_at: store::timestamp(clock.now()),
         }
     }
 }

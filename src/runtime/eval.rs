@@ -10,6 +10,8 @@ pub trait Scope {
     fn input(&self) -> &Value;
     /// A bound name; `None` for a name bound only on a path not taken (it reads as null).
     fn get(&self, name: &str) -> Option<&Value>;
+    /// What `now()` reads: the engine's clock.
+    fn now(&self) -> chrono::DateTime<chrono::Utc>;
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -105,7 +107,7 @@ pub fn eval(expr: &Expr, scope: &dyn Scope) -> Result<Value> {
                 .iter()
                 .map(|a| eval(a, scope))
                 .collect::<Result<Vec<_>>>()?;
-            function(&name.name, &values, span)
+            function(&name.name, &values, span, scope)
         }
     }
 }
@@ -287,7 +289,7 @@ fn numbers<'a>(name: &str, values: &'a [Value], span: Span) -> Result<Vec<f64>> 
         .collect()
 }
 
-fn function(name: &str, args: &[Value], span: Span) -> Result<Value> {
+fn function(name: &str, args: &[Value], span: Span, scope: &dyn Scope) -> Result<Value> {
     match (name, args) {
         ("len", [Value::Array(items)]) => Ok(Value::from(items.len())),
         ("len", [Value::String(s)]) => Ok(Value::from(s.chars().count())),
@@ -306,7 +308,7 @@ fn function(name: &str, args: &[Value], span: Span) -> Result<Value> {
             let scale = 10f64.powi(as_f64(digits).clamp(0.0, 15.0) as i32);
             number((as_f64(n) * scale).round() / scale, span)
         }
-        ("now", []) => Ok(Value::String(crate::store::timestamp(chrono::Utc::now()))),
+        ("now", []) => Ok(Value::String(crate::store::timestamp(scope.now()))),
         ("concat", [Value::String(_), ..]) => {
             let mut out = String::new();
             for arg in args {
@@ -352,6 +354,9 @@ mod tests {
         }
         fn get(&self, name: &str) -> Option<&Value> {
             self.1.get(name)
+        }
+        fn now(&self) -> chrono::DateTime<chrono::Utc> {
+            crate::store::parse_timestamp("2026-11-25T12:00:00Z").unwrap_or_default()
         }
     }
 

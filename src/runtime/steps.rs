@@ -6,7 +6,6 @@ use super::error::Abort;
 use super::eval::{self, EvalError};
 use crate::ast::*;
 use crate::store;
-use chrono::Utc;
 use futures::future::{join_all, BoxFuture};
 use futures::stream::{self, StreamExt};
 use serde_json::{Map, Value};
@@ -132,15 +131,14 @@ impl Engine {
             .and_then(|input| input["until"].as_str())
             .and_then(store::parse_timestamp);
         let wake = earlier.unwrap_or_else(|| {
-            Utc::now() + chrono::Duration::from_std(duration).unwrap_or_default()
+            self.clock.now() + chrono::Duration::from_std(duration).unwrap_or_default()
         });
         let input = serde_json::json!({ "until": store::timestamp(wake) });
         self.step_boundary().await;
         let number = record.map_or(1, |r| r.attempts + 1);
-        let attempt = Attempt::new(step, None, number, Some(&input));
+        let attempt = Attempt::new(&self.clock, step, None, number, Some(&input));
         let id = self.start_attempt(run, &attempt)?;
-        let left = (wake - Utc::now()).to_std().unwrap_or_default();
-        tokio::time::sleep(left).await;
+        self.clock.sleep_until(wake).await;
         self.finish_attempt(run, Some(id), &attempt, Ok(&Value::Null), None)
     }
 

@@ -14,13 +14,14 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 pub async fn run(state: Arc<State>, watch_files: bool, mut stop: watch::Receiver<bool>) {
-    let store = match Store::open(&state.db) {
+    let mut store = match Store::open(&state.db) {
         Ok(store) => store,
         Err(error) => {
             tracing::error!(%error, "the dispatcher cannot open the database; no trigger will fire");
             return;
         }
     };
+    store.set_clock(state.clock.clone());
     // The first look evaluates every metric trigger; later looks only those whose
     // metric got new samples.
     let mut metric_cursor: Option<i64> = None;
@@ -28,13 +29,13 @@ pub async fn run(state: Arc<State>, watch_files: bool, mut stop: watch::Receiver
     loop {
         tokio::select! {
             _ = stop.changed() => return,
-            () = tokio::time::sleep(TICK) => {}
+            () = state.clock.sleep(TICK) => {}
         }
         if *stop.borrow() {
             return;
         }
         let engines = state.engines();
-        let now = Utc::now();
+        let now = state.clock.now();
         if let Err(error) = events(&store, &engines) {
             tracing::error!(%error, "dispatching events");
         }
@@ -292,7 +293,7 @@ fn reload(state: &State) {
         if now == entry.stamps {
             continue;
         }
-        match load(&entry.path, &state.db) {
+        match load(&entry.path, &state.db, &state.clock) {
             Ok(fresh) => {
                 tracing::info!(file = %entry.path.display(), "reloaded");
                 *entry = fresh;
@@ -308,6 +309,7 @@ fn reload(state: &State) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::{Clock, ManualClock};
     use crate::runtime::Silent;
     use std::path::PathBuf;
 
@@ -317,6 +319,10 @@ mod tests {
 
     /// A fresh database and an engine over `text` using it.
     fn setup(name: &str, text: &str) -> (Store, Arc<Engine>) {
+        setup_on(name, text, Clock::system())
+    }
+
+    fn setup_on(name: &str, text: &str, clock: Clock) -> (Store, Arc<Engine>) {
         let dir = std::env::temp_dir().join(format!("wfc-dispatch-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -329,6 +335,7 @@ mod tests {
             std::path::Path::new("flow.wf"),
             Store::open(&db).unwrap(),
             Arc::new(Silent),
+            clock,
         );
         (Store::open(&db).unwrap(), Arc::new(engine))
     }
@@ -461,6 +468,75 @@ workflow rate { steps { x = noop({}) } record score = 1 }
             "4500 crosses again after 4100"
         );
         assert_eq!(fired(&store, "metric::3"), 0);
+    }
+
+    /// Polls (in real time, briefly) until `done` holds.
+    async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+        for _ in 0..1000 {
+            if done() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        panic!("{what} did not happen within 5 s");
+    }
+
+    #[tokio::test]
+    async fn the_dispatcher_fires_cron_slots_on_its_clock_across_a_dst_change() {
+        let text = r#"
+agent noop { compute { ok: true } }
+trigger nightly { cron "30 2 * * *" timezone "Europe/Paris" }
+workflow w { on nightly chain noop }
+"#;
+        let manual = ManualClock::new(at("2026-03-27T12:00:00Z"));
+        let (store, engine) = setup_on("dst", text, manual.clock());
+        let state = Arc::new(State {
+            served: std::sync::RwLock::new(vec![super::super::Served {
+                path: PathBuf::from("flow.wf"),
+                engine,
+                stamps: Vec::new(),
+            }]),
+            db: std::env::temp_dir()
+                .join(format!("wfc-dispatch-dst-{}", std::process::id()))
+                .join("wfc.db"),
+            token: None,
+            clock: manual.clock(),
+        });
+        let (stop, stopped) = watch::channel(false);
+        let dispatcher = tokio::spawn(run(state, false, stopped));
+        // The first tick, one tick later on the manual clock, notes where the
+        // trigger starts; nothing real has to pass.
+        eventually("the dispatcher's sleep", || manual.sleepers() == 1).await;
+        manual.advance(TICK);
+        eventually("the first tick", || {
+            store.cron_last_slot("nightly").unwrap().is_some()
+        })
+        .await;
+        // 02:30 in Paris: 01:30 UTC in winter; inside the gap on the night of the
+        // change it moves to 03:00 local (01:00 UTC); 00:30 UTC in summer.
+        for slot in [
+            "2026-03-28T01:30:00.000Z",
+            "2026-03-29T01:00:00.000Z",
+            "2026-03-30T00:30:00.000Z",
+        ] {
+            eventually("the dispatcher's sleep", || manual.sleepers() == 1).await;
+            manual.set(at(slot) + chrono::Duration::seconds(1));
+            let occurrence = format!("slot:{slot}");
+            eventually(&occurrence, || fired(&store, &occurrence) == 1).await;
+            let (_, execution) = store.fires(&occurrence).unwrap().remove(0);
+            let started = store.execution(&execution).unwrap().started_at;
+            assert_eq!(
+                started,
+                store::timestamp(manual.now()),
+                "on the manual clock"
+            );
+        }
+        // Neither of the instants a DST-blind schedule would pick fired.
+        for wrong in ["2026-03-29T00:30:00.000Z", "2026-03-29T01:30:00.000Z"] {
+            assert_eq!(fired(&store, &format!("slot:{wrong}")), 0, "{wrong}");
+        }
+        stop.send(true).unwrap();
+        dispatcher.await.unwrap();
     }
 
     #[test]

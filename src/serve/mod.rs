@@ -5,6 +5,7 @@
 mod dispatch;
 mod http;
 
+use crate::clock::Clock;
 use crate::runtime::{process_alive, AttemptReport, Engine, Progress};
 use crate::store::{AttemptStatus, Store, StoreError};
 use std::net::SocketAddr;
@@ -63,6 +64,8 @@ pub struct State {
     pub served: RwLock<Vec<Served>>,
     pub db: PathBuf,
     pub token: Option<String>,
+    /// The time every engine and the dispatcher run on.
+    pub clock: Clock,
 }
 
 impl State {
@@ -78,7 +81,7 @@ impl State {
 }
 
 /// Loads, checks and builds an engine for one file.
-pub fn load(path: &Path, db: &Path) -> Result<Served, ServeError> {
+pub fn load(path: &Path, db: &Path, clock: &Clock) -> Result<Served, ServeError> {
     let (loaded, checked) = crate::check_file(path).map_err(|e| ServeError::Unreadable {
         path: path.to_path_buf(),
         message: e.to_string(),
@@ -101,6 +104,7 @@ pub fn load(path: &Path, db: &Path) -> Result<Served, ServeError> {
         path,
         store,
         Arc::new(Logged),
+        clock.clone(),
     );
     let stamps = stamps(&engine.source_paths());
     Ok(Served {
@@ -128,14 +132,16 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         return Err(ServeError::TokenRequired(config.listen));
     }
     raise_open_files_limit();
+    let clock = Clock::system();
     let mut served = Vec::new();
     for path in &config.files {
-        served.push(load(path, &config.db)?);
+        served.push(load(path, &config.db, &clock)?);
     }
     let state = Arc::new(State {
         served: RwLock::new(served),
         db: config.db.clone(),
         token: config.token.clone(),
+        clock,
     });
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -70,7 +70,7 @@ impl Store {
         self.conn.execute(
             "UPDATE step_attempts SET status = 'interrupted', finished_at = ?2
              WHERE execution_id = ?1 AND status = 'running'",
-            params![execution_id, timestamp(Utc::now())],
+            params![execution_id, self.now()],
         )?;
         Ok(())
     }
@@ -130,7 +130,7 @@ impl Store {
     /// Marks an execution and every running sub-workflow under it cancelled, with
     /// their running attempts.
     pub fn cancel_execution(&mut self, id: &str) -> Result<()> {
-        let now = timestamp(Utc::now());
+        let now = self.now();
         let tx = self.conn.transaction()?;
         tx.execute(
             "CREATE TEMP TABLE IF NOT EXISTS cancelling (id TEXT PRIMARY KEY)",

@@ -12,6 +12,7 @@ pub use durability::{CancelRequest, StepRecord};
 pub use queries::*;
 pub use status::{AttemptStatus, ExecutionStatus};
 
+use crate::clock::Clock;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -73,6 +74,8 @@ fn list_candidates(candidates: &[String]) -> String {
 /// and each write is short.
 pub struct Store {
     conn: Connection,
+    /// What the rows' timestamps read: the engine's clock.
+    clock: Clock,
 }
 
 impl Store {
@@ -101,7 +104,10 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(open_error)?;
         migrate::to_latest(&mut conn, path)?;
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            clock: Clock::system(),
+        })
     }
 
     /// Opens the database at `path` for reading only: for commands that only look, so
@@ -143,14 +149,30 @@ impl Store {
                 known,
             });
         }
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            clock: Clock::system(),
+        })
     }
 
     /// A private in-memory database, for tests and benchmarks.
     pub fn in_memory() -> Result<Store> {
         let mut conn = Connection::open_in_memory()?;
         migrate::to_latest(&mut conn, Path::new(":memory:"))?;
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            clock: Clock::system(),
+        })
+    }
+
+    /// Stamps rows with `clock`'s time from now on.
+    pub fn set_clock(&mut self, clock: Clock) {
+        self.clock = clock;
+    }
+
+    /// The time to stamp a row with.
+    fn now(&self) -> String {
+        timestamp(self.clock.now())
     }
 
     /// The schema version this database is at.

@@ -292,7 +292,7 @@ impl Store {
                 v.source_blob,
                 v.source_path,
                 v.source,
-                timestamp(Utc::now())
+                self.now()
             ],
         )?;
         Ok(())
@@ -364,7 +364,7 @@ impl Store {
         outcome: &Outcome,
         finish: &Finish<'_>,
     ) -> Result<()> {
-        let now = timestamp(Utc::now());
+        let now = self.now();
         let (result, error) = match outcome {
             Outcome::Completed(result) => (Some(result.to_string()), None),
             Outcome::Failed(error) => (None, Some(error.to_string())),
@@ -503,7 +503,7 @@ impl Store {
                 payload.to_string(),
                 source.map(|s| s.0),
                 source.map(|s| s.1),
-                timestamp(Utc::now())
+                self.now()
             ],
         )?;
         Ok((changed == 1).then(|| self.conn.last_insert_rowid()))

@@ -22,7 +22,7 @@ impl Store {
     pub fn mark_dispatched(&self, event: i64) -> Result<()> {
         self.conn.execute(
             "UPDATE events SET dispatched_at = ?2 WHERE id = ?1",
-            params![event, timestamp(Utc::now())],
+            params![event, self.now()],
         )?;
         Ok(())
     }

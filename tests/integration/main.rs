@@ -2,6 +2,7 @@
 
 mod abuse;
 mod cli;
+mod clock;
 mod diagnostics;
 mod examples;
 mod failure;

@@ -1,0 +1,174 @@
+//! Workflow time: what time it is and how to wait for a later one. Everything that
+//! runs or records a workflow asks a [`Clock`] instead of the system, so a test can
+//! run retries, waits, breaker cool-downs and cron slots on a [`ManualClock`]
+//! without sleeping. Only this module reads the system's wall clock.
+
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// The time source of an engine, a dispatcher or a store. Cloning is cheap and
+/// clones share their source.
+#[derive(Clone, Default)]
+pub struct Clock(Source);
+
+#[derive(Clone, Default)]
+enum Source {
+    #[default]
+    System,
+    Manual(Arc<watch::Sender<DateTime<Utc>>>),
+}
+
+/// A clock that moves only when told to: sleepers wake when it is advanced past
+/// their deadline.
+#[derive(Clone)]
+pub struct ManualClock(Arc<watch::Sender<DateTime<Utc>>>);
+
+/// A point to measure elapsed time from, on the clock that made it.
+#[derive(Debug, Clone, Copy)]
+pub enum Timer {
+    /// Monotonic, so a wall-clock step does not bend a measured duration.
+    System(Instant),
+    Manual(DateTime<Utc>),
+}
+
+impl Clock {
+    /// The system's clock and tokio's timers.
+    pub fn system() -> Clock {
+        Clock(Source::System)
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        match &self.0 {
+            Source::System => Utc::now(),
+            Source::Manual(time) => *time.borrow(),
+        }
+    }
+
+    /// Waits for `duration` of this clock's time.
+    pub async fn sleep(&self, duration: Duration) {
+        match &self.0 {
+            Source::System => tokio::time::sleep(duration).await,
+            Source::Manual(_) => self.sleep_until(later(self.now(), duration)).await,
+        }
+    }
+
+    /// Waits until this clock reads `deadline` or later.
+    pub async fn sleep_until(&self, deadline: DateTime<Utc>) {
+        match &self.0 {
+            Source::System => {
+                let left = (deadline - Utc::now()).to_std().unwrap_or_default();
+                tokio::time::sleep(left).await;
+            }
+            Source::Manual(time) => {
+                let mut reader = time.subscribe();
+                // The sender lives as long as this clock, so the wait cannot fail.
+                let _ = reader.wait_for(|now| *now >= deadline).await;
+            }
+        }
+    }
+
+    pub fn timer(&self) -> Timer {
+        match &self.0 {
+            Source::System => Timer::System(Instant::now()),
+            Source::Manual(time) => Timer::Manual(*time.borrow()),
+        }
+    }
+
+    /// The time since `timer` was made (zero for a timer of another clock).
+    pub fn elapsed(&self, timer: Timer) -> Duration {
+        match (timer, &self.0) {
+            (Timer::System(start), _) => start.elapsed(),
+            (Timer::Manual(start), Source::Manual(time)) => {
+                (*time.borrow() - start).to_std().unwrap_or_default()
+            }
+            (Timer::Manual(_), Source::System) => Duration::ZERO,
+        }
+    }
+}
+
+impl ManualClock {
+    pub fn new(start: DateTime<Utc>) -> ManualClock {
+        ManualClock(Arc::new(watch::Sender::new(start)))
+    }
+
+    /// The clock to hand to an engine, dispatcher or store.
+    pub fn clock(&self) -> Clock {
+        Clock(Source::Manual(self.0.clone()))
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        *self.0.borrow()
+    }
+
+    /// How many tasks are waiting on this clock: a test moves time once the tasks
+    /// it drives are asleep, so that none computes its deadline after the move.
+    pub fn sleepers(&self) -> usize {
+        self.0.receiver_count()
+    }
+
+    /// Moves time forward by `duration`, waking every sleeper now due.
+    pub fn advance(&self, duration: Duration) {
+        self.0.send_modify(|now| *now = later(*now, duration));
+    }
+
+    /// Moves time to `at` (never backwards).
+    pub fn set(&self, at: DateTime<Utc>) {
+        self.0.send_modify(|now| *now = (*now).max(at));
+    }
+}
+
+/// `at + duration`, saturating at the latest representable time.
+fn later(at: DateTime<Utc>, duration: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(duration)
+        .ok()
+        .and_then(|d| at.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+    }
+
+    #[tokio::test]
+    async fn a_manual_sleeper_wakes_only_when_time_passes_its_deadline() {
+        let manual = ManualClock::new(at("2026-11-25T12:00:00Z"));
+        let clock = manual.clock();
+        let sleeper = tokio::spawn({
+            let clock = clock.clone();
+            async move { clock.sleep(Duration::from_secs(3600)).await }
+        });
+        while manual.sleepers() == 0 {
+            tokio::task::yield_now().await;
+        }
+        manual.advance(Duration::from_secs(3599));
+        tokio::task::yield_now().await;
+        assert!(!sleeper.is_finished(), "one second early");
+        manual.advance(Duration::from_secs(1));
+        sleeper.await.unwrap();
+        assert_eq!(clock.now(), at("2026-11-25T13:00:00Z"));
+        let timer = clock.timer();
+        manual.advance(Duration::from_millis(250));
+        assert_eq!(clock.elapsed(timer), Duration::from_millis(250));
+        manual.set(at("2026-01-01T00:00:00Z"));
+        assert_eq!(
+            clock.now(),
+            at("2026-11-25T13:00:00.250Z"),
+            "never backwards"
+        );
+    }
+
+    #[tokio::test]
+    async fn huge_durations_saturate_instead_of_overflowing() {
+        let manual = ManualClock::new(at("2026-11-25T12:00:00Z"));
+        manual.advance(Duration::MAX);
+        assert_eq!(manual.now(), DateTime::<Utc>::MAX_UTC);
+        // A deadline already passed does not wait.
+        manual.clock().sleep(Duration::from_secs(1)).await;
+    }
+}
