@@ -2,12 +2,13 @@
 //! circuit breaker, capacity, and reusing what a resumed execution already did.
 
 use super::agent::{self, AgentCall, Failure};
+use super::breaker::{self, Admission, BreakerPolicy};
 use super::engine::{store_abort, Attempt, Engine, Env, Origin, Run};
 use super::error::{Abort, ErrorKind, StepError};
 use super::retry::Plan;
 use super::scheduler::Claim;
 use crate::ast::*;
-use crate::store::{Admission, ExecutionStatus, Outcome};
+use crate::store::{ExecutionStatus, Outcome};
 use crate::types::Type;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -170,14 +171,23 @@ impl Engine {
         let millis = |d: Option<&Spanned<Millis>>| {
             chrono::Duration::milliseconds(d.map_or(0, |d| d.value.min(i64::MAX as u64) as i64))
         };
+        let policy = BreakerPolicy {
+            open_after: breaker.open_after.as_ref().map_or(5, |n| n.value as usize),
+            window: millis(breaker.window.as_ref()),
+            cool_down: millis(breaker.cool_down.as_ref()),
+        };
+        let now = self.clock.now();
         let admission = self
             .store()
-            .breaker_admit(name, millis(breaker.cool_down.as_ref()), self.clock.now())
+            .breaker_update(name, |row| breaker::admit(row, &policy, now))
             .map_err(|e| store_abort(e, step))?;
         if let Admission::Rejected { until } = admission {
             return Ok(Err(Failure {
                 kind: ErrorKind::CircuitOpen,
-                message: format!("the circuit breaker of `{name}` is open until {until}"),
+                message: format!(
+                    "the circuit breaker of `{name}` is open until {}",
+                    crate::store::timestamp(until)
+                ),
                 stderr_tail: None,
             }));
         }
@@ -188,15 +198,9 @@ impl Engine {
             Err(_) => None,
         };
         if let Some(success) = counts {
-            let open_after = breaker.open_after.as_ref().map_or(5, |n| n.value as usize);
+            let now = self.clock.now();
             self.store()
-                .breaker_record(
-                    name,
-                    success,
-                    open_after,
-                    millis(breaker.window.as_ref()),
-                    self.clock.now(),
-                )
+                .breaker_update(name, |row| breaker::record(row, success, &policy, now))
                 .map_err(|e| store_abort(e, step))?;
         }
         Ok(result)

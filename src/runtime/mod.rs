@@ -2,6 +2,7 @@
 //! scheduling, and expression evaluation. tokio lives here.
 
 mod agent;
+mod breaker;
 mod calls;
 mod engine;
 mod error;
@@ -13,6 +14,7 @@ mod scheduler;
 mod steps;
 mod subprocess;
 
+pub use breaker::{admit, record, Admission, BreakerPolicy};
 pub use engine::{Begun, Engine, Execution, Origin};
 pub use error::{ErrorKind, StepError};
 pub use progress::{AttemptReport, Progress, Silent, StartReport};

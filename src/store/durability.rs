@@ -1,10 +1,8 @@
 //! What resuming, cancelling, breakers and the dead-letter queue ask of the store.
 
-use super::queries::{
-    parse_timestamp, timestamp, Admission, DeadLetterRow, ExecutionRow, HistoryFilter,
-};
-use super::{AttemptStatus, ExecutionStatus, Result, Store};
-use chrono::{DateTime, Duration, Utc};
+use super::queries::{parse_timestamp, timestamp, DeadLetterRow, ExecutionRow, HistoryFilter};
+use super::{AttemptStatus, BreakerState, ExecutionStatus, Result, Store};
+use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use serde_json::Value;
 
@@ -19,6 +17,15 @@ pub struct StepRecord {
     pub child: Option<String>,
     /// The input of the latest attempt (a `wait` stores its wake-up time there).
     pub last_input: Option<Value>,
+}
+
+/// A circuit breaker's stored state; `runtime/breaker.rs` decides its changes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BreakerRow {
+    pub state: BreakerState,
+    /// When the recent failures within the window happened.
+    pub failures: Vec<DateTime<Utc>>,
+    pub opened_at: Option<DateTime<Utc>>,
 }
 
 /// What a cancel request found, with the execution's full id.
@@ -163,105 +170,61 @@ impl Store {
         Ok(())
     }
 
-    /// Decides whether a call may pass `agent`'s breaker now. Atomic across
-    /// processes: of several callers after the cool-down, one gets the trial.
-    pub fn breaker_admit(
+    /// Loads `agent`'s breaker row, lets `change` decide on it, and saves it if it
+    /// changed, all in one IMMEDIATE transaction: processes sharing the store see
+    /// one breaker, and two trials never pass at once.
+    pub fn breaker_update<T>(
         &mut self,
         agent: &str,
-        cool_down: Duration,
-        now: DateTime<Utc>,
-    ) -> Result<Admission> {
+        change: impl FnOnce(&mut BreakerRow) -> T,
+    ) -> Result<T> {
+        let now = self.now();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let row: Option<(String, Option<String>)> = tx
+        let before = tx
             .query_row(
-                "SELECT state, opened_at FROM breaker_state WHERE agent = ?1",
+                "SELECT state, failures, opened_at FROM breaker_state WHERE agent = ?1",
                 params![agent],
-                |row| Ok((row.get(0)?, row.get(1)?)),
+                |row| {
+                    let failures: String = row.get(1)?;
+                    let failures: Vec<String> = serde_json::from_str(&failures).unwrap_or_default();
+                    Ok(BreakerRow {
+                        state: row.get(0)?,
+                        failures: failures.iter().filter_map(|t| parse_timestamp(t)).collect(),
+                        opened_at: row
+                            .get::<_, Option<String>>(2)?
+                            .as_deref()
+                            .and_then(parse_timestamp),
+                    })
+                },
             )
-            .optional()?;
-        let admission = match row {
-            None => Admission::Closed,
-            Some((state, _)) if state == "closed" => Admission::Closed,
-            Some((state, opened_at)) => {
-                let until = opened_at
-                    .as_deref()
-                    .and_then(parse_timestamp)
-                    .map_or(now, |t| t + cool_down);
-                if state == "open" && now >= until {
-                    tx.execute(
-                        "UPDATE breaker_state SET state = 'half_open', updated_at = ?2 WHERE agent = ?1",
-                        params![agent, timestamp(now)],
-                    )?;
-                    Admission::Trial
-                } else {
-                    Admission::Rejected {
-                        until: timestamp(until),
-                    }
-                }
-            }
-        };
+            .optional()?
+            .unwrap_or_default();
+        let mut row = before.clone();
+        let answer = change(&mut row);
+        if row != before {
+            let failures: Vec<String> = row.failures.iter().map(|t| timestamp(*t)).collect();
+            tx.execute(
+                "INSERT INTO breaker_state (agent, state, failures, opened_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(agent) DO UPDATE SET state = ?2, failures = ?3,
+                   opened_at = ?4, updated_at = ?5",
+                params![
+                    agent,
+                    row.state,
+                    Value::from(failures).to_string(),
+                    row.opened_at.map(timestamp),
+                    now
+                ],
+            )?;
+        }
         tx.commit()?;
-        Ok(admission)
+        Ok(answer)
     }
 
-    /// Records a call's result on `agent`'s breaker: a success closes it; a failure
-    /// of the trial re-opens it; `open_after` failures in a row, within `window`,
-    /// open it.
-    pub fn breaker_record(
-        &mut self,
-        agent: &str,
-        success: bool,
-        open_after: usize,
-        window: Duration,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let row: Option<(String, String)> = tx
-            .query_row(
-                "SELECT state, failures FROM breaker_state WHERE agent = ?1",
-                params![agent],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .optional()?;
-        let (state, failures) = row.unwrap_or_else(|| ("closed".into(), "[]".into()));
-        let mut failures: Vec<String> = serde_json::from_str(&failures).unwrap_or_default();
-        let (state, opened_at) = if success {
-            failures.clear();
-            ("closed", None)
-        } else if state == "half_open" {
-            ("open", Some(timestamp(now)))
-        } else {
-            failures.retain(|t| parse_timestamp(t).is_some_and(|t| now - t <= window));
-            failures.push(timestamp(now));
-            if failures.len() >= open_after {
-                ("open", Some(timestamp(now)))
-            } else {
-                ("closed", None)
-            }
-        };
-        tx.execute(
-            "INSERT INTO breaker_state (agent, state, failures, opened_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT(agent) DO UPDATE SET state = ?2, failures = ?3,
-               opened_at = COALESCE(?4, opened_at), updated_at = ?5",
-            params![
-                agent,
-                state,
-                Value::from(failures).to_string(),
-                opened_at,
-                timestamp(now)
-            ],
-        )?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// A breaker's state: `closed`, `open` or `half_open`.
-    pub fn breaker_state(&self, agent: &str) -> Result<String> {
+    /// A breaker's state (closed when it has no row).
+    pub fn breaker_state(&self, agent: &str) -> Result<BreakerState> {
         Ok(self
             .conn
             .query_row(
@@ -270,7 +233,7 @@ impl Store {
                 |row| row.get(0),
             )
             .optional()?
-            .unwrap_or_else(|| "closed".into()))
+            .unwrap_or_default())
     }
 
     pub fn dead_letter(&self, id: i64) -> Result<Option<DeadLetterRow>> {

@@ -8,9 +8,9 @@ mod schema;
 mod status;
 mod triggers;
 
-pub use durability::{CancelRequest, StepRecord};
+pub use durability::{BreakerRow, CancelRequest, StepRecord};
 pub use queries::*;
-pub use status::{AttemptStatus, ExecutionStatus};
+pub use status::{AttemptStatus, BreakerState, ExecutionStatus};
 
 use crate::clock::Clock;
 use rusqlite::Connection;

@@ -78,17 +78,6 @@ pub struct Finish<'a> {
     pub dead_letter: Option<(&'a str, &'a Value)>,
 }
 
-/// Whether a breaker lets a call through.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Admission {
-    /// Closed: call as usual.
-    Closed,
-    /// Was open and has cooled down: this call is the one trial.
-    Trial,
-    /// Open (or another caller holds the trial): fail fast until this time.
-    Rejected { until: String },
-}
-
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ExecutionRow {
     pub id: String,

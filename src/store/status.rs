@@ -82,6 +82,36 @@ impl AttemptStatus {
     }
 }
 
+/// A circuit breaker's state, as its row stores it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BreakerState {
+    #[default]
+    Closed,
+    Open,
+    /// Cooled down, with one trial call let through.
+    HalfOpen,
+}
+
+impl BreakerState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BreakerState::Closed => "closed",
+            BreakerState::Open => "open",
+            BreakerState::HalfOpen => "half_open",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<BreakerState> {
+        [
+            BreakerState::Closed,
+            BreakerState::Open,
+            BreakerState::HalfOpen,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
 macro_rules! as_text {
     ($($ty:ident),*) => {$(
         impl fmt::Display for $ty {
@@ -127,7 +157,7 @@ macro_rules! as_text {
         }
     )*};
 }
-as_text!(ExecutionStatus, AttemptStatus);
+as_text!(ExecutionStatus, AttemptStatus, BreakerState);
 
 #[cfg(test)]
 mod tests {

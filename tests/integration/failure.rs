@@ -224,34 +224,56 @@ workflow w { on go steps { x = svc({}) } }
     assert_eq!(project.store().breaker_state("svc").unwrap(), "closed");
 }
 
+/// The breaker's state machine (`runtime/breaker.rs`, tested there as pure
+/// functions) over rows the store loads and saves in one transaction.
 #[test]
 fn a_failed_trial_reopens_the_breaker() {
+    use wfc::runtime::{admit, record, Admission, BreakerPolicy};
     let mut store = Store::in_memory().unwrap();
     let now = chrono::Utc::now();
-    let window = chrono::Duration::minutes(1);
-    let cool = chrono::Duration::milliseconds(100);
-    store.breaker_record("a", false, 1, window, now).unwrap();
-    assert!(matches!(
-        store.breaker_admit("a", cool, now).unwrap(),
-        wfc::store::Admission::Rejected { .. }
-    ));
+    let one = BreakerPolicy {
+        open_after: 1,
+        window: chrono::Duration::minutes(1),
+        cool_down: chrono::Duration::milliseconds(100),
+    };
+    let two = BreakerPolicy {
+        open_after: 2,
+        ..one
+    };
+    let mut update = |agent: &str, change: &mut dyn FnMut(&mut _) -> Option<Admission>| {
+        store.breaker_update(agent, |row| change(row)).unwrap()
+    };
+    update("a", &mut |row| {
+        record(row, false, &one, now);
+        None
+    });
+    let rejected = |a: Option<Admission>| matches!(a, Some(Admission::Rejected { .. }));
+    assert!(rejected(update("a", &mut |row| Some(admit(
+        row, &one, now
+    )))));
     let later = now + chrono::Duration::milliseconds(150);
     assert_eq!(
-        store.breaker_admit("a", cool, later).unwrap(),
-        wfc::store::Admission::Trial
+        update("a", &mut |row| Some(admit(row, &one, later))),
+        Some(Admission::Trial)
     );
     // While the trial runs, everyone else is still refused.
-    assert!(matches!(
-        store.breaker_admit("a", cool, later).unwrap(),
-        wfc::store::Admission::Rejected { .. }
-    ));
-    store.breaker_record("a", false, 1, window, later).unwrap();
-    assert_eq!(store.breaker_state("a").unwrap(), "open");
+    assert!(rejected(update("a", &mut |row| Some(admit(
+        row, &one, later
+    )))));
+    update("a", &mut |row| {
+        record(row, false, &one, later);
+        None
+    });
     // Failures outside the window do not add up.
-    store.breaker_record("b", false, 2, window, now).unwrap();
-    store
-        .breaker_record("b", false, 2, window, now + chrono::Duration::minutes(2))
-        .unwrap();
+    update("b", &mut |row| {
+        record(row, false, &two, now);
+        None
+    });
+    update("b", &mut |row| {
+        record(row, false, &two, now + chrono::Duration::minutes(2));
+        None
+    });
+    assert_eq!(store.breaker_state("a").unwrap(), "open");
     assert_eq!(store.breaker_state("b").unwrap(), "closed");
 }
 
