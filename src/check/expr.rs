@@ -1,24 +1,14 @@
 //! Typing expressions: field access on known shapes, operators, conditionals and the
 //! built-in functions. A type error yields `any` so one mistake is reported once.
 
-use super::suggest;
 use super::Program;
 use crate::ast::{BinaryOp, CompareOp, Expr, ExprKind, Ident, UnaryOp};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::program::Builtin;
 use crate::source::Span;
+use crate::text as suggest;
 use crate::types::Type;
 use std::collections::BTreeMap;
-
-/// The built-in functions: name, and the arities they accept (`None` = any number ≥ 1).
-pub const FUNCTIONS: &[(&str, Option<(usize, usize)>)] = &[
-    ("len", Some((1, 1))),
-    ("sum", Some((1, 1))),
-    ("min", None),
-    ("max", None),
-    ("round", Some((1, 2))),
-    ("now", Some((0, 0))),
-    ("concat", None),
-];
 
 /// What an expression can see besides literals.
 pub trait Env {
@@ -281,7 +271,7 @@ fn function(
     program: &Program,
     out: &mut Vec<Diagnostic>,
 ) -> Type {
-    let Some((_, arity)) = FUNCTIONS.iter().find(|(n, _)| *n == name.name) else {
+    let Some(builtin) = Builtin::from_name(&name.name) else {
         let mut diagnostic = Diagnostic::new(
             Code::UnknownFunction,
             name.span,
@@ -294,15 +284,16 @@ fn function(
                 name.name
             ))
         } else {
-            let names = FUNCTIONS.iter().map(|(n, _)| *n);
-            diagnostic.with_help(suggest::did_you_mean(&name.name, names).unwrap_or_else(|| {
-                "the functions are len, sum, min, max, round, now and concat".into()
-            }))
+            let names = Builtin::ALL.map(Builtin::name);
+            diagnostic.with_help(
+                suggest::did_you_mean(&name.name, names)
+                    .unwrap_or_else(|| format!("the functions are {}", Builtin::listed())),
+            )
         };
         out.push(diagnostic);
         return Type::Any;
     };
-    let (low, high) = arity.unwrap_or((1, usize::MAX));
+    let (low, high) = builtin.arity();
     if args.len() < low || args.len() > high {
         let wanted = match (low, high) {
             (l, h) if l == h => format!("{l}"),
@@ -322,8 +313,8 @@ fn function(
         return Type::Any;
     }
     let numbers = Type::List(Box::new(Type::Number));
-    match name.name.as_str() {
-        "len" => {
+    match builtin {
+        Builtin::Len => {
             let (ty, span) = &args[0];
             if !matches!(
                 ty.required(),
@@ -334,11 +325,11 @@ fn function(
             }
             Type::Number
         }
-        "sum" => {
+        Builtin::Sum => {
             expect(&args[0].0, &numbers, args[0].1, "`sum`", out);
             Type::Number
         }
-        "min" | "max" => {
+        Builtin::Min | Builtin::Max => {
             let context = format!("`{}`", name.name);
             if let [(ty, span)] = args {
                 expect(ty, &numbers, *span, &context, out);
@@ -349,14 +340,14 @@ fn function(
             }
             Type::Number
         }
-        "round" => {
+        Builtin::Round => {
             for (ty, span) in args {
                 expect(ty, &Type::Number, *span, "`round`", out);
             }
             Type::Number
         }
-        "now" => Type::String,
-        _ => {
+        Builtin::Now => Type::String,
+        Builtin::Concat => {
             // `concat` joins strings or lists, all of one kind.
             let first = args[0].0.clone();
             let wanted = match first.required() {

@@ -4,11 +4,11 @@
 
 use super::expr::{self, type_of, Env};
 use super::scope::{Binding, Scope};
-use super::suggest;
 use super::Program;
 use crate::ast::*;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::Span;
+use crate::text as suggest;
 use crate::types::Type;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};

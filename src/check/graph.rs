@@ -3,11 +3,11 @@
 //! that measure nothing.
 
 use super::flow::{reference, unknown_skill};
-use super::suggest;
 use super::Program;
 use crate::ast::*;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::metric;
+use crate::text as suggest;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub fn check(program: &Program, out: &mut Vec<Diagnostic>) {

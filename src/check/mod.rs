@@ -7,10 +7,7 @@ mod flow;
 mod graph;
 mod program;
 mod scope;
-mod suggest;
 
-pub use suggest::closest;
-pub use values::invalid_event_name;
 mod values;
 
 pub use program::Program;

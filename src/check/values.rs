@@ -2,13 +2,13 @@
 //! counts, factors, dates, versions, weights, event names, and the shape of each
 //! declaration (an agent needs exactly one body, a trigger one firing clause, …).
 
-use super::suggest;
 use super::Program;
 use crate::ast::*;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::metric::{self, Aggregation, MetricError, Period};
-use crate::program::ErrorKind;
+use crate::program::{event_problem, ErrorKind};
 use crate::source::Span;
+use crate::text as suggest;
 
 pub fn check(program: &Program, out: &mut Vec<Diagnostic>) {
     for policy in program.retries.values() {
@@ -386,41 +386,6 @@ fn event_name(name: &Spanned<String>, out: &mut Vec<Diagnostic>) {
             .with_help("event names are dot-separated words, e.g. \"lead.qualified\""),
         );
     }
-}
-
-/// Why `name` cannot be emitted as an event, as a message for `wfc emit` and the
-/// HTTP API; `None` when it is a valid event name.
-pub fn invalid_event_name(name: &str) -> Option<String> {
-    event_problem(name, false)
-        .map(|problem| format!("`{name}` is not a valid event name: {problem}"))
-}
-
-fn event_problem(name: &str, glob: bool) -> Option<String> {
-    if name.is_empty() {
-        return Some("empty name".into());
-    }
-    for segment in name.split('.') {
-        if segment.is_empty() {
-            return Some("empty segment between dots".into());
-        }
-        if segment == "*" {
-            if glob {
-                continue;
-            }
-            return Some("an emitted event is concrete: no `*`".into());
-        }
-        if let Some(bad) = segment
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
-        {
-            return Some(if bad == '*' {
-                "`*` must be a whole segment".into()
-            } else {
-                format!("`{bad}` is not allowed; use letters, digits, `_` and `-`")
-            });
-        }
-    }
-    None
 }
 
 /// Two of what a declaration may have only one of, labelled first and second.

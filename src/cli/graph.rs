@@ -34,7 +34,7 @@ pub fn run(args: GraphArgs) -> ExitCode {
     let program = &checked.program;
     if let Some(name) = &args.workflow {
         if !program.workflows.contains_key(name) {
-            let hint = crate::check::closest(name, program.workflows.keys().map(String::as_str))
+            let hint = crate::text::closest(name, program.workflows.keys().map(String::as_str))
                 .map(|c| format!("; did you mean `{c}`?"))
                 .unwrap_or_default();
             return super::usage_error(format!("no workflow named `{name}`{hint}"));

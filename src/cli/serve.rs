@@ -96,7 +96,7 @@ pub struct EmitArgs {
 
 /// Appends an event; a running `wfc serve` on the same database picks it up.
 pub fn emit(args: EmitArgs, db: &DbArgs) -> ExitCode {
-    if let Some(message) = crate::check::invalid_event_name(&args.name) {
+    if let Some(message) = crate::program::invalid_event_name(&args.name) {
         return super::usage_error(message);
     }
     let payload = match args.data.as_deref().map(serde_json::from_str).transpose() {

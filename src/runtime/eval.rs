@@ -2,6 +2,7 @@
 //! can go wrong at run time is an [`EvalError`] carrying the expression's span.
 
 use crate::ast::{BinaryOp, CompareOp, Expr, ExprKind, UnaryOp};
+use crate::program::Builtin;
 use crate::source::Span;
 use serde_json::{Map, Number, Value};
 
@@ -290,26 +291,27 @@ fn numbers<'a>(name: &str, values: &'a [Value], span: Span) -> Result<Vec<f64>> 
 }
 
 fn function(name: &str, args: &[Value], span: Span, scope: &dyn Scope) -> Result<Value> {
-    match (name, args) {
-        ("len", [Value::Array(items)]) => Ok(Value::from(items.len())),
-        ("len", [Value::String(s)]) => Ok(Value::from(s.chars().count())),
-        ("len", [Value::Object(map)]) => Ok(Value::from(map.len())),
-        ("sum", [Value::Array(_)]) => number(numbers(name, args, span)?.iter().sum(), span),
-        ("min" | "max", _) => {
+    use Builtin::*;
+    match (Builtin::from_name(name), args) {
+        (Some(Len), [Value::Array(items)]) => Ok(Value::from(items.len())),
+        (Some(Len), [Value::String(s)]) => Ok(Value::from(s.chars().count())),
+        (Some(Len), [Value::Object(map)]) => Ok(Value::from(map.len())),
+        (Some(Sum), [Value::Array(_)]) => number(numbers(name, args, span)?.iter().sum(), span),
+        (Some(builtin @ (Min | Max)), _) => {
             let values = numbers(name, args, span)?;
-            let pick = if name == "min" { f64::min } else { f64::max };
+            let pick = if builtin == Min { f64::min } else { f64::max };
             match values.into_iter().reduce(pick) {
                 Some(v) => number(v, span),
                 None => error(span, format!("`{name}` of an empty list")),
             }
         }
-        ("round", [Value::Number(n)]) => number(as_f64(n).round(), span),
-        ("round", [Value::Number(n), Value::Number(digits)]) => {
+        (Some(Round), [Value::Number(n)]) => number(as_f64(n).round(), span),
+        (Some(Round), [Value::Number(n), Value::Number(digits)]) => {
             let scale = 10f64.powi(as_f64(digits).clamp(0.0, 15.0) as i32);
             number((as_f64(n) * scale).round() / scale, span)
         }
-        ("now", []) => Ok(Value::String(crate::store::timestamp(scope.now()))),
-        ("concat", [Value::String(_), ..]) => {
+        (Some(Now), []) => Ok(Value::String(crate::store::timestamp(scope.now()))),
+        (Some(Concat), [Value::String(_), ..]) => {
             let mut out = String::new();
             for arg in args {
                 match arg {
@@ -321,7 +323,7 @@ fn function(name: &str, args: &[Value], span: Span, scope: &dyn Scope) -> Result
             }
             Ok(Value::String(out))
         }
-        ("concat", [Value::Array(_), ..]) => {
+        (Some(Concat), [Value::Array(_), ..]) => {
             let mut out = Vec::new();
             for arg in args {
                 match arg {
@@ -333,7 +335,7 @@ fn function(name: &str, args: &[Value], span: Span, scope: &dyn Scope) -> Result
             }
             Ok(Value::Array(out))
         }
-        (name, args) => {
+        (_, args) => {
             let found: Vec<String> = args.iter().map(describe).collect();
             error(span, format!("`{name}` cannot take ({})", found.join(", ")))
         }

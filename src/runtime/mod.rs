@@ -9,7 +9,6 @@ mod error;
 mod eval;
 mod progress;
 mod retry;
-mod schedule;
 mod scheduler;
 mod steps;
 mod subprocess;
@@ -18,7 +17,6 @@ pub use breaker::{admit, record, Admission, BreakerPolicy};
 pub use engine::{Begun, Engine, Execution, Origin};
 pub use error::{ErrorKind, StepError};
 pub use progress::{AttemptReport, Progress, Silent, StartReport};
-pub use schedule::{Due, Schedule};
 
 /// Why a run could not start. Failures once it has started are recorded in the
 /// store as a failed execution instead.
@@ -43,7 +41,7 @@ pub enum RunError {
 }
 
 fn suggestion(name: &str, known: &[String]) -> String {
-    match crate::check::closest(name, known.iter().map(String::as_str)) {
+    match crate::text::closest(name, known.iter().map(String::as_str)) {
         Some(close) => format!("; did you mean `{close}`?"),
         None if known.is_empty() => String::new(),
         None => format!(" (there are: {})", known.join(", ")),

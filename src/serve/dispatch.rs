@@ -6,7 +6,8 @@
 use super::{load, stamps, State, TICK};
 use crate::ast::{MissedSlots, Trigger, TriggerKind};
 use crate::metric;
-use crate::runtime::{Engine, Origin, RunError, Schedule};
+use crate::program::Schedule;
+use crate::runtime::{Engine, Origin, RunError};
 use crate::store::{self, Store, StoreError};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -49,20 +50,6 @@ pub async fn run(state: Arc<State>, watch_files: bool, mut stop: watch::Receiver
         ticks += 1;
         if watch_files && ticks % 3 == 0 {
             reload(&state);
-        }
-    }
-}
-
-/// Whether an event name matches a trigger's pattern: dot-separated segments, where
-/// `*` matches exactly one segment.
-pub fn matches(pattern: &str, name: &str) -> bool {
-    let mut pattern = pattern.split('.');
-    let mut name = name.split('.');
-    loop {
-        match (pattern.next(), name.next()) {
-            (None, None) => return true,
-            (Some(p), Some(n)) if p == "*" || p == n => {}
-            _ => return false,
         }
     }
 }
@@ -114,7 +101,7 @@ fn events(store: &Store, engines: &[Arc<Engine>]) -> Result<(), StoreError> {
     for event in store.undispatched_events(100)? {
         for (engine, trigger) in triggers(engines) {
             let listens = trigger.kinds.iter().any(|kind| {
-                matches!(kind, TriggerKind::Event(pattern) if matches(&pattern.value, &event.name))
+                matches!(kind, TriggerKind::Event(pattern) if crate::program::matches(&pattern.value, &event.name))
             });
             if listens {
                 fire(
@@ -537,16 +524,5 @@ workflow w { on nightly chain noop }
         }
         stop.send(true).unwrap();
         dispatcher.await.unwrap();
-    }
-
-    #[test]
-    fn glob_segments() {
-        assert!(matches("compliance.*", "compliance.alert"));
-        assert!(!matches("compliance.*", "compliance"));
-        assert!(!matches("compliance.*", "compliance.alert.high"));
-        assert!(matches("*.created", "lead.created"));
-        assert!(matches("lead.created", "lead.created"));
-        assert!(!matches("lead.created", "lead.createdx"));
-        assert!(matches("a.*.c", "a.b.c"));
     }
 }

@@ -277,7 +277,7 @@ async fn post_event(
     Path(name): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
-    if let Some(message) = crate::check::invalid_event_name(&name) {
+    if let Some(message) = crate::program::invalid_event_name(&name) {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, message));
     }
     let payload = json_body(body)?;
