@@ -242,7 +242,7 @@ fn engine_for(text: &str, db: &Path) -> Engine {
     let (loaded, checked) = wfc::check_text("bench.wf", text);
     assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
     Engine::new(
-        checked.program,
+        checked.program.expect("the text checks"),
         loaded.sources,
         Path::new("bench.wf"),
         Store::open(db).unwrap(),

@@ -313,6 +313,13 @@ impl Block {
 }
 
 impl Statement {
+    /// The names this statement binds, as [`Block::bound_names`] counts them.
+    pub fn bound_names(&self) -> Vec<&str> {
+        let mut names = Vec::new();
+        self.bound_names_into(&mut names);
+        names
+    }
+
     fn bound_names_into<'a>(&'a self, names: &mut Vec<&'a str>) {
         let mut push = |name: &'a Ident| {
             if !names.contains(&name.name.as_str()) {

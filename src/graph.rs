@@ -2,8 +2,8 @@
 //! parallel branches, loops, failure handlers and sub-workflows — or the goal tree
 //! with departments and teams, as Mermaid or Graphviz DOT.
 
-use crate::ast::*;
-use crate::check::Program;
+use crate::ast::Goal;
+use crate::program::*;
 use crate::source::Sources;
 use std::fmt::Write;
 
@@ -53,8 +53,8 @@ pub fn workflows(program: &Program, sources: &Sources, only: Option<&str>) -> Gr
         nodes: Vec::new(),
         next: 0,
     };
-    for workflow in program.workflows.values() {
-        if only.is_some_and(|name| name != workflow.name.name) {
+    for workflow in program.workflows() {
+        if only.is_some_and(|name| name != workflow.name) {
             continue;
         }
         builder.workflow(workflow);
@@ -62,7 +62,7 @@ pub fn workflows(program: &Program, sources: &Sources, only: Option<&str>) -> Gr
         builder
             .graph
             .groups
-            .push((format!("workflow {}", workflow.name.name), nodes));
+            .push((format!("workflow {}", workflow.name), nodes));
     }
     builder.graph
 }
@@ -133,63 +133,52 @@ impl Builder<'_> {
 
     fn workflow(&mut self, workflow: &Workflow) {
         let mut entries = Vec::new();
-        for trigger in &workflow.triggers {
-            let kind = self
-                .program
-                .triggers
-                .get(&trigger.name)
-                .and_then(|t| t.kinds.first())
-                .map(|k| self.trigger_kind(k))
-                .unwrap_or_default();
+        for id in &workflow.triggers {
+            let trigger = self.program.trigger(*id);
+            let kind = self.trigger_kind(&trigger.kind);
             let id = self.node(format!("{}\n{kind}", trigger.name), Shape::Rounded);
             entries.push(id);
         }
         let version = workflow
             .version
             .as_ref()
-            .map(|v| format!(" {}", v.value))
+            .map(|v| format!(" {v}"))
             .unwrap_or_default();
-        let start = self.node(
-            format!("workflow {}{version}", workflow.name.name),
-            Shape::Box,
-        );
+        let start = self.node(format!("workflow {}{version}", workflow.name), Shape::Box);
         self.connect(&entries, &start, None);
         let mut exits = vec![start.clone()];
-        match workflow.bodies.first() {
-            Some(WorkflowBody::Chain(chain)) => {
-                for agent in &chain.value {
-                    let id = self.node(agent.name.clone(), Shape::Box);
+        match &workflow.body {
+            WorkflowBody::Chain(chain) => {
+                for agent in chain {
+                    let id = self.node(self.program.agent(*agent).name.clone(), Shape::Box);
                     self.connect(&exits, &id, None);
                     exits = vec![id];
                 }
             }
-            Some(WorkflowBody::Steps(block)) => exits = self.block(block, exits, None),
-            None => {}
+            WorkflowBody::Steps(block) => exits = self.block(block, exits, None),
         }
         for record in &workflow.records {
-            let id = self.node(format!("record {}", record.metric.value), Shape::Note);
+            let id = self.node(format!("record {}", record.metric), Shape::Note);
             self.connect(&exits, &id, None);
             exits = vec![id];
         }
-        if let Some(policy) = &workflow.on_failure {
-            if policy.value == FailurePolicy::DeadLetter {
-                let id = self.node("dead-letter queue".into(), Shape::Note);
-                self.edge(&start, &id, Some("on failure".into()), true);
-            }
+        if workflow.dead_letter {
+            let id = self.node("dead-letter queue".into(), Shape::Note);
+            self.edge(&start, &id, Some("on failure".into()), true);
         }
     }
 
     fn trigger_kind(&self, kind: &TriggerKind) -> String {
         match kind {
-            TriggerKind::Cron(expr) => format!("cron {}", expr.value),
-            TriggerKind::Event(pattern) => format!("event {}", pattern.value),
-            TriggerKind::Metric(threshold) => format!(
+            TriggerKind::Cron { expression, .. } => format!("cron {expression}"),
+            TriggerKind::Event { pattern } => format!("event {pattern}"),
+            TriggerKind::Metric(metric) => format!(
                 "metric {} {} {}",
-                self.text(threshold.metric.span),
-                threshold.op.symbol(),
-                threshold.target.value
+                self.text(metric.read),
+                metric.op.symbol(),
+                metric.target
             ),
-            TriggerKind::Manual(_) => "manual".into(),
+            TriggerKind::Manual => "manual".into(),
         }
     }
 
@@ -220,42 +209,44 @@ impl Builder<'_> {
         match &statement.kind {
             StatementKind::Call { name, call } => {
                 let (text, shape) = match &call.target {
-                    CallTarget::Agent(agent) => {
-                        (format!("{} = {}", name.name, agent.name), Shape::Box)
-                    }
-                    CallTarget::AnyWithSkills(skills) => {
-                        let names: Vec<&str> =
-                            skills.value.iter().map(|s| s.name.as_str()).collect();
-                        (
-                            format!("{} = any [{}]", name.name, names.join(", ")),
-                            Shape::Box,
-                        )
+                    CallTarget::Agent(agent) => (
+                        format!("{name} = {}", self.program.agent(*agent).name),
+                        Shape::Box,
+                    ),
+                    CallTarget::AnyOf { skills, .. } => {
+                        (format!("{name} = any [{}]", skills.join(", ")), Shape::Box)
                     }
                     CallTarget::Workflow(workflow) => (
-                        format!("{} = workflow {}", name.name, workflow.name),
+                        format!(
+                            "{name} = workflow {}",
+                            self.program.workflow(*workflow).name
+                        ),
                         Shape::Subroutine,
                     ),
                 };
                 simple(self, text, shape)
             }
             StatementKind::Let { name, value } => {
-                let text = format!("let {} = {}", name.name, self.text(value.span));
+                let text = format!("let {name} = {}", self.text(value.span));
                 simple(self, text, Shape::Box)
             }
             StatementKind::When {
                 branches,
                 otherwise,
             } => {
-                let first = self.text(branches[0].0.span);
+                let first = branches
+                    .first()
+                    .map(|b| self.text(b.condition.span))
+                    .unwrap_or_default();
                 let decision = simple(self, format!("when {first}"), Shape::Diamond);
                 let mut exits = Vec::new();
-                for (i, (condition, body)) in branches.iter().enumerate() {
+                for (i, branch) in branches.iter().enumerate() {
                     let label = if i == 0 {
                         "yes".to_string()
                     } else {
-                        format!("else when {}", self.text(condition.span))
+                        format!("else when {}", self.text(branch.condition.span))
                     };
-                    exits.extend(self.block(body, decision.clone(), Some(label)));
+                    exits.extend(self.block(&branch.block, decision.clone(), Some(label)));
                 }
                 match otherwise {
                     Some(body) => {
@@ -269,14 +260,14 @@ impl Builder<'_> {
                 let mut text = format!(
                     "{}for {} in {}",
                     if for_loop.parallel { "parallel " } else { "" },
-                    for_loop.item.name,
+                    for_loop.item,
                     self.text(for_loop.list.span)
                 );
                 if let Some(limit) = &for_loop.limit {
-                    text.push_str(&format!(" limit {}", limit.value));
+                    text.push_str(&format!(" limit {limit}"));
                 }
                 if let Some(result) = &for_loop.result {
-                    text = format!("{} = {text}", result.name);
+                    text = format!("{result} = {text}");
                 }
                 let head = simple(self, text, Shape::Diamond);
                 let body_exits = self.block(&for_loop.body, head.clone(), Some("each".into()));
@@ -285,10 +276,10 @@ impl Builder<'_> {
                 }
                 head
             }
-            StatementKind::Parallel(block) => {
+            StatementKind::Parallel(branches) => {
                 let fork = simple(self, "parallel".into(), Shape::Fork);
                 let mut exits = Vec::new();
-                for branch in &block.statements {
+                for branch in branches {
                     exits.extend(self.statement(branch, fork.clone(), None));
                 }
                 exits
@@ -301,11 +292,7 @@ impl Builder<'_> {
                 let start = simple(self, "try".into(), Shape::Fork);
                 let mut exits = self.block(body, start.clone(), None);
                 let before = self.graph.edges.len();
-                let handled = self.block(
-                    handler,
-                    start.clone(),
-                    Some(format!("catch {}", error.name)),
-                );
+                let handled = self.block(handler, start.clone(), Some(format!("catch {error}")));
                 if let Some(edge) = self.graph.edges.get_mut(before) {
                     edge.dashed = true;
                 }
@@ -317,14 +304,9 @@ impl Builder<'_> {
                 simple(self, text, Shape::Note);
                 Vec::new()
             }
-            StatementKind::Emit { event, .. } => {
-                simple(self, format!("emit {}", event.value), Shape::Note)
-            }
-            StatementKind::Wait(duration) => simple(
-                self,
-                format!("wait {}", self.text(duration.span)),
-                Shape::Rounded,
-            ),
+            StatementKind::Emit { event, .. } => simple(self, format!("emit {event}"), Shape::Note),
+            // The statement as written: `wait 10m`.
+            StatementKind::Wait(_) => simple(self, self.text(statement.span), Shape::Rounded),
         }
     }
 

@@ -1,7 +1,7 @@
 //! Typing expressions: field access on known shapes, operators, conditionals and the
 //! built-in functions. A type error yields `any` so one mistake is reported once.
 
-use super::Program;
+use super::Declarations;
 use crate::ast::{BinaryOp, CompareOp, Expr, ExprKind, Ident, UnaryOp};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::program::Builtin;
@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 /// What an expression can see besides literals.
 pub trait Env {
-    fn program(&self) -> &Program;
+    fn program(&self) -> &Declarations;
     fn input_type(&self) -> Type;
     /// The type of a name, reporting it when the name means nothing here.
     fn resolve(&mut self, name: &Ident, out: &mut Vec<Diagnostic>) -> Type;
@@ -268,7 +268,7 @@ fn function(
     name: &Ident,
     args: &[(Type, Span)],
     span: Span,
-    program: &Program,
+    program: &Declarations,
     out: &mut Vec<Diagnostic>,
 ) -> Type {
     let Some(builtin) = Builtin::from_name(&name.name) else {

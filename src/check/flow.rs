@@ -4,7 +4,7 @@
 
 use super::expr::{self, type_of, Env};
 use super::scope::{Binding, Scope};
-use super::Program;
+use super::Declarations;
 use crate::ast::*;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::Span;
@@ -13,7 +13,7 @@ use crate::types::Type;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
-pub fn check(program: &Program, out: &mut Vec<Diagnostic>) {
+pub fn check(program: &Declarations, out: &mut Vec<Diagnostic>) {
     let context = Context {
         program,
         signatures: program
@@ -37,7 +37,7 @@ pub fn declared(ty: &Option<TypeExpr>) -> Type {
     ty.as_ref().map_or(Type::Any, Type::from_ast)
 }
 
-fn check_agent(agent: &Agent, program: &Program, out: &mut Vec<Diagnostic>) {
+fn check_agent(agent: &Agent, program: &Declarations, out: &mut Vec<Diagnostic>) {
     if let Some(retry) = &agent.retry {
         known_retry(retry, program, out);
     }
@@ -77,7 +77,7 @@ fn check_agent(agent: &Agent, program: &Program, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn known_retry(retry: &Ident, program: &Program, out: &mut Vec<Diagnostic>) {
+fn known_retry(retry: &Ident, program: &Declarations, out: &mut Vec<Diagnostic>) {
     reference(
         &program.retries,
         retry,
@@ -119,12 +119,12 @@ pub fn unknown<'a>(
 
 /// A compute agent sees its `input` and nothing else.
 struct ComputeEnv<'p> {
-    program: &'p Program,
+    program: &'p Declarations,
     input: Type,
 }
 
 impl Env for ComputeEnv<'_> {
-    fn program(&self) -> &Program {
+    fn program(&self) -> &Declarations {
         self.program
     }
 
@@ -148,7 +148,7 @@ impl Env for ComputeEnv<'_> {
 
 /// Shared across workflows: the output type of each, for sub-workflow calls.
 struct Context<'p> {
-    program: &'p Program,
+    program: &'p Declarations,
     /// Each agent's declared (input, output) types, converted once.
     signatures: HashMap<String, (Type, Type)>,
     /// `None` while a workflow is being analysed, so a call cycle yields `any`.
@@ -207,7 +207,7 @@ struct Flow<'c, 'p> {
 }
 
 impl Env for Flow<'_, '_> {
-    fn program(&self) -> &Program {
+    fn program(&self) -> &Declarations {
         self.context.program
     }
 
@@ -799,7 +799,7 @@ fn chain_help(from: &Agent, to: &Agent) -> String {
     )
 }
 
-pub fn unknown_skill(skill: &Ident, program: &Program) -> Diagnostic {
+pub fn unknown_skill(skill: &Ident, program: &Declarations) -> Diagnostic {
     let skills = program.all_skills();
     Diagnostic::new(
         Code::UnknownSkill,

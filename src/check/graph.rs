@@ -3,14 +3,14 @@
 //! that measure nothing.
 
 use super::flow::{reference, unknown_skill};
-use super::Program;
+use super::Declarations;
 use crate::ast::*;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::metric;
 use crate::text as suggest;
 use std::collections::{BTreeMap, BTreeSet};
 
-pub fn check(program: &Program, out: &mut Vec<Diagnostic>) {
+pub fn check(program: &Declarations, out: &mut Vec<Diagnostic>) {
     let calls: BTreeMap<&str, Vec<&Ident>> = program
         .workflows
         .iter()
@@ -87,7 +87,11 @@ fn cycles(calls: &BTreeMap<&str, Vec<&Ident>>, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn unreachable(program: &Program, calls: &BTreeMap<&str, Vec<&Ident>>, out: &mut Vec<Diagnostic>) {
+fn unreachable(
+    program: &Declarations,
+    calls: &BTreeMap<&str, Vec<&Ident>>,
+    out: &mut Vec<Diagnostic>,
+) {
     let called: BTreeSet<&str> = calls
         .values()
         .flatten()
@@ -108,7 +112,7 @@ fn unreachable(program: &Program, calls: &BTreeMap<&str, Vec<&Ident>>, out: &mut
     }
 }
 
-fn unused_triggers(program: &Program, out: &mut Vec<Diagnostic>) {
+fn unused_triggers(program: &Declarations, out: &mut Vec<Diagnostic>) {
     let used: BTreeSet<&str> = program
         .workflows
         .values()
@@ -133,7 +137,7 @@ fn unused_triggers(program: &Program, out: &mut Vec<Diagnostic>) {
 }
 
 /// Metrics that triggers and goals read must be recorded by some workflow.
-fn metrics(program: &Program, out: &mut Vec<Diagnostic>) {
+fn metrics(program: &Declarations, out: &mut Vec<Diagnostic>) {
     let recorded: BTreeSet<&str> = program
         .workflows
         .values()
@@ -176,7 +180,7 @@ fn metrics(program: &Program, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn goals(program: &Program, out: &mut Vec<Diagnostic>) {
+fn goals(program: &Declarations, out: &mut Vec<Diagnostic>) {
     for goal in program.all_goals() {
         if goal.kpi.is_none() && goal.children.is_empty() {
             out.push(

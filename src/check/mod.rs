@@ -2,30 +2,37 @@
 //! rules; all of them run, and every problem comes back at once as data. Nothing in
 //! `check` reads files or stops at the first error.
 
+mod declarations;
 mod expr;
 mod flow;
 mod graph;
-mod program;
+mod lower;
 mod scope;
 
 mod values;
 
-pub use program::Program;
+pub use declarations::Declarations;
 
 use crate::diagnostic::{self, Diagnostic};
 use crate::loader::Loaded;
+use crate::program::Program;
 
 /// A loaded program and everything the checker found wrong with it.
 #[derive(Debug)]
 pub struct Checked {
-    pub program: Program,
+    /// Every declaration by kind and name, as written (also when there are errors).
+    pub declarations: Declarations,
+    /// The checked program: `Some` exactly when there are no errors.
+    pub program: Option<Program>,
     /// Sorted by file and position.
     pub diagnostics: Vec<Diagnostic>,
 }
 
 impl Checked {
+    /// Whether the program cannot run: errors were found (or, were the checker
+    /// to miss one, the program could not be lowered).
     pub fn has_errors(&self) -> bool {
-        self.diagnostics.iter().any(Diagnostic::is_error)
+        self.program.is_none()
     }
 }
 
@@ -34,12 +41,18 @@ impl Checked {
 /// its list: `loaded` keeps its sources, for reports.
 pub fn check(loaded: &mut Loaded) -> Checked {
     let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
-    let program = Program::build(std::mem::take(&mut loaded.files), &mut diagnostics);
-    values::check(&program, &mut diagnostics);
-    flow::check(&program, &mut diagnostics);
-    graph::check(&program, &mut diagnostics);
+    let declarations = Declarations::build(std::mem::take(&mut loaded.files), &mut diagnostics);
+    values::check(&declarations, &mut diagnostics);
+    flow::check(&declarations, &mut diagnostics);
+    graph::check(&declarations, &mut diagnostics);
     diagnostic::sort(&mut diagnostics);
+    let program = if diagnostics.iter().any(Diagnostic::is_error) {
+        None
+    } else {
+        lower::lower(&declarations, &loaded.sources)
+    };
     Checked {
+        declarations,
         program,
         diagnostics,
     }

@@ -2,7 +2,7 @@
 //! counts, factors, dates, versions, weights, event names, and the shape of each
 //! declaration (an agent needs exactly one body, a trigger one firing clause, …).
 
-use super::Program;
+use super::Declarations;
 use crate::ast::*;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::metric::{self, Aggregation, MetricError, Period};
@@ -10,7 +10,7 @@ use crate::program::{event_problem, ErrorKind};
 use crate::source::Span;
 use crate::text as suggest;
 
-pub fn check(program: &Program, out: &mut Vec<Diagnostic>) {
+pub fn check(program: &Declarations, out: &mut Vec<Diagnostic>) {
     for policy in program.retries.values() {
         retry(policy, out);
     }

@@ -110,7 +110,7 @@ pub fn run(args: DlqArgs, db: &DbArgs) -> ExitCode {
                 Err(error) => return super::usage_error(error),
             };
             let path = file.unwrap_or_else(|| PathBuf::from(&failed.root_path));
-            let (loaded, checked) = match checked_program(&path) {
+            let (loaded, program) = match checked_program(&path) {
                 Ok(program) => program,
                 Err(code) => return code,
             };
@@ -122,7 +122,7 @@ pub fn run(args: DlqArgs, db: &DbArgs) -> ExitCode {
                 Ok(store) => store,
                 Err(error) => return super::usage_error(error),
             };
-            let engine = engine(loaded, checked, &path, replay_store);
+            let engine = engine(loaded, program, &path, replay_store);
             let origin = Origin {
                 trigger: Some("replay"),
                 replay_of: Some(id),

@@ -26,7 +26,7 @@ fn parse_date(text: &str) -> Result<NaiveDate, String> {
 }
 
 pub fn goals(args: GoalsArgs, db: &DbArgs) -> ExitCode {
-    let (_, checked) = match checked_program(&args.file) {
+    let (_, program) = match checked_program(&args.file) {
         Ok(program) => program,
         Err(code) => return code,
     };
@@ -34,11 +34,11 @@ pub fn goals(args: GoalsArgs, db: &DbArgs) -> ExitCode {
         Ok(store) => store,
         Err(error) => return super::usage_error(error),
     };
-    let tz = goals::timezone(&checked.program);
+    let tz = goals::timezone(&program);
     let at = args
         .at
         .map_or_else(|| Clock::system().now(), |date| goals::end_of(date, tz));
-    let reports = match goals::evaluate(&checked.program, &store, at) {
+    let reports = match goals::evaluate(&program, &store, at) {
         Ok(reports) => reports,
         Err(error) => return super::usage_error(error),
     };

@@ -27,14 +27,15 @@ enum GraphFormat {
 }
 
 pub fn run(args: GraphArgs) -> ExitCode {
-    let (loaded, checked) = match checked_program(&args.file) {
+    let (loaded, program) = match checked_program(&args.file) {
         Ok(program) => program,
         Err(code) => return code,
     };
-    let program = &checked.program;
+    let program = &program;
     if let Some(name) = &args.workflow {
-        if !program.workflows.contains_key(name) {
-            let hint = crate::text::closest(name, program.workflows.keys().map(String::as_str))
+        if program.workflow_named(name).is_none() {
+            let names = program.workflow_names();
+            let hint = crate::text::closest(name, names.iter().map(String::as_str))
                 .map(|c| format!("; did you mean `{c}`?"))
                 .unwrap_or_default();
             return super::usage_error(format!("no workflow named `{name}`{hint}"));

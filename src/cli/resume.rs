@@ -2,7 +2,6 @@
 
 use super::run::{engine, print_results, run_error, runtime};
 use super::{exit, open_store, DbArgs};
-use crate::check::Checked;
 use crate::loader::{self, Loaded};
 use crate::runtime::{process_alive, Engine};
 use crate::store::{CancelRequest, ExecutionRow, ExecutionStatus, Store};
@@ -112,9 +111,9 @@ fn engine_for(execution: &ExecutionRow, db: &DbArgs) -> Result<Engine, ExitCode>
     let store = open_store(db).map_err(super::usage_error)?;
     let current = crate::check_file(path)
         .ok()
-        .filter(|(_, checked)| !checked.has_errors());
-    if let Some((loaded, checked)) = current {
-        let engine = engine(loaded, checked, path, store);
+        .and_then(|(loaded, checked)| Some((loaded, checked.program?)));
+    if let Some((loaded, program)) = current {
+        let engine = engine(loaded, program, path, store);
         if engine.source_blob(&execution.workflow) == Some(execution.source_blob.as_str()) {
             return Ok(engine);
         }
@@ -152,16 +151,15 @@ fn stored_version(execution: &ExecutionRow, path: &Path, store: Store) -> Result
             "its stored version imports other files, which may have changed too",
         ));
     }
-    let checked: Checked = crate::check::check(&mut loaded);
-    if checked.has_errors() {
+    let Some(program) = crate::check::check(&mut loaded).program else {
         return Err(refuse("its stored version no longer checks"));
-    }
+    };
     eprintln!(
         "note: `{}` changed since execution {} started; resuming it with the stored version",
         path.display(),
         execution.id
     );
-    Ok(engine(loaded, checked, path, store))
+    Ok(engine(loaded, program, path, store))
 }
 
 #[derive(Args)]

@@ -1,9 +1,9 @@
 //! `wfc run FILE --workflow NAME | --trigger NAME [--input JSON | --input-file PATH]`
 
 use super::{exit, open_store, report_diagnostics, DbArgs};
-use crate::check::Checked;
 use crate::clock::Clock;
 use crate::loader::Loaded;
+use crate::program::Program;
 use crate::runtime::{AttemptReport, Engine, Execution, Origin, Progress, RunError, StartReport};
 use crate::store::{AttemptStatus, ExecutionStatus, Outcome, Store};
 use clap::{ArgGroup, Args};
@@ -38,7 +38,7 @@ pub struct RunArgs {
 }
 
 pub fn run(args: RunArgs, db: &DbArgs) -> ExitCode {
-    let (loaded, checked) = match checked_program(&args.file) {
+    let (loaded, program) = match checked_program(&args.file) {
         Ok(program) => program,
         Err(code) => return code,
     };
@@ -50,7 +50,7 @@ pub fn run(args: RunArgs, db: &DbArgs) -> ExitCode {
         Ok(store) => store,
         Err(error) => return super::usage_error(error),
     };
-    let engine = engine(loaded, checked, &args.file, store);
+    let engine = engine(loaded, program, &args.file, store);
     let runtime = match runtime() {
         Ok(runtime) => runtime,
         Err(code) => return code,
@@ -156,18 +156,21 @@ fn interrupted(db: &DbArgs, signal: i32) -> ExitCode {
 }
 
 /// Loads and checks `path`, printing its diagnostics; a file with errors is refused.
-pub(super) fn checked_program(path: &Path) -> Result<(Loaded, Checked), ExitCode> {
+pub(super) fn checked_program(path: &Path) -> Result<(Loaded, Program), ExitCode> {
     let (loaded, checked) = crate::check_file(path).map_err(super::usage_error)?;
-    if report_diagnostics(&loaded, &checked.diagnostics) {
-        eprintln!("error: `{}` has errors; nothing was run", path.display());
-        return Err(ExitCode::from(exit::PROBLEMS));
+    let errors = report_diagnostics(&loaded, &checked.diagnostics);
+    match checked.program {
+        Some(program) if !errors => Ok((loaded, program)),
+        _ => {
+            eprintln!("error: `{}` has errors; nothing was run", path.display());
+            Err(ExitCode::from(exit::PROBLEMS))
+        }
     }
-    Ok((loaded, checked))
 }
 
-pub(super) fn engine(loaded: Loaded, checked: Checked, path: &Path, store: Store) -> Engine {
+pub(super) fn engine(loaded: Loaded, program: Program, path: &Path, store: Store) -> Engine {
     Engine::new(
-        checked.program,
+        program,
         loaded.sources,
         path,
         store,

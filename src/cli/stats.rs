@@ -70,11 +70,10 @@ struct Window {
 pub fn run(args: StatsArgs, db: &DbArgs) -> ExitCode {
     let capacities: std::collections::HashMap<String, usize> = match &args.file {
         Some(file) => match super::run::checked_program(file) {
-            Ok((_, checked)) => checked
-                .program
-                .agents
-                .values()
-                .filter_map(|a| Some((a.name.name.clone(), a.capacity.as_ref()?.value as usize)))
+            Ok((_, program)) => program
+                .agents()
+                .iter()
+                .filter_map(|a| Some((a.name.clone(), a.capacity?.get())))
                 .collect(),
             Err(code) => return code,
         },

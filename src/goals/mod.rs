@@ -8,8 +8,8 @@ mod trend;
 pub use team::{form_team, Member, TeamReport};
 
 use crate::ast::{CompareOp, Goal, Kpi};
-use crate::check::Program;
 use crate::metric::{self, Aggregation};
+use crate::program::Program;
 use crate::store::{self, Store, StoreError};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -108,11 +108,7 @@ pub fn evaluate(
 
 /// The program's timezone (`timezone "…"`), UTC without one.
 pub fn timezone(program: &Program) -> Tz {
-    program
-        .timezone
-        .as_ref()
-        .and_then(|t| t.value.parse().ok())
-        .unwrap_or(chrono_tz::UTC)
+    program.timezone
 }
 
 /// The instant `date` ends in `tz` (the next day's first instant, exclusive), so

@@ -1,8 +1,8 @@
 //! Team formation: `size` agents that together cover a goal's skills, preferring
 //! the goal's department, then the least loaded — with the reason for each pick.
 
-use crate::ast::{Agent, Team};
-use crate::check::Program;
+use crate::ast::Team;
+use crate::program::{Agent, Program};
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
 
@@ -44,13 +44,11 @@ pub fn form_team(
         .as_ref()
         .map_or(skills.len().max(1), |s| s.value as usize);
     let candidates: Vec<&Agent> = program
-        .agents
-        .values()
-        .filter(|a| a.skills.iter().any(|s| skills.contains(&s.name)))
+        .agents()
+        .iter()
+        .filter(|a| a.skills.iter().any(|s| skills.contains(s)))
         .collect();
-    let in_department = |a: &Agent| {
-        department.is_some() && a.department.as_ref().map(|d| d.name.as_str()) == department
-    };
+    let in_department = |a: &Agent| department.is_some() && a.department.as_deref() == department;
     let local: Vec<&Agent> = candidates
         .iter()
         .copied()
@@ -72,14 +70,14 @@ pub fn form_team(
     let members: Vec<Member> = chosen
         .into_iter()
         .map(|(agent, brings)| {
-            let (in_flight, recent_calls) = load.get(&agent.name.name).copied().unwrap_or((0, 0));
+            let (in_flight, recent_calls) = load.get(&agent.name).copied().unwrap_or((0, 0));
             let mut reasons = vec![if brings.is_empty() {
                 "adds capacity".to_string()
             } else {
                 format!("covers {}", brings.join(", "))
             }];
             match (department, agent.department.as_ref()) {
-                (Some(wanted), Some(d)) if d.name == wanted => reasons.push(format!("in {wanted}")),
+                (Some(wanted), Some(d)) if d == wanted => reasons.push(format!("in {wanted}")),
                 (Some(wanted), _) => reasons.push(format!("outside {wanted}, which has too few")),
                 _ => {}
             }
@@ -88,8 +86,8 @@ pub fn form_team(
                 crate::text::plural(recent_calls as usize, "call")
             ));
             Member {
-                agent: agent.name.name.clone(),
-                department: agent.department.as_ref().map(|d| d.name.clone()),
+                agent: agent.name.clone(),
+                department: agent.department.clone(),
                 covers: brings,
                 in_flight,
                 recent_calls,
@@ -140,13 +138,13 @@ impl<'a> Picker<'a> {
         while chosen.len() < self.size && !uncovered.is_empty() {
             let best = pool
                 .iter()
-                .filter(|a| !chosen.iter().any(|(c, _)| c.name.name == a.name.name))
+                .filter(|a| !chosen.iter().any(|(c, _)| c.id == a.id))
                 .map(|a| {
                     let brings: Vec<String> = a
                         .skills
                         .iter()
-                        .map(|s| s.name.clone())
                         .filter(|s| uncovered.contains(s.as_str()))
+                        .cloned()
                         .collect();
                     (self.key(a, brings.len()), *a, brings)
                 })
@@ -163,7 +161,7 @@ impl<'a> Picker<'a> {
         if uncovered.is_empty() {
             let mut rest: Vec<&&'p Agent> = fill
                 .iter()
-                .filter(|a| !chosen.iter().any(|(c, _)| c.name.name == a.name.name))
+                .filter(|a| !chosen.iter().any(|(c, _)| c.id == a.id))
                 .collect();
             rest.sort_by_key(|a| self.key(a, 0));
             for agent in rest
@@ -182,13 +180,13 @@ impl<'a> Picker<'a> {
         agent: &Agent,
         brings: usize,
     ) -> (std::cmp::Reverse<usize>, bool, u32, u32, String) {
-        let (in_flight, recent) = self.load.get(&agent.name.name).copied().unwrap_or((0, 0));
+        let (in_flight, recent) = self.load.get(&agent.name).copied().unwrap_or((0, 0));
         (
             std::cmp::Reverse(brings),
             !(self.in_department)(agent),
             in_flight,
             recent,
-            agent.name.name.clone(),
+            agent.name.clone(),
         )
     }
 }

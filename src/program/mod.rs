@@ -1,5 +1,8 @@
 //! The checked program: what `check` hands to everything that runs or shows a
-//! program. Its vocabularies are defined once here.
+//! program when a file set is valid. Names are resolved to ids, types computed,
+//! durations and counts typed, triggers compiled, and every step has its stable
+//! name; nothing downstream looks a name up again or re-derives a type. Its
+//! vocabularies (error kinds, built-ins, event names) are defined once here.
 
 mod builtin;
 mod error_kind;
@@ -10,3 +13,361 @@ pub use builtin::Builtin;
 pub use error_kind::ErrorKind;
 pub use event::{event_problem, invalid_event_name, matches};
 pub use schedule::{Due, Schedule};
+
+use crate::ast::{BackoffKind, CompareOp, Expr, Goal, Jitter, MissedSlots};
+use crate::metric::MetricQuery;
+use crate::source::{FileId, Span};
+use crate::types::Type;
+use chrono_tz::Tz;
+use std::collections::BTreeMap;
+use std::num::{NonZeroU32, NonZeroUsize};
+use std::path::PathBuf;
+use std::time::Duration;
+
+macro_rules! ids {
+    ($($name:ident),*) => {$(
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub(crate) u32);
+
+        impl $name {
+            pub(crate) fn index(self) -> usize {
+                self.0 as usize
+            }
+        }
+    )*};
+}
+ids!(AgentId, WorkflowId, TriggerId, RetryId);
+
+/// A valid program. Built by `check` only when it found no errors.
+#[derive(Debug)]
+pub struct Program {
+    pub(crate) agents: Vec<Agent>,
+    pub(crate) workflows: Vec<Workflow>,
+    pub(crate) triggers: Vec<Trigger>,
+    pub(crate) retries: Vec<RetryPlan>,
+    /// The goal tree as declared (top-level goals; children inside them).
+    pub goals: Vec<Goal>,
+    /// The root file's timezone for metric periods (UTC without one).
+    pub timezone: Tz,
+    /// Agent ids by skill, in name order.
+    pub(crate) skills: BTreeMap<String, Vec<AgentId>>,
+}
+
+#[derive(Debug)]
+pub struct Agent {
+    pub id: AgentId,
+    pub name: String,
+    /// The file that declares it.
+    pub file: FileId,
+    pub department: Option<String>,
+    pub skills: Vec<String>,
+    pub input: Type,
+    pub output: Type,
+    pub body: AgentBody,
+    pub timeout: Option<Duration>,
+    pub retry: Option<RetryId>,
+    pub breaker: Option<BreakerPolicy>,
+    pub capacity: Option<NonZeroUsize>,
+}
+
+#[derive(Debug)]
+pub enum AgentBody {
+    /// A pure object expression over `input`, evaluated in process.
+    Compute(Expr),
+    /// A subprocess speaking the JSON protocol.
+    Run(Command),
+}
+
+/// A subprocess with its paths resolved against the declaring file's directory.
+#[derive(Debug)]
+pub struct Command {
+    /// The program as written, for messages.
+    pub written: String,
+    /// A path for a program written with a `/`; a bare name is looked up on `PATH`.
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    pub cwd: PathBuf,
+}
+
+/// A retry policy with its defaults applied.
+#[derive(Debug)]
+pub struct RetryPlan {
+    pub name: String,
+    pub attempts: NonZeroU32,
+    pub backoff: Option<Backoff>,
+    pub jitter: Jitter,
+    /// The kinds retried (attempts permitting).
+    pub retry_on: Vec<ErrorKind>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    pub kind: BackoffKind,
+    pub initial: Duration,
+    pub factor: f64,
+    pub max: Option<Duration>,
+}
+
+/// A breaker policy with its defaults applied.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BreakerPolicy {
+    /// Failures within `window` that open the breaker.
+    pub open_after: usize,
+    pub window: chrono::Duration,
+    /// How long an open breaker refuses calls before letting one trial through.
+    pub cool_down: chrono::Duration,
+}
+
+#[derive(Debug)]
+pub struct Trigger {
+    pub id: TriggerId,
+    pub name: String,
+    pub kind: TriggerKind,
+    /// The workflows it starts, in name order.
+    pub workflows: Vec<WorkflowId>,
+}
+
+#[derive(Debug)]
+pub enum TriggerKind {
+    Cron {
+        /// The cron expression as written.
+        expression: String,
+        schedule: Box<Schedule>,
+        missed: MissedSlots,
+    },
+    Event {
+        pattern: String,
+    },
+    Metric(MetricTrigger),
+    Manual,
+}
+
+/// `when metric … op target`, with the metric read resolved.
+#[derive(Debug)]
+pub struct MetricTrigger {
+    /// Where the metric read is written (`sum(x) per month`), for showing it.
+    pub read: Span,
+    pub query: MetricQuery,
+    pub op: CompareOp,
+    pub target: f64,
+    /// Where its periods (days, months) begin.
+    pub timezone: Tz,
+}
+
+#[derive(Debug)]
+pub struct Workflow {
+    pub id: WorkflowId,
+    pub name: String,
+    pub file: FileId,
+    pub version: Option<String>,
+    pub triggers: Vec<TriggerId>,
+    pub input: Option<Type>,
+    pub body: WorkflowBody,
+    pub records: Vec<Record>,
+    pub output: Option<Expr>,
+    /// `on_failure dead_letter`: a failed execution's input is kept for replay.
+    pub dead_letter: bool,
+    /// The retry policy of its agent calls, between a step's own and the agent's.
+    pub retry: Option<RetryId>,
+}
+
+#[derive(Debug)]
+pub enum WorkflowBody {
+    /// Agents in order; each one's output is the next one's input. The step of
+    /// each link is the agent's name.
+    Chain(Vec<AgentId>),
+    Steps(Block),
+}
+
+/// `record metric = value`, written when the workflow completes.
+#[derive(Debug)]
+pub struct Record {
+    pub metric: String,
+    pub value: Expr,
+    /// `record <metric>`: where an evaluation error is reported.
+    pub step: String,
+}
+
+#[derive(Debug)]
+pub struct Block {
+    pub statements: Vec<Statement>,
+    /// The names the block binds in its own scope, in reading order (those of
+    /// `when`, `try` and `parallel` branches included, loop bodies excluded).
+    pub bound: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct Statement {
+    pub kind: StatementKind,
+    /// Its stable step name within its block (the block's path comes first):
+    /// the bound name, or the construct and its position.
+    pub step: String,
+    /// The names this statement binds, as [`Block::bound`] counts them.
+    pub bound: Vec<String>,
+    pub span: Span,
+}
+
+#[derive(Debug)]
+pub enum StatementKind {
+    Call {
+        name: String,
+        call: Call,
+    },
+    Let {
+        name: String,
+        value: Expr,
+    },
+    /// The first branch whose condition holds runs.
+    When {
+        branches: Vec<Branch>,
+        otherwise: Option<Block>,
+    },
+    For(ForLoop),
+    /// Each statement is one concurrent branch.
+    Parallel(Vec<Statement>),
+    Try {
+        body: Block,
+        error: String,
+        handler: Block,
+    },
+    Fail(Expr),
+    Emit {
+        event: String,
+        payload: Option<Expr>,
+    },
+    Wait(Duration),
+}
+
+#[derive(Debug)]
+pub struct Branch {
+    pub condition: Expr,
+    /// `when@<position>`: where an evaluation error is reported.
+    pub step: String,
+    pub block: Block,
+}
+
+#[derive(Debug)]
+pub struct ForLoop {
+    /// The name that collects the iterations' results, if any.
+    pub result: Option<String>,
+    pub item: String,
+    pub list: Expr,
+    pub parallel: bool,
+    /// At most this many iterations at once (`parallel for`).
+    pub limit: Option<NonZeroUsize>,
+    pub body: Block,
+}
+
+#[derive(Debug)]
+pub struct Call {
+    pub target: CallTarget,
+    pub argument: Expr,
+    pub timeout: Option<Duration>,
+    pub retry: Option<RetryId>,
+}
+
+#[derive(Debug)]
+pub enum CallTarget {
+    Agent(AgentId),
+    /// `any [skills]`: the least-loaded of the agents having every skill
+    /// (never none).
+    AnyOf {
+        skills: Vec<String>,
+        agents: Vec<AgentId>,
+    },
+    Workflow(WorkflowId),
+}
+
+impl Program {
+    pub fn agent(&self, id: AgentId) -> &Agent {
+        &self.agents[id.index()]
+    }
+
+    pub fn workflow(&self, id: WorkflowId) -> &Workflow {
+        &self.workflows[id.index()]
+    }
+
+    pub fn trigger(&self, id: TriggerId) -> &Trigger {
+        &self.triggers[id.index()]
+    }
+
+    pub fn retry(&self, id: RetryId) -> &RetryPlan {
+        &self.retries[id.index()]
+    }
+
+    /// Every agent, in name order.
+    pub fn agents(&self) -> &[Agent] {
+        &self.agents
+    }
+
+    /// Every workflow, in name order.
+    pub fn workflows(&self) -> &[Workflow] {
+        &self.workflows
+    }
+
+    /// Every trigger, in name order.
+    pub fn triggers(&self) -> &[Trigger] {
+        &self.triggers
+    }
+
+    pub fn agent_named(&self, name: &str) -> Option<&Agent> {
+        find(&self.agents, name, |a| &a.name)
+    }
+
+    pub fn workflow_named(&self, name: &str) -> Option<&Workflow> {
+        find(&self.workflows, name, |w| &w.name)
+    }
+
+    pub fn trigger_named(&self, name: &str) -> Option<&Trigger> {
+        find(&self.triggers, name, |t| &t.name)
+    }
+
+    pub fn workflow_names(&self) -> Vec<String> {
+        self.workflows.iter().map(|w| w.name.clone()).collect()
+    }
+
+    pub fn trigger_names(&self) -> Vec<String> {
+        self.triggers.iter().map(|t| t.name.clone()).collect()
+    }
+
+    /// Agents that have every one of `skills`, in name order.
+    pub fn agents_with_skills<S: AsRef<str>>(&self, skills: &[S]) -> Vec<&Agent> {
+        let Some((first, rest)) = skills.split_first() else {
+            return Vec::new();
+        };
+        let holders = |skill: &S| {
+            self.skills
+                .get(skill.as_ref())
+                .map_or(&[][..], Vec::as_slice)
+        };
+        holders(first)
+            .iter()
+            .filter(|id| rest.iter().all(|s| holders(s).contains(id)))
+            .map(|id| self.agent(*id))
+            .collect()
+    }
+
+    /// Whether any agent declares `skill`.
+    pub fn has_skill(&self, skill: &str) -> bool {
+        self.skills.contains_key(skill)
+    }
+
+    /// Every goal, parents before their children.
+    pub fn all_goals(&self) -> Vec<&Goal> {
+        let mut out = Vec::new();
+        let mut stack: Vec<&Goal> = self.goals.iter().rev().collect();
+        while let Some(goal) = stack.pop() {
+            out.push(goal);
+            stack.extend(goal.children.iter().rev());
+        }
+        out
+    }
+}
+
+/// The item named `name` in a list kept in name order.
+fn find<'a, T>(items: &'a [T], name: &str, key: impl Fn(&T) -> &String) -> Option<&'a T> {
+    items
+        .binary_search_by(|item| key(item).as_str().cmp(name))
+        .ok()
+        .map(|i| &items[i])
+}

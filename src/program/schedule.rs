@@ -12,6 +12,7 @@ pub const ON_TIME: chrono::Duration = chrono::Duration::seconds(5);
 /// The most missed slots counted after a long outage.
 const MAX_COUNTED: usize = 100_000;
 
+#[derive(Debug)]
 pub struct Schedule {
     cron: Cron,
     tz: Tz,

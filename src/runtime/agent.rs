@@ -4,11 +4,9 @@
 use super::error::{Abort, ErrorKind};
 use super::eval::{self, EvalError, Scope};
 use super::subprocess::{self, Exit, Invocation};
-use crate::ast::{Agent, AgentBody};
 use crate::clock::Clock;
-use crate::types::Type;
+use crate::program::{Agent, AgentBody, Command};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub struct AgentCall<'a> {
@@ -18,9 +16,6 @@ pub struct AgentCall<'a> {
     pub step: &'a str,
     pub attempt: u32,
     pub timeout: Option<Duration>,
-    /// The directory of the file declaring the agent: relative paths resolve here.
-    pub base_dir: PathBuf,
-    pub output_type: &'a Type,
     pub clock: &'a Clock,
 }
 
@@ -38,8 +33,8 @@ pub async fn invoke(
     call: AgentCall<'_>,
     expression: impl Fn(EvalError) -> Abort,
 ) -> Result<Value, Failure> {
-    let (output, stderr_tail) = match call.agent.bodies.first() {
-        Some(AgentBody::Compute(body)) => {
+    let (output, stderr_tail) = match &call.agent.body {
+        AgentBody::Compute(body) => {
             let scope = ComputeScope(call.input, call.clock);
             match eval::eval(body, &scope) {
                 Ok(value) => (value, None),
@@ -53,25 +48,15 @@ pub async fn invoke(
                 }
             }
         }
-        Some(AgentBody::Run(argv)) => {
-            let argv: Vec<&str> = argv.value.iter().map(|a| a.value.as_str()).collect();
-            Box::pin(run_process(&call, &argv)).await?
-        }
-        None => {
-            return Err(Failure {
-                kind: ErrorKind::Failed,
-                message: "the agent has no body".into(),
-                stderr_tail: None,
-            })
-        }
+        AgentBody::Run(command) => Box::pin(run_process(&call, command)).await?,
     };
-    match call.output_type.admits(&output) {
+    match call.agent.output.admits(&output) {
         Ok(()) => Ok(output),
         Err(mismatch) => Err(Failure {
             kind: ErrorKind::InvalidOutput,
             message: format!(
                 "the output does not fit `{}`'s declared output: {mismatch}",
-                call.agent.name.name
+                call.agent.name
             ),
             stderr_tail,
         }),
@@ -96,29 +81,23 @@ impl Scope for ComputeScope<'_> {
 
 async fn run_process(
     call: &AgentCall<'_>,
-    argv: &[&str],
+    command: &Command,
 ) -> Result<(Value, Option<String>), Failure> {
     let failure = |kind, message: String, stderr: &str| Failure {
         kind,
         message,
         stderr_tail: (!stderr.is_empty()).then(|| stderr.to_string()),
     };
-    let (program, args) = argv
-        .split_first()
-        .ok_or_else(|| failure(ErrorKind::Failed, "`run` names no program".into(), ""))?;
-    let cwd = match &call.agent.cwd {
-        Some(dir) => call.base_dir.join(&dir.value),
-        None => call.base_dir.clone(),
-    };
+    let program = &command.written;
     let invocation = Invocation {
-        program: resolve_program(program, &call.base_dir),
-        args: args.iter().map(|a| a.to_string()).collect(),
-        cwd,
+        program: command.program.clone(),
+        args: command.args.clone(),
+        cwd: command.cwd.clone(),
         env: vec![
             ("WFC_EXECUTION_ID".into(), call.execution_id.into()),
             ("WFC_STEP".into(), call.step.into()),
             ("WFC_ATTEMPT".into(), call.attempt.to_string()),
-            ("WFC_AGENT".into(), call.agent.name.name.clone()),
+            ("WFC_AGENT".into(), call.agent.name.clone()),
         ],
         stdin: call.input.to_string().into_bytes(),
         timeout: call.timeout,
@@ -173,15 +152,5 @@ async fn run_process(
             };
             Err(failure(ErrorKind::InvalidOutput, message, stderr))
         }
-    }
-}
-
-/// A program with a `/` in it is a path relative to the declaring file's directory;
-/// a bare name is looked up on `PATH`.
-fn resolve_program(program: &str, base_dir: &Path) -> PathBuf {
-    if program.contains('/') {
-        base_dir.join(program)
-    } else {
-        PathBuf::from(program)
     }
 }

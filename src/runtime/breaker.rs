@@ -2,18 +2,9 @@
 //! row, the policy and the time. The store only loads and saves the row, in one
 //! transaction around them, so processes sharing the store share the breaker.
 
+pub use crate::program::BreakerPolicy;
 use crate::store::{BreakerRow, BreakerState};
-use chrono::{DateTime, Duration, Utc};
-
-/// A breaker policy with its defaults applied.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct BreakerPolicy {
-    /// Failures within `window` that open the breaker.
-    pub open_after: usize,
-    pub window: Duration,
-    /// How long an open breaker refuses calls before letting one trial through.
-    pub cool_down: Duration,
-}
+use chrono::{DateTime, Utc};
 
 /// Whether a breaker lets a call through.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,6 +57,7 @@ pub fn record(row: &mut BreakerRow, success: bool, policy: &BreakerPolicy, now: 
 mod tests {
     use super::*;
     use crate::clock::ManualClock;
+    use chrono::Duration;
 
     const POLICY: BreakerPolicy = BreakerPolicy {
         open_after: 2,

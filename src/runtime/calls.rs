@@ -2,18 +2,15 @@
 //! circuit breaker, capacity, and reusing what a resumed execution already did.
 
 use super::agent::{self, AgentCall, Failure};
-use super::breaker::{self, Admission, BreakerPolicy};
+use super::breaker::{self, Admission};
 use super::engine::{store_abort, Attempt, Engine, Env, Origin, Run};
 use super::error::{Abort, ErrorKind, StepError};
 use super::retry::Plan;
 use super::scheduler::Claim;
-use crate::ast::*;
+use crate::program::{Agent, AgentBody, Call, CallTarget, RetryPlan, Workflow};
 use crate::store::{ExecutionStatus, Outcome};
-use crate::types::Type;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::time::Duration;
 
 impl Engine {
     pub(super) async fn call(
@@ -25,24 +22,27 @@ impl Engine {
     ) -> Result<Value, Abort> {
         let argument = self.eval(&call.argument, env, step)?;
         match &call.target {
-            CallTarget::Agent(name) => {
-                let agent = &self.program.agents[&name.name];
+            CallTarget::Agent(id) => {
+                let agent = self.program.agent(*id);
                 self.call_agent(run, agent, argument, Some(call), step, None)
                     .await
             }
-            CallTarget::AnyWithSkills(skills) => {
-                let candidates: Vec<&str> = self
-                    .program
-                    .agents_with_skills(&skills.value)
-                    .into_iter()
-                    .map(|a| a.name.name.as_str())
-                    .collect();
-                let claim = self.scheduler.claim_least_loaded(&candidates);
-                let agent = &self.program.agents[claim.agent()];
+            CallTarget::AnyOf { agents, .. } => {
+                let candidates: Vec<&Agent> =
+                    agents.iter().map(|id| self.program.agent(*id)).collect();
+                let names: Vec<&str> = candidates.iter().map(|a| a.name.as_str()).collect();
+                let claim = self.scheduler.claim_least_loaded(&names);
+                let agent = candidates
+                    .iter()
+                    .find(|a| a.name == claim.agent())
+                    .unwrap_or(&candidates[0]);
                 self.call_agent(run, agent, argument, Some(call), step, Some(claim))
                     .await
             }
-            CallTarget::Workflow(name) => self.call_workflow(run, &name.name, argument, step).await,
+            CallTarget::Workflow(id) => {
+                let workflow = self.program.workflow(*id);
+                self.call_workflow(run, workflow, argument, step).await
+            }
         }
     }
 
@@ -53,11 +53,11 @@ impl Engine {
         run: &Run<'_>,
         agent: &Agent,
         call: Option<&Call>,
-    ) -> Option<&RetryPolicy> {
-        call.and_then(|c| c.retry.as_ref())
-            .or(run.workflow.retry.as_ref())
-            .or(agent.retry.as_ref())
-            .and_then(|name| self.program.retries.get(&name.name))
+    ) -> Option<&RetryPlan> {
+        call.and_then(|c| c.retry)
+            .or(run.workflow.retry)
+            .or(agent.retry)
+            .map(|id| self.program.retry(id))
     }
 
     /// Calls an agent until it succeeds or its retry policy gives up. Each attempt
@@ -72,7 +72,7 @@ impl Engine {
         step: &str,
         mut claim: Option<Claim>,
     ) -> Result<Value, Abort> {
-        let name = agent.name.name.as_str();
+        let name = agent.name.as_str();
         run.involve(name);
         let record = run.history.get(step);
         if let Some(output) = record.and_then(|r| r.completed.clone()) {
@@ -80,12 +80,7 @@ impl Engine {
         }
         let plan = Plan::new(self.retry_policy(run, agent, call));
         let earlier_attempts = record.map_or(0, |r| r.attempts);
-        let input_type = agent.input.as_ref().map_or(Type::Any, Type::from_ast);
-        let output_type = agent.output.as_ref().map_or(Type::Any, Type::from_ast);
-        let timeout = call
-            .and_then(|c| c.timeout.as_ref())
-            .or(agent.timeout.as_ref())
-            .map(|t| Duration::from_millis(t.value));
+        let timeout = call.and_then(|c| c.timeout).or(agent.timeout);
         let mut delay = None;
         for n in 1.. {
             if let Some(pause) = delay {
@@ -99,14 +94,14 @@ impl Engine {
             let mut attempt = Attempt::new(&self.clock, step, Some(name), number, Some(&input));
             attempt.delay = delay;
             // A compute step cannot be caught in flight: its row is written once, done.
-            let computed = matches!(agent.bodies.first(), Some(AgentBody::Compute(_)));
+            let computed = matches!(agent.body, AgentBody::Compute(_));
             let id = if computed {
                 None
             } else {
                 Some(self.start_attempt(run, &attempt)?)
             };
             let busy = self.busy_guard();
-            let result = match input_type.admits(&input) {
+            let result = match agent.input.admits(&input) {
                 Err(mismatch) => Err(Failure {
                     kind: ErrorKind::InvalidInput,
                     message: format!("the input does not fit `{name}`: {mismatch}"),
@@ -120,8 +115,6 @@ impl Engine {
                         step,
                         attempt: number,
                         timeout,
-                        base_dir: self.base_dir(agent),
-                        output_type: &output_type,
                         clock: &self.clock,
                     };
                     self.guarded(agent, step, request).await?
@@ -160,22 +153,10 @@ impl Engine {
         step: &str,
         request: AgentCall<'_>,
     ) -> Result<Result<Value, Failure>, Abort> {
-        let breaker = agent
-            .breaker
-            .as_ref()
-            .and_then(|b| self.program.breakers.get(&b.name));
-        let Some(breaker) = breaker else {
+        let Some(policy) = agent.breaker else {
             return Ok(agent::invoke(request, |e| self.expression_error(e, step)).await);
         };
-        let name = agent.name.name.as_str();
-        let millis = |d: Option<&Spanned<Millis>>| {
-            chrono::Duration::milliseconds(d.map_or(0, |d| d.value.min(i64::MAX as u64) as i64))
-        };
-        let policy = BreakerPolicy {
-            open_after: breaker.open_after.as_ref().map_or(5, |n| n.value as usize),
-            window: millis(breaker.window.as_ref()),
-            cool_down: millis(breaker.cool_down.as_ref()),
-        };
+        let name = agent.name.as_str();
         let now = self.clock.now();
         let admission = self
             .store()
@@ -211,15 +192,15 @@ impl Engine {
     async fn call_workflow(
         &self,
         run: &Run<'_>,
-        name: &str,
+        workflow: &Workflow,
         input: Value,
         step: &str,
     ) -> Result<Value, Abort> {
+        let name = workflow.name.as_str();
         let record = run.history.get(step);
         if let Some(output) = record.and_then(|r| r.completed.clone()) {
             return Ok(output);
         }
-        let workflow = &self.program.workflows[name];
         self.step_boundary().await;
         let number = record.map_or(1, |r| r.attempts + 1);
         let attempt = Attempt::new(&self.clock, step, None, number, Some(&input));
@@ -234,7 +215,7 @@ impl Engine {
         let mismatch = workflow
             .input
             .as_ref()
-            .and_then(|declared| Type::from_ast(declared).admits(&input).err());
+            .and_then(|declared| declared.admits(&input).err());
         let outcome = match mismatch {
             Some(mismatch) => Err(fail(
                 ErrorKind::InvalidInput,
@@ -321,15 +302,5 @@ impl Engine {
             .execute(child, workflow, input, HashMap::new())
             .await?
             .outcome)
-    }
-
-    /// Where an agent's relative paths resolve: the directory of its declaring file
-    /// (`.` for a file named without a directory).
-    fn base_dir(&self, agent: &Agent) -> PathBuf {
-        let path = &self.sources.get(agent.name.span.file).path;
-        match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-            _ => PathBuf::from("."),
-        }
     }
 }

@@ -6,15 +6,14 @@ use super::eval::{self, EvalError, Scope};
 use super::progress::{AttemptReport, Progress, StartReport};
 use super::scheduler::Scheduler;
 use super::RunError;
-use crate::ast::*;
-use crate::check::Program;
+use crate::ast::Expr;
 use crate::clock::{Clock, Timer};
+use crate::program::{Program, Workflow, WorkflowBody};
 use crate::source::{git_blob_id, FileId, Sources};
 use crate::store::{
     self, AttemptEnd, AttemptStatus, ExecutionRow, Finish, NewAttempt, NewExecution, Outcome,
     StepRecord, Store, VersionRecord,
 };
-use crate::types::Type;
 use chrono::{DateTime, Utc};
 use futures::future::{join_all, BoxFuture};
 use serde_json::{Map, Value};
@@ -137,10 +136,10 @@ impl Engine {
             .iter()
             .map(|(id, file)| (id, git_blob_id(file.text.as_bytes())))
             .collect();
-        let capacities = program.agents.values().filter_map(|a| {
-            let capacity = a.capacity.as_ref()?.value;
-            Some((a.name.name.clone(), capacity as usize))
-        });
+        let capacities = program
+            .agents()
+            .iter()
+            .filter_map(|a| Some((a.name.clone(), a.capacity?.get())));
         // Stored absolute, so `wfc resume` finds the file from any directory.
         let root_path = root_path
             .canonicalize()
@@ -211,7 +210,10 @@ impl Engine {
 
     /// Runs a begun execution to its end.
     pub async fn proceed(&self, begun: Begun) -> Result<Execution, store::StoreError> {
-        let workflow = &self.program.workflows[&begun.workflow];
+        // `begin` found it; a program does not change under its engine.
+        let Some(workflow) = self.program.workflow_named(&begun.workflow) else {
+            return Err(store::StoreError::NoSuchExecution(begun.id));
+        };
         self.execute(begun.id, workflow, begun.input, HashMap::new())
             .await
     }
@@ -228,14 +230,14 @@ impl Engine {
 
     /// The workflow, if it exists and `input` fits its declared input.
     pub fn validate(&self, workflow: &str, input: &Value) -> Result<&Workflow, RunError> {
-        let Some(definition) = self.program.workflows.get(workflow) else {
+        let Some(definition) = self.program.workflow_named(workflow) else {
             return Err(RunError::UnknownWorkflow {
                 name: workflow.to_string(),
-                known: self.program.workflows.keys().cloned().collect(),
+                known: self.program.workflow_names(),
             });
         };
         if let Some(declared) = &definition.input {
-            if let Err(mismatch) = Type::from_ast(declared).admits(input) {
+            if let Err(mismatch) = declared.admits(input) {
                 return Err(RunError::InvalidInput {
                     workflow: workflow.to_string(),
                     problem: mismatch.to_string(),
@@ -272,10 +274,10 @@ impl Engine {
     /// Continues an execution whose process died: steps it completed are reused,
     /// the one in flight runs again. `None` when another process took it over first.
     pub async fn resume(&self, execution: &ExecutionRow) -> Result<Option<Execution>, RunError> {
-        let Some(workflow) = self.program.workflows.get(&execution.workflow) else {
+        let Some(workflow) = self.program.workflow_named(&execution.workflow) else {
             return Err(RunError::UnknownWorkflow {
                 name: execution.workflow.clone(),
-                known: self.program.workflows.keys().cloned().collect(),
+                known: self.program.workflow_names(),
             });
         };
         let history = {
@@ -295,7 +297,7 @@ impl Engine {
 
     /// The blob id of the file declaring `workflow` as this engine loaded it.
     pub fn source_blob(&self, workflow: &str) -> Option<&str> {
-        let file = self.program.workflows.get(workflow)?.name.span.file;
+        let file = self.program.workflow_named(workflow)?.file;
         self.blobs.get(&file).map(String::as_str)
     }
 
@@ -306,30 +308,29 @@ impl Engine {
         trigger: &str,
         input: Value,
     ) -> Result<Vec<Execution>, RunError> {
-        if !self.program.triggers.contains_key(trigger) {
+        let Some(definition) = self.program.trigger_named(trigger) else {
             return Err(RunError::UnknownTrigger {
                 name: trigger.to_string(),
-                known: self.program.triggers.keys().cloned().collect(),
+                known: self.program.trigger_names(),
             });
-        }
-        let started: Vec<&Workflow> = self
-            .program
+        };
+        let started: Vec<&Workflow> = definition
             .workflows
-            .values()
-            .filter(|w| w.triggers.iter().any(|t| t.name == trigger))
+            .iter()
+            .map(|id| self.program.workflow(*id))
             .collect();
         if started.is_empty() {
             return Err(RunError::IdleTrigger(trigger.to_string()));
         }
         for workflow in &started {
-            self.validate(&workflow.name.name, &input)?;
+            self.validate(&workflow.name, &input)?;
         }
         let runs = started.iter().map(|workflow| {
             let origin = Origin {
                 trigger: Some(trigger),
                 ..Origin::default()
             };
-            self.run(&workflow.name.name, input.clone(), origin)
+            self.run(&workflow.name, input.clone(), origin)
         });
         join_all(runs).await.into_iter().collect()
     }
@@ -347,30 +348,30 @@ impl Engine {
         input: &Value,
         origin: &Origin<'_>,
     ) -> Result<bool, store::StoreError> {
-        let file = workflow.name.span.file;
+        let file = workflow.file;
         let source = self.sources.get(file);
         let source_path = source.path.display().to_string();
         let blob = &self.blobs[&file];
-        let version = workflow.version.as_ref().map(|v| v.value.as_str());
+        let version = workflow.version.as_deref();
         let mut store = self.store();
         let mut recorded = self
             .versions_recorded
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        if !recorded.contains(&workflow.name.name) {
+        if !recorded.contains(&workflow.name) {
             store.record_version(&VersionRecord {
-                workflow: &workflow.name.name,
+                workflow: &workflow.name,
                 version,
                 source_blob: blob,
                 source_path: &source_path,
                 source: &source.text,
             })?;
-            recorded.insert(workflow.name.name.clone());
+            recorded.insert(workflow.name.clone());
         }
         drop(recorded);
         store.start_execution(&NewExecution {
             id,
-            workflow: &workflow.name.name,
+            workflow: &workflow.name,
             version,
             source_blob: blob,
             root_path: &self.root_path,
@@ -420,7 +421,7 @@ impl Engine {
                     self.store().cancel_execution(&run.id)?;
                     return Ok(Execution {
                         id: run.id,
-                        workflow: workflow.name.name.clone(),
+                        workflow: workflow.name.clone(),
                         outcome: Outcome::Cancelled,
                     });
                 }
@@ -428,10 +429,8 @@ impl Engine {
                 Some(Err(abort)) => (Outcome::Failed(abort.to_json()), Vec::new()),
             };
             let dead_letter = workflow
-                .on_failure
-                .as_ref()
-                .filter(|p| p.value == FailurePolicy::DeadLetter)
-                .map(|_| (workflow.name.name.as_str(), &input));
+                .dead_letter
+                .then_some((workflow.name.as_str(), &input));
             let finish = Finish {
                 agents: &agents,
                 metrics: &metrics,
@@ -440,7 +439,7 @@ impl Engine {
             self.store().finish_execution(&run.id, &outcome, &finish)?;
             Ok(Execution {
                 id: run.id,
-                workflow: workflow.name.name.clone(),
+                workflow: workflow.name.clone(),
                 outcome,
             })
         })
@@ -474,29 +473,28 @@ impl Engine {
     /// The workflow's body and its result value.
     async fn body(&self, run: &Run<'_>, env: &mut Env) -> Result<Value, Abort> {
         let workflow = run.workflow;
-        let mut last = Value::Null;
-        match workflow.bodies.first() {
-            Some(WorkflowBody::Chain(chain)) => {
+        let last;
+        match &workflow.body {
+            WorkflowBody::Chain(chain) => {
                 let mut current = env.input.clone();
-                for name in &chain.value {
-                    let agent = &self.program.agents[&name.name];
+                for id in chain {
+                    let agent = self.program.agent(*id);
                     current = self
-                        .call_agent(run, agent, current, None, &name.name, None)
+                        .call_agent(run, agent, current, None, &agent.name, None)
                         .await?;
-                    env.values.insert(name.name.clone(), current.clone());
+                    env.values.insert(agent.name.clone(), current.clone());
                 }
                 last = current;
             }
-            Some(WorkflowBody::Steps(block)) => {
+            WorkflowBody::Steps(block) => {
                 self.block(run, block, env, "").await?;
                 let mut object = Map::new();
-                for name in block.bound_names() {
+                for name in &block.bound {
                     let value = env.values.get(name).cloned().unwrap_or(Value::Null);
-                    object.insert(name.to_string(), value);
+                    object.insert(name.clone(), value);
                 }
                 last = Value::Object(object);
             }
-            None => {}
         }
         match &workflow.output {
             Some(output) => self.eval(output, env, "output"),
@@ -508,10 +506,10 @@ impl Engine {
     fn records(&self, run: &Run<'_>, env: &Env) -> Result<Vec<(String, f64)>, Abort> {
         let mut samples = Vec::new();
         for record in &run.workflow.records {
-            let step = format!("record {}", record.metric.value);
-            let value = self.eval(&record.value, env, &step)?;
+            let step = &record.step;
+            let value = self.eval(&record.value, env, step)?;
             match value.as_f64() {
-                Some(n) => samples.push((record.metric.value.clone(), n)),
+                Some(n) => samples.push((record.metric.clone(), n)),
                 None => {
                     return Err(self.expression_error(
                         EvalError {
@@ -521,7 +519,7 @@ impl Engine {
                             ),
                             span: record.value.span,
                         },
-                        &step,
+                        step,
                     ))
                 }
             }
@@ -552,7 +550,7 @@ impl Engine {
             .map_err(|e| store_abort(e, attempt.step))?;
         self.progress.attempt_started(&StartReport {
             execution_id: &run.id,
-            workflow: &run.workflow.name.name,
+            workflow: &run.workflow.name,
             step: attempt.step,
             agent: attempt.agent,
             attempt: attempt.number,
@@ -597,7 +595,7 @@ impl Engine {
         drop(store);
         self.progress.attempt_finished(&AttemptReport {
             execution_id: &run.id,
-            workflow: &run.workflow.name.name,
+            workflow: &run.workflow.name,
             step: attempt.step,
             agent: attempt.agent,
             attempt: attempt.number,

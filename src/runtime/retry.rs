@@ -2,32 +2,29 @@
 //! kinds are retried, and the delay before each retry.
 
 use super::error::ErrorKind;
-use crate::ast::{BackoffKind, Jitter, RetryPolicy};
+use crate::ast::{BackoffKind, Jitter};
+use crate::program::RetryPlan;
 use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
 /// A policy ready to apply; `None` policy means one attempt.
 pub struct Plan<'a> {
-    policy: Option<&'a RetryPolicy>,
+    policy: Option<&'a RetryPlan>,
 }
 
 impl<'a> Plan<'a> {
-    pub fn new(policy: Option<&'a RetryPolicy>) -> Self {
+    pub fn new(policy: Option<&'a RetryPlan>) -> Self {
         Plan { policy }
     }
 
     pub fn attempts(&self) -> u32 {
-        self.policy
-            .and_then(|p| p.attempts.as_ref())
-            .map_or(1, |a| a.value as u32)
+        self.policy.map_or(1, |p| p.attempts.get())
     }
 
-    /// Whether a failure of this kind is retried (attempts permitting).
+    /// Whether a failure of this kind is retried (attempts permitting); without a
+    /// policy nothing is.
     pub fn retries(&self, kind: ErrorKind) -> bool {
-        match self.policy.and_then(|p| p.retry_on.as_ref()) {
-            Some(kinds) => kinds.iter().any(|k| k.name == kind.name()),
-            None => kind.retriable(),
-        }
+        self.policy.is_some_and(|p| p.retry_on.contains(&kind))
     }
 
     /// The delay before attempt `n + 1`, after attempt `n` (1-based) failed:
@@ -38,22 +35,20 @@ impl<'a> Plan<'a> {
         let Some(backoff) = self.policy.and_then(|p| p.backoff.as_ref()) else {
             return Duration::ZERO;
         };
-        let initial = backoff.initial.value as f64;
-        let max = backoff.max.as_ref().map_or(f64::MAX, |m| m.value as f64);
+        let initial = backoff.initial.as_millis() as f64;
+        let max = backoff.max.map_or(f64::MAX, |m| m.as_millis() as f64);
         let raw = match backoff.kind {
             BackoffKind::Constant => initial,
             BackoffKind::Linear => initial * n as f64,
             BackoffKind::Exponential => {
-                let factor = backoff.factor.as_ref().map_or(2.0, |f| f.value);
-                initial * factor.powi(n.saturating_sub(1).min(1024) as i32)
+                initial * backoff.factor.powi(n.saturating_sub(1).min(1024) as i32)
             }
         };
         let delay = raw.min(max);
-        let jitter = self.policy.and_then(|p| p.jitter.as_ref()).map(|j| j.value);
-        let ms = match jitter {
-            None | Some(Jitter::None) => delay,
-            Some(Jitter::Full) => delay * unit(seed),
-            Some(Jitter::Equal) => delay / 2.0 + delay / 2.0 * unit(seed),
+        let ms = match self.policy.map_or(Jitter::None, |p| p.jitter) {
+            Jitter::None => delay,
+            Jitter::Full => delay * unit(seed),
+            Jitter::Equal => delay / 2.0 + delay / 2.0 * unit(seed),
         };
         Duration::from_secs_f64((ms / 1000.0).clamp(0.0, 10.0 * 365.0 * 86_400.0))
     }
@@ -73,15 +68,12 @@ fn unit(seed: impl Hash) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ast::Item;
 
-    fn policy(text: &str) -> RetryPolicy {
-        let (file, diagnostics) = crate::syntax::parse(text, crate::source::FileId(0));
-        assert!(diagnostics.is_empty());
-        match file.items.into_iter().next() {
-            Some(Item::Retry(policy)) => policy,
-            _ => unreachable!("the text declares a retry policy"),
-        }
+    /// The retry policy `r` that `text` declares, checked.
+    fn policy(text: &str) -> RetryPlan {
+        let (_, checked) = crate::check_text("retry.wf", text);
+        let mut program = checked.program.expect("the policy checks");
+        program.retries.remove(0)
     }
 
     fn delays(text: &str) -> Vec<u128> {

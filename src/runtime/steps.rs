@@ -4,7 +4,7 @@
 use super::engine::{store_abort, Attempt, Engine, Env, Run};
 use super::error::Abort;
 use super::eval::{self, EvalError};
-use crate::ast::*;
+use crate::program::{Block, ForLoop, Statement, StatementKind};
 use crate::store;
 use futures::future::{join_all, BoxFuture};
 use futures::stream::{self, StreamExt};
@@ -34,31 +34,31 @@ impl Engine {
         env: &mut Env,
         path: &str,
     ) -> Result<(), Abort> {
+        let step = || format!("{path}{}", statement.step);
         match &statement.kind {
             StatementKind::Call { name, call } => {
-                let step = format!("{path}{}", name.name);
                 // Boxed, like loops and parallel blocks below, so that a statement
                 // parked in a `wait` holds a small future, not the largest branch.
-                let value = Box::pin(self.call(run, call, env, &step)).await?;
-                env.values.insert(name.name.clone(), value);
+                let value = Box::pin(self.call(run, call, env, &step())).await?;
+                env.values.insert(name.clone(), value);
             }
             StatementKind::Let { name, value } => {
-                let step = format!("{path}{}", name.name);
-                let value = self.eval(value, env, &step)?;
-                env.values.insert(name.name.clone(), value);
+                let value = self.eval(value, env, &step())?;
+                env.values.insert(name.clone(), value);
             }
             StatementKind::When {
                 branches,
                 otherwise,
             } => {
                 let mut chosen = otherwise.as_ref();
-                for (condition, block) in branches {
-                    let step = format!("{path}when@{}", condition.span.start);
+                for branch in branches {
+                    let step = format!("{path}{}", branch.step);
+                    let condition = &branch.condition;
                     let value = self.eval(condition, env, &step)?;
                     let truth = eval::truth(&value, condition.span, "a `when` condition")
                         .map_err(|e| self.expression_error(e, &step))?;
                     if truth {
-                        chosen = Some(block);
+                        chosen = Some(&branch.block);
                         break;
                     }
                 }
@@ -67,10 +67,10 @@ impl Engine {
                 }
             }
             StatementKind::For(for_loop) => {
-                Box::pin(self.for_loop(run, for_loop, env, path)).await?
+                Box::pin(self.for_loop(run, for_loop, env, &step())).await?
             }
-            StatementKind::Parallel(block) => {
-                Box::pin(self.parallel(run, block, env, path)).await?
+            StatementKind::Parallel(branches) => {
+                Box::pin(self.parallel(run, branches, env, path)).await?
             }
             StatementKind::Try {
                 body,
@@ -80,9 +80,9 @@ impl Engine {
                 match self.block(run, body, env, path).await {
                     Ok(()) => {}
                     Err(Abort::Step(failure)) => {
-                        env.values.insert(error.name.clone(), failure.to_json());
+                        env.values.insert(error.clone(), failure.to_json());
                         let handled = self.block(run, handler, env, path).await;
-                        env.values.remove(&error.name);
+                        env.values.remove(error);
                         handled?;
                     }
                     // `fail` ends the execution; no `try` catches it.
@@ -90,7 +90,7 @@ impl Engine {
                 }
             }
             StatementKind::Fail(message) => {
-                let step = format!("{path}fail@{}", message.span.start);
+                let step = step();
                 let value = self.eval(message, env, &step)?;
                 let message = match value {
                     Value::String(s) => s,
@@ -99,22 +99,17 @@ impl Engine {
                 return Err(Abort::Fail { message, step });
             }
             StatementKind::Emit { event, payload } => {
-                // The position tells apart two emits of one name in one scope; each
-                // that runs stores its event once (also across resume).
-                let step = format!("{path}emit {}@{}", event.value, statement.span.start);
+                // Each emit that runs stores its event once (also across resume).
+                let step = step();
                 let payload = match payload {
                     Some(expr) => self.eval(expr, env, &step)?,
                     None => Value::Object(Map::new()),
                 };
                 self.store()
-                    .record_event(&event.value, &payload, Some((&run.id, &step)))
+                    .record_event(event, &payload, Some((&run.id, &step)))
                     .map_err(|e| store_abort(e, &step))?;
             }
-            StatementKind::Wait(duration) => {
-                let step = format!("{path}wait@{}", statement.span.start);
-                self.wait(run, &step, Duration::from_millis(duration.value))
-                    .await?;
-            }
+            StatementKind::Wait(duration) => self.wait(run, &step(), *duration).await?,
         }
         Ok(())
     }
@@ -142,16 +137,15 @@ impl Engine {
         self.finish_attempt(run, Some(id), &attempt, Ok(&Value::Null), None)
     }
 
+    /// `step`: the loop's step path; each iteration's steps are under `step[i].`.
     async fn for_loop(
         &self,
         run: &Run<'_>,
         for_loop: &ForLoop,
         env: &mut Env,
-        path: &str,
+        step: &str,
     ) -> Result<(), Abort> {
-        let label = for_loop.result.as_ref().unwrap_or(&for_loop.item);
-        let step = format!("{path}{}", label.name);
-        let items = match self.eval(&for_loop.list, env, &step)? {
+        let items = match self.eval(&for_loop.list, env, step)? {
             Value::Array(items) => items,
             other => {
                 let message = format!("`for` needs a list, found {}", eval::describe(&other));
@@ -159,30 +153,25 @@ impl Engine {
                     message,
                     span: for_loop.list.span,
                 };
-                return Err(self.expression_error(error, &step));
+                return Err(self.expression_error(error, step));
             }
         };
-        let result_name = for_loop.body.bound_names().last().map(|n| n.to_string());
+        let result_name = for_loop.body.bound.last();
         let iteration = |(i, item): (usize, Value)| {
             let mut scope = env.clone();
-            scope.values.insert(for_loop.item.name.clone(), item);
+            scope.values.insert(for_loop.item.clone(), item);
             let path = format!("{step}[{i}].");
-            let result_name = result_name.clone();
             async move {
                 self.block(run, &for_loop.body, &mut scope, &path).await?;
                 Ok::<Value, Abort>(
                     result_name
-                        .and_then(|name| scope.values.remove(&name))
+                        .and_then(|name| scope.values.remove(name))
                         .unwrap_or(Value::Null),
                 )
             }
         };
         let results: Vec<Result<Value, Abort>> = if for_loop.parallel {
-            let limit = for_loop
-                .limit
-                .as_ref()
-                .map_or(items.len(), |l| l.value as usize)
-                .max(1);
+            let limit = for_loop.limit.map_or(items.len(), |l| l.get()).max(1);
             stream::iter(items.into_iter().enumerate())
                 .map(iteration)
                 .buffered(limit)
@@ -202,7 +191,7 @@ impl Engine {
         };
         let values = results.into_iter().collect::<Result<Vec<_>, _>>()?;
         if let Some(result) = &for_loop.result {
-            env.values.insert(result.name.clone(), Value::Array(values));
+            env.values.insert(result.clone(), Value::Array(values));
         }
         Ok(())
     }
@@ -212,27 +201,23 @@ impl Engine {
     async fn parallel(
         &self,
         run: &Run<'_>,
-        block: &Block,
+        branches: &[Statement],
         env: &mut Env,
         path: &str,
     ) -> Result<(), Abort> {
-        let branches = block.statements.iter().map(|statement| {
+        let running = branches.iter().map(|statement| {
             let mut scope = env.clone();
             async move {
                 self.statement(run, statement, &mut scope, path).await?;
                 Ok::<Env, Abort>(scope)
             }
         });
-        let finished = join_all(branches).await;
-        for (statement, result) in block.statements.iter().zip(finished) {
+        let finished = join_all(running).await;
+        for (statement, result) in branches.iter().zip(finished) {
             let scope = result?;
-            let single = Block {
-                statements: vec![statement.clone()],
-                span: statement.span,
-            };
-            for name in single.bound_names() {
+            for name in &statement.bound {
                 if let Some(value) = scope.values.get(name) {
-                    env.values.insert(name.to_string(), value.clone());
+                    env.values.insert(name.clone(), value.clone());
                 }
             }
         }

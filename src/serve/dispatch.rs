@@ -4,9 +4,8 @@
 //! nor repeats one.
 
 use super::{load, stamps, State, TICK};
-use crate::ast::{MissedSlots, Trigger, TriggerKind};
-use crate::metric;
-use crate::program::Schedule;
+use crate::ast::MissedSlots;
+use crate::program::{self, MetricTrigger, Trigger, TriggerKind};
 use crate::runtime::{Engine, Origin, RunError};
 use crate::store::{self, Store, StoreError};
 use chrono::{DateTime, Utc};
@@ -58,27 +57,24 @@ pub async fn run(state: Arc<State>, watch_files: bool, mut stop: watch::Receiver
 fn triggers(engines: &[Arc<Engine>]) -> Vec<(&Arc<Engine>, &Trigger)> {
     engines
         .iter()
-        .flat_map(|engine| engine.program().triggers.values().map(move |t| (engine, t)))
+        .flat_map(|engine| engine.program().triggers().iter().map(move |t| (engine, t)))
         .collect()
 }
 
 /// Starts every workflow `trigger` starts, once for this occurrence.
-fn fire(engine: &Arc<Engine>, trigger: &str, occurrence: &str, input: &Value) {
-    let workflows: Vec<String> = engine
-        .program()
-        .workflows
-        .values()
-        .filter(|w| w.triggers.iter().any(|t| t.name == trigger))
-        .map(|w| w.name.name.clone())
-        .collect();
-    for workflow in workflows {
+fn fire(engine: &Arc<Engine>, trigger: &Trigger, occurrence: &str, input: &Value) {
+    let program = engine.program();
+    let trigger_name = trigger.name.as_str();
+    for id in &trigger.workflows {
+        let workflow = &program.workflow(*id).name;
+        let trigger = trigger_name;
         let origin = Origin {
             trigger: Some(trigger),
             fire: Some((trigger, occurrence)),
             ..Origin::default()
         };
         let id = uuid::Uuid::now_v7().to_string();
-        match engine.begin(id, &workflow, input.clone(), origin) {
+        match engine.begin(id, workflow, input.clone(), origin) {
             Ok(begun) => {
                 tracing::info!(%trigger, %occurrence, %workflow, execution = %begun.id, "started");
                 let engine = engine.clone();
@@ -100,16 +96,11 @@ fn fire(engine: &Arc<Engine>, trigger: &str, occurrence: &str, input: &Value) {
 fn events(store: &Store, engines: &[Arc<Engine>]) -> Result<(), StoreError> {
     for event in store.undispatched_events(100)? {
         for (engine, trigger) in triggers(engines) {
-            let listens = trigger.kinds.iter().any(|kind| {
-                matches!(kind, TriggerKind::Event(pattern) if crate::program::matches(&pattern.value, &event.name))
-            });
+            let listens = matches!(&trigger.kind,
+                TriggerKind::Event { pattern } if program::matches(pattern, &event.name));
             if listens {
-                fire(
-                    engine,
-                    &trigger.name.name,
-                    &format!("event:{}", event.id),
-                    &event.payload,
-                );
+                let occurrence = format!("event:{}", event.id);
+                fire(engine, trigger, &occurrence, &event.payload);
             }
         }
         store.mark_dispatched(event.id)?;
@@ -117,29 +108,17 @@ fn events(store: &Store, engines: &[Arc<Engine>]) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn timezone(engine: &Engine, trigger: &Trigger) -> chrono_tz::Tz {
-    trigger
-        .timezone
-        .as_ref()
-        .or(engine.program().timezone.as_ref())
-        .and_then(|tz| tz.value.parse().ok())
-        .unwrap_or(chrono_tz::UTC)
-}
-
 /// Due cron slots fire; slots missed while no server ran follow the trigger's
 /// `missed` policy (run once to catch up by default), and are logged either way.
 fn cron(store: &Store, engines: &[Arc<Engine>], now: DateTime<Utc>) -> Result<(), StoreError> {
     for (engine, trigger) in triggers(engines) {
-        let Some(expression) = trigger.kinds.iter().find_map(|k| match k {
-            TriggerKind::Cron(expression) => Some(&expression.value),
-            _ => None,
-        }) else {
+        let TriggerKind::Cron {
+            schedule, missed, ..
+        } = &trigger.kind
+        else {
             continue;
         };
-        let name = &trigger.name.name;
-        let Ok(schedule) = Schedule::new(expression, timezone(engine, trigger)) else {
-            continue;
-        };
+        let name = &trigger.name;
         let Some(last) = store
             .cron_last_slot(name)?
             .as_deref()
@@ -154,14 +133,14 @@ fn cron(store: &Store, engines: &[Arc<Engine>], now: DateTime<Utc>) -> Result<()
             continue;
         };
         let slot = store::timestamp(latest);
+        let policy = *missed;
         let missed = due.slots - usize::from(due.on_time);
-        let policy = trigger.missed.as_ref().map(|m| m.value).unwrap_or_default();
         if missed > 0 {
             tracing::warn!(trigger = %name, missed, ?policy, "cron slots were missed while no server ran");
         }
         if due.on_time || policy == MissedSlots::RunOnce {
             let input = json!({ "trigger": name, "slot": slot });
-            fire(engine, name, &format!("slot:{slot}"), &input);
+            fire(engine, trigger, &format!("slot:{slot}"), &input);
         }
         store.set_cron_last_slot(name, &slot)?;
     }
@@ -184,18 +163,13 @@ fn metrics(
 ) -> Result<i64, StoreError> {
     let watched: Vec<_> = triggers(engines)
         .into_iter()
-        .filter_map(|(engine, trigger)| {
-            let threshold = trigger.kinds.iter().find_map(|k| match k {
-                TriggerKind::Metric(threshold) => Some(threshold),
-                _ => None,
-            })?;
-            let query = metric::resolve(&threshold.metric).ok()?;
-            Some(Watched {
+        .filter_map(|(engine, trigger)| match &trigger.kind {
+            TriggerKind::Metric(metric) => Some(Watched {
                 engine,
                 trigger,
-                threshold,
-                query,
-            })
+                metric,
+            }),
+            _ => None,
         })
         .collect();
     let Some(cursor) = cursor else {
@@ -211,19 +185,21 @@ fn metrics(
     let samples = store.metrics_after(cursor, SAMPLES_PER_TICK)?;
     for sample in &samples {
         let at = store::parse_timestamp(&sample.recorded_at).unwrap_or(now);
-        for watched in watched.iter().filter(|w| w.query.series == sample.name) {
+        for watched in watched
+            .iter()
+            .filter(|w| w.metric.query.series == sample.name)
+        {
             watched.evaluate(store, at, Some(sample.id))?;
         }
     }
     Ok(samples.last().map_or(cursor, |s| s.id))
 }
 
-/// A metric trigger of a served program, with its metric read resolved.
+/// A metric trigger of a served program.
 struct Watched<'a> {
     engine: &'a Arc<Engine>,
     trigger: &'a Trigger,
-    threshold: &'a crate::ast::Threshold,
-    query: metric::MetricQuery,
+    metric: &'a MetricTrigger,
 }
 
 impl Watched<'_> {
@@ -235,11 +211,9 @@ impl Watched<'_> {
         at: DateTime<Utc>,
         upto: Option<i64>,
     ) -> Result<(), StoreError> {
-        let (engine, trigger, query) = (self.engine, self.trigger, &self.query);
-        let name = &trigger.name.name;
-        let window = query
-            .period
-            .map(|p| p.window(at, timezone(engine, trigger)));
+        let (trigger, metric) = (self.trigger, self.metric);
+        let (name, query) = (&trigger.name, &metric.query);
+        let window = query.period.map(|p| p.window(at, metric.timezone));
         let (from, to, period) = match &window {
             Some((from, to, key)) => (
                 Some(store::timestamp(*from)),
@@ -255,7 +229,7 @@ impl Watched<'_> {
             to.as_deref(),
             upto,
         )?;
-        let holds = value.is_some_and(|v| self.threshold.op.holds(v, self.threshold.target.value));
+        let holds = value.is_some_and(|v| metric.op.holds(v, metric.target));
         let (above, crossings) = store.metric_trigger_state(name, &period)?;
         if holds && !above {
             let crossing = crossings + 1;
@@ -263,7 +237,12 @@ impl Watched<'_> {
             let input = json!({ "trigger": name, "metric": query.series, "value": value, "period": period });
             // The fire is committed before the state, so a crash in between refires
             // the same crossing number, which the store refuses as a duplicate.
-            fire(engine, name, &format!("metric:{period}:{crossing}"), &input);
+            fire(
+                self.engine,
+                trigger,
+                &format!("metric:{period}:{crossing}"),
+                &input,
+            );
             store.set_metric_trigger_state(name, &period, true, crossing)?;
         } else if !holds && above {
             store.set_metric_trigger_state(name, &period, false, crossings)?;
@@ -317,7 +296,7 @@ mod tests {
         let (loaded, checked) = crate::check_text("flow.wf", text);
         assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
         let engine = Engine::new(
-            checked.program,
+            checked.program.expect("the text checks"),
             loaded.sources,
             std::path::Path::new("flow.wf"),
             Store::open(&db).unwrap(),

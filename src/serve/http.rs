@@ -265,9 +265,9 @@ async fn with_store<T: Send + 'static>(
 async fn health(Shared(state): Shared<Arc<State>>) -> Json<Value> {
     let engines = state.engines();
     let files: Vec<&str> = engines.iter().map(|e| e.root_path()).collect();
-    let workflows: Vec<&String> = engines
+    let workflows: Vec<String> = engines
         .iter()
-        .flat_map(|e| e.program().workflows.keys())
+        .flat_map(|e| e.program().workflow_names())
         .collect();
     Json(json!({ "status": "ok", "files": files, "workflows": workflows }))
 }
@@ -297,11 +297,11 @@ async fn post_run(
     let engines = state.engines();
     let Some(engine) = engines
         .iter()
-        .find(|e| e.program().workflows.contains_key(&name))
+        .find(|e| e.program().workflow_named(&name).is_some())
     else {
         let known = engines
             .iter()
-            .flat_map(|e| e.program().workflows.keys().cloned())
+            .flat_map(|e| e.program().workflow_names())
             .collect();
         let error = RunError::UnknownWorkflow { name, known };
         return Err(ApiError::new(StatusCode::NOT_FOUND, error.to_string()));

@@ -86,7 +86,7 @@ pub fn load(path: &Path, db: &Path, clock: &Clock) -> Result<Served, ServeError>
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
-    if checked.has_errors() {
+    let Some(program) = checked.program else {
         let diagnostics = checked
             .diagnostics
             .iter()
@@ -96,10 +96,10 @@ pub fn load(path: &Path, db: &Path, clock: &Clock) -> Result<Served, ServeError>
             path: path.to_path_buf(),
             diagnostics,
         });
-    }
+    };
     let store = Store::open(db)?;
     let engine = Engine::new(
-        checked.program,
+        program,
         loaded.sources,
         path,
         store,

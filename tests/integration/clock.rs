@@ -32,7 +32,7 @@ async fn waits_and_retry_delays_pass_on_the_engine_clock() {
     let manual = ManualClock::new(start);
     let db = dir.join("wfc.db");
     let engine = Arc::new(Engine::new(
-        checked.program,
+        checked.program.expect("the text checks"),
         loaded.sources,
         &dir.join("flow.wf"),
         Store::open(&db).unwrap(),

@@ -18,7 +18,7 @@ fn every_example_checks_without_a_single_diagnostic() {
 #[test]
 fn the_enterprise_example_models_the_seed_organisation() {
     let (_, checked) = wfc::check_file(std::path::Path::new("examples/enterprise.wf")).unwrap();
-    let program = &checked.program;
+    let program = &checked.declarations;
     for trigger in [
         "revenue_milestone",
         "lead_qualification",

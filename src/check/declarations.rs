@@ -1,4 +1,4 @@
-//! The program as one namespace: every declaration of every loaded file, by kind and
+//! The declarations as one namespace: every declaration of every loaded file, by kind and
 //! name. Building it reports names declared twice.
 
 use crate::ast::*;
@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 /// Declarations by name. The first of two same-named declarations wins; the second
 /// is reported.
 #[derive(Debug, Default, Clone)]
-pub struct Program {
+pub struct Declarations {
     pub agents: BTreeMap<String, Agent>,
     pub triggers: BTreeMap<String, Trigger>,
     pub workflows: BTreeMap<String, Workflow>,
@@ -38,11 +38,11 @@ impl<T: Named> Named for &T {
     }
 }
 
-impl Program {
+impl Declarations {
     /// Takes the files' declarations (moved, not copied: a large program is not
     /// held twice).
-    pub fn build(files: Vec<(FileId, File)>, diagnostics: &mut Vec<Diagnostic>) -> Program {
-        let mut program = Program::default();
+    pub fn build(files: Vec<(FileId, File)>, diagnostics: &mut Vec<Diagnostic>) -> Declarations {
+        let mut program = Declarations::default();
         let root = files.first().map(|(id, _)| *id);
         for (id, file) in files {
             for item in file.items {

@@ -1,0 +1,427 @@
+//! The last step of a clean check: the declarations lowered into the checked
+//! [`Program`] — names resolved to ids, types and durations computed, defaults
+//! applied, triggers compiled, step names fixed. Runs only when no rule found an
+//! error, so every name resolves; a name that does not is a checker bug, and the
+//! program is then not built rather than built wrong.
+
+use super::Declarations;
+use crate::ast;
+use crate::metric;
+use crate::program::*;
+use crate::source::Sources;
+use crate::types::Type;
+use std::collections::BTreeMap;
+use std::num::{NonZeroU32, NonZeroUsize};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The default number of failures within the window that opens a breaker.
+const OPEN_AFTER: usize = 5;
+
+pub(super) fn lower(declarations: &Declarations, sources: &Sources) -> Option<Program> {
+    let ids = Ids {
+        agents: numbered(&declarations.agents, AgentId),
+        workflows: numbered(&declarations.workflows, WorkflowId),
+        triggers: numbered(&declarations.triggers, TriggerId),
+        retries: numbered(&declarations.retries, RetryId),
+    };
+    let timezone = match &declarations.timezone {
+        Some(tz) => tz.value.parse().ok()?,
+        None => chrono_tz::UTC,
+    };
+    let retries = declarations.retries.values().map(retry_plan).collect();
+    let agents = declarations
+        .agents
+        .values()
+        .map(|a| agent(a, declarations, &ids, sources))
+        .collect::<Option<_>>()?;
+    let workflows = declarations
+        .workflows
+        .values()
+        .map(|w| workflow(w, declarations, &ids))
+        .collect::<Option<Vec<_>>>()?;
+    let triggers = declarations
+        .triggers
+        .values()
+        .map(|t| trigger(t, &workflows, &ids, timezone))
+        .collect::<Option<_>>()?;
+    let skills = declarations
+        .skills
+        .iter()
+        .map(|(skill, names)| Some((skill.clone(), ids.agents(names)?)))
+        .collect::<Option<_>>()?;
+    Some(Program {
+        agents,
+        workflows,
+        triggers,
+        retries,
+        goals: declarations.goals.clone(),
+        timezone,
+        skills,
+    })
+}
+
+/// Ids by name: a declaration's id is its place in name order.
+struct Ids {
+    agents: BTreeMap<String, AgentId>,
+    workflows: BTreeMap<String, WorkflowId>,
+    triggers: BTreeMap<String, TriggerId>,
+    retries: BTreeMap<String, RetryId>,
+}
+
+impl Ids {
+    fn agents(&self, names: &[String]) -> Option<Vec<AgentId>> {
+        names.iter().map(|n| self.agents.get(n).copied()).collect()
+    }
+
+    fn retry(&self, name: Option<&ast::Ident>) -> Option<Option<RetryId>> {
+        match name {
+            Some(name) => Some(Some(*self.retries.get(&name.name)?)),
+            None => Some(None),
+        }
+    }
+}
+
+fn numbered<T, Id>(declared: &BTreeMap<String, T>, id: fn(u32) -> Id) -> BTreeMap<String, Id> {
+    (0u32..)
+        .zip(declared.keys())
+        .map(|(i, name)| (name.clone(), id(i)))
+        .collect()
+}
+
+fn millis(duration: &ast::Spanned<ast::Millis>) -> Duration {
+    Duration::from_millis(duration.value)
+}
+
+fn chrono_millis(duration: Option<&ast::Spanned<ast::Millis>>) -> chrono::Duration {
+    chrono::Duration::milliseconds(duration.map_or(0, |d| d.value.min(i64::MAX as u64) as i64))
+}
+
+/// A count the checker proved whole and at least 1.
+fn count(value: &ast::Spanned<f64>) -> Option<NonZeroUsize> {
+    NonZeroUsize::new(value.value as usize)
+}
+
+fn retry_plan(policy: &ast::RetryPolicy) -> RetryPlan {
+    let attempts = policy
+        .attempts
+        .as_ref()
+        .and_then(|a| NonZeroU32::new(a.value as u32))
+        .unwrap_or(NonZeroU32::MIN);
+    let backoff = policy.backoff.as_ref().map(|b| Backoff {
+        kind: b.kind,
+        initial: millis(&b.initial),
+        factor: b.factor.as_ref().map_or(2.0, |f| f.value),
+        max: b.max.as_ref().map(millis),
+    });
+    let retry_on = match &policy.retry_on {
+        Some(kinds) => ErrorKind::ALL
+            .into_iter()
+            .filter(|k| kinds.iter().any(|n| n.name == k.name()))
+            .collect(),
+        None => ErrorKind::retriable_kinds().collect(),
+    };
+    RetryPlan {
+        name: policy.name.name.clone(),
+        attempts,
+        backoff,
+        jitter: policy
+            .jitter
+            .as_ref()
+            .map_or(ast::Jitter::None, |j| j.value),
+        retry_on,
+    }
+}
+
+fn agent(
+    agent: &ast::Agent,
+    declarations: &Declarations,
+    ids: &Ids,
+    sources: &Sources,
+) -> Option<Agent> {
+    // Relative paths resolve against the declaring file's directory.
+    let base_dir = match sources.get(agent.name.span.file).path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let body = match agent.bodies.first()? {
+        ast::AgentBody::Compute(expr) => AgentBody::Compute(expr.clone()),
+        ast::AgentBody::Run(argv) => {
+            let (program, args) = argv.value.split_first()?;
+            AgentBody::Run(Command {
+                written: program.value.clone(),
+                program: if program.value.contains('/') {
+                    base_dir.join(&program.value)
+                } else {
+                    PathBuf::from(&program.value)
+                },
+                args: args.iter().map(|a| a.value.clone()).collect(),
+                cwd: match &agent.cwd {
+                    Some(dir) => base_dir.join(&dir.value),
+                    None => base_dir,
+                },
+            })
+        }
+    };
+    let breaker = match &agent.breaker {
+        Some(name) => {
+            let breaker = declarations.breakers.get(&name.name)?;
+            Some(BreakerPolicy {
+                open_after: breaker
+                    .open_after
+                    .as_ref()
+                    .map_or(OPEN_AFTER, |n| n.value as usize),
+                window: chrono_millis(breaker.window.as_ref()),
+                cool_down: chrono_millis(breaker.cool_down.as_ref()),
+            })
+        }
+        None => None,
+    };
+    Some(Agent {
+        id: *ids.agents.get(&agent.name.name)?,
+        name: agent.name.name.clone(),
+        file: agent.name.span.file,
+        department: agent.department.as_ref().map(|d| d.name.clone()),
+        skills: agent.skills.iter().map(|s| s.name.clone()).collect(),
+        input: agent.input.as_ref().map_or(Type::Any, Type::from_ast),
+        output: agent.output.as_ref().map_or(Type::Any, Type::from_ast),
+        body,
+        timeout: agent.timeout.as_ref().map(millis),
+        retry: ids.retry(agent.retry.as_ref())?,
+        breaker,
+        capacity: agent.capacity.as_ref().and_then(count),
+    })
+}
+
+fn trigger(
+    trigger: &ast::Trigger,
+    workflows: &[Workflow],
+    ids: &Ids,
+    default_tz: chrono_tz::Tz,
+) -> Option<Trigger> {
+    let id = *ids.triggers.get(&trigger.name.name)?;
+    let timezone = match &trigger.timezone {
+        Some(tz) => tz.value.parse().ok()?,
+        None => default_tz,
+    };
+    let kind = match trigger.kinds.first()? {
+        ast::TriggerKind::Cron(expression) => TriggerKind::Cron {
+            expression: expression.value.clone(),
+            schedule: Box::new(Schedule::new(&expression.value, timezone).ok()?),
+            missed: trigger.missed.as_ref().map(|m| m.value).unwrap_or_default(),
+        },
+        ast::TriggerKind::Event(pattern) => TriggerKind::Event {
+            pattern: pattern.value.clone(),
+        },
+        ast::TriggerKind::Metric(threshold) => TriggerKind::Metric(MetricTrigger {
+            read: threshold.metric.span,
+            query: metric::resolve(&threshold.metric).ok()?,
+            op: threshold.op,
+            target: threshold.target.value,
+            timezone,
+        }),
+        ast::TriggerKind::Manual(_) => TriggerKind::Manual,
+    };
+    Some(Trigger {
+        id,
+        name: trigger.name.name.clone(),
+        kind,
+        workflows: workflows
+            .iter()
+            .filter(|w| w.triggers.contains(&id))
+            .map(|w| w.id)
+            .collect(),
+    })
+}
+
+fn workflow(workflow: &ast::Workflow, declarations: &Declarations, ids: &Ids) -> Option<Workflow> {
+    let steps = Steps { declarations, ids };
+    let body = match workflow.bodies.first()? {
+        ast::WorkflowBody::Chain(chain) => WorkflowBody::Chain(
+            chain
+                .value
+                .iter()
+                .map(|a| ids.agents.get(&a.name).copied())
+                .collect::<Option<_>>()?,
+        ),
+        ast::WorkflowBody::Steps(block) => WorkflowBody::Steps(steps.block(block)?),
+    };
+    Some(Workflow {
+        id: *ids.workflows.get(&workflow.name.name)?,
+        name: workflow.name.name.clone(),
+        file: workflow.name.span.file,
+        version: workflow.version.as_ref().map(|v| v.value.clone()),
+        triggers: workflow
+            .triggers
+            .iter()
+            .map(|t| ids.triggers.get(&t.name).copied())
+            .collect::<Option<_>>()?,
+        input: workflow.input.as_ref().map(Type::from_ast),
+        body,
+        records: workflow
+            .records
+            .iter()
+            .map(|r| Record {
+                metric: r.metric.value.clone(),
+                value: r.value.clone(),
+                step: format!("record {}", r.metric.value),
+            })
+            .collect(),
+        output: workflow.output.clone(),
+        dead_letter: workflow
+            .on_failure
+            .as_ref()
+            .is_some_and(|p| p.value == ast::FailurePolicy::DeadLetter),
+        retry: ids.retry(workflow.retry.as_ref())?,
+    })
+}
+
+struct Steps<'a> {
+    declarations: &'a Declarations,
+    ids: &'a Ids,
+}
+
+impl Steps<'_> {
+    fn block(&self, block: &ast::Block) -> Option<Block> {
+        Some(Block {
+            statements: block
+                .statements
+                .iter()
+                .map(|s| self.statement(s))
+                .collect::<Option<_>>()?,
+            bound: block.bound_names().into_iter().map(String::from).collect(),
+        })
+    }
+
+    /// The step names here are what executions record: changing one breaks resume
+    /// of executions recorded before.
+    fn statement(&self, statement: &ast::Statement) -> Option<Statement> {
+        let at = statement.span.start;
+        let (kind, step) = match &statement.kind {
+            ast::StatementKind::Call { name, call } => (
+                StatementKind::Call {
+                    name: name.name.clone(),
+                    call: self.call(call)?,
+                },
+                name.name.clone(),
+            ),
+            ast::StatementKind::Let { name, value } => (
+                StatementKind::Let {
+                    name: name.name.clone(),
+                    value: value.clone(),
+                },
+                name.name.clone(),
+            ),
+            ast::StatementKind::When {
+                branches,
+                otherwise,
+            } => (
+                StatementKind::When {
+                    branches: branches
+                        .iter()
+                        .map(|(condition, block)| {
+                            Some(Branch {
+                                condition: condition.clone(),
+                                step: format!("when@{}", condition.span.start),
+                                block: self.block(block)?,
+                            })
+                        })
+                        .collect::<Option<_>>()?,
+                    otherwise: match otherwise {
+                        Some(block) => Some(self.block(block)?),
+                        None => None,
+                    },
+                },
+                format!("when@{at}"),
+            ),
+            ast::StatementKind::For(for_loop) => {
+                let label = for_loop.result.as_ref().unwrap_or(&for_loop.item);
+                (
+                    StatementKind::For(ForLoop {
+                        result: for_loop.result.as_ref().map(|r| r.name.clone()),
+                        item: for_loop.item.name.clone(),
+                        list: for_loop.list.clone(),
+                        parallel: for_loop.parallel,
+                        limit: for_loop.limit.as_ref().and_then(count),
+                        body: self.block(&for_loop.body)?,
+                    }),
+                    label.name.clone(),
+                )
+            }
+            ast::StatementKind::Parallel(block) => (
+                StatementKind::Parallel(
+                    block
+                        .statements
+                        .iter()
+                        .map(|s| self.statement(s))
+                        .collect::<Option<_>>()?,
+                ),
+                format!("parallel@{at}"),
+            ),
+            ast::StatementKind::Try {
+                body,
+                error,
+                handler,
+            } => (
+                StatementKind::Try {
+                    body: self.block(body)?,
+                    error: error.name.clone(),
+                    handler: self.block(handler)?,
+                },
+                format!("try@{at}"),
+            ),
+            ast::StatementKind::Fail(message) => (
+                StatementKind::Fail(message.clone()),
+                format!("fail@{}", message.span.start),
+            ),
+            ast::StatementKind::Emit { event, payload } => (
+                StatementKind::Emit {
+                    event: event.value.clone(),
+                    payload: payload.clone(),
+                },
+                // The position tells apart two emits of one name in one scope.
+                format!("emit {}@{at}", event.value),
+            ),
+            ast::StatementKind::Wait(duration) => {
+                (StatementKind::Wait(millis(duration)), format!("wait@{at}"))
+            }
+        };
+        Some(Statement {
+            kind,
+            step,
+            bound: statement
+                .bound_names()
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            span: statement.span,
+        })
+    }
+
+    fn call(&self, call: &ast::Call) -> Option<Call> {
+        let target = match &call.target {
+            ast::CallTarget::Agent(name) => CallTarget::Agent(*self.ids.agents.get(&name.name)?),
+            ast::CallTarget::AnyWithSkills(skills) => {
+                let holders = self.declarations.agents_with_skills(&skills.value);
+                let names: Vec<String> = holders.iter().map(|a| a.name.name.clone()).collect();
+                let agents = self.ids.agents(&names)?;
+                if agents.is_empty() {
+                    return None;
+                }
+                CallTarget::AnyOf {
+                    skills: skills.value.iter().map(|s| s.name.clone()).collect(),
+                    agents,
+                }
+            }
+            ast::CallTarget::Workflow(name) => {
+                CallTarget::Workflow(*self.ids.workflows.get(&name.name)?)
+            }
+        };
+        Some(Call {
+            target,
+            argument: call.argument.clone(),
+            timeout: call.timeout.as_ref().map(millis),
+            retry: self.ids.retry(call.retry.as_ref())?,
+        })
+    }
+}
