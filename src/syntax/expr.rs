@@ -2,7 +2,7 @@
 //! this file applies precedence with an explicit stack, so a chain of any length
 //! lowers without recursion.
 
-use super::lower::{unreachable_rule, Children, Lower};
+use super::pairs::{unreachable_rule, Children, Lower};
 use super::{Rule, MAX_NESTING};
 use crate::ast::{BinaryOp, CompareOp, Expr, ExprKind, UnaryOp};
 use crate::diagnostic::{Code, Diagnostic};

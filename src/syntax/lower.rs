@@ -1,60 +1,20 @@
-//! Lowering pest pairs into the AST, one `lower_<rule>` function per rule. The pairs
-//! come from a successful parse, so their shape is what the grammar says; the one
-//! helper [`Children::next`] states that guarantee instead of scattering `unwrap`s.
+//! Lowering pest pairs into the AST's declarations and statements, one function per
+//! rule; expressions are in `expr.rs`. Both walk pairs with `pairs.rs`.
 
 use super::expr::lower_expr;
+use super::pairs::{unreachable_rule, Children, Lower};
 use super::Rule;
 use crate::ast::*;
-use crate::diagnostic::{set_twice, Diagnostic};
-use crate::source::{FileId, Span};
-use pest::iterators::{Pair, Pairs};
+use crate::diagnostic::set_twice;
+use crate::source::Span;
+use pest::iterators::Pair;
 use std::collections::HashMap;
-
-/// The children of a pair, in grammar order.
-pub(super) struct Children<'i>(Pairs<'i, Rule>);
-
-impl<'i> Children<'i> {
-    pub(super) fn of(pair: Pair<'i, Rule>) -> Self {
-        Children(pair.into_inner())
-    }
-
-    /// The next child, which the grammar guarantees is there.
-    pub(super) fn next(&mut self) -> Pair<'i, Rule> {
-        self.0
-            .next()
-            .expect("the grammar guarantees this child; lowering and grammar disagree")
-    }
-
-    pub(super) fn rest(self) -> Pairs<'i, Rule> {
-        self.0
-    }
-}
-
-pub(super) struct Lower {
-    pub(super) file: FileId,
-    /// Where in the file the text being lowered starts: each item is parsed on its
-    /// own, from its offset, and its pairs' positions are relative to that.
-    pub(super) base: usize,
-    pub(super) diagnostics: Vec<Diagnostic>,
-}
 
 /// Tracks which properties a declaration has set, to report the second of a pair.
 #[derive(Default)]
 struct Seen(HashMap<&'static str, Span>);
 
 impl Lower {
-    pub(super) fn span(&self, pair: &Pair<'_, Rule>) -> Span {
-        let span = pair.as_span();
-        Span::new(self.file, self.base + span.start(), self.base + span.end())
-    }
-
-    pub(super) fn ident(&self, pair: Pair<'_, Rule>) -> Ident {
-        Ident {
-            name: pair.as_str().to_string(),
-            span: self.span(&pair),
-        }
-    }
-
     /// Whether `property` is set for the first time; reports it otherwise.
     fn first(&mut self, seen: &mut Seen, property: &'static str, span: Span) -> bool {
         match seen.0.get(property) {
@@ -713,10 +673,6 @@ fn property_name(rule: Rule) -> &'static str {
         Rule::team_size => "size",
         _ => "property",
     }
-}
-
-pub(super) fn unreachable_rule(rule: Rule) -> ! {
-    panic!("the grammar cannot produce {rule:?} here; lowering and grammar disagree")
 }
 
 /// Decodes the escapes the grammar admits.

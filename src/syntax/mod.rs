@@ -4,6 +4,7 @@
 mod expr;
 mod lower;
 mod nesting;
+mod pairs;
 mod rule_names;
 
 use crate::ast::File;
@@ -31,7 +32,7 @@ pub fn parse(text: &str, file: FileId) -> (File, Vec<Diagnostic>) {
     if let Some(diagnostic) = nesting::check(text, file) {
         return (File::default(), vec![diagnostic]);
     }
-    let mut lower = lower::Lower {
+    let mut lower = pairs::Lower {
         file,
         base: 0,
         diagnostics: Vec::new(),
