@@ -1,6 +1,7 @@
 //! `wfc check FILE...`
 
 use super::exit;
+use super::Error;
 use crate::diagnostic::render;
 use clap::{Args, ValueEnum};
 use std::io::Write;
@@ -33,15 +34,12 @@ enum Deny {
     Warnings,
 }
 
-pub fn run(args: CheckArgs) -> ExitCode {
+pub fn run(args: CheckArgs) -> Result<ExitCode, Error> {
     let mut failed = false;
     let (mut errors, mut warnings) = (0, 0);
     let color = super::color_stderr();
     for path in &args.files {
-        let (loaded, checked) = match crate::check_file(path) {
-            Ok(result) => result,
-            Err(error) => return super::usage_error(error),
-        };
+        let (loaded, checked) = crate::check_file(path)?;
         for diagnostic in &checked.diagnostics {
             if diagnostic.is_error() {
                 errors += 1;
@@ -66,9 +64,9 @@ pub fn run(args: CheckArgs) -> ExitCode {
         eprintln!("{}", summary(args.files.len(), errors, warnings));
     }
     if failed {
-        ExitCode::from(exit::PROBLEMS)
+        Ok(ExitCode::from(exit::PROBLEMS))
     } else {
-        ExitCode::SUCCESS
+        Ok(ExitCode::SUCCESS)
     }
 }
 

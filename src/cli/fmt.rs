@@ -1,6 +1,7 @@
 //! `wfc fmt [PATH...] [--check]`
 
 use super::exit;
+use super::Error;
 use crate::diagnostic::{render, Code};
 use crate::format::format;
 use clap::Args;
@@ -18,14 +19,17 @@ pub struct FmtArgs {
     check: bool,
 }
 
-pub fn run(args: FmtArgs) -> ExitCode {
+pub fn run(args: FmtArgs) -> Result<ExitCode, Error> {
     let mut files = Vec::new();
     for path in &args.paths {
         if path.as_os_str() == "-" {
             return stdin(args.check);
         }
         if let Err(error) = collect(path, &mut files) {
-            return super::usage_error(format!("cannot read `{}`: {error}", path.display()));
+            return Err(Error::from(format!(
+                "cannot read `{}`: {error}",
+                path.display()
+            )));
         }
     }
     let (mut unformatted, mut broken, mut changed) = (0, 0, 0);
@@ -33,7 +37,10 @@ pub fn run(args: FmtArgs) -> ExitCode {
         let text = match std::fs::read_to_string(file) {
             Ok(text) => text,
             Err(error) => {
-                return super::usage_error(format!("cannot read `{}`: {error}", file.display()))
+                return Err(Error::from(format!(
+                    "cannot read `{}`: {error}",
+                    file.display()
+                )))
             }
         };
         let Some(formatted) = formatted(file, &text) else {
@@ -47,7 +54,10 @@ pub fn run(args: FmtArgs) -> ExitCode {
             unformatted += 1;
             print!("{}", diff(file, &text, &formatted));
         } else if let Err(error) = std::fs::write(file, &formatted) {
-            return super::usage_error(format!("cannot write `{}`: {error}", file.display()));
+            return Err(Error::from(format!(
+                "cannot write `{}`: {error}",
+                file.display()
+            )));
         } else {
             changed += 1;
         }
@@ -64,29 +74,29 @@ pub fn run(args: FmtArgs) -> ExitCode {
         );
     }
     if unformatted > 0 || broken > 0 {
-        ExitCode::from(exit::PROBLEMS)
+        Ok(ExitCode::from(exit::PROBLEMS))
     } else {
-        ExitCode::SUCCESS
+        Ok(ExitCode::SUCCESS)
     }
 }
 
-fn stdin(check: bool) -> ExitCode {
+fn stdin(check: bool) -> Result<ExitCode, Error> {
     let mut text = String::new();
     if let Err(error) = std::io::stdin().read_to_string(&mut text) {
-        return super::usage_error(format!("cannot read stdin: {error}"));
+        return Err(Error::from(format!("cannot read stdin: {error}")));
     }
     let Some(formatted) = formatted(Path::new("<stdin>"), &text) else {
-        return ExitCode::from(exit::PROBLEMS);
+        return Ok(ExitCode::from(exit::PROBLEMS));
     };
     if !check {
         print!("{formatted}");
-        return ExitCode::SUCCESS;
+        return Ok(ExitCode::SUCCESS);
     }
     if formatted == text {
-        return ExitCode::SUCCESS;
+        return Ok(ExitCode::SUCCESS);
     }
     print!("{}", diff(Path::new("<stdin>"), &text, &formatted));
-    ExitCode::from(exit::PROBLEMS)
+    Ok(ExitCode::from(exit::PROBLEMS))
 }
 
 /// The formatted text, or `None` (with the syntax error reported) when it does not parse.

@@ -1,6 +1,7 @@
 //! `wfc goals FILE` and `wfc metrics`.
 
 use super::run::checked_program;
+use super::Error;
 use super::{open_store, open_store_read, print_json, print_list, DbArgs, Format};
 use crate::clock::Clock;
 use crate::goals::{self, GoalReport};
@@ -25,26 +26,17 @@ fn parse_date(text: &str) -> Result<NaiveDate, String> {
         .map_err(|_| format!("`{text}` is not a date like 2026-12-31"))
 }
 
-pub fn goals(args: GoalsArgs, db: &DbArgs) -> ExitCode {
-    let (_, program) = match checked_program(&args.file) {
-        Ok(program) => program,
-        Err(code) => return code,
-    };
-    let store = match open_store_read(db) {
-        Ok(store) => store,
-        Err(error) => return super::usage_error(error),
-    };
+pub fn goals(args: GoalsArgs, db: &DbArgs) -> Result<ExitCode, Error> {
+    let (_, program) = checked_program(&args.file)?;
+    let store = open_store_read(db)?;
     let tz = goals::timezone(&program);
     let at = args
         .at
         .map_or_else(|| Clock::system().now(), |date| goals::end_of(date, tz));
-    let reports = match goals::evaluate(&program, &store, at) {
-        Ok(reports) => reports,
-        Err(error) => return super::usage_error(error),
-    };
+    let reports = goals::evaluate(&program, &store, at)?;
     if args.format == Format::Json {
         print_json(&serde_json::json!({ "at": crate::store::timestamp(at), "goals": reports }));
-        return ExitCode::SUCCESS;
+        return Ok(ExitCode::SUCCESS);
     }
     if reports.is_empty() {
         eprintln!("`{}` declares no goal", args.file.display());
@@ -54,7 +46,7 @@ pub fn goals(args: GoalsArgs, db: &DbArgs) -> ExitCode {
         render(report, "", "", &mut out);
     }
     print!("{out}");
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A progress bar of 20 cells.
@@ -177,19 +169,13 @@ enum MetricsCommand {
     },
 }
 
-pub fn metrics(args: MetricsArgs, db: &DbArgs) -> ExitCode {
+pub fn metrics(args: MetricsArgs, db: &DbArgs) -> Result<ExitCode, Error> {
     if let Some(MetricsCommand::Record { name, value, at }) = &args.command {
         return record(name, *value, at.as_deref(), db, args.format);
     }
-    let store = match open_store_read(db) {
-        Ok(store) => store,
-        Err(error) => return super::usage_error(error),
-    };
+    let store = open_store_read(db)?;
     let Some(name) = args.name else {
-        let names = match store.metric_names() {
-            Ok(names) => names,
-            Err(error) => return super::usage_error(error),
-        };
+        let names = store.metric_names()?;
         let rows: Vec<serde_json::Value> = names
             .iter()
             .map(|(name, count)| serde_json::json!({ "name": name, "samples": count }))
@@ -207,12 +193,11 @@ pub fn metrics(args: MetricsArgs, db: &DbArgs) -> ExitCode {
             },
         );
     };
-    let samples = match store.metric_samples(&name) {
-        Ok(samples) => samples,
-        Err(error) => return super::usage_error(error),
-    };
+    let samples = store.metric_samples(&name)?;
     if samples.is_empty() {
-        return super::usage_error(format!("no sample of metric `{name}` is recorded"));
+        return Err(Error::from(format!(
+            "no sample of metric `{name}` is recorded"
+        )));
     }
     let now = Clock::system().now();
     let mut aggregates = serde_json::Map::new();
@@ -247,7 +232,7 @@ pub fn metrics(args: MetricsArgs, db: &DbArgs) -> ExitCode {
     });
     if args.format == Format::Json {
         print_json(&serde_json::json!({ "summary": summary, "samples": samples }));
-        return ExitCode::SUCCESS;
+        return Ok(ExitCode::SUCCESS);
     }
     println!(
         "{}",
@@ -273,36 +258,35 @@ pub fn metrics(args: MetricsArgs, db: &DbArgs) -> ExitCode {
     )
 }
 
-fn record(name: &str, value: f64, at: Option<&str>, db: &DbArgs, format: Format) -> ExitCode {
+fn record(
+    name: &str,
+    value: f64,
+    at: Option<&str>,
+    db: &DbArgs,
+    format: Format,
+) -> Result<ExitCode, Error> {
     if !value.is_finite() {
-        return super::usage_error(format!("{value} is not a finite number"));
+        return Err(Error::from(format!("{value} is not a finite number")));
     }
     let at = match at {
         Some(text) => match DateTime::parse_from_rfc3339(text) {
             Ok(t) => t.with_timezone(&Utc),
             Err(_) => {
-                return super::usage_error(format!(
+                return Err(Error::from(format!(
                     "`{text}` is not an RFC 3339 time like 2026-11-25T09:00:00Z"
-                ))
+                )))
             }
         },
         None => Clock::system().now(),
     };
-    let store = match open_store(db) {
-        Ok(store) => store,
-        Err(error) => return super::usage_error(error),
-    };
-    match store.record_metric(name, value, at) {
-        Ok(id) => {
-            let at = crate::store::timestamp(at);
-            match format {
-                Format::Json => print_json(&serde_json::json!({
-                    "sample": id, "name": name, "value": value, "recorded_at": at,
-                })),
-                Format::Text => eprintln!("recorded {name} = {value} at {at} (sample {id})"),
-            }
-            ExitCode::SUCCESS
-        }
-        Err(error) => super::usage_error(error),
+    let store = open_store(db)?;
+    let id = store.record_metric(name, value, at)?;
+    let at = crate::store::timestamp(at);
+    match format {
+        Format::Json => print_json(&serde_json::json!({
+            "sample": id, "name": name, "value": value, "recorded_at": at,
+        })),
+        Format::Text => eprintln!("recorded {name} = {value} at {at} (sample {id})"),
     }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,7 @@
 //! `wfc graph FILE [--workflow NAME | --goals] [--format mermaid|dot]`
 
 use super::run::checked_program;
+use super::Error;
 use crate::graph;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -26,11 +27,8 @@ enum GraphFormat {
     Dot,
 }
 
-pub fn run(args: GraphArgs) -> ExitCode {
-    let (loaded, program) = match checked_program(&args.file) {
-        Ok(program) => program,
-        Err(code) => return code,
-    };
+pub fn run(args: GraphArgs) -> Result<ExitCode, Error> {
+    let (loaded, program) = checked_program(&args.file)?;
     let program = &program;
     if let Some(name) = &args.workflow {
         if program.workflow_named(name).is_none() {
@@ -38,7 +36,7 @@ pub fn run(args: GraphArgs) -> ExitCode {
             let hint = crate::text::closest(name, names.iter().map(String::as_str))
                 .map(|c| format!("; did you mean `{c}`?"))
                 .unwrap_or_default();
-            return super::usage_error(format!("no workflow named `{name}`{hint}"));
+            return Err(Error::from(format!("no workflow named `{name}`{hint}")));
         }
     }
     let graph = if args.goals {
@@ -53,5 +51,5 @@ pub fn run(args: GraphArgs) -> ExitCode {
             GraphFormat::Dot => graph::dot(&graph),
         }
     );
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,7 @@
 //! `wfc history` and `wfc events`.
 
 use super::table::{self, short_id};
+use super::Error;
 use super::{open_store_read, print_list, DbArgs, Format};
 use crate::store::{ExecutionStatus, HistoryFilter};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
@@ -26,11 +27,8 @@ pub struct HistoryArgs {
     format: Format,
 }
 
-pub fn run(args: HistoryArgs, db: &DbArgs) -> ExitCode {
-    let store = match open_store_read(db) {
-        Ok(store) => store,
-        Err(error) => return super::usage_error(error),
-    };
+pub fn run(args: HistoryArgs, db: &DbArgs) -> Result<ExitCode, Error> {
+    let store = open_store_read(db)?;
     let filter = HistoryFilter {
         workflow: args.workflow,
         version: args.version,
@@ -38,10 +36,7 @@ pub fn run(args: HistoryArgs, db: &DbArgs) -> ExitCode {
         limit: limit(args.limit, args.format),
         ..HistoryFilter::default()
     };
-    let executions = match store.executions(&filter) {
-        Ok(rows) => rows,
-        Err(error) => return super::usage_error(error),
-    };
+    let executions = store.executions(&filter)?;
     cut_note(executions.len(), args.limit, args.format);
     print_list(
         &executions,
@@ -93,15 +88,9 @@ fn cut_note(shown: usize, given: Option<usize>, format: Format) {
     }
 }
 
-pub fn events(args: EventsArgs, db: &DbArgs) -> ExitCode {
-    let store = match open_store_read(db) {
-        Ok(store) => store,
-        Err(error) => return super::usage_error(error),
-    };
-    let events = match store.events(limit(args.limit, args.format)) {
-        Ok(rows) => rows,
-        Err(error) => return super::usage_error(error),
-    };
+pub fn events(args: EventsArgs, db: &DbArgs) -> Result<ExitCode, Error> {
+    let store = open_store_read(db)?;
+    let events = store.events(limit(args.limit, args.format))?;
     cut_note(events.len(), args.limit, args.format);
     print_list(
         &events,

@@ -3,6 +3,7 @@
 
 mod check;
 mod dlq;
+mod error;
 mod fmt;
 mod goals;
 mod graph;
@@ -18,7 +19,6 @@ use crate::diagnostic::{render, Diagnostic};
 use crate::loader::Loaded;
 use crate::store::{Store, DEFAULT_PATH};
 use clap::{Args, Parser, Subcommand};
-use std::fmt::Display;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -77,13 +77,7 @@ enum Command {
     Man,
 }
 
-/// Exit statuses shared by every command.
-pub mod exit {
-    /// A diagnostic error (or a denied warning) was found, or an execution failed.
-    pub const PROBLEMS: u8 = 1;
-    /// Bad usage or unreadable input.
-    pub const USAGE: u8 = 2;
-}
+pub use error::{exit, Error};
 
 /// `--db`, shared by every command that reads or writes the store.
 #[derive(Args)]
@@ -120,7 +114,7 @@ pub fn run() -> ExitCode {
             };
         }
     };
-    match cli.command {
+    let result = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Graph(args) => graph::run(args),
@@ -139,16 +133,21 @@ pub fn run() -> ExitCode {
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "wfc", &mut std::io::stdout());
-            ExitCode::SUCCESS
+            Ok(ExitCode::SUCCESS)
         }
         Command::Man => {
             let command = <Cli as clap::CommandFactory>::command();
-            match clap_mangen::Man::new(command).render(&mut std::io::stdout()) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(error) => usage_error(format!("cannot write the man page: {error}")),
-            }
+            clap_mangen::Man::new(command)
+                .render(&mut std::io::stdout())
+                .map(|()| ExitCode::SUCCESS)
+                .map_err(|error| Error::usage(format!("cannot write the man page: {error}")))
         }
-    }
+    };
+    // The one place an error becomes an exit status.
+    result.unwrap_or_else(|error| {
+        error.report();
+        ExitCode::from(error.code())
+    })
 }
 
 /// Whether to colour output on stderr: only on a terminal and without `NO_COLOR`.
@@ -176,11 +175,6 @@ fn report_diagnostics(loaded: &Loaded, diagnostics: &[Diagnostic]) -> bool {
     diagnostics.iter().any(Diagnostic::is_error)
 }
 
-fn usage_error(error: impl Display) -> ExitCode {
-    eprintln!("error: {error}");
-    ExitCode::from(exit::USAGE)
-}
-
 /// `--db`, else `$WFC_DB`, else `wfc.db` in the working directory.
 fn db_path(args: &DbArgs) -> PathBuf {
     args.db
@@ -206,7 +200,7 @@ fn print_list<T: serde::Serialize>(
     empty: &str,
     header: &[&str],
     row: impl Fn(&T) -> Vec<String>,
-) -> ExitCode {
+) -> Result<ExitCode, Error> {
     if format == Format::Json {
         print_json(&items);
     } else if items.is_empty() {
@@ -215,7 +209,7 @@ fn print_list<T: serde::Serialize>(
         let rows: Vec<Vec<String>> = items.iter().map(row).collect();
         print!("{}", table::render(header, &rows));
     }
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Prints a value as pretty JSON on stdout.

@@ -1,6 +1,7 @@
 //! `wfc resume [ID]` and `wfc cancel ID`.
 
-use super::run::{engine, print_results, run_error, runtime};
+use super::run::{engine, print_results, runtime};
+use super::Error;
 use super::{exit, open_store, DbArgs};
 use crate::loader::{self, Loaded};
 use crate::runtime::{process_alive, Engine};
@@ -17,33 +18,27 @@ pub struct ResumeArgs {
     id: Option<String>,
 }
 
-pub fn resume(args: ResumeArgs, db: &DbArgs) -> ExitCode {
-    let store = match open_store(db) {
-        Ok(store) => store,
-        Err(error) => return super::usage_error(error),
-    };
-    let interrupted = match interrupted(&store, args.id.as_deref()) {
-        Ok(rows) => rows,
-        Err(code) => return code,
-    };
+pub fn resume(args: ResumeArgs, db: &DbArgs) -> Result<ExitCode, Error> {
+    let store = open_store(db)?;
+    let interrupted = interrupted(&store, args.id.as_deref())?;
     if interrupted.is_empty() {
         eprintln!("nothing to resume: no interrupted execution");
-        return ExitCode::SUCCESS;
+        return Ok(ExitCode::SUCCESS);
     }
     drop(store);
     let mut failed = false;
     let mut engines: Vec<(Engine, ExecutionRow)> = Vec::new();
     for execution in interrupted {
-        // A refusal has been reported; the other executions still resume.
+        // A refusal is reported; the other executions still resume.
         match engine_for(&execution, db) {
             Ok(engine) => engines.push((engine, execution)),
-            Err(_) => failed = true,
+            Err(error) => {
+                error.report();
+                failed = true;
+            }
         }
     }
-    let runtime = match runtime() {
-        Ok(runtime) => runtime,
-        Err(code) => return code,
-    };
+    let runtime = runtime()?;
     let results = runtime.block_on(join_all(
         engines
             .iter()
@@ -59,42 +54,42 @@ pub fn resume(args: ResumeArgs, db: &DbArgs) -> ExitCode {
             ),
             Err(error) => {
                 failed = true;
-                run_error(error);
+                Error::from(error).report();
             }
         }
     }
     let code = print_results(&finished, true);
-    if failed {
+    Ok(if failed {
         ExitCode::from(exit::PROBLEMS)
     } else {
         code
-    }
+    })
 }
 
 /// The executions to resume: one by id, or every running one whose process is gone.
-fn interrupted(store: &Store, id: Option<&str>) -> Result<Vec<ExecutionRow>, ExitCode> {
+fn interrupted(store: &Store, id: Option<&str>) -> Result<Vec<ExecutionRow>, Error> {
     let Some(id) = id else {
-        let running = store.running_executions().map_err(super::usage_error)?;
+        let running = store.running_executions()?;
         return Ok(running
             .into_iter()
             .filter(|e| e.owner_pid.is_none_or(|pid| !process_alive(pid)))
             .collect());
     };
-    let execution = store.execution(id).map_err(super::usage_error)?;
+    let execution = store.execution(id)?;
     if execution.status != ExecutionStatus::Running {
-        return Err(super::usage_error(format!(
+        return Err(Error::from(format!(
             "execution {} is {}; only interrupted executions resume",
             execution.id, execution.status
         )));
     }
     if let Some(pid) = execution.owner_pid.filter(|pid| process_alive(*pid)) {
-        return Err(super::usage_error(format!(
+        return Err(Error::from(format!(
             "execution {} is still running in process {pid}",
             execution.id
         )));
     }
     if execution.parent_id.is_some() {
-        return Err(super::usage_error(format!(
+        return Err(Error::from(format!(
             "execution {} is a sub-workflow; resume its parent {}",
             execution.id,
             execution.parent_id.as_deref().unwrap_or_default()
@@ -106,9 +101,9 @@ fn interrupted(store: &Store, id: Option<&str>) -> Result<Vec<ExecutionRow>, Exi
 /// An engine over the program the execution started with: the file as it is now
 /// when its workflow's source is unchanged, else the stored source of that version.
 /// Never a mix of the two.
-fn engine_for(execution: &ExecutionRow, db: &DbArgs) -> Result<Engine, ExitCode> {
+fn engine_for(execution: &ExecutionRow, db: &DbArgs) -> Result<Engine, Error> {
     let path = Path::new(&execution.root_path);
-    let store = open_store(db).map_err(super::usage_error)?;
+    let store = open_store(db)?;
     let current = crate::check_file(path)
         .ok()
         .and_then(|(loaded, checked)| Some((loaded, checked.program?)));
@@ -117,15 +112,15 @@ fn engine_for(execution: &ExecutionRow, db: &DbArgs) -> Result<Engine, ExitCode>
         if engine.source_blob(&execution.workflow) == Some(execution.source_blob.as_str()) {
             return Ok(engine);
         }
-        let store = open_store(db).map_err(super::usage_error)?;
+        let store = open_store(db)?;
         return stored_version(execution, path, store);
     }
     stored_version(execution, path, store)
 }
 
-fn stored_version(execution: &ExecutionRow, path: &Path, store: Store) -> Result<Engine, ExitCode> {
+fn stored_version(execution: &ExecutionRow, path: &Path, store: Store) -> Result<Engine, Error> {
     let refuse = |why: &str| {
-        super::usage_error(format!(
+        Error::from(format!(
             "cannot resume execution {}: the source of workflow `{}` changed since it started \
              (it ran file content {}) and {why}; restore that version of `{}` (e.g. with git), \
              or stop the execution with `wfc cancel {}`",
@@ -137,8 +132,7 @@ fn stored_version(execution: &ExecutionRow, path: &Path, store: Store) -> Result
         ))
     };
     let (source_path, text) = store
-        .version_source(&execution.workflow, &execution.source_blob)
-        .map_err(super::usage_error)?
+        .version_source(&execution.workflow, &execution.source_blob)?
         .ok_or_else(|| refuse("its source was not stored"))?;
     let mut loaded: Loaded = loader::load_text(&source_path, &text);
     let imports = loaded.files.iter().any(|(_, file)| {
@@ -171,21 +165,15 @@ pub struct CancelArgs {
 /// How long `wfc cancel` waits to see the execution stop.
 const CANCEL_WAIT: Duration = Duration::from_secs(5);
 
-pub fn cancel(args: CancelArgs, db: &DbArgs) -> ExitCode {
-    let mut store = match open_store(db) {
-        Ok(store) => store,
-        Err(error) => return super::usage_error(error),
-    };
-    let request = match store.request_cancel(&args.id, process_alive) {
-        Ok(request) => request,
-        Err(error) => return super::usage_error(error),
-    };
+pub fn cancel(args: CancelArgs, db: &DbArgs) -> Result<ExitCode, Error> {
+    let mut store = open_store(db)?;
+    let request = store.request_cancel(&args.id, process_alive)?;
     let id = match request {
         CancelRequest::Cancelled(id) => id,
         CancelRequest::Finished(id, status) => {
-            return super::usage_error(format!(
+            return Err(Error::from(format!(
                 "execution {id} is already {status}; only running executions can be cancelled"
-            ))
+            )))
         }
         CancelRequest::Requested(id) => {
             let started = Instant::now();
@@ -194,11 +182,10 @@ pub fn cancel(args: CancelArgs, db: &DbArgs) -> ExitCode {
                 .is_ok_and(|e| e.status == ExecutionStatus::Running)
             {
                 if started.elapsed() > CANCEL_WAIT {
-                    eprintln!(
-                        "error: execution {id} did not stop within {}s",
+                    return Err(Error::Problems(format!(
+                        "execution {id} did not stop within {}s",
                         CANCEL_WAIT.as_secs()
-                    );
-                    return ExitCode::from(exit::PROBLEMS);
+                    )));
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
@@ -206,5 +193,5 @@ pub fn cancel(args: CancelArgs, db: &DbArgs) -> ExitCode {
         }
     };
     eprintln!("execution {id} cancelled");
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,10 +1,11 @@
 //! `wfc run FILE --workflow NAME | --trigger NAME [--input JSON | --input-file PATH]`
 
+use super::Error;
 use super::{exit, open_store, report_diagnostics, DbArgs};
 use crate::clock::Clock;
 use crate::loader::Loaded;
 use crate::program::Program;
-use crate::runtime::{AttemptReport, Engine, Execution, Origin, Progress, RunError, StartReport};
+use crate::runtime::{AttemptReport, Engine, Execution, Origin, Progress, StartReport};
 use crate::store::{AttemptStatus, ExecutionStatus, Outcome, Store};
 use clap::{ArgGroup, Args};
 use serde_json::Value;
@@ -37,24 +38,12 @@ pub struct RunArgs {
     grace: Duration,
 }
 
-pub fn run(args: RunArgs, db: &DbArgs) -> ExitCode {
-    let (loaded, program) = match checked_program(&args.file) {
-        Ok(program) => program,
-        Err(code) => return code,
-    };
-    let input = match read_input(&args) {
-        Ok(input) => input,
-        Err(message) => return super::usage_error(message),
-    };
-    let store = match open_store(db) {
-        Ok(store) => store,
-        Err(error) => return super::usage_error(error),
-    };
+pub fn run(args: RunArgs, db: &DbArgs) -> Result<ExitCode, Error> {
+    let (loaded, program) = checked_program(&args.file)?;
+    let input = read_input(&args)?;
+    let store = open_store(db)?;
     let engine = engine(loaded, program, &args.file, store);
-    let runtime = match runtime() {
-        Ok(runtime) => runtime,
-        Err(code) => return code,
-    };
+    let runtime = runtime()?;
     let work = async {
         match (&args.workflow, &args.trigger) {
             (Some(workflow), _) => {
@@ -69,11 +58,10 @@ pub fn run(args: RunArgs, db: &DbArgs) -> ExitCode {
         }
     };
     match runtime.block_on(until_signal(&engine, args.grace, work)) {
-        Ok(Ok(executions)) => print_results(&executions, args.trigger.is_some()),
-        Ok(Err(error)) => run_error(error),
-        Err(Stopped::Signal(signal)) => interrupted(db, signal),
+        Ok(executions) => Ok(print_results(&executions?, args.trigger.is_some())),
+        Err(Stopped::Signal(signal)) => Ok(interrupted(db, signal)),
         Err(Stopped::CannotListen(error)) => {
-            super::usage_error(format!("cannot wait for signals: {error}"))
+            Err(Error::Problems(format!("cannot wait for signals: {error}")))
         }
     }
 }
@@ -156,15 +144,15 @@ fn interrupted(db: &DbArgs, signal: i32) -> ExitCode {
 }
 
 /// Loads and checks `path`, printing its diagnostics; a file with errors is refused.
-pub(super) fn checked_program(path: &Path) -> Result<(Loaded, Program), ExitCode> {
-    let (loaded, checked) = crate::check_file(path).map_err(super::usage_error)?;
+pub(super) fn checked_program(path: &Path) -> Result<(Loaded, Program), Error> {
+    let (loaded, checked) = crate::check_file(path)?;
     let errors = report_diagnostics(&loaded, &checked.diagnostics);
     match checked.program {
         Some(program) if !errors => Ok((loaded, program)),
-        _ => {
-            eprintln!("error: `{}` has errors; nothing was run", path.display());
-            Err(ExitCode::from(exit::PROBLEMS))
-        }
+        _ => Err(Error::Problems(format!(
+            "`{}` has errors; nothing was run",
+            path.display()
+        ))),
     }
 }
 
@@ -179,22 +167,9 @@ pub(super) fn engine(loaded: Loaded, program: Program, path: &Path, store: Store
     )
 }
 
-pub(super) fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Runtime::new()
-        .map_err(|error| super::usage_error(format!("cannot start the runtime: {error}")))
-}
-
-/// Unknown names are usage errors (2); anything else stopped a run (1).
-pub(super) fn run_error(error: RunError) -> ExitCode {
-    match error {
-        RunError::UnknownWorkflow { .. }
-        | RunError::UnknownTrigger { .. }
-        | RunError::IdleTrigger(_) => super::usage_error(error),
-        error => {
-            eprintln!("error: {error}");
-            ExitCode::from(exit::PROBLEMS)
-        }
-    }
+        .map_err(|error| Error::Problems(format!("cannot start the runtime: {error}")))
 }
 
 fn read_input(args: &RunArgs) -> Result<Value, String> {

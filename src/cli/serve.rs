@@ -1,6 +1,7 @@
 //! `wfc serve FILE...` and `wfc emit NAME`.
 
-use super::{exit, open_store, DbArgs};
+use super::Error;
+use super::{open_store, DbArgs};
 use crate::serve::{self, Config};
 use clap::{Args, ValueEnum};
 use std::net::SocketAddr;
@@ -49,7 +50,7 @@ fn positive(text: &str) -> Result<Duration, String> {
     }
 }
 
-pub fn serve(args: ServeArgs, db: &DbArgs) -> ExitCode {
+pub fn serve(args: ServeArgs, db: &DbArgs) -> Result<ExitCode, Error> {
     let filter = tracing_subscriber::EnvFilter::try_from_env("WFC_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
@@ -68,18 +69,8 @@ pub fn serve(args: ServeArgs, db: &DbArgs) -> ExitCode {
         grace: args.grace,
         idle_timeout: args.idle_timeout,
     };
-    let runtime = match super::run::runtime() {
-        Ok(runtime) => runtime,
-        Err(code) => return code,
-    };
-    match runtime.block_on(serve::serve(config)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error @ serve::ServeError::Dispatcher(_)) => {
-            eprintln!("error: {error}");
-            ExitCode::from(exit::PROBLEMS)
-        }
-        Err(error) => super::usage_error(error),
-    }
+    super::run::runtime()?.block_on(serve::serve(config))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 #[derive(Args)]
@@ -95,32 +86,22 @@ pub struct EmitArgs {
 }
 
 /// Appends an event; a running `wfc serve` on the same database picks it up.
-pub fn emit(args: EmitArgs, db: &DbArgs) -> ExitCode {
+pub fn emit(args: EmitArgs, db: &DbArgs) -> Result<ExitCode, Error> {
     if let Some(message) = crate::program::invalid_event_name(&args.name) {
-        return super::usage_error(message);
+        return Err(Error::from(message));
     }
     let payload = match args.data.as_deref().map(serde_json::from_str).transpose() {
         Ok(payload) => payload.unwrap_or_else(|| serde_json::json!({})),
-        Err(error) => return super::usage_error(format!("--data is not JSON: {error}")),
+        Err(error) => return Err(Error::from(format!("--data is not JSON: {error}"))),
     };
-    let store = match open_store(db) {
-        Ok(store) => store,
-        Err(error) => return super::usage_error(error),
-    };
-    match store.record_event(&args.name, &payload, None) {
-        Ok(Some(id)) => {
-            match args.format {
-                super::Format::Json => super::print_json(&serde_json::json!({
-                    "event": id, "name": args.name, "payload": payload,
-                })),
-                super::Format::Text => eprintln!("recorded event {} (event {id})", args.name),
-            }
-            ExitCode::SUCCESS
-        }
-        Ok(None) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::from(exit::PROBLEMS)
+    let store = open_store(db)?;
+    if let Some(id) = store.record_event(&args.name, &payload, None)? {
+        match args.format {
+            super::Format::Json => super::print_json(&serde_json::json!({
+                "event": id, "name": args.name, "payload": payload,
+            })),
+            super::Format::Text => eprintln!("recorded event {} (event {id})", args.name),
         }
     }
+    Ok(ExitCode::SUCCESS)
 }

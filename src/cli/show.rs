@@ -1,6 +1,7 @@
 //! `wfc show ID`: one execution as a timeline.
 
 use super::table::{self, short_id};
+use super::Error;
 use super::{open_store_read, print_json, DbArgs, Format};
 use crate::store::{parse_timestamp, ExecutionRow, Store, StoreError};
 use clap::Args;
@@ -14,26 +15,18 @@ pub struct ShowArgs {
     format: Format,
 }
 
-pub fn run(args: ShowArgs, db: &DbArgs) -> ExitCode {
-    let store = match open_store_read(db) {
-        Ok(store) => store,
-        Err(error) => return super::usage_error(error),
-    };
-    let execution = match store.execution(&args.id) {
-        Ok(row) => row,
-        Err(error) => return super::usage_error(error),
-    };
-    let result = match args.format {
-        Format::Json => store.timeline(&execution.id).map(|v| print_json(&v)),
+pub fn run(args: ShowArgs, db: &DbArgs) -> Result<ExitCode, Error> {
+    let store = open_store_read(db)?;
+    let execution = store.execution(&args.id)?;
+    match args.format {
+        Format::Json => print_json(&store.timeline(&execution.id)?),
         Format::Text => {
             let mut out = String::new();
-            timeline_text(&store, &execution, 0, &mut out).map(|()| print!("{out}"))
+            timeline_text(&store, &execution, 0, &mut out)?;
+            print!("{out}");
         }
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => super::usage_error(error),
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn timeline_text(

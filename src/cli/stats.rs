@@ -2,6 +2,7 @@
 //! agent, calls, failures, mean duration and utilisation.
 
 use super::table;
+use super::Error;
 use super::{open_store_read, print_json, DbArgs, Format};
 use crate::store::{parse_timestamp, AttemptStatus, ExecutionStatus, HistoryFilter};
 use clap::Args;
@@ -67,33 +68,23 @@ struct Window {
     until: String,
 }
 
-pub fn run(args: StatsArgs, db: &DbArgs) -> ExitCode {
+pub fn run(args: StatsArgs, db: &DbArgs) -> Result<ExitCode, Error> {
     let capacities: std::collections::HashMap<String, usize> = match &args.file {
-        Some(file) => match super::run::checked_program(file) {
-            Ok((_, program)) => program
-                .agents()
-                .iter()
-                .filter_map(|a| Some((a.name.clone(), a.capacity?.get())))
-                .collect(),
-            Err(code) => return code,
-        },
+        Some(file) => super::run::checked_program(file)?
+            .1
+            .agents()
+            .iter()
+            .filter_map(|a| Some((a.name.clone(), a.capacity?.get())))
+            .collect(),
         None => Default::default(),
     };
-    let store = match open_store_read(db) {
-        Ok(store) => store,
-        Err(error) => return super::usage_error(error),
-    };
+    let store = open_store_read(db)?;
     let filter = HistoryFilter {
         workflow: args.workflow.clone(),
         ..HistoryFilter::default()
     };
-    let (executions, attempts) = match (
-        store.executions(&filter),
-        store.all_attempts(args.workflow.as_deref()),
-    ) {
-        (Ok(e), Ok(a)) => (e, a),
-        (Err(error), _) | (_, Err(error)) => return super::usage_error(error),
-    };
+    let executions = store.executions(&filter)?;
+    let attempts = store.all_attempts(args.workflow.as_deref())?;
     let mut by_workflow: BTreeMap<&str, Vec<_>> = BTreeMap::new();
     for e in &executions {
         by_workflow.entry(&e.workflow).or_default().push(e);
@@ -180,10 +171,10 @@ pub fn run(args: StatsArgs, db: &DbArgs) -> ExitCode {
     };
     if args.format == Format::Json {
         print_json(&stats);
-        return ExitCode::SUCCESS;
+        return Ok(ExitCode::SUCCESS);
     }
     print!("{}", text(&stats));
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The share of a window of `length` ms that an agent's slots were busy, from its

@@ -886,3 +886,31 @@ fn lists_say_when_they_stop_and_recorders_say_what_they_recorded() {
         ("rev".into(), 12.5.into())
     );
 }
+
+/// A database that fails while a command runs is not a usage error: it exits 3,
+/// which a script can tell from a mistake of its own (2) and retry.
+#[test]
+fn a_database_that_fails_mid_command_exits_3() {
+    let project = Project::new("abuse_failing_db").file("flow.wf", FAST_EXITS);
+    project.wfc(["emit", "lead.created"]).expect_code(0);
+    project.wfc(ANSWER).expect_code(0);
+    // Damage the store behind wfc's back: its schema version says all is well.
+    let conn = rusqlite::Connection::open(project.dir.join("wfc.db")).unwrap();
+    conn.execute_batch("DROP TABLE events; DROP TABLE step_attempts;")
+        .unwrap();
+    drop(conn);
+    for args in [vec!["emit", "lead.created"], vec!["events"]] {
+        let run = project.wfc(args).expect_code(3);
+        assert!(run.stderr.contains("no such table"), "{}", run.stderr);
+    }
+    let id = project
+        .store()
+        .executions(&HistoryFilter::default())
+        .unwrap()[0]
+        .id
+        .clone();
+    let run = project.wfc(["show", &id]).expect_code(3);
+    assert!(run.stderr.contains("database error"), "{}", run.stderr);
+    // An id that names nothing is still the user's mistake.
+    project.wfc(["show", "ffffffff"]).expect_code(2);
+}
