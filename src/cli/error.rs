@@ -1,6 +1,7 @@
 //! Why a command failed, and the one place that decides its exit status.
 
 use crate::loader::LoadError;
+use crate::resume::Refusal;
 use crate::runtime::RunError;
 use crate::serve::ServeError;
 use crate::store::StoreError;
@@ -34,6 +35,8 @@ pub enum Error {
     Run(#[from] RunError),
     #[error(transparent)]
     Serve(#[from] ServeError),
+    #[error(transparent)]
+    Resume(#[from] Refusal),
 }
 
 /// A message is a usage error: the commands' own checks of what they were given.
@@ -67,6 +70,8 @@ impl Error {
                 RunError::Store(error) => store_code(error),
                 RunError::InvalidInput { .. } | RunError::AlreadyFired { .. } => exit::PROBLEMS,
             },
+            Error::Resume(Refusal::Store(error)) => store_code(error),
+            Error::Resume(_) => exit::USAGE,
             Error::Serve(error) => match error {
                 ServeError::Store(error) => store_code(error),
                 // A dispatcher that failed mid-run: restarting may help.

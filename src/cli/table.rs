@@ -38,12 +38,7 @@ pub fn duration(ms: Option<f64>) -> String {
     }
 }
 
-/// The last 8 characters of an execution id: its random part (ids are UUIDv7, whose
-/// first characters are a timestamp shared by executions started together), enough
-/// to tell executions apart and to pass to `wfc show`.
-pub fn short_id(id: &str) -> &str {
-    &id[id.len().saturating_sub(8)..]
-}
+pub use crate::store::short_id;
 
 /// Text from outside (an agent's stderr, an error message that quotes it) made safe
 /// for a terminal: control characters and bidirectional overrides, which could move

@@ -6,7 +6,8 @@ mod dispatch;
 mod http;
 
 use crate::clock::Clock;
-use crate::runtime::{process_alive, AttemptReport, Engine, Progress};
+use crate::resume;
+use crate::runtime::{AttemptReport, Engine, Progress};
 use crate::store::{AttemptStatus, Store, StoreError};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -242,16 +243,11 @@ async fn wait_for_signal() -> Result<(), ServeError> {
 /// they started with; others are left for `wfc resume`, which explains why.
 fn resume_interrupted(state: &State) -> Result<(), ServeError> {
     let store = Store::open(&state.db)?;
-    let orphans: Vec<_> = store
-        .running_executions()?
-        .into_iter()
-        .filter(|e| e.owner_pid.is_none_or(|pid| !process_alive(pid)))
-        .collect();
-    for execution in orphans {
-        let engine = state.engines().into_iter().find(|engine| {
-            engine.root_path() == execution.root_path
-                && engine.source_blob(&execution.workflow) == Some(execution.source_blob.as_str())
-        });
+    for execution in resume::orphans(&store)? {
+        let engine = state
+            .engines()
+            .into_iter()
+            .find(|engine| resume::runs_version_of(engine, &execution));
         let Some(engine) = engine else {
             tracing::warn!(execution = %execution.id, workflow = %execution.workflow,
                 "interrupted execution is not of a served file version; use `wfc resume`");

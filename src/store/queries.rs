@@ -156,6 +156,13 @@ pub struct HistoryFilter {
 /// them (an empty prefix matches all).
 pub const MIN_ID_PREFIX: usize = 4;
 
+/// The last 8 characters of an execution id: its random part (ids are UUIDv7, whose
+/// first characters are a timestamp shared by executions started together), enough
+/// to tell executions apart and to pass to `wfc show`.
+pub fn short_id(id: &str) -> &str {
+    &id[id.len().saturating_sub(8)..]
+}
+
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct EventRow {
     pub id: i64,

@@ -1,0 +1,104 @@
+//! The resume policy, shared by `wfc resume` and `wfc serve`: which executions are
+//! interrupted (running, with their process gone), and which program one resumes
+//! with — the file as it is when its workflow's source is the one the execution
+//! started with, else the stored source of that version, never a mix of the two.
+
+use crate::loader::{self, Loaded};
+use crate::program::Program;
+use crate::runtime::{process_alive, Engine};
+use crate::store::{short_id, ExecutionRow, ExecutionStatus, Store, StoreError};
+
+/// Why an execution cannot be resumed.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    #[error("execution {id} is {status}; only interrupted executions resume")]
+    NotRunning { id: String, status: ExecutionStatus },
+    #[error("execution {id} is still running in process {pid}")]
+    StillRunning { id: String, pid: u32 },
+    #[error("execution {id} is a sub-workflow; resume its parent {parent}")]
+    SubWorkflow { id: String, parent: String },
+    /// The file changed since the execution started, and its stored version
+    /// cannot stand in: the message says why and what to do.
+    #[error("{0}")]
+    SourceChanged(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Top-level executions still marked running whose process is gone, oldest first.
+pub fn orphans(store: &Store) -> Result<Vec<ExecutionRow>, StoreError> {
+    Ok(store
+        .running_executions()?
+        .into_iter()
+        .filter(|e| e.owner_pid.is_none_or(|pid| !process_alive(pid)))
+        .collect())
+}
+
+/// Execution `id`, if it is one that can be resumed now.
+pub fn interrupted(store: &Store, id: &str) -> Result<ExecutionRow, Refusal> {
+    let execution = store.execution(id)?;
+    if execution.status != ExecutionStatus::Running {
+        return Err(Refusal::NotRunning {
+            id: execution.id,
+            status: execution.status,
+        });
+    }
+    if let Some(pid) = execution.owner_pid.filter(|pid| process_alive(*pid)) {
+        return Err(Refusal::StillRunning {
+            id: execution.id,
+            pid,
+        });
+    }
+    if let Some(parent) = execution.parent_id {
+        return Err(Refusal::SubWorkflow {
+            id: execution.id,
+            parent,
+        });
+    }
+    Ok(execution)
+}
+
+/// Whether `engine` runs the version of the file `execution` started with.
+pub fn runs_version_of(engine: &Engine, execution: &ExecutionRow) -> bool {
+    engine.root_path() == execution.root_path
+        && engine.source_blob(&execution.workflow) == Some(execution.source_blob.as_str())
+}
+
+/// The program of the version `execution` started with, from the source the
+/// store kept when it first ran. Refused when that source imports other files
+/// (they may have changed too) or no longer checks.
+pub fn stored_program(
+    execution: &ExecutionRow,
+    store: &Store,
+) -> Result<(Loaded, Program), Refusal> {
+    let refuse = |why: &str| {
+        Refusal::SourceChanged(format!(
+            "cannot resume execution {}: the source of workflow `{}` changed since it started \
+             (it ran file content {}) and {why}; restore that version of `{}` (e.g. with git), \
+             or stop the execution with `wfc cancel {}`",
+            execution.id,
+            execution.workflow,
+            &execution.source_blob[..execution.source_blob.len().min(12)],
+            execution.root_path,
+            short_id(&execution.id),
+        ))
+    };
+    let (source_path, text) = store
+        .version_source(&execution.workflow, &execution.source_blob)?
+        .ok_or_else(|| refuse("its source was not stored"))?;
+    let mut loaded: Loaded = loader::load_text(&source_path, &text);
+    let imports = loaded.files.iter().any(|(_, file)| {
+        file.items
+            .iter()
+            .any(|item| matches!(item, crate::ast::Item::Import(_)))
+    });
+    if imports {
+        return Err(refuse(
+            "its stored version imports other files, which may have changed too",
+        ));
+    }
+    match crate::check::check(&mut loaded).program {
+        Some(program) => Ok((loaded, program)),
+        None => Err(refuse("its stored version no longer checks")),
+    }
+}
