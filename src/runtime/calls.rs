@@ -159,8 +159,7 @@ impl Engine {
         let name = agent.name.as_str();
         let now = self.clock.now();
         let admission = self
-            .store()
-            .breaker_update(name, |row| breaker::admit(row, &policy, now))
+            .record(|store| store.breaker_update(name, |row| breaker::admit(row, &policy, now)))
             .map_err(|e| store_abort(e, step))?;
         if let Admission::Rejected { until } = admission {
             return Ok(Err(Failure {
@@ -180,9 +179,10 @@ impl Engine {
         };
         if let Some(success) = counts {
             let now = self.clock.now();
-            self.store()
-                .breaker_update(name, |row| breaker::record(row, success, &policy, now))
-                .map_err(|e| store_abort(e, step))?;
+            self.record(|store| {
+                store.breaker_update(name, |row| breaker::record(row, success, &policy, now))
+            })
+            .map_err(|e| store_abort(e, step))?;
         }
         Ok(result)
     }
@@ -267,19 +267,20 @@ impl Engine {
         earlier: Option<&str>,
     ) -> Result<Outcome, crate::store::StoreError> {
         if let Some(child_id) = earlier {
-            let child = self.store().execution(child_id)?;
-            self.store().link_child(&run.id, attempt_id, child_id)?;
+            let child = self.record(|store| {
+                store.link_child(&run.id, attempt_id, child_id)?;
+                store.execution(child_id)
+            })?;
             match child.status {
                 ExecutionStatus::Completed => {
                     return Ok(Outcome::Completed(child.result.unwrap_or(Value::Null)))
                 }
                 ExecutionStatus::Running => {
-                    let history = {
-                        let store = self.store();
+                    let history = self.record(|store| {
                         store.claim_execution(child_id, child.owner_pid, std::process::id())?;
                         store.mark_interrupted(child_id)?;
-                        store.step_records(child_id)?
-                    };
+                        store.step_records(child_id)
+                    })?;
                     let execution = self
                         .execute(child.id, workflow, child.input, history)
                         .await?;
@@ -297,7 +298,7 @@ impl Engine {
         };
         // Without a fire to guard, a start always writes.
         self.start(&child, workflow, &input, &origin)?;
-        self.store().link_child(&run.id, attempt_id, &child)?;
+        self.record(|store| store.link_child(&run.id, attempt_id, &child))?;
         Ok(self
             .execute(child, workflow, input, HashMap::new())
             .await?

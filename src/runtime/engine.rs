@@ -20,8 +20,9 @@ use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::runtime::RuntimeFlavor;
 
 /// How often a running execution looks for a cancel request from another process.
 const CANCEL_POLL: Duration = Duration::from_millis(100);
@@ -280,13 +281,8 @@ impl Engine {
                 known: self.program.workflow_names(),
             });
         };
-        let history = {
-            let store = self.store();
-            if !store.claim_execution(&execution.id, execution.owner_pid, std::process::id())? {
-                return Ok(None);
-            }
-            store.mark_interrupted(&execution.id)?;
-            store.step_records(&execution.id)?
+        let Some(history) = self.record(|store| take_over(store, execution))? else {
+            return Ok(None);
         };
         let input = execution.input.clone();
         Ok(Some(
@@ -335,10 +331,22 @@ impl Engine {
         join_all(runs).await.into_iter().collect()
     }
 
-    pub(super) fn store(&self) -> MutexGuard<'_, Store> {
-        // A panic while holding the store leaves SQLite consistent (statements are
-        // atomic), so a poisoned lock is still safe to use.
-        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    /// Every store read and write of the engine goes through here. SQLite blocks
+    /// (a commit's fsync, another process's lock), so on a multi-threaded runtime
+    /// the worker thread hands its other tasks to another thread first: a slow
+    /// write never stalls unrelated executions.
+    pub(super) fn record<T>(&self, work: impl FnOnce(&mut Store) -> T) -> T {
+        let run = || {
+            // A panic while holding the store leaves SQLite consistent (statements
+            // are atomic), so a poisoned lock is still safe to use.
+            work(&mut self.store.lock().unwrap_or_else(|e| e.into_inner()))
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(run)
+            }
+            _ => run(),
+        }
     }
 
     pub(super) fn start(
@@ -353,35 +361,38 @@ impl Engine {
         let source_path = source.path.display().to_string();
         let blob = &self.blobs[&file];
         let version = workflow.version.as_deref();
-        let mut store = self.store();
         let mut recorded = self
             .versions_recorded
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         if !recorded.contains(&workflow.name) {
-            store.record_version(&VersionRecord {
-                workflow: &workflow.name,
-                version,
-                source_blob: blob,
-                source_path: &source_path,
-                source: &source.text,
+            self.record(|store| {
+                store.record_version(&VersionRecord {
+                    workflow: &workflow.name,
+                    version,
+                    source_blob: blob,
+                    source_path: &source_path,
+                    source: &source.text,
+                })
             })?;
             recorded.insert(workflow.name.clone());
         }
         drop(recorded);
-        store.start_execution(&NewExecution {
-            id,
-            workflow: &workflow.name,
-            version,
-            source_blob: blob,
-            root_path: &self.root_path,
-            trigger: origin.trigger,
-            parent: origin.parent,
-            input,
-            started_at: &store::timestamp(self.clock.now()),
-            owner_pid: std::process::id(),
-            replay_of: origin.replay_of,
-            fire: origin.fire,
+        self.record(|store| {
+            store.start_execution(&NewExecution {
+                id,
+                workflow: &workflow.name,
+                version,
+                source_blob: blob,
+                root_path: &self.root_path,
+                trigger: origin.trigger,
+                parent: origin.parent,
+                input,
+                started_at: &store::timestamp(self.clock.now()),
+                owner_pid: std::process::id(),
+                replay_of: origin.replay_of,
+                fire: origin.fire,
+            })
         })
     }
 
@@ -418,7 +429,7 @@ impl Engine {
             let agents = run.agents.lock().unwrap_or_else(|e| e.into_inner()).clone();
             let (outcome, metrics) = match finished {
                 None => {
-                    self.store().cancel_execution(&run.id)?;
+                    self.record(|store| store.cancel_execution(&run.id))?;
                     return Ok(Execution {
                         id: run.id,
                         workflow: workflow.name.clone(),
@@ -436,7 +447,7 @@ impl Engine {
                 metrics: &metrics,
                 dead_letter,
             };
-            self.store().finish_execution(&run.id, &outcome, &finish)?;
+            self.record(|store| store.finish_execution(&run.id, &outcome, &finish))?;
             Ok(Execution {
                 id: run.id,
                 workflow: workflow.name.clone(),
@@ -457,7 +468,8 @@ impl Engine {
                 .is_none_or(|(at, _)| at.elapsed() >= CANCEL_POLL);
             if stale {
                 // A failed poll (a locked database) is retried at the next tick.
-                if let Ok(requested) = self.store().cancel_requests(std::process::id()) {
+                let requests = self.record(|store| store.cancel_requests(std::process::id()));
+                if let Ok(requested) = requests {
                     *cache = Some((Instant::now(), requested));
                 }
             }
@@ -545,8 +557,7 @@ impl Engine {
 
     pub(super) fn start_attempt(&self, run: &Run<'_>, attempt: &Attempt<'_>) -> Result<i64, Abort> {
         let id = self
-            .store()
-            .start_attempt(&attempt.row(run))
+            .record(|store| store.start_attempt(&attempt.row(run)))
             .map_err(|e| store_abort(e, attempt.step))?;
         self.progress.attempt_started(&StartReport {
             execution_id: &run.id,
@@ -586,13 +597,11 @@ impl Engine {
             finished_at: &store::timestamp(self.clock.now()),
             duration_ms,
         };
-        let store = self.store();
-        match id {
+        self.record(|store| match id {
             Some(id) => store.finish_attempt(&run.id, id, &end),
             None => store.insert_attempt(&attempt.row(run), &end).map(drop),
-        }
+        })
         .map_err(|e| store_abort(e, attempt.step))?;
-        drop(store);
         self.progress.attempt_finished(&AttemptReport {
             execution_id: &run.id,
             workflow: &run.workflow.name,
@@ -649,6 +658,20 @@ impl<'a> Attempt<'a> {
             started_at: store::timestamp(clock.now()),
         }
     }
+}
+
+/// Takes over an execution a dead process left running: its attempts in flight are
+/// closed as interrupted and what it did is returned. `None` when another process
+/// took it over first.
+pub(super) fn take_over(
+    store: &mut Store,
+    execution: &ExecutionRow,
+) -> Result<Option<HashMap<String, StepRecord>>, store::StoreError> {
+    if !store.claim_execution(&execution.id, execution.owner_pid, std::process::id())? {
+        return Ok(None);
+    }
+    store.mark_interrupted(&execution.id)?;
+    Ok(Some(store.step_records(&execution.id)?))
 }
 
 /// A store failure mid-run ends the execution; it is not an agent's fault, so it is

@@ -105,8 +105,7 @@ impl Engine {
                     Some(expr) => self.eval(expr, env, &step)?,
                     None => Value::Object(Map::new()),
                 };
-                self.store()
-                    .record_event(event, &payload, Some((&run.id, &step)))
+                self.record(|store| store.record_event(event, &payload, Some((&run.id, &step))))
                     .map_err(|e| store_abort(e, &step))?;
             }
             StatementKind::Wait(duration) => self.wait(run, &step(), *duration).await?,
