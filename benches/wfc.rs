@@ -258,7 +258,7 @@ fn run_many(engine: &Engine, workflow: &str, executions: usize, concurrency: usi
     runtime.block_on(async {
         let runs = stream::iter(0..executions).map(|_| {
             let origin = Origin {
-                trigger: Some("bench"),
+                trigger: Some(wfc::store::StartedBy::Trigger("bench")),
                 ..Origin::default()
             };
             engine.run(workflow, serde_json::json!({ "n": 0 }), origin)

@@ -95,7 +95,7 @@ pub fn run(args: DlqArgs, db: &DbArgs) -> Result<ExitCode, Error> {
             let runtime = runtime()?;
             let engine = engine(loaded, program, &path, open_store(db)?);
             let origin = Origin {
-                trigger: Some("replay"),
+                trigger: Some(crate::store::StartedBy::Replay),
                 replay_of: Some(id),
                 ..Origin::default()
             };

@@ -6,7 +6,7 @@ use crate::clock::Clock;
 use crate::loader::Loaded;
 use crate::program::Program;
 use crate::runtime::{AttemptReport, Engine, Execution, Origin, Progress, StartReport};
-use crate::store::{AttemptStatus, ExecutionStatus, Outcome, Store};
+use crate::store::{AttemptStatus, ExecutionStatus, Outcome, StartedBy, Store};
 use clap::{ArgGroup, Args};
 use serde_json::Value;
 use std::io::Write;
@@ -48,7 +48,7 @@ pub fn run(args: RunArgs, db: &DbArgs) -> Result<ExitCode, Error> {
         match (&args.workflow, &args.trigger) {
             (Some(workflow), _) => {
                 let origin = Origin {
-                    trigger: Some("manual"),
+                    trigger: Some(StartedBy::Manual),
                     ..Origin::default()
                 };
                 engine.run(workflow, input, origin).await.map(|e| vec![e])

@@ -8,7 +8,7 @@ use super::error::{Abort, ErrorKind, StepError};
 use super::retry::Plan;
 use super::scheduler::Claim;
 use crate::program::{Agent, AgentBody, Call, CallTarget, RetryPlan, Workflow};
-use crate::store::{ExecutionStatus, Outcome};
+use crate::store::{ExecutionStatus, Outcome, StartedBy};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -292,7 +292,7 @@ impl Engine {
         }
         let child = uuid::Uuid::now_v7().to_string();
         let origin = Origin {
-            trigger: Some("workflow"),
+            trigger: Some(StartedBy::Workflow),
             parent: Some((&run.id, step)),
             ..Origin::default()
         };

@@ -12,7 +12,7 @@ use crate::program::{Program, Workflow, WorkflowBody};
 use crate::source::{git_blob_id, FileId, Sources};
 use crate::store::{
     self, AttemptEnd, AttemptStatus, ExecutionRow, Finish, NewAttempt, NewExecution, Outcome,
-    StepRecord, Store, VersionRecord,
+    StartedBy, StepRecord, Store, VersionRecord,
 };
 use chrono::{DateTime, Utc};
 use futures::future::{join_all, BoxFuture};
@@ -73,7 +73,7 @@ pub struct Begun {
 /// Where an execution came from.
 #[derive(Default)]
 pub struct Origin<'a> {
-    pub trigger: Option<&'a str>,
+    pub trigger: Option<StartedBy<'a>>,
     /// The parent execution and step, for a sub-workflow.
     pub parent: Option<(&'a str, &'a str)>,
     /// The dead letter it replays.
@@ -323,7 +323,7 @@ impl Engine {
         }
         let runs = started.iter().map(|workflow| {
             let origin = Origin {
-                trigger: Some(trigger),
+                trigger: Some(StartedBy::Trigger(trigger)),
                 ..Origin::default()
             };
             self.run(&workflow.name, input.clone(), origin)

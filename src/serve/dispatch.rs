@@ -7,7 +7,7 @@ use super::{load, stamps, State, TICK};
 use crate::ast::MissedSlots;
 use crate::program::{self, MetricTrigger, Trigger, TriggerKind};
 use crate::runtime::{Engine, Origin, RunError};
-use crate::store::{self, Store, StoreError};
+use crate::store::{self, StartedBy, Store, StoreError};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -69,7 +69,7 @@ fn fire(engine: &Arc<Engine>, trigger: &Trigger, occurrence: &str, input: &Value
         let workflow = &program.workflow(*id).name;
         let trigger = trigger_name;
         let origin = Origin {
-            trigger: Some(trigger),
+            trigger: Some(StartedBy::Trigger(trigger)),
             fire: Some((trigger, occurrence)),
             ..Origin::default()
         };

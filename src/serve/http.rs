@@ -3,7 +3,7 @@
 
 use super::State;
 use crate::runtime::{process_alive, Origin, RunError};
-use crate::store::{CancelRequest, ExecutionStatus, HistoryFilter, Store, StoreError};
+use crate::store::{CancelRequest, ExecutionStatus, HistoryFilter, StartedBy, Store, StoreError};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State as Shared};
@@ -308,7 +308,7 @@ async fn post_run(
     };
     let id = uuid::Uuid::now_v7().to_string();
     let origin = Origin {
-        trigger: Some("http"),
+        trigger: Some(StartedBy::Http),
         ..Origin::default()
     };
     let begun = engine.begin(id, &name, input, origin).map_err(|error| {

@@ -126,12 +126,12 @@ impl Store {
 
     /// Running executions of process `owner` that someone asked to cancel.
     pub fn cancel_requests(&self, owner: u32) -> Result<std::collections::HashSet<String>> {
-        let mut statement = self.conn.prepare_cached(
+        self.rows(
             "SELECT id FROM executions
              WHERE cancel_requested = 1 AND status = 'running' AND owner_pid = ?1",
-        )?;
-        let rows = statement.query_map(params![owner], |row| row.get(0))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            params![owner],
+            |row| row.get(0),
+        )
     }
 
     /// Marks an execution and every running sub-workflow under it cancelled, with

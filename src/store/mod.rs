@@ -10,7 +10,7 @@ mod triggers;
 
 pub use durability::{BreakerRow, CancelRequest, StepRecord};
 pub use queries::*;
-pub use status::{AttemptStatus, BreakerState, ExecutionStatus};
+pub use status::{AttemptStatus, BreakerState, ExecutionStatus, StartedBy};
 
 use crate::clock::Clock;
 use rusqlite::Connection;
@@ -173,6 +173,18 @@ impl Store {
     /// The time to stamp a row with.
     fn now(&self) -> String {
         timestamp(self.clock.now())
+    }
+
+    /// Every row `sql` selects with `params`, each mapped by `row`, collected.
+    fn rows<T, C: FromIterator<T>>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<C> {
+        let mut statement = self.conn.prepare_cached(sql)?;
+        let rows = statement.query_map(params, row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// The schema version this database is at.

@@ -1,6 +1,6 @@
 //! Reads and writes, one function per question the rest of wfc asks of the store.
 
-use super::{AttemptStatus, ExecutionStatus, Result, Store, StoreError};
+use super::{AttemptStatus, ExecutionStatus, Result, StartedBy, Store, StoreError};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Row};
 use serde_json::Value;
@@ -37,7 +37,7 @@ pub struct NewExecution<'a> {
     pub version: Option<&'a str>,
     pub source_blob: &'a str,
     pub root_path: &'a str,
-    pub trigger: Option<&'a str>,
+    pub trigger: Option<StartedBy<'a>>,
     /// The parent execution and its step, for a sub-workflow.
     pub parent: Option<(&'a str, &'a str)>,
     pub input: &'a Value,
@@ -591,10 +591,7 @@ impl Store {
             .replace('\\', "\\\\")
             .replace('%', "\\%")
             .replace('_', "\\_");
-        let mut statement = self.conn.prepare(&sql)?;
-        let mut rows: Vec<ExecutionRow> = statement
-            .query_map(params![escaped], execution_row)?
-            .collect::<rusqlite::Result<_>>()?;
+        let mut rows: Vec<ExecutionRow> = self.rows(&sql, params![escaped], execution_row)?;
         match rows.len() {
             0 => Err(StoreError::NoSuchExecution(id.to_string())),
             1 => Ok(rows.remove(0)),
@@ -612,9 +609,7 @@ impl Store {
              LEFT JOIN workflow_executions w ON w.workflow_id = e.id
              WHERE e.parent_id = ?1 ORDER BY e.started_at, e.rowid"
         );
-        let mut statement = self.conn.prepare(&sql)?;
-        let rows = statement.query_map(params![id], execution_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        self.rows(&sql, params![id], execution_row)
     }
 
     /// Every attempt of an execution, in start order.
@@ -623,9 +618,7 @@ impl Store {
             "SELECT {ATTEMPT_COLUMNS} FROM step_attempts WHERE execution_id = ?1
              ORDER BY started_at, id"
         );
-        let mut statement = self.conn.prepare(&sql)?;
-        let rows = statement.query_map(params![execution_id], attempt_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        self.rows(&sql, params![execution_id], attempt_row)
     }
 
     /// Attempts of every execution (of one workflow, if given), for statistics.
@@ -635,19 +628,17 @@ impl Store {
              WHERE ?1 IS NULL OR execution_id IN (SELECT id FROM executions WHERE workflow = ?1)
              ORDER BY started_at, id"
         );
-        let mut statement = self.conn.prepare(&sql)?;
-        let rows = statement.query_map(params![workflow], attempt_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        self.rows(&sql, params![workflow], attempt_row)
     }
 
     /// Events, newest first.
     pub fn events(&self, limit: Option<usize>) -> Result<Vec<EventRow>> {
-        let mut statement = self.conn.prepare(
+        let mut events: Vec<EventRow> = self.rows(
             "SELECT id, name, payload, execution_id, emitted_at FROM events
              ORDER BY id DESC LIMIT ?1",
+            params![limit.map_or(-1, |l| l as i64)],
+            event_row,
         )?;
-        let rows = statement.query_map(params![limit.map_or(-1, |l| l as i64)], event_row)?;
-        let mut events: Vec<EventRow> = rows.collect::<rusqlite::Result<_>>()?;
         for event in &mut events {
             event.started = self.fires(&format!("event:{}", event.id))?;
         }
@@ -660,31 +651,28 @@ impl Store {
     }
 
     pub fn dead_letters(&self) -> Result<Vec<DeadLetterRow>> {
-        let mut statement = self.conn.prepare(
+        self.rows(
             "SELECT id, execution_id, workflow, input, error, created_at, replayed_by
              FROM dead_letters ORDER BY id",
-        )?;
-        let rows = statement.query_map([], |row| {
-            Ok(DeadLetterRow {
-                id: row.get(0)?,
-                execution_id: row.get(1)?,
-                workflow: row.get(2)?,
-                input: json(row.get(3)?).unwrap_or(Value::Null),
-                error: json(row.get(4)?).unwrap_or(Value::Null),
-                created_at: row.get(5)?,
-                replayed_by: row.get(6)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            [],
+            |row| {
+                Ok(DeadLetterRow {
+                    id: row.get(0)?,
+                    execution_id: row.get(1)?,
+                    workflow: row.get(2)?,
+                    input: json(row.get(3)?).unwrap_or(Value::Null),
+                    error: json(row.get(4)?).unwrap_or(Value::Null),
+                    created_at: row.get(5)?,
+                    replayed_by: row.get(6)?,
+                })
+            },
+        )
     }
 
     /// The seed table as rows of JSON objects, for checks that it stays as the seed had it.
     pub fn seed_rows(&self) -> Result<Vec<Value>> {
-        let mut statement = self.conn.prepare(
-            "SELECT id, workflow_id, trigger_id, agents_involved, execution_status, result, timestamp
-             FROM workflow_executions ORDER BY id",
-        )?;
-        let rows = statement.query_map([], |row| {
+        self.rows("SELECT id, workflow_id, trigger_id, agents_involved, execution_status, result, timestamp
+             FROM workflow_executions ORDER BY id", [], |row| {
             Ok(serde_json::json!({
                 "id": row.get::<_, i64>(0)?,
                 "workflow_id": row.get::<_, Option<String>>(1)?,
@@ -694,16 +682,15 @@ impl Store {
                 "result": row.get::<_, Option<String>>(5)?,
                 "timestamp": row.get::<_, Option<String>>(6)?,
             }))
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
     }
 
     /// Column names of a table, in order.
     pub fn columns(&self, table: &str) -> Result<Vec<String>> {
-        let mut statement = self
-            .conn
-            .prepare("SELECT name FROM pragma_table_info(?1) ORDER BY cid")?;
-        let rows = statement.query_map(params![table], |row| row.get(0))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        self.rows(
+            "SELECT name FROM pragma_table_info(?1) ORDER BY cid",
+            params![table],
+            |row| row.get(0),
+        )
     }
 }

@@ -82,6 +82,39 @@ impl AttemptStatus {
     }
 }
 
+/// What started an execution, as its `trigger` column records it: a trigger's
+/// name, or one of the words for the other ways in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartedBy<'a> {
+    Trigger(&'a str),
+    /// `wfc run --workflow`.
+    Manual,
+    /// `POST /workflows/NAME/run`.
+    Http,
+    /// `wfc dlq replay`.
+    Replay,
+    /// A `workflow` step of a parent execution.
+    Workflow,
+}
+
+impl<'a> StartedBy<'a> {
+    pub fn as_str(self) -> &'a str {
+        match self {
+            StartedBy::Trigger(name) => name,
+            StartedBy::Manual => "manual",
+            StartedBy::Http => "http",
+            StartedBy::Replay => "replay",
+            StartedBy::Workflow => "workflow",
+        }
+    }
+}
+
+impl ToSql for StartedBy<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
+}
+
 /// A circuit breaker's state, as its row stores it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BreakerState {

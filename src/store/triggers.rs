@@ -11,12 +11,12 @@ use serde_json::Value;
 impl Store {
     /// Events no server has dispatched yet, oldest first.
     pub fn undispatched_events(&self, limit: usize) -> Result<Vec<EventRow>> {
-        let mut statement = self.conn.prepare(
+        self.rows(
             "SELECT id, name, payload, execution_id, emitted_at FROM events
              WHERE dispatched_at IS NULL ORDER BY id LIMIT ?1",
-        )?;
-        let rows = statement.query_map(params![limit as i64], event_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            params![limit as i64],
+            event_row,
+        )
     }
 
     pub fn mark_dispatched(&self, event: i64) -> Result<()> {
@@ -29,12 +29,11 @@ impl Store {
 
     /// `(workflow, execution id)` for every execution a trigger occurrence started.
     pub fn fires(&self, occurrence: &str) -> Result<Vec<(String, String)>> {
-        let mut statement = self.conn.prepare(
+        self.rows(
             "SELECT workflow, execution_id FROM trigger_fires WHERE occurrence = ?1 ORDER BY workflow",
-        )?;
-        let rows =
-            statement.query_map(params![occurrence], |row| Ok((row.get(0)?, row.get(1)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            params![occurrence],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
     }
 
     pub fn cron_last_slot(&self, trigger: &str) -> Result<Option<String>> {
@@ -98,12 +97,12 @@ impl Store {
     /// At most `limit` samples recorded after sample `after`, in the order they were
     /// recorded.
     pub fn metrics_after(&self, after: i64, limit: usize) -> Result<Vec<MetricRow>> {
-        let mut statement = self.conn.prepare(
+        self.rows(
             "SELECT id, name, value, execution_id, recorded_at FROM metrics
              WHERE id > ?1 ORDER BY id LIMIT ?2",
-        )?;
-        let rows = statement.query_map(params![after, limit as i64], metric_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            params![after, limit as i64],
+            metric_row,
+        )
     }
 
     pub fn last_metric_id(&self) -> Result<i64> {
@@ -157,22 +156,18 @@ impl Store {
         from: Option<&str>,
         to: Option<&str>,
     ) -> Result<Vec<MetricRow>> {
-        let mut statement = self.conn.prepare(
-            "SELECT id, name, value, execution_id, recorded_at FROM metrics
+        self.rows("SELECT id, name, value, execution_id, recorded_at FROM metrics
              WHERE name = ?1 AND (?2 IS NULL OR recorded_at >= ?2) AND (?3 IS NULL OR recorded_at < ?3)
-             ORDER BY recorded_at, id",
-        )?;
-        let rows = statement.query_map(params![series, from, to], metric_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+             ORDER BY recorded_at, id", params![series, from, to], metric_row)
     }
 
     /// Every metric name with its sample count, oldest first by name.
     pub fn metric_names(&self) -> Result<Vec<(String, i64)>> {
-        let mut statement = self
-            .conn
-            .prepare("SELECT name, COUNT(*) FROM metrics GROUP BY name ORDER BY name")?;
-        let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        self.rows(
+            "SELECT name, COUNT(*) FROM metrics GROUP BY name ORDER BY name",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
     }
 
     /// Per agent, as things stood at `at`: calls in flight then, and calls started
@@ -182,16 +177,14 @@ impl Store {
         since: &str,
         at: &str,
     ) -> Result<std::collections::HashMap<String, (u32, u32)>> {
-        let mut statement = self.conn.prepare(
+        self.rows(
             "SELECT agent,
                     SUM(started_at < ?2 AND (finished_at IS NULL OR finished_at > ?2)),
                     SUM(started_at >= ?1 AND started_at < ?2)
              FROM step_attempts WHERE agent IS NOT NULL GROUP BY agent",
-        )?;
-        let rows = statement.query_map(params![since, at], |row| {
-            Ok((row.get::<_, String>(0)?, (row.get(1)?, row.get(2)?)))
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            params![since, at],
+            |row| Ok((row.get::<_, String>(0)?, (row.get(1)?, row.get(2)?))),
+        )
     }
 
     /// One execution as JSON: its row, its attempts and, nested, its sub-workflows.
