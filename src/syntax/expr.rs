@@ -2,9 +2,9 @@
 //! this file applies precedence with an explicit stack, so a chain of any length
 //! lowers without recursion.
 
-use super::pairs::{unreachable_rule, Children, Lower};
+use super::pairs::{compare_op, keyword, unreachable_rule, Children, Lower};
 use super::{Rule, MAX_NESTING};
-use crate::ast::{BinaryOp, CompareOp, Expr, ExprKind, UnaryOp};
+use crate::ast::{BinaryOp, Expr, ExprKind, UnaryOp};
 use crate::diagnostic::{Code, Diagnostic};
 use pest::iterators::Pair;
 
@@ -26,10 +26,10 @@ pub(super) fn lower_expr(lower: &mut Lower, pair: Pair<'_, Rule>) -> Expr {
     for part in pair.into_inner() {
         match part.as_rule() {
             Rule::prefix_op => {
-                let op = if part.as_str() == "-" {
-                    UnaryOp::Negate
-                } else {
-                    UnaryOp::Not
+                let op = match keyword(&part) {
+                    Rule::op_negate => UnaryOp::Negate,
+                    Rule::op_not => UnaryOp::Not,
+                    rule => unreachable_rule(rule),
                 };
                 prefixes.push((op, lower.span(&part).start));
             }
@@ -46,7 +46,7 @@ pub(super) fn lower_expr(lower: &mut Lower, pair: Pair<'_, Rule>) -> Expr {
                 operands.push(operand);
             }
             Rule::infix_op => {
-                let op = binary_op(part.as_str());
+                let op = binary_op(keyword(&part));
                 while operators
                     .last()
                     .is_some_and(|top| top.precedence() >= op.precedence())
@@ -74,10 +74,11 @@ fn too_long(lower: &mut Lower, pair: &Pair<'_, Rule>) -> Option<Expr> {
     for part in pair.clone().into_inner() {
         let length = match part.as_rule() {
             Rule::postfix => part.into_inner().count(),
-            _ => {
+            Rule::prefix_op | Rule::infix_op => {
                 operators += 1;
                 0
             }
+            rule => unreachable_rule(rule),
         };
         longest_run = longest_run.max(length);
     }
@@ -111,21 +112,19 @@ fn reduce(operands: &mut Vec<Expr>, operators: &mut Vec<BinaryOp>) {
     });
 }
 
-fn binary_op(text: &str) -> BinaryOp {
-    match text {
-        "or" => BinaryOp::Or,
-        "and" => BinaryOp::And,
-        "==" => BinaryOp::Compare(CompareOp::Eq),
-        "!=" => BinaryOp::Compare(CompareOp::Ne),
-        ">=" => BinaryOp::Compare(CompareOp::Ge),
-        "<=" => BinaryOp::Compare(CompareOp::Le),
-        ">" => BinaryOp::Compare(CompareOp::Gt),
-        "<" => BinaryOp::Compare(CompareOp::Lt),
-        "+" => BinaryOp::Add,
-        "-" => BinaryOp::Subtract,
-        "*" => BinaryOp::Multiply,
-        "/" => BinaryOp::Divide,
-        _ => BinaryOp::Remainder,
+fn binary_op(rule: Rule) -> BinaryOp {
+    match rule {
+        Rule::op_or => BinaryOp::Or,
+        Rule::op_and => BinaryOp::And,
+        Rule::op_eq | Rule::op_ne | Rule::op_ge | Rule::op_le | Rule::op_gt | Rule::op_lt => {
+            BinaryOp::Compare(compare_op(rule))
+        }
+        Rule::op_add => BinaryOp::Add,
+        Rule::op_subtract => BinaryOp::Subtract,
+        Rule::op_multiply => BinaryOp::Multiply,
+        Rule::op_divide => BinaryOp::Divide,
+        Rule::op_remainder => BinaryOp::Remainder,
+        rule => unreachable_rule(rule),
     }
 }
 
@@ -191,7 +190,11 @@ fn literal(lower: &mut Lower, pair: Pair<'_, Rule>) -> Expr {
     let kind = match pair.as_rule() {
         Rule::number => ExprKind::Number(pair.as_str().parse().unwrap_or(f64::INFINITY)),
         Rule::string => ExprKind::String(lower.string(pair).value),
-        Rule::boolean => ExprKind::Bool(pair.as_str() == "true"),
+        Rule::boolean => ExprKind::Bool(match keyword(&pair) {
+            Rule::bool_true => true,
+            Rule::bool_false => false,
+            rule => unreachable_rule(rule),
+        }),
         Rule::null => ExprKind::Null,
         rule => unreachable_rule(rule),
     };

@@ -2,7 +2,7 @@
 //! rule; expressions are in `expr.rs`. Both walk pairs with `pairs.rs`.
 
 use super::expr::lower_expr;
-use super::pairs::{unreachable_rule, Children, Lower};
+use super::pairs::{compare_op, keyword, unreachable_rule, Children, Lower};
 use super::Rule;
 use crate::ast::*;
 use crate::diagnostic::set_twice;
@@ -98,27 +98,29 @@ impl Lower {
         };
         let mut seen = Seen::default();
         for prop in children.rest() {
-            let prop_span = self.span(&prop);
-            match prop.as_rule() {
-                Rule::retry_attempts if self.first(&mut seen, "attempts", prop_span) => {
+            let rule = prop.as_rule();
+            if !self.first(&mut seen, property_name(rule), self.span(&prop)) {
+                continue;
+            }
+            match rule {
+                Rule::retry_attempts => {
                     policy.attempts = Some(self.number(Children::of(prop).next()));
                 }
-                Rule::retry_backoff if self.first(&mut seen, "backoff", prop_span) => {
-                    policy.backoff = Some(self.backoff(prop));
-                }
-                Rule::retry_jitter if self.first(&mut seen, "jitter", prop_span) => {
+                Rule::retry_backoff => policy.backoff = Some(self.backoff(prop)),
+                Rule::retry_jitter => {
                     let kind = Children::of(prop).next();
-                    let jitter = match kind.as_str() {
-                        "none" => Jitter::None,
-                        "full" => Jitter::Full,
-                        _ => Jitter::Equal,
+                    let jitter = match keyword(&kind) {
+                        Rule::jitter_none => Jitter::None,
+                        Rule::jitter_full => Jitter::Full,
+                        Rule::jitter_equal => Jitter::Equal,
+                        rule => unreachable_rule(rule),
                     };
                     policy.jitter = Some(Spanned::new(jitter, self.span(&kind)));
                 }
-                Rule::retry_on if self.first(&mut seen, "retry_on", prop_span) => {
+                Rule::retry_on => {
                     policy.retry_on = Some(self.idents(Children::of(prop).next()).value);
                 }
-                _ => {}
+                rule => unreachable_rule(rule),
             }
         }
         policy
@@ -127,10 +129,11 @@ impl Lower {
     fn backoff(&mut self, pair: Pair<'_, Rule>) -> Backoff {
         let span = self.span(&pair);
         let mut children = Children::of(pair);
-        let kind = match children.next().as_str() {
-            "exponential" => BackoffKind::Exponential,
-            "linear" => BackoffKind::Linear,
-            _ => BackoffKind::Constant,
+        let kind = match keyword(&children.next()) {
+            Rule::backoff_exponential => BackoffKind::Exponential,
+            Rule::backoff_linear => BackoffKind::Linear,
+            Rule::backoff_constant => BackoffKind::Constant,
+            rule => unreachable_rule(rule),
         };
         let initial = self.duration(children.next());
         let mut backoff = Backoff {
@@ -144,7 +147,8 @@ impl Lower {
             let value = Children::of(option.clone()).next();
             match option.as_rule() {
                 Rule::backoff_factor => backoff.factor = Some(self.number(value)),
-                _ => backoff.max = Some(self.duration(value)),
+                Rule::backoff_max => backoff.max = Some(self.duration(value)),
+                rule => unreachable_rule(rule),
             }
         }
         backoff
@@ -162,17 +166,20 @@ impl Lower {
         };
         let mut seen = Seen::default();
         for prop in children.rest() {
-            let prop_span = self.span(&prop);
-            match prop.as_rule() {
-                Rule::breaker_open_after if self.first(&mut seen, "open_after", prop_span) => {
+            let rule = prop.as_rule();
+            if !self.first(&mut seen, property_name(rule), self.span(&prop)) {
+                continue;
+            }
+            match rule {
+                Rule::breaker_open_after => {
                     let mut parts = Children::of(prop);
                     breaker.open_after = Some(self.number(parts.next()));
                     breaker.window = Some(self.duration(parts.next()));
                 }
-                Rule::breaker_cool_down if self.first(&mut seen, "cool_down", prop_span) => {
+                Rule::breaker_cool_down => {
                     breaker.cool_down = Some(self.duration(Children::of(prop).next()));
                 }
-                _ => {}
+                rule => unreachable_rule(rule),
             }
         }
         breaker
@@ -234,17 +241,18 @@ impl Lower {
         let primary = children.next();
         let primary_span = self.span(&primary);
         let kind = match primary.as_rule() {
-            Rule::type_name => match primary.as_str() {
-                "number" => TypeExprKind::Number,
-                "string" => TypeExprKind::String,
-                "bool" => TypeExprKind::Bool,
-                "null" => TypeExprKind::Null,
-                _ => TypeExprKind::Any,
+            Rule::type_name => match keyword(&primary) {
+                Rule::type_number => TypeExprKind::Number,
+                Rule::type_string => TypeExprKind::String,
+                Rule::type_bool => TypeExprKind::Bool,
+                Rule::type_null => TypeExprKind::Null,
+                Rule::type_any => TypeExprKind::Any,
+                rule => unreachable_rule(rule),
             },
             Rule::list_type => {
                 TypeExprKind::List(Box::new(self.type_expr(Children::of(primary).next())))
             }
-            _ => TypeExprKind::Object(
+            Rule::object_type => TypeExprKind::Object(
                 primary
                     .into_inner()
                     .map(|field| {
@@ -254,6 +262,7 @@ impl Lower {
                     })
                     .collect(),
             ),
+            rule => unreachable_rule(rule),
         };
         let inner = TypeExpr {
             kind,
@@ -294,18 +303,23 @@ impl Lower {
                     self.threshold(&mut Children::of(prop), prop_span),
                 )),
                 Rule::trigger_manual => trigger.kinds.push(TriggerKind::Manual(prop_span)),
-                Rule::trigger_missed if self.first(&mut seen, "missed", prop_span) => {
-                    let policy = Children::of(prop).next();
-                    let value = match policy.as_str() {
-                        "skip" => MissedSlots::Skip,
-                        _ => MissedSlots::RunOnce,
-                    };
-                    trigger.missed = Some(Spanned::new(value, self.span(&policy)));
+                Rule::trigger_missed => {
+                    if self.first(&mut seen, "missed", prop_span) {
+                        let policy = Children::of(prop).next();
+                        let value = match keyword(&policy) {
+                            Rule::missed_skip => MissedSlots::Skip,
+                            Rule::missed_run_once => MissedSlots::RunOnce,
+                            rule => unreachable_rule(rule),
+                        };
+                        trigger.missed = Some(Spanned::new(value, self.span(&policy)));
+                    }
                 }
-                Rule::timezone if self.first(&mut seen, "timezone", prop_span) => {
-                    trigger.timezone = Some(self.string_child(prop));
+                Rule::timezone => {
+                    if self.first(&mut seen, "timezone", prop_span) {
+                        trigger.timezone = Some(self.string_child(prop));
+                    }
                 }
-                _ => {}
+                rule => unreachable_rule(rule),
             }
         }
         trigger
@@ -314,7 +328,7 @@ impl Lower {
     /// `metric_ref compare_op signed_number`, the next three children.
     fn threshold(&mut self, children: &mut Children<'_>, span: Span) -> Threshold {
         let metric = self.metric_ref(children.next());
-        let op = compare_op(children.next().as_str());
+        let op = compare_op(keyword(&children.next()));
         let target = self.number(children.next());
         Threshold {
             metric,
@@ -372,6 +386,15 @@ impl Lower {
         for prop in children.rest() {
             let prop_span = self.span(&prop);
             let rule = prop.as_rule();
+            // A workflow may have several bodies (the checker explains the
+            // conflict) and several records; any other property only once.
+            let repeatable = matches!(
+                rule,
+                Rule::workflow_chain | Rule::workflow_steps | Rule::workflow_record
+            );
+            if !repeatable && !self.first(&mut seen, property_name(rule), prop_span) {
+                continue;
+            }
             match rule {
                 Rule::workflow_chain => {
                     let agents = prop.into_inner().map(|p| self.ident(p)).collect();
@@ -394,7 +417,6 @@ impl Lower {
                         span: prop_span,
                     });
                 }
-                _ if !self.first(&mut seen, property_name(rule), prop_span) => {}
                 Rule::workflow_version => workflow.version = Some(self.string_child(prop)),
                 Rule::workflow_on => {
                     workflow.triggers = prop.into_inner().map(|p| self.ident(p)).collect();
@@ -407,9 +429,10 @@ impl Lower {
                 }
                 Rule::workflow_on_failure => {
                     let policy = Children::of(prop).next();
-                    let value = match policy.as_str() {
-                        "dead_letter" => FailurePolicy::DeadLetter,
-                        _ => FailurePolicy::Fail,
+                    let value = match keyword(&policy) {
+                        Rule::failure_dead_letter => FailurePolicy::DeadLetter,
+                        Rule::failure_fail => FailurePolicy::Fail,
+                        rule => unreachable_rule(rule),
                     };
                     workflow.on_failure = Some(Spanned::new(value, self.span(&policy)));
                 }
@@ -533,7 +556,8 @@ impl Lower {
         let target = match target.as_rule() {
             Rule::any_target => AnyWithSkills(self.idents(Children::of(target).next())),
             Rule::workflow_target => CallTarget::Workflow(self.ident(Children::of(target).next())),
-            _ => CallTarget::Agent(self.ident(target)),
+            Rule::agent_target => CallTarget::Agent(self.ident(target)),
+            rule => unreachable_rule(rule),
         };
         let argument = lower_expr(self, children.next());
         let mut call = Call {
@@ -630,7 +654,8 @@ impl Lower {
             let value = Children::of(prop).next();
             match rule {
                 Rule::skills => team.skills = self.idents(value).value,
-                _ => team.size = Some(self.number(value)),
+                Rule::team_size => team.size = Some(self.number(value)),
+                rule => unreachable_rule(rule),
             }
         }
         team
@@ -638,17 +663,6 @@ impl Lower {
 }
 
 use CallTarget::AnyWithSkills;
-
-fn compare_op(text: &str) -> CompareOp {
-    match text {
-        ">=" => CompareOp::Ge,
-        "<=" => CompareOp::Le,
-        ">" => CompareOp::Gt,
-        "<" => CompareOp::Lt,
-        "==" => CompareOp::Eq,
-        _ => CompareOp::Ne,
-    }
-}
 
 /// The keyword of a property rule, for "`x` is set twice".
 fn property_name(rule: Rule) -> &'static str {
@@ -671,7 +685,13 @@ fn property_name(rule: Rule) -> &'static str {
         Rule::goal_team => "team",
         Rule::goal_pursued_by => "pursued_by",
         Rule::team_size => "size",
-        _ => "property",
+        Rule::retry_attempts => "attempts",
+        Rule::retry_backoff => "backoff",
+        Rule::retry_jitter => "jitter",
+        Rule::retry_on => "retry_on",
+        Rule::breaker_open_after => "open_after",
+        Rule::breaker_cool_down => "cool_down",
+        rule => unreachable_rule(rule),
     }
 }
 

@@ -3,7 +3,7 @@
 //! that guarantee instead of scattering `unwrap`s.
 
 use super::Rule;
-use crate::ast::Ident;
+use crate::ast::{CompareOp, Ident};
 use crate::diagnostic::Diagnostic;
 use crate::source::{FileId, Span};
 use pest::iterators::{Pair, Pairs};
@@ -48,6 +48,24 @@ impl Lower {
             span: self.span(&pair),
         }
     }
+}
+
+/// The comparison an operator rule (`op_ge` …) stands for.
+pub(super) fn compare_op(rule: Rule) -> CompareOp {
+    match rule {
+        Rule::op_ge => CompareOp::Ge,
+        Rule::op_le => CompareOp::Le,
+        Rule::op_gt => CompareOp::Gt,
+        Rule::op_lt => CompareOp::Lt,
+        Rule::op_eq => CompareOp::Eq,
+        Rule::op_ne => CompareOp::Ne,
+        rule => unreachable_rule(rule),
+    }
+}
+
+/// The rule of a keyword alternative's one child (`jitter_kind` → `jitter_full`).
+pub(super) fn keyword(pair: &Pair<'_, Rule>) -> Rule {
+    Children::of(pair.clone()).next().as_rule()
 }
 
 pub(super) fn unreachable_rule(rule: Rule) -> ! {
