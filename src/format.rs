@@ -84,21 +84,18 @@ struct Token<'a> {
     spaced: bool,
 }
 
-/// Words that begin a construct: a bracket after them is never a call or an index.
-const KEYWORDS: &[&str] = &[
-    "if", "then", "else", "when", "for", "in", "and", "or", "not", "emit", "fail", "wait", "let",
-    "limit", "return", "catch", "try", "parallel", "steps", "chain", "record", "output", "input",
-];
+/// Reserved words (the grammar's one list): a bracket after one is never a call or
+/// an index.
+use crate::syntax::is_keyword;
 
-fn is_keyword(word: &str) -> bool {
-    KEYWORDS.contains(&word)
-}
-
-/// Whether a token ends an operand, so that a following `-` is binary.
+/// Whether a token ends an operand, so that a following `-` is binary: a name, a
+/// literal, a closing bracket, or a reserved word that is a value.
 fn ends_operand(token: &Token<'_>) -> bool {
     match token.kind {
         Kind::Literal => true,
-        Kind::Word => !is_keyword(token.text) || token.text == "input",
+        Kind::Word => {
+            !is_keyword(token.text) || matches!(token.text, "input" | "true" | "false" | "null")
+        }
         Kind::Punct => matches!(token.text, ")" | "]" | "}"),
         _ => false,
     }
@@ -253,6 +250,17 @@ fn is_date(bytes: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::format;
+
+    #[test]
+    fn reserved_words_come_from_the_grammar() {
+        // `any` is reserved, so its skill list is a list, not an index.
+        let input = "workflow w { steps { x = any[sales]({}) let y = true - 1 } }\n";
+        let expected = "workflow w { steps { x = any [sales]({}) let y = true - 1 } }\n";
+        assert_eq!(format(input), expected);
+        // `return` is no word of the language: an ordinary name, called.
+        assert!(!crate::syntax::is_keyword("return"));
+        assert!(crate::syntax::is_keyword("any") && !crate::syntax::is_keyword("anyway"));
+    }
 
     #[test]
     fn normalises_spacing_and_indentation() {

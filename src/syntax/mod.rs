@@ -28,6 +28,11 @@ pub const MAX_NESTING: usize = 64;
 /// for the trailing trivia), which accepts exactly what `file` accepts: pest's
 /// parse tree takes about ten times the text, and this way it never holds more
 /// than one declaration's.
+/// Whether `word` is reserved: the grammar's `keyword` rule, the one list of them.
+pub fn is_keyword(word: &str) -> bool {
+    WfParser::parse(Rule::keyword, word).is_ok_and(|pairs| pairs.as_str().len() == word.len())
+}
+
 pub fn parse(text: &str, file: FileId) -> (File, Vec<Diagnostic>) {
     if let Some(diagnostic) = nesting::check(text, file) {
         return (File::default(), vec![diagnostic]);

@@ -56,7 +56,7 @@ fn help_for(text: &str, at: usize, found: &str, expected: &str) -> Option<String
     if before.matches('"').count() % 2 == 1 {
         return Some("a string must close with `\"` on the same line".into());
     }
-    if is_reserved(found) && expected.contains("a name") {
+    if super::is_keyword(found) && expected.contains("a name") {
         return Some(format!(
             "`{found}` is a reserved word and cannot name anything"
         ));
@@ -77,16 +77,6 @@ fn token_name(token: &str) -> Option<String> {
         t if t.chars().count() == 4 && t.contains("..") => None,
         t => Some(format!("`{t}`")),
     }
-}
-
-fn is_reserved(word: &str) -> bool {
-    const RESERVED: &[&str] = &[
-        "import", "timezone", "retry", "breaker", "agent", "trigger", "workflow", "goal", "input",
-        "true", "false", "null", "and", "or", "not", "if", "then", "else", "when", "for", "in",
-        "parallel", "limit", "try", "catch", "fail", "emit", "wait", "let", "any", "record",
-        "output", "steps", "chain",
-    ];
-    RESERVED.contains(&word)
 }
 
 /// What could have come next: the rules pest tried there, plus the literal tokens
