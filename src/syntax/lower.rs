@@ -7,7 +7,7 @@ use super::Rule;
 use crate::ast::*;
 use crate::diagnostic::set_twice;
 use crate::source::Span;
-use pest::iterators::Pair;
+use pest::iterators::{Pair, Pairs};
 use std::collections::HashMap;
 
 /// Tracks which properties a declaration has set, to report the second of a pair.
@@ -15,6 +15,23 @@ use std::collections::HashMap;
 struct Seen(HashMap<&'static str, Span>);
 
 impl Lower {
+    /// The properties of a declaration to apply, in order: a `repeatable` one every
+    /// time, any other only the first time (a second is reported as set twice).
+    fn properties<'i>(
+        &mut self,
+        props: Pairs<'i, Rule>,
+        repeatable: &[Rule],
+    ) -> Vec<Pair<'i, Rule>> {
+        let mut seen = Seen::default();
+        props
+            .filter(|prop| {
+                let rule = prop.as_rule();
+                repeatable.contains(&rule)
+                    || self.first(&mut seen, property_name(rule), self.span(prop))
+            })
+            .collect()
+    }
+
     /// Whether `property` is set for the first time; reports it otherwise.
     fn first(&mut self, seen: &mut Seen, property: &'static str, span: Span) -> bool {
         match seen.0.get(property) {
@@ -96,13 +113,8 @@ impl Lower {
             retry_on: None,
             span,
         };
-        let mut seen = Seen::default();
-        for prop in children.rest() {
-            let rule = prop.as_rule();
-            if !self.first(&mut seen, property_name(rule), self.span(&prop)) {
-                continue;
-            }
-            match rule {
+        for prop in self.properties(children.rest(), &[]) {
+            match prop.as_rule() {
                 Rule::retry_attempts => {
                     policy.attempts = Some(self.number(Children::of(prop).next()));
                 }
@@ -164,13 +176,8 @@ impl Lower {
             cool_down: None,
             span,
         };
-        let mut seen = Seen::default();
-        for prop in children.rest() {
-            let rule = prop.as_rule();
-            if !self.first(&mut seen, property_name(rule), self.span(&prop)) {
-                continue;
-            }
-            match rule {
+        for prop in self.properties(children.rest(), &[]) {
+            match prop.as_rule() {
                 Rule::breaker_open_after => {
                     let mut parts = Children::of(prop);
                     breaker.open_after = Some(self.number(parts.next()));
@@ -204,16 +211,10 @@ impl Lower {
             capacity: None,
             span,
         };
-        let mut seen = Seen::default();
-        for prop in children.rest() {
-            let prop_span = self.span(&prop);
+        // `run` and `compute` may both appear; the checker explains the conflict.
+        let bodies = [Rule::agent_run, Rule::agent_compute];
+        for prop in self.properties(children.rest(), &bodies) {
             let rule = prop.as_rule();
-            // `run` and `compute` may both appear; the checker explains the conflict.
-            if !matches!(rule, Rule::agent_run | Rule::agent_compute)
-                && !self.first(&mut seen, property_name(rule), prop_span)
-            {
-                continue;
-            }
             let value = Children::of(prop).next();
             match rule {
                 Rule::department => agent.department = Some(self.ident(value)),
@@ -289,8 +290,14 @@ impl Lower {
             missed: None,
             span,
         };
-        let mut seen = Seen::default();
-        for prop in children.rest() {
+        // Every firing clause is kept; the checker explains a conflict.
+        let kinds = [
+            Rule::trigger_cron,
+            Rule::trigger_event,
+            Rule::trigger_metric,
+            Rule::trigger_manual,
+        ];
+        for prop in self.properties(children.rest(), &kinds) {
             let prop_span = self.span(&prop);
             match prop.as_rule() {
                 Rule::trigger_cron => trigger
@@ -304,21 +311,15 @@ impl Lower {
                 )),
                 Rule::trigger_manual => trigger.kinds.push(TriggerKind::Manual(prop_span)),
                 Rule::trigger_missed => {
-                    if self.first(&mut seen, "missed", prop_span) {
-                        let policy = Children::of(prop).next();
-                        let value = match keyword(&policy) {
-                            Rule::missed_skip => MissedSlots::Skip,
-                            Rule::missed_run_once => MissedSlots::RunOnce,
-                            rule => unreachable_rule(rule),
-                        };
-                        trigger.missed = Some(Spanned::new(value, self.span(&policy)));
-                    }
+                    let policy = Children::of(prop).next();
+                    let value = match keyword(&policy) {
+                        Rule::missed_skip => MissedSlots::Skip,
+                        Rule::missed_run_once => MissedSlots::RunOnce,
+                        rule => unreachable_rule(rule),
+                    };
+                    trigger.missed = Some(Spanned::new(value, self.span(&policy)));
                 }
-                Rule::timezone => {
-                    if self.first(&mut seen, "timezone", prop_span) {
-                        trigger.timezone = Some(self.string_child(prop));
-                    }
-                }
+                Rule::timezone => trigger.timezone = Some(self.string_child(prop)),
                 rule => unreachable_rule(rule),
             }
         }
@@ -382,20 +383,16 @@ impl Lower {
             retry: None,
             span,
         };
-        let mut seen = Seen::default();
-        for prop in children.rest() {
+        // A workflow may have several bodies (the checker explains the conflict)
+        // and several records.
+        let repeatable = [
+            Rule::workflow_chain,
+            Rule::workflow_steps,
+            Rule::workflow_record,
+        ];
+        for prop in self.properties(children.rest(), &repeatable) {
             let prop_span = self.span(&prop);
-            let rule = prop.as_rule();
-            // A workflow may have several bodies (the checker explains the
-            // conflict) and several records; any other property only once.
-            let repeatable = matches!(
-                rule,
-                Rule::workflow_chain | Rule::workflow_steps | Rule::workflow_record
-            );
-            if !repeatable && !self.first(&mut seen, property_name(rule), prop_span) {
-                continue;
-            }
-            match rule {
+            match prop.as_rule() {
                 Rule::workflow_chain => {
                     let agents = prop.into_inner().map(|p| self.ident(p)).collect();
                     workflow
@@ -567,18 +564,13 @@ impl Lower {
             retry: None,
             span,
         };
-        let mut seen = Seen::default();
-        for option in children.rest() {
-            let option_span = self.span(&option);
+        for option in self.properties(children.rest(), &[]) {
             let rule = option.as_rule();
-            if !self.first(&mut seen, property_name(rule), option_span) {
-                continue;
-            }
             let value = Children::of(option).next();
-            if rule == Rule::call_timeout {
-                call.timeout = Some(self.duration(value));
-            } else {
-                call.retry = Some(self.ident(value));
+            match rule {
+                Rule::call_timeout => call.timeout = Some(self.duration(value)),
+                Rule::call_retry => call.retry = Some(self.ident(value)),
+                rule => unreachable_rule(rule),
             }
         }
         call
@@ -600,23 +592,15 @@ impl Lower {
             children: Vec::new(),
             span,
         };
-        let mut seen = Seen::default();
-        for prop in children.rest() {
-            let prop_span = self.span(&prop);
-            let rule = prop.as_rule();
-            if rule == Rule::goal_decl {
-                goal.children.push(self.goal(prop));
-                continue;
-            }
-            if !self.first(&mut seen, property_name(rule), prop_span) {
-                continue;
-            }
-            match rule {
+        for prop in self.properties(children.rest(), &[Rule::goal_decl]) {
+            match prop.as_rule() {
+                Rule::goal_decl => goal.children.push(self.goal(prop)),
                 Rule::goal_title => goal.title = Some(self.string_child(prop)),
                 Rule::department => goal.department = Some(self.ident(Children::of(prop).next())),
                 Rule::goal_kpi => {
+                    let span = self.span(&prop);
                     let mut parts = Children::of(prop);
-                    let threshold = self.threshold(&mut parts, prop_span);
+                    let threshold = self.threshold(&mut parts, span);
                     let deadline = parts.rest().next().map(|by| {
                         let date = Children::of(by).next();
                         Spanned::new(date.as_str().to_string(), self.span(&date))
@@ -644,13 +628,8 @@ impl Lower {
             size: None,
             span,
         };
-        let mut seen = Seen::default();
-        for prop in pair.into_inner() {
-            let prop_span = self.span(&prop);
+        for prop in self.properties(pair.into_inner(), &[]) {
             let rule = prop.as_rule();
-            if !self.first(&mut seen, property_name(rule), prop_span) {
-                continue;
-            }
             let value = Children::of(prop).next();
             match rule {
                 Rule::skills => team.skills = self.idents(value).value,
@@ -691,6 +670,8 @@ fn property_name(rule: Rule) -> &'static str {
         Rule::retry_on => "retry_on",
         Rule::breaker_open_after => "open_after",
         Rule::breaker_cool_down => "cool_down",
+        Rule::trigger_missed => "missed",
+        Rule::timezone => "timezone",
         rule => unreachable_rule(rule),
     }
 }
