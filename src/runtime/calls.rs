@@ -3,7 +3,7 @@
 
 use super::agent::{self, AgentCall, Failure};
 use super::breaker::{self, Admission};
-use super::engine::{store_abort, Attempt, Engine, Env, Origin, Run};
+use super::engine::{store_abort, Attempt, Env, Origin, Run};
 use super::error::{Abort, ErrorKind, StepError};
 use super::retry::Plan;
 use super::scheduler::Claim;
@@ -12,52 +12,43 @@ use crate::store::{ExecutionStatus, Outcome, StartedBy};
 use serde_json::Value;
 use std::collections::HashMap;
 
-impl Engine {
-    pub(super) async fn call(
-        &self,
-        run: &Run<'_>,
-        call: &Call,
-        env: &Env,
-        step: &str,
-    ) -> Result<Value, Abort> {
-        let argument = self.eval(&call.argument, env, step)?;
+impl Run<'_> {
+    pub(super) async fn call(&self, call: &Call, env: &Env, step: &str) -> Result<Value, Abort> {
+        let argument = self.engine.eval(&call.argument, env, step)?;
         match &call.target {
             CallTarget::Agent(id) => {
-                let agent = self.program.agent(*id);
-                self.call_agent(run, agent, argument, Some(call), step, None)
+                let agent = self.engine.program.agent(*id);
+                self.call_agent(agent, argument, Some(call), step, None)
                     .await
             }
             CallTarget::AnyOf { agents, .. } => {
-                let candidates: Vec<&Agent> =
-                    agents.iter().map(|id| self.program.agent(*id)).collect();
+                let candidates: Vec<&Agent> = agents
+                    .iter()
+                    .map(|id| self.engine.program.agent(*id))
+                    .collect();
                 let names: Vec<&str> = candidates.iter().map(|a| a.name.as_str()).collect();
-                let claim = self.scheduler.claim_least_loaded(&names);
+                let claim = self.engine.scheduler.claim_least_loaded(&names);
                 let agent = candidates
                     .iter()
                     .find(|a| a.name == claim.agent())
                     .unwrap_or(&candidates[0]);
-                self.call_agent(run, agent, argument, Some(call), step, Some(claim))
+                self.call_agent(agent, argument, Some(call), step, Some(claim))
                     .await
             }
             CallTarget::Workflow(id) => {
-                let workflow = self.program.workflow(*id);
-                self.call_workflow(run, workflow, argument, step).await
+                let workflow = self.engine.program.workflow(*id);
+                self.call_workflow(workflow, argument, step).await
             }
         }
     }
 
     /// The retry policy of a call: the step's own, else the workflow's, else the
     /// agent's (the nearest wins); none means a single attempt.
-    fn retry_policy(
-        &self,
-        run: &Run<'_>,
-        agent: &Agent,
-        call: Option<&Call>,
-    ) -> Option<&RetryPlan> {
+    fn retry_policy(&self, agent: &Agent, call: Option<&Call>) -> Option<&RetryPlan> {
         call.and_then(|c| c.retry)
-            .or(run.workflow.retry)
+            .or(self.workflow.retry)
             .or(agent.retry)
-            .map(|id| self.program.retry(id))
+            .map(|id| self.engine.program.retry(id))
     }
 
     /// Calls an agent until it succeeds or its retry policy gives up. Each attempt
@@ -65,7 +56,6 @@ impl Engine {
     /// pick for an `any [skills]` step.
     pub(super) async fn call_agent(
         &self,
-        run: &Run<'_>,
         agent: &Agent,
         input: Value,
         call: Option<&Call>,
@@ -73,34 +63,37 @@ impl Engine {
         mut claim: Option<Claim>,
     ) -> Result<Value, Abort> {
         let name = agent.name.as_str();
-        run.involve(name);
-        let record = run.history.get(step);
+        self.involve(name);
+        let record = self.history.get(step);
         if let Some(output) = record.and_then(|r| r.completed.clone()) {
             return Ok(output);
         }
-        let plan = Plan::new(self.retry_policy(run, agent, call));
+        let plan = Plan::new(self.retry_policy(agent, call));
         let earlier_attempts = record.map_or(0, |r| r.attempts);
         let timeout = call.and_then(|c| c.timeout).or(agent.timeout);
         let mut delay = None;
         for n in 1.. {
             if let Some(pause) = delay {
-                self.clock.sleep(pause).await;
+                self.engine.clock.sleep(pause).await;
             }
-            self.step_boundary().await;
+            self.engine.step_boundary().await;
             let number = earlier_attempts + n;
-            let mut held = claim.take().unwrap_or_else(|| self.scheduler.claim(name));
+            let mut held = claim
+                .take()
+                .unwrap_or_else(|| self.engine.scheduler.claim(name));
             held.acquire().await;
             // Timed from when capacity allows the call, not from when it queued.
-            let mut attempt = Attempt::new(&self.clock, step, Some(name), number, Some(&input));
+            let mut attempt =
+                Attempt::new(&self.engine.clock, step, Some(name), number, Some(&input));
             attempt.delay = delay;
             // A compute step cannot be caught in flight: its row is written once, done.
             let computed = matches!(agent.body, AgentBody::Compute(_));
             let id = if computed {
                 None
             } else {
-                Some(self.start_attempt(run, &attempt)?)
+                Some(self.start_attempt(&attempt)?)
             };
-            let busy = self.busy_guard();
+            let busy = self.engine.busy_guard();
             let result = match agent.input.admits(&input) {
                 Err(mismatch) => Err(Failure {
                     kind: ErrorKind::InvalidInput,
@@ -111,11 +104,11 @@ impl Engine {
                     let request = AgentCall {
                         agent,
                         input: &input,
-                        execution_id: &run.id,
+                        execution_id: &self.id,
                         step,
                         attempt: number,
                         timeout,
-                        clock: &self.clock,
+                        clock: &self.engine.clock,
                     };
                     self.guarded(agent, step, request).await?
                 }
@@ -124,7 +117,7 @@ impl Engine {
             drop(busy);
             let failure = match result {
                 Ok(output) => {
-                    self.finish_attempt(run, id, &attempt, Ok(&output), None)?;
+                    self.finish_attempt(id, &attempt, Ok(&output), None)?;
                     return Ok(output);
                 }
                 Err(failure) => failure,
@@ -137,11 +130,11 @@ impl Engine {
                 attempts: n,
             };
             let stderr = failure.stderr_tail.as_deref();
-            self.finish_attempt(run, id, &attempt, Err(&error), stderr)?;
+            self.finish_attempt(id, &attempt, Err(&error), stderr)?;
             if n >= plan.attempts() || !plan.retries(error.kind) {
                 return Err(Abort::Step(error));
             }
-            delay = Some(plan.delay(n, (&run.id, step, number)));
+            delay = Some(plan.delay(n, (&self.id, step, number)));
         }
         unreachable!("the attempt loop returns")
     }
@@ -154,11 +147,12 @@ impl Engine {
         request: AgentCall<'_>,
     ) -> Result<Result<Value, Failure>, Abort> {
         let Some(policy) = agent.breaker else {
-            return Ok(agent::invoke(request, |e| self.expression_error(e, step)).await);
+            return Ok(agent::invoke(request, |e| self.engine.expression_error(e, step)).await);
         };
         let name = agent.name.as_str();
-        let now = self.clock.now();
+        let now = self.engine.clock.now();
         let admission = self
+            .engine
             .record(|store| store.breaker_update(name, |row| breaker::admit(row, &policy, now)))
             .map_err(|e| store_abort(e, step))?;
         if let Admission::Rejected { until } = admission {
@@ -171,18 +165,19 @@ impl Engine {
                 stderr_tail: None,
             }));
         }
-        let result = agent::invoke(request, |e| self.expression_error(e, step)).await;
+        let result = agent::invoke(request, |e| self.engine.expression_error(e, step)).await;
         let counts = match &result {
             Ok(_) => Some(true),
             Err(f) if f.kind.counts_against_breaker() => Some(false),
             Err(_) => None,
         };
         if let Some(success) = counts {
-            let now = self.clock.now();
-            self.record(|store| {
-                store.breaker_update(name, |row| breaker::record(row, success, &policy, now))
-            })
-            .map_err(|e| store_abort(e, step))?;
+            let now = self.engine.clock.now();
+            self.engine
+                .record(|store| {
+                    store.breaker_update(name, |row| breaker::record(row, success, &policy, now))
+                })
+                .map_err(|e| store_abort(e, step))?;
         }
         Ok(result)
     }
@@ -191,20 +186,19 @@ impl Engine {
     /// completed child's result is reused and a running child is resumed.
     async fn call_workflow(
         &self,
-        run: &Run<'_>,
         workflow: &Workflow,
         input: Value,
         step: &str,
     ) -> Result<Value, Abort> {
         let name = workflow.name.as_str();
-        let record = run.history.get(step);
+        let record = self.history.get(step);
         if let Some(output) = record.and_then(|r| r.completed.clone()) {
             return Ok(output);
         }
-        self.step_boundary().await;
+        self.engine.step_boundary().await;
         let number = record.map_or(1, |r| r.attempts + 1);
-        let attempt = Attempt::new(&self.clock, step, None, number, Some(&input));
-        let id = self.start_attempt(run, &attempt)?;
+        let attempt = Attempt::new(&self.engine.clock, step, None, number, Some(&input));
+        let id = self.start_attempt(&attempt)?;
         let fail = |kind, message: String| StepError {
             kind,
             message,
@@ -224,7 +218,7 @@ impl Engine {
             None => {
                 let earlier = record.and_then(|r| r.child.as_deref());
                 let execution = self
-                    .child_execution(run, workflow, input.clone(), step, id, earlier)
+                    .child_execution(workflow, input.clone(), step, id, earlier)
                     .await
                     .map_err(|e| store_abort(e, step))?;
                 match execution {
@@ -245,11 +239,11 @@ impl Engine {
         };
         match outcome {
             Ok(value) => {
-                self.finish_attempt(run, Some(id), &attempt, Ok(&value), None)?;
+                self.finish_attempt(Some(id), &attempt, Ok(&value), None)?;
                 Ok(value)
             }
             Err(error) => {
-                self.finish_attempt(run, Some(id), &attempt, Err(&error), None)?;
+                self.finish_attempt(Some(id), &attempt, Err(&error), None)?;
                 Err(Abort::Step(error))
             }
         }
@@ -259,7 +253,6 @@ impl Engine {
     /// when a resumed parent finds one, else a new one.
     async fn child_execution(
         &self,
-        run: &Run<'_>,
         workflow: &Workflow,
         input: Value,
         step: &str,
@@ -267,8 +260,8 @@ impl Engine {
         earlier: Option<&str>,
     ) -> Result<Outcome, crate::store::StoreError> {
         if let Some(child_id) = earlier {
-            let child = self.record(|store| {
-                store.link_child(&run.id, attempt_id, child_id)?;
+            let child = self.engine.record(|store| {
+                store.link_child(&self.id, attempt_id, child_id)?;
                 store.execution(child_id)
             })?;
             match child.status {
@@ -276,12 +269,13 @@ impl Engine {
                     return Ok(Outcome::Completed(child.result.unwrap_or(Value::Null)))
                 }
                 ExecutionStatus::Running => {
-                    let history = self.record(|store| {
+                    let history = self.engine.record(|store| {
                         store.claim_execution(child_id, child.owner_pid, std::process::id())?;
                         store.mark_interrupted(child_id)?;
                         store.step_records(child_id)
                     })?;
                     let execution = self
+                        .engine
                         .execute(child.id, workflow, child.input, history)
                         .await?;
                     return Ok(execution.outcome);
@@ -293,13 +287,15 @@ impl Engine {
         let child = uuid::Uuid::now_v7().to_string();
         let origin = Origin {
             trigger: Some(StartedBy::Workflow),
-            parent: Some((&run.id, step)),
+            parent: Some((&self.id, step)),
             ..Origin::default()
         };
         // Without a fire to guard, a start always writes.
-        self.start(&child, workflow, &input, &origin)?;
-        self.record(|store| store.link_child(&run.id, attempt_id, &child))?;
+        self.engine.start(&child, workflow, &input, &origin)?;
+        self.engine
+            .record(|store| store.link_child(&self.id, attempt_id, &child))?;
         Ok(self
+            .engine
             .execute(child, workflow, input, HashMap::new())
             .await?
             .outcome)

@@ -82,8 +82,10 @@ pub struct Origin<'a> {
     pub fire: Option<(&'a str, &'a str)>,
 }
 
-/// One execution in flight.
+/// One execution in flight: the context that running its statements and calls
+/// (`steps.rs`, `calls.rs`) passes along, with the engine it runs on.
 pub(super) struct Run<'w> {
+    pub(super) engine: &'w Engine,
     pub(super) id: String,
     pub(super) workflow: &'w Workflow,
     agents: Mutex<Vec<String>>,
@@ -415,6 +417,7 @@ impl Engine {
     ) -> BoxFuture<'a, Result<Execution, store::StoreError>> {
         Box::pin(async move {
             let run = Run {
+                engine: self,
                 id,
                 workflow,
                 agents: Mutex::new(Vec::new()),
@@ -426,8 +429,8 @@ impl Engine {
                 clock: self.clock.clone(),
             };
             let work = async {
-                let value = self.body(&run, &mut env).await?;
-                let metrics = self.records(&run, &env)?;
+                let value = run.body(&mut env).await?;
+                let metrics = run.records(&env)?;
                 Ok::<_, Abort>((value, metrics))
             };
             let finished = tokio::select! {
@@ -490,63 +493,6 @@ impl Engine {
         }
     }
 
-    /// The workflow's body and its result value.
-    async fn body(&self, run: &Run<'_>, env: &mut Env) -> Result<Value, Abort> {
-        let workflow = run.workflow;
-        let last;
-        match &workflow.body {
-            WorkflowBody::Chain(chain) => {
-                let mut current = env.input.clone();
-                for id in chain {
-                    let agent = self.program.agent(*id);
-                    current = self
-                        .call_agent(run, agent, current, None, &agent.name, None)
-                        .await?;
-                    env.values.insert(agent.name.clone(), current.clone());
-                }
-                last = current;
-            }
-            WorkflowBody::Steps(block) => {
-                self.block(run, block, env, "").await?;
-                let mut object = Map::new();
-                for name in &block.bound {
-                    let value = env.values.get(name).cloned().unwrap_or(Value::Null);
-                    object.insert(name.clone(), value);
-                }
-                last = Value::Object(object);
-            }
-        }
-        match &workflow.output {
-            Some(output) => self.eval(output, env, "output"),
-            None => Ok(last),
-        }
-    }
-
-    /// Evaluates the workflow's `record` samples.
-    fn records(&self, run: &Run<'_>, env: &Env) -> Result<Vec<(String, f64)>, Abort> {
-        let mut samples = Vec::new();
-        for record in &run.workflow.records {
-            let step = &record.step;
-            let value = self.eval(&record.value, env, step)?;
-            match value.as_f64() {
-                Some(n) => samples.push((record.metric.clone(), n)),
-                None => {
-                    return Err(self.expression_error(
-                        EvalError {
-                            message: format!(
-                                "a metric sample must be a number, found {}",
-                                eval::describe(&value)
-                            ),
-                            span: record.value.span,
-                        },
-                        step,
-                    ))
-                }
-            }
-        }
-        Ok(samples)
-    }
-
     pub(super) fn eval(&self, expr: &Expr, env: &Env, step: &str) -> Result<Value, Abort> {
         eval::eval(expr, env).map_err(|e| self.expression_error(e, step))
     }
@@ -562,14 +508,74 @@ impl Engine {
             attempts: 0,
         })
     }
+}
 
-    pub(super) fn start_attempt(&self, run: &Run<'_>, attempt: &Attempt<'_>) -> Result<i64, Abort> {
+impl Run<'_> {
+    /// The workflow's body and its result value.
+    async fn body(&self, env: &mut Env) -> Result<Value, Abort> {
+        let workflow = self.workflow;
+        let last;
+        match &workflow.body {
+            WorkflowBody::Chain(chain) => {
+                let mut current = env.input.clone();
+                for id in chain {
+                    let agent = self.engine.program.agent(*id);
+                    current = self
+                        .call_agent(agent, current, None, &agent.name, None)
+                        .await?;
+                    env.values.insert(agent.name.clone(), current.clone());
+                }
+                last = current;
+            }
+            WorkflowBody::Steps(block) => {
+                self.block(block, env, "").await?;
+                let mut object = Map::new();
+                for name in &block.bound {
+                    let value = env.values.get(name).cloned().unwrap_or(Value::Null);
+                    object.insert(name.clone(), value);
+                }
+                last = Value::Object(object);
+            }
+        }
+        match &workflow.output {
+            Some(output) => self.engine.eval(output, env, "output"),
+            None => Ok(last),
+        }
+    }
+
+    /// Evaluates the workflow's `record` samples.
+    fn records(&self, env: &Env) -> Result<Vec<(String, f64)>, Abort> {
+        let mut samples = Vec::new();
+        for record in &self.workflow.records {
+            let step = &record.step;
+            let value = self.engine.eval(&record.value, env, step)?;
+            match value.as_f64() {
+                Some(n) => samples.push((record.metric.clone(), n)),
+                None => {
+                    return Err(self.engine.expression_error(
+                        EvalError {
+                            message: format!(
+                                "a metric sample must be a number, found {}",
+                                eval::describe(&value)
+                            ),
+                            span: record.value.span,
+                        },
+                        step,
+                    ))
+                }
+            }
+        }
+        Ok(samples)
+    }
+
+    pub(super) fn start_attempt(&self, attempt: &Attempt<'_>) -> Result<i64, Abort> {
         let id = self
-            .record(|store| store.start_attempt(&attempt.row(run)))
+            .engine
+            .record(|store| store.start_attempt(&attempt.row(self)))
             .map_err(|e| store_abort(e, attempt.step))?;
-        self.progress.attempt_started(&StartReport {
-            execution_id: &run.id,
-            workflow: &run.workflow.name,
+        self.engine.progress.attempt_started(&StartReport {
+            execution_id: &self.id,
+            workflow: &self.workflow.name,
             step: attempt.step,
             agent: attempt.agent,
             attempt: attempt.number,
@@ -581,13 +587,12 @@ impl Engine {
     /// and reports it to the caller's progress.
     pub(super) fn finish_attempt(
         &self,
-        run: &Run<'_>,
         id: Option<i64>,
         attempt: &Attempt<'_>,
         result: Result<&Value, &StepError>,
         stderr_tail: Option<&str>,
     ) -> Result<(), Abort> {
-        let duration_ms = self.clock.elapsed(attempt.started).as_secs_f64() * 1000.0;
+        let duration_ms = self.engine.clock.elapsed(attempt.started).as_secs_f64() * 1000.0;
         let (status, output, error) = match result {
             Ok(output) => (AttemptStatus::Completed, Some(output), None),
             Err(error) => (
@@ -602,17 +607,18 @@ impl Engine {
             error,
             stderr_tail: stderr_tail.filter(|s| !s.is_empty()),
             child_execution_id: None,
-            finished_at: &store::timestamp(self.clock.now()),
+            finished_at: &store::timestamp(self.engine.clock.now()),
             duration_ms,
         };
-        self.record(|store| match id {
-            Some(id) => store.finish_attempt(&run.id, id, &end),
-            None => store.insert_attempt(&attempt.row(run), &end).map(drop),
-        })
-        .map_err(|e| store_abort(e, attempt.step))?;
-        self.progress.attempt_finished(&AttemptReport {
-            execution_id: &run.id,
-            workflow: &run.workflow.name,
+        self.engine
+            .record(|store| match id {
+                Some(id) => store.finish_attempt(&self.id, id, &end),
+                None => store.insert_attempt(&attempt.row(self), &end).map(drop),
+            })
+            .map_err(|e| store_abort(e, attempt.step))?;
+        self.engine.progress.attempt_finished(&AttemptReport {
+            execution_id: &self.id,
+            workflow: &self.workflow.name,
             step: attempt.step,
             agent: attempt.agent,
             attempt: attempt.number,

@@ -1,7 +1,7 @@
 //! Running statements: blocks, branches, loops, parallel branches, failure
 //! handlers, events and durable waits.
 
-use super::engine::{store_abort, Attempt, Engine, Env, Run};
+use super::engine::{store_abort, Attempt, Env, Run};
 use super::error::Abort;
 use super::eval::{self, EvalError};
 use crate::program::{Block, ForLoop, Statement, StatementKind};
@@ -11,17 +11,16 @@ use futures::stream::{self, StreamExt};
 use serde_json::{Map, Value};
 use std::time::Duration;
 
-impl Engine {
+impl Run<'_> {
     pub(super) fn block<'a>(
         &'a self,
-        run: &'a Run<'a>,
         block: &'a Block,
         env: &'a mut Env,
         path: &'a str,
     ) -> BoxFuture<'a, Result<(), Abort>> {
         Box::pin(async move {
             for statement in &block.statements {
-                self.statement(run, statement, env, path).await?;
+                self.statement(statement, env, path).await?;
             }
             Ok(())
         })
@@ -29,7 +28,6 @@ impl Engine {
 
     async fn statement(
         &self,
-        run: &Run<'_>,
         statement: &Statement,
         env: &mut Env,
         path: &str,
@@ -39,11 +37,11 @@ impl Engine {
             StatementKind::Call { name, call } => {
                 // Boxed, like loops and parallel blocks below, so that a statement
                 // parked in a `wait` holds a small future, not the largest branch.
-                let value = Box::pin(self.call(run, call, env, &step())).await?;
+                let value = Box::pin(self.call(call, env, &step())).await?;
                 env.values.insert(name.clone(), value);
             }
             StatementKind::Let { name, value } => {
-                let value = self.eval(value, env, &step())?;
+                let value = self.engine.eval(value, env, &step())?;
                 env.values.insert(name.clone(), value);
             }
             StatementKind::When {
@@ -54,34 +52,32 @@ impl Engine {
                 for branch in branches {
                     let step = format!("{path}{}", branch.step);
                     let condition = &branch.condition;
-                    let value = self.eval(condition, env, &step)?;
+                    let value = self.engine.eval(condition, env, &step)?;
                     let truth = eval::truth(&value, condition.span, "a `when` condition")
-                        .map_err(|e| self.expression_error(e, &step))?;
+                        .map_err(|e| self.engine.expression_error(e, &step))?;
                     if truth {
                         chosen = Some(&branch.block);
                         break;
                     }
                 }
                 if let Some(block) = chosen {
-                    self.block(run, block, env, path).await?;
+                    self.block(block, env, path).await?;
                 }
             }
-            StatementKind::For(for_loop) => {
-                Box::pin(self.for_loop(run, for_loop, env, &step())).await?
-            }
+            StatementKind::For(for_loop) => Box::pin(self.for_loop(for_loop, env, &step())).await?,
             StatementKind::Parallel(branches) => {
-                Box::pin(self.parallel(run, branches, env, path)).await?
+                Box::pin(self.parallel(branches, env, path)).await?
             }
             StatementKind::Try {
                 body,
                 error,
                 handler,
             } => {
-                match self.block(run, body, env, path).await {
+                match self.block(body, env, path).await {
                     Ok(()) => {}
                     Err(Abort::Step(failure)) => {
                         env.values.insert(error.clone(), failure.to_json());
-                        let handled = self.block(run, handler, env, path).await;
+                        let handled = self.block(handler, env, path).await;
                         env.values.remove(error);
                         handled?;
                     }
@@ -91,7 +87,7 @@ impl Engine {
             }
             StatementKind::Fail(message) => {
                 let step = step();
-                let value = self.eval(message, env, &step)?;
+                let value = self.engine.eval(message, env, &step)?;
                 let message = match value {
                     Value::String(s) => s,
                     other => other.to_string(),
@@ -102,21 +98,22 @@ impl Engine {
                 // Each emit that runs stores its event once (also across resume).
                 let step = step();
                 let payload = match payload {
-                    Some(expr) => self.eval(expr, env, &step)?,
+                    Some(expr) => self.engine.eval(expr, env, &step)?,
                     None => Value::Object(Map::new()),
                 };
-                self.record(|store| store.record_event(event, &payload, Some((&run.id, &step))))
+                self.engine
+                    .record(|store| store.record_event(event, &payload, Some((&self.id, &step))))
                     .map_err(|e| store_abort(e, &step))?;
             }
-            StatementKind::Wait(duration) => self.wait(run, &step(), *duration).await?,
+            StatementKind::Wait(duration) => self.wait(&step(), *duration).await?,
         }
         Ok(())
     }
 
     /// A durable pause: recorded as a step whose input is the wake-up time, so a
     /// resumed execution waits only for what is left.
-    async fn wait(&self, run: &Run<'_>, step: &str, duration: Duration) -> Result<(), Abort> {
-        let record = run.history.get(step);
+    async fn wait(&self, step: &str, duration: Duration) -> Result<(), Abort> {
+        let record = self.history.get(step);
         if record.is_some_and(|r| r.completed.is_some()) {
             return Ok(());
         }
@@ -125,26 +122,20 @@ impl Engine {
             .and_then(|input| input["until"].as_str())
             .and_then(store::parse_timestamp);
         let wake = earlier.unwrap_or_else(|| {
-            self.clock.now() + chrono::Duration::from_std(duration).unwrap_or_default()
+            self.engine.clock.now() + chrono::Duration::from_std(duration).unwrap_or_default()
         });
         let input = serde_json::json!({ "until": store::timestamp(wake) });
-        self.step_boundary().await;
+        self.engine.step_boundary().await;
         let number = record.map_or(1, |r| r.attempts + 1);
-        let attempt = Attempt::new(&self.clock, step, None, number, Some(&input));
-        let id = self.start_attempt(run, &attempt)?;
-        self.clock.sleep_until(wake).await;
-        self.finish_attempt(run, Some(id), &attempt, Ok(&Value::Null), None)
+        let attempt = Attempt::new(&self.engine.clock, step, None, number, Some(&input));
+        let id = self.start_attempt(&attempt)?;
+        self.engine.clock.sleep_until(wake).await;
+        self.finish_attempt(Some(id), &attempt, Ok(&Value::Null), None)
     }
 
     /// `step`: the loop's step path; each iteration's steps are under `step[i].`.
-    async fn for_loop(
-        &self,
-        run: &Run<'_>,
-        for_loop: &ForLoop,
-        env: &mut Env,
-        step: &str,
-    ) -> Result<(), Abort> {
-        let items = match self.eval(&for_loop.list, env, step)? {
+    async fn for_loop(&self, for_loop: &ForLoop, env: &mut Env, step: &str) -> Result<(), Abort> {
+        let items = match self.engine.eval(&for_loop.list, env, step)? {
             Value::Array(items) => items,
             other => {
                 let message = format!("`for` needs a list, found {}", eval::describe(&other));
@@ -152,7 +143,7 @@ impl Engine {
                     message,
                     span: for_loop.list.span,
                 };
-                return Err(self.expression_error(error, step));
+                return Err(self.engine.expression_error(error, step));
             }
         };
         let result_name = for_loop.body.bound.last();
@@ -161,7 +152,7 @@ impl Engine {
             scope.values.insert(for_loop.item.clone(), item);
             let path = format!("{step}[{i}].");
             async move {
-                self.block(run, &for_loop.body, &mut scope, &path).await?;
+                self.block(&for_loop.body, &mut scope, &path).await?;
                 Ok::<Value, Abort>(
                     result_name
                         .and_then(|name| scope.values.remove(name))
@@ -199,7 +190,6 @@ impl Engine {
     /// what each binds is visible afterwards.
     async fn parallel(
         &self,
-        run: &Run<'_>,
         branches: &[Statement],
         env: &mut Env,
         path: &str,
@@ -207,7 +197,7 @@ impl Engine {
         let running = branches.iter().map(|statement| {
             let mut scope = env.clone();
             async move {
-                self.statement(run, statement, &mut scope, path).await?;
+                self.statement(statement, &mut scope, path).await?;
                 Ok::<Env, Abort>(scope)
             }
         });
