@@ -371,3 +371,13 @@ fn find<'a, T>(items: &'a [T], name: &str, key: impl Fn(&T) -> &String) -> Optio
         .ok()
         .map(|i| &items[i])
 }
+
+/// The checked program of `text`, for the tests of what consumes programs.
+#[cfg(test)]
+pub(crate) fn checked(text: &str) -> Program {
+    let (_, checked) = crate::check_text("test.wf", text);
+    match checked.program {
+        Some(program) => program,
+        None => panic!("the test program does not check: {:?}", checked.diagnostics),
+    }
+}

@@ -71,9 +71,7 @@ mod tests {
 
     /// The retry policy `r` that `text` declares, checked.
     fn policy(text: &str) -> RetryPlan {
-        let (_, checked) = crate::check_text("retry.wf", text);
-        let mut program = checked.program.expect("the policy checks");
-        program.retries.remove(0)
+        crate::program::checked(text).retries.remove(0)
     }
 
     fn delays(text: &str) -> Vec<u128> {
