@@ -6,7 +6,9 @@
 /// Formats `text`, which must parse (callers check first): formatting a file with a
 /// syntax error could move a comment or a string it cannot see.
 pub fn format(text: &str) -> String {
-    let tokens = lex(text);
+    let Some(tokens) = lex(text) else {
+        return text.to_string();
+    };
     let mut out = String::with_capacity(text.len());
     let mut depth: usize = 0;
     let mut line = String::new();
@@ -66,16 +68,6 @@ fn finish_line(out: &mut String, line: &str, depth: usize) {
     out.push('\n');
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Word,
-    Literal,
-    Punct,
-    LineComment,
-    BlockComment,
-    Newlines(usize),
-}
-
 #[derive(Debug)]
 struct Token<'a> {
     kind: Kind,
@@ -86,7 +78,7 @@ struct Token<'a> {
 
 /// Reserved words (the grammar's one list): a bracket after one is never a call or
 /// an index.
-use crate::syntax::is_keyword;
+use crate::syntax::{is_keyword, TokenKind as Kind};
 
 /// Whether a token ends an operand, so that a following `-` is binary: a name, a
 /// literal, a closing bracket, or a reserved word that is a value.
@@ -143,108 +135,16 @@ fn space_between(prev: &Token<'_>, cur: &Token<'_>, after_unary_minus: bool) -> 
     }
 }
 
-/// Splits a parsed file into words, literals, punctuation, comments and runs of
-/// newlines. Dates (`2026-12-31`), durations and numbers are single literals.
-fn lex(text: &str) -> Vec<Token<'_>> {
-    let bytes = text.as_bytes();
-    let mut tokens = Vec::new();
-    let mut i = 0;
-    let mut spaced = false;
-    while i < bytes.len() {
-        let start = i;
-        let c = bytes[i];
-        let kind = match c {
-            b'\n' => {
-                while i < bytes.len() && matches!(bytes[i], b'\n' | b' ' | b'\t' | b'\r') {
-                    i += 1;
-                }
-                let newlines = text[start..i].matches('\n').count();
-                tokens.push(Token {
-                    kind: Kind::Newlines(newlines),
-                    text: "",
-                    spaced: false,
-                });
-                spaced = false;
-                continue;
-            }
-            b' ' | b'\t' | b'\r' => {
-                i += 1;
-                spaced = true;
-                continue;
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-                Kind::LineComment
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                i = text[i + 2..]
-                    .find("*/")
-                    .map_or(bytes.len(), |end| i + 2 + end + 2);
-                Kind::BlockComment
-            }
-            b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-                i = (i + 1).min(bytes.len());
-                Kind::Literal
-            }
-            b'0'..=b'9' => {
-                if is_date(&bytes[i..]) {
-                    i += 10;
-                } else {
-                    while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'.')
-                    {
-                        // An exponent's sign belongs to the number: `1e-3`.
-                        if matches!(bytes[i], b'e' | b'E')
-                            && matches!(bytes.get(i + 1), Some(b'-' | b'+'))
-                        {
-                            i += 1;
-                        }
-                        i += 1;
-                    }
-                }
-                Kind::Literal
-            }
-            c if c.is_ascii_alphabetic() || c == b'_' => {
-                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
-                    i += 1;
-                }
-                Kind::Word
-            }
-            _ => {
-                let two = text.get(i..i + 2).unwrap_or("");
-                i += if matches!(two, "==" | "!=" | ">=" | "<=" | "->") {
-                    2
-                } else {
-                    text[i..].chars().next().map_or(1, char::len_utf8)
-                };
-                Kind::Punct
-            }
-        };
-        tokens.push(Token {
-            kind,
-            text: &text[start..i],
-            spaced,
-        });
-        spaced = false;
-    }
-    tokens
-}
-
-fn is_date(bytes: &[u8]) -> bool {
-    bytes.len() >= 10
-        && bytes[..4].iter().all(u8::is_ascii_digit)
-        && bytes[4] == b'-'
-        && bytes[5..7].iter().all(u8::is_ascii_digit)
-        && bytes[7] == b'-'
-        && bytes[8..10].iter().all(u8::is_ascii_digit)
-        && !bytes
-            .get(10)
-            .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+/// The file's tokens as the grammar splits them (`syntax::tokens`); `None` only
+/// for text that does not parse, which is never formatted.
+fn lex(text: &str) -> Option<Vec<Token<'_>>> {
+    let tokens = crate::syntax::tokens(text)?;
+    Some(
+        tokens
+            .into_iter()
+            .map(|(kind, text, spaced)| Token { kind, text, spaced })
+            .collect(),
+    )
 }
 
 #[cfg(test)]

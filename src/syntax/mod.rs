@@ -28,6 +28,51 @@ pub const MAX_NESTING: usize = 64;
 /// for the trailing trivia), which accepts exactly what `file` accepts: pest's
 /// parse tree takes about ten times the text, and this way it never holds more
 /// than one declaration's.
+/// What `wfc fmt` sees of a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Word,
+    /// A string, number, duration or date.
+    Literal,
+    Punct,
+    LineComment,
+    BlockComment,
+    /// A run of line breaks (and the spaces among them): how many breaks.
+    Newlines(usize),
+}
+
+/// A token of a file that parses, with whether a space stood before it on its
+/// line: the grammar's `fmt_file` rule, so `wfc fmt` splits text exactly as the
+/// parser does. `None` for text that is not one (it does not happen for text that
+/// parses: any character is a token).
+pub fn tokens(text: &str) -> Option<Vec<(TokenKind, &str, bool)>> {
+    let file = WfParser::parse(Rule::fmt_file, text).ok()?.next()?;
+    let mut tokens = Vec::new();
+    let mut end = 0;
+    for pair in file.into_inner() {
+        let span = pair.as_span();
+        let kind = match pair.as_rule() {
+            Rule::fmt_newlines => TokenKind::Newlines(span.as_str().matches('\n').count()),
+            Rule::line_comment => TokenKind::LineComment,
+            Rule::block_comment => TokenKind::BlockComment,
+            Rule::string | Rule::date | Rule::duration | Rule::number => TokenKind::Literal,
+            Rule::fmt_word => TokenKind::Word,
+            Rule::fmt_punct => TokenKind::Punct,
+            Rule::EOI => continue,
+            // `fmt_file` yields nothing else; were it to, no guess is made.
+            _ => return None,
+        };
+        // Only spaces are silent between tokens, and never after a line break.
+        let (text, spaced) = match kind {
+            TokenKind::Newlines(_) => ("", false),
+            _ => (span.as_str(), span.start() > end),
+        };
+        tokens.push((kind, text, spaced));
+        end = span.end();
+    }
+    Some(tokens)
+}
+
 /// Whether `word` is reserved: the grammar's `keyword` rule, the one list of them.
 pub fn is_keyword(word: &str) -> bool {
     WfParser::parse(Rule::keyword, word).is_ok_and(|pairs| pairs.as_str().len() == word.len())

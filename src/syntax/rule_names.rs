@@ -245,5 +245,12 @@ fn human_name(rule: Rule) -> &'static str {
         Rule::input_ref => "`input`",
         Rule::function_call => "a function call",
         Rule::paren => "`(`",
+        Rule::fmt_file
+        | Rule::fmt_space
+        | Rule::fmt_newlines
+        | Rule::fmt_token
+        | Rule::fmt_word
+        | Rule::fmt_punct => "a token",
+        Rule::line_comment | Rule::block_comment => "a comment",
     }
 }
