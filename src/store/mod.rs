@@ -87,7 +87,8 @@ impl Store {
             source,
         };
         let mut conn = Connection::open(path).map_err(open_error)?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
+        conn.busy_handler(Some(wait_while_busy))
+            .map_err(open_error)?;
         // SQLite falls back to reading when it may not write; say so now, not at
         // the first write in the middle of a run.
         if conn.is_readonly(rusqlite::MAIN_DB).map_err(open_error)? {
@@ -127,7 +128,7 @@ impl Store {
             | OpenFlags::SQLITE_OPEN_URI
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let first = Connection::open_with_flags(path, flags).and_then(|conn| {
-            conn.busy_timeout(BUSY_TIMEOUT)?;
+            conn.busy_handler(Some(wait_while_busy))?;
             conn.query_row("PRAGMA user_version", [], |_| Ok(()))?;
             Ok(conn)
         });
@@ -195,6 +196,35 @@ impl Store {
     }
 }
 
+/// How long to sleep before SQLite's retry `attempt` (0-based) of a statement that
+/// found the database locked by another connection: SQLite's own schedule, then
+/// 100 ms; `None` once [`BUSY_TIMEOUT`] would pass.
+fn busy_delay(attempt: usize) -> Option<Duration> {
+    const DELAYS_MS: [u64; 12] = [1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100];
+    let delay = |n: usize| DELAYS_MS.get(n).copied().unwrap_or(100);
+    let waited: u64 = (0..attempt).map(delay).sum();
+    let next = delay(attempt);
+    (waited + next <= BUSY_TIMEOUT.as_millis() as u64).then(|| Duration::from_millis(next))
+}
+
+/// SQLite's busy handler: waits for another connection's lock, up to
+/// [`BUSY_TIMEOUT`]. On a tokio worker thread each sleep first hands the worker's
+/// other tasks to another thread, so a write waiting on another process (a
+/// `wfc run` beside a server, a long transaction) stalls nothing else.
+fn wait_while_busy(attempt: i32) -> bool {
+    let Some(delay) = busy_delay(usize::try_from(attempt).unwrap_or(0)) else {
+        return false;
+    };
+    let sleep = || std::thread::sleep(delay);
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(sleep)
+        }
+        _ => sleep(),
+    }
+    true
+}
+
 /// Refuses a database wfc did not make (tables but no schema version) or made by a
 /// newer wfc, without writing to it.
 fn ours(conn: &Connection, path: &Path) -> Result<()> {
@@ -247,5 +277,64 @@ fn when_not_busy<T>(mut operation: impl FnMut() -> rusqlite::Result<T>) -> rusql
             }
             result => return result,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    #[test]
+    fn busy_waits_follow_sqlites_schedule_and_stop_at_the_timeout() {
+        assert_eq!(busy_delay(0), Some(Duration::from_millis(1)));
+        assert_eq!(busy_delay(11), Some(Duration::from_millis(100)));
+        let attempts = (0..).take_while(|n| busy_delay(*n).is_some()).count();
+        let waited: Duration = (0..attempts).filter_map(busy_delay).sum();
+        assert!(waited <= BUSY_TIMEOUT && waited > BUSY_TIMEOUT - Duration::from_millis(100));
+    }
+
+    /// A write waiting for another connection's lock does not hold its tokio
+    /// worker: with one worker, another task keeps running meanwhile.
+    #[test]
+    fn a_write_waiting_on_another_connection_leaves_the_worker_to_other_tasks() {
+        let dir = std::env::temp_dir().join(format!("wfc-busy-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("wfc.db");
+        let store = Store::open(&path).unwrap();
+        let blocker = Connection::open(&path).unwrap();
+        blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let ticks = Arc::new(AtomicUsize::new(0));
+        runtime.block_on(async {
+            let writer = tokio::spawn(async move {
+                store.record_event("lead.created", &serde_json::json!({}), None)
+            });
+            let ticker = tokio::spawn({
+                let ticks = ticks.clone();
+                async move {
+                    loop {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                        ticks.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            });
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let ticked = ticks.load(Ordering::SeqCst);
+            blocker.execute_batch("COMMIT").unwrap();
+            assert!(
+                writer.await.unwrap().unwrap().is_some(),
+                "written once free"
+            );
+            ticker.abort();
+            assert!(ticked >= 10, "the other task ran {ticked} times");
+        });
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
