@@ -79,7 +79,7 @@ impl Error {
                 ServeError::TokenRequired(_)
                 | ServeError::Listen { .. }
                 | ServeError::Invalid { .. }
-                | ServeError::Unreadable { .. }
+                | ServeError::Unreadable(_)
                 | ServeError::Signals(_) => exit::USAGE,
             },
         }

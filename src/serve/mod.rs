@@ -43,8 +43,9 @@ pub enum ServeError {
     },
     #[error("`{path}` does not check:\n{diagnostics}")]
     Invalid { path: PathBuf, diagnostics: String },
-    #[error("cannot read `{path}`: {message}")]
-    Unreadable { path: PathBuf, message: String },
+    /// The load error names the file and why.
+    #[error(transparent)]
+    Unreadable(#[from] crate::loader::LoadError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot wait for signals: {0}")]
@@ -83,10 +84,7 @@ impl State {
 
 /// Loads, checks and builds an engine for one file.
 pub fn load(path: &Path, db: &Path, clock: &Clock) -> Result<Served, ServeError> {
-    let (loaded, checked) = crate::check_file(path).map_err(|e| ServeError::Unreadable {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
+    let (loaded, checked) = crate::check_file(path)?;
     let Some(program) = checked.program else {
         let diagnostics = checked
             .diagnostics

@@ -914,3 +914,17 @@ fn a_database_that_fails_mid_command_exits_3() {
     // An id that names nothing is still the user's mistake.
     project.wfc(["show", "ffffffff"]).expect_code(2);
 }
+
+/// `wfc serve` on a file it cannot read says so once, with exit status 2.
+#[test]
+fn serve_on_a_missing_file_says_why_once() {
+    let project = Project::new("abuse_serve_missing");
+    let run = project.wfc(["serve", "missing.wf"]).expect_code(2);
+    assert_eq!(
+        run.stderr.matches("cannot read").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("missing.wf"), "{}", run.stderr);
+}
