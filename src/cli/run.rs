@@ -285,12 +285,12 @@ impl Progress for StderrProgress {
         } else {
             "✗"
         };
-        let agent = report.agent.unwrap_or("-");
+        let agent = report.start.agent.unwrap_or("-");
         let mut line = format!(
             "{mark} {}/{}  {agent}  #{}  {}  {}",
-            report.workflow,
-            report.step,
-            report.attempt,
+            report.start.workflow,
+            report.start.step,
+            report.start.attempt,
             super::table::duration(Some(report.duration_ms)),
             report.status
         );
@@ -300,7 +300,7 @@ impl Progress for StderrProgress {
         match &self.spinner {
             Some(spinner) => {
                 let mut state = spinner.lock();
-                let key = key(report.execution_id, report.step);
+                let key = key(report.start.execution_id, report.start.step);
                 state.running.retain(|(k, _, _)| *k != key);
                 // Replace the spinner line; the next tick draws it again below.
                 eprint!("\r\x1b[2K{line}\n");

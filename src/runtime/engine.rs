@@ -573,14 +573,19 @@ impl Run<'_> {
             .engine
             .record(|store| store.start_attempt(&attempt.row(self)))
             .map_err(|e| store_abort(e, attempt.step))?;
-        self.engine.progress.attempt_started(&StartReport {
+        self.engine.progress.attempt_started(&self.report(attempt));
+        Ok(id)
+    }
+
+    /// Which attempt a progress report is about.
+    fn report<'r>(&'r self, attempt: &Attempt<'r>) -> StartReport<'r> {
+        StartReport {
             execution_id: &self.id,
             workflow: &self.workflow.name,
             step: attempt.step,
             agent: attempt.agent,
             attempt: attempt.number,
-        });
-        Ok(id)
+        }
     }
 
     /// Ends attempt row `id` (or writes the whole attempt when it has no row yet),
@@ -617,11 +622,7 @@ impl Run<'_> {
             })
             .map_err(|e| store_abort(e, attempt.step))?;
         self.engine.progress.attempt_finished(&AttemptReport {
-            execution_id: &self.id,
-            workflow: &self.workflow.name,
-            step: attempt.step,
-            agent: attempt.agent,
-            attempt: attempt.number,
+            start: self.report(attempt),
             duration_ms,
             status,
             error,

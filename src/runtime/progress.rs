@@ -3,14 +3,10 @@
 
 use crate::store::AttemptStatus;
 
-/// One finished step attempt.
+/// One finished step attempt: which one, and how it ended.
 #[derive(Debug)]
 pub struct AttemptReport<'a> {
-    pub execution_id: &'a str,
-    pub workflow: &'a str,
-    pub step: &'a str,
-    pub agent: Option<&'a str>,
-    pub attempt: u32,
+    pub start: StartReport<'a>,
     pub duration_ms: f64,
     pub status: AttemptStatus,
     pub error: Option<&'a str>,

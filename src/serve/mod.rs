@@ -274,21 +274,21 @@ impl Progress for Logged {
     fn attempt_finished(&self, r: &AttemptReport<'_>) {
         if r.status == AttemptStatus::Completed {
             tracing::info!(
-                execution = r.execution_id,
-                workflow = r.workflow,
-                step = r.step,
-                agent = r.agent,
-                attempt = r.attempt,
+                execution = r.start.execution_id,
+                workflow = r.start.workflow,
+                step = r.start.step,
+                agent = r.start.agent,
+                attempt = r.start.attempt,
                 ms = r.duration_ms as u64,
                 "step completed"
             );
         } else {
             tracing::warn!(
-                execution = r.execution_id,
-                workflow = r.workflow,
-                step = r.step,
-                agent = r.agent,
-                attempt = r.attempt,
+                execution = r.start.execution_id,
+                workflow = r.start.workflow,
+                step = r.start.step,
+                agent = r.start.agent,
+                attempt = r.start.attempt,
                 ms = r.duration_ms as u64,
                 status = %r.status,
                 error = r.error,
