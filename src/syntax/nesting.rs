@@ -47,6 +47,36 @@ pub fn check(text: &str, file: FileId) -> Option<Diagnostic> {
     None
 }
 
+/// The innermost bracket that is opened and never closed, if any: where a syntax
+/// error really begins when a `}` is missing (strings and comments skipped).
+pub fn unclosed(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut open: Vec<(usize, u8)> = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => i = skip_string(bytes, i),
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i = text[i + 2..]
+                    .find("*/")
+                    .map_or(bytes.len(), |end| i + 2 + end + 1);
+            }
+            b @ (b'{' | b'[' | b'(') => open.push((i, b)),
+            b'}' | b']' | b')' => {
+                open.pop();
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    open.last().map(|(at, _)| *at)
+}
+
 fn too_deep(file: FileId, at: usize) -> Diagnostic {
     Diagnostic::new(
         Code::TooDeeplyNested,

@@ -30,7 +30,21 @@ pub fn syntax_error(error: &Error<Rule>, text: &str, file: FileId) -> Diagnostic
         format!("expected {expected}, found {found_words}"),
         format!("expected {expected}"),
     );
-    if let Some(help) = help_for(text, at, &found, &expected) {
+    let unclosed = super::nesting::unclosed(text).filter(|open| *open < at);
+    if let Some(open) = unclosed {
+        let bracket = &text[open..open + 1];
+        let closing = match bracket {
+            "{" => "}",
+            "[" => "]",
+            _ => ")",
+        };
+        diagnostic = diagnostic
+            .with_label(
+                Span::new(file, open, open + 1),
+                format!("this `{bracket}` is never closed"),
+            )
+            .with_help(format!("add the missing `{closing}`"));
+    } else if let Some(help) = help_for(text, at, &found, &expected) {
         diagnostic = diagnostic.with_help(help);
     }
     diagnostic
@@ -82,7 +96,11 @@ fn token_name(token: &str) -> Option<String> {
 /// What could have come next: the rules pest tried there, plus the literal tokens
 /// it tried (pest reports punctuation such as `}` only through parse attempts).
 fn expected_list(rules: &[Rule], error: &Error<Rule>) -> String {
-    let mut names: Vec<String> = rules.iter().map(|r| human_name(*r).to_string()).collect();
+    let mut names: Vec<String> = rules
+        .iter()
+        .flat_map(|r| human_names(*r))
+        .map(String::from)
+        .collect();
     if let Some(attempts) = error.parse_attempts() {
         for token in attempts.expected_tokens() {
             // pest does not export the token type, only its `Display`.
@@ -91,11 +109,37 @@ fn expected_list(rules: &[Rule], error: &Error<Rule>) -> String {
     }
     names.sort_unstable();
     names.dedup();
+    // A long list hides what matters; its start says what kind of thing is next.
+    const SHOWN: usize = 12;
+    if names.len() > SHOWN + 1 {
+        let more = names.len() - SHOWN;
+        names.truncate(SHOWN);
+        names.push(format!("{more} more"));
+    }
     match names.as_slice() {
         [] => "something else".into(),
         [one] => one.clone(),
         [init @ .., last] => format!("{} or {last}", init.join(", ")),
     }
+}
+
+/// The names of what `rule` accepts: one per keyword of a keyword alternative, so
+/// that they merge with the same keywords pest reports as tokens.
+fn human_names(rule: Rule) -> Vec<&'static str> {
+    let alternatives: &[Rule] = match rule {
+        Rule::backoff_kind => &[
+            Rule::backoff_exponential,
+            Rule::backoff_linear,
+            Rule::backoff_constant,
+        ],
+        Rule::jitter_kind => &[Rule::jitter_none, Rule::jitter_full, Rule::jitter_equal],
+        Rule::missed_policy => &[Rule::missed_run_once, Rule::missed_skip],
+        Rule::failure_policy => &[Rule::failure_dead_letter, Rule::failure_fail],
+        Rule::prefix_op => &[Rule::op_not, Rule::op_negate],
+        Rule::call_option => &[Rule::call_timeout, Rule::call_retry],
+        _ => return vec![human_name(rule)],
+    };
+    alternatives.iter().map(|r| human_name(*r)).collect()
 }
 
 /// The name a user knows each rule by: usually the keyword that starts it.

@@ -70,3 +70,38 @@ fn json_output_describes_each_diagnostic() {
         insta::assert_json_snapshot!(case, lines);
     }
 }
+
+/// The one syntax error of `text`, rendered without colour.
+fn syntax_report(text: &str) -> String {
+    let (loaded, checked) = wfc::check_text("flow.wf", text);
+    assert_eq!(checked.diagnostics.len(), 1, "{:?}", checked.diagnostics);
+    render::report(&checked.diagnostics[0], &loaded.sources, false, 100)
+}
+
+#[test]
+fn a_missing_brace_is_pointed_at_in_the_middle_and_at_the_end() {
+    let middle =
+        syntax_report("agent a {\n  compute { ok: true }\n\nagent b { compute { ok: false } }\n");
+    assert!(middle.contains("this `{` is never closed"), "{middle}");
+    assert!(
+        middle.contains("1 │ agent a {"),
+        "the label is on line 1: {middle}"
+    );
+    assert!(middle.contains("add the missing `}`"), "{middle}");
+    let end = syntax_report("agent a {\n  compute { ok: true }\n");
+    assert!(end.contains("this `{` is never closed"), "{end}");
+    // Of the many words that could follow, twelve are listed and the rest counted.
+    assert!(end.contains(" more, found end of file"), "{end}");
+    // Balanced brackets get no such label.
+    let balanced = syntax_report("agent a { compute { ok: true } oops }\n");
+    assert!(!balanced.contains("never closed"), "{balanced}");
+}
+
+#[test]
+fn expected_keywords_are_listed_once() {
+    let report = syntax_report("retry r { backoff exponentail 1s }\n");
+    assert!(
+        report.contains("expected `constant`, `exponential` or `linear`, found `exponentail`"),
+        "{report}"
+    );
+}
