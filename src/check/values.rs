@@ -326,7 +326,7 @@ fn cron(expr: &Spanned<String>, out: &mut Vec<Diagnostic>) {
     let parsed = croner::parser::CronParser::new().parse(&expr.value);
     let problem = match (fields, parsed) {
         (5, Ok(_)) => return,
-        (5, Err(error)) => error.to_string(),
+        (5, Err(error)) => crate::program::out_of_range(&expr.value).unwrap_or(error.to_string()),
         (n, _) => format!("{n} fields; cron needs 5 (minute hour day-of-month month day-of-week)"),
     };
     out.push(

@@ -12,7 +12,7 @@ mod schedule;
 pub use builtin::Builtin;
 pub use error_kind::ErrorKind;
 pub use event::{event_problem, invalid_event_name, matches};
-pub use schedule::{Due, Schedule};
+pub use schedule::{out_of_range, Due, Schedule};
 
 use crate::ast::{BackoffKind, CompareOp, Expr, Goal, Jitter, MissedSlots};
 use crate::metric::MetricQuery;

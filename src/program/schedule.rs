@@ -31,6 +31,39 @@ pub struct Due {
     pub next: Option<DateTime<Utc>>,
 }
 
+/// The five fields of a cron expression: name and the numbers it allows.
+const FIELDS: [(&str, u32, u32); 5] = [
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day of month", 1, 31),
+    ("month", 1, 12),
+    ("day of week", 0, 7),
+];
+
+/// The first number of a five-field expression outside its field's range, as a
+/// message naming the field (`hour must be 0–23, found 25`). Steps (`*/15`) are not
+/// values; names and the cron crate's extensions are left to the crate.
+pub fn out_of_range(expression: &str) -> Option<String> {
+    let fields: Vec<&str> = expression.split_whitespace().collect();
+    if fields.len() != FIELDS.len() {
+        return None;
+    }
+    for (field, (name, low, high)) in fields.iter().zip(FIELDS) {
+        for part in field.split(',') {
+            let values = part.split('/').next().unwrap_or("");
+            for number in values.split('-') {
+                let Ok(value) = number.parse::<u64>() else {
+                    continue;
+                };
+                if value < u64::from(low) || value > u64::from(high) {
+                    return Some(format!("{name} must be {low}–{high}, found {value}"));
+                }
+            }
+        }
+    }
+    None
+}
+
 impl Schedule {
     pub fn new(expression: &str, tz: Tz) -> Result<Schedule, String> {
         let cron = CronParser::new()
@@ -82,6 +115,24 @@ mod tests {
 
     fn schedule(expression: &str, tz: &str) -> Schedule {
         Schedule::new(expression, tz.parse().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_number_out_of_range_names_its_field() {
+        assert_eq!(
+            out_of_range("0 25 * * *").as_deref(),
+            Some("hour must be 0–23, found 25")
+        );
+        assert_eq!(
+            out_of_range("*/15 9-17 1,32 * *").as_deref(),
+            Some("day of month must be 1–31, found 32")
+        );
+        assert_eq!(
+            out_of_range("0 9 * 0 MON").as_deref(),
+            Some("month must be 1–12, found 0")
+        );
+        assert_eq!(out_of_range("*/90 * * * 7"), None, "a step is not a value");
+        assert_eq!(out_of_range("0 9 * * *"), None);
     }
 
     #[test]
