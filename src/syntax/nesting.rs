@@ -5,6 +5,7 @@
 use super::MAX_NESTING;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::{FileId, Span};
+use std::ops::ControlFlow;
 
 /// Returns a diagnostic at the first place the nesting passes [`MAX_NESTING`]: brackets
 /// more than that deep, or more `if`s than that in one bracket-free stretch (the
@@ -14,20 +15,13 @@ pub fn check(text: &str, file: FileId) -> Option<Diagnostic> {
     let bytes = text.as_bytes();
     let mut depth = 0usize;
     let mut ifs = 0usize;
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'"' => i = skip_string(bytes, i),
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
+    code(text, |i, byte| {
+        match byte {
             b'{' | b'[' | b'(' => {
                 depth += 1;
                 ifs = 0;
                 if depth > MAX_NESTING {
-                    return Some(too_deep(file, i));
+                    return ControlFlow::Break(too_deep(file, i));
                 }
             }
             b'}' | b']' | b')' => {
@@ -37,21 +31,36 @@ pub fn check(text: &str, file: FileId) -> Option<Diagnostic> {
             b'i' if bytes.get(i + 1) == Some(&b'f') && is_word(bytes, i, 2) => {
                 ifs += 1;
                 if ifs > MAX_NESTING {
-                    return Some(too_deep(file, i));
+                    return ControlFlow::Break(too_deep(file, i));
                 }
             }
             _ => {}
         }
-        i += 1;
-    }
-    None
+        ControlFlow::Continue(())
+    })
 }
 
 /// The innermost bracket that is opened and never closed, if any: where a syntax
-/// error really begins when a `}` is missing (strings and comments skipped).
+/// error really begins when a `}` is missing.
 pub fn unclosed(text: &str) -> Option<usize> {
+    let mut open: Vec<usize> = Vec::new();
+    code(text, |i, byte| {
+        match byte {
+            b'{' | b'[' | b'(' => open.push(i),
+            b'}' | b']' | b')' => {
+                open.pop();
+            }
+            _ => {}
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    open.last().copied()
+}
+
+/// Visits each byte of `text` outside strings and comments, with its offset, until
+/// `visit` breaks.
+fn code<B>(text: &str, mut visit: impl FnMut(usize, u8) -> ControlFlow<B>) -> Option<B> {
     let bytes = text.as_bytes();
-    let mut open: Vec<(usize, u8)> = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
@@ -66,15 +75,15 @@ pub fn unclosed(text: &str) -> Option<usize> {
                     .find("*/")
                     .map_or(bytes.len(), |end| i + 2 + end + 1);
             }
-            b @ (b'{' | b'[' | b'(') => open.push((i, b)),
-            b'}' | b']' | b')' => {
-                open.pop();
+            byte => {
+                if let ControlFlow::Break(found) = visit(i, byte) {
+                    return Some(found);
+                }
             }
-            _ => {}
         }
         i += 1;
     }
-    open.last().map(|(at, _)| *at)
+    None
 }
 
 fn too_deep(file: FileId, at: usize) -> Diagnostic {
