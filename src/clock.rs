@@ -17,13 +17,19 @@ pub struct Clock(Source);
 enum Source {
     #[default]
     System,
-    Manual(Arc<watch::Sender<DateTime<Utc>>>),
+    Manual(Arc<Manual>),
+}
+
+/// A manual clock's time, and the deadlines of the tasks sleeping on it.
+struct Manual {
+    time: watch::Sender<DateTime<Utc>>,
+    deadlines: std::sync::Mutex<Vec<DateTime<Utc>>>,
 }
 
 /// A clock that moves only when told to: sleepers wake when it is advanced past
 /// their deadline.
 #[derive(Clone)]
-pub struct ManualClock(Arc<watch::Sender<DateTime<Utc>>>);
+pub struct ManualClock(Arc<Manual>);
 
 /// A point to measure elapsed time from, on the clock that made it.
 #[derive(Debug, Clone, Copy)]
@@ -42,7 +48,7 @@ impl Clock {
     pub fn now(&self) -> DateTime<Utc> {
         match &self.0 {
             Source::System => Utc::now(),
-            Source::Manual(time) => *time.borrow(),
+            Source::Manual(manual) => *manual.time.borrow(),
         }
     }
 
@@ -61,8 +67,9 @@ impl Clock {
                 let left = (deadline - Utc::now()).to_std().unwrap_or_default();
                 tokio::time::sleep(left).await;
             }
-            Source::Manual(time) => {
-                let mut reader = time.subscribe();
+            Source::Manual(manual) => {
+                let mut reader = manual.time.subscribe();
+                let _waiting = Waiting::new(manual, deadline);
                 // The sender lives as long as this clock, so the wait cannot fail.
                 let _ = reader.wait_for(|now| *now >= deadline).await;
             }
@@ -72,7 +79,7 @@ impl Clock {
     pub fn timer(&self) -> Timer {
         match &self.0 {
             Source::System => Timer::System(Instant::now()),
-            Source::Manual(time) => Timer::Manual(*time.borrow()),
+            Source::Manual(manual) => Timer::Manual(*manual.time.borrow()),
         }
     }
 
@@ -80,8 +87,8 @@ impl Clock {
     pub fn elapsed(&self, timer: Timer) -> Duration {
         match (timer, &self.0) {
             (Timer::System(start), _) => start.elapsed(),
-            (Timer::Manual(start), Source::Manual(time)) => {
-                (*time.borrow() - start).to_std().unwrap_or_default()
+            (Timer::Manual(start), Source::Manual(manual)) => {
+                (*manual.time.borrow() - start).to_std().unwrap_or_default()
             }
             (Timer::Manual(_), Source::System) => Duration::ZERO,
         }
@@ -90,7 +97,10 @@ impl Clock {
 
 impl ManualClock {
     pub fn new(start: DateTime<Utc>) -> ManualClock {
-        ManualClock(Arc::new(watch::Sender::new(start)))
+        ManualClock(Arc::new(Manual {
+            time: watch::Sender::new(start),
+            deadlines: std::sync::Mutex::new(Vec::new()),
+        }))
     }
 
     /// The clock to hand to an engine, dispatcher or store.
@@ -99,23 +109,53 @@ impl ManualClock {
     }
 
     pub fn now(&self) -> DateTime<Utc> {
-        *self.0.borrow()
+        *self.0.time.borrow()
     }
 
-    /// How many tasks are waiting on this clock: a test moves time once the tasks
-    /// it drives are asleep, so that none computes its deadline after the move.
+    /// How many tasks are waiting on this clock for a time still to come: a test
+    /// moves time once the tasks it drives are asleep, so that none computes its
+    /// deadline after the move (one woken but not yet run is not counted).
     pub fn sleepers(&self) -> usize {
-        self.0.receiver_count()
+        let now = self.now();
+        let deadlines = self.0.deadlines.lock().unwrap_or_else(|e| e.into_inner());
+        deadlines.iter().filter(|deadline| **deadline > now).count()
     }
 
     /// Moves time forward by `duration`, waking every sleeper now due.
     pub fn advance(&self, duration: Duration) {
-        self.0.send_modify(|now| *now = later(*now, duration));
+        self.0.time.send_modify(|now| *now = later(*now, duration));
     }
 
     /// Moves time to `at` (never backwards).
     pub fn set(&self, at: DateTime<Utc>) {
-        self.0.send_modify(|now| *now = (*now).max(at));
+        self.0.time.send_modify(|now| *now = (*now).max(at));
+    }
+}
+
+/// A sleeper's deadline, registered with its manual clock while it sleeps.
+struct Waiting<'a> {
+    manual: &'a Manual,
+    deadline: DateTime<Utc>,
+}
+
+impl<'a> Waiting<'a> {
+    fn new(manual: &'a Manual, deadline: DateTime<Utc>) -> Self {
+        let mut deadlines = manual.deadlines.lock().unwrap_or_else(|e| e.into_inner());
+        deadlines.push(deadline);
+        Waiting { manual, deadline }
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        let mut deadlines = self
+            .manual
+            .deadlines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = deadlines.iter().position(|d| *d == self.deadline) {
+            deadlines.swap_remove(i);
+        }
     }
 }
 
