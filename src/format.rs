@@ -74,6 +74,15 @@ struct Token<'a> {
     text: &'a str,
     /// Whether whitespace stood before it in the input (on the same line).
     spaced: bool,
+    /// A word that is a field name (after `.`): a name even when it is spelled like
+    /// a reserved word (`r.output - 1`, `r.any[0]`).
+    key: bool,
+}
+
+impl Token<'_> {
+    fn reserved(&self) -> bool {
+        !self.key && is_keyword(self.text)
+    }
 }
 
 /// Reserved words (the grammar's one list): a bracket after one is never a call or
@@ -86,7 +95,7 @@ fn ends_operand(token: &Token<'_>) -> bool {
     match token.kind {
         Kind::Literal => true,
         Kind::Word => {
-            !is_keyword(token.text) || matches!(token.text, "input" | "true" | "false" | "null")
+            !token.reserved() || matches!(token.text, "input" | "true" | "false" | "null")
         }
         Kind::Punct => matches!(token.text, ")" | "]" | "}"),
         _ => false,
@@ -127,7 +136,7 @@ fn space_between(prev: &Token<'_>, cur: &Token<'_>, after_unary_minus: bool) -> 
         // word (`skills [a, b]`, `run ["sh"]`) looks like an index to a lexer, so there
         // the author's space decides.
         (_, "(" | "[") => {
-            let attaches = matches!(prev.kind, Kind::Word | Kind::Literal) && !is_keyword(p)
+            let attaches = matches!(prev.kind, Kind::Word | Kind::Literal) && !prev.reserved()
                 || matches!(p, ")" | "]");
             !attaches || (c == "[" && cur.spaced)
         }
@@ -138,13 +147,26 @@ fn space_between(prev: &Token<'_>, cur: &Token<'_>, after_unary_minus: bool) -> 
 /// The file's tokens as the grammar splits them (`syntax::tokens`); `None` only
 /// for text that does not parse, which is never formatted.
 fn lex(text: &str) -> Option<Vec<Token<'_>>> {
-    let tokens = crate::syntax::tokens(text)?;
-    Some(
-        tokens
-            .into_iter()
-            .map(|(kind, text, spaced)| Token { kind, text, spaced })
-            .collect(),
-    )
+    let mut after_dot = false;
+    let tokens = crate::syntax::tokens(text)?
+        .into_iter()
+        .map(|(kind, text, spaced)| {
+            let key = after_dot && kind == Kind::Word;
+            if !matches!(
+                kind,
+                Kind::Newlines(_) | Kind::LineComment | Kind::BlockComment
+            ) {
+                after_dot = text == ".";
+            }
+            Token {
+                kind,
+                text,
+                spaced,
+                key,
+            }
+        })
+        .collect();
+    Some(tokens)
 }
 
 #[cfg(test)]

@@ -137,7 +137,7 @@ fn postfix(lower: &mut Lower, pair: Pair<'_, Rule>) -> Expr {
         let span = crate::source::Span::new(expr.span.file, expr.span.start, end);
         let inner = Children::of(access.clone()).next();
         let kind = if access.as_rule() == Rule::field {
-            ExprKind::Field(Box::new(expr), lower.ident(inner))
+            ExprKind::Field(Box::new(expr), lower.key(inner))
         } else {
             ExprKind::Index(Box::new(expr), Box::new(lower_expr(lower, inner)))
         };
@@ -162,7 +162,7 @@ fn primary(lower: &mut Lower, pair: Pair<'_, Rule>) -> Expr {
             pair.into_inner()
                 .map(|field| {
                     let mut parts = Children::of(field);
-                    let name = lower.ident(parts.next());
+                    let name = lower.key(parts.next());
                     (name, lower_expr(lower, parts.next()))
                 })
                 .collect(),

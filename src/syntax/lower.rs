@@ -258,7 +258,7 @@ impl Lower {
                     .into_inner()
                     .map(|field| {
                         let mut parts = Children::of(field);
-                        let name = self.ident(parts.next());
+                        let name = self.key(parts.next());
                         (name, self.type_expr(parts.next()))
                     })
                     .collect(),
@@ -677,7 +677,7 @@ fn property_name(rule: Rule) -> &'static str {
 }
 
 /// Decodes the escapes the grammar admits.
-fn unescape(body: &str) -> String {
+pub(super) fn unescape(body: &str) -> String {
     let mut out = String::with_capacity(body.len());
     let mut chars = body.chars();
     while let Some(c) = chars.next() {

@@ -48,6 +48,18 @@ impl Lower {
             span: self.span(&pair),
         }
     }
+
+    /// A field name: a word as written, or a quoted string decoded.
+    pub(super) fn key(&self, pair: Pair<'_, Rule>) -> Ident {
+        let span = self.span(&pair);
+        let inner = Children::of(pair).next();
+        let name = match inner.as_rule() {
+            Rule::key_word => inner.as_str().to_string(),
+            Rule::string => super::lower::unescape(Children::of(inner).next().as_str()),
+            rule => unreachable_rule(rule),
+        };
+        Ident { name, span }
+    }
 }
 
 /// The comparison an operator rule (`op_ge` …) stands for.

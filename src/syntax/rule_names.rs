@@ -163,6 +163,7 @@ fn human_name(rule: Rule) -> &'static str {
         Rule::keyword => "a keyword",
         Rule::ident | Rule::name_ref | Rule::agent_target | Rule::aggregation => "a name",
         Rule::metric_name => "a metric name",
+        Rule::key | Rule::key_word => "a field name",
         Rule::number | Rule::signed_number => "a number",
         Rule::duration => "a duration like `500ms` or `30s`",
         Rule::date => "a date like `2026-12-31`",

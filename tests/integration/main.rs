@@ -9,6 +9,7 @@ mod failure;
 mod format;
 mod goals;
 mod graph;
+mod language;
 mod readme;
 mod robustness;
 mod run;

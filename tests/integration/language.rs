@@ -1,0 +1,90 @@
+//! Language constructs end to end through the built binary: field names that are
+//! any JSON key, typed catch, loop indexes and results, stable step names.
+
+use crate::support::{root, Project};
+use serde_json::{json, Value};
+
+/// The reserved words, read from the grammar's one list.
+fn keywords() -> Vec<String> {
+    let grammar = std::fs::read_to_string(root().join("grammar/wf.pest")).unwrap();
+    let start = grammar.find("keyword = @{").expect("the keyword rule");
+    let rule = &grammar[start..start + grammar[start..].find("~ !ident_char").unwrap()];
+    let words: Vec<String> = rule
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect();
+    assert!(words.len() > 30, "read the keyword list: {words:?}");
+    words
+}
+
+#[test]
+fn every_keyword_is_a_field_name_in_shapes_access_and_literals() {
+    let keywords = keywords();
+    let shape: Vec<String> = keywords.iter().map(|k| format!("{k}: number")).collect();
+    // Half the literal's keys quoted, half bare.
+    let literal: Vec<String> = keywords
+        .iter()
+        .enumerate()
+        .map(|(i, k)| match i % 2 {
+            0 => format!("{k}: {i}"),
+            _ => format!("\"{k}\": {i}"),
+        })
+        .collect();
+    let sum: Vec<String> = keywords.iter().map(|k| format!("r.{k}")).collect();
+    let echo: Vec<String> = keywords.iter().map(|k| format!("{k}: input.{k}")).collect();
+    let program = format!(
+        "trigger go {{ manual }}\n\
+         agent echo {{\n  input {{ {shape} }}\n  output {{ {shape} }}\n  compute {{ {echo} }}\n}}\n\
+         workflow w {{\n  on go\n  steps {{\n    r = echo({{ {literal} }})\n    let total = {sum}\n  }}\n  \
+         output {{ total: total, \"the input\": r.input, agent: r.agent - 1 }}\n}}\n",
+        shape = shape.join(", "),
+        echo = echo.join(", "),
+        literal = literal.join(", "),
+        sum = sum.join(" + "),
+    );
+    let project = Project::new("language_keys").file("keys.wf", &program);
+    project.wfc(["check", "keys.wf"]).expect_code(0);
+    project.wfc(["fmt", "keys.wf"]).expect_code(0);
+    project.wfc(["fmt", "--check", "keys.wf"]).expect_code(0);
+    let formatted = std::fs::read_to_string(project.dir.join("keys.wf")).unwrap();
+    assert!(
+        formatted.contains("r.agent - 1") && formatted.contains("input.any,"),
+        "a keyword after `.` formats as a name:\n{formatted}"
+    );
+    let out: Value = project.json(["run", "keys.wf", "--workflow", "w"]);
+    let n = keywords.len() as u64;
+    let index = |word: &str| keywords.iter().position(|k| k == word).unwrap() as u64;
+    assert_eq!(
+        out,
+        json!({
+            "total": n * (n - 1) / 2,
+            "the input": index("input"),
+            "agent": index("agent") - 1,
+        })
+    );
+}
+
+#[test]
+fn a_cron_workflow_reads_its_trigger_and_slot() {
+    let project = Project::new("language_cron_input").file(
+        "cron.wf",
+        "trigger nightly { cron \"0 2 * * *\" }\n\
+         workflow report {\n  on nightly\n  input { trigger: string, slot: string }\n  \
+         steps { let which = input.trigger }\n  output { which: which, at: input.slot }\n}\n",
+    );
+    project.wfc(["check", "cron.wf"]).expect_code(0);
+    let out: Value = project.json([
+        "run",
+        "cron.wf",
+        "--workflow",
+        "report",
+        "--input",
+        r#"{"trigger": "nightly", "slot": "2026-11-26T02:00:00.000Z"}"#,
+    ]);
+    assert_eq!(
+        out,
+        json!({ "which": "nightly", "at": "2026-11-26T02:00:00.000Z" })
+    );
+}
