@@ -235,7 +235,11 @@ fn trigger(
 }
 
 fn workflow(workflow: &ast::Workflow, declarations: &Declarations, ids: &Ids) -> Option<Workflow> {
-    let steps = Steps { declarations, ids };
+    let mut steps = Steps {
+        declarations,
+        ids,
+        counts: BTreeMap::new(),
+    };
     let body = match workflow.bodies.first()? {
         ast::WorkflowBody::Chain(chain) => WorkflowBody::Chain(
             chain
@@ -279,10 +283,14 @@ fn workflow(workflow: &ast::Workflow, declarations: &Declarations, ids: &Ids) ->
 struct Steps<'a> {
     declarations: &'a Declarations,
     ids: &'a Ids,
+    /// How many statements of each construct the workflow has had so far, in source
+    /// order: their step names count them (`wait#2`), so comments, blank lines and
+    /// `wfc fmt` above a step never rename it.
+    counts: BTreeMap<String, usize>,
 }
 
 impl Steps<'_> {
-    fn block(&self, block: &ast::Block) -> Option<Block> {
+    fn block(&mut self, block: &ast::Block) -> Option<Block> {
         Some(Block {
             statements: block
                 .statements
@@ -293,98 +301,96 @@ impl Steps<'_> {
         })
     }
 
+    /// `construct#n`: the workflow's n-th statement of that construct.
+    fn numbered(&mut self, construct: String) -> String {
+        let n = self.counts.entry(construct.clone()).or_default();
+        *n += 1;
+        format!("{construct}#{n}")
+    }
+
     /// The step names here are what executions record: changing one breaks resume
-    /// of executions recorded before.
-    fn statement(&self, statement: &ast::Statement) -> Option<Statement> {
-        let at = statement.span.start;
-        let (kind, step) = match &statement.kind {
-            ast::StatementKind::Call { name, call } => (
-                StatementKind::Call {
-                    name: name.name.clone(),
-                    call: self.call(call)?,
-                },
-                name.name.clone(),
-            ),
-            ast::StatementKind::Let { name, value } => (
-                StatementKind::Let {
-                    name: name.name.clone(),
-                    value: value.clone(),
-                },
-                name.name.clone(),
-            ),
+    /// of executions recorded before. A binding names its step; the other
+    /// constructs are numbered, emits per event name.
+    fn step_name(&mut self, statement: &ast::Statement) -> String {
+        let construct = match &statement.kind {
+            ast::StatementKind::Call { name, .. } | ast::StatementKind::Let { name, .. } => {
+                return name.name.clone()
+            }
+            ast::StatementKind::For(for_loop) => {
+                let label = for_loop.result.as_ref().unwrap_or(&for_loop.item);
+                return label.name.clone();
+            }
+            ast::StatementKind::When { .. } => "when".to_string(),
+            ast::StatementKind::Parallel(_) => "parallel".to_string(),
+            ast::StatementKind::Try { .. } => "try".to_string(),
+            ast::StatementKind::Fail(_) => "fail".to_string(),
+            ast::StatementKind::Emit { event, .. } => format!("emit {}", event.value),
+            ast::StatementKind::Wait(_) => "wait".to_string(),
+        };
+        self.numbered(construct)
+    }
+
+    fn statement(&mut self, statement: &ast::Statement) -> Option<Statement> {
+        let step = self.step_name(statement);
+        let kind = match &statement.kind {
+            ast::StatementKind::Call { name, call } => StatementKind::Call {
+                name: name.name.clone(),
+                call: self.call(call)?,
+            },
+            ast::StatementKind::Let { name, value } => StatementKind::Let {
+                name: name.name.clone(),
+                value: value.clone(),
+            },
             ast::StatementKind::When {
                 branches,
                 otherwise,
-            } => (
-                StatementKind::When {
-                    branches: branches
-                        .iter()
-                        .map(|(condition, block)| {
-                            Some(Branch {
-                                condition: condition.clone(),
-                                step: format!("when@{}", condition.span.start),
-                                block: self.block(block)?,
-                            })
+            } => StatementKind::When {
+                branches: branches
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (condition, block))| {
+                        Some(Branch {
+                            condition: condition.clone(),
+                            step: format!("{step} branch {}", i + 1),
+                            block: self.block(block)?,
                         })
-                        .collect::<Option<_>>()?,
-                    otherwise: match otherwise {
-                        Some(block) => Some(self.block(block)?),
-                        None => None,
-                    },
+                    })
+                    .collect::<Option<_>>()?,
+                otherwise: match otherwise {
+                    Some(block) => Some(self.block(block)?),
+                    None => None,
                 },
-                format!("when@{at}"),
-            ),
-            ast::StatementKind::For(for_loop) => {
-                let label = for_loop.result.as_ref().unwrap_or(&for_loop.item);
-                (
-                    StatementKind::For(ForLoop {
-                        result: for_loop.result.as_ref().map(|r| r.name.clone()),
-                        item: for_loop.item.name.clone(),
-                        list: for_loop.list.clone(),
-                        parallel: for_loop.parallel,
-                        limit: for_loop.limit.as_ref().and_then(count),
-                        body: self.block(&for_loop.body)?,
-                    }),
-                    label.name.clone(),
-                )
-            }
-            ast::StatementKind::Parallel(block) => (
-                StatementKind::Parallel(
-                    block
-                        .statements
-                        .iter()
-                        .map(|s| self.statement(s))
-                        .collect::<Option<_>>()?,
-                ),
-                format!("parallel@{at}"),
+            },
+            ast::StatementKind::For(for_loop) => StatementKind::For(ForLoop {
+                result: for_loop.result.as_ref().map(|r| r.name.clone()),
+                item: for_loop.item.name.clone(),
+                list: for_loop.list.clone(),
+                parallel: for_loop.parallel,
+                limit: for_loop.limit.as_ref().and_then(count),
+                body: self.block(&for_loop.body)?,
+            }),
+            ast::StatementKind::Parallel(block) => StatementKind::Parallel(
+                block
+                    .statements
+                    .iter()
+                    .map(|s| self.statement(s))
+                    .collect::<Option<_>>()?,
             ),
             ast::StatementKind::Try {
                 body,
                 error,
                 handler,
-            } => (
-                StatementKind::Try {
-                    body: self.block(body)?,
-                    error: error.name.clone(),
-                    handler: self.block(handler)?,
-                },
-                format!("try@{at}"),
-            ),
-            ast::StatementKind::Fail(message) => (
-                StatementKind::Fail(message.clone()),
-                format!("fail@{}", message.span.start),
-            ),
-            ast::StatementKind::Emit { event, payload } => (
-                StatementKind::Emit {
-                    event: event.value.clone(),
-                    payload: payload.clone(),
-                },
-                // The position tells apart two emits of one name in one scope.
-                format!("emit {}@{at}", event.value),
-            ),
-            ast::StatementKind::Wait(duration) => {
-                (StatementKind::Wait(millis(duration)), format!("wait@{at}"))
-            }
+            } => StatementKind::Try {
+                body: self.block(body)?,
+                error: error.name.clone(),
+                handler: self.block(handler)?,
+            },
+            ast::StatementKind::Fail(message) => StatementKind::Fail(message.clone()),
+            ast::StatementKind::Emit { event, payload } => StatementKind::Emit {
+                event: event.value.clone(),
+                payload: payload.clone(),
+            },
+            ast::StatementKind::Wait(duration) => StatementKind::Wait(millis(duration)),
         };
         Some(Statement {
             kind,

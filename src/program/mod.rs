@@ -200,7 +200,7 @@ pub struct Block {
 pub struct Statement {
     pub kind: StatementKind,
     /// Its stable step name within its block (the block's path comes first):
-    /// the bound name, or the construct and its position.
+    /// the bound name, or the construct and its count in the workflow (`wait#2`).
     pub step: String,
     /// The names this statement binds, as [`Block::bound`] counts them.
     pub bound: Vec<String>,
@@ -241,7 +241,7 @@ pub enum StatementKind {
 #[derive(Debug)]
 pub struct Branch {
     pub condition: Expr,
-    /// `when@<position>`: where an evaluation error is reported.
+    /// `when#n branch i`: where an evaluation error of its condition is reported.
     pub step: String,
     pub block: Block,
 }

@@ -88,3 +88,60 @@ fn a_cron_workflow_reads_its_trigger_and_slot() {
         json!({ "which": "nightly", "at": "2026-11-26T02:00:00.000Z" })
     );
 }
+
+/// The step names of the last execution's attempts, in order, and its error's step.
+fn steps_of(project: &Project) -> (Vec<String>, Option<String>) {
+    let store = project.store();
+    let execution = store
+        .executions(&wfc::store::HistoryFilter::default())
+        .unwrap()
+        .remove(0);
+    let attempts = store.attempts(&execution.id).unwrap();
+    let error = execution
+        .error
+        .as_ref()
+        .and_then(|e| e["step"].as_str().map(String::from));
+    (attempts.into_iter().map(|a| a.step).collect(), error)
+}
+
+#[test]
+fn step_names_count_constructs_and_survive_comments_and_blank_lines() {
+    let plain = "trigger go { manual }\n\
+                 workflow w {\n  on go\n  steps {\n    wait 1ms\n    emit \"a.done\"\n    \
+                 when true { wait 1ms }\n    parallel { wait 1ms }\n    emit \"a.done\"\n    \
+                 fail \"stop\"\n  }\n}\n";
+    let commented = plain
+        .replace(
+            "  steps {\n",
+            "  steps {\n    // a comment\n\n    /* and a block\n       one */\n",
+        )
+        .replace("    when", "\n\n    // why we branch\n    when")
+        .replace("    fail", "    // the end\n    fail");
+    let project = Project::new("language_step_names").file("w.wf", plain);
+    project
+        .wfc(["run", "w.wf", "--workflow", "w"])
+        .expect_code(1);
+    let before = steps_of(&project);
+    assert_eq!(
+        before,
+        (
+            vec!["wait#1".into(), "wait#2".into(), "wait#3".into()],
+            Some("fail#1".into())
+        )
+    );
+    let project = project.file("w.wf", &commented);
+    project.wfc(["fmt", "w.wf"]).expect_code(0);
+    project
+        .wfc(["run", "w.wf", "--workflow", "w"])
+        .expect_code(1);
+    assert_eq!(steps_of(&project), before);
+    let emitted: Vec<_> = project
+        .store()
+        .events(None)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    // Two emits of one name in one scope are two events in each run.
+    assert_eq!(emitted.len(), 4, "{emitted:?}");
+}
