@@ -353,7 +353,9 @@ impl Statement {
             } => branches.iter().map(|(_, b)| b).chain(otherwise).collect(),
             StatementKind::For(for_loop) => vec![&for_loop.body],
             StatementKind::Parallel(block) => vec![block],
-            StatementKind::Try { body, handler, .. } => vec![body, handler],
+            StatementKind::Try { body, catches } => std::iter::once(body)
+                .chain(catches.iter().map(|c| &c.handler))
+                .collect(),
             _ => Vec::new(),
         }
     }
@@ -386,10 +388,11 @@ pub enum StatementKind {
     For(ForLoop),
     /// Each statement of the block is one concurrent branch.
     Parallel(Block),
+    /// `try { … } catch kinds as err { … } …`: the first clause taking the failure's
+    /// kind handles it; a kind no clause takes goes on, unchanged.
     Try {
         body: Block,
-        error: Ident,
-        handler: Block,
+        catches: Vec<Catch>,
     },
     Fail(Expr),
     Emit {
@@ -397,6 +400,15 @@ pub enum StatementKind {
         payload: Option<Expr>,
     },
     Wait(Spanned<Millis>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Catch {
+    /// The error kinds it takes, as written; empty for every kind.
+    pub kinds: Vec<Ident>,
+    pub error: Ident,
+    pub handler: Block,
+    pub span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq)]

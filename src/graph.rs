@@ -284,19 +284,24 @@ impl Builder<'_> {
                 }
                 exits
             }
-            StatementKind::Try {
-                body,
-                error,
-                handler,
-            } => {
+            StatementKind::Try { body, catches } => {
                 let start = simple(self, "try".into(), Shape::Fork);
                 let mut exits = self.block(body, start.clone(), None);
-                let before = self.graph.edges.len();
-                let handled = self.block(handler, start.clone(), Some(format!("catch {error}")));
-                if let Some(edge) = self.graph.edges.get_mut(before) {
-                    edge.dashed = true;
+                for catch in catches {
+                    let label = match &catch.kinds {
+                        None => format!("catch {}", catch.error),
+                        Some(kinds) => {
+                            let kinds: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
+                            format!("catch {} as {}", kinds.join(", "), catch.error)
+                        }
+                    };
+                    let before = self.graph.edges.len();
+                    let handled = self.block(&catch.handler, start.clone(), Some(label));
+                    if let Some(edge) = self.graph.edges.get_mut(before) {
+                        edge.dashed = true;
+                    }
+                    exits.extend(handled);
                 }
-                exits.extend(handled);
                 exits
             }
             StatementKind::Fail(message) => {

@@ -4,9 +4,11 @@
 
 use super::expr::{self, type_of, Env};
 use super::scope::{Binding, Scope};
+use super::values::unknown_error_kind;
 use super::Declarations;
 use crate::ast::*;
 use crate::diagnostic::{Code, Diagnostic};
+use crate::program::ErrorKind;
 use crate::source::Span;
 use crate::text as suggest;
 use crate::types::Type;
@@ -372,30 +374,36 @@ impl Flow<'_, '_> {
             } => self.when(branches, otherwise.as_ref()),
             StatementKind::For(for_loop) => self.for_loop(for_loop),
             StatementKind::Parallel(block) => self.parallel(block),
-            StatementKind::Try {
-                body,
-                error,
-                handler,
-            } => {
-                let tried = self.nested(body);
-                self.scope.push();
-                self.bind(error, error_type());
-                self.block_statements(handler);
-                let handled: Vec<_> = self
-                    .scope
-                    .pop()
-                    .bindings()
-                    .into_iter()
-                    .filter(|(name, _)| *name != error.name)
-                    .collect();
-                // Either the body completed or the handler ran: two paths.
-                self.merge(vec![tried, handled], false);
+            StatementKind::Try { body, catches } => {
+                catch_kinds(catches, &mut self.out);
+                // Either the body completed or one handler ran: a path each.
+                let mut paths = vec![self.nested(body)];
+                for catch in catches {
+                    self.scope.push();
+                    self.bind(&catch.error, error_type());
+                    self.block_statements(&catch.handler);
+                    let handled = self.scope.pop().bindings();
+                    paths.push(
+                        handled
+                            .into_iter()
+                            .filter(|(name, _)| *name != catch.error.name)
+                            .collect(),
+                    );
+                }
+                self.merge(paths, false);
             }
-            StatementKind::Fail(message) => {
-                let ty = self.type_of(message);
+            StatementKind::Fail(value) => {
+                // A message, or a caught error raised again as it is.
+                let ty = self.type_of(value);
+                let wanted = match ty.required() {
+                    Type::Object(_) => error_type(),
+                    _ => Type::String,
+                };
                 let mut out = Vec::new();
-                expr::expect(&ty, &Type::String, message.span, "`fail`", &mut out);
-                self.out.extend(out);
+                expr::expect(&ty, &wanted, value.span, "`fail`", &mut out);
+                self.out.extend(out.into_iter().map(|d| {
+                    d.with_help("`fail` takes a message, or a caught error to raise it again")
+                }));
             }
             StatementKind::Emit { payload, .. } => {
                 if let Some(payload) = payload {
@@ -822,6 +830,52 @@ fn duplicate_step(name: &str, span: Span, first: Span) -> Diagnostic {
 }
 
 /// What `catch err` binds.
+/// Each kind a `catch` names must be catchable, and taken by no earlier clause of
+/// its `try`; nothing may follow a clause that takes every kind.
+fn catch_kinds(catches: &[Catch], out: &mut Vec<Diagnostic>) {
+    let mut taken: HashMap<ErrorKind, Span> = HashMap::new();
+    let mut every: Option<Span> = None;
+    for catch in catches {
+        // `catch kinds as name`, without the handler.
+        let head = Span::new(catch.span.file, catch.span.start, catch.error.span.end);
+        if let Some(earlier) = every {
+            out.push(
+                Diagnostic::new(
+                    Code::UnreachableCatch,
+                    head,
+                    "this `catch` never runs",
+                    "unreachable",
+                )
+                .with_label(earlier, "this `catch` takes every kind first")
+                .with_help("put the catch-all clause last"),
+            );
+            continue;
+        }
+        if catch.kinds.is_empty() {
+            every = Some(head);
+        }
+        for name in &catch.kinds {
+            // `fail` is reserved, so it never gets here as a name.
+            match ErrorKind::from_name(&name.name) {
+                Some(kind) => {
+                    if let Some(earlier) = taken.insert(kind, name.span) {
+                        out.push(
+                            Diagnostic::new(
+                                Code::UnreachableCatch,
+                                name.span,
+                                format!("`{kind}` is already caught above"),
+                                "never caught here",
+                            )
+                            .with_label(earlier, "caught here first"),
+                        );
+                    }
+                }
+                None => out.push(unknown_error_kind(name, ErrorKind::catchable_kinds)),
+            }
+        }
+    }
+}
+
 fn error_type() -> Type {
     let string = || Type::String;
     Type::Object(BTreeMap::from([
@@ -881,14 +935,12 @@ fn collect_statement(statement: &Statement, f: &mut dyn FnMut(&str, Span, &'stat
             }
         }
         StatementKind::Parallel(b) => block(b, "inside a `parallel` branch", f),
-        StatementKind::Try {
-            body,
-            error,
-            handler,
-        } => {
+        StatementKind::Try { body, catches } => {
             block(body, "inside a `try` block", f);
-            f(&error.name, error.span, "as a `catch` variable");
-            block(handler, "inside a `catch` handler", f);
+            for catch in catches {
+                f(&catch.error.name, catch.error.span, "as a `catch` variable");
+                block(&catch.handler, "inside a `catch` handler", f);
+            }
         }
         StatementKind::Fail(_) | StatementKind::Emit { .. } | StatementKind::Wait(_) => {}
     }

@@ -376,14 +376,26 @@ impl Steps<'_> {
                     .map(|s| self.statement(s))
                     .collect::<Option<_>>()?,
             ),
-            ast::StatementKind::Try {
-                body,
-                error,
-                handler,
-            } => StatementKind::Try {
+            ast::StatementKind::Try { body, catches } => StatementKind::Try {
                 body: self.block(body)?,
-                error: error.name.clone(),
-                handler: self.block(handler)?,
+                catches: catches
+                    .iter()
+                    .map(|catch| {
+                        Some(Catch {
+                            kinds: match catch.kinds.as_slice() {
+                                [] => None,
+                                kinds => Some(
+                                    kinds
+                                        .iter()
+                                        .map(|k| ErrorKind::from_name(&k.name))
+                                        .collect::<Option<_>>()?,
+                                ),
+                            },
+                            error: catch.error.name.clone(),
+                            handler: self.block(&catch.handler)?,
+                        })
+                    })
+                    .collect::<Option<_>>()?,
             },
             ast::StatementKind::Fail(message) => StatementKind::Fail(message.clone()),
             ast::StatementKind::Emit { event, payload } => StatementKind::Emit {

@@ -85,27 +85,28 @@ fn retry(policy: &RetryPolicy, out: &mut Vec<Diagnostic>) {
     }
     for kind in policy.retry_on.iter().flatten() {
         if !ErrorKind::from_name(&kind.name).is_some_and(ErrorKind::retriable) {
-            out.push(
-                Diagnostic::new(
-                    Code::UnknownErrorKind,
-                    kind.span,
-                    format!("unknown error kind `{}`", kind.name),
-                    "not an error kind",
-                )
-                .with_help(
-                    suggest::did_you_mean(
-                        &kind.name,
-                        ErrorKind::retriable_kinds().map(ErrorKind::name),
-                    )
-                    .unwrap_or_else(|| {
-                        let kinds: Vec<&str> =
-                            ErrorKind::retriable_kinds().map(ErrorKind::name).collect();
-                        format!("error kinds are {}", kinds.join(", "))
-                    }),
-                ),
-            );
+            out.push(unknown_error_kind(kind, ErrorKind::retriable_kinds));
         }
     }
+}
+
+/// `kind` is not one of the kinds `allowed` lists (for `retry_on`, for `catch`).
+pub(super) fn unknown_error_kind<I: Iterator<Item = ErrorKind>>(
+    kind: &Ident,
+    allowed: fn() -> I,
+) -> Diagnostic {
+    Diagnostic::new(
+        Code::UnknownErrorKind,
+        kind.span,
+        format!("unknown error kind `{}`", kind.name),
+        "not an error kind",
+    )
+    .with_help(
+        suggest::did_you_mean(&kind.name, allowed().map(ErrorKind::name)).unwrap_or_else(|| {
+            let kinds: Vec<&str> = allowed().map(ErrorKind::name).collect();
+            format!("error kinds are {}", kinds.join(", "))
+        }),
+    )
 }
 
 fn agent(agent: &Agent, out: &mut Vec<Diagnostic>) {

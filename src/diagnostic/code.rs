@@ -89,6 +89,7 @@ codes! {
     UnreachableWorkflow => "unreachable_workflow", Warning;
     UnusedTrigger => "unused_trigger", Warning;
     UnrecordedMetric => "unrecorded_metric", Warning;
+    UnreachableCatch => "unreachable_catch", Warning;
     UnmeasuredGoal => "unmeasured_goal", Warning;
 }
 

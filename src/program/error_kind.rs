@@ -66,6 +66,12 @@ impl ErrorKind {
         ErrorKind::ALL.into_iter().filter(|k| k.retriable())
     }
 
+    /// The kinds a `catch` can take: every kind but `fail`, which ends the
+    /// execution.
+    pub fn catchable_kinds() -> impl Iterator<Item = ErrorKind> {
+        ErrorKind::ALL.into_iter().filter(|k| *k != ErrorKind::Fail)
+    }
+
     /// Whether a failure of this kind counts against an agent's circuit breaker:
     /// only the agent's own failures do (bad input is the caller's).
     pub fn counts_against_breaker(self) -> bool {

@@ -19,7 +19,7 @@ use crate::metric::MetricQuery;
 use crate::source::{FileId, Span};
 use crate::types::Type;
 use chrono_tz::Tz;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -225,11 +225,12 @@ pub enum StatementKind {
     For(ForLoop),
     /// Each statement is one concurrent branch.
     Parallel(Vec<Statement>),
+    /// The first clause that takes a failure's kind handles it; other kinds go on.
     Try {
         body: Block,
-        error: String,
-        handler: Block,
+        catches: Vec<Catch>,
     },
+    /// A message ends the execution; an error value (a caught one) is raised again.
     Fail(Expr),
     Emit {
         event: String,
@@ -244,6 +245,22 @@ pub struct Branch {
     /// `when#n branch i`: where an evaluation error of its condition is reported.
     pub step: String,
     pub block: Block,
+}
+
+#[derive(Debug)]
+pub struct Catch {
+    /// The kinds it takes; `None` takes every catchable kind.
+    pub kinds: Option<BTreeSet<ErrorKind>>,
+    pub error: String,
+    pub handler: Block,
+}
+
+impl Catch {
+    pub fn takes(&self, kind: ErrorKind) -> bool {
+        self.kinds
+            .as_ref()
+            .is_none_or(|kinds| kinds.contains(&kind))
+    }
 }
 
 #[derive(Debug)]

@@ -14,6 +14,20 @@ pub struct StepError {
 }
 
 impl StepError {
+    /// A caught error given back to `fail`: the inverse of [`StepError::to_json`].
+    /// `None` for anything else, and for kind `fail`, which no `catch` takes.
+    pub fn from_json(value: &Value) -> Option<StepError> {
+        let kind =
+            ErrorKind::from_name(value["kind"].as_str()?).filter(|k| *k != ErrorKind::Fail)?;
+        Some(StepError {
+            kind,
+            message: value["message"].as_str()?.to_string(),
+            step: value["step"].as_str()?.to_string(),
+            agent: value["agent"].as_str().map(String::from),
+            attempts: u32::try_from(value["attempts"].as_u64()?).ok()?,
+        })
+    }
+
     /// What a `catch` variable holds and what a failed execution stores.
     pub fn to_json(&self) -> Value {
         json!({

@@ -2,7 +2,7 @@
 //! handlers, events and durable waits.
 
 use super::engine::{store_abort, Attempt, Env, Run};
-use super::error::Abort;
+use super::error::{Abort, StepError};
 use super::eval::{self, EvalError};
 use crate::program::{Block, ForLoop, Statement, StatementKind};
 use crate::store;
@@ -68,31 +68,36 @@ impl Run<'_> {
             StatementKind::Parallel(branches) => {
                 Box::pin(self.parallel(branches, env, path)).await?
             }
-            StatementKind::Try {
-                body,
-                error,
-                handler,
-            } => {
-                match self.block(body, env, path).await {
-                    Ok(()) => {}
-                    Err(Abort::Step(failure)) => {
-                        env.values.insert(error.clone(), failure.to_json());
-                        let handled = self.block(handler, env, path).await;
-                        env.values.remove(error);
-                        handled?;
-                    }
-                    // `fail` ends the execution; no `try` catches it.
-                    Err(abort) => return Err(abort),
+            StatementKind::Try { body, catches } => match self.block(body, env, path).await {
+                Ok(()) => {}
+                Err(Abort::Step(failure)) => {
+                    let Some(catch) = catches.iter().find(|c| c.takes(failure.kind)) else {
+                        return Err(Abort::Step(failure));
+                    };
+                    env.values.insert(catch.error.clone(), failure.to_json());
+                    let handled = self.block(&catch.handler, env, path).await;
+                    env.values.remove(&catch.error);
+                    handled?;
                 }
-            }
-            StatementKind::Fail(message) => {
+                // `fail` ends the execution; no `try` catches it.
+                Err(abort) => return Err(abort),
+            },
+            StatementKind::Fail(value) => {
                 let step = step();
-                let value = self.engine.eval(message, env, &step)?;
-                let message = match value {
-                    Value::String(s) => s,
-                    other => other.to_string(),
-                };
-                return Err(Abort::Fail { message, step });
+                return Err(match self.engine.eval(value, env, &step)? {
+                    Value::String(message) => Abort::Fail { message, step },
+                    error => StepError::from_json(&error)
+                        .map(Abort::Step)
+                        .ok_or_else(|| {
+                            let message = format!(
+                                "`fail` needs a message or a caught error, found {}",
+                                eval::describe(&error)
+                            );
+                            let span = value.span;
+                            self.engine
+                                .expression_error(EvalError { message, span }, &step)
+                        })?,
+                });
             }
             StatementKind::Emit { event, payload } => {
                 // Each emit that runs stores its event once (also across resume).

@@ -498,15 +498,10 @@ impl Lower {
                 StatementKind::For(self.for_loop(None, rule, children))
             }
             Rule::parallel_stmt => StatementKind::Parallel(self.block(children.next())),
-            Rule::try_stmt => {
-                let body = self.block(children.next());
-                let error = self.ident(children.next());
-                StatementKind::Try {
-                    body,
-                    error,
-                    handler: self.block(children.next()),
-                }
-            }
+            Rule::try_stmt => StatementKind::Try {
+                body: self.block(children.next()),
+                catches: children.rest().map(|c| self.catch(c)).collect(),
+            },
             Rule::fail_stmt => StatementKind::Fail(lower_expr(self, children.next())),
             Rule::emit_stmt => {
                 let event = self.string(children.next());
@@ -520,6 +515,27 @@ impl Lower {
             rule => unreachable_rule(rule),
         };
         Statement { kind, span }
+    }
+
+    fn catch(&mut self, pair: Pair<'_, Rule>) -> Catch {
+        let span = self.span(&pair);
+        let mut children = Children::of(pair);
+        let mut first = children.next();
+        let mut kinds = Vec::new();
+        if first.as_rule() == Rule::catch_kinds {
+            kinds = first
+                .into_inner()
+                .filter(|p| p.as_rule() == Rule::ident)
+                .map(|p| self.ident(p))
+                .collect();
+            first = children.next();
+        }
+        Catch {
+            kinds,
+            error: self.ident(first),
+            handler: self.block(children.next()),
+            span,
+        }
     }
 
     fn for_loop(

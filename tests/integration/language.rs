@@ -145,3 +145,87 @@ fn step_names_count_constructs_and_survive_comments_and_blank_lines() {
     // Two emits of one name in one scope are two events in each run.
     assert_eq!(emitted.len(), 4, "{emitted:?}");
 }
+
+const FAILING_AGENTS: &str = r#"
+trigger go { manual }
+agent broken { run ["sh", "-c", "cat >/dev/null; echo nope >&2; exit 3"] }
+agent slow { run ["sh", "-c", "sleep 5"] timeout 50ms }
+"#;
+
+/// Runs workflow `w` of `steps`, returning its exit code and printed output or error.
+fn run_steps(name: &str, steps: &str) -> (Option<i32>, Value) {
+    let project = Project::new(name).file(
+        "t.wf",
+        &format!("{FAILING_AGENTS}\nworkflow w {{\n  on go\n  steps {{\n{steps}\n  }}\n}}\n"),
+    );
+    project.wfc(["check", "t.wf"]).expect_code(0);
+    let run = project.wfc(["run", "t.wf", "--workflow", "w"]);
+    let value = match run.code {
+        Some(0) => serde_json::from_str(&run.stdout).unwrap(),
+        _ => {
+            let store = project.store();
+            let execution = store
+                .executions(&wfc::store::HistoryFilter::default())
+                .unwrap()
+                .remove(0);
+            execution
+                .error
+                .expect("a failed execution stores its error")
+        }
+    };
+    (run.code, value)
+}
+
+#[test]
+fn a_typed_catch_takes_only_its_kinds_and_lets_others_through_unchanged() {
+    // `failed` is not `timeout`: it goes through with its own kind, step and agent.
+    let (code, error) = run_steps(
+        "language_catch_through",
+        "try { a = broken({}) } catch timeout as e { let k = e.kind }",
+    );
+    assert_eq!(code, Some(1));
+    assert_eq!(error["kind"], "failed");
+    assert_eq!(error["step"], "a");
+    assert_eq!(error["agent"], "broken");
+
+    // The first clause taking the kind runs.
+    let (code, out) = run_steps(
+        "language_catch_first",
+        "try { a = slow({}) }\n\
+         catch failed as e { let k = \"first\" }\n\
+         catch timeout, invalid_output as e { let k = concat(\"second \", e.kind) }\n\
+         catch e { let k = \"last\" }",
+    );
+    assert_eq!(code, Some(0));
+    assert_eq!(out["k"], "second timeout");
+}
+
+#[test]
+fn fail_re_raises_a_caught_error_with_its_kind() {
+    // Re-raised, an outer `try` sees the original error, not a `fail`.
+    let (code, out) = run_steps(
+        "language_reraise_caught",
+        "try {\n  try { a = slow({}) } catch e { fail e }\n} catch timeout as outer {\n  \
+         let seen = outer\n}",
+    );
+    assert_eq!(code, Some(0));
+    assert_eq!(out["seen"]["kind"], "timeout");
+    assert_eq!(out["seen"]["step"], "a");
+    assert_eq!(out["seen"]["agent"], "slow");
+
+    // Uncaught, the execution fails with that kind; `fail "…"` would say `fail`.
+    let (code, error) = run_steps(
+        "language_reraise_uncaught",
+        "try { a = broken({}) } catch e { fail e }",
+    );
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        (error["kind"].as_str(), error["step"].as_str()),
+        (Some("failed"), Some("a"))
+    );
+    let (_, error) = run_steps(
+        "language_fail_message",
+        "try { a = broken({}) } catch e { fail concat(\"gave up: \", e.message) }",
+    );
+    assert_eq!(error["kind"], "fail");
+}
