@@ -416,10 +416,14 @@ pub struct ForLoop {
     /// The name that collects the iterations' results, if any.
     pub result: Option<Ident>,
     pub item: Ident,
+    /// `for item, i in …`: the iteration's index, from 0.
+    pub index: Option<Ident>,
     pub list: Expr,
     pub parallel: bool,
     pub limit: Option<Spanned<f64>>,
     pub body: Block,
+    /// `yield expr` at the end of the body: each iteration's value.
+    pub value: Option<Expr>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -257,8 +257,12 @@ impl Builder<'_> {
                 exits
             }
             StatementKind::For(for_loop) => {
+                let index = for_loop
+                    .index
+                    .as_ref()
+                    .map_or(String::new(), |i| format!(", {i}"));
                 let mut text = format!(
-                    "{}for {} in {}",
+                    "{}for {}{index} in {}",
                     if for_loop.parallel { "parallel " } else { "" },
                     for_loop.item,
                     self.text(for_loop.list.span)

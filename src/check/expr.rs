@@ -340,11 +340,15 @@ fn function(
             }
             Type::Number
         }
-        Builtin::Round => {
+        Builtin::Round | Builtin::Range => {
+            let context = format!("`{}`", name.name);
             for (ty, span) in args {
-                expect(ty, &Type::Number, *span, "`round`", out);
+                expect(ty, &Type::Number, *span, &context, out);
             }
-            Type::Number
+            match builtin {
+                Builtin::Range => numbers,
+                _ => Type::Number,
+            }
         }
         Builtin::Now => Type::String,
         Builtin::Concat => {

@@ -505,19 +505,25 @@ impl Flow<'_, '_> {
         };
         self.scope.push();
         self.bind(&for_loop.item, item);
+        if let Some(index) = &for_loop.index {
+            self.bind(index, Type::Number);
+        }
         self.block_statements(&for_loop.body);
+        let value = for_loop.value.as_ref().map(|value| self.type_of(value));
         let bindings = self.scope.pop().bindings();
         let Some(result) = &for_loop.result else {
             return;
         };
-        // Each iteration's value is what the body's last binding holds.
+        // Each iteration's value is its `yield`, or else what the body's last
+        // binding holds.
         let last = for_loop
             .body
             .bound_names()
             .last()
-            .and_then(|name| bindings.iter().find(|(bound, _)| bound == name));
-        let item_type = match last {
-            Some((_, binding)) => binding.ty.clone(),
+            .and_then(|name| bindings.iter().find(|(bound, _)| bound == name))
+            .map(|(_, binding)| binding.ty.clone());
+        let item_type = match value.or(last) {
+            Some(ty) => ty,
             None => {
                 self.out.push(
                     Diagnostic::new(
@@ -527,10 +533,13 @@ impl Flow<'_, '_> {
                             "`{}` collects nothing: the loop body binds no value",
                             result.name
                         ),
-                        "each iteration's value is its body's last binding",
+                        "each iteration's value is its `yield` or its body's last binding",
                     )
-                    .with_label(for_loop.body.span, "binds nothing at its top level")
-                    .with_help("end the body with a step or a `let`, or drop the `name =`"),
+                    .with_label(
+                        for_loop.body.span,
+                        "yields and binds nothing at its top level",
+                    )
+                    .with_help("end the body with `yield value`, or drop the `name =`"),
                 );
                 Type::Any
             }
@@ -929,6 +938,9 @@ fn collect_statement(statement: &Statement, f: &mut dyn FnMut(&str, Span, &'stat
                 for_loop.item.span,
                 "as a loop variable",
             );
+            if let Some(index) = &for_loop.index {
+                f(&index.name, index.span, "as a loop index");
+            }
             block(&for_loop.body, "inside a `for` body", f);
             if let Some(result) = &for_loop.result {
                 f(&result.name, result.span, "at the top level");

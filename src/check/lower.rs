@@ -364,6 +364,8 @@ impl Steps<'_> {
             ast::StatementKind::For(for_loop) => StatementKind::For(ForLoop {
                 result: for_loop.result.as_ref().map(|r| r.name.clone()),
                 item: for_loop.item.name.clone(),
+                index: for_loop.index.as_ref().map(|i| i.name.clone()),
+                value: for_loop.value.clone(),
                 list: for_loop.list.clone(),
                 parallel: for_loop.parallel,
                 limit: for_loop.limit.as_ref().and_then(count),

@@ -10,10 +10,15 @@ pub enum Builtin {
     Round,
     Now,
     Concat,
+    Range,
 }
 
+/// The most numbers one `range` makes: a loop over more is a mistake, and the list
+/// is held in memory.
+pub const MAX_RANGE: usize = 1_000_000;
+
 impl Builtin {
-    pub const ALL: [Builtin; 7] = [
+    pub const ALL: [Builtin; 8] = [
         Builtin::Len,
         Builtin::Sum,
         Builtin::Min,
@@ -21,6 +26,7 @@ impl Builtin {
         Builtin::Round,
         Builtin::Now,
         Builtin::Concat,
+        Builtin::Range,
     ];
 
     pub fn name(self) -> &'static str {
@@ -32,6 +38,7 @@ impl Builtin {
             Builtin::Round => "round",
             Builtin::Now => "now",
             Builtin::Concat => "concat",
+            Builtin::Range => "range",
         }
     }
 
@@ -43,7 +50,7 @@ impl Builtin {
     pub fn arity(self) -> (usize, usize) {
         match self {
             Builtin::Len | Builtin::Sum => (1, 1),
-            Builtin::Round => (1, 2),
+            Builtin::Round | Builtin::Range => (1, 2),
             Builtin::Now => (0, 0),
             Builtin::Min | Builtin::Max | Builtin::Concat => (1, usize::MAX),
         }
@@ -70,7 +77,7 @@ mod tests {
         }
         assert_eq!(
             Builtin::listed(),
-            "len, sum, min, max, round, now and concat"
+            "len, sum, min, max, round, now, concat and range"
         );
     }
 }

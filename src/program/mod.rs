@@ -9,7 +9,7 @@ mod error_kind;
 mod event;
 mod schedule;
 
-pub use builtin::Builtin;
+pub use builtin::{Builtin, MAX_RANGE};
 pub use error_kind::ErrorKind;
 pub use event::{event_problem, invalid_event_name, matches};
 pub use schedule::{out_of_range, Due, Schedule};
@@ -268,6 +268,10 @@ pub struct ForLoop {
     /// The name that collects the iterations' results, if any.
     pub result: Option<String>,
     pub item: String,
+    /// The name of the iteration's index (from 0), if any.
+    pub index: Option<String>,
+    /// `yield`: each iteration's value; without it, the body's last binding.
+    pub value: Option<Expr>,
     pub list: Expr,
     pub parallel: bool,
     /// At most this many iterations at once (`parallel for`).

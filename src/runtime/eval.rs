@@ -2,7 +2,7 @@
 //! can go wrong at run time is an [`EvalError`] carrying the expression's span.
 
 use crate::ast::{BinaryOp, CompareOp, Expr, ExprKind, UnaryOp};
-use crate::program::Builtin;
+use crate::program::{Builtin, MAX_RANGE};
 use crate::source::Span;
 use serde_json::{Map, Number, Value};
 
@@ -290,6 +290,36 @@ fn numbers<'a>(name: &str, values: &'a [Value], span: Span) -> Result<Vec<f64>> 
         .collect()
 }
 
+/// `range(end)` or `range(start, end)`: the whole numbers from `start` (0) up to but
+/// not including `end`; empty when `end` is not above `start`.
+fn range(bounds: &[Value], span: Span) -> Result<Value> {
+    let mut whole = Vec::new();
+    for bound in bounds {
+        match bound.as_f64() {
+            Some(n) if n.fract() == 0.0 && n.abs() <= 1e15 => whole.push(n as i64),
+            _ => {
+                return error(
+                    span,
+                    format!("`range` needs whole numbers, found {}", describe(bound)),
+                )
+            }
+        }
+    }
+    let (start, end) = match whole[..] {
+        [end] => (0, end),
+        [start, end] => (start, end),
+        _ => return error(span, "`range` takes an end, or a start and an end"),
+    };
+    let count = end.saturating_sub(start).max(0) as u64;
+    if count > MAX_RANGE as u64 {
+        return error(
+            span,
+            format!("`range` of {count} numbers is more than the limit of {MAX_RANGE}"),
+        );
+    }
+    Ok(Value::Array((start..end).map(Value::from).collect()))
+}
+
 fn function(name: &str, args: &[Value], span: Span, scope: &dyn Scope) -> Result<Value> {
     use Builtin::*;
     match (Builtin::from_name(name), args) {
@@ -310,6 +340,7 @@ fn function(name: &str, args: &[Value], span: Span, scope: &dyn Scope) -> Result
             let scale = 10f64.powi(as_f64(digits).clamp(0.0, 15.0) as i32);
             number((as_f64(n) * scale).round() / scale, span)
         }
+        (Some(Range), bounds) => range(bounds, span),
         (Some(Now), []) => Ok(Value::String(crate::store::timestamp(scope.now()))),
         (Some(Concat), [Value::String(_), ..]) => {
             let mut out = String::new();
@@ -422,5 +453,26 @@ mod tests {
             .unwrap_err()
             .contains("not a finite number"));
         assert!(run("false or 1").unwrap_err().contains("needs a bool"));
+    }
+
+    #[test]
+    fn ranges_are_whole_numbers_up_to_a_limit() {
+        assert_eq!(run("range(3)"), Ok(json!([0, 1, 2])));
+        assert_eq!(run("range(x - 2, x)"), Ok(json!([2, 3])));
+        assert_eq!(run("range(0)"), Ok(json!([])));
+        assert_eq!(run("range(5, 2)"), Ok(json!([])));
+        assert_eq!(run("range(-2)"), Ok(json!([])));
+        assert!(run("range(2.5)")
+            .unwrap_err()
+            .contains("needs whole numbers, found the number 2.5"));
+        assert!(run("range(\"3\")").unwrap_err().contains("whole numbers"));
+        // Huge or hostile bounds are refused before anything is allocated.
+        assert!(run("range(1e12)")
+            .unwrap_err()
+            .contains("more than the limit"));
+        assert!(run("range(-1e15, 1e15)")
+            .unwrap_err()
+            .contains("more than the limit"));
+        assert!(run("range(1e300)").unwrap_err().contains("whole numbers"));
     }
 }

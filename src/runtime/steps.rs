@@ -155,9 +155,15 @@ impl Run<'_> {
         let iteration = |(i, item): (usize, Value)| {
             let mut scope = env.clone();
             scope.values.insert(for_loop.item.clone(), item);
+            if let Some(index) = &for_loop.index {
+                scope.values.insert(index.clone(), Value::from(i));
+            }
             let path = format!("{step}[{i}].");
             async move {
                 self.block(&for_loop.body, &mut scope, &path).await?;
+                if let Some(value) = &for_loop.value {
+                    return self.engine.eval(value, &scope, &format!("{path}yield"));
+                }
                 Ok::<Value, Abort>(
                     result_name
                         .and_then(|name| scope.values.remove(name))

@@ -545,20 +545,38 @@ impl Lower {
         mut children: Children<'_>,
     ) -> ForLoop {
         let item = self.ident(children.next());
-        let list = lower_expr(self, children.next());
+        let mut next = children.next();
+        let mut index = None;
+        if next.as_rule() == Rule::loop_index {
+            index = Some(self.ident(Children::of(next).next()));
+            next = children.next();
+        }
+        let list = lower_expr(self, next);
         let mut limit = None;
         let mut next = children.next();
         if next.as_rule() == Rule::parallel_limit {
             limit = Some(self.number(Children::of(next).next()));
             next = children.next();
         }
+        let span = self.span(&next);
+        let mut statements = Vec::new();
+        let mut value = None;
+        for pair in next.into_inner() {
+            if pair.as_rule() == Rule::loop_yield {
+                value = Some(lower_expr(self, Children::of(pair).next()));
+            } else {
+                statements.push(self.statement(pair));
+            }
+        }
         ForLoop {
             result,
             item,
+            index,
             list,
             parallel: rule == Rule::parallel_for_stmt,
             limit,
-            body: self.block(next),
+            body: Block { statements, span },
+            value,
         }
     }
 

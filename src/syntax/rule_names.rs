@@ -44,6 +44,14 @@ pub fn syntax_error(error: &Error<Rule>, text: &str, file: FileId) -> Diagnostic
                 format!("this `{bracket}` is never closed"),
             )
             .with_help(format!("add the missing `{closing}`"));
+        if found.is_empty() {
+            // At the end of the file, the list of what could still follow says
+            // nothing the unclosed bracket does not say better.
+            diagnostic = diagnostic.with_message(format!(
+                "the file ends before `{bracket}` is closed with `{closing}`"
+            ));
+            diagnostic.labels[0].message = format!("expected `{closing}` before the end");
+        }
     } else if let Some(help) = help_for(text, at, &found, &expected) {
         diagnostic = diagnostic.with_help(help);
     }
@@ -69,6 +77,12 @@ fn help_for(text: &str, at: usize, found: &str, expected: &str) -> Option<String
     let before = &text[line_start..at.min(text.len())];
     if before.matches('"').count() % 2 == 1 {
         return Some("a string must close with `\"` on the same line".into());
+    }
+    if found == "yield" {
+        return Some(
+            "`yield` gives a `for` iteration its value: it is the last statement of the loop body, directly inside it"
+                .into(),
+        );
     }
     if super::is_keyword(found) && expected.contains("a name") {
         return Some(format!(
@@ -163,9 +177,40 @@ fn human_name(rule: Rule) -> &'static str {
         Rule::keyword => "a keyword",
         Rule::ident | Rule::name_ref | Rule::agent_target | Rule::aggregation => "a name",
         Rule::metric_name => "a metric name",
+        Rule::kw_agent => "`agent`",
+        Rule::kw_any => "`any`",
+        Rule::kw_breaker => "`breaker`",
+        Rule::kw_catch => "`catch`",
+        Rule::kw_chain => "`chain`",
+        Rule::kw_else => "`else`",
+        Rule::kw_emit => "`emit`",
+        Rule::kw_fail => "`fail`",
+        Rule::kw_for => "`for`",
+        Rule::kw_goal => "`goal`",
+        Rule::kw_if => "`if`",
+        Rule::kw_import => "`import`",
+        Rule::kw_in => "`in`",
+        Rule::kw_let => "`let`",
+        Rule::kw_limit => "`limit`",
+        Rule::kw_output => "`output`",
+        Rule::kw_parallel => "`parallel`",
+        Rule::kw_record => "`record`",
+        Rule::kw_retry => "`retry`",
+        Rule::kw_steps => "`steps`",
+        Rule::kw_then => "`then`",
+        Rule::kw_timezone => "`timezone`",
+        Rule::kw_trigger => "`trigger`",
+        Rule::kw_try => "`try`",
+        Rule::kw_wait => "`wait`",
+        Rule::kw_when => "`when`",
+        Rule::kw_workflow => "`workflow`",
+        Rule::kw_yield => "`yield`",
         Rule::catch_clause => "`catch`",
         Rule::catch_kinds => "error kinds like `timeout, failed as`",
         Rule::catch_as => "`as`",
+        Rule::loop_index => "`, index`",
+        Rule::loop_body => "a loop body `{ … }`",
+        Rule::loop_yield => "`yield`",
         Rule::key | Rule::key_word => "a field name",
         Rule::number | Rule::signed_number => "a number",
         Rule::duration => "a duration like `500ms` or `30s`",
@@ -300,5 +345,24 @@ fn human_name(rule: Rule) -> &'static str {
         | Rule::fmt_word
         | Rule::fmt_punct => "a token",
         Rule::line_comment | Rule::block_comment => "a comment",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{human_name, Rule};
+
+    #[test]
+    fn every_word_rule_is_a_reserved_word_named_as_itself() {
+        let words: Vec<&Rule> = Rule::all_rules()
+            .iter()
+            .filter(|r| format!("{r:?}").starts_with("kw_"))
+            .collect();
+        assert!(words.len() > 20);
+        for rule in words {
+            let word = format!("{rule:?}")["kw_".len()..].to_string();
+            assert!(super::super::is_keyword(&word), "`{word}` is not reserved");
+            assert_eq!(human_name(*rule), format!("`{word}`"));
+        }
     }
 }

@@ -90,8 +90,14 @@ fn a_missing_brace_is_pointed_at_in_the_middle_and_at_the_end() {
     assert!(middle.contains("add the missing `}`"), "{middle}");
     let end = syntax_report("agent a {\n  compute { ok: true }\n");
     assert!(end.contains("this `{` is never closed"), "{end}");
-    // Of the many words that could follow, twelve are listed and the rest counted.
-    assert!(end.contains(" more, found end of file"), "{end}");
+    // At the end of the file the bracket is the message, not a list of every word
+    // that could still follow.
+    assert!(
+        end.contains("the file ends before `{` is closed with `}`"),
+        "{end}"
+    );
+    insta::assert_snapshot!("missing_brace_middle", middle);
+    insta::assert_snapshot!("missing_brace_end", end);
     // Balanced brackets get no such label.
     let balanced = syntax_report("agent a { compute { ok: true } oops }\n");
     assert!(!balanced.contains("never closed"), "{balanced}");
@@ -102,6 +108,19 @@ fn expected_keywords_are_listed_once() {
     let report = syntax_report("retry r { backoff exponentail 1s }\n");
     assert!(
         report.contains("expected `constant`, `exponential` or `linear`, found `exponentail`"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_misplaced_yield_says_where_yield_goes() {
+    let report = syntax_report(
+        "trigger go { manual }\nworkflow w {\n  on go\n  steps {\n    \
+         xs = for x in [1] {\n      when x > 0 { yield x }\n    }\n  }\n}\n",
+    );
+    assert!(report.contains("`yield`"), "{report}");
+    assert!(
+        report.contains("it is the last statement of the loop body"),
         "{report}"
     );
 }

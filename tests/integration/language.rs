@@ -229,3 +229,36 @@ fn fail_re_raises_a_caught_error_with_its_kind() {
     );
     assert_eq!(error["kind"], "fail");
 }
+
+#[test]
+fn a_loop_yields_items_with_their_indexes() {
+    let project = Project::new("language_loops").file(
+        "loops.wf",
+        "trigger go { manual }\n\
+         agent label {\n  input { name: string, at: number }\n  output { text: string, at: number }\n  \
+         compute { text: input.name, at: input.at * 10 }\n}\n\
+         workflow w {\n  on go\n  input { names: [string] }\n  steps {\n    \
+         labels = for name, i in input.names {\n      l = label({ name: name, at: i })\n      yield [l.text, l.at]\n    }\n    \
+         squares = parallel for n, i in range(4) limit 2 { yield { n: n * n, i: i } }\n    \
+         between = for n in range(2, 5) { yield n }\n  }\n  \
+         output { labels: labels, squares: squares, between: between }\n}\n",
+    );
+    project.wfc(["check", "loops.wf"]).expect_code(0);
+    project.wfc(["fmt", "--check", "loops.wf"]).expect_code(0);
+    let out: Value = project.json([
+        "run",
+        "loops.wf",
+        "--workflow",
+        "w",
+        "--input",
+        r#"{"names": ["ada", "bo", "cy"]}"#,
+    ]);
+    assert_eq!(
+        out,
+        json!({
+            "labels": [["ada", 0], ["bo", 10], ["cy", 20]],
+            "squares": [{"n": 0, "i": 0}, {"n": 1, "i": 1}, {"n": 4, "i": 2}, {"n": 9, "i": 3}],
+            "between": [2, 3, 4],
+        })
+    );
+}
