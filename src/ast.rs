@@ -43,6 +43,17 @@ pub enum Item {
     Trigger(Trigger),
     Workflow(Workflow),
     Goal(Goal),
+    Metric(Metric),
+}
+
+/// `metric name { unit "…" description "…" }`: a metric fed from outside.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metric {
+    /// The series name, possibly dotted.
+    pub name: Ident,
+    pub unit: Option<Spanned<String>>,
+    pub description: Option<Spanned<String>>,
+    pub span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq)]

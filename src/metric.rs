@@ -106,6 +106,41 @@ impl Period {
     }
 }
 
+/// Why `name` is not a metric the loaded programs know (`known`), with the nearest
+/// known name: a typo in a name fed from outside would otherwise start a series no
+/// goal or trigger ever reads.
+pub fn unknown_metric<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> String {
+    let help = crate::text::did_you_mean(name, known)
+        .unwrap_or_else(|| format!("declare it: metric {name} {{ unit \"…\" }}"));
+    format!("no metric `{name}` is declared, nor recorded by a workflow; {help}")
+}
+
+/// A sample's value and time as given from outside: a finite number, and an
+/// RFC 3339 time (`now` without one).
+pub fn sample(
+    value: f64,
+    at: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(f64, DateTime<Utc>), String> {
+    if !value.is_finite() {
+        return Err(format!("{value} is not a finite number"));
+    }
+    let at = match at {
+        Some(text) => DateTime::parse_from_rfc3339(text)
+            .map_err(|_| format!("`{text}` is not an RFC 3339 time like 2026-11-25T09:00:00Z"))?
+            .with_timezone(&Utc),
+        None => now,
+    };
+    Ok((value, at))
+}
+
+/// `(series, suffix)` when `name` ends in a period suffix (`revenue.monthly`): a
+/// read of such a name is a sum over the series, so no series can be named so.
+pub fn split_period_suffix(name: &str) -> Option<(&str, &str)> {
+    name.rsplit_once('.')
+        .filter(|(_, suffix)| Period::from_suffix(suffix).is_some())
+}
+
 /// A metric read with its meaning spelled out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MetricQuery {
@@ -127,14 +162,12 @@ pub enum MetricError {
 pub fn resolve(metric: &MetricRef) -> Result<MetricQuery, MetricError> {
     let Some(aggregation) = &metric.aggregation else {
         let name = &metric.metric.value;
-        if let Some((series, suffix)) = name.rsplit_once('.') {
-            if let Some(period) = Period::from_suffix(suffix) {
-                return Ok(MetricQuery {
-                    series: series.to_string(),
-                    aggregation: Aggregation::Sum,
-                    period: Some(period),
-                });
-            }
+        if let Some((series, suffix)) = split_period_suffix(name) {
+            return Ok(MetricQuery {
+                series: series.to_string(),
+                aggregation: Aggregation::Sum,
+                period: Period::from_suffix(suffix),
+            });
         }
         return Ok(MetricQuery {
             series: name.clone(),

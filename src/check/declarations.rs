@@ -15,6 +15,8 @@ pub struct Declarations {
     pub workflows: BTreeMap<String, Workflow>,
     pub retries: BTreeMap<String, RetryPolicy>,
     pub breakers: BTreeMap<String, Breaker>,
+    /// Metrics declared to be recorded from outside.
+    pub metrics: BTreeMap<String, Metric>,
     /// Top-level goals; children stay inside their parents.
     pub goals: Vec<Goal>,
     /// The root file's default timezone for metric periods.
@@ -30,7 +32,7 @@ trait Named {
 macro_rules! named {
     ($($ty:ty),*) => { $(impl Named for $ty { fn ident(&self) -> &Ident { &self.name } })* };
 }
-named!(Agent, Trigger, Workflow, RetryPolicy, Breaker, Goal);
+named!(Agent, Trigger, Workflow, RetryPolicy, Breaker, Goal, Metric);
 
 impl<T: Named> Named for &T {
     fn ident(&self) -> &Ident {
@@ -89,6 +91,13 @@ impl Declarations {
                         diagnostics,
                     ),
                     Item::Goal(g) => program.goals.push(g),
+                    Item::Metric(m) => insert(
+                        &mut program.metrics,
+                        m,
+                        Code::DuplicateMetric,
+                        "metric",
+                        diagnostics,
+                    ),
                 }
             }
         }

@@ -138,10 +138,12 @@ fn unused_triggers(program: &Declarations, out: &mut Vec<Diagnostic>) {
 
 /// Metrics that triggers and goals read must be recorded by some workflow.
 fn metrics(program: &Declarations, out: &mut Vec<Diagnostic>) {
+    // Written by a workflow, or declared to be written from outside.
     let recorded: BTreeSet<&str> = program
         .workflows
         .values()
         .flat_map(|w| w.records.iter().map(|r| r.metric.value.as_str()))
+        .chain(program.metrics.keys().map(String::as_str))
         .collect();
     let mut reads: Vec<&MetricRef> = program
         .triggers
@@ -165,13 +167,19 @@ fn metrics(program: &Declarations, out: &mut Vec<Diagnostic>) {
         if !recorded.contains(query.series.as_str()) {
             let help = suggest::did_you_mean(&query.series, recorded.iter().copied())
                 .unwrap_or_else(|| {
-                    format!("record it in a workflow: `record {} = …`", query.series)
+                    format!(
+                        "record it in a workflow (`record {0} = …`), or declare it as recorded from outside: `metric {0} {{ unit \"…\" }}`",
+                        query.series
+                    )
                 });
             out.push(
                 Diagnostic::new(
                     Code::UnrecordedMetric,
                     read.metric.span,
-                    format!("no workflow records the metric `{}`", query.series),
+                    format!(
+                        "no workflow records the metric `{}`, and no `metric` declares it",
+                        query.series
+                    ),
                     "read here, never written",
                 )
                 .with_help(help),

@@ -58,7 +58,39 @@ pub(super) fn lower(declarations: &Declarations, sources: &Sources) -> Option<Pr
         goals: declarations.goals.clone(),
         timezone,
         skills,
+        metrics: metrics(declarations),
     })
+}
+
+fn metrics(declarations: &Declarations) -> BTreeMap<String, Metric> {
+    let mut metrics: BTreeMap<String, Metric> = declarations
+        .metrics
+        .values()
+        .map(|m| {
+            let metric = Metric {
+                name: m.name.name.clone(),
+                unit: m.unit.as_ref().map(|u| u.value.clone()),
+                description: m.description.as_ref().map(|d| d.value.clone()),
+                recorded_by: Vec::new(),
+            };
+            (metric.name.clone(), metric)
+        })
+        .collect();
+    for workflow in declarations.workflows.values() {
+        for record in &workflow.records {
+            let name = &record.metric.value;
+            let metric = metrics.entry(name.clone()).or_insert_with(|| Metric {
+                name: name.clone(),
+                unit: None,
+                description: None,
+                recorded_by: Vec::new(),
+            });
+            if metric.recorded_by.last() != Some(&workflow.name.name) {
+                metric.recorded_by.push(workflow.name.name.clone());
+            }
+        }
+    }
+    metrics
 }
 
 /// Ids by name: a declaration's id is its place in name order.

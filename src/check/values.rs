@@ -31,6 +31,22 @@ pub fn check(program: &Declarations, out: &mut Vec<Diagnostic>) {
     for workflow in program.workflows.values() {
         self::workflow(workflow, out);
     }
+    for metric in program.metrics.values() {
+        if let Some((series, suffix)) = metric::split_period_suffix(&metric.name.name) {
+            out.push(
+                Diagnostic::new(
+                    Code::InvalidMetricName,
+                    metric.name.span,
+                    format!("a metric cannot be named `{}`", metric.name.name),
+                    format!("`.{suffix}` is a period suffix"),
+                )
+                .with_help(format!(
+                    "a read of `{0}` means the sum of `{series}` over the period; declare `metric {series}`",
+                    metric.name.name
+                )),
+            );
+        }
+    }
     for goal in program.all_goals() {
         self::goal(goal, out);
     }

@@ -5,9 +5,10 @@ use super::Error;
 use super::{open_store, open_store_read, print_json, print_list, DbArgs, Format};
 use crate::clock::Clock;
 use crate::goals::{self, GoalReport};
-use chrono::{DateTime, NaiveDate, Utc};
+use crate::program::Program;
+use chrono::NaiveDate;
 use clap::{Args, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Args)]
@@ -153,6 +154,10 @@ pub struct MetricsArgs {
     command: Option<MetricsCommand>,
     /// One metric: its samples and aggregates. Without it, every metric.
     name: Option<String>,
+    /// The .wf file whose metrics these are: the list shows what it declares (unit,
+    /// description, who records it), and `record` refuses a name it does not know.
+    #[arg(long, global = true)]
+    file: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Text, global = true)]
     format: Format,
 }
@@ -170,28 +175,19 @@ enum MetricsCommand {
 }
 
 pub fn metrics(args: MetricsArgs, db: &DbArgs) -> Result<ExitCode, Error> {
+    let program = match &args.file {
+        Some(file) => Some(checked_program(file)?.1),
+        None => None,
+    };
     if let Some(MetricsCommand::Record { name, value, at }) = &args.command {
+        if let (Some(program), Some(file)) = (&program, &args.file) {
+            known_metric(program, name, file)?;
+        }
         return record(name, *value, at.as_deref(), db, args.format);
     }
     let store = open_store_read(db)?;
     let Some(name) = args.name else {
-        let names = store.metric_names()?;
-        let rows: Vec<serde_json::Value> = names
-            .iter()
-            .map(|(name, count)| serde_json::json!({ "name": name, "samples": count }))
-            .collect();
-        return print_list(
-            &rows,
-            args.format,
-            "no metric recorded yet",
-            &["METRIC", "SAMPLES"],
-            |r| {
-                vec![
-                    r["name"].as_str().unwrap_or("").to_string(),
-                    r["samples"].to_string(),
-                ]
-            },
-        );
+        return list(&store.metric_names()?, program.as_ref(), args.format);
     };
     let samples = store.metric_samples(&name)?;
     if samples.is_empty() {
@@ -258,6 +254,79 @@ pub fn metrics(args: MetricsArgs, db: &DbArgs) -> Result<ExitCode, Error> {
     )
 }
 
+/// Refuses a name the program neither declares nor records: a typo in a name fed
+/// from outside would otherwise start a series no goal or trigger ever reads.
+fn known_metric(program: &Program, name: &str, file: &Path) -> Result<(), Error> {
+    if program.knows_metric(name) {
+        return Ok(());
+    }
+    let known = program.metrics.keys().map(String::as_str);
+    Err(Error::usage(format!(
+        "{}: {}",
+        file.display(),
+        crate::metric::unknown_metric(name, known)
+    )))
+}
+
+/// Every metric with samples, and with a program every metric it knows too.
+fn list(
+    stored: &[(String, i64)],
+    program: Option<&Program>,
+    format: Format,
+) -> Result<ExitCode, Error> {
+    let samples = |name: &str| {
+        stored
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(0, |(_, c)| *c)
+    };
+    let mut rows: Vec<serde_json::Value> = Vec::new();
+    for metric in program.iter().flat_map(|p| p.metrics.values()) {
+        let mut row = serde_json::to_value(metric).unwrap_or_default();
+        row["samples"] = samples(&metric.name).into();
+        rows.push(row);
+    }
+    for (name, count) in stored {
+        if !program.is_some_and(|p| p.knows_metric(name)) {
+            rows.push(serde_json::json!({ "name": name, "samples": count }));
+        }
+    }
+    rows.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    let text = |value: &serde_json::Value| value.as_str().unwrap_or("-").to_string();
+    if program.is_none() {
+        return print_list(
+            &rows,
+            format,
+            "no metric recorded yet",
+            &["METRIC", "SAMPLES"],
+            |r| vec![text(&r["name"]), r["samples"].to_string()],
+        );
+    }
+    print_list(
+        &rows,
+        format,
+        "no metric recorded yet",
+        &["METRIC", "SAMPLES", "UNIT", "FED BY", "DESCRIPTION"],
+        |r| {
+            let fed_by = match r["recorded_by"].as_array() {
+                Some(workflows) if !workflows.is_empty() => {
+                    let names: Vec<String> = workflows.iter().map(text).collect();
+                    names.join(", ")
+                }
+                Some(_) => "outside".to_string(),
+                None => "-".to_string(),
+            };
+            vec![
+                text(&r["name"]),
+                r["samples"].to_string(),
+                text(&r["unit"]),
+                fed_by,
+                text(&r["description"]),
+            ]
+        },
+    )
+}
+
 fn record(
     name: &str,
     value: f64,
@@ -265,20 +334,7 @@ fn record(
     db: &DbArgs,
     format: Format,
 ) -> Result<ExitCode, Error> {
-    if !value.is_finite() {
-        return Err(Error::from(format!("{value} is not a finite number")));
-    }
-    let at = match at {
-        Some(text) => match DateTime::parse_from_rfc3339(text) {
-            Ok(t) => t.with_timezone(&Utc),
-            Err(_) => {
-                return Err(Error::from(format!(
-                    "`{text}` is not an RFC 3339 time like 2026-11-25T09:00:00Z"
-                )))
-            }
-        },
-        None => Clock::system().now(),
-    };
+    let (value, at) = crate::metric::sample(value, at, Clock::system().now())?;
     let store = open_store(db)?;
     let id = store.record_metric(name, value, at)?;
     let at = crate::store::timestamp(at);

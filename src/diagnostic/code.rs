@@ -38,6 +38,7 @@ codes! {
     DuplicateRetry => "duplicate_retry", Error;
     DuplicateBreaker => "duplicate_breaker", Error;
     DuplicateGoal => "duplicate_goal", Error;
+    DuplicateMetric => "duplicate_metric", Error;
     DuplicateStep => "duplicate_step", Error;
     UnknownAgent => "unknown_agent", Error;
     UnknownTrigger => "unknown_trigger", Error;
@@ -76,6 +77,7 @@ codes! {
     InvalidNumber => "invalid_number", Error;
     InvalidEventPattern => "invalid_event_pattern", Error;
     InvalidEventName => "invalid_event_name", Error;
+    InvalidMetricName => "invalid_metric_name", Error;
     EmptyCommand => "empty_command", Error;
     // Shape of declarations.
     MissingAgentBody => "missing_agent_body", Error;

@@ -51,6 +51,19 @@ pub struct Program {
     pub timezone: Tz,
     /// Agent ids by skill, in name order.
     pub(crate) skills: BTreeMap<String, Vec<AgentId>>,
+    /// Every metric series it knows, by name: declared with `metric`, or recorded
+    /// by a workflow.
+    pub metrics: BTreeMap<String, Metric>,
+}
+
+/// A metric series the program knows.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Metric {
+    pub name: String,
+    pub unit: Option<String>,
+    pub description: Option<String>,
+    /// The workflows that record it (none: it is fed from outside).
+    pub recorded_by: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -300,6 +313,11 @@ pub enum CallTarget {
 }
 
 impl Program {
+    /// Whether `name` is a metric series the program declares or records.
+    pub fn knows_metric(&self, name: &str) -> bool {
+        self.metrics.contains_key(name)
+    }
+
     pub fn agent(&self, id: AgentId) -> &Agent {
         &self.agents[id.index()]
     }

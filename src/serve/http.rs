@@ -43,6 +43,7 @@ pub async fn serve(
     let router = Router::new()
         .route("/health", get(health))
         .route("/events/{name}", post(post_event))
+        .route("/metrics/{name}", post(post_metric))
         .route("/workflows/{name}/runs", post(post_run))
         .route("/executions", get(list_executions))
         .route("/executions/{id}", get(get_execution))
@@ -286,6 +287,45 @@ async fn post_event(
     })
     .await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "event": id }))).into_response())
+}
+
+/// `POST /metrics/NAME` with `{"value": 12.5, "at"?: "…"}`: a sample of a metric
+/// a served file declares (or records), fed from outside; metric triggers see it
+/// on their next check.
+async fn post_metric(
+    Shared(state): Shared<Arc<State>>,
+    Path(name): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
+    let engines = state.engines();
+    let Some(engine) = engines.iter().find(|e| e.program().knows_metric(&name)) else {
+        let known = engines
+            .iter()
+            .flat_map(|e| e.program().metrics.keys().map(String::as_str));
+        let message = crate::metric::unknown_metric(&name, known);
+        return Err(ApiError::new(StatusCode::NOT_FOUND, message));
+    };
+    let body = json_body(body)?;
+    let bad = |message: String| ApiError::new(StatusCode::BAD_REQUEST, message);
+    let Some(value) = body.get("value").and_then(Value::as_f64) else {
+        return Err(bad(
+            "the body needs a number `value`, like {\"value\": 12.5}".into(),
+        ));
+    };
+    let at = match body.get("at") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(at)) => Some(at.as_str()),
+        Some(_) => return Err(bad("`at` must be an RFC 3339 time string".into())),
+    };
+    let (value, at) = crate::metric::sample(value, at, engine.clock().now()).map_err(bad)?;
+    let stored = name.clone();
+    let id = with_store(&state, Store::open, move |store| {
+        store.record_metric(&stored, value, at)
+    })
+    .await?;
+    let at = crate::store::timestamp(at);
+    let answer = json!({ "sample": id, "name": name, "value": value, "recorded_at": at });
+    Ok((StatusCode::CREATED, Json(answer)).into_response())
 }
 
 async fn post_run(

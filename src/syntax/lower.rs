@@ -57,8 +57,29 @@ impl Lower {
             Rule::trigger_decl => Item::Trigger(self.trigger(pair)),
             Rule::workflow_decl => Item::Workflow(self.workflow(pair)),
             Rule::goal_decl => Item::Goal(self.goal(pair)),
+            Rule::metric_decl => Item::Metric(self.metric(pair)),
             rule => unreachable_rule(rule),
         }
+    }
+
+    fn metric(&mut self, pair: Pair<'_, Rule>) -> Metric {
+        let span = self.span(&pair);
+        let mut children = Children::of(pair);
+        let mut metric = Metric {
+            name: self.ident(children.next()),
+            unit: None,
+            description: None,
+            span,
+        };
+        for prop in self.properties(children.rest(), &[]) {
+            let value = self.string_child(prop.clone());
+            match prop.as_rule() {
+                Rule::metric_unit => metric.unit = Some(value),
+                Rule::metric_description => metric.description = Some(value),
+                rule => unreachable_rule(rule),
+            }
+        }
+        metric
     }
 
     // LITERALS
@@ -706,6 +727,8 @@ fn property_name(rule: Rule) -> &'static str {
         Rule::breaker_cool_down => "cool_down",
         Rule::trigger_missed => "missed",
         Rule::timezone => "timezone",
+        Rule::metric_unit => "unit",
+        Rule::metric_description => "description",
         rule => unreachable_rule(rule),
     }
 }

@@ -10,6 +10,7 @@ mod format;
 mod goals;
 mod graph;
 mod language;
+mod metrics;
 mod readme;
 mod robustness;
 mod run;
