@@ -48,6 +48,20 @@ pub fn load(root: &Path) -> Result<Loaded, LoadError> {
     Ok(loaded)
 }
 
+/// The name standard input is shown by.
+pub const STDIN: &str = "<stdin>";
+
+/// Loads a program read from standard input (`wfc check -`); its imports are
+/// relative to the current directory.
+pub fn load_stdin() -> Result<Loaded, LoadError> {
+    Ok(load_text(STDIN, &read_stdin()?))
+}
+
+/// Reads standard input as a source text, under the same limits as a file.
+pub fn read_stdin() -> Result<String, LoadError> {
+    read_limited(std::io::stdin().lock(), STDIN.to_string())
+}
+
 /// Parses `text` as a program with no imports, e.g. for tests and benchmarks.
 pub fn load_text(name: &str, text: &str) -> Loaded {
     let mut loaded = Loaded::default();
@@ -147,7 +161,6 @@ fn reason(error: &LoadError) -> String {
 /// What is not a regular file is refused before it is opened, since opening a FIFO
 /// waits for a writer and a device like /dev/zero never ends.
 fn read(path: &Path) -> Result<String, LoadError> {
-    use std::io::Read;
     let shown = path.display().to_string();
     let unreadable = |source| LoadError::Unreadable {
         path: shown.clone(),
@@ -156,10 +169,20 @@ fn read(path: &Path) -> Result<String, LoadError> {
     if !std::fs::metadata(path).map_err(unreadable)?.is_file() {
         return Err(LoadError::NotAFile { path: shown });
     }
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    read_limited(file, shown)
+}
+
+/// At most [`MAX_SOURCE`] bytes of UTF-8 from `reader`, which `shown` names.
+fn read_limited(reader: impl std::io::Read, shown: String) -> Result<String, LoadError> {
+    use std::io::Read;
     let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|file| file.take(MAX_SOURCE + 1).read_to_end(&mut bytes))
-        .map_err(unreadable)?;
+    if let Err(source) = reader.take(MAX_SOURCE + 1).read_to_end(&mut bytes) {
+        return Err(LoadError::Unreadable {
+            path: shown,
+            source,
+        });
+    }
     if bytes.len() as u64 > MAX_SOURCE {
         return Err(LoadError::TooLarge { path: shown });
     }

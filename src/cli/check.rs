@@ -1,6 +1,7 @@
 //! `wfc check FILE...`
 
 use super::exit;
+use super::paths::{self, Source};
 use super::Error;
 use crate::diagnostic::render;
 use clap::{Args, ValueEnum};
@@ -10,7 +11,8 @@ use std::process::ExitCode;
 
 #[derive(Args)]
 pub struct CheckArgs {
-    /// The .wf files to check (each with its imports).
+    /// The .wf files to check (each with its imports): directories for every .wf
+    /// file below them (skipping what .gitignore ignores), `-` for standard input.
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// `text` reports on stderr, or `json`: one object per diagnostic on stdout.
@@ -38,8 +40,15 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, Error> {
     let mut failed = false;
     let (mut errors, mut warnings) = (0, 0);
     let color = super::color_stderr();
-    for path in &args.files {
-        let (loaded, checked) = crate::check_file(path)?;
+    let sources = paths::sources(&args.files)?;
+    for source in &sources {
+        let (loaded, checked) = match source {
+            Source::File(path) => crate::check_file(path)?,
+            Source::Stdin => {
+                let text = crate::loader::read_stdin()?;
+                crate::check_text(crate::loader::STDIN, &text)
+            }
+        };
         for diagnostic in &checked.diagnostics {
             if diagnostic.is_error() {
                 errors += 1;
@@ -61,7 +70,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, Error> {
     }
     failed |= args.deny.is_some() && warnings > 0;
     if args.format == Format::Text {
-        eprintln!("{}", summary(args.files.len(), errors, warnings));
+        eprintln!("{}", summary(sources.len(), errors, warnings));
     }
     if failed {
         Ok(ExitCode::from(exit::PROBLEMS))

@@ -1,17 +1,19 @@
 //! `wfc fmt [PATH...] [--check]`
 
 use super::exit;
+use super::paths::{self, Source};
 use super::Error;
 use crate::diagnostic::{render, Code};
 use crate::format::format;
+use crate::loader::STDIN;
 use clap::Args;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Args)]
 pub struct FmtArgs {
-    /// Files or directories (every .wf file below them); `-` for stdin to stdout.
+    /// Files or directories (every .wf file below them, skipping what .gitignore
+    /// ignores); `-` for stdin to stdout.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
     /// Change nothing: print a diff and exit 1 when a file is not formatted.
@@ -21,15 +23,17 @@ pub struct FmtArgs {
 
 pub fn run(args: FmtArgs) -> Result<ExitCode, Error> {
     let mut files = Vec::new();
-    for path in &args.paths {
-        if path.as_os_str() == "-" {
-            return stdin(args.check);
-        }
-        if let Err(error) = collect(path, &mut files) {
-            return Err(Error::from(format!(
-                "cannot read `{}`: {error}",
-                path.display()
-            )));
+    let sources = paths::sources(&args.paths)?;
+    for source in sources {
+        match source {
+            Source::File(file) => files.push(file),
+            // Standard input is formatted to standard output, so it stands alone.
+            Source::Stdin if args.paths.len() == 1 => return stdin(args.check),
+            Source::Stdin => {
+                return Err(Error::usage(
+                    "`-` formats standard input to standard output; name no other path with it",
+                ))
+            }
         }
     }
     let (mut unformatted, mut broken, mut changed) = (0, 0, 0);
@@ -81,11 +85,8 @@ pub fn run(args: FmtArgs) -> Result<ExitCode, Error> {
 }
 
 fn stdin(check: bool) -> Result<ExitCode, Error> {
-    let mut text = String::new();
-    if let Err(error) = std::io::stdin().read_to_string(&mut text) {
-        return Err(Error::from(format!("cannot read stdin: {error}")));
-    }
-    let Some(formatted) = formatted(Path::new("<stdin>"), &text) else {
+    let text = crate::loader::read_stdin()?;
+    let Some(formatted) = formatted(Path::new(STDIN), &text) else {
         return Ok(ExitCode::from(exit::PROBLEMS));
     };
     if !check {
@@ -95,7 +96,7 @@ fn stdin(check: bool) -> Result<ExitCode, Error> {
     if formatted == text {
         return Ok(ExitCode::SUCCESS);
     }
-    print!("{}", diff(Path::new("<stdin>"), &text, &formatted));
+    print!("{}", diff(Path::new(STDIN), &text, &formatted));
     Ok(ExitCode::from(exit::PROBLEMS))
 }
 
@@ -135,25 +136,4 @@ fn diff(path: &Path, old: &str, new: &str) -> String {
         .unified_diff()
         .header(&name, &name)
         .to_string()
-}
-
-/// `path` itself, or every `.wf` file below it, in name order.
-fn collect(path: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    if !path.is_dir() {
-        std::fs::metadata(path)?;
-        files.push(path.to_path_buf());
-        return Ok(());
-    }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
-    for entry in entries {
-        if entry.is_dir() {
-            collect(&entry, files)?;
-        } else if entry.extension().is_some_and(|e| e == "wf") {
-            files.push(entry);
-        }
-    }
-    Ok(())
 }

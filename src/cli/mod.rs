@@ -8,6 +8,7 @@ mod fmt;
 mod goals;
 mod graph;
 mod history;
+mod paths;
 mod resume;
 mod run;
 mod serve;

@@ -1,6 +1,6 @@
 //! `wfc check` end to end through the built binary.
 
-use crate::support::{scratch, Wfc};
+use crate::support::{scratch, Project, Wfc};
 
 #[test]
 fn a_valid_file_exits_zero_and_says_so() {
@@ -87,10 +87,24 @@ fn a_missing_file_is_a_usage_error() {
 }
 
 #[test]
-fn a_directory_is_a_usage_error() {
-    let run = Wfc::new(["check", "examples"]).run().expect_code(2);
+fn a_directory_is_every_wf_file_below_it() {
+    let count = |dir: &str| {
+        std::fs::read_dir(crate::support::root().join(dir))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "wf")
+            })
+            .count()
+    };
+    let files = count("examples") + count("examples/lib");
+    let run = Wfc::new(["check", "examples"]).run().expect_code(0);
     assert!(
-        run.stderr.contains("`examples` is not a regular file"),
+        run.stderr
+            .contains(&format!("checked {files} files: no problems")),
         "{}",
         run.stderr
     );
@@ -212,4 +226,87 @@ fn global_options_work_in_any_position() {
     }
     let run = Wfc::new(["history", "--status", "cancelled", "--db", db]).run();
     assert_eq!(run.code, Some(0), "{}", run.stderr);
+}
+
+#[test]
+fn check_reads_standard_input_with_imports_from_the_current_directory() {
+    let project = Project::new("cli_check_stdin").file(
+        "lib/agents.wf",
+        "agent noop { output { ok: bool } compute { ok: true } }\n",
+    );
+    let program =
+        "import \"lib/agents.wf\"\ntrigger go { manual }\nworkflow w { on go chain noop }\n";
+    let run = Wfc::new(["check", "-"])
+        .dir(&project.dir)
+        .stdin(program)
+        .run()
+        .expect_code(0);
+    assert!(
+        run.stderr.contains("checked 1 file: no problems"),
+        "{}",
+        run.stderr
+    );
+    let run = Wfc::new(["check", "-"])
+        .dir(&project.dir)
+        .stdin("workflow w { chain nope }\n")
+        .run()
+        .expect_code(1);
+    assert!(run.stderr.contains("<stdin>:1:"), "{}", run.stderr);
+    assert!(run.stderr.contains("wf::unknown_agent"), "{}", run.stderr);
+    // Hostile input: not UTF-8, and more than a source file may be.
+    let run = Wfc::new(["check", "-"])
+        .stdin(vec![b'a', 0xff, b'b'])
+        .run()
+        .expect_code(2);
+    assert!(run.stderr.contains("<stdin>"), "{}", run.stderr);
+    let huge = vec![b' '; (wfc::loader::MAX_SOURCE + 10) as usize];
+    let run = Wfc::new(["check", "-"]).stdin(huge).run().expect_code(2);
+    assert!(run.stderr.contains("larger than 16 MiB"), "{}", run.stderr);
+    let run = Wfc::new(["check", "-", "-"]).stdin("").run().expect_code(2);
+    assert!(run.stderr.contains("named twice"), "{}", run.stderr);
+}
+
+#[test]
+fn check_and_fmt_walk_directories_skipping_what_gitignore_ignores() {
+    let good = "trigger go { manual }\nagent noop { compute { ok: true } }\nworkflow w { on go chain noop }\n";
+    let project = Project::new("cli_check_dir")
+        .file(".gitignore", "build/\n*.generated.wf\n")
+        .file("flows/a.wf", good)
+        .file("flows/deep/b.wf", good)
+        .file("flows/skip.generated.wf", "agent {")
+        .file("build/out.wf", "agent {")
+        .file(".hidden/x.wf", "agent {")
+        .file("notes.txt", "not a workflow");
+    let run = project.wfc(["check", "."]).expect_code(0);
+    assert!(
+        run.stderr.contains("checked 2 files: no problems"),
+        "{}",
+        run.stderr
+    );
+    // Named outright, an ignored file is checked.
+    project
+        .wfc(["check", "flows", "build/out.wf"])
+        .expect_code(1);
+    let project = project.file("flows/deep/b.wf", "trigger  go {manual}\n");
+    project.wfc(["fmt", "--check", "."]).expect_code(1);
+    let run = project.wfc(["fmt", "."]).expect_code(0);
+    assert!(
+        run.stderr.contains("formatted 1 of 2 files"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(project.dir.join("build/out.wf")).unwrap(),
+        "agent {",
+        "an ignored file is left alone"
+    );
+    std::fs::create_dir_all(project.dir.join("empty")).unwrap();
+    let run = project.wfc(["check", "empty"]).expect_code(2);
+    assert!(
+        run.stderr.contains("no .wf file under `empty`"),
+        "{}",
+        run.stderr
+    );
+    let run = project.wfc(["fmt", "-", "flows"]).expect_code(2);
+    assert!(run.stderr.contains("name no other path"), "{}", run.stderr);
 }

@@ -12,6 +12,7 @@ pub fn root() -> PathBuf {
 /// One `wfc` invocation: `Wfc::new(["check", "x.wf"]).env("NO_COLOR", "1").run()`.
 pub struct Wfc {
     command: Command,
+    input: Option<Vec<u8>>,
 }
 
 impl Wfc {
@@ -25,7 +26,16 @@ impl Wfc {
             .args(args)
             .current_dir(root())
             .env_remove("NO_COLOR");
-        Wfc { command }
+        Wfc {
+            command,
+            input: None,
+        }
+    }
+
+    /// What the command reads on standard input (nothing otherwise).
+    pub fn stdin(mut self, input: impl Into<Vec<u8>>) -> Self {
+        self.input = Some(input.into());
+        self
     }
 
     pub fn env(mut self, key: &str, value: &str) -> Self {
@@ -39,7 +49,32 @@ impl Wfc {
     }
 
     pub fn run(mut self) -> Run {
-        let output: Output = self.command.output().expect("the wfc binary runs");
+        use std::io::Write;
+        use std::process::Stdio;
+        let stdin = if self.input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        };
+        let mut child = self
+            .command
+            .stdin(stdin)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the wfc binary runs");
+        // Written from a thread: a large input must not block on a full pipe while
+        // the child blocks on a full stdout.
+        let writer = self.input.take().map(|input| {
+            let mut pipe = child.stdin.take().unwrap();
+            std::thread::spawn(move || {
+                let _ = pipe.write_all(&input);
+            })
+        });
+        let output: Output = child.wait_with_output().expect("the wfc binary runs");
+        if let Some(writer) = writer {
+            writer.join().unwrap();
+        }
         Run {
             code: output.status.code(),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
