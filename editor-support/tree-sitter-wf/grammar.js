@@ -14,7 +14,7 @@ module.exports = grammar({
 
   rules: {
     source_file: ($) => repeat($._item),
-    _item: ($) => choice($.import, $.timezone, $.retry, $.breaker, $.agent, $.trigger, $.workflow, $.goal),
+    _item: ($) => choice($.import, $.timezone, $.retry, $.breaker, $.agent, $.trigger, $.workflow, $.goal, $.metric),
 
     // LEXICAL
     comment: (_) => token(choice(seq("//", /.*/), seq("/*", /[^*]*\*+([^/*][^*]*\*+)*/, "/"))),
@@ -28,6 +28,8 @@ module.exports = grammar({
     identifier_list: ($) => seq("[", commaList($.identifier), "]"),
     string_list: ($) => seq("[", commaList($.string), "]"),
     _signed_number: ($) => seq(optional("-"), $.number),
+    // A field name is any word, reserved or not, or a quoted string.
+    _key: ($) => choice($.identifier, $.string),
 
     import: ($) => seq("import", $.string),
     timezone: ($) => seq("timezone", $.string),
@@ -75,7 +77,17 @@ module.exports = grammar({
     type_name: (_) => choice("number", "string", "bool", "null", "any"),
     list_type: ($) => seq("[", $.type, "]"),
     object_type: ($) => seq("{", commaList($.type_field), "}"),
-    type_field: ($) => seq(field("name", $.identifier), ":", $.type),
+    type_field: ($) => seq(field("name", $._key), ":", $.type),
+
+    // METRICS FED FROM OUTSIDE
+    metric: ($) =>
+      seq(
+        "metric",
+        field("name", $.metric_name),
+        "{",
+        repeat(choice(seq("unit", $.string), seq("description", $.string))),
+        "}",
+      ),
 
     // TRIGGERS
     trigger: ($) => seq("trigger", field("name", $.identifier), "{", repeat($._trigger_property), "}"),
@@ -142,9 +154,27 @@ module.exports = grammar({
     when: ($) =>
       seq("when", $._expression, $.block, repeat(seq("else", "when", $._expression, $.block)), optional(seq("else", $.block))),
     for: ($) =>
-      seq(optional("parallel"), "for", field("item", $.identifier), "in", $._expression, optional(seq("limit", $.number)), $.block),
+      seq(
+        optional("parallel"),
+        "for",
+        field("item", $.identifier),
+        optional(seq(",", field("index", $.identifier))),
+        "in",
+        $._expression,
+        optional(seq("limit", $.number)),
+        alias($.loop_body, $.block),
+      ),
+    loop_body: ($) => seq("{", repeat($._statement), optional($.yield), "}"),
+    yield: ($) => seq("yield", $._expression),
     parallel: ($) => seq("parallel", $.block),
-    try: ($) => seq("try", $.block, "catch", field("error", $.identifier), $.block),
+    try: ($) => seq("try", $.block, repeat1($.catch)),
+    catch: ($) =>
+      seq(
+        "catch",
+        optional(seq(field("kind", $.identifier), repeat(seq(",", field("kind", $.identifier))), "as")),
+        field("error", $.identifier),
+        $.block,
+      ),
     fail: ($) => seq("fail", $._expression),
     emit: ($) => seq("emit", $.string, optional($.object)),
     wait: ($) => seq("wait", $.duration),
@@ -159,10 +189,10 @@ module.exports = grammar({
     input: (_) => "input",
     list: ($) => seq("[", commaList($._expression), "]"),
     object: ($) => seq("{", commaList($.pair), "}"),
-    pair: ($) => seq(field("key", $.identifier), ":", $._expression),
+    pair: ($) => seq(field("key", $._key), ":", $._expression),
     parenthesized: ($) => seq("(", $._expression, ")"),
     function_call: ($) => seq(field("function", $.identifier), "(", commaList($._expression), ")"),
-    field: ($) => prec(PREC.postfix, seq($._expression, ".", field("field", $.identifier))),
+    field: ($) => prec(PREC.postfix, seq($._expression, ".", field("field", $._key))),
     index: ($) => prec(PREC.postfix, seq($._expression, "[", $._expression, "]")),
     unary: ($) => prec(PREC.unary, seq(choice("not", "-"), $._expression)),
     if: ($) => prec.right(PREC.if, seq("if", $._expression, "then", $._expression, "else", $._expression)),

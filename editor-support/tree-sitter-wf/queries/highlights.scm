@@ -14,17 +14,18 @@
 (input) @variable.builtin
 (type_name) @type
 
-["agent" "workflow" "trigger" "goal" "retry" "breaker"] @keyword
+["agent" "workflow" "trigger" "goal" "retry" "breaker" "metric"] @keyword
 ["import" "timezone"] @keyword.import
 ["when" "else" "if" "then"] @keyword.conditional
-["for" "in" "parallel" "limit"] @keyword.repeat
-["try" "catch" "fail"] @keyword.exception
+["for" "in" "parallel" "limit" "yield"] @keyword.repeat
+["try" "catch" "fail" "as"] @keyword.exception
 ["let" "emit" "wait" "any" "steps" "chain" "record" "output" "on" "on_failure" "missed"] @keyword
 ["and" "or" "not"] @keyword.operator
 [
   "department" "skills" "run" "cwd" "compute" "timeout" "capacity" "version" "title" "kpi"
   "by" "weight" "team" "size" "pursued_by" "attempts" "backoff" "factor" "max" "jitter"
-  "retry_on" "open_after" "failures" "within" "cool_down" "cron" "event" "metric" "manual" "per"
+  "retry_on" "open_after" "failures" "within" "cool_down" "cron" "event" "manual" "per"
+  "unit" "description"
 ] @property
 
 (agent name: (identifier) @function)
@@ -33,6 +34,8 @@
 (goal name: (identifier) @type.definition)
 (retry name: (identifier) @type.definition)
 (breaker name: (identifier) @type.definition)
+(metric name: (metric_name (identifier) @type.definition))
+(catch kind: (identifier) @constant)
 (call agent: (identifier) @function.call)
 (call workflow: (identifier) @function.call)
 (function_call function: (identifier) @function.builtin)

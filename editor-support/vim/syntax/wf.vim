@@ -10,11 +10,17 @@ syntax keyword wfDeclaration agent workflow trigger goal retry breaker nextgroup
 syntax keyword wfInclude import timezone
 syntax match wfDefinedName /\h\w*/ contained
 
-syntax keyword wfControl when else for in parallel limit try catch fail emit wait let if then any steps chain record output on_failure on missed
+syntax keyword wfControl when else for in parallel limit try catch fail emit wait let if then any steps chain record output on_failure on missed yield
+" `as` is reserved only in `catch kind, … as name`.
+syntax match wfControl /\<as\>\ze\s\+\h/
 syntax keyword wfLogical and or not
 syntax keyword wfProperty department skills run compute cwd timeout capacity version title kpi by weight team size pursued_by
 syntax keyword wfProperty attempts backoff exponential linear constant factor max jitter none full equal retry_on
-syntax keyword wfProperty open_after failures within cool_down cron event metric manual per dead_letter run_once skip
+syntax keyword wfProperty open_after failures within cool_down cron event manual per dead_letter run_once skip unit description
+" `metric` reads one in a trigger, and declares one at the start of a line.
+syntax match wfProperty /\<metric\>/
+syntax match wfDeclaration /^\s*\zsmetric\>/ nextgroup=wfMetricName skipwhite
+syntax match wfMetricName /\h\w*\(\.\h\w*\)*/ contained
 syntax keyword wfType number string bool
 syntax match wfType /\<any\>\(\s*\[\)\@!/
 syntax keyword wfBoolean true false
@@ -22,7 +28,8 @@ syntax keyword wfNull null
 syntax keyword wfInput input
 
 syntax match wfFunction /\<\h\w*\ze\s*(/
-syntax keyword wfBuiltin len sum min max round now concat avg count latest
+syntax keyword wfBuiltin len sum min max round now concat range avg count latest
+
 
 syntax match wfNumber /\<\d\+\(\.\d\+\)\=\([eE][+-]\=\d\+\)\=\>/
 syntax match wfDuration /\<\d\+\(ms\|s\|m\|h\|d\)\>/
@@ -30,6 +37,12 @@ syntax match wfDate /\<\d\{4}-\d\{2}-\d\{2}\>/
 
 syntax match wfOperator /->\|==\|!=\|>=\|<=\|[-+*\/%<>=?]/
 syntax match wfDelimiter /[{}\[\](),:.]/
+
+" A field name is any word, reserved or not: after `.`, and before `:` in shapes and
+" objects. Each match starts before the word (at the `.`, the `{`, the `,` or the
+" line) and is defined after wfDelimiter, so it wins over both.
+syntax match wfField /\.\h\w*/ contains=wfDelimiter
+syntax match wfField /\([{,]\|^\)\s*\h\w*\ze\s*:/ contains=wfDelimiter
 
 syntax match wfEscape /\\\(["\\ntr]\|u{\x\{1,6}}\)/ contained
 syntax region wfString start=/"/ skip=/\\\\\|\\"/ end=/"\|$/ contains=wfEscape
@@ -41,6 +54,8 @@ syntax region wfBlockComment start=/\/\*/ end=/\*\// contains=wfTodo
 highlight default link wfDeclaration Keyword
 highlight default link wfInclude Include
 highlight default link wfDefinedName Function
+highlight default link wfMetricName Function
+highlight default link wfField Identifier
 highlight default link wfControl Conditional
 highlight default link wfLogical Operator
 highlight default link wfProperty Statement
