@@ -44,6 +44,95 @@ pub enum Item {
     Workflow(Workflow),
     Goal(Goal),
     Metric(Metric),
+    Test(Test),
+}
+
+/// `test "name" { … }`: mocks, what it runs, and what must hold after.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Test {
+    pub name: Spanned<String>,
+    pub statements: Vec<TestStatement>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TestStatement {
+    Mock(Mock),
+    /// `run workflow [with input]`.
+    Run {
+        workflow: Ident,
+        input: Option<Expr>,
+        span: Span,
+    },
+    /// `given event "name" { payload }`: the workflows it triggers run.
+    GivenEvent {
+        event: Spanned<String>,
+        payload: Option<Expr>,
+        span: Span,
+    },
+    /// `given metric name = value`: a sample recorded before anything runs.
+    GivenMetric {
+        metric: Spanned<String>,
+        value: Spanned<f64>,
+        span: Span,
+    },
+    Expect(Expectation),
+}
+
+/// `mock agent [takes D] [fails KIND [N times] [then returns V] | returns V]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mock {
+    pub agent: Ident,
+    pub takes: Option<Spanned<Millis>>,
+    /// The kind it fails with, and for how many calls (every call without a count).
+    pub fails: Option<(Ident, Option<Spanned<f64>>)>,
+    /// Its output, an expression over the call's `input`.
+    pub returns: Option<Expr>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expectation {
+    pub kind: ExpectationKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    Completed,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExpectationKind {
+    Status(RunStatus),
+    DeadLetter,
+    Event {
+        event: Spanned<String>,
+        payload: Option<Expr>,
+    },
+    Metric(Threshold),
+    Called {
+        agent: Ident,
+        times: Spanned<f64>,
+    },
+    StepAttempts {
+        step: Spanned<String>,
+        attempts: Spanned<f64>,
+    },
+    /// `output.a[0] op value`.
+    Output {
+        path: Vec<Access>,
+        op: CompareOp,
+        value: Expr,
+    },
+}
+
+/// One step of a path into a value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Access {
+    Field(Ident),
+    Index(Expr),
 }
 
 /// `metric name { unit "…" description "…" }`: a metric fed from outside.

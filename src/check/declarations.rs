@@ -15,6 +15,8 @@ pub struct Declarations {
     pub workflows: BTreeMap<String, Workflow>,
     pub retries: BTreeMap<String, RetryPolicy>,
     pub breakers: BTreeMap<String, Breaker>,
+    /// `test` blocks, in file order (their names are checked in `tests.rs`).
+    pub tests: Vec<Test>,
     /// Metrics declared to be recorded from outside.
     pub metrics: BTreeMap<String, Metric>,
     /// Top-level goals; children stay inside their parents.
@@ -91,6 +93,7 @@ impl Declarations {
                         diagnostics,
                     ),
                     Item::Goal(g) => program.goals.push(g),
+                    Item::Test(t) => program.tests.push(t),
                     Item::Metric(m) => insert(
                         &mut program.metrics,
                         m,

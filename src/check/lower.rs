@@ -59,7 +59,95 @@ pub(super) fn lower(declarations: &Declarations, sources: &Sources) -> Option<Pr
         timezone,
         skills,
         metrics: metrics(declarations),
+        tests: declarations
+            .tests
+            .iter()
+            .map(|t| test(t, &ids))
+            .collect::<Option<_>>()?,
     })
+}
+
+fn test(test: &ast::Test, ids: &Ids) -> Option<Test> {
+    let whole = |n: &ast::Spanned<f64>| n.value as u32;
+    let mut lowered = Test {
+        name: test.name.value.clone(),
+        span: test.name.span,
+        mocks: Vec::new(),
+        given_metrics: Vec::new(),
+        start: Start::Metrics,
+        expectations: Vec::new(),
+    };
+    for statement in &test.statements {
+        match statement {
+            ast::TestStatement::Mock(mock) => lowered.mocks.push(Mock {
+                agent: *ids.agents.get(&mock.agent.name)?,
+                takes: mock.takes.as_ref().map(millis),
+                fails: match &mock.fails {
+                    Some((kind, times)) => {
+                        Some((ErrorKind::from_name(&kind.name)?, times.as_ref().map(whole)))
+                    }
+                    None => None,
+                },
+                returns: mock.returns.clone(),
+            }),
+            ast::TestStatement::Run {
+                workflow, input, ..
+            } => {
+                lowered.start = Start::Run {
+                    workflow: *ids.workflows.get(&workflow.name)?,
+                    input: input.clone(),
+                }
+            }
+            ast::TestStatement::GivenEvent { event, payload, .. } => {
+                lowered.start = Start::Event {
+                    name: event.value.clone(),
+                    payload: payload.clone(),
+                }
+            }
+            ast::TestStatement::GivenMetric { metric, value, .. } => {
+                // `revenue.monthly = 5000` is a sample of `revenue`.
+                let series = metric::split_period_suffix(&metric.value)
+                    .map_or(metric.value.as_str(), |(series, _)| series);
+                lowered
+                    .given_metrics
+                    .push((series.to_string(), value.value));
+            }
+            ast::TestStatement::Expect(expectation) => {
+                use ast::ExpectationKind as Kind;
+                let kind = match &expectation.kind {
+                    Kind::Status(status) => ExpectationKind::Status(*status),
+                    Kind::DeadLetter => ExpectationKind::DeadLetter,
+                    Kind::Event { event, payload } => ExpectationKind::Event {
+                        name: event.value.clone(),
+                        payload: payload.clone(),
+                    },
+                    Kind::Metric(threshold) => ExpectationKind::Metric {
+                        query: metric::resolve(&threshold.metric).ok()?,
+                        op: threshold.op,
+                        target: threshold.target.value,
+                    },
+                    Kind::Called { agent, times } => ExpectationKind::Called {
+                        agent: *ids.agents.get(&agent.name)?,
+                        times: whole(times),
+                    },
+                    Kind::StepAttempts { step, attempts } => ExpectationKind::StepAttempts {
+                        step: step.value.clone(),
+                        attempts: whole(attempts),
+                    },
+                    Kind::Output { path, op, value } => ExpectationKind::Output {
+                        path: path.clone(),
+                        op: *op,
+                        value: value.clone(),
+                    },
+                };
+                lowered.expectations.push(Expectation {
+                    kind,
+                    span: expectation.span,
+                });
+            }
+        }
+    }
+    Some(lowered)
 }
 
 fn metrics(declarations: &Declarations) -> BTreeMap<String, Metric> {

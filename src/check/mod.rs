@@ -8,6 +8,7 @@ mod flow;
 mod graph;
 mod lower;
 mod scope;
+mod test_blocks;
 
 mod values;
 
@@ -45,6 +46,7 @@ pub fn check(loaded: &mut Loaded) -> Checked {
     values::check(&declarations, &mut diagnostics);
     flow::check(&declarations, &mut diagnostics);
     graph::check(&declarations, &mut diagnostics);
+    test_blocks::check(&declarations, &mut diagnostics);
     diagnostic::sort(&mut diagnostics);
     let program = if diagnostics.iter().any(Diagnostic::is_error) {
         None

@@ -299,7 +299,7 @@ fn goal(goal: &Goal, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn threshold(threshold: &Threshold, out: &mut Vec<Diagnostic>) {
+pub(super) fn threshold(threshold: &Threshold, out: &mut Vec<Diagnostic>) {
     number(&threshold.target, out);
     let metric = &threshold.metric;
     match metric::resolve(metric) {
@@ -411,7 +411,7 @@ fn two_of_one(code: Code, (first, second): (Span, Span), what: &str) -> Diagnost
         .with_label(first, format!("first {what}"))
 }
 
-fn duration(duration: Option<&Spanned<Millis>>, out: &mut Vec<Diagnostic>) {
+pub(super) fn duration(duration: Option<&Spanned<Millis>>, out: &mut Vec<Diagnostic>) {
     let Some(duration) = duration else { return };
     let problem = match duration.value {
         0 => "a duration must be longer than 0",

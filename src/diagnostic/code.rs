@@ -39,6 +39,7 @@ codes! {
     DuplicateBreaker => "duplicate_breaker", Error;
     DuplicateGoal => "duplicate_goal", Error;
     DuplicateMetric => "duplicate_metric", Error;
+    DuplicateTest => "duplicate_test", Error;
     DuplicateStep => "duplicate_step", Error;
     UnknownAgent => "unknown_agent", Error;
     UnknownTrigger => "unknown_trigger", Error;
@@ -85,6 +86,7 @@ codes! {
     EmptyWorkflow => "empty_workflow", Error;
     ConflictingWorkflowBody => "conflicting_workflow_body", Error;
     EmptyTrigger => "empty_trigger", Error;
+    TestStart => "test_start", Error;
     ConflictingTrigger => "conflicting_trigger", Error;
     // The program as a graph.
     WorkflowCycle => "workflow_cycle", Error;

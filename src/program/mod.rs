@@ -8,11 +8,13 @@ mod builtin;
 mod error_kind;
 mod event;
 mod schedule;
+mod test;
 
 pub use builtin::{Builtin, MAX_RANGE};
 pub use error_kind::ErrorKind;
 pub use event::{event_problem, invalid_event_name, matches};
 pub use schedule::{out_of_range, Due, Schedule};
+pub use test::{Expectation, ExpectationKind, Mock, Start, Test};
 
 use crate::ast::{BackoffKind, CompareOp, Expr, Goal, Jitter, MissedSlots};
 use crate::metric::MetricQuery;
@@ -54,6 +56,8 @@ pub struct Program {
     /// Every metric series it knows, by name: declared with `metric`, or recorded
     /// by a workflow.
     pub metrics: BTreeMap<String, Metric>,
+    /// The `test` blocks of every loaded file, in file order.
+    pub tests: Vec<Test>,
 }
 
 /// A metric series the program knows.

@@ -58,6 +58,7 @@ impl Lower {
             Rule::workflow_decl => Item::Workflow(self.workflow(pair)),
             Rule::goal_decl => Item::Goal(self.goal(pair)),
             Rule::metric_decl => Item::Metric(self.metric(pair)),
+            Rule::test_decl => Item::Test(self.test(pair)),
             rule => unreachable_rule(rule),
         }
     }
@@ -106,14 +107,14 @@ impl Lower {
         Spanned::new(pair.into_inner().map(|p| self.ident(p)).collect(), span)
     }
 
-    fn number(&self, pair: Pair<'_, Rule>) -> Spanned<f64> {
+    pub(super) fn number(&self, pair: Pair<'_, Rule>) -> Spanned<f64> {
         // The grammar admits only decimal literals, which `f64` always parses (huge ones
         // become infinity, which the checker reports).
         let value = pair.as_str().parse().unwrap_or(f64::INFINITY);
         Spanned::new(value, self.span(&pair))
     }
 
-    fn duration(&self, pair: Pair<'_, Rule>) -> Spanned<Millis> {
+    pub(super) fn duration(&self, pair: Pair<'_, Rule>) -> Spanned<Millis> {
         // The grammar admits only digits and a unit; too long a duration becomes the
         // largest one, which the checker reports.
         let value = crate::duration::parse(pair.as_str()).unwrap_or(Millis::MAX);
@@ -348,7 +349,7 @@ impl Lower {
     }
 
     /// `metric_ref compare_op signed_number`, the next three children.
-    fn threshold(&mut self, children: &mut Children<'_>, span: Span) -> Threshold {
+    pub(super) fn threshold(&mut self, children: &mut Children<'_>, span: Span) -> Threshold {
         let metric = self.metric_ref(children.next());
         let op = compare_op(keyword(&children.next()));
         let target = self.number(children.next());

@@ -6,6 +6,7 @@ mod lower;
 mod nesting;
 mod pairs;
 mod rule_names;
+mod test_block;
 
 use crate::ast::File;
 use crate::diagnostic::Diagnostic;
