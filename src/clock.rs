@@ -121,6 +121,17 @@ impl ManualClock {
         deadlines.iter().filter(|deadline| **deadline > now).count()
     }
 
+    /// The earliest time a sleeper waits for that is still to come.
+    pub fn next_deadline(&self) -> Option<DateTime<Utc>> {
+        let now = self.now();
+        let deadlines = self.0.deadlines.lock().unwrap_or_else(|e| e.into_inner());
+        deadlines
+            .iter()
+            .filter(|deadline| **deadline > now)
+            .min()
+            .copied()
+    }
+
     /// Moves time forward by `duration`, waking every sleeper now due.
     pub fn advance(&self, duration: Duration) {
         self.0.time.send_modify(|now| *now = later(*now, duration));

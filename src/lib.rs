@@ -24,6 +24,7 @@ pub mod source;
 pub mod stats;
 pub mod store;
 pub mod syntax;
+pub mod testing;
 pub mod text;
 pub mod types;
 

@@ -15,6 +15,7 @@ mod serve;
 mod show;
 mod stats;
 mod table;
+mod test;
 
 use crate::diagnostic::{render, Diagnostic};
 use crate::loader::Loaded;
@@ -43,6 +44,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Format .wf files in the one canonical layout (--check for CI).
     Fmt(fmt::FmtArgs),
+    /// Run the `test` blocks of .wf files: mocked agents, a virtual clock, a fresh store each.
+    Test(test::TestArgs),
     /// Draw workflows or the goal tree as Mermaid or Graphviz DOT.
     Graph(graph::GraphArgs),
     /// Run a workflow (or every workflow a trigger starts) and record it.
@@ -119,6 +122,7 @@ pub fn run() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Graph(args) => graph::run(args),
+        Command::Test(args) => test::run(args),
         Command::Run(args) => run::run(args, &cli.db),
         Command::History(args) => history::run(args, &cli.db),
         Command::Show(args) => show::run(args, &cli.db),

@@ -53,7 +53,16 @@ fn walk(dir: &Path) -> Result<Vec<PathBuf>, Error> {
             .map_err(|error| Error::usage(format!("cannot read `{}`: {error}", dir.display())))?;
         let is_file = entry.file_type().is_some_and(|t| t.is_file());
         if is_file && entry.path().extension().is_some_and(|e| e == "wf") {
-            files.push(entry.into_path());
+            // Shown as the user would name them: `flow.wf`, not `./flow.wf`.
+            let path = entry.into_path();
+            let shown = match dir == Path::new(".") {
+                true => path
+                    .strip_prefix(".")
+                    .map(Path::to_path_buf)
+                    .unwrap_or(path),
+                false => path,
+            };
+            files.push(shown);
         }
     }
     Ok(files)

@@ -1,7 +1,7 @@
 //! Turning diagnostics into text: miette's graphical report for people, JSON lines
 //! for machines.
 
-use super::Diagnostic;
+use super::{Diagnostic, Label};
 use crate::source::{floor_char_boundary, SourceFile, Sources, Span};
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, Severity};
 use std::fmt;
@@ -9,6 +9,39 @@ use std::sync::Arc;
 
 /// Renders one diagnostic as a report; `color` picks the themed or the plain style.
 pub fn report(diagnostic: &Diagnostic, sources: &Sources, color: bool, width: usize) -> String {
+    render(&Located::new(diagnostic, sources), color, width)
+}
+
+/// Renders a report that is no check diagnostic (a test expectation that did not
+/// hold): `title` stands where a code would.
+pub fn titled(
+    title: &str,
+    message: &str,
+    labels: &[Label],
+    sources: &Sources,
+    color: bool,
+    width: usize,
+) -> String {
+    let parts = Parts {
+        code: title.to_string(),
+        message,
+        severity: Severity::Error,
+        help: None,
+        labels,
+    };
+    render(&Located::from_parts(parts, sources), color, width)
+}
+
+/// What a report shows, from a diagnostic or from a caller with no code.
+struct Parts<'a> {
+    code: String,
+    message: &'a str,
+    severity: Severity,
+    help: Option<&'a String>,
+    labels: &'a [Label],
+}
+
+fn render(located: &Located, color: bool, width: usize) -> String {
     let theme = if color {
         GraphicalTheme::unicode()
     } else {
@@ -16,9 +49,8 @@ pub fn report(diagnostic: &Diagnostic, sources: &Sources, color: bool, width: us
     };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(width);
     let mut out = String::new();
-    let located = Located::new(diagnostic, sources);
     // Writing into a String cannot fail.
-    let _ = handler.render_report(&mut out, &located);
+    let _ = handler.render_report(&mut out, located);
     out
 }
 
@@ -78,8 +110,19 @@ struct Located {
 
 impl Located {
     fn new(diagnostic: &Diagnostic, sources: &Sources) -> Self {
-        let primary = diagnostic.span().file;
-        let here: Vec<Span> = diagnostic
+        let parts = Parts {
+            code: diagnostic.code.to_string(),
+            message: &diagnostic.message,
+            severity: diagnostic.severity(),
+            help: diagnostic.help.as_ref(),
+            labels: &diagnostic.labels,
+        };
+        Located::from_parts(parts, sources)
+    }
+
+    fn from_parts(parts: Parts<'_>, sources: &Sources) -> Self {
+        let primary = parts.labels[0].span.file;
+        let here: Vec<Span> = parts
             .labels
             .iter()
             .map(|l| l.span)
@@ -88,7 +131,7 @@ impl Located {
         let (source, map) = excerpt(sources.get(primary), &here);
         let mut labels = Vec::new();
         let mut related = Vec::new();
-        for (i, label) in diagnostic.labels.iter().enumerate() {
+        for (i, label) in parts.labels.iter().enumerate() {
             let message = Some(label.message.clone());
             if label.span.file == primary {
                 let span = map.span(label.span);
@@ -112,10 +155,10 @@ impl Located {
             }
         }
         Located {
-            code: diagnostic.code.to_string(),
-            message: diagnostic.message.clone(),
-            severity: diagnostic.severity(),
-            help: diagnostic.help.clone(),
+            code: parts.code,
+            message: parts.message.to_string(),
+            severity: parts.severity,
+            help: parts.help.cloned(),
             source,
             labels,
             related,

@@ -41,7 +41,7 @@ macro_rules! ids {
 ids!(AgentId, WorkflowId, TriggerId, RetryId);
 
 /// A valid program. Built by `check` only when it found no errors.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Program {
     pub(crate) agents: Vec<Agent>,
     pub(crate) workflows: Vec<Workflow>,
@@ -70,7 +70,7 @@ pub struct Metric {
     pub recorded_by: Vec<String>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Agent {
     pub id: AgentId,
     pub name: String,
@@ -87,7 +87,7 @@ pub struct Agent {
     pub capacity: Option<NonZeroUsize>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum AgentBody {
     /// A pure object expression over `input`, evaluated in process.
     Compute(Expr),
@@ -96,7 +96,7 @@ pub enum AgentBody {
 }
 
 /// A subprocess with its paths resolved against the declaring file's directory.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Command {
     /// The program as written, for messages.
     pub written: String,
@@ -107,7 +107,7 @@ pub struct Command {
 }
 
 /// A retry policy with its defaults applied.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct RetryPlan {
     pub name: String,
     pub attempts: NonZeroU32,
@@ -135,7 +135,7 @@ pub struct BreakerPolicy {
     pub cool_down: chrono::Duration,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Trigger {
     pub id: TriggerId,
     pub name: String,
@@ -144,7 +144,7 @@ pub struct Trigger {
     pub workflows: Vec<WorkflowId>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum TriggerKind {
     Cron {
         /// The cron expression as written.
@@ -160,7 +160,7 @@ pub enum TriggerKind {
 }
 
 /// `when metric … op target`, with the metric read resolved.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct MetricTrigger {
     /// Where the metric read is written (`sum(x) per month`), for showing it.
     pub read: Span,
@@ -171,7 +171,7 @@ pub struct MetricTrigger {
     pub timezone: Tz,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Workflow {
     pub id: WorkflowId,
     pub name: String,
@@ -188,7 +188,7 @@ pub struct Workflow {
     pub retry: Option<RetryId>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum WorkflowBody {
     /// Agents in order; each one's output is the next one's input. The step of
     /// each link is the agent's name.
@@ -197,7 +197,7 @@ pub enum WorkflowBody {
 }
 
 /// `record metric = value`, written when the workflow completes.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Record {
     pub metric: String,
     pub value: Expr,
@@ -205,7 +205,7 @@ pub struct Record {
     pub step: String,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Block {
     pub statements: Vec<Statement>,
     /// The names the block binds in its own scope, in reading order (those of
@@ -213,7 +213,7 @@ pub struct Block {
     pub bound: Vec<String>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Statement {
     pub kind: StatementKind,
     /// Its stable step name within its block (the block's path comes first):
@@ -224,7 +224,7 @@ pub struct Statement {
     pub span: Span,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum StatementKind {
     Call {
         name: String,
@@ -256,7 +256,7 @@ pub enum StatementKind {
     Wait(Duration),
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Branch {
     pub condition: Expr,
     /// `when#n branch i`: where an evaluation error of its condition is reported.
@@ -264,7 +264,7 @@ pub struct Branch {
     pub block: Block,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Catch {
     /// The kinds it takes; `None` takes every catchable kind.
     pub kinds: Option<BTreeSet<ErrorKind>>,
@@ -280,7 +280,7 @@ impl Catch {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ForLoop {
     /// The name that collects the iterations' results, if any.
     pub result: Option<String>,
@@ -296,7 +296,7 @@ pub struct ForLoop {
     pub body: Block,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Call {
     pub target: CallTarget,
     pub argument: Expr,
@@ -304,7 +304,7 @@ pub struct Call {
     pub retry: Option<RetryId>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum CallTarget {
     Agent(AgentId),
     /// `any [skills]`: the least-loaded of the agents having every skill

@@ -12,7 +12,7 @@ pub const ON_TIME: chrono::Duration = chrono::Duration::seconds(5);
 /// The most missed slots counted after a long outage.
 const MAX_COUNTED: usize = 100_000;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Schedule {
     cron: Cron,
     tz: Tz,

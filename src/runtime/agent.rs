@@ -63,7 +63,8 @@ pub async fn invoke(
     }
 }
 
-struct ComputeScope<'a>(&'a Value, &'a Clock);
+/// What a `compute` body (or a mock's `returns`) sees: its input and the time.
+pub(super) struct ComputeScope<'a>(pub(super) &'a Value, pub(super) &'a Clock);
 
 impl Scope for ComputeScope<'_> {
     fn input(&self) -> &Value {

@@ -147,7 +147,7 @@ impl Run<'_> {
         request: AgentCall<'_>,
     ) -> Result<Result<Value, Failure>, Abort> {
         let Some(policy) = agent.breaker else {
-            return Ok(agent::invoke(request, |e| self.engine.expression_error(e, step)).await);
+            return Ok(self.invoke(step, request).await);
         };
         let name = agent.name.as_str();
         let now = self.engine.clock.now();
@@ -165,7 +165,7 @@ impl Run<'_> {
                 stderr_tail: None,
             }));
         }
-        let result = agent::invoke(request, |e| self.engine.expression_error(e, step)).await;
+        let result = self.invoke(step, request).await;
         let counts = match &result {
             Ok(_) => Some(true),
             Err(f) if f.kind.counts_against_breaker() => Some(false),
@@ -180,6 +180,15 @@ impl Run<'_> {
                 .map_err(|e| store_abort(e, step))?;
         }
         Ok(result)
+    }
+
+    /// One invocation: the test's mock of the agent, or the agent itself.
+    async fn invoke(&self, step: &str, request: AgentCall<'_>) -> Result<Value, Failure> {
+        if let Some(mocked) = self.engine.mocks.invoke(&request).await {
+            return mocked;
+        }
+        let _real = self.engine.real_call();
+        agent::invoke(request, |e| self.engine.expression_error(e, step)).await
     }
 
     /// Runs a sub-workflow as its own execution, linked to this step. On resume, a

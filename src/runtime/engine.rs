@@ -3,6 +3,7 @@
 
 use super::error::{Abort, ErrorKind, StepError};
 use super::eval::{self, EvalError, Scope};
+use super::mock::Mocks;
 use super::progress::{AttemptReport, Progress, StartReport};
 use super::scheduler::Scheduler;
 use super::RunError;
@@ -52,9 +53,19 @@ pub struct Engine {
     versions_recorded: Mutex<HashSet<String>>,
     /// The latest answer to "which of my executions should stop?", and when.
     cancels: Mutex<Option<(Instant, HashSet<String>)>>,
+    /// Agents replaced for a test; empty otherwise.
+    pub(super) mocks: Mocks,
+    /// Agent calls running for real (not mocked) now: a test's virtual clock
+    /// moves only while there are none.
+    pub(super) real_calls: AtomicUsize,
 }
 
 pub(super) struct BusyGuard<'a>(&'a AtomicUsize);
+
+fn counted(counter: &AtomicUsize) -> BusyGuard<'_> {
+    counter.fetch_add(1, Ordering::SeqCst);
+    BusyGuard(counter)
+}
 
 impl Drop for BusyGuard<'_> {
     fn drop(&mut self) {
@@ -161,7 +172,20 @@ impl Engine {
             busy: AtomicUsize::new(0),
             versions_recorded: Mutex::new(HashSet::new()),
             cancels: Mutex::new(None),
+            mocks: Mocks::default(),
+            real_calls: AtomicUsize::new(0),
         }
+    }
+
+    /// This engine with `mocks` replacing their agents (`wfc test`).
+    pub fn with_mocks(mut self, mocks: &[crate::program::Mock]) -> Engine {
+        self.mocks = Mocks::new(mocks);
+        self
+    }
+
+    /// How many agent calls run for real right now.
+    pub fn real_calls(&self) -> usize {
+        self.real_calls.load(Ordering::SeqCst)
     }
 
     pub fn program(&self) -> &Program {
@@ -270,8 +294,13 @@ impl Engine {
 
     /// Counts a running agent call until dropped.
     pub(super) fn busy_guard(&self) -> BusyGuard<'_> {
-        self.busy.fetch_add(1, Ordering::SeqCst);
-        BusyGuard(&self.busy)
+        counted(&self.busy)
+    }
+
+    /// Counts an agent call running for real until the guard drops (also when a
+    /// cancel drops the call).
+    pub(super) fn real_call(&self) -> BusyGuard<'_> {
+        counted(&self.real_calls)
     }
 
     /// Continues an execution whose process died: steps it completed are reused,
@@ -339,6 +368,12 @@ impl Engine {
     /// runtime the thread first hands its other tasks to another thread: a slow
     /// write never stalls unrelated executions. (Handing off on every write was
     /// measured 18% slower at 64 executions in flight; BENCHMARKS.md §2.)
+    /// The engine's store, for what a caller writes or reads beside executions
+    /// (a test's given samples and its expectations).
+    pub fn with_store<T>(&self, work: impl FnOnce(&mut Store) -> T) -> T {
+        self.record(work)
+    }
+
     pub(super) fn record<T>(&self, work: impl FnOnce(&mut Store) -> T) -> T {
         // A panic while holding the store leaves SQLite consistent (statements are
         // atomic), so a poisoned lock is still safe to use.

@@ -30,6 +30,24 @@ fn error<T>(span: Span, message: impl Into<String>) -> Result<T> {
     })
 }
 
+/// A value written without names (a test's inputs and expected values): `input`
+/// reads null and `now()` reads `now`.
+pub fn constant(expr: &Expr, now: chrono::DateTime<chrono::Utc>) -> Result<Value> {
+    struct Constant(chrono::DateTime<chrono::Utc>);
+    impl Scope for Constant {
+        fn input(&self) -> &Value {
+            &Value::Null
+        }
+        fn get(&self, _: &str) -> Option<&Value> {
+            None
+        }
+        fn now(&self) -> chrono::DateTime<chrono::Utc> {
+            self.0
+        }
+    }
+    eval(expr, &Constant(now))
+}
+
 /// A number as JSON: whole numbers stay integers, so `1 + 1` prints `2`, not `2.0`.
 pub fn number(value: f64, span: Span) -> Result<Value> {
     if value.fract() == 0.0 && value.abs() < 9_007_199_254_740_992.0 {

@@ -7,6 +7,7 @@ mod calls;
 mod engine;
 mod error;
 mod eval;
+mod mock;
 mod progress;
 mod retry;
 mod scheduler;
@@ -16,6 +17,7 @@ mod subprocess;
 pub use breaker::{admit, record, Admission, BreakerPolicy};
 pub use engine::{Begun, Engine, Execution, Origin};
 pub use error::{ErrorKind, StepError};
+pub use eval::{constant, describe, EvalError};
 pub use progress::{AttemptReport, Progress, Silent, StartReport};
 
 /// Why a run could not start. Failures once it has started are recorded in the

@@ -213,22 +213,7 @@ impl Watched<'_> {
     ) -> Result<(), StoreError> {
         let (trigger, metric) = (self.trigger, self.metric);
         let (name, query) = (&trigger.name, &metric.query);
-        let window = query.period.map(|p| p.window(at, metric.timezone));
-        let (from, to, period) = match &window {
-            Some((from, to, key)) => (
-                Some(store::timestamp(*from)),
-                Some(store::timestamp(*to)),
-                key.clone(),
-            ),
-            None => (None, None, String::new()),
-        };
-        let value = store.metric_aggregate(
-            &query.series,
-            query.aggregation,
-            from.as_deref(),
-            to.as_deref(),
-            upto,
-        )?;
+        let (value, period) = store.metric_value(query, at, metric.timezone, upto)?;
         let holds = value.is_some_and(|v| metric.op.holds(v, metric.target));
         let (above, crossings) = store.metric_trigger_state(name, &period)?;
         if holds && !above {

@@ -3,7 +3,7 @@
 
 use super::queries::{event_row, metric_row, timestamp, EventRow, MetricRow};
 use super::{Result, Store};
-use crate::metric::Aggregation;
+use crate::metric::{Aggregation, MetricQuery};
 use chrono::Utc;
 use rusqlite::{params, OptionalExtension};
 use serde_json::Value;
@@ -111,6 +111,31 @@ impl Store {
             .query_row("SELECT COALESCE(MAX(id), 0) FROM metrics", [], |row| {
                 row.get(0)
             })?)
+    }
+
+    /// A metric read as it stood at sample `upto` (every sample without one), over
+    /// the period containing `at` in `tz`; with that period's key (`2026-11`, or
+    /// empty for a read without a period).
+    pub fn metric_value(
+        &self,
+        query: &MetricQuery,
+        at: chrono::DateTime<Utc>,
+        tz: chrono_tz::Tz,
+        upto: Option<i64>,
+    ) -> Result<(Option<f64>, String)> {
+        let window = query.period.map(|p| p.window(at, tz));
+        let (from, to, period) = match &window {
+            Some((from, to, key)) => (Some(timestamp(*from)), Some(timestamp(*to)), key.clone()),
+            None => (None, None, String::new()),
+        };
+        let value = self.metric_aggregate(
+            &query.series,
+            query.aggregation,
+            from.as_deref(),
+            to.as_deref(),
+            upto,
+        )?;
+        Ok((value, period))
     }
 
     /// The aggregate of a series over samples recorded in `[from, to)` (all of them

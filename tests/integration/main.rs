@@ -18,3 +18,4 @@ mod scoping;
 mod serve;
 mod server;
 mod support;
+mod testing;
