@@ -14,7 +14,7 @@ module.exports = grammar({
 
   rules: {
     source_file: ($) => repeat($._item),
-    _item: ($) => choice($.import, $.timezone, $.retry, $.breaker, $.agent, $.trigger, $.workflow, $.goal, $.metric),
+    _item: ($) => choice($.import, $.timezone, $.retry, $.breaker, $.agent, $.trigger, $.workflow, $.goal, $.metric, $.test),
 
     // LEXICAL
     comment: (_) => token(choice(seq("//", /.*/), seq("/*", /[^*]*\*+([^/*][^*]*\*+)*/, "/"))),
@@ -87,6 +87,42 @@ module.exports = grammar({
         "{",
         repeat(choice(seq("unit", $.string), seq("description", $.string))),
         "}",
+      ),
+
+    // TESTS (`wfc test`)
+    test: ($) => seq("test", field("name", $.string), "{", repeat(choice($.mock, $.run, $.given, $.expect)), "}"),
+    mock: ($) =>
+      seq(
+        "mock",
+        field("agent", $.identifier),
+        optional(seq("takes", $.duration)),
+        optional(
+          choice(
+            seq(
+              "fails",
+              field("kind", $.identifier),
+              optional(seq($.number, "times")),
+              optional(seq("then", "returns", $._expression)),
+            ),
+            seq("returns", $._expression),
+          ),
+        ),
+      ),
+    run: ($) => seq("run", field("workflow", $.identifier), optional(seq("with", $._expression))),
+    given: ($) =>
+      seq("given", choice(seq("event", $.string, optional($.object)), seq("metric", $.metric_name, "=", $._signed_number))),
+    expect: ($) =>
+      seq(
+        "expect",
+        choice(
+          seq(field("agent", $.identifier), "called", $.number, "times"),
+          seq("status", choice("completed", "failed")),
+          "dead_letter",
+          seq("event", $.string, optional($.object)),
+          seq("metric", $.metric_ref, $.compare_op, $._signed_number),
+          seq("step", choice($.identifier, $.string), "attempts", $.number),
+          seq("output", repeat(choice(seq(".", $._key), seq("[", $._expression, "]"))), $.compare_op, $._expression),
+        ),
       ),
 
     // TRIGGERS

@@ -56,10 +56,7 @@ fn check_agent(agent: &Agent, program: &Declarations, out: &mut Vec<Diagnostic>)
         let AgentBody::Compute(body) = body else {
             continue;
         };
-        let mut env = ComputeEnv {
-            program,
-            input: declared(&agent.input),
-        };
+        let mut env = InputOnly::compute(program, declared(&agent.input));
         let produced = type_of(body, &mut env, out);
         let wanted = declared(&agent.output);
         if let (Err(mismatch), Some(output)) = (produced.fits(&wanted), &agent.output) {
@@ -119,13 +116,28 @@ pub fn unknown<'a>(
     .with_help_opt(help)
 }
 
-/// A compute agent sees its `input` and nothing else.
-struct ComputeEnv<'p> {
-    program: &'p Declarations,
-    input: Type,
+/// Where only `input` is visible: a compute body, a test's values. An unknown
+/// name is reported as not visible `place`, with `help`.
+pub(super) struct InputOnly<'p> {
+    pub(super) program: &'p Declarations,
+    pub(super) input: Type,
+    pub(super) place: &'static str,
+    pub(super) help: &'static str,
 }
 
-impl Env for ComputeEnv<'_> {
+impl InputOnly<'_> {
+    /// What a compute agent sees.
+    fn compute(program: &Declarations, input: Type) -> InputOnly<'_> {
+        InputOnly {
+            program,
+            input,
+            place: "not visible in a `compute` body",
+            help: "a compute agent sees only `input`; read fields like `input.amount`",
+        }
+    }
+}
+
+impl Env for InputOnly<'_> {
     fn program(&self) -> &Declarations {
         self.program
     }
@@ -140,9 +152,9 @@ impl Env for ComputeEnv<'_> {
                 Code::UnknownStep,
                 name.span,
                 format!("unknown name `{}`", name.name),
-                "not visible in a `compute` body",
+                self.place,
             )
-            .with_help("a compute agent sees only `input`; read fields like `input.amount`"),
+            .with_help(self.help),
         );
         Type::Any
     }

@@ -2,8 +2,8 @@
 //! results fit what the agent declares, inputs that fit the workflow, and
 //! expectations that name what exists.
 
-use super::expr::{self, type_of, Env};
-use super::flow::{declared, unknown};
+use super::expr::{self, type_of};
+use super::flow::{declared, unknown, InputOnly};
 use super::values::{duration, unknown_error_kind};
 use super::Declarations;
 use crate::ast::*;
@@ -206,34 +206,11 @@ fn value_type(
     program: &Declarations,
     out: &mut Vec<Diagnostic>,
 ) -> Type {
-    let mut env = TestEnv { program, input };
+    let mut env = InputOnly {
+        program,
+        input,
+        place: "not visible in a test",
+        help: "a test's values are literals; a mock's `returns` may read `input`",
+    };
     type_of(value, &mut env, out)
-}
-
-struct TestEnv<'p> {
-    program: &'p Declarations,
-    input: Type,
-}
-
-impl Env for TestEnv<'_> {
-    fn program(&self) -> &Declarations {
-        self.program
-    }
-
-    fn input_type(&self) -> Type {
-        self.input.clone()
-    }
-
-    fn resolve(&mut self, name: &Ident, out: &mut Vec<Diagnostic>) -> Type {
-        out.push(
-            Diagnostic::new(
-                Code::UnknownStep,
-                name.span,
-                format!("unknown name `{}`", name.name),
-                "not visible in a test",
-            )
-            .with_help("a test's values are literals; a mock's `returns` may read `input`"),
-        );
-        Type::Any
-    }
 }

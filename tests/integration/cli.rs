@@ -88,19 +88,7 @@ fn a_missing_file_is_a_usage_error() {
 
 #[test]
 fn a_directory_is_every_wf_file_below_it() {
-    let count = |dir: &str| {
-        std::fs::read_dir(crate::support::root().join(dir))
-            .unwrap()
-            .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .path()
-                    .extension()
-                    .is_some_and(|x| x == "wf")
-            })
-            .count()
-    };
-    let files = count("examples") + count("examples/lib");
+    let files = crate::support::example_files();
     let run = Wfc::new(["check", "examples"]).run().expect_code(0);
     assert!(
         run.stderr

@@ -102,6 +102,21 @@ impl Run {
     }
 }
 
+/// How many `.wf` files `examples/` holds, its `lib/` included.
+pub fn example_files() -> usize {
+    ["examples", "examples/lib"]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(root().join(dir)).unwrap())
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "wf")
+        })
+        .count()
+}
+
 /// A fresh scratch directory under the target directory.
 pub fn scratch(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);

@@ -19,6 +19,12 @@
 ["when" "else" "if" "then"] @keyword.conditional
 ["for" "in" "parallel" "limit" "yield"] @keyword.repeat
 ["try" "catch" "fail" "as"] @keyword.exception
+["test" "mock" "run" "given" "expect"] @keyword
+["takes" "fails" "returns" "times" "with" "called" "status" "completed" "failed" "step"] @keyword
+(test name: (string) @string.special)
+(mock agent: (identifier) @function.call)
+(run workflow: (identifier) @function.call)
+(expect agent: (identifier) @function.call)
 ["let" "emit" "wait" "any" "steps" "chain" "record" "output" "on" "on_failure" "missed"] @keyword
 ["and" "or" "not"] @keyword.operator
 [

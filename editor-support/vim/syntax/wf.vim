@@ -8,6 +8,10 @@ syntax case match
 
 syntax keyword wfDeclaration agent workflow trigger goal retry breaker nextgroup=wfDefinedName skipwhite
 syntax keyword wfInclude import timezone
+" `wfc test` blocks.
+syntax keyword wfDeclaration test
+syntax keyword wfControl mock given expect
+syntax keyword wfProperty takes fails returns times called with
 syntax match wfDefinedName /\h\w*/ contained
 
 syntax keyword wfControl when else for in parallel limit try catch fail emit wait let if then any steps chain record output on_failure on missed yield

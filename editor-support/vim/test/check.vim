@@ -66,6 +66,12 @@ call s:Expect(16, 'output', 'wfField', 1)
 call s:Expect(17, 'catch', 'wfControl')
 call s:Expect(17, 'as err', 'wfControl')
 call s:Expect(17, 'fail err', 'wfControl')
+call s:Expect(19, 'test', 'wfDeclaration')
+call s:Expect(19, 'mock', 'wfControl')
+call s:Expect(19, 'fails', 'wfProperty')
+call s:Expect(19, 'returns', 'wfProperty')
+call s:Expect(19, 'expect', 'wfControl')
+call s:Expect(19, 'called', 'wfProperty')
 
 call writefile(empty(s:failures) ? ['ok'] : s:failures, $WF_VIM_RESULT)
 qall!
