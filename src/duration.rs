@@ -57,6 +57,27 @@ pub fn format(duration: std::time::Duration) -> String {
     format!("{}{name}", ms / length)
 }
 
+/// A duration for people to read: `850ms`, `12.3s`, `1h 0m 20s`, `3d 0h 1m`.
+pub fn human(duration: std::time::Duration) -> String {
+    let ms = duration.as_millis();
+    if ms < 1000 {
+        return format!("{ms}ms");
+    }
+    let secs = duration.as_secs();
+    if secs < 60 {
+        return match ms % 1000 {
+            0 => format!("{secs}s"),
+            _ => format!("{:.1}s", duration.as_secs_f64()),
+        };
+    }
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    match h {
+        0 => format!("{m}m {s}s"),
+        h if h < 48 => format!("{h}h {m}m {s}s"),
+        h => format!("{}d {}h {m}m", h / 24, h % 24),
+    }
+}
+
 /// Parses a duration for the standard library.
 pub fn parse_std(text: &str) -> Result<std::time::Duration, DurationError> {
     parse(text).map(std::time::Duration::from_millis)
@@ -65,6 +86,16 @@ pub fn parse_std(text: &str) -> Result<std::time::Duration, DurationError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_read_short() {
+        use std::time::Duration;
+        assert_eq!(human(Duration::from_millis(850)), "850ms");
+        assert_eq!(human(Duration::from_millis(12_340)), "12.3s");
+        assert_eq!(human(Duration::from_secs(20)), "20s");
+        assert_eq!(human(Duration::from_secs(3620)), "1h 0m 20s");
+        assert_eq!(human(Duration::from_secs(3 * 86_400 + 60)), "3d 0h 1m");
+    }
 
     #[test]
     fn units_and_limits() {

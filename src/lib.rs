@@ -11,6 +11,7 @@ pub mod cli;
 pub mod clock;
 pub mod diagnostic;
 pub mod duration;
+pub mod explain;
 pub mod format;
 pub mod goals;
 pub mod graph;

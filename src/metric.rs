@@ -17,18 +17,32 @@ pub enum Aggregation {
 }
 
 impl Aggregation {
-    pub const NAMES: &'static [&'static str] = &["sum", "avg", "min", "max", "count", "latest"];
+    pub const ALL: [Aggregation; 6] = [
+        Aggregation::Sum,
+        Aggregation::Avg,
+        Aggregation::Min,
+        Aggregation::Max,
+        Aggregation::Count,
+        Aggregation::Latest,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Aggregation::Sum => "sum",
+            Aggregation::Avg => "avg",
+            Aggregation::Min => "min",
+            Aggregation::Max => "max",
+            Aggregation::Count => "count",
+            Aggregation::Latest => "latest",
+        }
+    }
 
     pub fn parse(name: &str) -> Option<Self> {
-        Some(match name {
-            "sum" => Aggregation::Sum,
-            "avg" => Aggregation::Avg,
-            "min" => Aggregation::Min,
-            "max" => Aggregation::Max,
-            "count" => Aggregation::Count,
-            "latest" => Aggregation::Latest,
-            _ => return None,
-        })
+        Aggregation::ALL.into_iter().find(|a| a.name() == name)
+    }
+
+    pub fn names() -> Vec<&'static str> {
+        Aggregation::ALL.map(Aggregation::name).to_vec()
     }
 }
 
@@ -41,16 +55,23 @@ pub enum Period {
 }
 
 impl Period {
-    pub const NAMES: &'static [&'static str] = &["day", "week", "month", "year"];
+    pub const ALL: [Period; 4] = [Period::Day, Period::Week, Period::Month, Period::Year];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Period::Day => "day",
+            Period::Week => "week",
+            Period::Month => "month",
+            Period::Year => "year",
+        }
+    }
 
     pub fn parse(name: &str) -> Option<Self> {
-        Some(match name {
-            "day" => Period::Day,
-            "week" => Period::Week,
-            "month" => Period::Month,
-            "year" => Period::Year,
-            _ => return None,
-        })
+        Period::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    pub fn names() -> Vec<&'static str> {
+        Period::ALL.map(Period::name).to_vec()
     }
 
     /// The calendar period containing `at` in `tz`: its start, its end (exclusive),

@@ -314,17 +314,16 @@ pub(super) fn threshold(threshold: &Threshold, out: &mut Vec<Diagnostic>) {
                     "not an aggregation",
                 )
                 .with_help(
-                    suggest::did_you_mean(&name, Aggregation::NAMES.iter().copied())
-                        .unwrap_or_else(|| {
-                            format!("aggregations are {}", Aggregation::NAMES.join(", "))
-                        }),
+                    suggest::did_you_mean(&name, Aggregation::names()).unwrap_or_else(|| {
+                        format!("aggregations are {}", Aggregation::names().join(", "))
+                    }),
                 ),
             );
         }
         Err(MetricError::UnknownPeriod(name)) => {
             let span = metric.period.as_ref().map_or(metric.span, |p| p.span);
-            let help = suggest::did_you_mean(&name, Period::NAMES.iter().copied())
-                .unwrap_or_else(|| format!("periods are {}", Period::NAMES.join(", ")));
+            let help = suggest::did_you_mean(&name, Period::names())
+                .unwrap_or_else(|| format!("periods are {}", Period::names().join(", ")));
             out.push(
                 Diagnostic::new(
                     Code::UnknownPeriod,

@@ -4,6 +4,7 @@
 mod check;
 mod dlq;
 mod error;
+mod explain;
 mod fmt;
 mod goals;
 mod graph;
@@ -46,6 +47,9 @@ enum Command {
     Fmt(fmt::FmtArgs),
     /// Run the `test` blocks of .wf files: mocked agents, a virtual clock, a fresh store each.
     Test(test::TestArgs),
+    /// Explain a declared name: retry delays, next cron slots, what a pattern matches,
+    /// a workflow's steps and worst-case time, an agent's contract.
+    Explain(explain::ExplainArgs),
     /// Draw workflows or the goal tree as Mermaid or Graphviz DOT.
     Graph(graph::GraphArgs),
     /// Run a workflow (or every workflow a trigger starts) and record it.
@@ -123,6 +127,7 @@ pub fn run() -> ExitCode {
         Command::Fmt(args) => fmt::run(args),
         Command::Graph(args) => graph::run(args),
         Command::Test(args) => test::run(args),
+        Command::Explain(args) => explain::run(args, &cli.db),
         Command::Run(args) => run::run(args, &cli.db),
         Command::History(args) => history::run(args, &cli.db),
         Command::Show(args) => show::run(args, &cli.db),

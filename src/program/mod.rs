@@ -213,6 +213,52 @@ pub struct Block {
     pub bound: Vec<String>,
 }
 
+impl Block {
+    /// Calls `visit` on every statement of the block and of those nested in it,
+    /// outer statements before inner ones.
+    pub fn walk<'a>(&'a self, visit: &mut dyn FnMut(&'a Statement)) {
+        for statement in &self.statements {
+            statement.walk(visit);
+        }
+    }
+}
+
+impl Statement {
+    fn walk<'a>(&'a self, visit: &mut dyn FnMut(&'a Statement)) {
+        visit(self);
+        match &self.kind {
+            StatementKind::When {
+                branches,
+                otherwise,
+            } => {
+                for branch in branches {
+                    branch.block.walk(visit);
+                }
+                if let Some(block) = otherwise {
+                    block.walk(visit);
+                }
+            }
+            StatementKind::For(for_loop) => for_loop.body.walk(visit),
+            StatementKind::Parallel(branches) => {
+                for branch in branches {
+                    branch.walk(visit);
+                }
+            }
+            StatementKind::Try { body, catches } => {
+                body.walk(visit);
+                for catch in catches {
+                    catch.handler.walk(visit);
+                }
+            }
+            StatementKind::Call { .. }
+            | StatementKind::Let { .. }
+            | StatementKind::Fail(_)
+            | StatementKind::Emit { .. }
+            | StatementKind::Wait(_) => {}
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Statement {
     pub kind: StatementKind,
@@ -336,6 +382,25 @@ impl Program {
 
     pub fn retry(&self, id: RetryId) -> &RetryPlan {
         &self.retries[id.index()]
+    }
+
+    /// Every retry policy, in name order.
+    pub fn retries(&self) -> &[RetryPlan] {
+        &self.retries
+    }
+
+    /// The retry policy of a call of `agent` in `workflow`: the step's own, else
+    /// the workflow's, else the agent's.
+    pub fn retry_for(
+        &self,
+        workflow: &Workflow,
+        agent: &Agent,
+        call: Option<&Call>,
+    ) -> Option<&RetryPlan> {
+        call.and_then(|c| c.retry)
+            .or(workflow.retry)
+            .or(agent.retry)
+            .map(|id| self.retry(id))
     }
 
     /// Every agent, in name order.

@@ -72,6 +72,11 @@ impl Schedule {
         Ok(Schedule { cron, tz })
     }
 
+    /// The timezone its fields are read in.
+    pub fn timezone(&self) -> Tz {
+        self.tz
+    }
+
     /// The first slot strictly after `after`.
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let local = after.with_timezone(&self.tz);

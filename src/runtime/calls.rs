@@ -45,10 +45,7 @@ impl Run<'_> {
     /// The retry policy of a call: the step's own, else the workflow's, else the
     /// agent's (the nearest wins); none means a single attempt.
     fn retry_policy(&self, agent: &Agent, call: Option<&Call>) -> Option<&RetryPlan> {
-        call.and_then(|c| c.retry)
-            .or(self.workflow.retry)
-            .or(agent.retry)
-            .map(|id| self.engine.program.retry(id))
+        self.engine.program.retry_for(self.workflow, agent, call)
     }
 
     /// Calls an agent until it succeeds or its retry policy gives up. Each attempt

@@ -10,6 +10,7 @@ mod eval;
 mod mock;
 mod progress;
 mod retry;
+pub use retry::window as retry_window;
 mod scheduler;
 mod steps;
 mod subprocess;

@@ -32,25 +32,36 @@ impl<'a> Plan<'a> {
     /// initial × n)` for linear, `initial` for constant; then jitter, drawn from a
     /// generator seeded by `seed` so a run is reproducible.
     pub fn delay(&self, n: u32, seed: impl Hash) -> Duration {
-        let Some(backoff) = self.policy.and_then(|p| p.backoff.as_ref()) else {
+        let Some(policy) = self.policy else {
             return Duration::ZERO;
         };
-        let initial = backoff.initial.as_millis() as f64;
-        let max = backoff.max.map_or(f64::MAX, |m| m.as_millis() as f64);
-        let raw = match backoff.kind {
-            BackoffKind::Constant => initial,
-            BackoffKind::Linear => initial * n as f64,
-            BackoffKind::Exponential => {
-                initial * backoff.factor.powi(n.saturating_sub(1).min(1024) as i32)
-            }
-        };
-        let delay = raw.min(max);
-        let ms = match self.policy.map_or(Jitter::None, |p| p.jitter) {
-            Jitter::None => delay,
-            Jitter::Full => delay * unit(seed),
-            Jitter::Equal => delay / 2.0 + delay / 2.0 * unit(seed),
-        };
-        Duration::from_secs_f64((ms / 1000.0).clamp(0.0, 10.0 * 365.0 * 86_400.0))
+        let (low, high) = window(policy, n);
+        low + (high - low).mul_f64(unit(seed))
+    }
+}
+
+/// The range jitter draws the delay after failed attempt `n` from (one point
+/// without jitter): `[0, d]` for full jitter, `[d/2, d]` for equal, where `d` is
+/// the backoff's delay.
+pub fn window(policy: &RetryPlan, n: u32) -> (Duration, Duration) {
+    let Some(backoff) = policy.backoff.as_ref() else {
+        return (Duration::ZERO, Duration::ZERO);
+    };
+    let initial = backoff.initial.as_millis() as f64;
+    let max = backoff.max.map_or(f64::MAX, |m| m.as_millis() as f64);
+    let raw = match backoff.kind {
+        BackoffKind::Constant => initial,
+        BackoffKind::Linear => initial * n as f64,
+        BackoffKind::Exponential => {
+            initial * backoff.factor.powi(n.saturating_sub(1).min(1024) as i32)
+        }
+    };
+    let ms = |ms: f64| Duration::from_secs_f64((ms / 1000.0).clamp(0.0, 10.0 * 365.0 * 86_400.0));
+    let delay = raw.min(max);
+    match policy.jitter {
+        Jitter::None => (ms(delay), ms(delay)),
+        Jitter::Full => (Duration::ZERO, ms(delay)),
+        Jitter::Equal => (ms(delay / 2.0), ms(delay)),
     }
 }
 

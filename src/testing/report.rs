@@ -3,9 +3,9 @@
 
 use super::Outcome;
 use crate::diagnostic::{render, Label};
+use crate::duration::human;
 use crate::source::Sources;
 use std::fmt::Write;
-use std::time::Duration;
 
 /// One line per test: `ok`/`FAILED`, its name, real and virtual time.
 pub fn line(outcome: &Outcome, sources: &Sources) -> String {
@@ -14,8 +14,8 @@ pub fn line(outcome: &Outcome, sources: &Sources) -> String {
     format!(
         "{verdict:<6} {file}: {} ({}, {} virtual)",
         outcome.name,
-        short(outcome.real_time),
-        short(outcome.virtual_time)
+        human(outcome.real_time),
+        human(outcome.virtual_time)
     )
 }
 
@@ -138,35 +138,12 @@ fn escape(text: &str) -> String {
     out
 }
 
-/// `850ms`, `12.3s`, `1h 0m 20s`.
-fn short(duration: Duration) -> String {
-    let ms = duration.as_millis();
-    if ms < 1000 {
-        return format!("{ms}ms");
-    }
-    let secs = duration.as_secs();
-    if secs < 60 {
-        return format!("{:.1}s", duration.as_secs_f64());
-    }
-    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
-    match h {
-        0 => format!("{m}m {s}s"),
-        h if h < 48 => format!("{h}h {m}m {s}s"),
-        h => format!("{}d {}h {m}m", h / 24, h % 24),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{escape, short};
-    use std::time::Duration;
+    use super::escape;
 
     #[test]
-    fn durations_read_short_and_xml_is_escaped() {
-        assert_eq!(short(Duration::from_millis(850)), "850ms");
-        assert_eq!(short(Duration::from_millis(12_340)), "12.3s");
-        assert_eq!(short(Duration::from_secs(3620)), "1h 0m 20s");
-        assert_eq!(short(Duration::from_secs(3 * 86_400 + 60)), "3d 0h 1m");
+    fn xml_is_escaped() {
         assert_eq!(
             escape("a<\"b\"> & 'c'\u{1}"),
             "a&lt;&quot;b&quot;&gt; &amp; &apos;c&apos;\u{FFFD}"

@@ -5,6 +5,7 @@ mod cli;
 mod clock;
 mod diagnostics;
 mod examples;
+mod explain;
 mod failure;
 mod format;
 mod goals;

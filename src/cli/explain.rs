@@ -1,0 +1,48 @@
+//! `wfc explain FILE NAME [--at TIME]`
+
+use super::run::checked_program;
+use super::{open_store_read, DbArgs, Error};
+use crate::clock::Clock;
+use chrono::{DateTime, Utc};
+use clap::Args;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct ExplainArgs {
+    /// The .wf file that declares the name (with its imports).
+    file: PathBuf,
+    /// A retry policy, trigger, workflow, agent, metric or goal.
+    name: String,
+    /// Explain as of this time (RFC 3339; default: now): the next cron slots after
+    /// it, a metric trigger's reading in its period.
+    #[arg(long, value_parser = parse_time)]
+    at: Option<DateTime<Utc>>,
+}
+
+fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| format!("`{text}` is not an RFC 3339 time like 2026-11-25T09:00:00Z"))
+}
+
+pub fn run(args: ExplainArgs, db: &DbArgs) -> Result<ExitCode, Error> {
+    let (_, program) = checked_program(&args.file)?;
+    let store = open_store_read(db)?;
+    let now = args.at.unwrap_or_else(|| Clock::system().now());
+    let text = crate::explain::explain(&program, &args.name, Some(&store), now);
+    if text.is_empty() {
+        let names = crate::explain::names(&program);
+        let help = crate::text::did_you_mean(&args.name, names.iter().map(String::as_str))
+            .unwrap_or_else(|| {
+                "it explains retry policies, triggers, workflows, agents, metrics and goals".into()
+            });
+        return Err(Error::usage(format!(
+            "`{}` declares nothing named `{}`; {help}",
+            args.file.display(),
+            args.name
+        )));
+    }
+    print!("{text}");
+    Ok(ExitCode::SUCCESS)
+}

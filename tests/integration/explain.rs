@@ -1,0 +1,139 @@
+//! `wfc explain`: what a declared name means, from the built binary.
+
+use crate::support::Project;
+
+const FILE: &str = r#"
+retry standard {
+  attempts 4
+  backoff exponential 500ms factor 2 max 1500ms
+  jitter equal
+  retry_on [timeout, failed]
+}
+retry none_at_all { attempts 1 }
+agent scorer { input { name: string } output { score: number } run ["sh", "score.sh"] timeout 10s retry standard capacity 2 }
+agent planner { input { score: number } output { plan: string } compute { plan: "hold" } }
+agent slowpoke { run ["sh", "slow.sh"] }
+trigger paris_morning { cron "30 2 * * *" timezone "Europe/Paris" }
+trigger leads { on event "lead.*" }
+trigger busy { when metric sum(load) per day > 100 }
+metric load { unit "requests" description "fed by the gateway" }
+workflow pipeline {
+  on paris_morning, leads
+  steps {
+    s = scorer({ name: "x" })
+    wait 1h
+    parallel {
+      p = planner(s)
+      q = scorer({ name: "y" }) timeout 2s retry none_at_all
+    }
+    emit "lead.scored" { score: s.score }
+  }
+}
+workflow unbounded { on busy steps { x = slowpoke({}) } }
+"#;
+
+#[test]
+fn a_retry_policy_is_its_delay_schedule() {
+    let project = Project::new("explain_retry").file("flow.wf", FILE);
+    let run = project
+        .wfc(["explain", "flow.wf", "standard"])
+        .expect_code(0);
+    insta::assert_snapshot!(run.stdout);
+}
+
+#[test]
+fn a_cron_trigger_lists_its_next_slots_across_a_dst_change() {
+    let project = Project::new("explain_cron").file("flow.wf", FILE);
+    // Paris moves to summer time at 02:00 on 2026-03-29: 02:30 does not exist that
+    // day (that slot is at 03:00 summer time), and from then on the slot is at
+    // 00:30 UTC instead of 01:30.
+    let run = project
+        .wfc([
+            "explain",
+            "flow.wf",
+            "paris_morning",
+            "--at",
+            "2026-03-27T12:00:00Z",
+        ])
+        .expect_code(0);
+    insta::assert_snapshot!(run.stdout);
+}
+
+#[test]
+fn a_workflow_adds_up_its_worst_case_time() {
+    let project = Project::new("explain_workflow").file("flow.wf", FILE);
+    let run = project
+        .wfc(["explain", "flow.wf", "pipeline"])
+        .expect_code(0);
+    // scorer: 4 × 10s + 0.5s + 1s + 1.5s = 43s; the 1h wait; the parallel block's
+    // slower branch (scorer with 2s and one attempt) 2s: 1h 0m 45s.
+    assert!(
+        run.stdout.contains("worst-case time: 1h 0m 45s"),
+        "{}",
+        run.stdout
+    );
+    let run = project
+        .wfc(["explain", "flow.wf", "unbounded"])
+        .expect_code(0);
+    assert!(
+        run.stdout
+            .contains("worst-case time: unbounded (a call without a timeout)"),
+        "{}",
+        run.stdout
+    );
+    let run = project.wfc(["explain", "flow.wf", "leads"]).expect_code(0);
+    assert!(
+        run.stdout
+            .contains("emitted in the program and matching: lead.scored"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_metric_trigger_reads_the_store_and_an_unknown_name_gets_did_you_mean() {
+    let project = Project::new("explain_metric").file("flow.wf", FILE);
+    let run = project
+        .wfc(["explain", "flow.wf", "busy", "--at", "2026-11-26T12:00:00Z"])
+        .expect_code(0);
+    assert!(
+        run.stdout.contains("now: no sample in period 2026-11-26"),
+        "{}",
+        run.stdout
+    );
+    for (value, at) in [
+        ("70", "2026-11-26T08:00:00Z"),
+        ("45", "2026-11-26T09:00:00Z"),
+    ] {
+        project
+            .wfc([
+                "metrics", "record", "load", value, "--at", at, "--file", "flow.wf",
+            ])
+            .expect_code(0);
+    }
+    let run = project
+        .wfc(["explain", "flow.wf", "busy", "--at", "2026-11-26T12:00:00Z"])
+        .expect_code(0);
+    assert!(
+        run.stdout
+            .contains("now: 115 in period 2026-11-26 (UTC): the condition holds"),
+        "{}",
+        run.stdout
+    );
+    let run = project
+        .wfc(["explain", "flow.wf", "pipelin"])
+        .expect_code(2);
+    assert!(
+        run.stderr.contains("did you mean `pipeline`?"),
+        "{}",
+        run.stderr
+    );
+    let run = project
+        .wfc(["explain", "flow.wf", "busy", "--at", "tomorrow"])
+        .expect_code(2);
+    assert!(
+        run.stderr.contains("not an RFC 3339 time"),
+        "{}",
+        run.stderr
+    );
+}
