@@ -160,7 +160,11 @@ async fn run_one(test: &Test, program: Program, sources: Sources, root: &Path) -
         for task in &tasks {
             task.abort();
         }
+        // What an unfinished run recorded says nothing about the expectations.
         outcome.failures.push(fail(message));
+        outcome.virtual_time = (clock.now() - start).to_std().unwrap_or_default();
+        outcome.real_time = started.elapsed();
+        return outcome;
     }
     for task in tasks {
         if let Ok(Err(error)) = task.await {

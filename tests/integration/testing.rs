@@ -222,6 +222,22 @@ test "a slow scorer times out every attempt" {
     let run = project.wfc(["test", "slow.test.wf"]).expect_code(0);
     // Three 5s timeouts and two 10s delays.
     assert!(run.stdout.contains(", 35s virtual)"), "{}", run.stdout);
+    // A run that would wait ten years fails at the virtual limit, at once, and
+    // its expectations are not read off a run that never ended.
+    let project = project.file(
+        "forever.wf",
+        "trigger go { manual }\nworkflow slow { on go steps { wait 3650d } }\n\
+         test \"ten years\" { run slow expect status completed }\n",
+    );
+    let run = project.wfc(["test", "forever.wf"]).expect_code(1);
+    assert!(
+        run.stdout
+            .contains("still waits after 366 days of virtual time"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("found running"), "{}", run.stdout);
+    std::fs::remove_file(project.dir.join("forever.wf")).unwrap();
     let run = project.wfc(["test", "."]).expect_code(1);
     assert!(
         run.stderr.contains("wf::unknown_workflow"),
