@@ -319,21 +319,7 @@ fn workflow(program: &Program, workflow: &Workflow, out: &mut String) {
         let _ = writeln!(out, "  started by: {}", triggers.join(", "));
     }
     let _ = writeln!(out, "  steps:");
-    let budget = match &workflow.body {
-        WorkflowBody::Chain(agents) => agents.iter().fold(Budget::ZERO, |total, id| {
-            let agent = program.agent(*id);
-            total.then(call(
-                program,
-                workflow,
-                agent,
-                None,
-                &agent.name,
-                "    ",
-                out,
-            ))
-        }),
-        WorkflowBody::Steps(block) => self::block(program, workflow, block, "    ", out),
-    };
+    let budget = steps(program, workflow, "    ", out);
     if workflow.dead_letter {
         let _ = writeln!(
             out,
@@ -386,8 +372,8 @@ fn block(
                 }
                 CallTarget::Workflow(id) => {
                     let child = program.workflow(*id);
-                    let mut ignored = String::new();
-                    let budget = self::workflow_budget(program, child, &mut ignored);
+                    // Its steps are its own explanation; here only its total.
+                    let budget = steps(program, child, "", &mut String::new());
                     let _ = writeln!(
                         out,
                         "{indent}{step}: sub-workflow {} (`wfc explain` it for its steps) at most {}",
@@ -470,14 +456,22 @@ fn block(
     total
 }
 
-/// A sub-workflow's worst case, without listing its steps.
-fn workflow_budget(program: &Program, workflow: &Workflow, sink: &mut String) -> Budget {
+/// A workflow's steps, a line each into `out`, and its worst case.
+fn steps(program: &Program, workflow: &Workflow, indent: &str, out: &mut String) -> Budget {
     match &workflow.body {
         WorkflowBody::Chain(agents) => agents.iter().fold(Budget::ZERO, |total, id| {
             let agent = program.agent(*id);
-            total.then(call(program, workflow, agent, None, &agent.name, "", sink))
+            total.then(call(
+                program,
+                workflow,
+                agent,
+                None,
+                &agent.name,
+                indent,
+                out,
+            ))
         }),
-        WorkflowBody::Steps(block) => self::block(program, workflow, block, "", sink),
+        WorkflowBody::Steps(block) => self::block(program, workflow, block, indent, out),
     }
 }
 
