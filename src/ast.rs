@@ -211,6 +211,39 @@ pub enum AgentBody {
     Run(Spanned<Vec<Spanned<String>>>),
     /// A pure object expression over `input`.
     Compute(Expr),
+    /// An HTTP service.
+    Http(HttpAgent),
+}
+
+/// `http METHOD "url" [headers { … }]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpAgent {
+    pub method: HttpMethod,
+    pub url: Spanned<String>,
+    /// An object expression over `input`; every value a string.
+    pub headers: Option<Expr>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpMethod {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl HttpMethod {
+    pub fn name(self) -> &'static str {
+        match self {
+            HttpMethod::Get => "GET",
+            HttpMethod::Post => "POST",
+            HttpMethod::Put => "PUT",
+            HttpMethod::Patch => "PATCH",
+            HttpMethod::Delete => "DELETE",
+        }
+    }
 }
 
 impl AgentBody {
@@ -218,6 +251,7 @@ impl AgentBody {
         match self {
             AgentBody::Run(argv) => argv.span,
             AgentBody::Compute(expr) => expr.span,
+            AgentBody::Http(http) => http.span,
         }
     }
 }

@@ -548,6 +548,19 @@ fn agent(program: &Program, agent: &Agent, out: &mut String) {
                 "  runs: in process (`compute`), pure, no timeout needed"
             );
         }
+        AgentBody::Http(http) => {
+            let _ = writeln!(
+                out,
+                "  calls: {} {}, its input as JSON ({}), the JSON response as its output",
+                http.method.name(),
+                http.url,
+                if http.method == crate::ast::HttpMethod::Get {
+                    "query parameters"
+                } else {
+                    "body"
+                }
+            );
+        }
         AgentBody::Run(command) => {
             let mut argv = vec![command.written.clone()];
             argv.extend(command.args.iter().cloned());

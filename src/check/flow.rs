@@ -53,6 +53,13 @@ fn check_agent(agent: &Agent, program: &Declarations, out: &mut Vec<Diagnostic>)
         );
     }
     for body in &agent.bodies {
+        if let AgentBody::Http(HttpAgent {
+            headers: Some(headers),
+            ..
+        }) = body
+        {
+            http_headers(headers, agent, program, out);
+        }
         let AgentBody::Compute(body) = body else {
             continue;
         };
@@ -72,6 +79,24 @@ fn check_agent(agent: &Agent, program: &Declarations, out: &mut Vec<Diagnostic>)
                 )
                 .with_label(output.span, "declared output"),
             );
+        }
+    }
+}
+
+/// An HTTP agent's `headers`: an object over `input` whose every value is a string.
+fn http_headers(headers: &Expr, agent: &Agent, program: &Declarations, out: &mut Vec<Diagnostic>) {
+    let mut env = InputOnly::compute(program, declared(&agent.input));
+    let ty = type_of(headers, &mut env, out);
+    let ExprKind::Object(fields) = &headers.kind else {
+        return;
+    };
+    let Type::Object(types) = ty else {
+        return;
+    };
+    for (name, value) in fields {
+        if let Some(field) = types.get(&name.name) {
+            let context = format!("header `{}`", name.name);
+            expr::expect(field, &Type::String, value.span, &context, out);
         }
     }
 }

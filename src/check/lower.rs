@@ -239,7 +239,7 @@ fn retry_plan(policy: &ast::RetryPolicy) -> RetryPlan {
             .into_iter()
             .filter(|k| kinds.iter().any(|n| n.name == k.name()))
             .collect(),
-        None => ErrorKind::retriable_kinds().collect(),
+        None => ErrorKind::retried_by_default().collect(),
     };
     RetryPlan {
         name: policy.name.name.clone(),
@@ -266,6 +266,11 @@ fn agent(
     };
     let body = match agent.bodies.first()? {
         ast::AgentBody::Compute(expr) => AgentBody::Compute(expr.clone()),
+        ast::AgentBody::Http(http) => AgentBody::Http(HttpRequest {
+            method: http.method,
+            url: url::Url::parse(&http.url.value).ok()?,
+            headers: http.headers.clone(),
+        }),
         ast::AgentBody::Run(argv) => {
             let (program, args) = argv.value.split_first()?;
             AgentBody::Run(Command {

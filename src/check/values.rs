@@ -125,6 +125,21 @@ pub(super) fn unknown_error_kind<I: Iterator<Item = ErrorKind>>(
     )
 }
 
+/// What is wrong with an HTTP agent's URL, if anything.
+fn url_problem(text: &str) -> Option<String> {
+    match url::Url::parse(text) {
+        Err(error) => Some(format!("`{text}` is not a URL: {error}")),
+        Ok(url) if !matches!(url.scheme(), "http" | "https") => Some(format!(
+            "`{text}` is a `{}` URL; an HTTP agent needs `http` or `https`",
+            url.scheme()
+        )),
+        Ok(url) if url.host_str().is_none_or(str::is_empty) => {
+            Some(format!("`{text}` names no host"))
+        }
+        Ok(_) => None,
+    }
+}
+
 fn agent(agent: &Agent, out: &mut Vec<Diagnostic>) {
     match agent.bodies.as_slice() {
         [] => out.push(
@@ -132,12 +147,14 @@ fn agent(agent: &Agent, out: &mut Vec<Diagnostic>) {
                 Code::MissingAgentBody,
                 agent.name.span,
                 format!(
-                    "agent `{}` has neither `run` nor `compute`",
+                    "agent `{}` has no `run`, `compute` or `http`",
                     agent.name.name
                 ),
                 "this agent cannot do anything",
             )
-            .with_help("add `run [\"program\", \"arg\"]` or `compute { field: expression }`"),
+            .with_help(
+                "add `run [\"program\", \"arg\"]`, `compute { field: expression }` or `http POST \"https://…\"`",
+            ),
         ),
         [_] => {}
         [first, second, ..] => out.push(
@@ -150,10 +167,18 @@ fn agent(agent: &Agent, out: &mut Vec<Diagnostic>) {
                 "agent `{}` has more than one body",
                 agent.name.name
             ))
-            .with_help("an agent either runs a program or computes an expression; keep one"),
+            .with_help("an agent runs a program, computes an expression or calls a service; keep one"),
         ),
     }
     for body in &agent.bodies {
+        if let AgentBody::Http(http) = body {
+            if let Some(problem) = url_problem(&http.url.value) {
+                out.push(
+                    Diagnostic::new(Code::InvalidUrl, http.url.span, problem, "this URL")
+                        .with_help("an HTTP agent calls an absolute `http://` or `https://` URL"),
+                );
+            }
+        }
         if let AgentBody::Run(argv) = body {
             if argv.value.first().is_none_or(|p| p.value.trim().is_empty()) {
                 out.push(

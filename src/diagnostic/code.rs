@@ -80,6 +80,7 @@ codes! {
     InvalidEventName => "invalid_event_name", Error;
     InvalidMetricName => "invalid_metric_name", Error;
     EmptyCommand => "empty_command", Error;
+    InvalidUrl => "invalid_url", Error;
     // Shape of declarations.
     MissingAgentBody => "missing_agent_body", Error;
     ConflictingAgentBody => "conflicting_agent_body", Error;

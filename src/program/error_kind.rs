@@ -17,12 +17,20 @@ pub enum ErrorKind {
     CircuitOpen,
     /// An expression could not be evaluated (a type mismatch at run time).
     Expression,
+    /// An HTTP agent's service answered 4xx (other than 429): the request is wrong.
+    Http4xx,
+    /// An HTTP agent's service answered 5xx.
+    Http5xx,
+    /// An HTTP agent's service answered 429 Too Many Requests.
+    RateLimited,
+    /// An HTTP agent's service could not be reached (DNS, refused, TLS, reset).
+    Connect,
     /// A `fail` statement ended the execution.
     Fail,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 7] = [
+    pub const ALL: [ErrorKind; 11] = [
         ErrorKind::Failed,
         ErrorKind::Timeout,
         ErrorKind::InvalidOutput,
@@ -30,6 +38,10 @@ impl ErrorKind {
         ErrorKind::CircuitOpen,
         ErrorKind::Expression,
         ErrorKind::Fail,
+        ErrorKind::Http4xx,
+        ErrorKind::Http5xx,
+        ErrorKind::RateLimited,
+        ErrorKind::Connect,
     ];
 
     pub fn name(self) -> &'static str {
@@ -41,6 +53,10 @@ impl ErrorKind {
             ErrorKind::CircuitOpen => "circuit_open",
             ErrorKind::Expression => "expression",
             ErrorKind::Fail => "fail",
+            ErrorKind::Http4xx => "http_4xx",
+            ErrorKind::Http5xx => "http_5xx",
+            ErrorKind::RateLimited => "rate_limited",
+            ErrorKind::Connect => "connect",
         }
     }
 
@@ -57,13 +73,22 @@ impl ErrorKind {
                 | ErrorKind::Timeout
                 | ErrorKind::InvalidOutput
                 | ErrorKind::CircuitOpen
+                | ErrorKind::Http4xx
+                | ErrorKind::Http5xx
+                | ErrorKind::RateLimited
+                | ErrorKind::Connect
         )
     }
 
-    /// The kinds `retry_on` can name, which are also those retried when a policy
-    /// has no `retry_on`.
+    /// The kinds `retry_on` can name.
     pub fn retriable_kinds() -> impl Iterator<Item = ErrorKind> {
         ErrorKind::ALL.into_iter().filter(|k| k.retriable())
+    }
+
+    /// The kinds retried when a policy has no `retry_on`: all it could name but
+    /// `http_4xx`, a request the service refused, which would be refused again.
+    pub fn retried_by_default() -> impl Iterator<Item = ErrorKind> {
+        ErrorKind::retriable_kinds().filter(|k| *k != ErrorKind::Http4xx)
     }
 
     /// The kinds a `catch` can take: every kind but `fail`, which ends the
@@ -77,7 +102,11 @@ impl ErrorKind {
     pub fn counts_against_breaker(self) -> bool {
         matches!(
             self,
-            ErrorKind::Failed | ErrorKind::Timeout | ErrorKind::InvalidOutput
+            ErrorKind::Failed
+                | ErrorKind::Timeout
+                | ErrorKind::InvalidOutput
+                | ErrorKind::Http5xx
+                | ErrorKind::Connect
         )
     }
 }
@@ -101,7 +130,20 @@ mod tests {
         let retriable: Vec<&str> = ErrorKind::retriable_kinds().map(ErrorKind::name).collect();
         assert_eq!(
             retriable,
-            ["failed", "timeout", "invalid_output", "circuit_open"]
+            [
+                "failed",
+                "timeout",
+                "invalid_output",
+                "circuit_open",
+                "http_4xx",
+                "http_5xx",
+                "rate_limited",
+                "connect"
+            ]
         );
+        let by_default: Vec<&str> = ErrorKind::retried_by_default()
+            .map(ErrorKind::name)
+            .collect();
+        assert!(!by_default.contains(&"http_4xx") && by_default.contains(&"http_5xx"));
     }
 }

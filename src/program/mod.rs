@@ -93,6 +93,17 @@ pub enum AgentBody {
     Compute(Expr),
     /// A subprocess speaking the JSON protocol.
     Run(Command),
+    /// An HTTP service: the input as its JSON body (query for GET), the JSON
+    /// response as the output.
+    Http(HttpRequest),
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpRequest {
+    pub method: crate::ast::HttpMethod,
+    pub url: url::Url,
+    /// An object expression over `input`; every value a string.
+    pub headers: Option<Expr>,
 }
 
 /// A subprocess with its paths resolved against the declaring file's directory.

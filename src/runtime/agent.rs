@@ -25,6 +25,8 @@ pub struct Failure {
     pub kind: ErrorKind,
     pub message: String,
     pub stderr_tail: Option<String>,
+    /// How long the service asked to be left alone (`Retry-After` of a 429).
+    pub retry_after: Option<Duration>,
 }
 
 /// Runs the agent once. `expression` turns an evaluation error of a `compute` body
@@ -44,11 +46,13 @@ pub async fn invoke(
                         kind: ErrorKind::Expression,
                         message,
                         stderr_tail: None,
+                        retry_after: None,
                     });
                 }
             }
         }
         AgentBody::Run(command) => Box::pin(run_process(&call, command)).await?,
+        AgentBody::Http(request) => (Box::pin(super::http::call(request, &call)).await?, None),
     };
     match call.agent.output.admits(&output) {
         Ok(()) => Ok(output),
@@ -59,6 +63,7 @@ pub async fn invoke(
                 call.agent.name
             ),
             stderr_tail,
+            retry_after: None,
         }),
     }
 }
@@ -88,6 +93,7 @@ async fn run_process(
         kind,
         message,
         stderr_tail: (!stderr.is_empty()).then(|| stderr.to_string()),
+        retry_after: None,
     };
     let program = &command.written;
     let invocation = Invocation {

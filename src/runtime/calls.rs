@@ -96,6 +96,7 @@ impl Run<'_> {
                     kind: ErrorKind::InvalidInput,
                     message: format!("the input does not fit `{name}`: {mismatch}"),
                     stderr_tail: None,
+                    retry_after: None,
                 }),
                 Ok(()) => {
                     let request = AgentCall {
@@ -131,7 +132,11 @@ impl Run<'_> {
             if n >= plan.attempts() || !plan.retries(error.kind) {
                 return Err(Abort::Step(error));
             }
-            delay = Some(plan.delay(n, (&self.id, step, number)));
+            let planned = plan.delay(n, (&self.id, step, number));
+            delay = Some(match failure.retry_after {
+                Some(asked) => plan.honour(asked).max(planned),
+                None => planned,
+            });
         }
         unreachable!("the attempt loop returns")
     }
@@ -160,6 +165,7 @@ impl Run<'_> {
                     crate::store::timestamp(until)
                 ),
                 stderr_tail: None,
+                retry_after: None,
             }));
         }
         let result = self.invoke(step, request).await;

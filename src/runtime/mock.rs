@@ -79,5 +79,6 @@ fn failure(kind: ErrorKind, message: String) -> Failure {
         kind,
         message,
         stderr_tail: None,
+        retry_after: None,
     }
 }

@@ -7,6 +7,7 @@ mod calls;
 mod engine;
 mod error;
 mod eval;
+mod http;
 mod mock;
 mod progress;
 mod retry;

@@ -40,6 +40,22 @@ impl<'a> Plan<'a> {
     }
 }
 
+impl Plan<'_> {
+    /// A service's `Retry-After`, within the policy's `max` delay (a minute
+    /// without one): a hostile or confused server cannot park a step for days.
+    pub fn honour(&self, asked: Duration) -> Duration {
+        let max = self
+            .policy
+            .and_then(|p| p.backoff.as_ref())
+            .and_then(|b| b.max)
+            .unwrap_or(RETRY_AFTER_CAP);
+        asked.min(max)
+    }
+}
+
+/// The longest `Retry-After` honoured under a policy without a `max` delay.
+const RETRY_AFTER_CAP: Duration = Duration::from_secs(60);
+
 /// The range jitter draws the delay after failed attempt `n` from (one point
 /// without jitter): `[0, d]` for full jitter, `[d/2, d]` for equal, where `d` is
 /// the backoff's delay.

@@ -233,10 +233,16 @@ impl Lower {
             capacity: None,
             span,
         };
-        // `run` and `compute` may both appear; the checker explains the conflict.
-        let bodies = [Rule::agent_run, Rule::agent_compute];
+        // `run`, `compute` and `http` may all appear; the checker explains the
+        // conflict.
+        let bodies = [Rule::agent_run, Rule::agent_compute, Rule::agent_http];
         for prop in self.properties(children.rest(), &bodies) {
             let rule = prop.as_rule();
+            if rule == Rule::agent_http {
+                let http = self.http(prop);
+                agent.bodies.push(AgentBody::Http(http));
+                continue;
+            }
             let value = Children::of(prop).next();
             match rule {
                 Rule::department => agent.department = Some(self.ident(value)),
@@ -256,6 +262,30 @@ impl Lower {
             }
         }
         agent
+    }
+
+    fn http(&mut self, pair: Pair<'_, Rule>) -> HttpAgent {
+        let span = self.span(&pair);
+        let mut children = Children::of(pair);
+        let method = match keyword(&children.next()) {
+            Rule::http_get => HttpMethod::Get,
+            Rule::http_post => HttpMethod::Post,
+            Rule::http_put => HttpMethod::Put,
+            Rule::http_patch => HttpMethod::Patch,
+            Rule::http_delete => HttpMethod::Delete,
+            rule => unreachable_rule(rule),
+        };
+        let url = self.string(children.next());
+        let headers = children
+            .rest()
+            .next()
+            .map(|h| lower_expr(self, Children::of(h).next()));
+        HttpAgent {
+            method,
+            url,
+            headers,
+            span,
+        }
     }
 
     fn type_expr(&mut self, pair: Pair<'_, Rule>) -> TypeExpr {

@@ -152,6 +152,13 @@ fn human_names(rule: Rule) -> Vec<&'static str> {
         Rule::prefix_op => &[Rule::op_not, Rule::op_negate],
         Rule::call_option => &[Rule::call_timeout, Rule::call_retry],
         Rule::run_status => &[Rule::status_completed, Rule::status_failed],
+        Rule::http_method => &[
+            Rule::http_get,
+            Rule::http_post,
+            Rule::http_put,
+            Rule::http_patch,
+            Rule::http_delete,
+        ],
         _ => return vec![human_name(rule)],
     };
     alternatives.iter().map(|r| human_name(*r)).collect()
@@ -209,6 +216,14 @@ fn human_name(rule: Rule) -> &'static str {
         Rule::catch_clause => "`catch`",
         Rule::catch_kinds => "error kinds like `timeout, failed as`",
         Rule::catch_as => "`as`",
+        Rule::agent_http => "`http`",
+        Rule::http_method => "`GET`, `POST`, `PUT`, `PATCH` or `DELETE`",
+        Rule::http_get => "`GET`",
+        Rule::http_post => "`POST`",
+        Rule::http_put => "`PUT`",
+        Rule::http_patch => "`PATCH`",
+        Rule::http_delete => "`DELETE`",
+        Rule::http_headers => "`headers`",
         Rule::kw_metric => "`metric`",
         Rule::kw_test => "`test`",
         Rule::kw_mock => "`mock`",

@@ -10,6 +10,7 @@ mod failure;
 mod format;
 mod goals;
 mod graph;
+mod http_agents;
 mod language;
 mod metrics;
 mod readme;
