@@ -13,6 +13,11 @@ use std::collections::BTreeMap;
 /// What an expression can see besides literals.
 pub trait Env {
     fn program(&self) -> &Declarations;
+    /// Whether `secret("NAME")` may be read here: only where its value goes to a
+    /// service and nowhere else (an HTTP agent's headers).
+    fn secrets_allowed(&self) -> bool {
+        false
+    }
     fn input_type(&self) -> Type;
     /// The type of a name, reporting it when the name means nothing here.
     fn resolve(&mut self, name: &Ident, out: &mut Vec<Diagnostic>) -> Type;
@@ -88,11 +93,40 @@ pub fn type_of(expr: &Expr, env: &mut impl Env, out: &mut Vec<Diagnostic>) -> Ty
             a.join(&b)
         }
         ExprKind::Call(name, args) => {
+            if name.name == Builtin::Secret.name() {
+                secret(expr, args, env.secrets_allowed(), out);
+            }
             let types: Vec<(Type, Span)> = args
                 .iter()
                 .map(|a| (type_of(a, env, out), a.span))
                 .collect();
             function(name, &types, expr.span, env.program(), out)
+        }
+    }
+}
+
+/// `secret("NAME")` where a secret may go, naming it with a literal, so that the
+/// names a program needs are known before it runs.
+fn secret(call: &Expr, args: &[Expr], allowed: bool, out: &mut Vec<Diagnostic>) {
+    if !allowed {
+        out.push(
+            Diagnostic::new(
+                Code::MisplacedSecret,
+                call.span,
+                "a secret can only be read in an HTTP agent's `headers`",
+                "its value could be recorded here",
+            )
+            .with_help("secrets go to services, never into values that are stored or shown"),
+        );
+    }
+    if let [arg] = args {
+        if !matches!(arg.kind, ExprKind::String(_)) {
+            out.push(Diagnostic::new(
+                Code::MisplacedSecret,
+                arg.span,
+                "`secret` takes the secret's name as a string literal",
+                "not a literal",
+            ));
         }
     }
 }
@@ -351,6 +385,10 @@ fn function(
             }
         }
         Builtin::Now => Type::String,
+        Builtin::Secret => {
+            expect(&args[0].0, &Type::String, args[0].1, "`secret`", out);
+            Type::String
+        }
         Builtin::Concat => {
             // `concat` joins strings or lists, all of one kind.
             let first = args[0].0.clone();

@@ -85,7 +85,10 @@ fn check_agent(agent: &Agent, program: &Declarations, out: &mut Vec<Diagnostic>)
 
 /// An HTTP agent's `headers`: an object over `input` whose every value is a string.
 fn http_headers(headers: &Expr, agent: &Agent, program: &Declarations, out: &mut Vec<Diagnostic>) {
-    let mut env = InputOnly::compute(program, declared(&agent.input));
+    let mut env = InputOnly {
+        secrets: true,
+        ..InputOnly::compute(program, declared(&agent.input))
+    };
     let ty = type_of(headers, &mut env, out);
     let ExprKind::Object(fields) = &headers.kind else {
         return;
@@ -148,6 +151,8 @@ pub(super) struct InputOnly<'p> {
     pub(super) input: Type,
     pub(super) place: &'static str,
     pub(super) help: &'static str,
+    /// In an HTTP agent's headers, `secret("NAME")` may be read.
+    pub(super) secrets: bool,
 }
 
 impl InputOnly<'_> {
@@ -158,6 +163,7 @@ impl InputOnly<'_> {
             input,
             place: "not visible in a `compute` body",
             help: "a compute agent sees only `input`; read fields like `input.amount`",
+            secrets: false,
         }
     }
 }
@@ -165,6 +171,10 @@ impl InputOnly<'_> {
 impl Env for InputOnly<'_> {
     fn program(&self) -> &Declarations {
         self.program
+    }
+
+    fn secrets_allowed(&self) -> bool {
+        self.secrets
     }
 
     fn input_type(&self) -> Type {

@@ -211,6 +211,7 @@ fn value_type(
         input,
         place: "not visible in a test",
         help: "a test's values are literals; a mock's `returns` may read `input`",
+        secrets: false,
     };
     type_of(value, &mut env, out)
 }

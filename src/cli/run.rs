@@ -40,6 +40,10 @@ pub struct RunArgs {
 
 pub fn run(args: RunArgs, db: &DbArgs) -> Result<ExitCode, Error> {
     let (loaded, program) = checked_program(&args.file)?;
+    let missing = program.missing_secrets(|name| std::env::var_os(name).is_some());
+    if !missing.is_empty() {
+        return Err(Error::usage(missing.join("\n")));
+    }
     let input = read_input(&args)?;
     let store = open_store(db)?;
     let engine = engine(loaded, program, &args.file, store);

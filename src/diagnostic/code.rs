@@ -81,6 +81,7 @@ codes! {
     InvalidMetricName => "invalid_metric_name", Error;
     EmptyCommand => "empty_command", Error;
     InvalidUrl => "invalid_url", Error;
+    MisplacedSecret => "misplaced_secret", Error;
     // Shape of declarations.
     MissingAgentBody => "missing_agent_body", Error;
     ConflictingAgentBody => "conflicting_agent_body", Error;

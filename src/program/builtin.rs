@@ -11,6 +11,8 @@ pub enum Builtin {
     Now,
     Concat,
     Range,
+    /// `secret("NAME")`: an environment variable, only in an HTTP agent's headers.
+    Secret,
 }
 
 /// The most numbers one `range` makes: a loop over more is a mistake, and the list
@@ -18,7 +20,7 @@ pub enum Builtin {
 pub const MAX_RANGE: usize = 1_000_000;
 
 impl Builtin {
-    pub const ALL: [Builtin; 8] = [
+    pub const ALL: [Builtin; 9] = [
         Builtin::Len,
         Builtin::Sum,
         Builtin::Min,
@@ -27,6 +29,7 @@ impl Builtin {
         Builtin::Now,
         Builtin::Concat,
         Builtin::Range,
+        Builtin::Secret,
     ];
 
     pub fn name(self) -> &'static str {
@@ -39,6 +42,7 @@ impl Builtin {
             Builtin::Now => "now",
             Builtin::Concat => "concat",
             Builtin::Range => "range",
+            Builtin::Secret => "secret",
         }
     }
 
@@ -49,7 +53,7 @@ impl Builtin {
     /// The fewest and most arguments it takes.
     pub fn arity(self) -> (usize, usize) {
         match self {
-            Builtin::Len | Builtin::Sum => (1, 1),
+            Builtin::Len | Builtin::Sum | Builtin::Secret => (1, 1),
             Builtin::Round | Builtin::Range => (1, 2),
             Builtin::Now => (0, 0),
             Builtin::Min | Builtin::Max | Builtin::Concat => (1, usize::MAX),
@@ -77,7 +81,7 @@ mod tests {
         }
         assert_eq!(
             Builtin::listed(),
-            "len, sum, min, max, round, now, concat and range"
+            "len, sum, min, max, round, now, concat, range and secret"
         );
     }
 }

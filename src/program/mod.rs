@@ -98,6 +98,43 @@ pub enum AgentBody {
     Http(HttpRequest),
 }
 
+/// The names `secret("NAME")` reads in `expr` (the checker made each a literal).
+pub fn secret_names(expr: &Expr) -> Vec<String> {
+    use crate::ast::ExprKind;
+    let mut names = Vec::new();
+    let mut stack = vec![expr];
+    while let Some(expr) = stack.pop() {
+        match &expr.kind {
+            ExprKind::Call(name, args) => {
+                if name.name == Builtin::Secret.name() {
+                    if let [Expr {
+                        kind: ExprKind::String(secret),
+                        ..
+                    }] = args.as_slice()
+                    {
+                        names.push(secret.clone());
+                    }
+                }
+                stack.extend(args);
+            }
+            ExprKind::List(items) => stack.extend(items),
+            ExprKind::Object(fields) => stack.extend(fields.iter().map(|(_, v)| v)),
+            ExprKind::Field(inner, _) | ExprKind::Unary(_, inner) => stack.push(inner),
+            ExprKind::Index(a, b) | ExprKind::Binary(_, a, b) => stack.extend([&**a, &**b]),
+            ExprKind::If(a, b, c) => stack.extend([&**a, &**b, &**c]),
+            ExprKind::Number(_)
+            | ExprKind::String(_)
+            | ExprKind::Bool(_)
+            | ExprKind::Null
+            | ExprKind::Input
+            | ExprKind::Name(_) => {}
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
 #[derive(Debug, Clone)]
 pub struct HttpRequest {
     pub method: crate::ast::HttpMethod,
@@ -374,6 +411,35 @@ pub enum CallTarget {
 }
 
 impl Program {
+    /// The secrets its agents read, as `(name, agent)`, in agent order.
+    pub fn secrets(&self) -> Vec<(String, String)> {
+        let mut secrets = Vec::new();
+        for agent in &self.agents {
+            if let AgentBody::Http(HttpRequest {
+                headers: Some(headers),
+                ..
+            }) = &agent.body
+            {
+                for name in secret_names(headers) {
+                    secrets.push((name, agent.name.clone()));
+                }
+            }
+        }
+        secrets
+    }
+
+    /// Why the program cannot run in an environment where `is_set` tells which
+    /// variables exist: a message per secret not set.
+    pub fn missing_secrets(&self, is_set: impl Fn(&str) -> bool) -> Vec<String> {
+        self.secrets()
+            .into_iter()
+            .filter(|(name, _)| !is_set(name))
+            .map(|(name, agent)| {
+                format!("secret `{name}` (read by agent `{agent}`) is not set in the environment")
+            })
+            .collect()
+    }
+
     /// Whether `name` is a metric series the program declares or records.
     pub fn knows_metric(&self, name: &str) -> bool {
         self.metrics.contains_key(name)

@@ -13,6 +13,10 @@ pub trait Scope {
     fn get(&self, name: &str) -> Option<&Value>;
     /// What `now()` reads: the engine's clock.
     fn now(&self) -> chrono::DateTime<chrono::Utc>;
+    /// What `secret("NAME")` reads; only an HTTP agent's headers see any.
+    fn secret(&self, _name: &str) -> Option<String> {
+        None
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -359,6 +363,13 @@ fn function(name: &str, args: &[Value], span: Span, scope: &dyn Scope) -> Result
             number((as_f64(n) * scale).round() / scale, span)
         }
         (Some(Range), bounds) => range(bounds, span),
+        (Some(Secret), [Value::String(secret)]) => match scope.secret(secret) {
+            Some(value) => Ok(Value::String(value)),
+            None => error(
+                span,
+                format!("secret `{secret}` is not set in the environment"),
+            ),
+        },
         (Some(Now), []) => Ok(Value::String(crate::store::timestamp(scope.now()))),
         (Some(Concat), [Value::String(_), ..]) => {
             let mut out = String::new();

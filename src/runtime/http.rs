@@ -38,6 +38,23 @@ fn client() -> Result<&'static reqwest::Client, String> {
 }
 
 pub async fn call(request: &HttpRequest, call: &AgentCall<'_>) -> Result<Value, Failure> {
+    let secrets = Secrets::read(request);
+    // A service may echo a credential back, in an error or in its answer: none
+    // reaches a message, the store or a screen.
+    match send(request, call, &secrets).await {
+        Ok(value) => Ok(secrets.redact_value(value)),
+        Err(failure) => Err(Failure {
+            message: secrets.redact(&failure.message),
+            ..failure
+        }),
+    }
+}
+
+async fn send(
+    request: &HttpRequest,
+    call: &AgentCall<'_>,
+    secrets: &Secrets,
+) -> Result<Value, Failure> {
     let client =
         client().map_err(|e| failure(ErrorKind::Connect, format!("cannot set up HTTP: {e}")))?;
     let method = match request.method {
@@ -56,7 +73,10 @@ pub async fn call(request: &HttpRequest, call: &AgentCall<'_>) -> Result<Value, 
         _ => client.request(method, target).json(call.input),
     };
     if let Some(headers) = &request.headers {
-        let scope = ComputeScope(call.input, call.clock);
+        let scope = HeaderScope {
+            compute: ComputeScope(call.input, call.clock),
+            secrets,
+        };
         let headers = eval::eval(headers, &scope).map_err(|e| {
             failure(
                 ErrorKind::Expression,
@@ -116,6 +136,74 @@ pub async fn call(request: &HttpRequest, call: &AgentCall<'_>) -> Result<Value, 
                 ))
             }),
         None => exchange.await,
+    }
+}
+
+/// The secrets an agent's headers read, with their values.
+struct Secrets(Vec<(String, String)>);
+
+impl Secrets {
+    fn read(request: &HttpRequest) -> Secrets {
+        let names = request
+            .headers
+            .as_ref()
+            .map(crate::program::secret_names)
+            .unwrap_or_default();
+        let values = names
+            .into_iter()
+            .filter_map(|name| std::env::var(&name).ok().map(|value| (name, value)))
+            .filter(|(_, value)| !value.is_empty())
+            .collect();
+        Secrets(values)
+    }
+
+    fn redact(&self, text: &str) -> String {
+        let mut text = text.to_string();
+        for (name, value) in &self.0 {
+            text = text.replace(value, &format!("[secret {name}]"));
+        }
+        text
+    }
+
+    fn redact_value(&self, value: Value) -> Value {
+        match value {
+            Value::String(s) => Value::String(self.redact(&s)),
+            Value::Array(items) => {
+                Value::Array(items.into_iter().map(|v| self.redact_value(v)).collect())
+            }
+            Value::Object(fields) => Value::Object(
+                fields
+                    .into_iter()
+                    .map(|(k, v)| (self.redact(&k), self.redact_value(v)))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+}
+
+/// What headers see: the call's input and time, and the agent's secrets.
+struct HeaderScope<'a> {
+    compute: ComputeScope<'a>,
+    secrets: &'a Secrets,
+}
+
+impl eval::Scope for HeaderScope<'_> {
+    fn input(&self) -> &Value {
+        self.compute.input()
+    }
+
+    fn get(&self, name: &str) -> Option<&Value> {
+        self.compute.get(name)
+    }
+
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.compute.now()
+    }
+
+    fn secret(&self, name: &str) -> Option<String> {
+        let found = self.secrets.0.iter().find(|(n, _)| n == name);
+        found.map(|(_, value)| value.clone())
     }
 }
 

@@ -96,6 +96,13 @@ pub fn load(path: &Path, db: &Path, clock: &Clock) -> Result<Served, ServeError>
             diagnostics,
         });
     };
+    let missing = program.missing_secrets(|name| std::env::var_os(name).is_some());
+    if !missing.is_empty() {
+        return Err(ServeError::Invalid {
+            path: path.to_path_buf(),
+            diagnostics: missing.join("\n"),
+        });
+    }
     let store = Store::open(db)?;
     let engine = Engine::new(
         program,

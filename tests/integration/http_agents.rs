@@ -38,6 +38,7 @@ fn serve() -> (String, Hits) {
                     get(|| async { Redirect::temporary("/echo?hopped=yes") }),
                 )
                 .route("/loop", get(|| async { Redirect::temporary("/loop") }))
+                .route("/whoami", post(whoami))
                 .with_state(state);
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             sender.send(listener.local_addr().unwrap()).unwrap();
@@ -86,6 +87,19 @@ async fn limited(State(hits): State<Hits>, Path(key): Path<String>) -> Response 
 async fn slow() -> Json<Value> {
     tokio::time::sleep(Duration::from_secs(3)).await;
     Json(json!({ "score": 1 }))
+}
+
+/// Echoes the credential back: in a 401 body without a name, else in the answer.
+async fn whoami(headers: HeaderMap, Json(input): Json<Value>) -> Response {
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    match input["name"].as_str() {
+        None => (StatusCode::UNAUTHORIZED, format!("bad credential {token}")).into_response(),
+        Some(_) => Json(json!({ "you": token })).into_response(),
+    }
 }
 
 async fn bad() -> Json<Value> {
@@ -273,4 +287,76 @@ fn an_unreachable_service_is_connect_and_a_bad_url_does_not_check() {
     let run = project.wfc(["check", "bad.wf"]).expect_code(1);
     assert!(run.stderr.contains("wf::invalid_url"), "{}", run.stderr);
     assert!(run.stderr.contains("is a `ftp` URL"), "{}", run.stderr);
+}
+
+#[test]
+fn a_secret_is_sent_but_never_written_anywhere() {
+    let (base, _) = serve();
+    let value = "s3cr3t-v4lue-8841";
+    let project = Project::new("http_secrets").file(
+        "flow.wf",
+        &format!(
+            "trigger go {{ manual }}\n\
+             agent whoami {{ input {{ name: string? }} output {{ you: string }}\n  \
+             http POST \"{base}/whoami\" headers {{ Authorization: \"Bearer \" + secret(\"CRM_TOKEN\") }}\n  timeout 5s\n}}\n\
+             workflow ok {{ on go steps {{ me = whoami({{ name: \"Ada\" }}) }} output me }}\n\
+             workflow refused {{ on go steps {{ me = whoami({{}}) }} output me }}\n"
+        ),
+    );
+    let wfc = |args: &[&str]| {
+        crate::support::Wfc::new(args)
+            .dir(&project.dir)
+            .env("CRM_TOKEN", value)
+            .run()
+    };
+    let ok = wfc(&["run", "flow.wf", "--workflow", "ok"]).expect_code(0);
+    assert!(
+        ok.stdout.contains("Bearer [secret CRM_TOKEN]"),
+        "{}",
+        ok.stdout
+    );
+    let refused = wfc(&["run", "flow.wf", "--workflow", "refused"]).expect_code(1);
+    assert!(
+        refused.stderr.contains("[secret CRM_TOKEN]"),
+        "{}",
+        refused.stderr
+    );
+    let mut seen = vec![ok.stdout, ok.stderr, refused.stdout, refused.stderr];
+    let ids: Vec<String> = project
+        .store()
+        .executions(&HistoryFilter::default())
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(ids.len(), 2);
+    let mut reads: Vec<Vec<&str>> = vec![vec!["history", "--format", "json"], vec!["stats"]];
+    for id in &ids {
+        reads.push(vec!["show", id.as_str(), "--format", "json"]);
+        reads.push(vec!["show", id.as_str()]);
+    }
+    for args in reads {
+        let run = wfc(&args).expect_code(0);
+        seen.push(run.stdout);
+        seen.push(run.stderr);
+    }
+    for text in &seen {
+        assert!(!text.contains(value), "the secret was printed:\n{text}");
+    }
+    for file in std::fs::read_dir(&project.dir).unwrap() {
+        let path = file.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let found = bytes.windows(value.len()).any(|w| w == value.as_bytes());
+        assert!(!found, "the secret is in {}", path.display());
+    }
+    // Without it, nothing runs.
+    let run = project
+        .wfc(["run", "flow.wf", "--workflow", "ok"])
+        .expect_code(2);
+    assert!(
+        run.stderr
+            .contains("secret `CRM_TOKEN` (read by agent `whoami`) is not set"),
+        "{}",
+        run.stderr
+    );
 }
