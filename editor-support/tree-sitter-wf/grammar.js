@@ -62,6 +62,7 @@ module.exports = grammar({
         seq("input", $.type),
         seq("output", $.type),
         seq("run", $.string_list),
+        seq("http", choice("GET", "POST", "PUT", "PATCH", "DELETE"), $.string, optional(seq("headers", $.object))),
         seq("cwd", $.string),
         seq("compute", $.object),
         seq("timeout", $.duration),

@@ -31,7 +31,7 @@
   "department" "skills" "run" "cwd" "compute" "timeout" "capacity" "version" "title" "kpi"
   "by" "weight" "team" "size" "pursued_by" "attempts" "backoff" "factor" "max" "jitter"
   "retry_on" "open_after" "failures" "within" "cool_down" "cron" "event" "manual" "per"
-  "unit" "description"
+  "unit" "description" "http" "headers" "GET" "POST" "PUT" "PATCH" "DELETE"
 ] @property
 
 (agent name: (identifier) @function)

@@ -12,6 +12,7 @@ syntax keyword wfInclude import timezone
 syntax keyword wfDeclaration test
 syntax keyword wfControl mock given expect
 syntax keyword wfProperty takes fails returns times called with
+syntax keyword wfProperty http headers GET POST PUT PATCH DELETE
 syntax match wfDefinedName /\h\w*/ contained
 
 syntax keyword wfControl when else for in parallel limit try catch fail emit wait let if then any steps chain record output on_failure on missed yield
@@ -32,7 +33,7 @@ syntax keyword wfNull null
 syntax keyword wfInput input
 
 syntax match wfFunction /\<\h\w*\ze\s*(/
-syntax keyword wfBuiltin len sum min max round now concat range avg count latest
+syntax keyword wfBuiltin len sum min max round now concat range secret avg count latest
 
 
 syntax match wfNumber /\<\d\+\(\.\d\+\)\=\([eE][+-]\=\d\+\)\=\>/

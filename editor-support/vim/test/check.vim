@@ -72,6 +72,10 @@ call s:Expect(19, 'fails', 'wfProperty')
 call s:Expect(19, 'returns', 'wfProperty')
 call s:Expect(19, 'expect', 'wfControl')
 call s:Expect(19, 'called', 'wfProperty')
+call s:Expect(20, 'http', 'wfProperty')
+call s:Expect(20, 'POST', 'wfProperty')
+call s:Expect(20, 'headers', 'wfProperty')
+call s:Expect(20, 'secret', 'wfBuiltin')
 
 call writefile(empty(s:failures) ? ['ok'] : s:failures, $WF_VIM_RESULT)
 qall!
