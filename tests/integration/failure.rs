@@ -333,7 +333,7 @@ workflow w { on go input { order: number } steps { x = svc(input) } on_failure d
     assert!(store.dead_letters().unwrap().is_empty());
 }
 
-fn spawn_run(project: &Project, workflow: &str) -> Child {
+pub fn spawn_run(project: &Project, workflow: &str) -> Child {
     Command::new(env!("CARGO_BIN_EXE_wfc"))
         .args(["run", "flow.wf", "--workflow", workflow])
         .current_dir(&project.dir)

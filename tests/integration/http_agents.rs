@@ -39,6 +39,7 @@ fn serve() -> (String, Hits) {
                 )
                 .route("/loop", get(|| async { Redirect::temporary("/loop") }))
                 .route("/whoami", post(whoami))
+                .route("/held/{key}", post(held))
                 .with_state(state);
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             sender.send(listener.local_addr().unwrap()).unwrap();
@@ -100,6 +101,14 @@ async fn whoami(headers: HeaderMap, Json(input): Json<Value>) -> Response {
         None => (StatusCode::UNAUTHORIZED, format!("bad credential {token}")).into_response(),
         Some(_) => Json(json!({ "you": token })).into_response(),
     }
+}
+
+/// Holds the first request of each key for 3 s; answers later ones at once.
+async fn held(State(hits): State<Hits>, Path(key): Path<String>) -> Json<Value> {
+    if hit(&hits, &format!("held/{key}")) == 1 {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+    Json(json!({ "score": 1 }))
 }
 
 async fn bad() -> Json<Value> {
@@ -359,4 +368,61 @@ fn a_secret_is_sent_but_never_written_anywhere() {
         "{}",
         run.stderr
     );
+}
+
+/// A project whose workflow `w` calls `/held/{key}` once.
+fn held_project(name: &str, base: &str, key: &str) -> Project {
+    Project::new(name).file(
+        "flow.wf",
+        &format!(
+            "trigger go {{ manual }}\nagent held {{ output {{ score: number }} http POST \"{base}/held/{key}\" timeout 30s }}\n\
+             workflow w {{ on go steps {{ r = held({{}}) }} output r }}\n"
+        ),
+    )
+}
+
+#[test]
+fn a_cancel_during_a_request_stops_the_execution() {
+    let (base, hits) = serve();
+    let project = held_project("http_cancel", &base, "cancel");
+    let mut running = crate::failure::spawn_run(&project, "w");
+    let store = project.store();
+    crate::support::wait_for(Duration::from_secs(5), || {
+        hits.lock().unwrap().contains_key("held/cancel")
+            && store
+                .executions(&HistoryFilter::default())
+                .is_ok_and(|e| !e.is_empty())
+    });
+    let id = store.executions(&HistoryFilter::default()).unwrap()[0]
+        .id
+        .clone();
+    project.wfc(["cancel", &id]).expect_code(0);
+    let status = running.wait().unwrap();
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(
+        store.execution(&id).unwrap().status,
+        ExecutionStatus::Cancelled
+    );
+}
+
+#[test]
+fn a_request_in_flight_when_the_process_is_killed_is_sent_again_on_resume() {
+    let (base, hits) = serve();
+    let project = held_project("http_resume", &base, "resume");
+    let mut running = crate::failure::spawn_run(&project, "w");
+    crate::support::wait_for(Duration::from_secs(5), || {
+        hits.lock().unwrap().contains_key("held/resume")
+    });
+    running.kill().unwrap(); // SIGKILL, mid-request
+    running.wait().unwrap();
+    let resumed = project.wfc(["resume"]).expect_code(0);
+    assert!(
+        resumed
+            .stdout
+            .contains(r#""result":{"score":1},"status":"completed""#),
+        "{}",
+        resumed.stdout
+    );
+    // At least once: the interrupted request was sent again.
+    assert_eq!(hits.lock().unwrap().get("held/resume"), Some(&2));
 }
