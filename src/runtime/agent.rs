@@ -29,6 +29,18 @@ pub struct Failure {
     pub retry_after: Option<Duration>,
 }
 
+impl Failure {
+    /// A failure with nothing but its kind and message.
+    pub fn new(kind: ErrorKind, message: String) -> Failure {
+        Failure {
+            kind,
+            message,
+            stderr_tail: None,
+            retry_after: None,
+        }
+    }
+}
+
 /// Runs the agent once. `expression` turns an evaluation error of a `compute` body
 /// into the step's abort (it knows the source files).
 pub async fn invoke(

@@ -55,8 +55,8 @@ async fn send(
     call: &AgentCall<'_>,
     secrets: &Secrets,
 ) -> Result<Value, Failure> {
-    let client =
-        client().map_err(|e| failure(ErrorKind::Connect, format!("cannot set up HTTP: {e}")))?;
+    let client = client()
+        .map_err(|e| Failure::new(ErrorKind::Connect, format!("cannot set up HTTP: {e}")))?;
     let method = match request.method {
         HttpMethod::Get => reqwest::Method::GET,
         HttpMethod::Post => reqwest::Method::POST,
@@ -78,7 +78,7 @@ async fn send(
             secrets,
         };
         let headers = eval::eval(headers, &scope).map_err(|e| {
-            failure(
+            Failure::new(
                 ErrorKind::Expression,
                 format!("headers of `{}`: {}", call.agent.name, e.message),
             )
@@ -86,7 +86,7 @@ async fn send(
         for (name, value) in headers.as_object().into_iter().flatten() {
             let Some(value) = value.as_str() else {
                 let message = format!("header `{name}` is {}, not a string", eval::describe(value));
-                return Err(failure(ErrorKind::Expression, message));
+                return Err(Failure::new(ErrorKind::Expression, message));
             };
             builder = builder.header(name.as_str(), value);
         }
@@ -104,7 +104,7 @@ async fn send(
         let body = read_capped(response, url).await?;
         if status.is_success() {
             return serde_json::from_slice(&body).map_err(|e| {
-                failure(
+                Failure::new(
                     ErrorKind::InvalidOutput,
                     format!("the response of {url} is not JSON: {e}"),
                 )
@@ -120,14 +120,14 @@ async fn send(
         };
         Err(Failure {
             retry_after: retry_after.filter(|_| kind == ErrorKind::RateLimited),
-            ..failure(kind, message)
+            ..Failure::new(kind, message)
         })
     };
     match call.timeout {
         Some(limit) => tokio::time::timeout(limit, exchange)
             .await
             .unwrap_or_else(|_| {
-                Err(failure(
+                Err(Failure::new(
                     ErrorKind::Timeout,
                     format!(
                         "{url} did not answer within {}",
@@ -228,7 +228,7 @@ fn query(input: &Value) -> Vec<(String, String)> {
 /// The response body, refused past [`MAX_STDOUT`] bytes as an agent's output is.
 async fn read_capped(mut response: reqwest::Response, url: &url::Url) -> Result<Vec<u8>, Failure> {
     let too_large = || {
-        failure(
+        Failure::new(
             ErrorKind::InvalidOutput,
             format!(
                 "the response of {url} is larger than {} MiB",
@@ -254,14 +254,14 @@ async fn read_capped(mut response: reqwest::Response, url: &url::Url) -> Result<
 
 fn sent_error(error: &reqwest::Error, url: &url::Url) -> Failure {
     if error.is_timeout() {
-        return failure(ErrorKind::Timeout, format!("{url} timed out: {error}"));
+        return Failure::new(ErrorKind::Timeout, format!("{url} timed out: {error}"));
     }
     if error.is_redirect() {
         let message = format!("{url} redirected more than {MAX_REDIRECTS} times");
-        return failure(ErrorKind::Failed, message);
+        return Failure::new(ErrorKind::Failed, message);
     }
     if error.is_builder() || error.is_request() && !error.is_connect() {
-        return failure(ErrorKind::Failed, format!("cannot send to {url}: {error}"));
+        return Failure::new(ErrorKind::Failed, format!("cannot send to {url}: {error}"));
     }
     // The source chain says why (refused, DNS, TLS).
     let mut why = error.to_string();
@@ -271,14 +271,5 @@ fn sent_error(error: &reqwest::Error, url: &url::Url) -> Failure {
         why.push_str(&cause.to_string());
         source = cause.source();
     }
-    failure(ErrorKind::Connect, format!("cannot reach {url}: {why}"))
-}
-
-fn failure(kind: ErrorKind, message: String) -> Failure {
-    Failure {
-        kind,
-        message,
-        stderr_tail: None,
-        retry_after: None,
-    }
+    Failure::new(ErrorKind::Connect, format!("cannot reach {url}: {why}"))
 }

@@ -39,7 +39,7 @@ impl Mocks {
             match call.timeout {
                 Some(limit) if takes >= limit => {
                     call.clock.sleep(limit).await;
-                    return Some(Err(failure(
+                    return Some(Err(Failure::new(
                         ErrorKind::Timeout,
                         format!("mock of `{name}` takes {takes:?}, past its timeout of {limit:?}"),
                     )));
@@ -49,7 +49,7 @@ impl Mocks {
         }
         if let Some((kind, times)) = agent.mock.fails {
             if times.is_none_or(|times| n <= times) {
-                return Some(Err(failure(
+                return Some(Err(Failure::new(
                     kind,
                     format!("mock of `{name}` fails call {n}"),
                 )));
@@ -61,24 +61,15 @@ impl Mocks {
             Ok(value) => value,
             Err(error) => {
                 let message = format!("mock of `{name}`: {}", error.message);
-                return Some(Err(failure(ErrorKind::Expression, message)));
+                return Some(Err(Failure::new(ErrorKind::Expression, message)));
             }
         };
         Some(match call.agent.output.admits(&value) {
             Ok(()) => Ok(value),
-            Err(mismatch) => Err(failure(
+            Err(mismatch) => Err(Failure::new(
                 ErrorKind::InvalidOutput,
                 format!("mock of `{name}` returns what its output does not fit: {mismatch}"),
             )),
         })
-    }
-}
-
-fn failure(kind: ErrorKind, message: String) -> Failure {
-    Failure {
-        kind,
-        message,
-        stderr_tail: None,
-        retry_after: None,
     }
 }
