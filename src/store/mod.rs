@@ -140,8 +140,7 @@ impl Store {
                 Connection::open_with_flags(uri, flags).map_err(open_error)?
             }
         };
-        ours(&conn, path)?;
-        let found: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        let found = ours(&conn, path)?;
         let known = schema::MIGRATIONS.len() as i64;
         if found < known {
             return Err(StoreError::Outdated {
@@ -226,10 +225,19 @@ fn wait_while_busy(attempt: i32) -> bool {
 }
 
 /// Refuses a database wfc did not make (tables but no schema version) or made by a
-/// newer wfc, without writing to it.
-fn ours(conn: &Connection, path: &Path) -> Result<()> {
-    let version: i64 =
-        when_not_busy(|| conn.query_row("PRAGMA user_version", [], |row| row.get(0)))?;
+/// newer wfc, without writing to it; answers its schema version.
+fn ours(conn: &Connection, path: &Path) -> Result<i64> {
+    // One statement, so one snapshot: read apart, another process's migration
+    // could land between the version and the tables and make wfc's own new
+    // database look foreign.
+    let (version, tables): (i64, i64) = when_not_busy(|| {
+        conn.query_row(
+            "SELECT (SELECT user_version FROM pragma_user_version), \
+                    (SELECT COUNT(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%')",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+    })?;
     let known = schema::MIGRATIONS.len() as i64;
     if version > known {
         return Err(StoreError::TooNew {
@@ -238,19 +246,10 @@ fn ours(conn: &Connection, path: &Path) -> Result<()> {
             known,
         });
     }
-    if version == 0 {
-        let tables: i64 = when_not_busy(|| {
-            conn.query_row(
-                "SELECT COUNT(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
-                [],
-                |row| row.get(0),
-            )
-        })?;
-        if tables > 0 {
-            return Err(StoreError::Foreign(path.to_path_buf()));
-        }
+    if version == 0 && tables > 0 {
+        return Err(StoreError::Foreign(path.to_path_buf()));
     }
-    Ok(())
+    Ok(version)
 }
 
 /// A path for an SQLite `file:` URI: `%`, `?` and `#` escaped.
@@ -335,6 +334,35 @@ mod tests {
             ticker.abort();
             assert!(ticked >= 10, "the other task ran {ticked} times");
         });
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Regression: `ours` read the schema version and the table count in two
+    /// statements, so a process that saw version 0, then another process's
+    /// finished migration, took wfc's own new database for a foreign one.
+    #[test]
+    fn many_connections_creating_one_database_at_once_all_open_it() {
+        let dir = std::env::temp_dir().join(format!("wfc-create-race-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for round in 0..200 {
+            let path = dir.join(format!("wfc-{round}.db"));
+            let barrier = Arc::new(std::sync::Barrier::new(6));
+            let openers: Vec<_> = (0..6)
+                .map(|_| {
+                    let (path, barrier) = (path.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        Store::open(&path).map(|_| ())
+                    })
+                })
+                .collect();
+            for opener in openers {
+                if let Err(error) = opener.join().unwrap() {
+                    panic!("round {round}: {error}");
+                }
+            }
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
