@@ -213,6 +213,38 @@ pub enum AgentBody {
     Compute(Expr),
     /// An HTTP service.
     Http(HttpAgent),
+    /// A language model (boxed: it is the largest body by far).
+    Llm(Box<LlmAgent>),
+}
+
+/// `llm "model" endpoint "url" [key …] [system """…"""] prompt """…""" [temperature n]
+/// [max_tokens n] [price input n output n]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LlmAgent {
+    pub model: Spanned<String>,
+    pub endpoint: Option<Spanned<String>>,
+    /// The API key: an expression over secrets, sent as a bearer token.
+    pub key: Option<Expr>,
+    pub system: Option<Template>,
+    pub prompt: Option<Template>,
+    pub temperature: Option<Spanned<f64>>,
+    pub max_tokens: Option<Spanned<f64>>,
+    /// US dollars per million input and output tokens.
+    pub price: Option<Spanned<(f64, f64)>>,
+    pub span: Span,
+}
+
+/// A `"""` text with `{{ expr }}` holes, its common indentation already removed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template {
+    pub parts: Vec<TemplatePart>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TemplatePart {
+    Text(String),
+    Hole(Expr),
 }
 
 /// `http METHOD "url" [headers { … }]`.
@@ -252,6 +284,7 @@ impl AgentBody {
             AgentBody::Run(argv) => argv.span,
             AgentBody::Compute(expr) => expr.span,
             AgentBody::Http(http) => http.span,
+            AgentBody::Llm(llm) => llm.span,
         }
     }
 }

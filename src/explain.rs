@@ -561,6 +561,20 @@ fn agent(program: &Program, agent: &Agent, out: &mut String) {
                 }
             );
         }
+        AgentBody::Llm(llm) => {
+            let _ = writeln!(
+                out,
+                "  asks: model {} at {}, its output shape sent as a JSON schema, the reply held to it",
+                llm.model, llm.url
+            );
+            if let Some(price) = llm.price {
+                let _ = writeln!(
+                    out,
+                    "  price: ${} per million input tokens, ${} per million output tokens",
+                    price.input, price.output
+                );
+            }
+        }
         AgentBody::Run(command) => {
             let mut argv = vec![command.written.clone()];
             argv.extend(command.args.iter().cloned());

@@ -46,7 +46,11 @@ pub fn format(text: &str) -> String {
             }
         }
         unary_minus = token.text == "-" && !previous.is_some_and(ends_operand);
-        line.push_str(token.text.trim_end());
+        if token.kind == Kind::Literal && token.text.starts_with(TEMPLATE_QUOTES) {
+            line.push_str(&reindent_template(token.text, line_depth));
+        } else {
+            line.push_str(token.text.trim_end());
+        }
         if matches!(token.text, "{" | "[" | "(") {
             depth += 1;
         }
@@ -54,6 +58,41 @@ pub fn format(text: &str) -> String {
     }
     if !line.is_empty() {
         finish_line(&mut out, &line, line_depth);
+    }
+    out
+}
+
+const TEMPLATE_QUOTES: &str = "\"\"\"";
+
+/// A `\"\"\"` template moved to where its line now sits: its lines one level
+/// deeper, the closing quotes on a line of their own at the line's depth. What it
+/// says is unchanged, since its common indentation is not part of it
+/// (`syntax::template`); the line of the opening quotes is left alone.
+fn reindent_template(text: &str, depth: usize) -> String {
+    let lines: Vec<&str> = text.split('\n').collect();
+    let Some((first, rest)) = lines.split_first() else {
+        return text.to_string();
+    };
+    if rest.is_empty() {
+        return text.to_string();
+    }
+    let indent_of = |line: &str| line.len() - line.trim_start_matches([' ', '\t']).len();
+    let common = rest
+        .iter()
+        .filter(|line| !line.trim().is_empty() && line.trim() != TEMPLATE_QUOTES)
+        .map(|line| indent_of(line))
+        .min()
+        .unwrap_or(0);
+    let mut out = first.to_string();
+    for (n, line) in rest.iter().enumerate() {
+        out.push('\n');
+        if n + 1 == rest.len() && line.trim() == TEMPLATE_QUOTES {
+            out.push_str(&"  ".repeat(depth));
+            out.push_str(TEMPLATE_QUOTES);
+        } else if !line.trim().is_empty() {
+            out.push_str(&"  ".repeat(depth + 1));
+            out.push_str(line[common.min(indent_of(line))..].trim_end_matches([' ', '\t', '\r']));
+        }
     }
     out
 }
@@ -197,5 +236,31 @@ mod tests {
         let input = "goal g {   // the goal\n  kpi sum(revenue)  per year >= 5 by 2026-12-31 /* inline */\n  team { skills [a,b] size 2 }\n}\nworkflow w { steps { x = any [s](input) y = f ( x ) let z = x[0] - 1 } }\n";
         let expected = "goal g {  // the goal\n  kpi sum(revenue) per year >= 5 by 2026-12-31 /* inline */\n  team { skills [a, b] size 2 }\n}\nworkflow w { steps { x = any [s](input) y = f(x) let z = x[0] - 1 } }\n";
         assert_eq!(format(input), expected);
+    }
+
+    #[test]
+    fn templates_move_with_their_line_and_keep_what_they_say() {
+        let input = "agent a {\n output { s: string }\n llm \"m\" endpoint \"http://x.test/v1\"\n        prompt \"\"\"\n              Say {{ input.x }}:\n                  - indented\n\n              done\n          \"\"\"\n}\n";
+        let expected = "agent a {\n  output { s: string }\n  llm \"m\" endpoint \"http://x.test/v1\"\n  prompt \"\"\"\n    Say {{ input.x }}:\n        - indented\n\n    done\n  \"\"\"\n}\n";
+        assert_eq!(format(input), expected);
+        assert_eq!(format(expected), expected);
+        let prompt = |text: &str| {
+            let (file, diagnostics) = crate::syntax::parse(text, crate::source::FileId::default());
+            assert!(diagnostics.is_empty(), "{diagnostics:?}");
+            match &file.items[0] {
+                crate::ast::Item::Agent(agent) => match &agent.bodies[0] {
+                    crate::ast::AgentBody::Llm(llm) => (llm.prompt.as_ref().unwrap().parts.iter())
+                        .map(|part| match part {
+                            crate::ast::TemplatePart::Text(text) => text.clone(),
+                            crate::ast::TemplatePart::Hole(_) => "{{}}".to_string(),
+                        })
+                        .collect::<String>(),
+                    other => panic!("{other:?}"),
+                },
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(prompt(input), "Say {{}}:\n    - indented\n\ndone");
+        assert_eq!(prompt(expected), prompt(input));
     }
 }

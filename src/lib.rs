@@ -20,6 +20,7 @@ pub mod metric;
 pub mod program;
 pub mod resume;
 pub mod runtime;
+pub mod secrets;
 pub mod serve;
 pub mod source;
 pub mod stats;

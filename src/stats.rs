@@ -1,5 +1,6 @@
 //! The seed's workflow KPIs over the store — completion time, success rate — and,
-//! per agent, calls, failures, mean duration and utilisation. The CLI (`wfc stats`)
+//! per agent, calls, failures, mean duration, utilisation, and a model's tokens
+//! and their cost. The CLI (`wfc stats`)
 //! prints them; anything else (the HTTP API) can serve the same figures.
 
 use crate::store::{
@@ -35,6 +36,11 @@ pub struct AgentStats {
     /// over window × capacity; without, the time at least one call ran over the
     /// window. 1.0 means busy all the time; it is never more.
     pub utilisation: f64,
+    /// Tokens a language model's calls used (0 for other agents).
+    pub tokens_in: u64,
+    pub tokens_out: u64,
+    /// What they cost in US dollars, when the agent declares prices.
+    pub cost_usd: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -124,7 +130,12 @@ pub fn compute(
                 })
                 .collect();
             let capacity = capacities.get(agent).copied();
+            let tokens: Vec<_> = calls.iter().filter_map(|a| a.tokens).collect();
+            let costs: Vec<f64> = tokens.iter().filter_map(|t| t.cost_usd).collect();
             AgentStats {
+                tokens_in: tokens.iter().map(|t| t.input).sum(),
+                tokens_out: tokens.iter().map(|t| t.output).sum(),
+                cost_usd: (!costs.is_empty()).then(|| costs.iter().sum()),
                 agent: agent.to_string(),
                 capacity,
                 calls: calls.len(),

@@ -113,6 +113,36 @@ impl Type {
         }
     }
 
+    /// The JSON Schema of values of this type, as structured output in strict
+    /// mode accepts it: every field listed as required (an optional one may be
+    /// `null`) and no others. `None` where strict mode cannot say it (`any`).
+    pub fn json_schema(&self) -> Option<Value> {
+        use serde_json::json;
+        Some(match self {
+            Type::Any => return None,
+            Type::Null => json!({ "type": "null" }),
+            Type::Bool => json!({ "type": "boolean" }),
+            Type::Number => json!({ "type": "number" }),
+            Type::String => json!({ "type": "string" }),
+            Type::List(item) => json!({ "type": "array", "items": item.json_schema()? }),
+            Type::Object(fields) => {
+                let mut properties = serde_json::Map::new();
+                for (name, ty) in fields {
+                    properties.insert(name.clone(), ty.json_schema()?);
+                }
+                json!({
+                    "type": "object",
+                    "properties": properties,
+                    "required": fields.keys().collect::<Vec<_>>(),
+                    "additionalProperties": false,
+                })
+            }
+            Type::Optional(inner) => {
+                json!({ "anyOf": [inner.json_schema()?, { "type": "null" }] })
+            }
+        })
+    }
+
     /// Checks a JSON value against this type at run time; the mismatch names the path.
     pub fn admits(&self, value: &Value) -> Result<(), Mismatch> {
         self.admits_at(value, "")

@@ -113,7 +113,7 @@ fn secret(call: &Expr, args: &[Expr], allowed: bool, out: &mut Vec<Diagnostic>) 
             Diagnostic::new(
                 Code::MisplacedSecret,
                 call.span,
-                "a secret can only be read in an HTTP agent's `headers`",
+                "a secret can only be read in an HTTP agent's `headers` or a language model's `key`",
                 "its value could be recorded here",
             )
             .with_help("secrets go to services, never into values that are stored or shown"),

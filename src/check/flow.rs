@@ -60,6 +60,9 @@ fn check_agent(agent: &Agent, program: &Declarations, out: &mut Vec<Diagnostic>)
         {
             http_headers(headers, agent, program, out);
         }
+        if let AgentBody::Llm(llm) = body {
+            language_model(llm, agent, program, out);
+        }
         let AgentBody::Compute(body) = body else {
             continue;
         };
@@ -100,6 +103,38 @@ fn http_headers(headers: &Expr, agent: &Agent, program: &Declarations, out: &mut
         if let Some(field) = types.get(&name.name) {
             let context = format!("header `{}`", name.name);
             expr::expect(field, &Type::String, value.span, &context, out);
+        }
+    }
+}
+
+/// A language model's `key` (a string, secrets allowed) and the holes of its
+/// templates (over `input`, like a compute body: a prompt is sent and recorded
+/// nowhere, but a model may repeat it in its answer, so no secrets there).
+fn language_model(
+    llm: &LlmAgent,
+    agent: &Agent,
+    program: &Declarations,
+    out: &mut Vec<Diagnostic>,
+) {
+    let input = declared(&agent.input);
+    if let Some(key) = &llm.key {
+        let mut env = InputOnly {
+            secrets: true,
+            ..InputOnly::compute(program, input.clone())
+        };
+        let ty = type_of(key, &mut env, out);
+        expr::expect(&ty, &Type::String, key.span, "`key`", out);
+    }
+    let mut env = InputOnly {
+        place: "not visible in a prompt",
+        help: "a prompt sees only `input`; write holes like `{{ input.amount }}`",
+        ..InputOnly::compute(program, input)
+    };
+    for template in llm.system.iter().chain(&llm.prompt) {
+        for part in &template.parts {
+            if let TemplatePart::Hole(hole) = part {
+                type_of(hole, &mut env, out);
+            }
         }
     }
 }

@@ -253,6 +253,16 @@ fn retry_plan(policy: &ast::RetryPolicy) -> RetryPlan {
     }
 }
 
+/// `…/chat/completions` under an OpenAI-compatible API's base URL.
+fn completions_url(endpoint: &str) -> Option<url::Url> {
+    let mut base = url::Url::parse(endpoint).ok()?;
+    if !base.path().ends_with('/') {
+        let path = format!("{}/", base.path());
+        base.set_path(&path);
+    }
+    base.join("chat/completions").ok()
+}
+
 fn agent(
     agent: &ast::Agent,
     declarations: &Declarations,
@@ -270,6 +280,19 @@ fn agent(
             method: http.method,
             url: url::Url::parse(&http.url.value).ok()?,
             headers: http.headers.clone(),
+        }),
+        ast::AgentBody::Llm(llm) => AgentBody::Llm(LlmRequest {
+            model: llm.model.value.clone(),
+            url: completions_url(&llm.endpoint.as_ref()?.value)?,
+            key: llm.key.clone(),
+            system: llm.system.clone(),
+            prompt: llm.prompt.clone()?,
+            temperature: llm.temperature.as_ref().map(|t| t.value),
+            max_tokens: llm.max_tokens.as_ref().map(|n| n.value as u32),
+            price: llm.price.as_ref().map(|p| Price {
+                input: p.value.0,
+                output: p.value.1,
+            }),
         }),
         ast::AgentBody::Run(argv) => {
             let (program, args) = argv.value.split_first()?;

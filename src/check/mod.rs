@@ -40,6 +40,30 @@ impl Checked {
 /// Checks every file of a loaded program: names, values, types and the graph. The
 /// declarations move into the returned program, and the loader's diagnostics into
 /// its list: `loaded` keeps its sources, for reports.
+/// `wfc check --env`: a warning at each secret the program reads that `is_set`
+/// says is not set where it would run.
+pub fn unset_secrets(program: &Program, is_set: impl Fn(&str) -> bool) -> Vec<Diagnostic> {
+    let mut found = Vec::new();
+    for agent in program.agents() {
+        for (name, span) in agent.body.secret_uses() {
+            if !is_set(&name) {
+                found.push(
+                    Diagnostic::new(
+                        crate::diagnostic::Code::UnsetSecret,
+                        span,
+                        format!("secret `{name}` is not set in this environment"),
+                        format!("agent `{}` cannot run without it", agent.name),
+                    )
+                    .with_help(format!(
+                        "set the environment variable `{name}`, or give a file of `NAME=value` lines with --secrets"
+                    )),
+                );
+            }
+        }
+    }
+    found
+}
+
 pub fn check(loaded: &mut Loaded) -> Checked {
     let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
     let declarations = Declarations::build(std::mem::take(&mut loaded.files), &mut diagnostics);

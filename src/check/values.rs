@@ -130,7 +130,7 @@ fn url_problem(text: &str) -> Option<String> {
     match url::Url::parse(text) {
         Err(error) => Some(format!("`{text}` is not a URL: {error}")),
         Ok(url) if !matches!(url.scheme(), "http" | "https") => Some(format!(
-            "`{text}` is a `{}` URL; an HTTP agent needs `http` or `https`",
+            "`{text}` is a `{}` URL; an agent calls `http` or `https`",
             url.scheme()
         )),
         Ok(url) if url.host_str().is_none_or(str::is_empty) => {
@@ -147,13 +147,13 @@ fn agent(agent: &Agent, out: &mut Vec<Diagnostic>) {
                 Code::MissingAgentBody,
                 agent.name.span,
                 format!(
-                    "agent `{}` has no `run`, `compute` or `http`",
+                    "agent `{}` has no `run`, `compute`, `http` or `llm`",
                     agent.name.name
                 ),
                 "this agent cannot do anything",
             )
             .with_help(
-                "add `run [\"program\", \"arg\"]`, `compute { field: expression }` or `http POST \"https://…\"`",
+                "add `run [\"program\", \"arg\"]`, `compute { field: expression }`, `http POST \"https://…\"` or `llm \"model\" endpoint \"https://…\" prompt \"\"\"…\"\"\"`",
             ),
         ),
         [_] => {}
@@ -167,7 +167,7 @@ fn agent(agent: &Agent, out: &mut Vec<Diagnostic>) {
                 "agent `{}` has more than one body",
                 agent.name.name
             ))
-            .with_help("an agent runs a program, computes an expression or calls a service; keep one"),
+            .with_help("an agent runs a program, computes an expression, calls a service or asks a model; keep one"),
         ),
     }
     for body in &agent.bodies {
@@ -178,6 +178,9 @@ fn agent(agent: &Agent, out: &mut Vec<Diagnostic>) {
                         .with_help("an HTTP agent calls an absolute `http://` or `https://` URL"),
                 );
             }
+        }
+        if let AgentBody::Llm(llm) = body {
+            language_model(llm, agent, out);
         }
         if let AgentBody::Run(argv) = body {
             if argv.value.first().is_none_or(|p| p.value.trim().is_empty()) {
@@ -195,6 +198,72 @@ fn agent(agent: &Agent, out: &mut Vec<Diagnostic>) {
     }
     duration(agent.timeout.as_ref(), out);
     count(agent.capacity.as_ref(), "capacity", out);
+}
+
+fn language_model(llm: &LlmAgent, agent: &Agent, out: &mut Vec<Diagnostic>) {
+    let missing: Vec<&str> = [
+        ("endpoint", llm.endpoint.is_none()),
+        ("prompt", llm.prompt.is_none()),
+    ]
+    .into_iter()
+    .filter_map(|(name, absent)| absent.then_some(name))
+    .collect();
+    if !missing.is_empty() {
+        out.push(
+            Diagnostic::new(
+                Code::IncompleteModel,
+                llm.span,
+                format!(
+                    "language model `{}` has no {}",
+                    agent.name.name,
+                    missing
+                        .iter()
+                        .map(|m| format!("`{m}`"))
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                ),
+                "declared here",
+            )
+            .with_help("for example `llm \"gpt-4o-mini\" endpoint \"https://api.openai.com/v1\" prompt \"\"\"Summarise {{ input.text }}\"\"\"`"),
+        );
+    }
+    if let Some(endpoint) = &llm.endpoint {
+        if let Some(problem) = url_problem(&endpoint.value) {
+            out.push(
+                Diagnostic::new(Code::InvalidUrl, endpoint.span, problem, "this URL").with_help(
+                    "the base URL of an OpenAI-compatible API, such as `https://api.openai.com/v1`",
+                ),
+            );
+        }
+    }
+    if let Some(temperature) = &llm.temperature {
+        if !(0.0..=2.0).contains(&temperature.value) {
+            out.push(Diagnostic::new(
+                Code::InvalidModelSetting,
+                temperature.span,
+                format!(
+                    "`temperature` must be between 0 and 2, not {}",
+                    temperature.value
+                ),
+                "out of range",
+            ));
+        }
+    }
+    if let Some(price) = &llm.price {
+        let (input, output) = price.value;
+        if !(input.is_finite() && output.is_finite() && input >= 0.0 && output >= 0.0) {
+            out.push(
+                Diagnostic::new(
+                    Code::InvalidModelSetting,
+                    price.span,
+                    "a price must be a finite number of dollars, 0 or more",
+                    "not a price",
+                )
+                .with_help("prices are US dollars per million tokens, as providers list them: `price input 0.15 output 0.60`"),
+            );
+        }
+    }
+    count(llm.max_tokens.as_ref(), "max_tokens", out);
 }
 
 fn trigger(trigger: &Trigger, out: &mut Vec<Diagnostic>) {

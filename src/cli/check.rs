@@ -21,6 +21,10 @@ pub struct CheckArgs {
     /// Treat warnings as errors (`--deny warnings`).
     #[arg(long, value_name = "warnings")]
     deny: Option<Deny>,
+    /// Also warn at each secret that is not set in this environment (or the
+    /// --secrets file): will it run here?
+    #[arg(long)]
+    env: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -42,13 +46,17 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, Error> {
     let color = super::color_stderr();
     let sources = paths::sources(&args.files)?;
     for source in &sources {
-        let (loaded, checked) = match source {
+        let (loaded, mut checked) = match source {
             Source::File(path) => crate::check_file(path)?,
             Source::Stdin => {
                 let text = crate::loader::read_stdin()?;
                 crate::check_text(crate::loader::STDIN, &text)
             }
         };
+        if let (true, Some(program)) = (args.env, &checked.program) {
+            let unset = crate::check::unset_secrets(program, crate::secrets::is_set);
+            checked.diagnostics.extend(unset);
+        }
         for diagnostic in &checked.diagnostics {
             if diagnostic.is_error() {
                 errors += 1;

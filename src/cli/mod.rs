@@ -37,6 +37,10 @@ struct Cli {
     /// Global: accepted before or after any subcommand.
     #[command(flatten)]
     db: DbArgs,
+    /// A file of `NAME=value` lines that `secret("NAME")` reads before the
+    /// environment (global; for run, serve, resume, dlq replay and check --env).
+    #[arg(long, value_name = "FILE", global = true)]
+    secrets: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -122,6 +126,12 @@ pub fn run() -> ExitCode {
             };
         }
     };
+    if let Some(path) = &cli.secrets {
+        if let Err(message) = crate::secrets::load(path) {
+            eprintln!("error: {message}");
+            return ExitCode::from(exit::USAGE);
+        }
+    }
     let result = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Fmt(args) => fmt::run(args),

@@ -40,7 +40,7 @@ pub struct RunArgs {
 
 pub fn run(args: RunArgs, db: &DbArgs) -> Result<ExitCode, Error> {
     let (loaded, program) = checked_program(&args.file)?;
-    let missing = program.missing_secrets(|name| std::env::var_os(name).is_some());
+    let missing = program.missing_secrets(crate::secrets::is_set);
     if !missing.is_empty() {
         return Err(Error::usage(missing.join("\n")));
     }

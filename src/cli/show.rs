@@ -65,6 +65,17 @@ fn timeline_text(
     }
     let start = parse_timestamp(&execution.started_at);
     let attempts = store.attempts(&execution.id)?;
+    let used: Vec<_> = attempts.iter().filter_map(|a| a.tokens).collect();
+    if !used.is_empty() {
+        out.push_str(&format!(
+            "{indent}  tokens    {}\n",
+            tokens_text(
+                used.iter().map(|t| t.input).sum(),
+                used.iter().map(|t| t.output).sum(),
+                used.iter().filter_map(|t| t.cost_usd).reduce(|a, b| a + b),
+            )
+        ));
+    }
     let children = store.children(&execution.id)?;
     if !attempts.is_empty() {
         out.push_str(&format!("{indent}  steps\n"));
@@ -85,6 +96,10 @@ fn timeline_text(
             table::duration(attempt.duration_ms),
             attempt.status,
         ));
+        if let Some(tokens) = attempt.tokens {
+            let text = tokens_text(tokens.input, tokens.output, tokens.cost_usd);
+            out.push_str(&format!("{indent}              tokens: {text}\n"));
+        }
         if let Some(error) = &attempt.error {
             let error = table::printable(error);
             out.push_str(&format!("{indent}              error: {error}\n"));
@@ -110,4 +125,11 @@ fn timeline_text(
         }
     }
     Ok(())
+}
+
+fn tokens_text(input: u64, output: u64, cost: Option<f64>) -> String {
+    match cost {
+        Some(cost) => format!("{input} in, {output} out, {}", table::dollars(cost)),
+        None => format!("{input} in, {output} out"),
+    }
 }

@@ -80,7 +80,7 @@ fn text(stats: &Stats) -> String {
             ]
         })
         .collect();
-    format!(
+    let mut out = format!(
         "{}\n{}",
         table::render(
             &["WORKFLOW", "RUNS", "SUCCESS", "P50", "P95", "MAX"],
@@ -90,5 +90,26 @@ fn text(stats: &Stats) -> String {
             &["AGENT", "CALLS", "FAILURES", "MEAN", &utilisation_header],
             &agents
         )
-    )
+    );
+    let models: Vec<Vec<String>> = stats
+        .agents
+        .iter()
+        .filter(|a| a.tokens_in + a.tokens_out > 0)
+        .map(|a| {
+            vec![
+                a.agent.clone(),
+                a.tokens_in.to_string(),
+                a.tokens_out.to_string(),
+                a.cost_usd.map_or("-".into(), table::dollars),
+            ]
+        })
+        .collect();
+    if !models.is_empty() {
+        out.push('\n');
+        out.push_str(&table::render(
+            &["MODEL AGENT", "TOKENS IN", "TOKENS OUT", "COST"],
+            &models,
+        ));
+    }
+    out
 }

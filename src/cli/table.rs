@@ -67,6 +67,12 @@ pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
     out.into()
 }
 
+/// An amount in US dollars, to the millionth (a call of a small model costs
+/// fractions of a cent).
+pub fn dollars(amount: f64) -> String {
+    format!("${amount:.6}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::printable;

@@ -82,9 +82,11 @@ codes! {
     EmptyCommand => "empty_command", Error;
     InvalidUrl => "invalid_url", Error;
     MisplacedSecret => "misplaced_secret", Error;
+    InvalidModelSetting => "invalid_model_setting", Error;
     // Shape of declarations.
     MissingAgentBody => "missing_agent_body", Error;
     ConflictingAgentBody => "conflicting_agent_body", Error;
+    IncompleteModel => "incomplete_model", Error;
     EmptyWorkflow => "empty_workflow", Error;
     ConflictingWorkflowBody => "conflicting_workflow_body", Error;
     EmptyTrigger => "empty_trigger", Error;
@@ -97,6 +99,8 @@ codes! {
     UnrecordedMetric => "unrecorded_metric", Warning;
     UnreachableCatch => "unreachable_catch", Warning;
     UnmeasuredGoal => "unmeasured_goal", Warning;
+    // The environment (`wfc check --env`).
+    UnsetSecret => "unset_secret", Warning;
 }
 
 impl std::fmt::Display for Code {

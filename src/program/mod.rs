@@ -96,12 +96,61 @@ pub enum AgentBody {
     /// An HTTP service: the input as its JSON body (query for GET), the JSON
     /// response as the output.
     Http(HttpRequest),
+    /// A language model: the prompt rendered over the input, the reply parsed as
+    /// JSON and held to the declared output.
+    Llm(LlmRequest),
 }
 
-/// The names `secret("NAME")` reads in `expr` (the checker made each a literal).
-pub fn secret_names(expr: &Expr) -> Vec<String> {
+impl AgentBody {
+    /// The secrets it reads, each once with where, in name order.
+    pub fn secret_uses(&self) -> Vec<(String, Span)> {
+        match self {
+            AgentBody::Http(HttpRequest {
+                headers: Some(headers),
+                ..
+            }) => secret_uses(headers),
+            AgentBody::Llm(LlmRequest { key: Some(key), .. }) => secret_uses(key),
+            AgentBody::Http(_) | AgentBody::Llm(_) | AgentBody::Compute(_) | AgentBody::Run(_) => {
+                Vec::new()
+            }
+        }
+    }
+}
+
+/// A chat-completions call to an OpenAI-compatible API.
+#[derive(Debug, Clone)]
+pub struct LlmRequest {
+    pub model: String,
+    /// The declared endpoint with `chat/completions` appended.
+    pub url: url::Url,
+    /// Sent as a bearer token; an expression over secrets.
+    pub key: Option<Expr>,
+    pub system: Option<crate::ast::Template>,
+    pub prompt: crate::ast::Template,
+    pub temperature: Option<f64>,
+    pub max_tokens: Option<u32>,
+    pub price: Option<Price>,
+}
+
+/// What a model's tokens cost: US dollars per million.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Price {
+    pub input: f64,
+    pub output: f64,
+}
+
+impl Price {
+    /// The cost in dollars of `input` prompt tokens and `output` reply tokens.
+    pub fn cost(self, input: u64, output: u64) -> f64 {
+        (input as f64 * self.input + output as f64 * self.output) / 1_000_000.0
+    }
+}
+
+/// The names `secret("NAME")` reads in `expr` (the checker made each a literal),
+/// each once with where it is first read, in name order.
+pub fn secret_uses(expr: &Expr) -> Vec<(String, Span)> {
     use crate::ast::ExprKind;
-    let mut names = Vec::new();
+    let mut uses = Vec::new();
     let mut stack = vec![expr];
     while let Some(expr) = stack.pop() {
         match &expr.kind {
@@ -112,7 +161,7 @@ pub fn secret_names(expr: &Expr) -> Vec<String> {
                         ..
                     }] = args.as_slice()
                     {
-                        names.push(secret.clone());
+                        uses.push((secret.clone(), expr.span));
                     }
                 }
                 stack.extend(args);
@@ -130,9 +179,10 @@ pub fn secret_names(expr: &Expr) -> Vec<String> {
             | ExprKind::Name(_) => {}
         }
     }
-    names.sort();
-    names.dedup();
-    names
+    // A stable sort keeps, for each name, its first read in the walk.
+    uses.sort_by(|a, b| a.0.cmp(&b.0));
+    uses.dedup_by(|a, b| a.0 == b.0);
+    uses
 }
 
 #[derive(Debug, Clone)]
@@ -415,14 +465,8 @@ impl Program {
     pub fn secrets(&self) -> Vec<(String, String)> {
         let mut secrets = Vec::new();
         for agent in &self.agents {
-            if let AgentBody::Http(HttpRequest {
-                headers: Some(headers),
-                ..
-            }) = &agent.body
-            {
-                for name in secret_names(headers) {
-                    secrets.push((name, agent.name.clone()));
-                }
+            for (name, _) in agent.body.secret_uses() {
+                secrets.push((name, agent.name.clone()));
             }
         }
         secrets
@@ -435,7 +479,7 @@ impl Program {
             .into_iter()
             .filter(|(name, _)| !is_set(name))
             .map(|(name, agent)| {
-                format!("secret `{name}` (read by agent `{agent}`) is not set in the environment")
+                format!("secret `{name}` (read by agent `{agent}`) is not set in the environment or the --secrets file")
             })
             .collect()
     }

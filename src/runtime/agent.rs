@@ -1,11 +1,13 @@
-//! Invoking one agent once: a `compute` body evaluated in process, or a subprocess
-//! speaking the JSON protocol. Output is validated against the declared shape.
+//! Invoking one agent once: a `compute` body evaluated in process, a subprocess
+//! speaking the JSON protocol, an HTTP service or a language model. Output is
+//! validated against the declared shape.
 
 use super::error::{Abort, ErrorKind};
 use super::eval::{self, EvalError, Scope};
 use super::subprocess::{self, Exit, Invocation};
 use crate::clock::Clock;
 use crate::program::{Agent, AgentBody, Command};
+use crate::store::Tokens;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -27,6 +29,25 @@ pub struct Failure {
     pub stderr_tail: Option<String>,
     /// How long the service asked to be left alone (`Retry-After` of a 429).
     pub retry_after: Option<Duration>,
+    /// What a language model used before the attempt failed (a reply that does
+    /// not fit still costs its tokens).
+    pub tokens: Option<Tokens>,
+}
+
+/// What one successful invocation gave.
+#[derive(Debug)]
+pub struct Answer {
+    pub output: Value,
+    pub tokens: Option<Tokens>,
+}
+
+impl From<Value> for Answer {
+    fn from(output: Value) -> Answer {
+        Answer {
+            output,
+            tokens: None,
+        }
+    }
 }
 
 impl Failure {
@@ -37,6 +58,7 @@ impl Failure {
             message,
             stderr_tail: None,
             retry_after: None,
+            tokens: None,
         }
     }
 }
@@ -46,36 +68,40 @@ impl Failure {
 pub async fn invoke(
     call: AgentCall<'_>,
     expression: impl Fn(EvalError) -> Abort,
-) -> Result<Value, Failure> {
-    let (output, stderr_tail) = match &call.agent.body {
+) -> Result<Answer, Failure> {
+    let (answer, stderr_tail) = match &call.agent.body {
         AgentBody::Compute(body) => {
             let scope = ComputeScope(call.input, call.clock);
             match eval::eval(body, &scope) {
-                Ok(value) => (value, None),
+                Ok(value) => (Answer::from(value), None),
                 Err(error) => {
                     let message = expression(error).message().to_string();
-                    return Err(Failure {
-                        kind: ErrorKind::Expression,
-                        message,
-                        stderr_tail: None,
-                        retry_after: None,
-                    });
+                    return Err(Failure::new(ErrorKind::Expression, message));
                 }
             }
         }
-        AgentBody::Run(command) => Box::pin(run_process(&call, command)).await?,
-        AgentBody::Http(request) => (Box::pin(super::http::call(request, &call)).await?, None),
+        AgentBody::Run(command) => {
+            let (output, stderr) = Box::pin(run_process(&call, command)).await?;
+            (Answer::from(output), stderr)
+        }
+        AgentBody::Http(request) => {
+            let output = Box::pin(super::http::call(request, &call)).await?;
+            (Answer::from(output), None)
+        }
+        AgentBody::Llm(request) => (Box::pin(super::llm::call(request, &call)).await?, None),
     };
-    match call.agent.output.admits(&output) {
-        Ok(()) => Ok(output),
+    match call.agent.output.admits(&answer.output) {
+        Ok(()) => Ok(answer),
         Err(mismatch) => Err(Failure {
-            kind: ErrorKind::InvalidOutput,
-            message: format!(
-                "the output does not fit `{}`'s declared output: {mismatch}",
-                call.agent.name
-            ),
             stderr_tail,
-            retry_after: None,
+            tokens: answer.tokens,
+            ..Failure::new(
+                ErrorKind::InvalidOutput,
+                format!(
+                    "the output does not fit `{}`'s declared output: {mismatch}",
+                    call.agent.name
+                ),
+            )
         }),
     }
 }
@@ -102,10 +128,8 @@ async fn run_process(
     command: &Command,
 ) -> Result<(Value, Option<String>), Failure> {
     let failure = |kind, message: String, stderr: &str| Failure {
-        kind,
-        message,
         stderr_tail: (!stderr.is_empty()).then(|| stderr.to_string()),
-        retry_after: None,
+        ..Failure::new(kind, message)
     };
     let program = &command.written;
     let invocation = Invocation {

@@ -1,7 +1,7 @@
 //! Calling agents and sub-workflows: choosing the agent, retries with backoff, the
 //! circuit breaker, capacity, and reusing what a resumed execution already did.
 
-use super::agent::{self, AgentCall, Failure};
+use super::agent::{self, AgentCall, Answer, Failure};
 use super::breaker::{self, Admission};
 use super::engine::{store_abort, Attempt, Env, Origin, Run};
 use super::error::{Abort, ErrorKind, StepError};
@@ -92,12 +92,10 @@ impl Run<'_> {
             };
             let busy = self.engine.busy_guard();
             let result = match agent.input.admits(&input) {
-                Err(mismatch) => Err(Failure {
-                    kind: ErrorKind::InvalidInput,
-                    message: format!("the input does not fit `{name}`: {mismatch}"),
-                    stderr_tail: None,
-                    retry_after: None,
-                }),
+                Err(mismatch) => Err(Failure::new(
+                    ErrorKind::InvalidInput,
+                    format!("the input does not fit `{name}`: {mismatch}"),
+                )),
                 Ok(()) => {
                     let request = AgentCall {
                         agent,
@@ -114,12 +112,14 @@ impl Run<'_> {
             drop(held);
             drop(busy);
             let failure = match result {
-                Ok(output) => {
-                    self.finish_attempt(id, &attempt, Ok(&output), None)?;
-                    return Ok(output);
+                Ok(answer) => {
+                    attempt.tokens = answer.tokens;
+                    self.finish_attempt(id, &attempt, Ok(&answer.output), None)?;
+                    return Ok(answer.output);
                 }
                 Err(failure) => failure,
             };
+            attempt.tokens = failure.tokens;
             let error = StepError {
                 kind: failure.kind,
                 message: failure.message,
@@ -147,7 +147,7 @@ impl Run<'_> {
         agent: &Agent,
         step: &str,
         request: AgentCall<'_>,
-    ) -> Result<Result<Value, Failure>, Abort> {
+    ) -> Result<Result<Answer, Failure>, Abort> {
         let Some(policy) = agent.breaker else {
             return Ok(self.invoke(step, request).await);
         };
@@ -158,15 +158,13 @@ impl Run<'_> {
             .record(|store| store.breaker_update(name, |row| breaker::admit(row, &policy, now)))
             .map_err(|e| store_abort(e, step))?;
         if let Admission::Rejected { until } = admission {
-            return Ok(Err(Failure {
-                kind: ErrorKind::CircuitOpen,
-                message: format!(
+            return Ok(Err(Failure::new(
+                ErrorKind::CircuitOpen,
+                format!(
                     "the circuit breaker of `{name}` is open until {}",
                     crate::store::timestamp(until)
                 ),
-                stderr_tail: None,
-                retry_after: None,
-            }));
+            )));
         }
         let result = self.invoke(step, request).await;
         let counts = match &result {
@@ -186,9 +184,9 @@ impl Run<'_> {
     }
 
     /// One invocation: the test's mock of the agent, or the agent itself.
-    async fn invoke(&self, step: &str, request: AgentCall<'_>) -> Result<Value, Failure> {
+    async fn invoke(&self, step: &str, request: AgentCall<'_>) -> Result<Answer, Failure> {
         if let Some(mocked) = self.engine.mocks.invoke(&request).await {
-            return mocked;
+            return mocked.map(Answer::from);
         }
         let _real = self.engine.real_call();
         agent::invoke(request, |e| self.engine.expression_error(e, step)).await

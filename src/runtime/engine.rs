@@ -649,6 +649,7 @@ impl Run<'_> {
             child_execution_id: None,
             finished_at: &store::timestamp(self.engine.clock.now()),
             duration_ms,
+            tokens: attempt.tokens,
         };
         self.engine
             .record(|store| match id {
@@ -676,6 +677,8 @@ pub(super) struct Attempt<'a> {
     pub(super) delay: Option<Duration>,
     pub(super) started: Timer,
     pub(super) started_at: String,
+    /// What a language model's call used.
+    pub(super) tokens: Option<store::Tokens>,
 }
 
 impl<'a> Attempt<'a> {
@@ -706,6 +709,7 @@ impl<'a> Attempt<'a> {
             delay: None,
             started: clock.timer(),
             started_at: store::timestamp(clock.now()),
+            tokens: None,
         }
     }
 }

@@ -8,46 +8,61 @@ use super::error::ErrorKind;
 use super::eval;
 use super::subprocess::MAX_STDOUT;
 use crate::ast::HttpMethod;
-use crate::program::HttpRequest;
+use crate::program::{AgentBody, HttpRequest};
 use serde_json::Value;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-/// Redirects followed before the call fails (credentials are not sent on to
-/// another host: the client drops them on a cross-origin redirect).
+/// Redirects followed before the call fails (a request carrying secrets follows
+/// only those within its origin).
 pub const MAX_REDIRECTS: usize = 5;
 /// How long connecting may take, within the call's own timeout.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How much of an error response a failure message quotes.
 const QUOTED: usize = 300;
 
-fn client() -> Result<&'static reqwest::Client, String> {
-    static CLIENT: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
-    CLIENT
-        .get_or_init(|| {
-            // ring is the one TLS provider built in; a second install is a no-op.
-            let _ = rustls::crypto::ring::default_provider().install_default();
-            reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
-                .connect_timeout(CONNECT_TIMEOUT)
-                .build()
-                .map_err(|e| e.to_string())
-        })
-        .as_ref()
-        .map_err(Clone::clone)
+/// The shared client. One that sends secrets follows redirects only within the
+/// origin it was sent to: a header such as `X-Api-Key` would otherwise go on to
+/// whatever host a service redirects to (reqwest drops only `Authorization`).
+pub(super) fn client(sends_secrets: bool) -> Result<&'static reqwest::Client, Failure> {
+    static ANY_ORIGIN: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
+    static SAME_ORIGIN: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
+    let cell = if sends_secrets {
+        &SAME_ORIGIN
+    } else {
+        &ANY_ORIGIN
+    };
+    let policy = reqwest::redirect::Policy::custom(move |attempt| {
+        let first = attempt.previous().first().map(url::Url::origin);
+        if attempt.previous().len() > MAX_REDIRECTS {
+            attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
+        } else if sends_secrets && first.is_some_and(|origin| origin != attempt.url().origin()) {
+            let message = format!(
+                "refused a redirect to another origin ({}): the request carries secrets",
+                attempt.url().origin().ascii_serialization()
+            );
+            attempt.error(message)
+        } else {
+            attempt.follow()
+        }
+    });
+    cell.get_or_init(|| {
+        // ring is the one TLS provider built in; a second install is a no-op.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        reqwest::Client::builder()
+            .redirect(policy)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .build()
+            .map_err(|e| e.to_string())
+    })
+    .as_ref()
+    .map_err(|e| Failure::new(ErrorKind::Connect, format!("cannot set up HTTP: {e}")))
 }
 
 pub async fn call(request: &HttpRequest, call: &AgentCall<'_>) -> Result<Value, Failure> {
-    let secrets = Secrets::read(request);
-    // A service may echo a credential back, in an error or in its answer: none
-    // reaches a message, the store or a screen.
-    match send(request, call, &secrets).await {
-        Ok(value) => Ok(secrets.redact_value(value)),
-        Err(failure) => Err(Failure {
-            message: secrets.redact(&failure.message),
-            ..failure
-        }),
-    }
+    let secrets = Secrets::read(&call.agent.body);
+    let sent = send(request, call, &secrets).await;
+    secrets.redact_result(sent)
 }
 
 async fn send(
@@ -55,8 +70,7 @@ async fn send(
     call: &AgentCall<'_>,
     secrets: &Secrets,
 ) -> Result<Value, Failure> {
-    let client = client()
-        .map_err(|e| Failure::new(ErrorKind::Connect, format!("cannot set up HTTP: {e}")))?;
+    let client = client(secrets.sends_any())?;
     let method = match request.method {
         HttpMethod::Get => reqwest::Method::GET,
         HttpMethod::Post => reqwest::Method::POST,
@@ -91,7 +105,16 @@ async fn send(
             builder = builder.header(name.as_str(), value);
         }
     }
-    let url = &request.url;
+    exchange(builder, &request.url, call.timeout).await
+}
+
+/// Sends a request and reads its JSON answer within `timeout`, each way of
+/// failing its own kind.
+pub(super) async fn exchange(
+    builder: reqwest::RequestBuilder,
+    url: &url::Url,
+    timeout: Option<Duration>,
+) -> Result<Value, Failure> {
     let exchange = async {
         let response = builder.send().await.map_err(|e| sent_error(&e, url))?;
         let status = response.status();
@@ -123,7 +146,7 @@ async fn send(
             ..Failure::new(kind, message)
         })
     };
-    match call.timeout {
+    match timeout {
         Some(limit) => tokio::time::timeout(limit, exchange)
             .await
             .unwrap_or_else(|_| {
@@ -139,22 +162,36 @@ async fn send(
     }
 }
 
-/// The secrets an agent's headers read, with their values.
-struct Secrets(Vec<(String, String)>);
+/// The secrets an agent reads, with their values.
+pub(super) struct Secrets(Vec<(String, String)>);
 
 impl Secrets {
-    fn read(request: &HttpRequest) -> Secrets {
-        let names = request
-            .headers
-            .as_ref()
-            .map(crate::program::secret_names)
-            .unwrap_or_default();
-        let values = names
+    pub(super) fn read(body: &AgentBody) -> Secrets {
+        let values = body
+            .secret_uses()
             .into_iter()
-            .filter_map(|name| std::env::var(&name).ok().map(|value| (name, value)))
-            .filter(|(_, value)| !value.is_empty())
+            .filter_map(|(name, _)| crate::secrets::get(&name).map(|value| (name, value)))
             .collect();
         Secrets(values)
+    }
+
+    pub(super) fn sends_any(&self) -> bool {
+        !self.0.is_empty()
+    }
+
+    /// A service may echo a credential back, in an error or in its answer: none
+    /// reaches a message, the store or a screen.
+    pub(super) fn redact_result<T: Redact>(
+        &self,
+        result: Result<T, Failure>,
+    ) -> Result<T, Failure> {
+        match result {
+            Ok(value) => Ok(value.redact(self)),
+            Err(failure) => Err(Failure {
+                message: self.redact(&failure.message),
+                ..failure
+            }),
+        }
     }
 
     fn redact(&self, text: &str) -> String {
@@ -182,10 +219,22 @@ impl Secrets {
     }
 }
 
-/// What headers see: the call's input and time, and the agent's secrets.
-struct HeaderScope<'a> {
-    compute: ComputeScope<'a>,
-    secrets: &'a Secrets,
+/// What an agent's answer holds that may echo a secret.
+pub(super) trait Redact {
+    fn redact(self, secrets: &Secrets) -> Self;
+}
+
+impl Redact for Value {
+    fn redact(self, secrets: &Secrets) -> Value {
+        secrets.redact_value(self)
+    }
+}
+
+/// What headers (and a model's key) see: the call's input and time, and the
+/// agent's secrets.
+pub(super) struct HeaderScope<'a> {
+    pub(super) compute: ComputeScope<'a>,
+    pub(super) secrets: &'a Secrets,
 }
 
 impl eval::Scope for HeaderScope<'_> {
@@ -257,8 +306,8 @@ fn sent_error(error: &reqwest::Error, url: &url::Url) -> Failure {
         return Failure::new(ErrorKind::Timeout, format!("{url} timed out: {error}"));
     }
     if error.is_redirect() {
-        let message = format!("{url} redirected more than {MAX_REDIRECTS} times");
-        return Failure::new(ErrorKind::Failed, message);
+        let why = std::error::Error::source(error).map_or(error.to_string(), ToString::to_string);
+        return Failure::new(ErrorKind::Failed, format!("{url}: {why}"));
     }
     if error.is_builder() || error.is_request() && !error.is_connect() {
         return Failure::new(ErrorKind::Failed, format!("cannot send to {url}: {error}"));

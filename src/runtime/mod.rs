@@ -8,6 +8,7 @@ mod engine;
 mod error;
 mod eval;
 mod http;
+mod llm;
 mod mock;
 mod progress;
 mod retry;

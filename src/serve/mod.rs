@@ -96,7 +96,7 @@ pub fn load(path: &Path, db: &Path, clock: &Clock) -> Result<Served, ServeError>
             diagnostics,
         });
     };
-    let missing = program.missing_secrets(|name| std::env::var_os(name).is_some());
+    let missing = program.missing_secrets(crate::secrets::is_set);
     if !missing.is_empty() {
         return Err(ServeError::Invalid {
             path: path.to_path_buf(),

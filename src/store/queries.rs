@@ -119,6 +119,16 @@ pub struct AttemptEnd<'a> {
     pub child_execution_id: Option<&'a str>,
     pub finished_at: &'a str,
     pub duration_ms: f64,
+    pub tokens: Option<Tokens>,
+}
+
+/// The tokens one call of a language model used, as its API reported them.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Tokens {
+    pub input: u64,
+    pub output: u64,
+    /// In US dollars, when the agent declares its prices.
+    pub cost_usd: Option<f64>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -138,6 +148,7 @@ pub struct AttemptRow {
     pub finished_at: Option<String>,
     pub duration_ms: Option<f64>,
     pub delay_ms: Option<f64>,
+    pub tokens: Option<Tokens>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -253,7 +264,8 @@ pub(super) fn execution_row(row: &Row<'_>) -> rusqlite::Result<ExecutionRow> {
 }
 
 const ATTEMPT_COLUMNS: &str = "id, execution_id, step, agent, attempt, status, input, output,
-     error, stderr_tail, child_execution_id, started_at, finished_at, duration_ms, delay_ms";
+     error, stderr_tail, child_execution_id, started_at, finished_at, duration_ms, delay_ms,
+     tokens_in, tokens_out, cost_usd";
 
 fn attempt_row(row: &Row<'_>) -> rusqlite::Result<AttemptRow> {
     Ok(AttemptRow {
@@ -272,6 +284,15 @@ fn attempt_row(row: &Row<'_>) -> rusqlite::Result<AttemptRow> {
         finished_at: row.get(12)?,
         duration_ms: row.get(13)?,
         delay_ms: row.get(14)?,
+        tokens: tokens(row.get(15)?, row.get(16)?, row.get(17)?),
+    })
+}
+
+fn tokens(input: Option<i64>, output: Option<i64>, cost_usd: Option<f64>) -> Option<Tokens> {
+    Some(Tokens {
+        input: u64::try_from(input?).ok()?,
+        output: u64::try_from(output?).ok()?,
+        cost_usd,
     })
 }
 
@@ -430,9 +451,10 @@ impl Store {
             .prepare_cached(
                 "INSERT INTO step_attempts
                    (execution_id, id, step, agent, attempt, status, input, started_at, delay_ms,
-                    output, error, stderr_tail, child_execution_id, finished_at, duration_ms)
+                    output, error, stderr_tail, child_execution_id, finished_at, duration_ms,
+                    tokens_in, tokens_out, cost_usd)
                  VALUES (?1, (SELECT COALESCE(MAX(id), 0) + 1 FROM step_attempts WHERE execution_id = ?1),
-                         ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                         ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
                  RETURNING id",
             )?
             .query_row(params![
@@ -449,7 +471,10 @@ impl Store {
                 end.stderr_tail,
                 end.child_execution_id,
                 end.finished_at,
-                end.duration_ms
+                end.duration_ms,
+                end.tokens.map(|t| t.input as i64),
+                end.tokens.map(|t| t.output as i64),
+                end.tokens.and_then(|t| t.cost_usd)
             ], |row| row.get(0))?)
     }
 
@@ -457,7 +482,8 @@ impl Store {
     pub fn finish_attempt(&self, execution_id: &str, id: i64, end: &AttemptEnd<'_>) -> Result<()> {
         self.conn.prepare_cached(
             "UPDATE step_attempts SET status = ?2, output = ?3, error = ?4, stderr_tail = ?5,
-               child_execution_id = COALESCE(?6, child_execution_id), finished_at = ?7, duration_ms = ?8
+               child_execution_id = COALESCE(?6, child_execution_id), finished_at = ?7, duration_ms = ?8,
+               tokens_in = ?10, tokens_out = ?11, cost_usd = ?12
              WHERE execution_id = ?9 AND id = ?1",
         )?
         .execute(params![
@@ -469,7 +495,10 @@ impl Store {
                 end.child_execution_id,
                 end.finished_at,
                 end.duration_ms,
-                execution_id
+                execution_id,
+                end.tokens.map(|t| t.input as i64),
+                end.tokens.map(|t| t.output as i64),
+                end.tokens.and_then(|t| t.cost_usd)
             ])?;
         Ok(())
     }

@@ -171,4 +171,11 @@ pub const MIGRATIONS: &[&str] = &[
     DROP TABLE step_attempts;
     ALTER TABLE step_attempts_clustered RENAME TO step_attempts;
     "#,
+    // 6: what a language model's call used, as its API reported it, and what
+    // that cost when the agent declares prices.
+    r#"
+    ALTER TABLE step_attempts ADD COLUMN tokens_in INTEGER;
+    ALTER TABLE step_attempts ADD COLUMN tokens_out INTEGER;
+    ALTER TABLE step_attempts ADD COLUMN cost_usd REAL;
+    "#,
 ];

@@ -235,12 +235,22 @@ impl Lower {
         };
         // `run`, `compute` and `http` may all appear; the checker explains the
         // conflict.
-        let bodies = [Rule::agent_run, Rule::agent_compute, Rule::agent_http];
+        let bodies = [
+            Rule::agent_run,
+            Rule::agent_compute,
+            Rule::agent_http,
+            Rule::agent_llm,
+        ];
         for prop in self.properties(children.rest(), &bodies) {
             let rule = prop.as_rule();
             if rule == Rule::agent_http {
                 let http = self.http(prop);
                 agent.bodies.push(AgentBody::Http(http));
+                continue;
+            }
+            if rule == Rule::agent_llm {
+                let llm = self.llm(prop);
+                agent.bodies.push(AgentBody::Llm(Box::new(llm)));
                 continue;
             }
             let value = Children::of(prop).next();
@@ -284,6 +294,62 @@ impl Lower {
             method,
             url,
             headers,
+            span,
+        }
+    }
+
+    fn llm(&mut self, pair: Pair<'_, Rule>) -> LlmAgent {
+        let span = self.span(&pair);
+        let mut children = Children::of(pair);
+        let mut llm = LlmAgent {
+            model: self.string(children.next()),
+            endpoint: None,
+            key: None,
+            system: None,
+            prompt: None,
+            temperature: None,
+            max_tokens: None,
+            price: None,
+            span,
+        };
+        for prop in self.properties(children.rest(), &[]) {
+            let rule = prop.as_rule();
+            let prop_span = self.span(&prop);
+            let mut values = Children::of(prop);
+            let value = values.next();
+            match rule {
+                Rule::llm_endpoint => llm.endpoint = Some(self.string(value)),
+                Rule::llm_key => llm.key = Some(lower_expr(self, value)),
+                Rule::llm_system => llm.system = Some(self.template(value)),
+                Rule::llm_prompt => llm.prompt = Some(self.template(value)),
+                Rule::llm_temperature => llm.temperature = Some(self.number(value)),
+                Rule::llm_max_tokens => llm.max_tokens = Some(self.number(value)),
+                Rule::llm_price => {
+                    let input = self.number(value).value;
+                    let output = self.number(values.next()).value;
+                    llm.price = Some(Spanned::new((input, output), prop_span));
+                }
+                rule => unreachable_rule(rule),
+            }
+        }
+        llm
+    }
+
+    fn template(&mut self, pair: Pair<'_, Rule>) -> Template {
+        let span = self.span(&pair);
+        let mut parts = Vec::new();
+        for part in pair.into_inner() {
+            match part.as_rule() {
+                Rule::template_text => parts.push(TemplatePart::Text(part.as_str().to_string())),
+                Rule::template_hole => parts.push(TemplatePart::Hole(lower_expr(
+                    self,
+                    Children::of(part).next(),
+                ))),
+                rule => unreachable_rule(rule),
+            }
+        }
+        Template {
+            parts: super::template::dedent(parts),
             span,
         }
     }
@@ -760,6 +826,13 @@ fn property_name(rule: Rule) -> &'static str {
         Rule::timezone => "timezone",
         Rule::metric_unit => "unit",
         Rule::metric_description => "description",
+        Rule::llm_endpoint => "endpoint",
+        Rule::llm_key => "key",
+        Rule::llm_system => "system",
+        Rule::llm_prompt => "prompt",
+        Rule::llm_temperature => "temperature",
+        Rule::llm_max_tokens => "max_tokens",
+        Rule::llm_price => "price",
         rule => unreachable_rule(rule),
     }
 }

@@ -6,6 +6,7 @@ mod lower;
 mod nesting;
 mod pairs;
 mod rule_names;
+mod template;
 mod test_block;
 
 use crate::ast::File;
@@ -33,7 +34,7 @@ pub const MAX_NESTING: usize = 64;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
     Word,
-    /// A string, number, duration or date.
+    /// A string, template, number, duration or date.
     Literal,
     Punct,
     LineComment,
@@ -56,7 +57,9 @@ pub fn tokens(text: &str) -> Option<Vec<(TokenKind, &str, bool)>> {
             Rule::fmt_newlines => TokenKind::Newlines(span.as_str().matches('\n').count()),
             Rule::line_comment => TokenKind::LineComment,
             Rule::block_comment => TokenKind::BlockComment,
-            Rule::string | Rule::date | Rule::duration | Rule::number => TokenKind::Literal,
+            Rule::template | Rule::string | Rule::date | Rule::duration | Rule::number => {
+                TokenKind::Literal
+            }
             Rule::fmt_word => TokenKind::Word,
             Rule::fmt_punct => TokenKind::Punct,
             Rule::EOI => continue,

@@ -123,12 +123,19 @@ fn expected_list(rules: &[Rule], error: &Error<Rule>) -> String {
     }
     names.sort_unstable();
     names.dedup();
-    // A long list hides what matters; its start says what kind of thing is next.
-    const SHOWN: usize = 12;
+    // A long list hides what matters; its start says what kind of thing is next,
+    // and a closing bracket is always named (it is what a missing one needs).
+    const SHOWN: usize = 14;
     if names.len() > SHOWN + 1 {
-        let more = names.len() - SHOWN;
-        names.truncate(SHOWN);
-        names.push(format!("{more} more"));
+        let (closers, mut others): (Vec<String>, Vec<String>) = names
+            .into_iter()
+            .partition(|n| matches!(n.as_str(), "`}`" | "`]`" | "`)`"));
+        let keep = SHOWN.saturating_sub(closers.len());
+        let more = others.len() - keep;
+        others.truncate(keep);
+        others.extend(closers);
+        others.push(format!("{more} more"));
+        names = others;
     }
     match names.as_slice() {
         [] => "something else".into(),
@@ -224,6 +231,18 @@ fn human_name(rule: Rule) -> &'static str {
         Rule::http_patch => "`PATCH`",
         Rule::http_delete => "`DELETE`",
         Rule::http_headers => "`headers`",
+        Rule::agent_llm => "`llm`",
+        Rule::llm_prop => "a language-model property",
+        Rule::llm_endpoint => "`endpoint`",
+        Rule::llm_key => "`key`",
+        Rule::llm_system => "`system`",
+        Rule::llm_prompt => "`prompt`",
+        Rule::llm_temperature => "`temperature`",
+        Rule::llm_max_tokens => "`max_tokens`",
+        Rule::llm_price => "`price`",
+        Rule::template => "a `\"\"\"` template",
+        Rule::template_text => "template text",
+        Rule::template_hole => "`{{`",
         Rule::kw_metric => "`metric`",
         Rule::kw_test => "`test`",
         Rule::kw_mock => "`mock`",

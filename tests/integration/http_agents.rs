@@ -1,6 +1,7 @@
 //! HTTP agents against a real local server, started by the test on a free
 //! loopback port: success, 5xx then success under retry, 429 with `Retry-After`,
 //! timeouts, outputs that do not fit, a huge body, redirects, refused requests.
+//! The same server plays a language model's API (`llm_agents`).
 
 use crate::support::Project;
 use axum::extract::{Path, Query, State};
@@ -14,11 +15,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use wfc::store::{AttemptStatus, ExecutionStatus, HistoryFilter};
 
-type Hits = Arc<Mutex<HashMap<String, u32>>>;
+pub type Hits = Arc<Mutex<HashMap<String, u32>>>;
 
 /// A CRM-like service on a free port, served from its own thread until the test
 /// process ends. Returns its base URL and how often each path was hit.
-fn serve() -> (String, Hits) {
+pub fn serve() -> (String, Hits) {
     let hits: Hits = Arc::default();
     let state = hits.clone();
     let (sender, receiver) = std::sync::mpsc::channel();
@@ -38,8 +39,11 @@ fn serve() -> (String, Hits) {
                     get(|| async { Redirect::temporary("/echo?hopped=yes") }),
                 )
                 .route("/loop", get(|| async { Redirect::temporary("/loop") }))
+                .route("/away", get(away))
+                .route("/key", get(key))
                 .route("/whoami", post(whoami))
                 .route("/held/{key}", post(held))
+                .route("/v1/chat/completions", post(crate::llm_agents::completions))
                 .with_state(state);
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             sender.send(listener.local_addr().unwrap()).unwrap();
@@ -51,7 +55,7 @@ fn serve() -> (String, Hits) {
 }
 
 /// Counts a hit of `key` and returns how many there were.
-fn hit(hits: &Hits, key: &str) -> u32 {
+pub fn hit(hits: &Hits, key: &str) -> u32 {
     let mut hits = hits.lock().unwrap();
     let n = hits.entry(key.to_string()).or_default();
     *n += 1;
@@ -109,6 +113,25 @@ async fn held(State(hits): State<Hits>, Path(key): Path<String>) -> Json<Value> 
         tokio::time::sleep(Duration::from_secs(3)).await;
     }
     Json(json!({ "score": 1 }))
+}
+
+/// Redirects to the same server under another origin (`localhost` for
+/// `127.0.0.1`).
+async fn away(headers: HeaderMap) -> Redirect {
+    let host = headers
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    Redirect::temporary(&format!(
+        "http://{}/key",
+        host.replace("127.0.0.1", "localhost")
+    ))
+}
+
+/// Says which API key reached it.
+async fn key(headers: HeaderMap) -> Json<Value> {
+    let key = headers.get("x-api-key").and_then(|v| v.to_str().ok());
+    Json(json!({ "key": key.unwrap_or("none") }))
 }
 
 async fn bad() -> Json<Value> {
@@ -265,7 +288,7 @@ fn failures_are_typed_and_retried_as_their_kind_says() {
         error["message"]
             .as_str()
             .unwrap()
-            .contains("redirected more than 5 times"),
+            .contains("more than 5 redirects"),
         "{error}"
     );
     assert_eq!(hits.lock().unwrap().get("flaky/one"), Some(&2));
@@ -425,4 +448,39 @@ fn a_request_in_flight_when_the_process_is_killed_is_sent_again_on_resume() {
     );
     // At least once: the interrupted request was sent again.
     assert_eq!(hits.lock().unwrap().get("held/resume"), Some(&2));
+}
+
+#[test]
+fn a_request_carrying_a_secret_follows_no_redirect_to_another_origin() {
+    let (base, _) = serve();
+    let project = Project::new("http_cross_origin").file(
+        "flow.wf",
+        &format!(
+            "trigger go {{ manual }}\n\
+             agent keyed {{ http GET \"{base}/away\" headers {{ \"X-Api-Key\": secret(\"CRM_TOKEN\") }} timeout 5s }}\n\
+             agent open {{ http GET \"{base}/away\" headers {{ \"X-Api-Key\": \"public\" }} timeout 5s }}\n\
+             workflow keyed {{ on go steps {{ r = keyed({{}}) }} output r }}\n\
+             workflow open {{ on go steps {{ r = open({{}}) }} output r }}\n"
+        ),
+    );
+    let wfc = |workflow: &str| {
+        crate::support::Wfc::new(["run", "flow.wf", "--workflow", workflow])
+            .dir(&project.dir)
+            .env("CRM_TOKEN", "k-7781-cross")
+            .run()
+    };
+    let refused = wfc("keyed").expect_code(1);
+    assert!(
+        refused
+            .stderr
+            .contains("refused a redirect to another origin (http://localhost:"),
+        "{}",
+        refused.stderr
+    );
+    // Without a secret the same redirect is followed (and the header is not a secret).
+    let open = wfc("open").expect_code(0);
+    assert_eq!(
+        serde_json::from_str::<Value>(&open.stdout).unwrap(),
+        json!({ "key": "public" })
+    );
 }

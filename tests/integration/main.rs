@@ -12,6 +12,7 @@ mod goals;
 mod graph;
 mod http_agents;
 mod language;
+mod llm_agents;
 mod metrics;
 mod readme;
 mod robustness;
