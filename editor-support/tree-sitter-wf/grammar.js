@@ -63,6 +63,7 @@ module.exports = grammar({
         seq("output", $.type),
         seq("run", $.string_list),
         seq("http", choice("GET", "POST", "PUT", "PATCH", "DELETE"), $.string, optional(seq("headers", $.object))),
+        seq("llm", $.string, repeat($._llm_property)),
         seq("cwd", $.string),
         seq("compute", $.object),
         seq("timeout", $.duration),
@@ -70,6 +71,20 @@ module.exports = grammar({
         seq("breaker", $.identifier),
         seq("capacity", $.number),
       ),
+    _llm_property: ($) =>
+      choice(
+        seq("endpoint", $.string),
+        seq("key", $._expression),
+        seq("system", $.template),
+        seq("prompt", $.template),
+        seq("temperature", $.number),
+        seq("max_tokens", $.number),
+        seq("price", "input", $.number, "output", $.number),
+      ),
+    // `"""` text over several lines with `{{ expr }}` holes.
+    template: ($) => seq('"""', repeat(choice($.template_text, $.template_hole)), '"""'),
+    template_text: (_) => token.immediate(prec(1, /([^"{]|"[^"]|""[^"]|\{[^{])+/)),
+    template_hole: ($) => seq("{{", $._expression, "}}"),
     department: ($) => seq("department", $.identifier),
     skills: ($) => seq("skills", $.identifier_list),
 

@@ -32,7 +32,10 @@
   "by" "weight" "team" "size" "pursued_by" "attempts" "backoff" "factor" "max" "jitter"
   "retry_on" "open_after" "failures" "within" "cool_down" "cron" "event" "manual" "per"
   "unit" "description" "http" "headers" "GET" "POST" "PUT" "PATCH" "DELETE"
+  "llm" "endpoint" "key" "system" "prompt" "temperature" "max_tokens" "price"
 ] @property
+(template) @string
+(template_hole ["{{" "}}"] @punctuation.special)
 
 (agent name: (identifier) @function)
 (workflow name: (identifier) @function)

@@ -13,6 +13,7 @@ syntax keyword wfDeclaration test
 syntax keyword wfControl mock given expect
 syntax keyword wfProperty takes fails returns times called with
 syntax keyword wfProperty http headers GET POST PUT PATCH DELETE
+syntax keyword wfProperty llm endpoint key system prompt temperature max_tokens price
 syntax match wfDefinedName /\h\w*/ contained
 
 syntax keyword wfControl when else for in parallel limit try catch fail emit wait let if then any steps chain record output on_failure on missed yield
@@ -51,11 +52,18 @@ syntax match wfField /\([{,]\|^\)\s*\h\w*\ze\s*:/ contains=wfDelimiter
 
 syntax match wfEscape /\\\(["\\ntr]\|u{\x\{1,6}}\)/ contained
 syntax region wfString start=/"/ skip=/\\\\\|\\"/ end=/"\|$/ contains=wfEscape
+" A `"""` template over several lines, with `{{ expr }}` holes; defined after
+" wfString so that it wins where both start.
+syntax region wfTemplate start=/"""/ end=/"""/ contains=wfTemplateHole
+syntax region wfTemplateHole matchgroup=wfTemplateDelimiter start=/{{/ end=/}}/ contained
+      \ contains=wfInput,wfField,wfNumber,wfString,wfFunction,wfBuiltin,wfOperator,wfBoolean,wfNull
 
 syntax keyword wfTodo TODO FIXME XXX NOTE contained
 syntax match wfLineComment /\/\/.*$/ contains=wfTodo
 syntax region wfBlockComment start=/\/\*/ end=/\*\// contains=wfTodo
 
+highlight default link wfTemplate String
+highlight default link wfTemplateDelimiter Special
 highlight default link wfDeclaration Keyword
 highlight default link wfInclude Include
 highlight default link wfDefinedName Function
