@@ -282,8 +282,8 @@ fn agent(
             headers: http.headers.clone(),
         }),
         ast::AgentBody::Llm(llm) => AgentBody::Llm(LlmRequest {
-            model: llm.model.value.clone(),
-            url: completions_url(&llm.endpoint.as_ref()?.value)?,
+            model: super::expand::from_env(&llm.model.value).ok()?,
+            url: completions_url(&super::expand::from_env(&llm.endpoint.as_ref()?.value).ok()?)?,
             key: llm.key.clone(),
             system: llm.system.clone(),
             prompt: llm.prompt.clone()?,

@@ -3,6 +3,7 @@
 //! `check` reads files or stops at the first error.
 
 mod declarations;
+mod expand;
 mod expr;
 mod flow;
 mod graph;

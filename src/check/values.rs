@@ -227,13 +227,25 @@ fn language_model(llm: &LlmAgent, agent: &Agent, out: &mut Vec<Diagnostic>) {
             .with_help("for example `llm \"gpt-4o-mini\" endpoint \"https://api.openai.com/v1\" prompt \"\"\"Summarise {{ input.text }}\"\"\"`"),
         );
     }
+    let expansion_problem = |problem: String, span| {
+        Diagnostic::new(Code::InvalidModelSetting, span, problem, "here").with_help(
+            "write `${NAME:-default}` to read the environment variable NAME, with a default",
+        )
+    };
+    if let Err(problem) = super::expand::from_env(&llm.model.value) {
+        out.push(expansion_problem(problem, llm.model.span));
+    }
     if let Some(endpoint) = &llm.endpoint {
-        if let Some(problem) = url_problem(&endpoint.value) {
-            out.push(
-                Diagnostic::new(Code::InvalidUrl, endpoint.span, problem, "this URL").with_help(
-                    "the base URL of an OpenAI-compatible API, such as `https://api.openai.com/v1`",
-                ),
-            );
+        match super::expand::from_env(&endpoint.value) {
+            Err(problem) => out.push(expansion_problem(problem, endpoint.span)),
+            Ok(url) => {
+                if let Some(problem) = url_problem(&url) {
+                    out.push(
+                        Diagnostic::new(Code::InvalidUrl, endpoint.span, problem, "this URL")
+                            .with_help("the base URL of an OpenAI-compatible API, such as `https://api.openai.com/v1`"),
+                    );
+                }
+            }
         }
     }
     if let Some(temperature) = &llm.temperature {

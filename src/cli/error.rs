@@ -66,7 +66,8 @@ impl Error {
             Error::Run(error) => match error {
                 RunError::UnknownWorkflow { .. }
                 | RunError::UnknownTrigger { .. }
-                | RunError::IdleTrigger(_) => exit::USAGE,
+                | RunError::IdleTrigger(_)
+                | RunError::MissingSecrets { .. } => exit::USAGE,
                 RunError::Store(error) => store_code(error),
                 RunError::InvalidInput { .. } | RunError::AlreadyFired { .. } => exit::PROBLEMS,
             },
@@ -79,6 +80,7 @@ impl Error {
                 ServeError::TokenRequired(_)
                 | ServeError::Listen { .. }
                 | ServeError::Invalid { .. }
+                | ServeError::MissingSecrets { .. }
                 | ServeError::Unreadable(_)
                 | ServeError::Signals(_) => exit::USAGE,
             },

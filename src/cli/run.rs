@@ -40,7 +40,21 @@ pub struct RunArgs {
 
 pub fn run(args: RunArgs, db: &DbArgs) -> Result<ExitCode, Error> {
     let (loaded, program) = checked_program(&args.file)?;
-    let missing = program.missing_secrets(crate::secrets::is_set);
+    // Every workflow this run starts, checked before the first one starts (an
+    // unknown name is the engine's to report).
+    let starts: Vec<_> = match (&args.workflow, &args.trigger) {
+        (Some(workflow), _) => program
+            .workflow_named(workflow)
+            .map(|w| w.id)
+            .into_iter()
+            .collect(),
+        (None, Some(trigger)) => program
+            .trigger_named(trigger)
+            .map(|t| t.workflows.clone())
+            .unwrap_or_default(),
+        (None, None) => Vec::new(),
+    };
+    let missing = program.missing_secrets(starts, |_| false, crate::secrets::is_set);
     if !missing.is_empty() {
         return Err(Error::usage(missing.join("\n")));
     }

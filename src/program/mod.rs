@@ -461,27 +461,61 @@ pub enum CallTarget {
 }
 
 impl Program {
-    /// The secrets its agents read, as `(name, agent)`, in agent order.
-    pub fn secrets(&self) -> Vec<(String, String)> {
-        let mut secrets = Vec::new();
-        for agent in &self.agents {
-            for (name, _) in agent.body.secret_uses() {
-                secrets.push((name, agent.name.clone()));
+    /// The agents the `workflows` may call, their sub-workflows' included.
+    pub fn reachable_agents(
+        &self,
+        workflows: impl IntoIterator<Item = WorkflowId>,
+    ) -> BTreeSet<AgentId> {
+        let mut agents = BTreeSet::new();
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<WorkflowId> = workflows.into_iter().collect();
+        while let Some(id) = stack.pop() {
+            if !seen.insert(id) {
+                continue;
+            }
+            match &self.workflow(id).body {
+                WorkflowBody::Chain(links) => agents.extend(links),
+                WorkflowBody::Steps(block) => block.walk(&mut |statement| {
+                    if let StatementKind::Call { call, .. } = &statement.kind {
+                        match &call.target {
+                            CallTarget::Agent(agent) => {
+                                agents.insert(*agent);
+                            }
+                            CallTarget::AnyOf { agents: any, .. } => agents.extend(any),
+                            CallTarget::Workflow(child) => stack.push(*child),
+                        }
+                    }
+                }),
             }
         }
-        secrets
+        agents
     }
 
-    /// Why the program cannot run in an environment where `is_set` tells which
-    /// variables exist: a message per secret not set.
-    pub fn missing_secrets(&self, is_set: impl Fn(&str) -> bool) -> Vec<String> {
-        self.secrets()
-            .into_iter()
-            .filter(|(name, _)| !is_set(name))
-            .map(|(name, agent)| {
-                format!("secret `{name}` (read by agent `{agent}`) is not set in the environment or the --secrets file")
-            })
-            .collect()
+    /// Why the `workflows` cannot run where `is_set` tells which secrets exist:
+    /// a message per secret an agent they may call reads and is not set, in agent
+    /// order. `skip` leaves agents out (a test's mocked ones).
+    pub fn missing_secrets(
+        &self,
+        workflows: impl IntoIterator<Item = WorkflowId>,
+        skip: impl Fn(AgentId) -> bool,
+        is_set: impl Fn(&str) -> bool,
+    ) -> Vec<String> {
+        let mut missing = Vec::new();
+        for id in self.reachable_agents(workflows) {
+            let agent = self.agent(id);
+            if skip(id) {
+                continue;
+            }
+            for (name, _) in agent.body.secret_uses() {
+                if !is_set(&name) {
+                    missing.push(format!(
+                        "secret `{name}` (read by agent `{}`) is not set in the environment or the --secrets file",
+                        agent.name
+                    ));
+                }
+            }
+        }
+        missing
     }
 
     /// Whether `name` is a metric series the program declares or records.

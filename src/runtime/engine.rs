@@ -271,6 +271,17 @@ impl Engine {
                 });
             }
         }
+        let missing = self.program.missing_secrets(
+            [definition.id],
+            |agent| self.mocks.covers(agent),
+            crate::secrets::is_set,
+        );
+        if !missing.is_empty() {
+            return Err(RunError::MissingSecrets {
+                workflow: workflow.to_string(),
+                missing,
+            });
+        }
         Ok(definition)
     }
 

@@ -30,6 +30,11 @@ impl Mocks {
         Mocks(agents.collect())
     }
 
+    /// Whether calls of `agent` are mocked.
+    pub fn covers(&self, agent: AgentId) -> bool {
+        self.0.contains_key(&agent)
+    }
+
     /// The mocked outcome of a call, or `None` when the agent itself is to run.
     pub async fn invoke(&self, call: &AgentCall<'_>) -> Option<Result<Value, Failure>> {
         let agent = self.0.get(&call.agent.id)?;

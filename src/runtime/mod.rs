@@ -41,6 +41,11 @@ pub enum RunError {
         trigger: String,
         occurrence: String,
     },
+    #[error("workflow `{workflow}` cannot run here: {}", missing.join("; "))]
+    MissingSecrets {
+        workflow: String,
+        missing: Vec<String>,
+    },
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
 }

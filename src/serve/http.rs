@@ -354,6 +354,7 @@ async fn post_run(
     let begun = engine.begin(id, &name, input, origin).map_err(|error| {
         let status = match error {
             RunError::InvalidInput { .. } => StatusCode::BAD_REQUEST,
+            RunError::MissingSecrets { .. } => StatusCode::CONFLICT,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError::new(status, error.to_string())

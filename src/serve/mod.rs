@@ -43,6 +43,8 @@ pub enum ServeError {
     },
     #[error("`{path}` does not check:\n{diagnostics}")]
     Invalid { path: PathBuf, diagnostics: String },
+    #[error("`{path}` cannot run here:\n{}", missing.join("\n"))]
+    MissingSecrets { path: PathBuf, missing: Vec<String> },
     /// The load error names the file and why.
     #[error(transparent)]
     Unreadable(#[from] crate::loader::LoadError),
@@ -96,11 +98,25 @@ pub fn load(path: &Path, db: &Path, clock: &Clock) -> Result<Served, ServeError>
             diagnostics,
         });
     };
-    let missing = program.missing_secrets(crate::secrets::is_set);
+    // What starts by itself must be able to run; a workflow only started by
+    // hand or over HTTP is refused then, with the same message.
+    let automatic = program
+        .workflows()
+        .iter()
+        .filter(|w| {
+            w.triggers.iter().any(|t| {
+                !matches!(
+                    program.trigger(*t).kind,
+                    crate::program::TriggerKind::Manual
+                )
+            })
+        })
+        .map(|w| w.id);
+    let missing = program.missing_secrets(automatic, |_| false, crate::secrets::is_set);
     if !missing.is_empty() {
-        return Err(ServeError::Invalid {
+        return Err(ServeError::MissingSecrets {
             path: path.to_path_buf(),
-            diagnostics: missing.join("\n"),
+            missing,
         });
     }
     let store = Store::open(db)?;

@@ -23,8 +23,9 @@ const USAGE: (u64, u64) = (120, 30);
 /// Every request body the test model received (tests tell theirs apart by model).
 static REQUESTS: Mutex<Vec<Value>> = Mutex::new(Vec::new());
 
-/// `POST /v1/chat/completions`. The model name says how to behave, and its part
-/// after `:` keeps each test's hit counts apart: `unfit` answers a shape that does
+/// `POST /v1/chat/completions`. It answers a value of the schema it is sent.
+/// The model name says how to behave, and its part after `:` keeps each test's
+/// hit counts apart: `unfit` answers a shape that does
 /// not fit the first time, `prose` answers text, `slow` and `held` hold their
 /// first request for 3 s, `fenced` wraps its JSON in a Markdown fence, `wrapped`
 /// answers a list in the `value` field. A wrong key is refused with a 401 that
@@ -51,7 +52,8 @@ pub async fn completions(
         .and_then(|m| m.last())
         .and_then(|m| m["content"].as_str())
         .unwrap_or_default();
-    let good = json!({ "summary": prompt, "growth": 0.25 }).to_string();
+    let schema = &body["response_format"]["json_schema"]["schema"];
+    let good = instance(schema, prompt).to_string();
     let content = match behaviour {
         "unfit" if first => json!({ "summary": 5 }).to_string(),
         "prose" => "Growth looks fine to me.".to_string(),
@@ -74,6 +76,26 @@ pub async fn completions(
         "usage": { "prompt_tokens": USAGE.0, "completion_tokens": USAGE.1, "total_tokens": USAGE.0 + USAGE.1 },
     }))
     .into_response()
+}
+
+/// A value of `schema` such as a model would give: strings say the prompt,
+/// numbers are 0.25.
+fn instance(schema: &Value, prompt: &str) -> Value {
+    match schema["type"].as_str() {
+        Some("object") => {
+            let fields = schema["properties"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
+            let object = fields.iter().map(|(k, s)| (k.clone(), instance(s, prompt)));
+            Value::Object(object.collect())
+        }
+        Some("array") => json!([instance(&schema["items"], prompt)]),
+        Some("number") => json!(0.25),
+        Some("boolean") => json!(true),
+        Some("string") => json!(prompt),
+        _ => Value::Null,
+    }
 }
 
 fn requests_for(model: &str) -> Vec<Value> {
@@ -458,4 +480,95 @@ fn a_model_request_in_flight_when_the_process_is_killed_is_sent_again_on_resume(
         .find(|a| a.status == AttemptStatus::Completed)
         .unwrap();
     assert_eq!(done.tokens.map(|t| (t.input, t.output)), Some(USAGE));
+}
+
+#[test]
+fn the_enterprise_examples_model_agents_run_against_the_endpoint_the_environment_names() {
+    let (base, _) = serve();
+    let project = Project::new("llm_example");
+    let example = crate::support::root().join("examples/enterprise.wf");
+    let run = |workflow: &str, input: &str| {
+        Wfc::new([
+            "run",
+            example.to_str().unwrap(),
+            "--workflow",
+            workflow,
+            "--input",
+            input,
+        ])
+        .dir(&project.dir)
+        .env("WFC_LLM_ENDPOINT", &format!("{base}/v1"))
+        .env("WFC_LLM_MODEL", "any:example")
+        .env("OPENAI_API_KEY", KEY)
+        .run()
+    };
+    let review = run(
+        "revenue_review_llm",
+        r#"{"value": 5200, "period": "2026-11"}"#,
+    )
+    .expect_code(0);
+    assert_eq!(
+        serde_json::from_str::<Value>(&review.stdout).unwrap(),
+        json!({ "plan": "expand", "priority": 2 })
+    );
+    let leads = run(
+        "lead_scoring_llm",
+        r#"{"name": "Initech", "source": "referral"}"#,
+    )
+    .expect_code(0);
+    let lead: Value = serde_json::from_str(&leads.stdout).unwrap();
+    assert_eq!(lead["score"], json!(0.25));
+    let requests = requests_for("any:example");
+    assert_eq!(requests.len(), 2);
+    let prompt = requests[0]["messages"][1]["content"].as_str().unwrap();
+    assert!(
+        prompt.starts_with("Revenue for 2026-11 was 5200 USD"),
+        "{prompt}"
+    );
+    let lead_prompt = requests[1]["messages"][0]["content"].as_str().unwrap();
+    assert!(
+        lead_prompt.contains(r#"lead "Initech" (source: referral)"#),
+        "{lead_prompt}"
+    );
+}
+
+#[test]
+fn a_missing_key_stops_what_would_need_it_before_anything_runs() {
+    let program = analyst("http://127.0.0.1:9", "analyst", "any:missing", "timeout 5s")
+        + r#"
+trigger leads { on event "lead.*" }
+workflow auto { on leads input { score: number } chain analyst }
+test "the real model is asked" {
+  run auto with { score: 1 }
+  expect status completed
+}
+test "a mocked model needs no key" {
+  mock analyst returns { summary: "fine", growth: 0.3 }
+  run auto with { score: 1 }
+  expect output.growth == 0.3
+}
+"#;
+    let project = Project::new("llm_missing_key").file("flow.wf", &program);
+    // A workflow that starts by itself must be able to run: the server refuses.
+    let serve = project
+        .wfc(["serve", "flow.wf", "--listen", "127.0.0.1:0"])
+        .expect_code(2);
+    assert!(
+        serve.stderr.contains("`flow.wf` cannot run here:\nsecret `OPENAI_API_KEY` (read by agent `analyst`) is not set"),
+        "{}",
+        serve.stderr
+    );
+    let test = project.wfc(["test", "flow.wf"]).expect_code(1);
+    assert!(
+        test.stdout.contains("1 passed, 1 failed"),
+        "{}\n{}",
+        test.stdout,
+        test.stderr
+    );
+    let report = format!("{}{}", test.stdout, test.stderr);
+    assert!(
+        report.contains("workflow `auto` cannot run here: secret `OPENAI_API_KEY`"),
+        "{report}"
+    );
+    assert!(!project.dir.join("wfc.db").exists(), "nothing was recorded");
 }

@@ -425,5 +425,19 @@ fn the_enterprise_example_runs_its_event_and_metric_triggers_for_real() {
         .unwrap()[0];
     assert_eq!(review.trigger.as_deref(), Some("revenue_milestone"));
     assert_eq!(review.input["value"], 5000.0);
+    // The model's variants start only by hand, so the server runs without their
+    // key; a start over HTTP is refused before anything is written.
+    let (status, refused) = server.http(
+        "POST",
+        "/workflows/revenue_review_llm/runs",
+        Some(r#"{"value": 5200, "period": "2026-11"}"#),
+        None,
+    );
+    assert_eq!(status, 409, "{refused}");
+    assert!(
+        refused.to_string().contains("secret `OPENAI_API_KEY`"),
+        "{refused}"
+    );
+    assert_eq!(count(&store, "revenue_review_llm"), 0);
     server.stop();
 }
