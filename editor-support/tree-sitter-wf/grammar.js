@@ -75,8 +75,8 @@ module.exports = grammar({
       choice(
         seq("endpoint", $.string),
         seq("key", $._expression),
-        seq("system", $.template),
-        seq("prompt", $.template),
+        seq("system", choice($.template, $.string)),
+        seq("prompt", choice($.template, $.string)),
         seq("temperature", $.number),
         seq("max_tokens", $.number),
         seq("price", "input", $.number, "output", $.number),

@@ -335,12 +335,15 @@ impl Lower {
         llm
     }
 
+    /// A `"""` template (laid out by `template::dedent`) or a one-line one.
     fn template(&mut self, pair: Pair<'_, Rule>) -> Template {
         let span = self.span(&pair);
+        let multiline = pair.as_rule() == Rule::template;
         let mut parts = Vec::new();
         for part in pair.into_inner() {
             match part.as_rule() {
                 Rule::template_text => parts.push(TemplatePart::Text(part.as_str().to_string())),
+                Rule::line_text => parts.push(TemplatePart::Text(unescape(part.as_str()))),
                 Rule::template_hole => parts.push(TemplatePart::Hole(lower_expr(
                     self,
                     Children::of(part).next(),
@@ -349,7 +352,11 @@ impl Lower {
             }
         }
         Template {
-            parts: super::template::dedent(parts),
+            parts: if multiline {
+                super::template::dedent(parts)
+            } else {
+                parts
+            },
             span,
         }
     }

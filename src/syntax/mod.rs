@@ -57,9 +57,12 @@ pub fn tokens(text: &str) -> Option<Vec<(TokenKind, &str, bool)>> {
             Rule::fmt_newlines => TokenKind::Newlines(span.as_str().matches('\n').count()),
             Rule::line_comment => TokenKind::LineComment,
             Rule::block_comment => TokenKind::BlockComment,
-            Rule::template | Rule::string | Rule::date | Rule::duration | Rule::number => {
-                TokenKind::Literal
-            }
+            Rule::template
+            | Rule::line_template
+            | Rule::string
+            | Rule::date
+            | Rule::duration
+            | Rule::number => TokenKind::Literal,
             Rule::fmt_word => TokenKind::Word,
             Rule::fmt_punct => TokenKind::Punct,
             Rule::EOI => continue,

@@ -15,7 +15,10 @@ pub fn check(text: &str, file: FileId) -> Option<Diagnostic> {
     let bytes = text.as_bytes();
     let mut depth = 0usize;
     let mut ifs = 0usize;
-    code(text, |i, byte| {
+    code(text, |i, mark| {
+        let Mark::Byte(byte) = mark else {
+            return ControlFlow::Continue(());
+        };
         match byte {
             b'{' | b'[' | b'(' => {
                 depth += 1;
@@ -40,29 +43,120 @@ pub fn check(text: &str, file: FileId) -> Option<Diagnostic> {
     })
 }
 
-/// The innermost bracket that is opened and never closed, if any: where a syntax
-/// error really begins when a `}` is missing.
-pub fn unclosed(text: &str) -> Option<usize> {
-    let mut open: Vec<usize> = Vec::new();
-    code(text, |i, byte| {
-        match byte {
-            b'{' | b'[' | b'(' => open.push(i),
-            b'}' | b']' | b')' => {
+/// What is opened and never closed, innermost first: where a syntax error really
+/// begins when a `}` (or a template's `"""`) is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unclosed {
+    pub at: usize,
+    pub open: &'static str,
+    pub close: &'static str,
+}
+
+pub fn unclosed(text: &str) -> Option<Unclosed> {
+    let mut open: Vec<Unclosed> = Vec::new();
+    let mut stuck = None;
+    let push = |open: &mut Vec<Unclosed>, at, opener, close| {
+        open.push(Unclosed {
+            at,
+            open: opener,
+            close,
+        })
+    };
+    code(text, |i, mark| {
+        match mark {
+            Mark::Byte(b'{') => push(&mut open, i, "{", "}"),
+            Mark::Byte(b'[') => push(&mut open, i, "[", "]"),
+            Mark::Byte(b'(') => push(&mut open, i, "(", ")"),
+            Mark::Open(TEMPLATE) => push(&mut open, i, TEMPLATE, TEMPLATE),
+            Mark::Open(opener) => push(&mut open, i, opener, HOLE_CLOSE),
+            Mark::Byte(b'}' | b']' | b')') | Mark::Close => {
                 open.pop();
             }
-            _ => {}
+            Mark::Stuck => stuck = stuck.or(open.last().copied()),
+            Mark::Byte(_) => {}
         }
         ControlFlow::<()>::Continue(())
     });
-    open.last().copied()
+    stuck.or(open.last().copied())
 }
 
-/// Visits each byte of `text` outside strings and comments, with its offset, until
-/// `visit` breaks.
-fn code<B>(text: &str, mut visit: impl FnMut(usize, u8) -> ControlFlow<B>) -> Option<B> {
+const TEMPLATE: &str = "\"\"\"";
+const HOLE_OPEN: &str = "{{";
+const HOLE_CLOSE: &str = "}}";
+
+/// What [`code`] shows its visitor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mark {
+    /// A byte of code.
+    Byte(u8),
+    /// A template's `"""` or a hole's `{{` (never a bracket: template text is not
+    /// code, and a hole's own brackets are visited as bytes).
+    Open(&'static str),
+    /// The `"""` or `}}` that closes the innermost one.
+    Close,
+    /// The innermost open one will never close (a template ended inside a hole).
+    Stuck,
+}
+
+/// Visits each byte of `text` outside strings, comments and template text (the
+/// holes of templates are code), with its offset, until `visit` breaks.
+fn code<B>(text: &str, mut visit: impl FnMut(usize, Mark) -> ControlFlow<B>) -> Option<B> {
     let bytes = text.as_bytes();
     let mut i = 0;
+    // Inside a template: where its text resumes after each hole. Inside a hole:
+    // its own bracket depth, so that its `}}` is told from an object's `}`.
+    let mut template = false;
+    let mut hole: Option<usize> = None;
     while i < bytes.len() {
+        let at = |s: &str| bytes[i..].starts_with(s.as_bytes());
+        if template && hole.is_none() {
+            let mark = if at(TEMPLATE) {
+                template = false;
+                Some((Mark::Close, TEMPLATE.len()))
+            } else if at(HOLE_OPEN) {
+                hole = Some(0);
+                Some((Mark::Open(HOLE_OPEN), HOLE_OPEN.len()))
+            } else {
+                None
+            };
+            match mark {
+                Some((mark, len)) => {
+                    if let ControlFlow::Break(found) = visit(i, mark) {
+                        return Some(found);
+                    }
+                    i += len;
+                }
+                None => i += 1,
+            }
+            continue;
+        }
+        if hole.is_some() && at(TEMPLATE) {
+            // A hole left open: the template ends here, and the hole is where
+            // the trouble began.
+            hole = None;
+            template = false;
+            if let ControlFlow::Break(found) = visit(i, Mark::Stuck) {
+                return Some(found);
+            }
+            i += TEMPLATE.len();
+            continue;
+        }
+        if hole == Some(0) && at(HOLE_CLOSE) {
+            hole = None;
+            if let ControlFlow::Break(found) = visit(i, Mark::Close) {
+                return Some(found);
+            }
+            i += HOLE_CLOSE.len();
+            continue;
+        }
+        if hole.is_none() && at(TEMPLATE) {
+            template = true;
+            if let ControlFlow::Break(found) = visit(i, Mark::Open(TEMPLATE)) {
+                return Some(found);
+            }
+            i += TEMPLATE.len();
+            continue;
+        }
         match bytes[i] {
             b'"' => i = skip_string(bytes, i),
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
@@ -75,8 +169,17 @@ fn code<B>(text: &str, mut visit: impl FnMut(usize, u8) -> ControlFlow<B>) -> Op
                     .find("*/")
                     .map_or(bytes.len(), |end| i + 2 + end + 1);
             }
+            // A closing bracket a hole never opened closes nothing outside it.
+            b'}' | b']' | b')' if hole == Some(0) => {}
             byte => {
-                if let ControlFlow::Break(found) = visit(i, byte) {
+                if let Some(depth) = hole.as_mut() {
+                    match byte {
+                        b'{' | b'[' | b'(' => *depth += 1,
+                        b'}' | b']' | b')' => *depth -= 1,
+                        _ => {}
+                    }
+                }
+                if let ControlFlow::Break(found) = visit(i, Mark::Byte(byte)) {
                     return Some(found);
                 }
             }
@@ -111,4 +214,50 @@ fn skip_string(bytes: &[u8], mut i: usize) -> usize {
 fn is_word(bytes: &[u8], i: usize, len: usize) -> bool {
     let is_ident = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
     (i == 0 || !is_ident(&bytes[i - 1])) && !bytes.get(i + len).is_some_and(is_ident)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_text_is_not_code_but_its_holes_are() {
+        let braces = "{ ".repeat(MAX_NESTING * 2);
+        let text = format!(
+            "agent a {{ llm \"m\" prompt \"\"\"{braces} {{{{ {{ a: [1] }}.a }}}} \"\"\" }}"
+        );
+        assert_eq!(check(&text, FileId::default()), None);
+        assert_eq!(unclosed(&text), None);
+        let deep = format!(
+            "agent a {{ llm \"m\" prompt \"\"\"{{{{ {}1{} }}}}\"\"\" }}",
+            "[".repeat(MAX_NESTING + 1),
+            "]".repeat(MAX_NESTING + 1)
+        );
+        assert!(
+            check(&deep, FileId::default()).is_some(),
+            "a hole's brackets count"
+        );
+    }
+
+    #[test]
+    fn an_unclosed_template_or_hole_is_where_the_trouble_began() {
+        let open = |text: &str| unclosed(text).map(|u| (u.at, u.open, u.close));
+        assert_eq!(
+            open("agent a { prompt \"\"\"\n  text }\n"),
+            Some((17, "\"\"\"", "\"\"\""))
+        );
+        assert_eq!(
+            open("agent a { prompt \"\"\"x {{ input.a \"\"\" }\n"),
+            Some((22, "{{", "}}"))
+        );
+        assert_eq!(
+            open("agent a { prompt \"\"\"x {{ input.a }} \"\"\" "),
+            Some((8, "{", "}"))
+        );
+        // Template text is walked byte by byte, never cut inside a character.
+        assert_eq!(
+            open("agent a { prompt \"\"\"é€😀 {{ \"ü\" }} \"\"\" }"),
+            None
+        );
+    }
 }

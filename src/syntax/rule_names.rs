@@ -30,17 +30,12 @@ pub fn syntax_error(error: &Error<Rule>, text: &str, file: FileId) -> Diagnostic
         format!("expected {expected}, found {found_words}"),
         format!("expected {expected}"),
     );
-    let unclosed = super::nesting::unclosed(text).filter(|open| *open < at);
+    let unclosed = super::nesting::unclosed(text).filter(|open| open.at < at);
     if let Some(open) = unclosed {
-        let bracket = &text[open..open + 1];
-        let closing = match bracket {
-            "{" => "}",
-            "[" => "]",
-            _ => ")",
-        };
+        let (bracket, closing) = (open.open, open.close);
         diagnostic = diagnostic
             .with_label(
-                Span::new(file, open, open + 1),
+                Span::new(file, open.at, open.at + bracket.len()),
                 format!("this `{bracket}` is never closed"),
             )
             .with_help(format!("add the missing `{closing}`"));
@@ -243,6 +238,8 @@ fn human_name(rule: Rule) -> &'static str {
         Rule::template => "a `\"\"\"` template",
         Rule::template_text => "template text",
         Rule::template_hole => "`{{`",
+        Rule::line_template => "a string",
+        Rule::line_text => "text",
         Rule::kw_metric => "`metric`",
         Rule::kw_test => "`test`",
         Rule::kw_mock => "`mock`",

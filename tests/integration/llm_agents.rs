@@ -347,7 +347,7 @@ fn replies_that_are_not_json_slow_models_refused_keys_and_fenced_or_wrapped_repl
         analyst(&base, "refused", "any:b", "timeout 5s")
             .replace("secret(\"OPENAI_API_KEY\")", "secret(\"WRONG_KEY\")"),
         format!(
-            "agent risks {{ output [string] llm \"wrapped:b\" endpoint \"{base}/v1\" key secret(\"OPENAI_API_KEY\") prompt \"\"\"List risks.\"\"\" }}\n"
+            "agent risks {{ output [string] llm \"wrapped:b\" endpoint \"{base}/v1\" key secret(\"OPENAI_API_KEY\") prompt \"List {{{{ \"risks\" }}}} of \\\"Acme\\\".\" }}\n"
         ),
         "retry quick { attempts 3 backoff constant 10ms }\ntrigger go { manual }\n".to_string(),
     ]
@@ -438,6 +438,11 @@ fn replies_that_are_not_json_slow_models_refused_keys_and_fenced_or_wrapped_repl
     );
     assert_eq!(execution.result.unwrap(), json!(["churn", "pricing"]));
     let request = &requests_for("wrapped:b")[0];
+    // A one-line prompt: a string's escapes, and holes.
+    assert_eq!(
+        request["messages"][0]["content"],
+        r#"List risks of "Acme"."#
+    );
     let schema = &request["response_format"]["json_schema"]["schema"];
     assert_eq!(schema["properties"]["value"]["type"], "array");
 }
