@@ -577,3 +577,35 @@ test "a mocked model needs no key" {
     );
     assert!(!project.dir.join("wfc.db").exists(), "nothing was recorded");
 }
+
+#[test]
+fn a_key_a_model_echoes_back_is_redacted_in_every_api_answer_and_the_log() {
+    let (base, _) = serve();
+    let wrong = "sk-served-wrong-5150";
+    let program = analyst(&base, "analyst", "any:served", "timeout 5s")
+        + "trigger go { manual }\nworkflow w { on go input { score: number } chain analyst }\n";
+    let project = Project::new("llm_served")
+        .file("flow.wf", &program)
+        .file("keys.env", &format!("OPENAI_API_KEY={wrong}\n"));
+    let server = crate::server::Server::start(&project, &["--secrets", "keys.env"]);
+    let (status, started) = server.http("POST", "/workflows/w/runs", Some(r#"{"score": 2}"#), None);
+    assert_eq!(status, 202, "{started}");
+    let id = started["execution"].as_str().unwrap().to_string();
+    let path = format!("/executions/{id}");
+    let mut execution = Value::Null;
+    crate::support::wait_for(Duration::from_secs(5), || {
+        execution = server.http("GET", &path, None, None).1;
+        execution["execution"]["status"] == "failed"
+    });
+    let error = execution.to_string();
+    assert!(
+        error.contains("invalid key Bearer [secret OPENAI_API_KEY]"),
+        "{error}"
+    );
+    let (_, list) = server.http("GET", "/executions", None, None);
+    for answer in [execution.to_string(), list.to_string(), started.to_string()] {
+        assert!(!answer.contains(wrong), "the key is in an answer: {answer}");
+    }
+    assert!(!server.logged(wrong), "the key is in the server's log");
+    server.stop();
+}
