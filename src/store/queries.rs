@@ -288,6 +288,12 @@ fn attempt_row(row: &Row<'_>) -> rusqlite::Result<AttemptRow> {
     })
 }
 
+/// A count as SQLite's integer holds it: a service reporting more than `i64::MAX`
+/// tokens is recorded as that many, not as a negative number.
+fn stored_count(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 fn tokens(input: Option<i64>, output: Option<i64>, cost_usd: Option<f64>) -> Option<Tokens> {
     Some(Tokens {
         input: u64::try_from(input?).ok()?,
@@ -472,8 +478,8 @@ impl Store {
                 end.child_execution_id,
                 end.finished_at,
                 end.duration_ms,
-                end.tokens.map(|t| t.input as i64),
-                end.tokens.map(|t| t.output as i64),
+                end.tokens.map(|t| stored_count(t.input)),
+                end.tokens.map(|t| stored_count(t.output)),
                 end.tokens.and_then(|t| t.cost_usd)
             ], |row| row.get(0))?)
     }
@@ -496,8 +502,8 @@ impl Store {
                 end.finished_at,
                 end.duration_ms,
                 execution_id,
-                end.tokens.map(|t| t.input as i64),
-                end.tokens.map(|t| t.output as i64),
+                end.tokens.map(|t| stored_count(t.input)),
+                end.tokens.map(|t| stored_count(t.output)),
                 end.tokens.and_then(|t| t.cost_usd)
             ])?;
         Ok(())

@@ -65,6 +65,13 @@ pub async fn completions(
         "wrapped" => json!({ "value": ["churn", "pricing"] }).to_string(),
         _ => good,
     };
+    // `greedy` reports more tokens than any counter holds.
+    let usage = match behaviour {
+        "greedy" => json!({ "prompt_tokens": u64::MAX, "completion_tokens": 1 }),
+        _ => {
+            json!({ "prompt_tokens": USAGE.0, "completion_tokens": USAGE.1, "total_tokens": USAGE.0 + USAGE.1 })
+        }
+    };
     Json(json!({
         "id": "chatcmpl-test",
         "object": "chat.completion",
@@ -73,7 +80,7 @@ pub async fn completions(
             "message": { "role": "assistant", "content": content },
             "finish_reason": "stop",
         }],
-        "usage": { "prompt_tokens": USAGE.0, "completion_tokens": USAGE.1, "total_tokens": USAGE.0 + USAGE.1 },
+        "usage": usage,
     }))
     .into_response()
 }
@@ -344,6 +351,7 @@ fn replies_that_are_not_json_slow_models_refused_keys_and_fenced_or_wrapped_repl
         analyst(&base, "prose", "prose:b", "timeout 5s"),
         analyst(&base, "slow", "slow:b", "timeout 200ms retry quick"),
         analyst(&base, "fenced", "fenced:b", "timeout 5s"),
+        analyst(&base, "greedy", "greedy:b", "timeout 5s"),
         analyst(&base, "refused", "any:b", "timeout 5s")
             .replace("secret(\"OPENAI_API_KEY\")", "secret(\"WRONG_KEY\")"),
         format!(
@@ -352,7 +360,7 @@ fn replies_that_are_not_json_slow_models_refused_keys_and_fenced_or_wrapped_repl
         "retry quick { attempts 3 backoff constant 10ms }\ntrigger go { manual }\n".to_string(),
     ]
     .concat()
-        + &["prose", "slow", "fenced", "refused", "risks"]
+        + &["prose", "slow", "fenced", "greedy", "refused", "risks"]
             .iter()
             .map(|a| {
                 let input = if *a == "risks" { "{}" } else { "{ score: 1 }" };
@@ -411,6 +419,12 @@ fn replies_that_are_not_json_slow_models_refused_keys_and_fenced_or_wrapped_repl
         out.stderr
     );
     assert_eq!(execution.result.unwrap()["growth"], json!(0.25));
+
+    let (_, execution, attempts) = run("call_greedy");
+    assert_eq!(execution.status, ExecutionStatus::Completed);
+    let tokens = attempts[0].tokens.unwrap();
+    assert_eq!((tokens.input, tokens.output), (i64::MAX as u64, 1));
+    assert!(tokens.cost_usd.unwrap().is_finite());
 
     let (out, execution, attempts) = run("call_refused");
     assert_eq!(execution.status, ExecutionStatus::Failed);
