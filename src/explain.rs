@@ -5,7 +5,6 @@
 
 use crate::ast::Goal;
 use crate::duration::human;
-use crate::metric::MetricQuery;
 use crate::program::{
     Agent, AgentBody, Block, CallTarget, Metric, Program, RetryPlan, StatementKind, Trigger,
     TriggerKind, Workflow, WorkflowBody,
@@ -188,7 +187,7 @@ fn trigger(
                 out,
                 "metric trigger {}: when {} {} {}; {starts}",
                 trigger.name,
-                read(&metric.query),
+                metric.query,
                 metric.op.symbol(),
                 metric.target
             );
@@ -240,14 +239,6 @@ fn trigger(
 }
 
 /// A metric read in words: `sum(revenue) per month`, `latest(nps)`.
-fn read(query: &MetricQuery) -> String {
-    let period = query
-        .period
-        .map(|p| format!(" per {}", p.name()))
-        .unwrap_or_default();
-    format!("{}({}){period}", query.aggregation.name(), query.series)
-}
-
 /// The event names `emit` statements of the program write.
 fn emitted_events(program: &Program) -> Vec<String> {
     let mut names = Vec::new();
@@ -631,7 +622,7 @@ fn goal(goal: &Goal, out: &mut String) {
         .unwrap_or_default();
     let _ = writeln!(out, "goal {}{title}", goal.name.name);
     if let Some(kpi) = &goal.kpi {
-        let query = crate::metric::resolve(&kpi.threshold.metric).map(|q| read(&q));
+        let query = crate::metric::resolve(&kpi.threshold.metric).map(|q| q.to_string());
         let deadline = kpi
             .deadline
             .as_ref()

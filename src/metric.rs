@@ -171,6 +171,17 @@ pub struct MetricQuery {
     pub period: Option<Period>,
 }
 
+/// `sum(revenue) per month`, as it would be written.
+impl std::fmt::Display for MetricQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}({})", self.aggregation.name(), self.series)?;
+        match self.period {
+            Some(period) => write!(f, " per {}", period.name()),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Why a metric read means nothing: the name as written is the problem.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MetricError {

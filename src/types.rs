@@ -117,18 +117,30 @@ impl Type {
     /// mode accepts it: every field listed as required (an optional one may be
     /// `null`) and no others. `None` where strict mode cannot say it (`any`).
     pub fn json_schema(&self) -> Option<Value> {
+        self.schema(&None)
+    }
+
+    /// The same schema with `any` as `{}` (anything): what a form for a
+    /// workflow's input is generated from.
+    pub fn form_schema(&self) -> Value {
+        self.schema(&Some(serde_json::json!({})))
+            .unwrap_or_else(|| serde_json::json!({}))
+    }
+
+    /// The schema, with `any` as `any` says (`None`: the whole has none).
+    fn schema(&self, any: &Option<Value>) -> Option<Value> {
         use serde_json::json;
         Some(match self {
-            Type::Any => return None,
+            Type::Any => return any.clone(),
             Type::Null => json!({ "type": "null" }),
             Type::Bool => json!({ "type": "boolean" }),
             Type::Number => json!({ "type": "number" }),
             Type::String => json!({ "type": "string" }),
-            Type::List(item) => json!({ "type": "array", "items": item.json_schema()? }),
+            Type::List(item) => json!({ "type": "array", "items": item.schema(any)? }),
             Type::Object(fields) => {
                 let mut properties = serde_json::Map::new();
                 for (name, ty) in fields {
-                    properties.insert(name.clone(), ty.json_schema()?);
+                    properties.insert(name.clone(), ty.schema(any)?);
                 }
                 json!({
                     "type": "object",
@@ -138,7 +150,7 @@ impl Type {
                 })
             }
             Type::Optional(inner) => {
-                json!({ "anyOf": [inner.json_schema()?, { "type": "null" }] })
+                json!({ "anyOf": [inner.schema(any)?, { "type": "null" }] })
             }
         })
     }

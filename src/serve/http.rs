@@ -44,6 +44,8 @@ pub async fn serve(
         .route("/health", get(health))
         .route("/events/{name}", post(post_event))
         .route("/metrics/{name}", post(post_metric))
+        .route("/workflows", get(list_workflows))
+        .route("/workflows/{name}/versions/{blob}", get(get_version))
         .route("/workflows/{name}/runs", post(post_run))
         .route("/executions", get(list_executions))
         .route("/executions/{id}", get(get_execution))
@@ -271,6 +273,45 @@ async fn health(Shared(state): Shared<Arc<State>>) -> Json<Value> {
         .flat_map(|e| e.program().workflow_names())
         .collect();
     Json(json!({ "status": "ok", "files": files, "workflows": workflows }))
+}
+
+/// `{ "workflows": [...] }`: each served workflow as `workflows.rs` describes it.
+async fn list_workflows(Shared(state): Shared<Arc<State>>) -> ApiResult {
+    let engines = state.engines();
+    let workflows = with_store(&state, Store::open_read_only, move |store| {
+        let mut all = Vec::new();
+        for engine in &engines {
+            all.extend(super::workflows::describe(
+                engine.program(),
+                engine.root_path(),
+                store,
+            )?);
+        }
+        Ok(all)
+    })
+    .await?;
+    Ok(Json(json!({ "workflows": workflows })).into_response())
+}
+
+/// The source of the file of one version of a workflow that ran, by its blob id.
+async fn get_version(
+    Shared(state): Shared<Arc<State>>,
+    Path((name, blob)): Path<(String, String)>,
+) -> ApiResult {
+    let (workflow, wanted) = (name.clone(), blob.clone());
+    let found = with_store(&state, Store::open_read_only, move |store| {
+        store.version_source(&workflow, &wanted)
+    })
+    .await?;
+    let Some((path, source)) = found else {
+        let message =
+            format!("workflow `{name}` has no recorded version with source blob `{blob}`");
+        return Err(ApiError::new(StatusCode::NOT_FOUND, message));
+    };
+    Ok(
+        Json(json!({ "workflow": name, "source_blob": blob, "path": path, "source": source }))
+            .into_response(),
+    )
 }
 
 async fn post_event(

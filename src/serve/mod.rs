@@ -4,6 +4,7 @@
 
 mod dispatch;
 mod http;
+mod workflows;
 
 use crate::clock::Clock;
 use crate::resume;

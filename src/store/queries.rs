@@ -122,6 +122,17 @@ pub struct AttemptEnd<'a> {
     pub tokens: Option<Tokens>,
 }
 
+/// A version of a workflow that ran: its source file's git blob id.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct VersionRow {
+    pub version: Option<String>,
+    pub source_blob: String,
+    pub source_path: String,
+    pub first_run_at: String,
+    pub last_run_at: Option<String>,
+    pub runs: u64,
+}
+
 /// The tokens one call of a language model used, as its API reported them.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Tokens {
@@ -319,6 +330,31 @@ impl Store {
             ],
         )?;
         Ok(())
+    }
+
+    /// Every version of `workflow` that ran, newest first, with when it first
+    /// and last ran and how often.
+    pub fn versions(&self, workflow: &str) -> Result<Vec<VersionRow>> {
+        self.rows(
+            "SELECT v.version, v.source_blob, v.source_path, v.first_run_at,
+                    MAX(e.started_at), COUNT(e.id)
+             FROM workflow_versions v
+             LEFT JOIN executions e ON e.workflow = v.workflow AND e.source_blob = v.source_blob
+             WHERE v.workflow = ?1
+             GROUP BY v.source_blob
+             ORDER BY v.first_run_at DESC, v.source_blob",
+            params![workflow],
+            |row| {
+                Ok(VersionRow {
+                    version: row.get(0)?,
+                    source_blob: row.get(1)?,
+                    source_path: row.get(2)?,
+                    first_run_at: row.get(3)?,
+                    last_run_at: row.get(4)?,
+                    runs: row.get(5)?,
+                })
+            },
+        )
     }
 
     /// The stored `(path, source)` of a workflow version's file, by blob id.

@@ -157,6 +157,40 @@ workflow twice { on go input { n: number } chain double }
         (200, 1)
     );
 
+    // The workflow catalogue: the form schema of its input and the version that ran.
+    let (status, catalogue) = server.http("GET", "/workflows", None, None);
+    assert_eq!(status, 200, "{catalogue}");
+    let twice = &catalogue["workflows"][0];
+    assert_eq!(twice["name"], "twice");
+    assert_eq!(
+        twice["input"]["properties"]["n"],
+        json!({ "type": "number" })
+    );
+    assert_eq!(twice["triggers"][0]["kind"], "manual");
+    let version = &twice["versions"][0];
+    assert_eq!(version["runs"], json!(1));
+    let blob = version["source_blob"].as_str().unwrap();
+    let (status, source) = server.http(
+        "GET",
+        &format!("/workflows/twice/versions/{blob}"),
+        None,
+        None,
+    );
+    assert_eq!(status, 200, "{source}");
+    assert_eq!(
+        source["source"].as_str().unwrap(),
+        std::fs::read_to_string(project.dir.join("flow.wf")).unwrap()
+    );
+    let (status, missing) = server.http("GET", "/workflows/twice/versions/0123abcd", None, None);
+    assert_eq!(status, 404, "{missing}");
+    assert!(
+        missing["error"]
+            .as_str()
+            .unwrap()
+            .contains("no recorded version"),
+        "{missing}"
+    );
+
     let (status, event) = server.http("POST", "/events/lead.created", Some(r#"{"a": 1}"#), None);
     assert_eq!((status, event["event"].clone()), (202, json!(1)));
 
@@ -273,6 +307,8 @@ fn a_token_guards_mutations_and_is_required_beyond_loopback() {
         ("GET", "/executions/0000"),
         ("POST", "/executions/0000/cancel"),
         ("POST", "/workflows/on_lead/runs"),
+        ("GET", "/workflows"),
+        ("GET", "/workflows/on_lead/versions/0000"),
         ("GET", "/nowhere"),
     ] {
         let (status, error) = server.http(method, path, None, None);
