@@ -122,6 +122,20 @@ pub struct AttemptEnd<'a> {
     pub tokens: Option<Tokens>,
 }
 
+/// One execution as a live view shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Activity {
+    pub id: String,
+    pub workflow: String,
+    pub status: ExecutionStatus,
+    pub trigger: Option<String>,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    /// Attempts recorded, and those running now.
+    pub attempts: u64,
+    pub running: u64,
+}
+
 /// A version of a workflow that ran: its source file's git blob id.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct VersionRow {
@@ -330,6 +344,31 @@ impl Store {
             ],
         )?;
         Ok(())
+    }
+
+    /// The newest `limit` executions as a live view shows them: status and
+    /// how many attempts ran and run now.
+    pub fn activity(&self, limit: usize) -> Result<Vec<Activity>> {
+        self.rows(
+            "SELECT e.id, e.workflow, e.status, e.trigger, e.started_at, e.finished_at,
+                    (SELECT COUNT(*) FROM step_attempts a WHERE a.execution_id = e.id),
+                    (SELECT COUNT(*) FROM step_attempts a WHERE a.execution_id = e.id
+                       AND a.status = 'running')
+             FROM executions e ORDER BY e.started_at DESC, e.id DESC LIMIT ?1",
+            params![i64::try_from(limit).unwrap_or(i64::MAX)],
+            |row| {
+                Ok(Activity {
+                    id: row.get(0)?,
+                    workflow: row.get(1)?,
+                    status: row.get(2)?,
+                    trigger: row.get(3)?,
+                    started_at: row.get(4)?,
+                    finished_at: row.get(5)?,
+                    attempts: row.get(6)?,
+                    running: row.get(7)?,
+                })
+            },
+        )
     }
 
     /// Every version of `workflow` that ran, newest first, with when it first

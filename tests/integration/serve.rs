@@ -477,3 +477,70 @@ fn the_enterprise_example_runs_its_event_and_metric_triggers_for_real() {
     assert_eq!(count(&store, "revenue_review_llm"), 0);
     server.stop();
 }
+
+/// Reads `GET /stream` until `done` holds for the `execution` events seen so far
+/// (or `limit` passes); returns them.
+fn stream_until(server: &Server, limit: Duration, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    use std::io::{BufRead, BufReader, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    stream.set_read_timeout(Some(limit)).unwrap();
+    write!(stream, "GET /stream HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+    let started = std::time::Instant::now();
+    let mut events = Vec::new();
+    let mut lines = BufReader::new(stream).lines();
+    while started.elapsed() < limit && !done(&events) {
+        let Some(Ok(line)) = lines.next() else { break };
+        if let Some(data) = line.strip_prefix("data: ") {
+            events.push(serde_json::from_str(data).unwrap());
+        }
+    }
+    events
+}
+
+#[test]
+fn the_stream_shows_executions_change_whichever_process_runs_them() {
+    let project = Project::new("serve_stream").file(
+        "flow.wf",
+        r#"
+agent double { input { n: number } output { n: number } compute { n: input.n * 2 } }
+trigger go { manual }
+workflow slow { on go input { n: number } steps { wait 400ms r = double(input) } output r }
+"#,
+    );
+    let server = Server::start(&project, &[]);
+    let (status, started) = server.http("POST", "/workflows/slow/runs", Some(r#"{"n": 1}"#), None);
+    assert_eq!(status, 202, "{started}");
+    let id = started["execution"].as_str().unwrap().to_string();
+    // Another process writes the same database meanwhile.
+    project
+        .wfc([
+            "run",
+            "flow.wf",
+            "--workflow",
+            "slow",
+            "--input",
+            r#"{"n": 2}"#,
+        ])
+        .expect_code(0);
+    let events = stream_until(&server, Duration::from_secs(5), |events| {
+        let done = |status: &str| events.iter().filter(|e| e["status"] == status).count();
+        done("completed") >= 2
+    });
+    let of_served: Vec<&str> = events
+        .iter()
+        .filter(|e| e["id"] == id.as_str())
+        .map(|e| e["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(of_served.last(), Some(&"completed"), "{events:?}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["id"] != id.as_str() && e["status"] == "completed"),
+        "the execution `wfc run` wrote is streamed too: {events:?}"
+    );
+    let completed = events.iter().rfind(|e| e["id"] == id.as_str()).unwrap();
+    assert_eq!(completed["workflow"], "slow");
+    assert_eq!(completed["running"], json!(0));
+    assert!(completed["attempts"].as_u64().unwrap() >= 2, "{completed}");
+    server.stop();
+}
