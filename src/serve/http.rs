@@ -42,12 +42,15 @@ pub async fn serve(
     mut stop: watch::Receiver<bool>,
 ) {
     let router = Router::new()
+        .route("/", get(super::dashboard::index))
+        .route("/login", post(super::dashboard::login))
         .route("/health", get(health))
         .route("/events/{name}", post(post_event))
         .route("/metrics/{name}", post(post_metric))
         .route("/stream", get(stream))
         .route("/workflows", get(list_workflows))
         .route("/workflows/{name}/versions/{blob}", get(get_version))
+        .route("/workflows/{name}/diff", get(get_diff))
         .route("/workflows/{name}/runs", post(post_run))
         .route("/executions", get(list_executions))
         .route("/executions/{id}", get(get_execution))
@@ -124,16 +127,19 @@ async fn authorize(Shared(state): Shared<Arc<State>>, request: Request, next: Ne
     let Some(token) = &state.token else {
         return next.run(request).await;
     };
-    if request.uri().path() == "/health" {
+    if matches!(request.uri().path(), "/health" | "/login") {
         return next.run(request).await;
     }
-    let given = request
-        .headers()
+    let headers = request.headers();
+    let given = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .or_else(|| super::dashboard::cookie_token(headers));
     if given.is_some_and(|given| same(given.as_bytes(), token.as_bytes())) {
         next.run(request).await
+    } else if request.uri().path() == "/" {
+        super::dashboard::login_page(StatusCode::UNAUTHORIZED, "")
     } else {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -144,7 +150,7 @@ async fn authorize(Shared(state): Shared<Arc<State>>, request: Request, next: Ne
 }
 
 /// Compares in time that depends on the lengths only, not on where they differ.
-fn same(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
 }
 
@@ -178,11 +184,14 @@ async fn limits(request: Request, next: Next) -> Response {
 /// come without a JSON body: give them one.
 async fn json_errors(response: Response) -> Response {
     let status = response.status();
-    let is_json = response
+    // The sign-in page is the one error that is not JSON.
+    let is_json_or_page = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        .is_some_and(|v| {
+            v.as_bytes().starts_with(b"application/json") || v.as_bytes().starts_with(b"text/html")
+        });
+    if !(status.is_client_error() || status.is_server_error()) || is_json_or_page {
         return response;
     }
     let allow = response.headers().get(header::ALLOW).cloned();
@@ -355,6 +364,40 @@ async fn get_version(
         Json(json!({ "workflow": name, "source_blob": blob, "path": path, "source": source }))
             .into_response(),
     )
+}
+
+/// `?from=BLOB&to=BLOB`: the unified diff between two recorded versions' files.
+async fn get_diff(
+    Shared(state): Shared<Arc<State>>,
+    Path(name): Path<String>,
+    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult {
+    let Query(params) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let (Some(from), Some(to)) = (params.get("from").cloned(), params.get("to").cloned()) else {
+        let message = "give the two versions' source blobs as `?from=…&to=…`";
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, message));
+    };
+    let workflow = name.clone();
+    let (old, new) = with_store(&state, Store::open_read_only, move |store| {
+        Ok((
+            store.version_source(&workflow, &from)?.map(|v| (from, v)),
+            store.version_source(&workflow, &to)?.map(|v| (to, v)),
+        ))
+    })
+    .await?;
+    let (Some((from, (old_path, old))), Some((to, (new_path, new)))) = (old, new) else {
+        let message =
+            format!("workflow `{name}` has no recorded version with one of those source blobs");
+        return Err(ApiError::new(StatusCode::NOT_FOUND, message));
+    };
+    let diff = similar::TextDiff::from_lines(&old, &new)
+        .unified_diff()
+        .header(
+            &format!("{old_path} ({from})"),
+            &format!("{new_path} ({to})"),
+        )
+        .to_string();
+    Ok(Json(json!({ "workflow": name, "from": from, "to": to, "diff": diff })).into_response())
 }
 
 async fn post_event(

@@ -2,6 +2,7 @@
 //! events, metric crossings), resumes what a previous process left, answers an
 //! HTTP API, and shuts down without losing work.
 
+mod dashboard;
 mod dispatch;
 mod http;
 mod workflows;

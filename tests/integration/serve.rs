@@ -544,3 +544,103 @@ workflow slow { on go input { n: number } steps { wait 400ms r = double(input) }
     assert!(completed["attempts"].as_u64().unwrap() >= 2, "{completed}");
     server.stop();
 }
+
+#[test]
+fn the_dashboard_page_its_sign_in_and_the_version_diff_are_served() {
+    let flow =
+        "agent double { input { n: number } output { n: number } compute { n: input.n * 2 } }\n\
+                trigger go { manual }\nworkflow twice { on go input { n: number } chain double }\n";
+    let project = Project::new("serve_dashboard").file("flow.wf", flow);
+    // Two versions of the file run.
+    let run = |project: &Project| {
+        project
+            .wfc([
+                "run",
+                "flow.wf",
+                "--workflow",
+                "twice",
+                "--input",
+                r#"{"n": 1}"#,
+            ])
+            .expect_code(0);
+    };
+    run(&project);
+    std::fs::write(project.dir.join("flow.wf"), format!("// second\n{flow}")).unwrap();
+    run(&project);
+    let server = Server::start(&project, &["--token", "t0k"]);
+    let get = |path: &str, extra: &str| {
+        server.raw_text(&format!(
+            "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{extra}\r\n"
+        ))
+    };
+    // Without the token: the sign-in page, as HTML.
+    let page = get("/", "");
+    assert!(page.starts_with("HTTP/1.1 401"), "{page}");
+    assert!(
+        page.contains("text/html") && page.contains("name=\"token\""),
+        "{page}"
+    );
+    // A wrong token is refused; the right one sets the cookie the API accepts.
+    let login = |token: &str| {
+        let body = format!("token={token}");
+        server.raw_text(&format!(
+            "POST /login HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ))
+    };
+    let refused = login("nope");
+    assert!(
+        refused.starts_with("HTTP/1.1 401") && refused.contains("not the token"),
+        "{refused}"
+    );
+    let signed_in = login("t0k");
+    assert!(signed_in.starts_with("HTTP/1.1 303"), "{signed_in}");
+    let cookie = signed_in
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .unwrap_or_else(|| panic!("{signed_in}"));
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let cookie_header = format!("Cookie: {}\r\n", cookie.split(';').next().unwrap());
+    let dashboard = get("/", &cookie_header);
+    assert!(
+        dashboard.starts_with("HTTP/1.1 200") && dashboard.contains("EventSource(\"/stream\")")
+    );
+    let catalogue = get("/workflows", &cookie_header);
+    assert!(catalogue.starts_with("HTTP/1.1 200"), "{catalogue}");
+    let (_, workflows) = server.http("GET", "/workflows", None, Some("t0k"));
+    let versions = workflows["workflows"][0]["versions"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(versions.len(), 2, "{workflows}");
+    // Newest first: the diff from the older to the newer adds the comment.
+    let (new, old) = (
+        versions[0]["source_blob"].as_str().unwrap(),
+        versions[1]["source_blob"].as_str().unwrap(),
+    );
+    let (status, diff) = server.http(
+        "GET",
+        &format!("/workflows/twice/diff?from={old}&to={new}"),
+        None,
+        Some("t0k"),
+    );
+    assert_eq!(status, 200, "{diff}");
+    assert!(
+        diff["diff"].as_str().unwrap().contains("+// second"),
+        "{diff}"
+    );
+    let (status, missing) = server.http("GET", "/workflows/twice/diff?from=abc", None, Some("t0k"));
+    assert_eq!(status, 400, "{missing}");
+    let (status, unknown) = server.http(
+        "GET",
+        &format!("/workflows/twice/diff?from={old}&to=0000"),
+        None,
+        Some("t0k"),
+    );
+    assert_eq!(status, 404, "{unknown}");
+    server.stop();
+}

@@ -79,8 +79,8 @@ impl Server {
         self.log.lock().unwrap().iter().any(|l| l.contains(text))
     }
 
-    /// Sends raw request bytes; the status and the JSON body of the answer.
-    pub fn raw(&self, request: &str) -> (u16, Value) {
+    /// Sends raw request bytes; the whole answer as text, headers included.
+    pub fn raw_text(&self, request: &str) -> String {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
         // A server that never answers fails the test instead of hanging it.
         stream
@@ -89,6 +89,12 @@ impl Server {
         stream.write_all(request.as_bytes()).unwrap();
         let mut response = String::new();
         let _ = stream.read_to_string(&mut response);
+        response
+    }
+
+    /// Sends raw request bytes; the status and the JSON body of the answer.
+    pub fn raw(&self, request: &str) -> (u16, Value) {
+        let response = self.raw_text(request);
         let status = response
             .split_whitespace()
             .nth(1)

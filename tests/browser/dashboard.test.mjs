@@ -1,0 +1,173 @@
+// Drives `wfc serve`'s dashboard in Debian's headless Chromium with
+// playwright-core: a run started from the generated form and watched to its end
+// live, a form refusing input of the wrong type, a cancel with confirmation, a
+// diff between two versions, and the sign-in wall of a server with a token.
+// Screenshots of both tabs go to target/dashboard-*.png for review.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync, appendFileSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const wfc = process.env.WFC_BIN || join(root, "target", "debug", "wfc");
+const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
+
+const flow = `
+agent double { input { n: number } output { n: number } compute { n: input.n * 2 } }
+agent nap { output { ok: bool } run ["sh", "-c", "sleep 20; echo '{}'"] timeout 60s }
+trigger go { manual }
+workflow twice { on go input { n: number, note: string? } steps { wait 300ms r = double({ n: input.n }) } output r }
+workflow sleepy { on go steps { r = nap({}) } output r }
+`;
+
+/** Starts `wfc serve` in a fresh directory; resolves with its base URL once it listens. */
+function serve(extra = []) {
+  const dir = mkdtempSync(join(tmpdir(), "wfc-dashboard-"));
+  writeFileSync(join(dir, "flow.wf"), flow);
+  const child = spawn(wfc, ["serve", "flow.wf", "--listen", "127.0.0.1:0", "--watch", ...extra], {
+    cwd: dir,
+    env: { ...process.env, NO_COLOR: "1" },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  return new Promise((resolve, reject) => {
+    let log = "";
+    child.stderr.on("data", (chunk) => {
+      log += chunk;
+      const found = log.match(/serving address=(\S+)/);
+      if (found) resolve({ base: `http://${found[1]}`, dir, child });
+    });
+    child.on("exit", (code) => reject(new Error(`wfc serve exited ${code}: ${log}`)));
+  });
+}
+
+let browser;
+let server;
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: [
+      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ],
+  });
+  server = await serve();
+});
+after(async () => {
+  await browser?.close();
+  server?.child.kill();
+});
+
+async function open(base = server.base) {
+  const page = await browser.newPage();
+  const problems = [];
+  page.on("pageerror", (error) => problems.push(error.message));
+  await page.goto(base + "/");
+  await page.locator("#live", { hasText: "live" }).waitFor();
+  return { page, problems };
+}
+
+async function startFromForm(page, workflow, fill) {
+  await page.selectOption("#run-workflow", workflow);
+  await fill();
+  await page.click("#run-form button[type=submit]");
+}
+
+test("a run started from the form completes live, with its step timeline", async () => {
+  const { page, problems } = await open();
+  await startFromForm(page, "twice", () => page.fill("input[name=n]", "21"));
+  await page.locator("#run-message", { hasText: "Started" }).waitFor();
+  const row = page.locator("#executions tbody tr", { hasText: "twice" }).first();
+  await row.locator("td.status", { hasText: "completed" }).waitFor({ timeout: 5000 });
+  await page.locator("#detail-status", { hasText: "completed" }).waitFor();
+  assert.match(await page.textContent("#detail-outcome"), /"n": 42/);
+  assert.ok((await page.locator("#gantt rect.bar").count()) >= 1, "the timeline has a bar per attempt");
+  mkdirSync(join(root, "target"), { recursive: true });
+  await page.screenshot({ path: join(root, "target", "dashboard-coordination.png"), fullPage: true });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test("the form refuses input of the wrong type before sending it", async () => {
+  const { page } = await open();
+  const before = (await (await fetch(server.base + "/executions")).json()).executions.length;
+  await startFromForm(page, "twice", () => page.fill("input[name=n]", "twenty"));
+  await page.locator("label:has(input[name=n]) [role=alert]", { hasText: "n must be a number" }).waitFor();
+  await page.locator("#run-message", { hasText: "Not sent" }).waitFor();
+  // A wrong optional field is refused too; an empty one is left out.
+  await page.fill("input[name=n]", "2");
+  await page.click("#run-form button[type=submit]");
+  await page.locator("#run-message", { hasText: "Started" }).waitFor();
+  const after = (await (await fetch(server.base + "/executions")).json()).executions.length;
+  assert.equal(after, before + 1, "only the valid submission started a run");
+  await page.close();
+});
+
+test("a running execution is cancelled after confirmation", async () => {
+  const { page } = await open();
+  let asked = "";
+  page.on("dialog", (dialog) => { asked = dialog.message(); dialog.accept(); });
+  await startFromForm(page, "sleepy", async () => {});
+  await page.locator("#detail-status", { hasText: "running" }).waitFor();
+  await page.locator("#cancel").waitFor({ state: "visible" });
+  await page.click("#cancel");
+  await page.locator("#detail-status", { hasText: "cancelled" }).waitFor({ timeout: 10000 });
+  assert.match(asked, /Cancel execution/);
+  await page.close();
+});
+
+test("two versions that ran are diffed in the management tab", async () => {
+  const { page } = await open();
+  await startFromForm(page, "twice", () => page.fill("input[name=n]", "1"));
+  await page.locator("#run-message", { hasText: "Started" }).waitFor();
+  // A second version of the file: the server reloads it (--watch) and runs it.
+  appendFileSync(join(server.dir, "flow.wf"), "// the second version\n");
+  let started = false;
+  for (let i = 0; i < 50 && !started; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    const workflows = (await (await fetch(server.base + "/workflows")).json()).workflows;
+    const twice = workflows.find((w) => w.name === "twice");
+    if (twice.versions.length >= 1) {
+      const response = await fetch(server.base + "/workflows/twice/runs", {
+        method: "POST", body: JSON.stringify({ n: 3 }),
+      });
+      assert.equal(response.status, 202);
+      const again = (await (await fetch(server.base + "/workflows")).json()).workflows;
+      started = again.find((w) => w.name === "twice").versions.length >= 2;
+    }
+  }
+  assert.ok(started, "the reloaded file ran as a second version");
+  await page.click("#tab-management");
+  const boxes = page.locator("#workflows input[type=checkbox][aria-label^='pick twice']");
+  await boxes.nth(1).waitFor();
+  await boxes.nth(0).check();
+  await boxes.nth(1).check();
+  await page.click("#diff");
+  await page.locator("#source .ins", { hasText: "+// the second version" }).waitFor();
+  await page.locator("#history tbody tr").first().waitFor();
+  await page.screenshot({ path: join(root, "target", "dashboard-management.png"), fullPage: true });
+  await page.close();
+});
+
+test("a server with a token shows a sign-in page first, then the dashboard", async () => {
+  const guarded = await serve(["--token", "s3cret-dash"]);
+  try {
+    const page = await browser.newPage();
+    const response = await page.goto(guarded.base + "/");
+    assert.equal(response.status(), 401);
+    await page.fill("input[name=token]", "wrong");
+    await page.click("button[type=submit]");
+    await page.locator("[role=alert]", { hasText: "not the token" }).waitFor();
+    await page.fill("input[name=token]", "s3cret-dash");
+    await page.click("button[type=submit]");
+    await page.locator("#live", { hasText: "live" }).waitFor();
+    const api = await fetch(guarded.base + "/workflows");
+    assert.equal(api.status, 401, "the API still wants the token without the cookie");
+    await page.close();
+  } finally {
+    guarded.child.kill();
+  }
+});
