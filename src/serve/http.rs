@@ -48,6 +48,9 @@ pub async fn serve(
         .route("/events/{name}", post(post_event))
         .route("/metrics/{name}", post(post_metric))
         .route("/stream", get(stream))
+        .route("/dead-letters", get(list_dead_letters))
+        .route("/dead-letters/{id}/replay", post(replay_dead_letter))
+        .route("/dead-letters/{id}/drop", post(drop_dead_letter))
         .route("/workflows", get(list_workflows))
         .route("/workflows/{name}/versions/{blob}", get(get_version))
         .route("/workflows/{name}/diff", get(get_diff))
@@ -461,24 +464,43 @@ async fn post_run(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
     let input = json_body(body)?;
+    let origin = Origin {
+        trigger: Some(StartedBy::Http),
+        ..Origin::default()
+    };
+    let id = start(&state, &name, input, origin).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "execution": id, "workflow": name })),
+    )
+        .into_response())
+}
+
+/// Starts workflow `name` of whichever served file has it and lets it run;
+/// answers its execution id once its first row is written.
+async fn start(
+    state: &State,
+    name: &str,
+    input: Value,
+    origin: Origin<'_>,
+) -> Result<String, ApiError> {
     let engines = state.engines();
     let Some(engine) = engines
         .iter()
-        .find(|e| e.program().workflow_named(&name).is_some())
+        .find(|e| e.program().workflow_named(name).is_some())
     else {
         let known = engines
             .iter()
             .flat_map(|e| e.program().workflow_names())
             .collect();
-        let error = RunError::UnknownWorkflow { name, known };
+        let error = RunError::UnknownWorkflow {
+            name: name.to_string(),
+            known,
+        };
         return Err(ApiError::new(StatusCode::NOT_FOUND, error.to_string()));
     };
     let id = uuid::Uuid::now_v7().to_string();
-    let origin = Origin {
-        trigger: Some(StartedBy::Http),
-        ..Origin::default()
-    };
-    let begun = engine.begin(id, &name, input, origin).map_err(|error| {
+    let begun = engine.begin(id, name, input, origin).map_err(|error| {
         let status = match error {
             RunError::InvalidInput { .. } => StatusCode::BAD_REQUEST,
             RunError::MissingSecrets { .. } => StatusCode::CONFLICT,
@@ -493,11 +515,63 @@ async fn post_run(
             tracing::error!(%error, "execution stopped: database error");
         }
     });
+    Ok(id)
+}
+
+/// `{ "dead_letters": [...] }`, oldest first, as `wfc dlq list`.
+async fn list_dead_letters(Shared(state): Shared<Arc<State>>) -> ApiResult {
+    let letters = with_store(&state, Store::open_read_only, |store| store.dead_letters()).await?;
+    Ok(Json(json!({ "dead_letters": letters })).into_response())
+}
+
+fn letter_id(text: &str) -> Result<i64, ApiError> {
+    text.parse().map_err(|_| {
+        let message = format!("`{text}` is not a dead letter's id (a whole number)");
+        ApiError::new(StatusCode::BAD_REQUEST, message)
+    })
+}
+
+fn no_letter(id: i64) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, format!("no dead letter {id}"))
+}
+
+/// Runs a dead letter's workflow again with its input, as a new execution
+/// linked to it (as `wfc dlq replay`, with the served file).
+async fn replay_dead_letter(
+    Shared(state): Shared<Arc<State>>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let id = letter_id(&id)?;
+    let letter = with_store(&state, Store::open_read_only, move |store| {
+        store.dead_letter(id)
+    })
+    .await?
+    .ok_or_else(|| no_letter(id))?;
+    let origin = Origin {
+        trigger: Some(StartedBy::Replay),
+        replay_of: Some(id),
+        ..Origin::default()
+    };
+    let execution = start(&state, &letter.workflow, letter.input, origin).await?;
+    let replay = execution.clone();
+    with_store(&state, Store::open, move |store| {
+        store.mark_replayed(id, &replay)
+    })
+    .await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({ "execution": id, "workflow": name })),
+        Json(json!({ "dead_letter": id, "execution": execution, "workflow": letter.workflow })),
     )
         .into_response())
+}
+
+async fn drop_dead_letter(Shared(state): Shared<Arc<State>>, Path(id): Path<String>) -> ApiResult {
+    let id = letter_id(&id)?;
+    let dropped = with_store(&state, Store::open, move |store| store.drop_dead_letter(id)).await?;
+    if !dropped {
+        return Err(no_letter(id));
+    }
+    Ok(Json(json!({ "dead_letter": id, "dropped": true })).into_response())
 }
 
 /// A page of executions, newest first, without their large fields (`GET

@@ -156,6 +156,9 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         return Err(ServeError::TokenRequired(config.listen));
     }
     raise_open_files_limit();
+    // Before anything is announced: a SIGTERM from then on is a clean stop, not
+    // the default action's kill.
+    let signals = Signals::install()?;
     let clock = Clock::system();
     let mut served = Vec::new();
     for path in &config.files {
@@ -186,7 +189,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     ));
     let mut dispatcher = tokio::spawn(dispatch::run(state.clone(), config.watch, stop_rx));
 
-    let failure = until_signal_or_end(&mut dispatcher, wait_for_signal()).await?;
+    let failure = until_signal_or_end(&mut dispatcher, signals.wait()).await?;
     match &failure {
         None => {
             tracing::info!(grace = ?config.grace, "shutting down: no new work; running steps may finish")
@@ -251,15 +254,28 @@ async fn until_signal_or_end(
     }
 }
 
-async fn wait_for_signal() -> Result<(), ServeError> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut terminate = signal(SignalKind::terminate()).map_err(ServeError::Signals)?;
-    let mut interrupt = signal(SignalKind::interrupt()).map_err(ServeError::Signals)?;
-    tokio::select! {
-        _ = terminate.recv() => {}
-        _ = interrupt.recv() => {}
+/// SIGTERM and SIGINT, caught from when they are installed.
+struct Signals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> Result<Signals, ServeError> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            terminate: signal(SignalKind::terminate()).map_err(ServeError::Signals)?,
+            interrupt: signal(SignalKind::interrupt()).map_err(ServeError::Signals)?,
+        })
     }
-    Ok(())
+
+    async fn wait(mut self) -> Result<(), ServeError> {
+        tokio::select! {
+            _ = self.terminate.recv() => {}
+            _ = self.interrupt.recv() => {}
+        }
+        Ok(())
+    }
 }
 
 /// Resumes the interrupted executions of the served files whose source is the one

@@ -22,6 +22,9 @@ agent nap { output { ok: bool } run ["sh", "-c", "sleep 20; echo '{}'"] timeout 
 trigger go { manual }
 workflow twice { on go input { n: number, note: string? } steps { wait 300ms r = double({ n: input.n }) } output r }
 workflow sleepy { on go steps { r = nap({}) } output r }
+// Fails the first time (no marker file yet), succeeds when replayed.
+agent once { output { ok: bool } run ["sh", "-c", "if [ -e marker ]; then echo '{\\"ok\\": true}'; else touch marker; exit 3; fi"] }
+workflow fragile { on go steps { r = once({}) } output r on_failure dead_letter }
 `;
 
 /** Starts `wfc serve` in a fresh directory; resolves with its base URL once it listens. */
@@ -116,6 +119,22 @@ test("a running execution is cancelled after confirmation", async () => {
   await page.click("#cancel");
   await page.locator("#detail-status", { hasText: "cancelled" }).waitFor({ timeout: 10000 });
   assert.match(asked, /Cancel execution/);
+  await page.close();
+});
+
+test("a dead letter is replayed from the queue and its replay completes", async () => {
+  const { page } = await open();
+  let asked = "";
+  page.on("dialog", (dialog) => { asked = dialog.message(); dialog.accept(); });
+  await startFromForm(page, "fragile", async () => {});
+  const letter = page.locator("#dead-letters tbody tr", { hasText: "fragile" });
+  await letter.waitFor({ timeout: 10000 });
+  await letter.locator("button", { hasText: "Replay" }).click();
+  await page.locator("#detail-status", { hasText: "completed" }).waitFor({ timeout: 10000 });
+  await letter.locator("td", { hasText: /^[0-9a-f]{8}$/ }).waitFor();
+  await letter.locator("button", { hasText: "Drop" }).click();
+  await page.locator("#dead-letters-empty").waitFor({ state: "visible" });
+  assert.match(asked, /Drop dead letter/);
   await page.close();
 });
 

@@ -309,6 +309,10 @@ fn a_token_guards_mutations_and_is_required_beyond_loopback() {
         ("POST", "/workflows/on_lead/runs"),
         ("GET", "/workflows"),
         ("GET", "/workflows/on_lead/versions/0000"),
+        ("GET", "/dead-letters"),
+        ("POST", "/dead-letters/1/replay"),
+        ("POST", "/dead-letters/1/drop"),
+        ("GET", "/stream"),
         ("GET", "/nowhere"),
     ] {
         let (status, error) = server.http(method, path, None, None);
@@ -643,4 +647,90 @@ fn the_dashboard_page_its_sign_in_and_the_version_diff_are_served() {
     );
     assert_eq!(status, 404, "{unknown}");
     server.stop();
+}
+
+#[test]
+fn dead_letters_are_listed_replayed_and_dropped_over_http() {
+    let project = Project::new("serve_dead_letters").file(
+        "flow.wf",
+        r#"
+agent once { output { ok: bool } run ["sh", "-c", "if [ -e marker ]; then echo '{\"ok\": true}'; else touch marker; exit 3; fi"] }
+trigger go { manual }
+workflow fragile { on go input { n: number } steps { r = once({}) } output r on_failure dead_letter }
+"#,
+    );
+    project
+        .wfc([
+            "run",
+            "flow.wf",
+            "--workflow",
+            "fragile",
+            "--input",
+            r#"{"n": 7}"#,
+        ])
+        .expect_code(1);
+    let server = Server::start(&project, &[]);
+    let (status, listed) = server.http("GET", "/dead-letters", None, None);
+    assert_eq!(status, 200, "{listed}");
+    let letter = &listed["dead_letters"][0];
+    assert_eq!(letter["workflow"], "fragile");
+    assert_eq!(letter["input"], json!({ "n": 7 }));
+    let id = letter["id"].as_i64().unwrap();
+
+    let (status, replayed) = server.http("POST", &format!("/dead-letters/{id}/replay"), None, None);
+    assert_eq!(status, 202, "{replayed}");
+    let execution = replayed["execution"].as_str().unwrap().to_string();
+    let mut timeline = Value::Null;
+    wait_for(Duration::from_secs(5), || {
+        timeline = server
+            .http("GET", &format!("/executions/{execution}"), None, None)
+            .1;
+        timeline["execution"]["status"] == "completed"
+    });
+    assert_eq!(timeline["execution"]["input"], json!({ "n": 7 }));
+    assert_eq!(timeline["execution"]["trigger"], "replay");
+    assert_eq!(timeline["execution"]["replay_of"], json!(id));
+    let (_, listed) = server.http("GET", "/dead-letters", None, None);
+    assert_eq!(listed["dead_letters"][0]["replayed_by"], json!(execution));
+
+    for (path, status, says) in [
+        (
+            "/dead-letters/x/replay".to_string(),
+            400,
+            "not a dead letter's id",
+        ),
+        (
+            "/dead-letters/999/replay".to_string(),
+            404,
+            "no dead letter 999",
+        ),
+        (format!("/dead-letters/{id}/drop"), 200, ""),
+        (format!("/dead-letters/{id}/drop"), 404, "no dead letter"),
+    ] {
+        let (got, body) = server.http("POST", &path, None, None);
+        assert_eq!(got, status, "{path}: {body}");
+        if !says.is_empty() {
+            assert!(
+                body["error"].as_str().unwrap().contains(says),
+                "{path}: {body}"
+            );
+        }
+    }
+    let (_, listed) = server.http("GET", "/dead-letters", None, None);
+    assert_eq!(listed["dead_letters"], json!([]));
+    server.stop();
+}
+
+/// Regression: the signal handlers were installed after the server said it was
+/// serving, so a SIGTERM right then killed it (signal 15, not a clean stop).
+#[test]
+fn a_sigterm_as_soon_as_the_server_serves_stops_it_cleanly() {
+    let project = Project::new("serve_early_term").file(
+        "flow.wf",
+        "trigger go { manual }\nagent a { compute { ok: true } }\nworkflow w { on go chain a }\n",
+    );
+    for _ in 0..20 {
+        let server = Server::start(&project, &[]);
+        server.stop();
+    }
 }
