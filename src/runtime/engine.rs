@@ -291,6 +291,12 @@ impl Engine {
         self.draining.store(true, Ordering::SeqCst);
     }
 
+    /// How many calls of `agent` this engine has under way (running or waiting
+    /// for capacity).
+    pub fn in_flight(&self, agent: &str) -> usize {
+        self.scheduler.in_flight(agent)
+    }
+
     /// How many agent calls are running now.
     pub fn busy(&self) -> usize {
         self.busy.load(Ordering::SeqCst)

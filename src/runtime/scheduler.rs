@@ -45,6 +45,15 @@ impl Scheduler {
         }
     }
 
+    /// How many calls of `agent` are claimed now (running, or waiting for
+    /// capacity).
+    pub fn in_flight(&self, agent: &str) -> usize {
+        lock(&self.state)
+            .loads
+            .get(agent)
+            .map_or(0, |l| l.in_flight)
+    }
+
     /// Claims `agent` for one call.
     pub fn claim(&self, agent: &str) -> Claim {
         self.claim_locked(&mut lock(&self.state), agent)

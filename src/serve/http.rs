@@ -48,6 +48,7 @@ pub async fn serve(
         .route("/events/{name}", post(post_event))
         .route("/metrics/{name}", post(post_metric))
         .route("/stream", get(stream))
+        .route("/agents", get(list_agents))
         .route("/dead-letters", get(list_dead_letters))
         .route("/dead-letters/{id}/replay", post(replay_dead_letter))
         .route("/dead-letters/{id}/drop", post(drop_dead_letter))
@@ -516,6 +517,44 @@ async fn start(
         }
     });
     Ok(id)
+}
+
+/// `{ "agents": [...] }`: each served agent with its calls under way in this
+/// server against its `capacity`, and its breaker (shared through the store)
+/// with when an open one lets a trial call through.
+async fn list_agents(Shared(state): Shared<Arc<State>>) -> ApiResult {
+    let breakers = with_store(&state, Store::open_read_only, |store| store.breakers()).await?;
+    let mut agents = Vec::new();
+    for engine in state.engines() {
+        for agent in engine.program().agents() {
+            let breaker = agent.breaker.map(|policy| {
+                let row = breakers
+                    .iter()
+                    .find(|(name, _)| *name == agent.name)
+                    .map(|(_, row)| row.clone())
+                    .unwrap_or_default();
+                let closes_at = row
+                    .opened_at
+                    .filter(|_| row.state != crate::store::BreakerState::Closed)
+                    .map(|at| crate::store::timestamp(at + policy.cool_down));
+                json!({
+                    "state": row.state,
+                    "recent_failures": row.failures.len(),
+                    "opened_at": row.opened_at.map(crate::store::timestamp),
+                    "trial_at": closes_at,
+                })
+            });
+            agents.push(json!({
+                "name": agent.name,
+                "department": agent.department,
+                "skills": agent.skills,
+                "capacity": agent.capacity,
+                "in_flight": engine.in_flight(&agent.name),
+                "breaker": breaker,
+            }));
+        }
+    }
+    Ok(Json(json!({ "agents": agents })).into_response())
 }
 
 /// `{ "dead_letters": [...] }`, oldest first, as `wfc dlq list`.

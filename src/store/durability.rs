@@ -28,6 +28,20 @@ pub struct BreakerRow {
     pub opened_at: Option<DateTime<Utc>>,
 }
 
+/// A breaker row from its first three columns: state, failures, opened_at.
+fn breaker_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<BreakerRow> {
+    let failures: String = row.get(1)?;
+    let failures: Vec<String> = serde_json::from_str(&failures).unwrap_or_default();
+    Ok(BreakerRow {
+        state: row.get(0)?,
+        failures: failures.iter().filter_map(|t| parse_timestamp(t)).collect(),
+        opened_at: row
+            .get::<_, Option<String>>(2)?
+            .as_deref()
+            .and_then(parse_timestamp),
+    })
+}
+
 /// What a cancel request found, with the execution's full id.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CancelRequest {
@@ -186,18 +200,7 @@ impl Store {
             .query_row(
                 "SELECT state, failures, opened_at FROM breaker_state WHERE agent = ?1",
                 params![agent],
-                |row| {
-                    let failures: String = row.get(1)?;
-                    let failures: Vec<String> = serde_json::from_str(&failures).unwrap_or_default();
-                    Ok(BreakerRow {
-                        state: row.get(0)?,
-                        failures: failures.iter().filter_map(|t| parse_timestamp(t)).collect(),
-                        opened_at: row
-                            .get::<_, Option<String>>(2)?
-                            .as_deref()
-                            .and_then(parse_timestamp),
-                    })
-                },
+                breaker_row,
             )
             .optional()?
             .unwrap_or_default();
@@ -224,6 +227,15 @@ impl Store {
     }
 
     /// A breaker's state (closed when it has no row).
+    /// Every breaker that has a row, by agent name.
+    pub fn breakers(&self) -> Result<Vec<(String, BreakerRow)>> {
+        self.rows(
+            "SELECT state, failures, opened_at, agent FROM breaker_state ORDER BY agent",
+            [],
+            |row| Ok((row.get(3)?, breaker_row(row)?)),
+        )
+    }
+
     pub fn breaker_state(&self, agent: &str) -> Result<BreakerState> {
         Ok(self
             .conn

@@ -115,9 +115,12 @@ test("a running execution is cancelled after confirmation", async () => {
   page.on("dialog", (dialog) => { asked = dialog.message(); dialog.accept(); });
   await startFromForm(page, "sleepy", async () => {});
   await page.locator("#detail-status", { hasText: "running" }).waitFor();
+  // The agent's call shows as under way while it runs.
+  await page.locator("#agents tr[data-agent=nap] td.load", { hasText: "1" }).waitFor();
   await page.locator("#cancel").waitFor({ state: "visible" });
   await page.click("#cancel");
   await page.locator("#detail-status", { hasText: "cancelled" }).waitFor({ timeout: 10000 });
+  await page.locator("#agents tr[data-agent=nap] td.load", { hasText: "0" }).waitFor();
   assert.match(asked, /Cancel execution/);
   await page.close();
 });

@@ -309,6 +309,7 @@ fn a_token_guards_mutations_and_is_required_beyond_loopback() {
         ("POST", "/workflows/on_lead/runs"),
         ("GET", "/workflows"),
         ("GET", "/workflows/on_lead/versions/0000"),
+        ("GET", "/agents"),
         ("GET", "/dead-letters"),
         ("POST", "/dead-letters/1/replay"),
         ("POST", "/dead-letters/1/drop"),
@@ -733,4 +734,39 @@ fn a_sigterm_as_soon_as_the_server_serves_stops_it_cleanly() {
         let server = Server::start(&project, &[]);
         server.stop();
     }
+}
+
+#[test]
+fn agents_are_listed_with_their_capacity_and_breaker() {
+    let project = Project::new("serve_agents").file(
+        "flow.wf",
+        r#"
+breaker fragile { open_after 1 failures within 1m cool_down 10m }
+agent broken { output { ok: bool } run ["sh", "-c", "exit 3"] breaker fragile capacity 2 }
+agent fine { output { ok: bool } compute { ok: true } }
+trigger go { manual }
+workflow w { on go steps { a = fine({}) b = broken({}) } }
+"#,
+    );
+    project
+        .wfc(["run", "flow.wf", "--workflow", "w"])
+        .expect_code(1);
+    let server = Server::start(&project, &[]);
+    let (status, listed) = server.http("GET", "/agents", None, None);
+    assert_eq!(status, 200, "{listed}");
+    let agents = listed["agents"].as_array().unwrap();
+    let broken = agents.iter().find(|a| a["name"] == "broken").unwrap();
+    assert_eq!(broken["capacity"], json!(2));
+    assert_eq!(broken["in_flight"], json!(0));
+    assert_eq!(broken["breaker"]["state"], "open", "{broken}");
+    let opened =
+        chrono::DateTime::parse_from_rfc3339(broken["breaker"]["opened_at"].as_str().unwrap())
+            .unwrap();
+    let trial =
+        chrono::DateTime::parse_from_rfc3339(broken["breaker"]["trial_at"].as_str().unwrap())
+            .unwrap();
+    assert_eq!(trial - opened, chrono::Duration::minutes(10));
+    let fine = agents.iter().find(|a| a["name"] == "fine").unwrap();
+    assert_eq!(fine["breaker"], Value::Null);
+    server.stop();
 }
