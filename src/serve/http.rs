@@ -49,6 +49,7 @@ pub async fn serve(
         .route("/metrics/{name}", post(post_metric))
         .route("/stream", get(stream))
         .route("/agents", get(list_agents))
+        .route("/failures", get(list_failures))
         .route("/dead-letters", get(list_dead_letters))
         .route("/dead-letters/{id}/replay", post(replay_dead_letter))
         .route("/dead-letters/{id}/drop", post(drop_dead_letter))
@@ -555,6 +556,15 @@ async fn list_agents(Shared(state): Shared<Arc<State>>) -> ApiResult {
         }
     }
     Ok(Json(json!({ "agents": agents })).into_response())
+}
+
+/// `{ "failures": [...] }`: failed attempts grouped by workflow, agent and kind.
+async fn list_failures(Shared(state): Shared<Arc<State>>) -> ApiResult {
+    let groups = with_store(&state, Store::open_read_only, |store| {
+        store.failure_groups()
+    })
+    .await?;
+    Ok(Json(json!({ "failures": groups })).into_response())
 }
 
 /// `{ "dead_letters": [...] }`, oldest first, as `wfc dlq list`.

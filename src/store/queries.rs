@@ -122,6 +122,19 @@ pub struct AttemptEnd<'a> {
     pub tokens: Option<Tokens>,
 }
 
+/// Failed attempts of one workflow, agent and kind, with the latest as example.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FailureGroup {
+    pub workflow: String,
+    pub agent: Option<String>,
+    pub kind: AttemptStatus,
+    pub count: u64,
+    pub latest_at: String,
+    pub example_execution: String,
+    pub example_step: String,
+    pub example_error: Option<String>,
+}
+
 /// One execution as a live view shows it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Activity {
@@ -366,6 +379,33 @@ impl Store {
                     finished_at: row.get(5)?,
                     attempts: row.get(6)?,
                     running: row.get(7)?,
+                })
+            },
+        )
+    }
+
+    /// Failed attempts grouped by workflow, agent and error kind, the most
+    /// frequent first, each with its latest example (SQLite takes the bare
+    /// columns from the row that gives the `MAX`).
+    pub fn failure_groups(&self) -> Result<Vec<FailureGroup>> {
+        self.rows(
+            "SELECT e.workflow, a.agent, a.status, COUNT(*), MAX(a.started_at),
+                    a.execution_id, a.step, a.error
+             FROM step_attempts a JOIN executions e ON e.id = a.execution_id
+             WHERE a.status NOT IN ('completed', 'running')
+             GROUP BY e.workflow, a.agent, a.status
+             ORDER BY COUNT(*) DESC, MAX(a.started_at) DESC",
+            [],
+            |row| {
+                Ok(FailureGroup {
+                    workflow: row.get(0)?,
+                    agent: row.get(1)?,
+                    kind: row.get(2)?,
+                    count: row.get(3)?,
+                    latest_at: row.get(4)?,
+                    example_execution: row.get(5)?,
+                    example_step: row.get(6)?,
+                    example_error: row.get(7)?,
                 })
             },
         )

@@ -138,6 +138,12 @@ test("a dead letter is replayed from the queue and its replay completes", async 
   await letter.locator("button", { hasText: "Drop" }).click();
   await page.locator("#dead-letters-empty").waitFor({ state: "visible" });
   assert.match(asked, /Drop dead letter/);
+  // The failure is in the analysis, and its example opens the execution.
+  await page.click("#tab-management");
+  const group = page.locator("#failures tbody tr", { hasText: "fragile" });
+  await group.locator("td", { hasText: "failed" }).first().waitFor();
+  await group.locator("a").click();
+  await page.locator("#detail-status", { hasText: "failed" }).waitFor();
   await page.close();
 });
 

@@ -310,6 +310,7 @@ fn a_token_guards_mutations_and_is_required_beyond_loopback() {
         ("GET", "/workflows"),
         ("GET", "/workflows/on_lead/versions/0000"),
         ("GET", "/agents"),
+        ("GET", "/failures"),
         ("GET", "/dead-letters"),
         ("POST", "/dead-letters/1/replay"),
         ("POST", "/dead-letters/1/drop"),
@@ -677,6 +678,37 @@ workflow fragile { on go input { n: number } steps { r = once({}) } output r on_
     assert_eq!(letter["workflow"], "fragile");
     assert_eq!(letter["input"], json!({ "n": 7 }));
     let id = letter["id"].as_i64().unwrap();
+    // The failure analysis groups the failed attempt with it as the example.
+    let (status, failures) = server.http("GET", "/failures", None, None);
+    assert_eq!(status, 200, "{failures}");
+    assert_eq!(
+        failures["failures"].as_array().unwrap().len(),
+        1,
+        "{failures}"
+    );
+    let group = &failures["failures"][0];
+    assert_eq!(
+        (
+            &group["workflow"],
+            &group["agent"],
+            &group["kind"],
+            &group["count"]
+        ),
+        (
+            &json!("fragile"),
+            &json!("once"),
+            &json!("failed"),
+            &json!(1)
+        )
+    );
+    assert_eq!(group["example_execution"], letter["execution_id"]);
+    assert!(
+        group["example_error"]
+            .as_str()
+            .unwrap()
+            .contains("status 3"),
+        "{group}"
+    );
 
     let (status, replayed) = server.http("POST", &format!("/dead-letters/{id}/replay"), None, None);
     assert_eq!(status, 202, "{replayed}");
