@@ -44,7 +44,37 @@ pub enum Item {
     Workflow(Workflow),
     Goal(Goal),
     Metric(Metric),
+    Alert(Alert),
     Test(Test),
+}
+
+/// `alert name { when … notify webhook "…" emit "…" }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alert {
+    pub name: Ident,
+    pub condition: Option<AlertCondition>,
+    pub webhook: Option<Spanned<String>>,
+    pub emit: Option<Spanned<String>>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AlertCondition {
+    /// `failure_rate(workflow) > 0.2 within 15m`.
+    Signal {
+        signal: Ident,
+        workflow: Ident,
+        op: CompareOp,
+        threshold: Spanned<f64>,
+        within: Spanned<Millis>,
+        span: Span,
+    },
+    /// `goal name is at_risk`.
+    Goal {
+        goal: Ident,
+        status: Ident,
+        span: Span,
+    },
 }
 
 /// `test "name" { … }`: mocks, what it runs, and what must hold after.

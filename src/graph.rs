@@ -7,7 +7,8 @@ use crate::program::*;
 use crate::source::Sources;
 use std::fmt::Write;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Shape {
     Box,
     /// Triggers and workflows pursued by goals.
@@ -22,14 +23,17 @@ pub enum Shape {
     Fork,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Node {
     pub id: String,
     pub label: String,
     pub shape: Shape,
+    /// The step its attempts are recorded under (loop iterations add `[i]`), for
+    /// a node that runs as a step: what the dashboard lights while it runs.
+    pub step: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Edge {
     pub from: String,
     pub to: String,
@@ -38,7 +42,7 @@ pub struct Edge {
 }
 
 /// Nodes (optionally grouped, one group per workflow) and edges.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize)]
 pub struct Graph {
     pub groups: Vec<(String, Vec<Node>)>,
     pub edges: Vec<Edge>,
@@ -52,6 +56,7 @@ pub fn workflows(program: &Program, sources: &Sources, only: Option<&str>) -> Gr
         graph: Graph::default(),
         nodes: Vec::new(),
         next: 0,
+        path: String::new(),
     };
     for workflow in program.workflows() {
         if only.is_some_and(|name| name != workflow.name) {
@@ -76,6 +81,7 @@ pub fn goals(program: &Program) -> Graph {
         graph: Graph::default(),
         nodes: Vec::new(),
         next: 0,
+        path: String::new(),
     };
     for goal in &program.goals {
         builder.goal(goal, None);
@@ -91,16 +97,24 @@ struct Builder<'a> {
     graph: Graph,
     nodes: Vec<Node>,
     next: usize,
+    /// The step path of the block being built: `xs[].` inside loop `xs`, where
+    /// the runtime records `xs[0].`, `xs[1].`, ….
+    path: String,
 }
 
 impl Builder<'_> {
     fn node(&mut self, label: String, shape: Shape) -> String {
+        self.step_node(label, shape, None)
+    }
+
+    fn step_node(&mut self, label: String, shape: Shape, step: Option<&str>) -> String {
         self.next += 1;
         let id = format!("n{}", self.next);
         self.nodes.push(Node {
             id: id.clone(),
             label,
             shape,
+            step: step.map(|step| format!("{}{step}", self.path)),
         });
         id
     }
@@ -150,7 +164,8 @@ impl Builder<'_> {
         match &workflow.body {
             WorkflowBody::Chain(chain) => {
                 for agent in chain {
-                    let id = self.node(self.program.agent(*agent).name.clone(), Shape::Box);
+                    let name = &self.program.agent(*agent).name;
+                    let id = self.step_node(name.clone(), Shape::Box, Some(name));
                     self.connect(&exits, &id, None);
                     exits = vec![id];
                 }
@@ -158,7 +173,8 @@ impl Builder<'_> {
             WorkflowBody::Steps(block) => exits = self.block(block, exits, None),
         }
         for record in &workflow.records {
-            let id = self.node(format!("record {}", record.metric), Shape::Note);
+            let label = format!("record {}", record.metric);
+            let id = self.step_node(label, Shape::Note, Some(&record.step));
             self.connect(&exits, &id, None);
             exits = vec![id];
         }
@@ -202,7 +218,7 @@ impl Builder<'_> {
         label: Option<String>,
     ) -> Vec<String> {
         let simple = |builder: &mut Self, text: String, shape: Shape| {
-            let id = builder.node(text, shape);
+            let id = builder.step_node(text, shape, Some(&statement.step));
             builder.connect(&entries, &id, label.clone());
             vec![id]
         };
@@ -274,7 +290,10 @@ impl Builder<'_> {
                     text = format!("{result} = {text}");
                 }
                 let head = simple(self, text, Shape::Diamond);
+                let outer = self.path.clone();
+                self.path = format!("{outer}{}[].", statement.step);
                 let body_exits = self.block(&for_loop.body, head.clone(), Some("each".into()));
+                self.path = outer;
                 for exit in &body_exits {
                     self.edge(exit, &head[0], Some("next".into()), true);
                 }

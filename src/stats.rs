@@ -4,7 +4,7 @@
 //! prints them; anything else (the HTTP API) can serve the same figures.
 
 use crate::store::{
-    parse_timestamp, AttemptStatus, ExecutionStatus, HistoryFilter, Store, StoreError,
+    parse_timestamp, AttemptStatus, ExecutionRow, ExecutionStatus, HistoryFilter, Store, StoreError,
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -50,6 +50,24 @@ pub struct Stats {
     pub window: Window,
     pub workflows: Vec<WorkflowStats>,
     pub agents: Vec<AgentStats>,
+    /// The executions that started within the window, in [`BUCKETS`] equal
+    /// stretches of it, oldest first: how completion time and success moved.
+    pub over_time: Vec<Bucket>,
+}
+
+/// How many stretches `over_time` cuts the window into.
+pub const BUCKETS: usize = 12;
+
+/// The executions started in `[since, until)`.
+#[derive(Serialize)]
+pub struct Bucket {
+    pub since: String,
+    pub until: String,
+    pub completed: usize,
+    pub failed: usize,
+    pub success_rate: Option<f64>,
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -80,28 +98,20 @@ pub fn compute(
     let workflows = by_workflow
         .into_iter()
         .map(|(workflow, runs)| {
-            let count = |status| runs.iter().filter(|e| e.status == status).count();
-            let (completed, failed) = (
-                count(ExecutionStatus::Completed),
-                count(ExecutionStatus::Failed),
-            );
-            let mut durations: Vec<f64> = runs
-                .iter()
-                .filter(|e| e.status == ExecutionStatus::Completed)
-                .filter_map(|e| e.duration_ms)
-                .collect();
-            durations.sort_by(f64::total_cmp);
+            let o = Outcomes::of(&runs);
             WorkflowStats {
                 workflow: workflow.to_string(),
                 executions: runs.len(),
-                completed,
-                failed,
-                running: count(ExecutionStatus::Running),
-                success_rate: (completed + failed > 0)
-                    .then(|| completed as f64 / (completed + failed) as f64),
-                p50_ms: percentile(&durations, 0.50),
-                p95_ms: percentile(&durations, 0.95),
-                max_ms: durations.last().copied(),
+                completed: o.completed,
+                failed: o.failed,
+                running: runs
+                    .iter()
+                    .filter(|e| e.status == ExecutionStatus::Running)
+                    .count(),
+                success_rate: o.success_rate(),
+                p50_ms: percentile(&o.durations, 0.50),
+                p95_ms: percentile(&o.durations, 0.95),
+                max_ms: o.durations.last().copied(),
             }
         })
         .collect();
@@ -150,18 +160,84 @@ pub fn compute(
             }
         })
         .collect();
-    let window = Window {
-        since: crate::store::timestamp(
-            now - chrono::Duration::from_std(window).unwrap_or_default(),
-        ),
-        until: crate::store::timestamp(now),
-    };
+    let start = now - chrono::Duration::from_std(window).unwrap_or_default();
     let stats = Stats {
-        window,
+        window: Window {
+            since: crate::store::timestamp(start),
+            until: crate::store::timestamp(now),
+        },
         workflows,
         agents,
+        over_time: over_time(&executions, start, now),
     };
     Ok(stats)
+}
+
+/// How a set of executions ended: the finished ones' counts and the completed
+/// ones' durations, sorted.
+struct Outcomes {
+    completed: usize,
+    failed: usize,
+    durations: Vec<f64>,
+}
+
+impl Outcomes {
+    fn of(runs: &[&ExecutionRow]) -> Self {
+        let count = |status| runs.iter().filter(|e| e.status == status).count();
+        let mut durations: Vec<f64> = runs
+            .iter()
+            .filter(|e| e.status == ExecutionStatus::Completed)
+            .filter_map(|e| e.duration_ms)
+            .collect();
+        durations.sort_by(f64::total_cmp);
+        Outcomes {
+            completed: count(ExecutionStatus::Completed),
+            failed: count(ExecutionStatus::Failed),
+            durations,
+        }
+    }
+
+    /// Completed over finished; none while nothing finished.
+    fn success_rate(&self) -> Option<f64> {
+        let finished = self.completed + self.failed;
+        (finished > 0).then(|| self.completed as f64 / finished as f64)
+    }
+}
+
+/// The executions started in `[start, end)` cut into [`BUCKETS`] stretches.
+fn over_time(executions: &[ExecutionRow], start: DateTime<Utc>, end: DateTime<Utc>) -> Vec<Bucket> {
+    let step = (end - start) / BUCKETS as i32;
+    let mut buckets: Vec<Vec<&ExecutionRow>> = vec![Vec::new(); BUCKETS];
+    if step > chrono::Duration::zero() {
+        for e in executions {
+            let Some(at) = parse_timestamp(&e.started_at) else {
+                continue;
+            };
+            if at >= start && at < end {
+                let index = ((at - start).num_microseconds().unwrap_or(0)
+                    / step.num_microseconds().unwrap_or(1).max(1))
+                    as usize;
+                buckets[index.min(BUCKETS - 1)].push(e);
+            }
+        }
+    }
+    buckets
+        .into_iter()
+        .enumerate()
+        .map(|(i, runs)| {
+            let o = Outcomes::of(&runs);
+            let since = start + step * i as i32;
+            Bucket {
+                since: crate::store::timestamp(since),
+                until: crate::store::timestamp(if i + 1 == BUCKETS { end } else { since + step }),
+                completed: o.completed,
+                failed: o.failed,
+                success_rate: o.success_rate(),
+                p50_ms: percentile(&o.durations, 0.50),
+                p95_ms: percentile(&o.durations, 0.95),
+            }
+        })
+        .collect()
 }
 
 /// The share of a window of `length` ms that an agent's slots were busy, from its
@@ -202,7 +278,62 @@ fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
-    use super::{percentile, utilisation};
+    use super::{over_time, percentile, utilisation, BUCKETS};
+    use crate::store::{ExecutionRow, ExecutionStatus};
+    use chrono::{TimeZone, Utc};
+
+    fn row(started_at: &str, status: ExecutionStatus, duration_ms: Option<f64>) -> ExecutionRow {
+        ExecutionRow {
+            id: String::new(),
+            workflow: "w".into(),
+            version: None,
+            source_blob: String::new(),
+            root_path: String::new(),
+            trigger: None,
+            parent_id: None,
+            parent_step: None,
+            input: serde_json::Value::Null,
+            status,
+            result: None,
+            error: None,
+            started_at: started_at.into(),
+            finished_at: None,
+            duration_ms,
+            agents: Vec::new(),
+            owner_pid: None,
+            replay_of: None,
+        }
+    }
+
+    #[test]
+    fn over_time_puts_each_execution_in_the_stretch_it_started_in() {
+        use ExecutionStatus::*;
+        let start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let end = Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap();
+        let runs = [
+            row("2025-12-31T23:59:59.000Z", Completed, Some(1.0)), // before
+            row("2026-01-01T00:10:00.000Z", Completed, Some(100.0)),
+            row("2026-01-01T00:50:00.000Z", Completed, Some(300.0)),
+            row("2026-01-01T00:59:00.000Z", Failed, None),
+            row("2026-01-01T05:00:00.000Z", Failed, None),
+            row("2026-01-01T11:59:59.000Z", Running, None),
+            row("2026-01-01T12:00:00.000Z", Completed, Some(9.0)), // the end is out
+        ];
+        let buckets = over_time(&runs, start, end);
+        assert_eq!(buckets.len(), BUCKETS);
+        assert_eq!(buckets[0].since, "2026-01-01T00:00:00.000Z");
+        assert_eq!(buckets[0].until, "2026-01-01T01:00:00.000Z");
+        assert_eq!((buckets[0].completed, buckets[0].failed), (2, 1));
+        assert_eq!(buckets[0].success_rate, Some(2.0 / 3.0));
+        assert_eq!(buckets[0].p50_ms, Some(100.0));
+        assert_eq!(buckets[0].p95_ms, Some(300.0));
+        assert_eq!((buckets[5].failed, buckets[5].success_rate), (1, Some(0.0)));
+        // A running execution is counted nowhere yet; an empty stretch has no rate.
+        assert_eq!(buckets[11].success_rate, None);
+        assert_eq!(buckets[11].until, "2026-01-01T12:00:00.000Z");
+        let total: usize = buckets.iter().map(|b| b.completed + b.failed).sum();
+        assert_eq!(total, 4);
+    }
 
     #[test]
     fn utilisation_is_a_share_of_the_window_and_never_more_than_all_of_it() {

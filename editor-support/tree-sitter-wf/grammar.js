@@ -14,7 +14,7 @@ module.exports = grammar({
 
   rules: {
     source_file: ($) => repeat($._item),
-    _item: ($) => choice($.import, $.timezone, $.retry, $.breaker, $.agent, $.trigger, $.workflow, $.goal, $.metric, $.test),
+    _item: ($) => choice($.import, $.timezone, $.retry, $.breaker, $.agent, $.trigger, $.workflow, $.goal, $.metric, $.alert, $.test),
 
     // LEXICAL
     comment: (_) => token(choice(seq("//", /.*/), seq("/*", /[^*]*\*+([^/*][^*]*\*+)*/, "/"))),
@@ -102,6 +102,37 @@ module.exports = grammar({
         field("name", $.metric_name),
         "{",
         repeat(choice(seq("unit", $.string), seq("description", $.string))),
+        "}",
+      ),
+
+    // ALERTS (evaluated by `wfc serve`)
+    alert: ($) =>
+      seq(
+        "alert",
+        field("name", $.identifier),
+        "{",
+        repeat(
+          choice(
+            seq(
+              "when",
+              choice(
+                seq("goal", field("goal", $.identifier), "is", field("status", $.identifier)),
+                seq(
+                  field("signal", $.identifier),
+                  "(",
+                  field("workflow", $.identifier),
+                  ")",
+                  $.compare_op,
+                  $._signed_number,
+                  "within",
+                  $.duration,
+                ),
+              ),
+            ),
+            seq("notify", "webhook", $.string),
+            seq("emit", $.string),
+          ),
+        ),
         "}",
       ),
 

@@ -17,6 +17,7 @@ pub struct Declarations {
     pub breakers: BTreeMap<String, Breaker>,
     /// `test` blocks, in file order (their names are checked in `tests.rs`).
     pub tests: Vec<Test>,
+    pub alerts: BTreeMap<String, Alert>,
     /// Metrics declared to be recorded from outside.
     pub metrics: BTreeMap<String, Metric>,
     /// Top-level goals; children stay inside their parents.
@@ -34,7 +35,16 @@ trait Named {
 macro_rules! named {
     ($($ty:ty),*) => { $(impl Named for $ty { fn ident(&self) -> &Ident { &self.name } })* };
 }
-named!(Agent, Trigger, Workflow, RetryPolicy, Breaker, Goal, Metric);
+named!(
+    Agent,
+    Trigger,
+    Workflow,
+    RetryPolicy,
+    Breaker,
+    Goal,
+    Metric,
+    Alert
+);
 
 impl<T: Named> Named for &T {
     fn ident(&self) -> &Ident {
@@ -93,6 +103,13 @@ impl Declarations {
                         diagnostics,
                     ),
                     Item::Goal(g) => program.goals.push(g),
+                    Item::Alert(a) => insert(
+                        &mut program.alerts,
+                        a,
+                        Code::DuplicateAlert,
+                        "alert",
+                        diagnostics,
+                    ),
                     Item::Test(t) => program.tests.push(t),
                     Item::Metric(m) => insert(
                         &mut program.metrics,

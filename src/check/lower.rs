@@ -64,6 +64,59 @@ pub(super) fn lower(declarations: &Declarations, sources: &Sources) -> Option<Pr
             .iter()
             .map(|t| test(t, &ids))
             .collect::<Option<_>>()?,
+        alerts: declarations
+            .alerts
+            .values()
+            .map(alert)
+            .collect::<Option<_>>()?,
+    })
+}
+
+fn alert(alert: &ast::Alert) -> Option<Alert> {
+    let (condition, text) = match alert.condition.as_ref()? {
+        ast::AlertCondition::Signal {
+            signal,
+            workflow,
+            op,
+            threshold,
+            within,
+            ..
+        } => {
+            let within = millis(within);
+            let text = format!(
+                "{}({}) {} {} within {}",
+                signal.name,
+                workflow.name,
+                op.symbol(),
+                threshold.value,
+                crate::duration::format(within)
+            );
+            let condition = Condition::Signal {
+                signal: Signal::parse(&signal.name)?,
+                workflow: workflow.name.clone(),
+                op: *op,
+                threshold: threshold.value,
+                within,
+            };
+            (condition, text)
+        }
+        ast::AlertCondition::Goal { goal, status, .. } => (
+            Condition::Goal {
+                goal: goal.name.clone(),
+                status: crate::goals::Status::parse(&status.name)?,
+            },
+            format!("goal {} is {}", goal.name, status.name),
+        ),
+    };
+    Some(Alert {
+        name: alert.name.name.clone(),
+        condition,
+        text,
+        webhook: match &alert.webhook {
+            Some(url) => Some(url::Url::parse(&url.value).ok()?),
+            None => None,
+        },
+        emit: alert.emit.as_ref().map(|e| e.value.clone()),
     })
 }
 

@@ -2,6 +2,7 @@
 //! rules; all of them run, and every problem comes back at once as data. Nothing in
 //! `check` reads files or stops at the first error.
 
+mod alerts;
 mod declarations;
 mod expand;
 mod expr;
@@ -72,6 +73,7 @@ pub fn check(loaded: &mut Loaded) -> Checked {
     flow::check(&declarations, &mut diagnostics);
     graph::check(&declarations, &mut diagnostics);
     test_blocks::check(&declarations, &mut diagnostics);
+    alerts::check(&declarations, &mut diagnostics);
     diagnostic::sort(&mut diagnostics);
     let program = if diagnostics.iter().any(Diagnostic::is_error) {
         None

@@ -126,11 +126,11 @@ pub(super) fn unknown_error_kind<I: Iterator<Item = ErrorKind>>(
 }
 
 /// What is wrong with an HTTP agent's URL, if anything.
-fn url_problem(text: &str) -> Option<String> {
+pub(super) fn url_problem(text: &str) -> Option<String> {
     match url::Url::parse(text) {
         Err(error) => Some(format!("`{text}` is not a URL: {error}")),
         Ok(url) if !matches!(url.scheme(), "http" | "https") => Some(format!(
-            "`{text}` is a `{}` URL; an agent calls `http` or `https`",
+            "`{text}` is a `{}` URL; only `http` and `https` URLs are called",
             url.scheme()
         )),
         Ok(url) if url.host_str().is_none_or(str::is_empty) => {
@@ -496,7 +496,7 @@ fn event_pattern(pattern: &Spanned<String>, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn event_name(name: &Spanned<String>, out: &mut Vec<Diagnostic>) {
+pub(super) fn event_name(name: &Spanned<String>, out: &mut Vec<Diagnostic>) {
     if let Some(problem) = event_problem(&name.value, false) {
         out.push(
             Diagnostic::new(

@@ -40,6 +40,7 @@ codes! {
     DuplicateGoal => "duplicate_goal", Error;
     DuplicateMetric => "duplicate_metric", Error;
     DuplicateTest => "duplicate_test", Error;
+    DuplicateAlert => "duplicate_alert", Error;
     DuplicateStep => "duplicate_step", Error;
     UnknownAgent => "unknown_agent", Error;
     UnknownTrigger => "unknown_trigger", Error;
@@ -56,6 +57,9 @@ codes! {
     UnknownErrorKind => "unknown_error_kind", Error;
     UnknownAggregation => "unknown_aggregation", Error;
     UnknownPeriod => "unknown_period", Error;
+    UnknownGoal => "unknown_goal", Error;
+    UnknownGoalStatus => "unknown_goal_status", Error;
+    UnknownAlertSignal => "unknown_alert_signal", Error;
     // Types.
     TypeMismatch => "type_mismatch", Error;
     InputMismatch => "input_mismatch", Error;
@@ -92,6 +96,7 @@ codes! {
     EmptyTrigger => "empty_trigger", Error;
     TestStart => "test_start", Error;
     ConflictingTrigger => "conflicting_trigger", Error;
+    IncompleteAlert => "incomplete_alert", Error;
     // The program as a graph.
     WorkflowCycle => "workflow_cycle", Error;
     UnreachableWorkflow => "unreachable_workflow", Warning;

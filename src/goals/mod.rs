@@ -16,8 +16,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 use std::collections::HashMap;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     /// The KPI's condition holds now.
     Achieved,
@@ -34,6 +33,31 @@ pub enum Status {
 }
 
 impl Status {
+    pub const ALL: [Status; 6] = [
+        Status::Achieved,
+        Status::OnTrack,
+        Status::AtRisk,
+        Status::Overdue,
+        Status::InProgress,
+        Status::NoData,
+    ];
+
+    /// The name a `.wf` file and the JSON use: `at_risk`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Achieved => "achieved",
+            Status::OnTrack => "on_track",
+            Status::AtRisk => "at_risk",
+            Status::Overdue => "overdue",
+            Status::InProgress => "in_progress",
+            Status::NoData => "no_data",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Status::Achieved => "achieved",
@@ -77,6 +101,12 @@ pub struct GoalReport {
     pub team: Option<TeamReport>,
     pub pursued_by: Vec<String>,
     pub children: Vec<GoalReport>,
+}
+
+impl Serialize for Status {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
 }
 
 /// Evaluates every goal of `program` as of `at`, from the samples in `store`.

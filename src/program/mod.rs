@@ -4,12 +4,14 @@
 //! name; nothing downstream looks a name up again or re-derives a type. Its
 //! vocabularies (error kinds, built-ins, event names) are defined once here.
 
+mod alert;
 mod builtin;
 mod error_kind;
 mod event;
 mod schedule;
 mod test;
 
+pub use alert::{Alert, Condition, Signal};
 pub use builtin::{Builtin, MAX_RANGE};
 pub use error_kind::ErrorKind;
 pub use event::{event_problem, invalid_event_name, matches};
@@ -58,6 +60,8 @@ pub struct Program {
     pub metrics: BTreeMap<String, Metric>,
     /// The `test` blocks of every loaded file, in file order.
     pub tests: Vec<Test>,
+    /// In name order.
+    pub alerts: Vec<Alert>,
 }
 
 /// A metric series the program knows.

@@ -245,6 +245,11 @@ impl Engine {
             .await
     }
 
+    /// The text of every file this engine's program was loaded from.
+    pub fn sources(&self) -> &Sources {
+        &self.sources
+    }
+
     /// Every file this engine's program was loaded from.
     pub fn source_paths(&self) -> Vec<std::path::PathBuf> {
         self.sources.iter().map(|(_, f)| f.path.clone()).collect()

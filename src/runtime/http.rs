@@ -21,6 +21,25 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How much of an error response a failure message quotes.
 const QUOTED: usize = 300;
 
+/// POSTs `body` to `url` as JSON (an alert's webhook): the status of a 2xx
+/// answer, or what went wrong.
+pub async fn post_json(url: &url::Url, body: &Value, timeout: Duration) -> Result<u16, String> {
+    let client = client(false).map_err(|failure| failure.message)?;
+    let response = client
+        .post(url.clone())
+        .json(body)
+        .timeout(timeout)
+        .send()
+        .await
+        .map_err(|e| e.without_url().to_string())?;
+    let status = response.status();
+    if status.is_success() {
+        Ok(status.as_u16())
+    } else {
+        Err(format!("HTTP {status}"))
+    }
+}
+
 /// The shared client. One that sends secrets follows redirects only within the
 /// origin it was sent to: a header such as `X-Api-Key` would otherwise go on to
 /// whatever host a service redirects to (reqwest drops only `Authorization`).

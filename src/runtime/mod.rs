@@ -21,6 +21,7 @@ pub use breaker::{admit, record, Admission, BreakerPolicy};
 pub use engine::{Begun, Engine, Execution, Origin};
 pub use error::{ErrorKind, StepError};
 pub use eval::{constant, describe, EvalError};
+pub use http::post_json;
 pub use progress::{AttemptReport, Progress, Silent, StartReport};
 
 /// Why a run could not start. Failures once it has started are recorded in the

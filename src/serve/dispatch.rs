@@ -13,6 +13,9 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use tokio::sync::watch;
 
+/// Alerts are evaluated every this many ticks.
+const ALERT_TICKS: u64 = (super::alerts::EVERY.as_millis() / TICK.as_millis()) as u64;
+
 pub async fn run(state: Arc<State>, watch_files: bool, mut stop: watch::Receiver<bool>) {
     let mut store = match Store::open(&state.db) {
         Ok(store) => store,
@@ -47,6 +50,16 @@ pub async fn run(state: Arc<State>, watch_files: bool, mut stop: watch::Receiver
             Err(error) => tracing::error!(%error, "evaluating metric triggers"),
         }
         ticks += 1;
+        if ticks % ALERT_TICKS == 0 {
+            match super::alerts::pass(&engines, &mut store, now) {
+                Ok(calls) => {
+                    for call in calls {
+                        tokio::spawn(super::alerts::deliver(call, state.db.clone()));
+                    }
+                }
+                Err(error) => tracing::error!(%error, "evaluating alerts"),
+            }
+        }
         if watch_files && ticks % 3 == 0 {
             reload(&state);
         }

@@ -56,6 +56,11 @@ pub async fn serve(
         .route("/workflows", get(list_workflows))
         .route("/workflows/{name}/versions/{blob}", get(get_version))
         .route("/workflows/{name}/diff", get(get_diff))
+        .route("/workflows/{name}/graph", get(super::analysis::graph))
+        .route("/stats", get(super::analysis::stats))
+        .route("/goals", get(super::analysis::goals))
+        .route("/metrics", get(super::analysis::metrics))
+        .route("/alerts", get(super::alerts::list))
         .route("/workflows/{name}/runs", post(post_run))
         .route("/executions", get(list_executions))
         .route("/executions/{id}", get(get_execution))
@@ -213,13 +218,13 @@ async fn json_errors(response: Response) -> Response {
     fresh
 }
 
-struct ApiError {
+pub(super) struct ApiError {
     status: StatusCode,
     message: String,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+    pub(super) fn new(status: StatusCode, message: impl Into<String>) -> Self {
         ApiError {
             status,
             message: message.into(),
@@ -246,7 +251,18 @@ impl From<StoreError> for ApiError {
     }
 }
 
-type ApiResult = Result<Response, ApiError>;
+pub(super) type ApiResult = Result<Response, ApiError>;
+
+/// A request's query string, or why it is not one.
+pub(super) type QueryParams =
+    Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>;
+
+/// The parameters of a query string; a malformed one is a 400.
+pub(super) fn params(query: QueryParams) -> Result<HashMap<String, String>, ApiError> {
+    query
+        .map(|Query(params)| params)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))
+}
 
 /// A JSON body; an empty body is `{}`.
 fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, ApiError> {
@@ -266,7 +282,7 @@ fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, ApiError> {
 /// Runs a store query off the async threads, on a store opened by `open`
 /// (`Store::open` to write, `Store::open_read_only` to look: a read takes no write
 /// lock and runs no migration check).
-async fn with_store<T: Send + 'static>(
+pub(super) async fn with_store<T: Send + 'static>(
     state: &State,
     open: fn(&std::path::Path) -> Result<Store, StoreError>,
     query: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
@@ -375,9 +391,9 @@ async fn get_version(
 async fn get_diff(
     Shared(state): Shared<Arc<State>>,
     Path(name): Path<String>,
-    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+    query: QueryParams,
 ) -> ApiResult {
-    let Query(params) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let params = params(query)?;
     let (Some(from), Some(to)) = (params.get("from").cloned(), params.get("to").cloned()) else {
         let message = "give the two versions' source blobs as `?from=…&to=…`";
         return Err(ApiError::new(StatusCode::BAD_REQUEST, message));
@@ -626,11 +642,8 @@ async fn drop_dead_letter(Shared(state): Shared<Arc<State>>, Path(id): Path<Stri
 /// A page of executions, newest first, without their large fields (`GET
 /// /executions/{id}` has them): `{ "executions": [...], "next": cursor | null }`;
 /// `?before=<next>` gives the following page.
-async fn list_executions(
-    Shared(state): Shared<Arc<State>>,
-    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult {
-    let Query(params) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+async fn list_executions(Shared(state): Shared<Arc<State>>, query: QueryParams) -> ApiResult {
+    let params = params(query)?;
     let limit = match params.get("limit") {
         Some(text) => match text.parse::<usize>() {
             Ok(limit) if (1..=MAX_LIST).contains(&limit) => limit,

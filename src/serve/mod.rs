@@ -2,6 +2,8 @@
 //! events, metric crossings), resumes what a previous process left, answers an
 //! HTTP API, and shuts down without losing work.
 
+mod alerts;
+mod analysis;
 mod dashboard;
 mod dispatch;
 mod http;

@@ -1,6 +1,7 @@
 //! The SQLite store: every execution, step attempt, metric sample, event and dead
 //! letter, written as it happens. The only module that touches SQLite.
 
+mod alerts;
 mod durability;
 mod migrate;
 mod queries;
@@ -8,6 +9,7 @@ mod schema;
 mod status;
 mod triggers;
 
+pub use alerts::{AlertEpisode, Firing};
 pub use durability::{BreakerRow, CancelRequest, StepRecord};
 pub use queries::*;
 pub use status::{AttemptStatus, BreakerState, ExecutionStatus, StartedBy};

@@ -178,4 +178,22 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE step_attempts ADD COLUMN tokens_out INTEGER;
     ALTER TABLE step_attempts ADD COLUMN cost_usd REAL;
     "#,
+    // 7: alert episodes. One open episode per alert at most (the partial unique
+    // index): whichever server sees the condition first opens it and notifies;
+    // the others find it open and do nothing.
+    r#"
+    CREATE TABLE alert_episodes (
+        id INTEGER PRIMARY KEY,
+        alert TEXT NOT NULL,
+        condition TEXT NOT NULL,
+        value REAL,
+        started_at TEXT NOT NULL,
+        ended_at TEXT,
+        delivery TEXT
+    );
+    CREATE UNIQUE INDEX alert_episodes_open ON alert_episodes (alert) WHERE ended_at IS NULL;
+    CREATE INDEX alert_episodes_by_alert ON alert_episodes (alert, id);
+    -- A signal reads the executions of one workflow that ended within its window.
+    CREATE INDEX executions_by_workflow_end ON executions (workflow, finished_at);
+    "#,
 ];

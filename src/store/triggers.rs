@@ -186,6 +186,18 @@ impl Store {
              ORDER BY recorded_at, id", params![series, from, to], metric_row)
     }
 
+    /// The newest `limit` samples of a series, oldest first.
+    pub fn latest_samples(&self, series: &str, limit: usize) -> Result<Vec<MetricRow>> {
+        let mut rows: Vec<MetricRow> = self.rows(
+            "SELECT id, name, value, execution_id, recorded_at FROM metrics
+             WHERE name = ?1 ORDER BY recorded_at DESC, id DESC LIMIT ?2",
+            params![series, limit as i64],
+            metric_row,
+        )?;
+        rows.reverse();
+        Ok(rows)
+    }
+
     /// Every metric name with its sample count, oldest first by name.
     pub fn metric_names(&self) -> Result<Vec<(String, i64)>> {
         self.rows(

@@ -58,6 +58,7 @@ impl Lower {
             Rule::workflow_decl => Item::Workflow(self.workflow(pair)),
             Rule::goal_decl => Item::Goal(self.goal(pair)),
             Rule::metric_decl => Item::Metric(self.metric(pair)),
+            Rule::alert_decl => Item::Alert(self.alert(pair)),
             Rule::test_decl => Item::Test(self.test(pair)),
             rule => unreachable_rule(rule),
         }
@@ -81,6 +82,50 @@ impl Lower {
             }
         }
         metric
+    }
+
+    fn alert(&mut self, pair: Pair<'_, Rule>) -> Alert {
+        let span = self.span(&pair);
+        let mut children = Children::of(pair);
+        let mut alert = Alert {
+            name: self.ident(children.next()),
+            condition: None,
+            webhook: None,
+            emit: None,
+            span,
+        };
+        for prop in self.properties(children.rest(), &[]) {
+            match prop.as_rule() {
+                Rule::alert_when => alert.condition = Some(self.alert_condition(prop)),
+                Rule::alert_webhook => alert.webhook = Some(self.string_child(prop)),
+                Rule::alert_emit => alert.emit = Some(self.string_child(prop)),
+                rule => unreachable_rule(rule),
+            }
+        }
+        alert
+    }
+
+    fn alert_condition(&mut self, pair: Pair<'_, Rule>) -> AlertCondition {
+        let condition = Children::of(pair).next();
+        let span = self.span(&condition);
+        let rule = condition.as_rule();
+        let mut children = Children::of(condition);
+        match rule {
+            Rule::alert_goal => AlertCondition::Goal {
+                goal: self.ident(children.next()),
+                status: self.ident(children.next()),
+                span,
+            },
+            Rule::alert_signal => AlertCondition::Signal {
+                signal: self.ident(children.next()),
+                workflow: self.ident(children.next()),
+                op: compare_op(keyword(&children.next())),
+                threshold: self.number(children.next()),
+                within: self.duration(children.next()),
+                span,
+            },
+            rule => unreachable_rule(rule),
+        }
     }
 
     // LITERALS
@@ -833,6 +878,9 @@ fn property_name(rule: Rule) -> &'static str {
         Rule::timezone => "timezone",
         Rule::metric_unit => "unit",
         Rule::metric_description => "description",
+        Rule::alert_when => "when",
+        Rule::alert_webhook => "notify webhook",
+        Rule::alert_emit => "emit",
         Rule::llm_endpoint => "endpoint",
         Rule::llm_key => "key",
         Rule::llm_system => "system",

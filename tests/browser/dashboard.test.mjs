@@ -6,31 +6,44 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { createServer } from "node:http";
 import { mkdtempSync, writeFileSync, appendFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, dirname } from "node:path";
+import { join, dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const wfc = process.env.WFC_BIN || join(root, "target", "debug", "wfc");
+// Absolute: each server runs in its own directory.
+const wfc = resolve(process.env.WFC_BIN || join(root, "target", "debug", "wfc"));
 const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
 
-const flow = `
+// An alert's webhook: counts the calls it takes.
+const hookCalls = [];
+const hook = createServer((request, response) => {
+  let body = "";
+  request.on("data", (chunk) => { body += chunk; });
+  request.on("end", () => { hookCalls.push(JSON.parse(body)); response.end("{}"); });
+});
+
+const flow = (hookUrl) => `
 agent double { input { n: number } output { n: number } compute { n: input.n * 2 } }
 agent nap { output { ok: bool } run ["sh", "-c", "sleep 20; echo '{}'"] timeout 60s }
 trigger go { manual }
-workflow twice { on go input { n: number, note: string? } steps { wait 300ms r = double({ n: input.n }) } output r }
+metric sales { unit "EUR" }
+goal revenue { title "Revenue" kpi sum(sales) >= 1000 goal latest_sale { kpi latest(sales) >= 1 } }
+workflow twice { on go input { n: number, note: string? } steps { wait 300ms r = double({ n: input.n }) } output r record sales = r.n }
 workflow sleepy { on go steps { r = nap({}) } output r }
 // Fails the first time (no marker file yet), succeeds when replayed.
 agent once { output { ok: bool } run ["sh", "-c", "if [ -e marker ]; then echo '{\\"ok\\": true}'; else touch marker; exit 3; fi"] }
 workflow fragile { on go steps { r = once({}) } output r on_failure dead_letter }
+alert fragile_failing { when failures(fragile) >= 1 within 1h notify webhook "${hookUrl}/hooks/wfc" }
 `;
 
 /** Starts `wfc serve` in a fresh directory; resolves with its base URL once it listens. */
 function serve(extra = []) {
   const dir = mkdtempSync(join(tmpdir(), "wfc-dashboard-"));
-  writeFileSync(join(dir, "flow.wf"), flow);
+  writeFileSync(join(dir, "flow.wf"), flow(`http://127.0.0.1:${hook.address().port}`));
   const child = spawn(wfc, ["serve", "flow.wf", "--listen", "127.0.0.1:0", "--watch", ...extra], {
     cwd: dir,
     env: { ...process.env, NO_COLOR: "1" },
@@ -43,6 +56,7 @@ function serve(extra = []) {
       const found = log.match(/serving address=(\S+)/);
       if (found) resolve({ base: `http://${found[1]}`, dir, child });
     });
+    child.on("error", reject);
     child.on("exit", (code) => reject(new Error(`wfc serve exited ${code}: ${log}`)));
   });
 }
@@ -50,6 +64,7 @@ function serve(extra = []) {
 let browser;
 let server;
 before(async () => {
+  await new Promise((resolve) => hook.listen(0, "127.0.0.1", resolve));
   browser = await chromium.launch({
     executablePath: chromiumPath,
     args: [
@@ -62,6 +77,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   server?.child.kill();
+  hook.close();
 });
 
 async function open(base = server.base) {
@@ -117,6 +133,9 @@ test("a running execution is cancelled after confirmation", async () => {
   await page.locator("#detail-status", { hasText: "running" }).waitFor();
   // The agent's call shows as under way while it runs.
   await page.locator("#agents tr[data-agent=nap] td.load", { hasText: "1" }).waitFor();
+  await page.locator("#detail-agents", { hasText: "nap" }).waitFor();
+  // The graph lights the step under way.
+  await page.locator("#graph g.lit[data-step=r]").waitFor();
   await page.locator("#cancel").waitFor({ state: "visible" });
   await page.click("#cancel");
   await page.locator("#detail-status", { hasText: "cancelled" }).waitFor({ timeout: 10000 });
@@ -144,6 +163,21 @@ test("a dead letter is replayed from the queue and its replay completes", async 
   await group.locator("td", { hasText: "failed" }).first().waitFor();
   await group.locator("a").click();
   await page.locator("#detail-status", { hasText: "failed" }).waitFor();
+  await page.close();
+});
+
+test("an alert fires once when its condition starts to hold, and shows as firing", async () => {
+  // The dead-letter test above failed `fragile` once: the alert holds from then on.
+  const { page } = await open();
+  const row = page.locator("#alerts tr[data-alert=fragile_failing]");
+  await row.locator("td.state", { hasText: "firing since" }).waitFor({ timeout: 5000 });
+  await row.locator("td", { hasText: "delivered (HTTP 200)" }).waitFor({ timeout: 5000 });
+  // Two more evaluations while it still holds send nothing more.
+  await new Promise((r) => setTimeout(r, 2500));
+  assert.equal(hookCalls.length, 1, JSON.stringify(hookCalls));
+  assert.equal(hookCalls[0].alert, "fragile_failing");
+  assert.equal(hookCalls[0].condition, "failures(fragile) >= 1 within 1h");
+  await page.locator("#episodes li[data-alert=fragile_failing]").first().waitFor({ state: "attached" });
   await page.close();
 });
 
@@ -176,7 +210,43 @@ test("two versions that ran are diffed in the management tab", async () => {
   await page.click("#diff");
   await page.locator("#source .ins", { hasText: "+// the second version" }).waitFor();
   await page.locator("#history tbody tr").first().waitFor();
+  // The history's filters are the CLI's: only failed runs of `fragile` now.
+  await page.selectOption("#history-filter select[name=workflow]", "fragile");
+  await page.selectOption("#history-filter select[name=status]", "failed");
+  await page.click("#history-filter button[type=submit]");
+  await page.locator("#history tbody tr", { hasText: "twice" }).waitFor({ state: "detached" });
+  const rows = await page.locator("#history tbody tr").allTextContents();
+  assert.ok(rows.length >= 1 && rows.every((r) => r.includes("fragile") && r.includes("failed")), rows.join("\n"));
+  await page.selectOption("#history-filter select[name=workflow]", "");
+  await page.selectOption("#history-filter select[name=status]", "");
+  await page.click("#history-filter button[type=submit]");
+  await page.locator("#history tbody tr", { hasText: "twice" }).first().waitFor();
   await page.screenshot({ path: join(root, "target", "dashboard-management.png"), fullPage: true });
+  await page.close();
+});
+
+test("the management tab charts performance, goals and metrics", async () => {
+  for (const n of [5, 6]) {
+    const response = await fetch(server.base + "/workflows/twice/runs", { method: "POST", body: JSON.stringify({ n }) });
+    assert.equal(response.status, 202);
+  }
+  const { page, problems } = await open();
+  await page.click("#tab-management");
+  // Both runs end within the hour shown; the charts and tables follow live.
+  const row = page.locator("#workflow-stats tbody tr", { hasText: "twice" });
+  await row.waitFor();
+  await page.locator("#charts svg[aria-label='Completion time over time (p50 and p95)'] circle.p95").first().waitFor({ timeout: 5000 });
+  assert.ok((await page.locator("#charts svg[aria-label='success rate over time'] rect.rate").count()) === 12);
+  await page.locator("#agent-stats tbody tr", { hasText: "double" }).waitFor();
+  // The goal tree: the parent and its child with their progress and status.
+  const revenue = page.locator(".goal[data-goal=revenue]");
+  await revenue.locator(".goal[data-goal=latest_sale] .goal-status", { hasText: "achieved" }).waitFor({ timeout: 5000 });
+  assert.match(await revenue.locator(".goal-line").first().textContent(), /sum\(sales\) >= 1000/);
+  // The metric recorded by each run, charted.
+  await page.locator("figure[data-metric=sales] circle").nth(1).waitFor({ timeout: 5000 });
+  await page.selectOption("#window", "7d");
+  await page.locator("#charts svg").first().waitFor();
+  assert.deepEqual(problems, []);
   await page.close();
 });
 

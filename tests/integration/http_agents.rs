@@ -43,6 +43,7 @@ pub fn serve() -> (String, Hits) {
                 .route("/key", get(key))
                 .route("/whoami", post(whoami))
                 .route("/held/{key}", post(held))
+                .route("/hook/{key}", post(hook))
                 .route("/v1/chat/completions", post(crate::llm_agents::completions))
                 .with_state(state);
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -68,6 +69,13 @@ async fn score(headers: HeaderMap, Json(input): Json<Value>) -> Response {
     }
     let name = input["name"].as_str().unwrap_or_default();
     Json(json!({ "score": name.len() })).into_response()
+}
+
+/// An alert's webhook: counts the call and keeps the last body under `key`.
+async fn hook(State(hits): State<Hits>, Path(key): Path<String>, body: String) -> Response {
+    hit(&hits, &format!("hook/{key}"));
+    hit(&hits, &format!("hook/{key}/{body}"));
+    Json(json!({ "ok": true })).into_response()
 }
 
 async fn flaky(State(hits): State<Hits>, Path(key): Path<String>) -> Response {

@@ -1,8 +1,10 @@
 //! Every integration test, in one binary so the suite builds once.
 
 mod abuse;
+mod alerts;
 mod cli;
 mod clock;
+mod dashboard;
 mod diagnostics;
 mod examples;
 mod explain;

@@ -127,6 +127,18 @@ impl Server {
         ))
     }
 
+    /// Starts `workflow` with `input` over HTTP and waits until its execution ends.
+    pub fn run_to_end(&self, workflow: &str, input: &Value) {
+        let path = format!("/workflows/{workflow}/runs");
+        let (status, started) = self.http("POST", &path, Some(&input.to_string()), None);
+        assert_eq!(status, 202, "{started}");
+        let id = started["execution"].as_str().unwrap().to_string();
+        crate::support::wait_for(Duration::from_secs(5), || {
+            let (_, e) = self.http("GET", &format!("/executions/{id}"), None, None);
+            e["execution"]["status"] != "running"
+        });
+    }
+
     pub fn http(
         &self,
         method: &str,

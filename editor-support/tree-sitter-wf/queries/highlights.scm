@@ -14,7 +14,7 @@
 (input) @variable.builtin
 (type_name) @type
 
-["agent" "workflow" "trigger" "goal" "retry" "breaker" "metric"] @keyword
+["agent" "workflow" "trigger" "goal" "retry" "breaker" "metric" "alert"] @keyword
 ["import" "timezone"] @keyword.import
 ["when" "else" "if" "then"] @keyword.conditional
 ["for" "in" "parallel" "limit" "yield"] @keyword.repeat
@@ -33,6 +33,7 @@
   "retry_on" "open_after" "failures" "within" "cool_down" "cron" "event" "manual" "per"
   "unit" "description" "http" "headers" "GET" "POST" "PUT" "PATCH" "DELETE"
   "llm" "endpoint" "key" "system" "prompt" "temperature" "max_tokens" "price"
+  "notify" "webhook" "is"
 ] @property
 (template) @string
 (template_hole ["{{" "}}"] @punctuation.special)
@@ -44,6 +45,10 @@
 (retry name: (identifier) @type.definition)
 (breaker name: (identifier) @type.definition)
 (metric name: (metric_name (identifier) @type.definition))
+(alert name: (identifier) @type.definition)
+(alert signal: (identifier) @function.builtin)
+(alert workflow: (identifier) @function.call)
+(alert status: (identifier) @constant)
 (catch kind: (identifier) @constant)
 (call agent: (identifier) @function.call)
 (call workflow: (identifier) @function.call)

@@ -6,7 +6,7 @@ endif
 
 syntax case match
 
-syntax keyword wfDeclaration agent workflow trigger goal retry breaker nextgroup=wfDefinedName skipwhite
+syntax keyword wfDeclaration agent workflow trigger goal retry breaker alert nextgroup=wfDefinedName skipwhite
 syntax keyword wfInclude import timezone
 " `wfc test` blocks.
 syntax keyword wfDeclaration test
@@ -14,6 +14,7 @@ syntax keyword wfControl mock given expect
 syntax keyword wfProperty takes fails returns times called with
 syntax keyword wfProperty http headers GET POST PUT PATCH DELETE
 syntax keyword wfProperty llm endpoint key system prompt temperature max_tokens price
+syntax keyword wfProperty notify webhook is
 syntax match wfDefinedName /\h\w*/ contained
 
 syntax keyword wfControl when else for in parallel limit try catch fail emit wait let if then any steps chain record output on_failure on missed yield

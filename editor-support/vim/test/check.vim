@@ -88,6 +88,11 @@ call s:Expect(23, 'input', 'wfInput')
 call s:Expect(23, '"USD"', 'wfTemplate')
 call s:Expect(23, '// not', 'wfTemplate')
 call s:Expect(24, '"""', 'wfTemplate')
+call s:Expect(25, 'alert', 'wfDeclaration')
+call s:Expect(25, 'failing', 'wfDefinedName')
+call s:Expect(25, 'notify', 'wfProperty')
+call s:Expect(25, 'webhook', 'wfProperty')
+call s:Expect(25, 'is', 'wfProperty')
 
 call writefile(empty(s:failures) ? ['ok'] : s:failures, $WF_VIM_RESULT)
 qall!
