@@ -16,6 +16,7 @@ pub mod format;
 pub mod goals;
 pub mod graph;
 pub mod loader;
+pub mod lsp;
 pub mod metric;
 pub mod program;
 pub mod resume;
@@ -39,6 +40,20 @@ pub fn check_file(path: &Path) -> Result<(loader::Loaded, check::Checked), loade
     let path = path.to_path_buf();
     with_large_stack(move || {
         let mut loaded = loader::load(&path)?;
+        let checked = check::check(&mut loaded);
+        Ok((loaded, checked))
+    })
+}
+
+/// Like [`check_file`], with the text of the files in `open` (by canonical
+/// path) taken instead of what is on disk: an editor's unsaved buffers.
+pub fn check_overlaid(
+    path: &Path,
+    open: std::collections::HashMap<std::path::PathBuf, String>,
+) -> Result<(loader::Loaded, check::Checked), loader::LoadError> {
+    let path = path.to_path_buf();
+    with_large_stack(move || {
+        let mut loaded = loader::load_overlaid(&path, &open)?;
         let checked = check::check(&mut loaded);
         Ok((loaded, checked))
     })

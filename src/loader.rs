@@ -6,6 +6,7 @@ use crate::ast::{File, Item};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::{FileId, Sources, Span};
 use crate::syntax;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// Every file of a program: the root first, then its imports in the order met.
@@ -38,13 +39,27 @@ pub const MAX_SOURCE: u64 = 16 * 1024 * 1024;
 
 /// Loads `root` and, transitively, its imports (paths relative to the importing file).
 pub fn load(root: &Path) -> Result<Loaded, LoadError> {
-    let text = read(root)?;
+    load_overlaid(root, &HashMap::new())
+}
+
+/// Loads like [`load`], taking the text of a file in `open` (by canonical path)
+/// instead of what is on disk: an editor's unsaved buffers.
+pub fn load_overlaid(root: &Path, open: &HashMap<PathBuf, String>) -> Result<Loaded, LoadError> {
+    let read = |path: &Path| match open.get(path) {
+        Some(text) => Ok(text.clone()),
+        None => read(path),
+    };
+    // The root is read by the name it was given, so errors show that name.
+    let text = match open.get(&canonical(root)) {
+        Some(text) => text.clone(),
+        None => read(root)?,
+    };
     let mut loaded = Loaded::default();
     let id = loaded
         .sources
         .add(root.display().to_string(), &canonical(root), text);
     let mut stack = vec![id];
-    loaded.visit(id, &mut stack);
+    loaded.visit(id, &mut stack, &read);
     Ok(loaded)
 }
 
@@ -66,14 +81,19 @@ pub fn read_stdin() -> Result<String, LoadError> {
 pub fn load_text(name: &str, text: &str) -> Loaded {
     let mut loaded = Loaded::default();
     let id = loaded.sources.add(name.to_string(), Path::new(name), text);
-    loaded.visit(id, &mut vec![id]);
+    loaded.visit(id, &mut vec![id], &read);
     loaded
 }
 
 impl Loaded {
     /// Parses file `id` and loads its imports depth-first; `stack` is the chain of
     /// files currently being imported, for cycle reports.
-    fn visit(&mut self, id: FileId, stack: &mut Vec<FileId>) {
+    fn visit(
+        &mut self,
+        id: FileId,
+        stack: &mut Vec<FileId>,
+        read: &dyn Fn(&Path) -> Result<String, LoadError>,
+    ) {
         let text = self.sources.get(id).text.clone();
         let (file, diagnostics) = syntax::parse(&text, id);
         self.diagnostics.extend(diagnostics);
@@ -107,7 +127,7 @@ impl Loaded {
                     let name = display_name(&self.sources.get(id).name, &import.value);
                     let child = self.sources.add(name, &path, text);
                     stack.push(child);
-                    self.visit(child, stack);
+                    self.visit(child, stack, read);
                     stack.pop();
                 }
                 Err(error) => self.diagnostics.push(

@@ -87,6 +87,9 @@ enum Command {
     },
     /// Print the man page (roff): `wfc man > wfc.1 && man ./wfc.1`.
     Man,
+    /// A language server over stdin and stdout: diagnostics, hover, go to
+    /// definition, outline and formatting in any LSP editor.
+    Lsp,
 }
 
 pub use error::{exit, Error};
@@ -155,6 +158,9 @@ pub fn run() -> ExitCode {
             clap_complete::generate(shell, &mut command, "wfc", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Lsp => crate::lsp::run()
+            .map(|()| ExitCode::SUCCESS)
+            .map_err(|error| Error::usage(format!("the language server stopped: {error}"))),
         Command::Man => {
             let command = <Cli as clap::CommandFactory>::command();
             clap_mangen::Man::new(command)

@@ -15,6 +15,7 @@ mod graph;
 mod http_agents;
 mod language;
 mod llm_agents;
+mod lsp;
 mod metrics;
 mod readme;
 mod robustness;

@@ -1,0 +1,279 @@
+//! `wfc lsp`: the checker inside the editor, as a language server over stdio.
+//! Built on `lsp-server` and `lsp-types` (rust-analyzer's own, synchronous and
+//! released with it): the loop below reads one message at a time, so a request is
+//! answered against the state every earlier notification left.
+//!
+//! Every open document is checked as a root with its imports, unsaved buffers
+//! taken over what is on disk (`loader::load_overlaid`); a change to any open
+//! document re-checks them all, so a file that imports the one edited is
+//! re-checked too.
+
+mod diagnostics;
+mod navigation;
+mod position;
+
+use crate::check::Checked;
+use crate::loader::Loaded;
+use lsp_server::{Connection, ErrorCode, Message, Notification, Request, RequestId, Response};
+use lsp_types::notification::{self as notifications, Notification as _};
+use lsp_types::request::{self as requests, Request as _};
+use lsp_types::{
+    HoverProviderCapability, OneOf, ServerCapabilities, TextDocumentSyncCapability,
+    TextDocumentSyncKind, Uri,
+};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// Serves one client over stdin and stdout until it says `exit`.
+pub fn run() -> Result<(), Error> {
+    let (connection, io_threads) = Connection::stdio();
+    let capabilities = ServerCapabilities {
+        text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::FULL)),
+        hover_provider: Some(HoverProviderCapability::Simple(true)),
+        definition_provider: Some(OneOf::Left(true)),
+        document_symbol_provider: Some(OneOf::Left(true)),
+        document_formatting_provider: Some(OneOf::Left(true)),
+        ..ServerCapabilities::default()
+    };
+    connection.initialize(serde_json::to_value(capabilities)?)?;
+    let mut server = Server {
+        connection: &connection,
+        open: HashMap::new(),
+    };
+    let served = server.serve();
+    // The writer thread ends when the last sender is gone.
+    drop(connection);
+    io_threads.join()?;
+    served
+}
+
+/// The root of a load is the first file it adds (the check takes the parsed
+/// files, so `Loaded::files` is empty by then).
+const ROOT: crate::source::FileId = crate::source::FileId(0);
+
+/// An open document and what checking it found.
+struct Document {
+    uri: Uri,
+    text: String,
+    analysis: Option<Analysis>,
+}
+
+/// A document checked as a root, with its imports.
+pub struct Analysis {
+    pub loaded: Loaded,
+    pub checked: Checked,
+}
+
+struct Server<'a> {
+    connection: &'a Connection,
+    /// By canonical path.
+    open: HashMap<PathBuf, Document>,
+}
+
+impl Server<'_> {
+    fn serve(&mut self) -> Result<(), Error> {
+        for message in &self.connection.receiver {
+            match message {
+                Message::Request(request) => {
+                    if self.connection.handle_shutdown(&request)? {
+                        return Ok(());
+                    }
+                    let response = self.answer(request);
+                    self.connection.sender.send(Message::Response(response))?;
+                }
+                Message::Notification(notification) => self.notified(notification)?,
+                Message::Response(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn notified(&mut self, notification: Notification) -> Result<(), Error> {
+        match notification.method.as_str() {
+            notifications::DidOpenTextDocument::METHOD => {
+                let params: lsp_types::DidOpenTextDocumentParams =
+                    serde_json::from_value(notification.params)?;
+                let document = params.text_document;
+                if let Some(path) = path_of(&document.uri) {
+                    self.open.insert(
+                        path,
+                        Document {
+                            uri: document.uri,
+                            text: document.text,
+                            analysis: None,
+                        },
+                    );
+                    self.recheck()?;
+                }
+            }
+            notifications::DidChangeTextDocument::METHOD => {
+                let params: lsp_types::DidChangeTextDocumentParams =
+                    serde_json::from_value(notification.params)?;
+                let path = path_of(&params.text_document.uri);
+                // Full sync: the last change holds the whole text.
+                let text = params.content_changes.into_iter().last().map(|c| c.text);
+                if let (Some(document), Some(text)) =
+                    (path.and_then(|p| self.open.get_mut(&p)), text)
+                {
+                    document.text = text;
+                    self.recheck()?;
+                }
+            }
+            notifications::DidSaveTextDocument::METHOD => self.recheck()?,
+            notifications::DidCloseTextDocument::METHOD => {
+                let params: lsp_types::DidCloseTextDocumentParams =
+                    serde_json::from_value(notification.params)?;
+                if let Some(path) = path_of(&params.text_document.uri) {
+                    self.open.remove(&path);
+                    self.publish(&params.text_document.uri, Vec::new())?;
+                    self.recheck()?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Checks every open document again and publishes what each one's own file
+    /// has.
+    fn recheck(&mut self) -> Result<(), Error> {
+        let texts: HashMap<PathBuf, String> = self
+            .open
+            .iter()
+            .map(|(path, document)| (path.clone(), document.text.clone()))
+            .collect();
+        let mut published = Vec::new();
+        for (path, document) in &mut self.open {
+            document.analysis = crate::check_overlaid(path, texts.clone())
+                .ok()
+                .map(|(loaded, checked)| Analysis { loaded, checked });
+            let found = document
+                .analysis
+                .as_ref()
+                .map(diagnostics::of_root)
+                .unwrap_or_default();
+            published.push((document.uri.clone(), found));
+        }
+        for (uri, found) in published {
+            self.publish(&uri, found)?;
+        }
+        Ok(())
+    }
+
+    fn publish(&self, uri: &Uri, found: Vec<lsp_types::Diagnostic>) -> Result<(), Error> {
+        let params = lsp_types::PublishDiagnosticsParams::new(uri.clone(), found, None);
+        let notification = Notification::new(
+            notifications::PublishDiagnostics::METHOD.to_string(),
+            params,
+        );
+        self.connection
+            .sender
+            .send(Message::Notification(notification))?;
+        Ok(())
+    }
+
+    /// The answer to a request: its result, or an error saying why there is none.
+    fn answer(&self, request: Request) -> Response {
+        let id = request.id.clone();
+        let result = match request.method.as_str() {
+            requests::HoverRequest::METHOD => self
+                .params::<lsp_types::HoverParams>(request)
+                .map(|p| self.with_document(&p.text_document_position_params, navigation::hover)),
+            requests::GotoDefinition::METHOD => self
+                .params::<lsp_types::GotoDefinitionParams>(request)
+                .map(|p| {
+                    self.with_document(&p.text_document_position_params, navigation::definition)
+                }),
+            requests::DocumentSymbolRequest::METHOD => self
+                .params::<lsp_types::DocumentSymbolParams>(request)
+                .map(|p| self.document_symbols(&p.text_document.uri)),
+            requests::Formatting::METHOD => self
+                .params::<lsp_types::DocumentFormattingParams>(request)
+                .map(|p| self.formatting(&p.text_document.uri)),
+            method => Err(response_error(
+                id.clone(),
+                ErrorCode::MethodNotFound,
+                format!("wfc lsp does not answer `{method}`"),
+            )),
+        };
+        match result {
+            Ok(value) => Response::new_ok(id, value),
+            Err(response) => response,
+        }
+    }
+
+    fn params<P: serde::de::DeserializeOwned>(&self, request: Request) -> Result<P, Response> {
+        serde_json::from_value(request.params).map_err(|e| {
+            response_error(
+                request.id,
+                ErrorCode::InvalidParams,
+                format!("bad parameters for `{}`: {e}", request.method),
+            )
+        })
+    }
+
+    /// Runs `answer` on the document at `at` and the byte offset of its position;
+    /// `null` for a document that is not open or did not load.
+    fn with_document(
+        &self,
+        at: &lsp_types::TextDocumentPositionParams,
+        answer: fn(&Analysis, usize) -> serde_json::Value,
+    ) -> serde_json::Value {
+        let Some(document) = path_of(&at.text_document.uri).and_then(|p| self.open.get(&p)) else {
+            return serde_json::Value::Null;
+        };
+        let Some(analysis) = &document.analysis else {
+            return serde_json::Value::Null;
+        };
+        let offset = position::LineIndex::new(&document.text).offset(at.position);
+        answer(analysis, offset)
+    }
+
+    fn document_symbols(&self, uri: &Uri) -> serde_json::Value {
+        let analysis = path_of(uri)
+            .and_then(|p| self.open.get(&p))
+            .and_then(|d| d.analysis.as_ref());
+        match analysis {
+            Some(analysis) => navigation::symbols(analysis),
+            None => serde_json::Value::Null,
+        }
+    }
+
+    /// One edit replacing the whole text with `wfc fmt`'s; none for a text that
+    /// does not parse (as `wfc fmt` leaves such a file alone).
+    fn formatting(&self, uri: &Uri) -> serde_json::Value {
+        let Some(document) = path_of(uri).and_then(|p| self.open.get(&p)) else {
+            return serde_json::Value::Null;
+        };
+        let (_, problems) = crate::syntax::parse(&document.text, crate::source::FileId(0));
+        if !problems.is_empty() {
+            return serde_json::Value::Null;
+        }
+        let formatted = crate::format::format(&document.text);
+        if formatted == document.text {
+            return serde_json::json!([]);
+        }
+        let index = position::LineIndex::new(&document.text);
+        let edit = lsp_types::TextEdit::new(index.range(0, document.text.len()), formatted);
+        serde_json::json!([edit])
+    }
+}
+
+fn response_error(id: RequestId, code: ErrorCode, message: String) -> Response {
+    Response::new_err(id, code as i32, message)
+}
+
+/// The canonical path of a `file:` URI.
+fn path_of(uri: &Uri) -> Option<PathBuf> {
+    let path = url::Url::parse(uri.as_str()).ok()?.to_file_path().ok()?;
+    Some(path.canonicalize().unwrap_or(path))
+}
+
+/// The `file:` URI of a path.
+pub(crate) fn uri_of(path: &std::path::Path) -> Option<Uri> {
+    let url = url::Url::from_file_path(path).ok()?;
+    Uri::from_str(url.as_str()).ok()
+}

@@ -1,0 +1,284 @@
+//! Names under the cursor: which declaration a word means (from the word before
+//! it when that says the kind: `chain a -> b`, `retry r`, `on t`), where it is
+//! declared, what it is (`wfc explain`'s text when the program checks, else the
+//! declaration as written), and the outline of a file.
+
+use super::diagnostics::{location, range};
+use super::Analysis;
+use crate::source::Span;
+use lsp_types::{SymbolInformation, SymbolKind};
+use serde_json::{json, Value};
+
+/// The kinds of declared names, in the order a bare name is looked up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Agent,
+    Workflow,
+    Trigger,
+    Retry,
+    Breaker,
+    Goal,
+    Metric,
+    Alert,
+}
+
+impl Kind {
+    const ALL: [Kind; 8] = [
+        Kind::Agent,
+        Kind::Workflow,
+        Kind::Trigger,
+        Kind::Retry,
+        Kind::Breaker,
+        Kind::Goal,
+        Kind::Metric,
+        Kind::Alert,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Kind::Agent => "agent",
+            Kind::Workflow => "workflow",
+            Kind::Trigger => "trigger",
+            Kind::Retry => "retry policy",
+            Kind::Breaker => "breaker",
+            Kind::Goal => "goal",
+            Kind::Metric => "metric",
+            Kind::Alert => "alert",
+        }
+    }
+
+    fn symbol(self) -> SymbolKind {
+        match self {
+            Kind::Agent => SymbolKind::CLASS,
+            Kind::Workflow => SymbolKind::FUNCTION,
+            Kind::Trigger => SymbolKind::EVENT,
+            Kind::Retry | Kind::Breaker => SymbolKind::OBJECT,
+            Kind::Goal => SymbolKind::NAMESPACE,
+            Kind::Metric => SymbolKind::VARIABLE,
+            Kind::Alert => SymbolKind::PROPERTY,
+        }
+    }
+
+    /// The kind a word after `keyword` must be.
+    fn after(keyword: &str) -> Option<Kind> {
+        Some(match keyword {
+            "chain" | "->" | "mock" | "agent" => Kind::Agent,
+            "workflow" | "pursued_by" | "run" => Kind::Workflow,
+            "on" | "trigger" => Kind::Trigger,
+            "retry" => Kind::Retry,
+            "breaker" => Kind::Breaker,
+            "goal" => Kind::Goal,
+            "metric" | "record" => Kind::Metric,
+            "alert" => Kind::Alert,
+            _ => return None,
+        })
+    }
+}
+
+/// A declared name: its kind, name, where the name is and the whole declaration.
+struct Declared<'a> {
+    kind: Kind,
+    name: &'a str,
+    at: Span,
+    whole: Span,
+}
+
+fn declared<'a>(analysis: &'a Analysis) -> Vec<Declared<'a>> {
+    let d = &analysis.checked.declarations;
+    let mut all = Vec::new();
+    let mut add = |kind, name: &'a crate::ast::Ident, whole| {
+        all.push(Declared {
+            kind,
+            name: &name.name,
+            at: name.span,
+            whole,
+        })
+    };
+    for a in d.agents.values() {
+        add(Kind::Agent, &a.name, a.span);
+    }
+    for w in d.workflows.values() {
+        add(Kind::Workflow, &w.name, w.span);
+    }
+    for t in d.triggers.values() {
+        add(Kind::Trigger, &t.name, t.span);
+    }
+    for r in d.retries.values() {
+        add(Kind::Retry, &r.name, r.span);
+    }
+    for b in d.breakers.values() {
+        add(Kind::Breaker, &b.name, b.span);
+    }
+    for g in d.all_goals() {
+        add(Kind::Goal, &g.name, g.span);
+    }
+    for m in d.metrics.values() {
+        add(Kind::Metric, &m.name, m.span);
+    }
+    for a in d.alerts.values() {
+        add(Kind::Alert, &a.name, a.span);
+    }
+    all
+}
+
+/// The root file's text.
+fn root_text(analysis: &Analysis) -> Option<(crate::source::FileId, &str)> {
+    let root = super::ROOT;
+    Some((root, &analysis.loaded.sources.get(root).text))
+}
+
+/// The word at `offset` (letters, digits, `_`) and the token before it.
+fn word_at(text: &str, offset: usize) -> Option<(usize, &str, &str)> {
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let offset = crate::source::floor_char_boundary(text, offset.min(text.len()));
+    let start = text[..offset]
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| is_word(*c))
+        .last()
+        .map_or(offset, |(i, _)| i);
+    let end = text[offset..]
+        .char_indices()
+        .find(|(_, c)| !is_word(*c))
+        .map_or(text.len(), |(i, _)| offset + i);
+    if start == end {
+        return None;
+    }
+    // The token before: a word, or `->`.
+    let before = text[..start].trim_end();
+    let previous = if before.ends_with("->") {
+        "->"
+    } else {
+        let from = before
+            .char_indices()
+            .rev()
+            .take_while(|(_, c)| is_word(*c))
+            .last()
+            .map_or(before.len(), |(i, _)| i);
+        &before[from..]
+    };
+    Some((start, &text[start..end], previous))
+}
+
+/// The declaration the word at `offset` of the root file means.
+fn resolve(analysis: &Analysis, offset: usize) -> Option<Declared<'_>> {
+    let (root, text) = root_text(analysis)?;
+    let (start, word, previous) = word_at(text, offset)?;
+    let all = declared(analysis);
+    // On a declaration's own name: that declaration.
+    if let Some(index) = all
+        .iter()
+        .position(|d| d.at.file == root && d.at.start == start && d.name == word)
+    {
+        return all.into_iter().nth(index);
+    }
+    let wanted = Kind::after(previous);
+    Kind::ALL
+        .into_iter()
+        .filter(|kind| wanted.is_none_or(|w| w == *kind))
+        .find_map(|kind| all.iter().position(|d| d.kind == kind && d.name == word))
+        .and_then(|index| all.into_iter().nth(index))
+}
+
+pub fn definition(analysis: &Analysis, offset: usize) -> Value {
+    resolve(analysis, offset)
+        .and_then(|d| location(d.at, &analysis.loaded.sources))
+        .map_or(Value::Null, |l| json!(l))
+}
+
+/// How many lines of a declaration a hover shows when the program does not check.
+const HOVER_LINES: usize = 20;
+
+pub fn hover(analysis: &Analysis, offset: usize) -> Value {
+    let Some(found) = resolve(analysis, offset) else {
+        return Value::Null;
+    };
+    let sources = &analysis.loaded.sources;
+    let explained = analysis.checked.program.as_ref().map(|program| {
+        crate::explain::explain(
+            program,
+            found.name,
+            None,
+            crate::clock::Clock::system().now(),
+        )
+    });
+    let body = match explained.filter(|text| !text.trim().is_empty()) {
+        Some(text) => format!("```text\n{}\n```", text.trim_end()),
+        None => {
+            let file = sources.get(found.whole.file);
+            let text = &file.text[found.whole.start..found.whole.end];
+            let shown: Vec<&str> = text.lines().take(HOVER_LINES).collect();
+            format!("```wf\n{}\n```", shown.join("\n"))
+        }
+    };
+    let (root, _) = root_text(analysis).unwrap_or((found.at.file, ""));
+    let place = if found.at.file == root {
+        String::new()
+    } else {
+        // Named from the root's directory, as its `import` names it.
+        let path = &sources.get(found.at.file).path;
+        let dir = sources.get(root).path.parent().unwrap_or(path);
+        format!(
+            " (in `{}`)",
+            path.strip_prefix(dir).unwrap_or(path).display()
+        )
+    };
+    let markdown = format!(
+        "**{} `{}`**{place}\n\n{body}",
+        found.kind.label(),
+        found.name
+    );
+    let mut hover = json!({ "contents": { "kind": "markdown", "value": markdown } });
+    if found.at.file == root {
+        hover["range"] = json!(range(found.at, sources));
+    }
+    hover
+}
+
+/// Every declaration of the root file, as a flat outline.
+pub fn symbols(analysis: &Analysis) -> Value {
+    let Some((root, _)) = root_text(analysis) else {
+        return Value::Null;
+    };
+    let sources = &analysis.loaded.sources;
+    let mut found: Vec<_> = declared(analysis)
+        .into_iter()
+        .filter(|d| d.at.file == root)
+        .collect();
+    found.sort_by_key(|d| d.whole.start);
+    let symbols: Vec<SymbolInformation> = found
+        .into_iter()
+        .filter_map(|d| {
+            #[allow(deprecated)] // `deprecated` is a required field of the type
+            Some(SymbolInformation {
+                name: d.name.to_string(),
+                kind: d.kind.symbol(),
+                tags: None,
+                deprecated: None,
+                location: location(d.whole, sources)?,
+                container_name: Some(d.kind.label().to_string()),
+            })
+        })
+        .collect();
+    json!(symbols)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::word_at;
+
+    #[test]
+    fn the_word_at_an_offset_and_the_token_before_it() {
+        let text = "workflow w { chain fetch -> score }";
+        let at = text.find("score").unwrap() + 2;
+        assert_eq!(word_at(text, at), Some((at - 2, "score", "->")));
+        let at = text.find("fetch").unwrap();
+        assert_eq!(word_at(text, at), Some((at, "fetch", "chain")));
+        assert_eq!(word_at(text, text.find('{').unwrap()), None);
+        // At the end of a word (where an editor's cursor sits after typing it).
+        assert_eq!(
+            word_at("retry standard", 14),
+            Some((6, "standard", "retry"))
+        );
+    }
+}
