@@ -26,9 +26,26 @@ pub fn did_you_mean<'a>(
     closest(name, candidates).map(|c| format!("did you mean `{c}`?"))
 }
 
+/// The name a [`did_you_mean`] text in `text` suggests, if there is one.
+pub fn suggestion(text: &str) -> Option<&str> {
+    let (_, rest) = text.split_once("did you mean `")?;
+    let (name, _) = rest.split_once("`?")?;
+    Some(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_suggestion_is_read_back_from_its_text() {
+        let help = did_you_mean("scor", ["score", "fetch"]).unwrap();
+        assert_eq!(
+            suggestion(&format!("unknown agent\nhelp: {help}")),
+            Some("score")
+        );
+        assert_eq!(suggestion("no help here"), None);
+    }
 
     #[test]
     fn finds_close_names_only() {

@@ -8,6 +8,7 @@
 //! document re-checks them all, so a file that imports the one edited is
 //! re-checked too.
 
+mod completion;
 mod diagnostics;
 mod navigation;
 mod position;
@@ -21,11 +22,17 @@ use lsp_types::{
     HoverProviderCapability, OneOf, ServerCapabilities, TextDocumentSyncCapability,
     TextDocumentSyncKind, Uri,
 };
+use serde_json::json;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::str::FromStr;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// The client closed its end of the connection.
+#[derive(Debug, thiserror::Error)]
+#[error("the client closed the connection")]
+struct Gone;
 
 /// Serves one client over stdin and stdout until it says `exit`.
 pub fn run() -> Result<(), Error> {
@@ -36,6 +43,14 @@ pub fn run() -> Result<(), Error> {
         definition_provider: Some(OneOf::Left(true)),
         document_symbol_provider: Some(OneOf::Left(true)),
         document_formatting_provider: Some(OneOf::Left(true)),
+        references_provider: Some(OneOf::Left(true)),
+        code_action_provider: Some(lsp_types::CodeActionProviderCapability::Simple(true)),
+        completion_provider: Some(lsp_types::CompletionOptions {
+            trigger_characters: Some(vec![".".into(), ">".into()]),
+            ..lsp_types::CompletionOptions::default()
+        }),
+        rename_provider: Some(OneOf::Left(true)),
+        workspace_symbol_provider: Some(OneOf::Left(true)),
         ..ServerCapabilities::default()
     };
     connection.initialize(serde_json::to_value(capabilities)?)?;
@@ -43,11 +58,22 @@ pub fn run() -> Result<(), Error> {
         connection: &connection,
         open: HashMap::new(),
     };
-    let served = server.serve();
+    let served = match server.serve() {
+        // A client that closed its end has ended the session.
+        Err(error) if error.is::<Gone>() => Ok(()),
+        other => other,
+    };
     // The writer thread ends when the last sender is gone.
     drop(connection);
-    io_threads.join()?;
-    served
+    match io_threads.join() {
+        // What the client sent was not LSP: the reader stopped there.
+        Err(error) if error.kind() == std::io::ErrorKind::InvalidData => {
+            served.and(Err(error.into()))
+        }
+        // Otherwise the session had ended (a client gone mid-write, or sending
+        // after the loop stopped): nothing is left to tell.
+        _ => served,
+    }
 }
 
 /// The root of a load is the first file it adds (the check takes the parsed
@@ -59,6 +85,26 @@ struct Document {
     uri: Uri,
     text: String,
     analysis: Option<Analysis>,
+    /// The latest analysis whose root parsed, while the current one's does not:
+    /// a half-typed file parses to nothing, and completion wants its names.
+    parsed: Option<Analysis>,
+}
+
+impl Document {
+    /// The analysis to take declared names from.
+    fn names(&self) -> Option<&Analysis> {
+        self.parsed.as_ref().or(self.analysis.as_ref())
+    }
+}
+
+impl Analysis {
+    fn root_parsed(&self) -> bool {
+        !self
+            .checked
+            .diagnostics
+            .iter()
+            .any(|d| d.code == crate::diagnostic::Code::Syntax && d.span().file == ROOT)
+    }
 }
 
 /// A document checked as a root, with its imports.
@@ -78,11 +124,16 @@ impl Server<'_> {
         for message in &self.connection.receiver {
             match message {
                 Message::Request(request) => {
-                    if self.connection.handle_shutdown(&request)? {
-                        return Ok(());
+                    match self.connection.handle_shutdown(&request) {
+                        Ok(true) => return Ok(()),
+                        Ok(false) => {}
+                        // Shutdown was answered; a client that then goes away
+                        // without `exit` has ended the session all the same.
+                        Err(_) if request.method == requests::Shutdown::METHOD => return Ok(()),
+                        Err(error) => return Err(error.into()),
                     }
                     let response = self.answer(request);
-                    self.connection.sender.send(Message::Response(response))?;
+                    self.send(Message::Response(response))?;
                 }
                 Message::Notification(notification) => self.notified(notification)?,
                 Message::Response(_) => {}
@@ -104,6 +155,7 @@ impl Server<'_> {
                             uri: document.uri,
                             text: document.text,
                             analysis: None,
+                            parsed: None,
                         },
                     );
                     self.recheck()?;
@@ -147,9 +199,19 @@ impl Server<'_> {
             .collect();
         let mut published = Vec::new();
         for (path, document) in &mut self.open {
-            document.analysis = crate::check_overlaid(path, texts.clone())
+            let analysis = crate::check_overlaid(path, texts.clone())
                 .ok()
                 .map(|(loaded, checked)| Analysis { loaded, checked });
+            if analysis.as_ref().is_some_and(Analysis::root_parsed) {
+                document.parsed = None;
+            } else if document
+                .analysis
+                .as_ref()
+                .is_some_and(Analysis::root_parsed)
+            {
+                document.parsed = document.analysis.take();
+            }
+            document.analysis = analysis;
             let found = document
                 .analysis
                 .as_ref()
@@ -169,10 +231,15 @@ impl Server<'_> {
             notifications::PublishDiagnostics::METHOD.to_string(),
             params,
         );
+        self.send(Message::Notification(notification))
+    }
+
+    /// Sends a message; [`Gone`] when the client closed its end.
+    fn send(&self, message: Message) -> Result<(), Error> {
         self.connection
             .sender
-            .send(Message::Notification(notification))?;
-        Ok(())
+            .send(message)
+            .map_err(|_| Box::new(Gone).into())
     }
 
     /// The answer to a request: its result, or an error saying why there is none.
@@ -190,6 +257,29 @@ impl Server<'_> {
             requests::DocumentSymbolRequest::METHOD => self
                 .params::<lsp_types::DocumentSymbolParams>(request)
                 .map(|p| self.document_symbols(&p.text_document.uri)),
+            requests::References::METHOD => {
+                self.params::<lsp_types::ReferenceParams>(request).map(|p| {
+                    let with_declaration = p.context.include_declaration;
+                    let found = self.references(&p.text_document_position);
+                    json!(found.map(|found| found
+                        .into_iter()
+                        .filter(|(_, declaration)| with_declaration || !declaration)
+                        .map(|(location, _)| location)
+                        .collect::<Vec<_>>()))
+                })
+            }
+            requests::Completion::METHOD => self
+                .params::<lsp_types::CompletionParams>(request)
+                .map(|p| json!(self.complete(&p.text_document_position))),
+            requests::CodeActionRequest::METHOD => self
+                .params::<lsp_types::CodeActionParams>(request)
+                .map(|p| json!(code_actions(&p))),
+            requests::Rename::METHOD => self
+                .params::<lsp_types::RenameParams>(request)
+                .and_then(|p| self.rename(id.clone(), &p.text_document_position, &p.new_name)),
+            requests::WorkspaceSymbolRequest::METHOD => self
+                .params::<lsp_types::WorkspaceSymbolParams>(request)
+                .map(|p| self.workspace_symbols(&p.query)),
             requests::Formatting::METHOD => self
                 .params::<lsp_types::DocumentFormattingParams>(request)
                 .map(|p| self.formatting(&p.text_document.uri)),
@@ -232,6 +322,83 @@ impl Server<'_> {
         answer(analysis, offset)
     }
 
+    /// Where the name at `at` is declared and used, in every open document and
+    /// the files they import; `None` when the cursor is on no declared name.
+    fn references(
+        &self,
+        at: &lsp_types::TextDocumentPositionParams,
+    ) -> Option<Vec<(lsp_types::Location, bool)>> {
+        let document = path_of(&at.text_document.uri).and_then(|p| self.open.get(&p))?;
+        let analysis = document.analysis.as_ref()?;
+        let offset = position::LineIndex::new(&document.text).offset(at.position);
+        let target = navigation::target(analysis, offset)?;
+        let mut found: Vec<(lsp_types::Location, bool)> = Vec::new();
+        for analysis in self.open.values().filter_map(|d| d.analysis.as_ref()) {
+            for reference in navigation::references(analysis, &target) {
+                if !found.contains(&reference) {
+                    found.push(reference);
+                }
+            }
+        }
+        Some(found)
+    }
+
+    fn complete(
+        &self,
+        at: &lsp_types::TextDocumentPositionParams,
+    ) -> Vec<lsp_types::CompletionItem> {
+        let Some(document) = path_of(&at.text_document.uri).and_then(|p| self.open.get(&p)) else {
+            return Vec::new();
+        };
+        let offset = position::LineIndex::new(&document.text).offset(at.position);
+        completion::complete(&document.text, offset, document.names())
+    }
+
+    /// Every reference to the name at `at` and its declaration, renamed.
+    // `WorkspaceEdit` is keyed by `Uri`, whose lazily parsed parts clippy takes
+    // for mutable state; its hash never changes.
+    #[allow(clippy::mutable_key_type)]
+    fn rename(
+        &self,
+        id: RequestId,
+        at: &lsp_types::TextDocumentPositionParams,
+        new_name: &str,
+    ) -> Result<serde_json::Value, Response> {
+        let valid = new_name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && new_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !crate::syntax::is_keyword(new_name);
+        if !valid {
+            let message =
+                format!("`{new_name}` is not a name: letters, digits and `_`, not a keyword");
+            return Err(response_error(id, ErrorCode::InvalidParams, message));
+        }
+        let Some(found) = self.references(at) else {
+            let message = "there is no declared name here to rename".to_string();
+            return Err(response_error(id, ErrorCode::RequestFailed, message));
+        };
+        let mut changes: HashMap<Uri, Vec<lsp_types::TextEdit>> = HashMap::new();
+        for (location, _) in found {
+            let edit = lsp_types::TextEdit::new(location.range, new_name.to_string());
+            changes.entry(location.uri).or_default().push(edit);
+        }
+        Ok(json!(lsp_types::WorkspaceEdit::new(changes)))
+    }
+
+    /// The declarations of every open document and its imports matching `query`.
+    fn workspace_symbols(&self, query: &str) -> serde_json::Value {
+        let mut found: Vec<lsp_types::SymbolInformation> = Vec::new();
+        for analysis in self.open.values().filter_map(|d| d.analysis.as_ref()) {
+            for symbol in navigation::workspace_symbols(analysis, query) {
+                if !found.iter().any(|s| s.location == symbol.location) {
+                    found.push(symbol);
+                }
+            }
+        }
+        json!(found)
+    }
+
     fn document_symbols(&self, uri: &Uri) -> serde_json::Value {
         let analysis = path_of(uri)
             .and_then(|p| self.open.get(&p))
@@ -260,6 +427,31 @@ impl Server<'_> {
         let edit = lsp_types::TextEdit::new(index.range(0, document.text.len()), formatted);
         serde_json::json!([edit])
     }
+}
+
+/// A quick fix for each of the client's diagnostics that suggests a name: the
+/// name put in the diagnostic's range.
+#[allow(clippy::mutable_key_type)] // as in `rename`
+fn code_actions(params: &lsp_types::CodeActionParams) -> Vec<lsp_types::CodeAction> {
+    params
+        .context
+        .diagnostics
+        .iter()
+        .filter(|d| d.source.as_deref() == Some("wfc"))
+        .filter_map(|diagnostic| {
+            let name = crate::text::suggestion(&diagnostic.message)?;
+            let edit = lsp_types::TextEdit::new(diagnostic.range, name.to_string());
+            let changes = HashMap::from([(params.text_document.uri.clone(), vec![edit])]);
+            Some(lsp_types::CodeAction {
+                title: format!("Change to `{name}`"),
+                kind: Some(lsp_types::CodeActionKind::QUICKFIX),
+                diagnostics: Some(vec![diagnostic.clone()]),
+                edit: Some(lsp_types::WorkspaceEdit::new(changes)),
+                is_preferred: Some(true),
+                ..lsp_types::CodeAction::default()
+            })
+        })
+        .collect()
 }
 
 fn response_error(id: RequestId, code: ErrorCode, message: String) -> Response {

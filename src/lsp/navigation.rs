@@ -5,13 +5,13 @@
 
 use super::diagnostics::{location, range};
 use super::Analysis;
-use crate::source::Span;
-use lsp_types::{SymbolInformation, SymbolKind};
+use crate::source::{FileId, Span};
+use lsp_types::{Location, SymbolInformation, SymbolKind};
 use serde_json::{json, Value};
 
 /// The kinds of declared names, in the order a bare name is looked up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub enum Kind {
     Agent,
     Workflow,
     Trigger,
@@ -34,7 +34,7 @@ impl Kind {
         Kind::Alert,
     ];
 
-    fn label(self) -> &'static str {
+    pub fn label(self) -> &'static str {
         match self {
             Kind::Agent => "agent",
             Kind::Workflow => "workflow",
@@ -59,8 +59,21 @@ impl Kind {
         }
     }
 
+    pub fn completion(self) -> lsp_types::CompletionItemKind {
+        use lsp_types::CompletionItemKind as Item;
+        match self {
+            Kind::Agent => Item::CLASS,
+            Kind::Workflow => Item::FUNCTION,
+            Kind::Trigger => Item::EVENT,
+            Kind::Retry | Kind::Breaker => Item::VALUE,
+            Kind::Goal => Item::MODULE,
+            Kind::Metric => Item::VARIABLE,
+            Kind::Alert => Item::PROPERTY,
+        }
+    }
+
     /// The kind a word after `keyword` must be.
-    fn after(keyword: &str) -> Option<Kind> {
+    pub fn after(keyword: &str) -> Option<Kind> {
         Some(match keyword {
             "chain" | "->" | "mock" | "agent" => Kind::Agent,
             "workflow" | "pursued_by" | "run" => Kind::Workflow,
@@ -121,14 +134,148 @@ fn declared<'a>(analysis: &'a Analysis) -> Vec<Declared<'a>> {
     all
 }
 
+/// The declared names of one kind, in name order.
+pub fn names_of(analysis: &Analysis, kind: Kind) -> Vec<String> {
+    let mut names: Vec<String> = declared(analysis)
+        .into_iter()
+        .filter(|d| d.kind == kind)
+        .map(|d| d.name.to_string())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// The declaration the word at `offset` of the root file means.
+fn resolve(analysis: &Analysis, offset: usize) -> Option<Declared<'_>> {
+    resolve_in(analysis, super::ROOT, offset)
+}
+
+/// The declaration the word at `offset` of `file` means: none for a field
+/// (`r.score`, `{ score: 1 }`) or a word nothing declares.
+fn resolve_in(analysis: &Analysis, file: FileId, offset: usize) -> Option<Declared<'_>> {
+    let text = &analysis.loaded.sources.get(file).text;
+    let (start, word, previous, next) = word_and_next(text, offset)?;
+    let all = declared(analysis);
+    // On a declaration's own name: that declaration.
+    if let Some(index) = all
+        .iter()
+        .position(|d| d.at.file == file && d.at.start == start && d.name == word)
+    {
+        return all.into_iter().nth(index);
+    }
+    if previous == "." || next == Some(':') {
+        return None;
+    }
+    let wanted = Kind::after(previous);
+    Kind::ALL
+        .into_iter()
+        .filter(|kind| wanted.is_none_or(|w| w == *kind))
+        .find_map(|kind| all.iter().position(|d| d.kind == kind && d.name == word))
+        .and_then(|index| all.into_iter().nth(index))
+}
+
+/// A declaration by where its name is: a file's path and the name's offset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub path: std::path::PathBuf,
+    pub start: usize,
+    pub name: String,
+}
+
+fn target_of(analysis: &Analysis, d: &Declared<'_>) -> Target {
+    Target {
+        path: analysis.loaded.sources.get(d.at.file).path.clone(),
+        start: d.at.start,
+        name: d.name.to_string(),
+    }
+}
+
+/// The declaration the word at `offset` of the root file means, by place.
+pub fn target(analysis: &Analysis, offset: usize) -> Option<Target> {
+    resolve(analysis, offset).map(|d| target_of(analysis, &d))
+}
+
+/// Every place in this analysis' files where `target`'s name means it, each
+/// with whether it is the declaration: a word token, resolved where it stands.
+pub fn references(analysis: &Analysis, target: &Target) -> Vec<(Location, bool)> {
+    let sources = &analysis.loaded.sources;
+    let mut found = Vec::new();
+    for (file, source) in sources.iter() {
+        let text: &str = &source.text;
+        let Some(tokens) = crate::syntax::tokens(text) else {
+            continue;
+        };
+        for (kind, token, _) in tokens {
+            if kind != crate::syntax::TokenKind::Word || token != target.name {
+                continue;
+            }
+            // The token is a slice of the text: its offset is the distance between them.
+            let offset = token.as_ptr() as usize - text.as_ptr() as usize;
+            let means = resolve_in(analysis, file, offset).map(|d| target_of(analysis, &d));
+            if means.as_ref() == Some(target) {
+                let span = Span::new(file, offset, offset + token.len());
+                let declaration = source.path == target.path && offset == target.start;
+                found.extend(location(span, sources).map(|l| (l, declaration)));
+            }
+        }
+    }
+    found
+}
+
+/// The declarations of every file of this analysis whose name contains `query`
+/// (any case).
+pub fn workspace_symbols(analysis: &Analysis, query: &str) -> Vec<SymbolInformation> {
+    let query = query.to_lowercase();
+    let mut found: Vec<_> = declared(analysis)
+        .into_iter()
+        .filter(|d| d.name.to_lowercase().contains(&query))
+        .collect();
+    found.sort_by_key(|d| (d.whole.file, d.whole.start));
+    found
+        .into_iter()
+        .filter_map(|d| symbol(analysis, &d))
+        .collect()
+}
+
+fn symbol(analysis: &Analysis, d: &Declared<'_>) -> Option<SymbolInformation> {
+    #[allow(deprecated)] // `deprecated` is a required field of the type
+    Some(SymbolInformation {
+        name: d.name.to_string(),
+        kind: d.kind.symbol(),
+        tags: None,
+        deprecated: None,
+        location: location(d.whole, &analysis.loaded.sources)?,
+        container_name: Some(d.kind.label().to_string()),
+    })
+}
+
 /// The root file's text.
 fn root_text(analysis: &Analysis) -> Option<(crate::source::FileId, &str)> {
     let root = super::ROOT;
     Some((root, &analysis.loaded.sources.get(root).text))
 }
 
-/// The word at `offset` (letters, digits, `_`) and the token before it.
-fn word_at(text: &str, offset: usize) -> Option<(usize, &str, &str)> {
+/// The token that ends `prefix`: a word, `->`, or one other character.
+pub fn previous_token(prefix: &str) -> &str {
+    let before = prefix.trim_end();
+    if before.ends_with("->") {
+        return "->";
+    }
+    let from = before
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| c.is_ascii_alphanumeric() || *c == '_')
+        .last()
+        .map(|(i, _)| i)
+        .or_else(|| before.char_indices().last().map(|(i, _)| i))
+        .unwrap_or(before.len());
+    &before[from..]
+}
+
+/// The word at `offset` (letters, digits, `_`), the token before it, and the
+/// first character after it that is not a space.
+fn word_and_next(text: &str, offset: usize) -> Option<(usize, &str, &str, Option<char>)> {
     let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
     let offset = crate::source::floor_char_boundary(text, offset.min(text.len()));
     let start = text[..offset]
@@ -144,40 +291,9 @@ fn word_at(text: &str, offset: usize) -> Option<(usize, &str, &str)> {
     if start == end {
         return None;
     }
-    // The token before: a word, or `->`.
-    let before = text[..start].trim_end();
-    let previous = if before.ends_with("->") {
-        "->"
-    } else {
-        let from = before
-            .char_indices()
-            .rev()
-            .take_while(|(_, c)| is_word(*c))
-            .last()
-            .map_or(before.len(), |(i, _)| i);
-        &before[from..]
-    };
-    Some((start, &text[start..end], previous))
-}
-
-/// The declaration the word at `offset` of the root file means.
-fn resolve(analysis: &Analysis, offset: usize) -> Option<Declared<'_>> {
-    let (root, text) = root_text(analysis)?;
-    let (start, word, previous) = word_at(text, offset)?;
-    let all = declared(analysis);
-    // On a declaration's own name: that declaration.
-    if let Some(index) = all
-        .iter()
-        .position(|d| d.at.file == root && d.at.start == start && d.name == word)
-    {
-        return all.into_iter().nth(index);
-    }
-    let wanted = Kind::after(previous);
-    Kind::ALL
-        .into_iter()
-        .filter(|kind| wanted.is_none_or(|w| w == *kind))
-        .find_map(|kind| all.iter().position(|d| d.kind == kind && d.name == word))
-        .and_then(|index| all.into_iter().nth(index))
+    let previous = previous_token(&text[..start]);
+    let next = text[end..].chars().find(|c| !c.is_whitespace());
+    Some((start, &text[start..end], previous, next))
 }
 
 pub fn definition(analysis: &Analysis, offset: usize) -> Value {
@@ -240,45 +356,44 @@ pub fn symbols(analysis: &Analysis) -> Value {
     let Some((root, _)) = root_text(analysis) else {
         return Value::Null;
     };
-    let sources = &analysis.loaded.sources;
     let mut found: Vec<_> = declared(analysis)
         .into_iter()
         .filter(|d| d.at.file == root)
         .collect();
     found.sort_by_key(|d| d.whole.start);
-    let symbols: Vec<SymbolInformation> = found
-        .into_iter()
-        .filter_map(|d| {
-            #[allow(deprecated)] // `deprecated` is a required field of the type
-            Some(SymbolInformation {
-                name: d.name.to_string(),
-                kind: d.kind.symbol(),
-                tags: None,
-                deprecated: None,
-                location: location(d.whole, sources)?,
-                container_name: Some(d.kind.label().to_string()),
-            })
-        })
-        .collect();
+    let symbols: Vec<SymbolInformation> =
+        found.iter().filter_map(|d| symbol(analysis, d)).collect();
     json!(symbols)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::word_at;
+    use super::word_and_next;
 
     #[test]
-    fn the_word_at_an_offset_and_the_token_before_it() {
+    fn the_word_at_an_offset_and_the_tokens_around_it() {
         let text = "workflow w { chain fetch -> score }";
         let at = text.find("score").unwrap() + 2;
-        assert_eq!(word_at(text, at), Some((at - 2, "score", "->")));
+        assert_eq!(
+            word_and_next(text, at),
+            Some((at - 2, "score", "->", Some('}')))
+        );
         let at = text.find("fetch").unwrap();
-        assert_eq!(word_at(text, at), Some((at, "fetch", "chain")));
-        assert_eq!(word_at(text, text.find('{').unwrap()), None);
+        assert_eq!(
+            word_and_next(text, at),
+            Some((at, "fetch", "chain", Some('-')))
+        );
+        assert_eq!(word_and_next(text, text.find('{').unwrap()), None);
         // At the end of a word (where an editor's cursor sits after typing it).
         assert_eq!(
-            word_at("retry standard", 14),
-            Some((6, "standard", "retry"))
+            word_and_next("retry standard", 14),
+            Some((6, "standard", "retry", None))
+        );
+        // A field: after `.`, or before `:`.
+        assert_eq!(word_and_next("r.score", 3), Some((2, "score", ".", None)));
+        assert_eq!(
+            word_and_next("{ score: 1 }", 3),
+            Some((2, "score", "{", Some(':')))
         );
     }
 }

@@ -6,6 +6,7 @@ mod lower;
 mod nesting;
 mod pairs;
 mod rule_names;
+pub use rule_names::keywords_after;
 mod template;
 mod test_block;
 

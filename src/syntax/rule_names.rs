@@ -102,6 +102,49 @@ fn token_name(token: &str) -> Option<String> {
     }
 }
 
+/// The keywords the grammar accepts at the end of `prefix` (for completion):
+/// the backquoted words of what a parse failing there expected. Empty when the
+/// parse fails earlier, or inside a string or comment.
+pub fn keywords_after(prefix: &str) -> Vec<String> {
+    // Too deep a text is not parsed at all (the stack), as in `parse`.
+    if super::nesting::check(prefix, FileId(0)).is_some() {
+        return Vec::new();
+    }
+    // A character no rule takes: the parse fails at the end, listing what fits there.
+    let probe = format!("{prefix}\u{1}");
+    let Err(error) = <super::WfParser as pest::Parser<Rule>>::parse(Rule::file, &probe) else {
+        return Vec::new();
+    };
+    let at = match error.location {
+        InputLocation::Pos(p) => p,
+        InputLocation::Span((start, _)) => start,
+    };
+    let ErrorVariant::ParsingError { positives, .. } = &error.variant else {
+        return Vec::new();
+    };
+    if at != prefix.len() {
+        return Vec::new();
+    }
+    let mut names: Vec<String> = positives
+        .iter()
+        .flat_map(|r| human_names(*r))
+        .map(String::from)
+        .collect();
+    if let Some(attempts) = error.parse_attempts() {
+        names.extend(attempts.expected_tokens().iter().map(|t| format!("`{t}`")));
+    }
+    let mut words: Vec<String> = names
+        .iter()
+        .filter_map(|n| n.strip_prefix('`')?.strip_suffix('`'))
+        .filter(|w| w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.chars().next().is_some_and(|c| c.is_ascii_alphabetic()))
+        .map(String::from)
+        .collect();
+    words.sort_unstable();
+    words.dedup();
+    words
+}
+
 /// What could have come next: the rules pest tried there, plus the literal tokens
 /// it tried (pest reports punctuation such as `}` only through parse attempts).
 fn expected_list(rules: &[Rule], error: &Error<Rule>) -> String {

@@ -313,3 +313,235 @@ fn unknown_requests_and_bad_parameters_are_answered_and_shutdown_ends_it() {
     };
     assert!(status.success(), "{status:?}");
 }
+
+#[test]
+fn references_rename_and_workspace_symbols_span_the_open_files_and_their_imports() {
+    let flow = r#"import "agents.wf"
+trigger go { manual }
+workflow rank { on go chain fetch -> score }
+workflow again { on go steps { r = score({ n: 1 }) let x = { score: r.s } } output x }
+"#;
+    let project = Project::new("lsp_references")
+        .file("agents.wf", AGENTS)
+        .file("flow.wf", flow);
+    project.wfc(["check", "flow.wf"]).expect_code(0);
+    let mut client = Client::start(&project);
+    let (flow_uri, agents_uri) = (uri(&project, "flow.wf"), uri(&project, "agents.wf"));
+    client.open(&flow_uri, flow);
+    client.diagnostics(&flow_uri);
+    let column = flow.lines().nth(2).unwrap().find("score").unwrap() as u32;
+    let mut places = |with_declaration: bool| {
+        let mut params = at(&flow_uri, 2, column);
+        params["context"] = json!({ "includeDeclaration": with_declaration });
+        let answer = client.request("textDocument/references", params);
+        let mut places: Vec<(String, u64, u64)> = answer["result"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{answer}"))
+            .iter()
+            .map(|l| {
+                let start = &l["range"]["start"];
+                let file = l["uri"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_string();
+                (
+                    file,
+                    start["line"].as_u64().unwrap(),
+                    start["character"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        places.sort();
+        places
+    };
+    // The declaration, the chain and the call; not the object key `score:`.
+    let call = flow.lines().nth(3).unwrap().find("score").unwrap() as u64;
+    let expected = vec![
+        ("agents.wf".to_string(), 1, 6),
+        ("flow.wf".to_string(), 2, column as u64),
+        ("flow.wf".to_string(), 3, call),
+    ];
+    assert_eq!(places(true), expected);
+    assert_eq!(places(false), expected[1..]);
+    // Rename across both files; the renamed program still checks.
+    let answer = client.request("textDocument/rename", {
+        let mut params = at(&flow_uri, 2, column);
+        params["newName"] = json!("grade");
+        params
+    });
+    let changes = &answer["result"]["changes"];
+    assert_eq!(
+        changes[&agents_uri].as_array().unwrap().len(),
+        1,
+        "{answer}"
+    );
+    assert_eq!(changes[&flow_uri].as_array().unwrap().len(), 2, "{answer}");
+    for (file, text) in [("flow.wf", flow), ("agents.wf", AGENTS)] {
+        let edits = changes[&uri(&project, file)].as_array().unwrap();
+        let mut lines: Vec<String> = text.lines().map(String::from).collect();
+        // Edits on one line from the right, so earlier columns stay valid.
+        let mut edits: Vec<&Value> = edits.iter().collect();
+        edits.sort_by_key(|e| std::cmp::Reverse(e["range"]["start"]["character"].as_u64()));
+        for edit in edits {
+            let range = &edit["range"];
+            let line = range["start"]["line"].as_u64().unwrap() as usize;
+            let (from, to) = (
+                range["start"]["character"].as_u64().unwrap() as usize,
+                range["end"]["character"].as_u64().unwrap() as usize,
+            );
+            lines[line].replace_range(from..to, edit["newText"].as_str().unwrap());
+        }
+        std::fs::write(project.dir.join(file), lines.join("\n") + "\n").unwrap();
+    }
+    project.wfc(["check", "flow.wf"]).expect_code(0);
+    let renamed = std::fs::read_to_string(project.dir.join("flow.wf")).unwrap();
+    assert!(
+        renamed.contains("-> grade") && renamed.contains("{ score: r.s }"),
+        "{renamed}"
+    );
+    // A keyword is not a name; a place with no declared name has nothing to rename.
+    let mut params = at(&flow_uri, 2, column);
+    params["newName"] = json!("workflow");
+    let answer = client.request("textDocument/rename", params);
+    assert_eq!(answer["error"]["code"], -32602, "{answer}");
+    let mut params = at(&flow_uri, 1, 13);
+    params["newName"] = json!("x");
+    let answer = client.request("textDocument/rename", params);
+    assert_eq!(answer["error"]["code"], -32803, "{answer}");
+    // Workspace symbols: by part of a name, from the imports too.
+    let answer = client.request("workspace/symbol", json!({ "query": "SCO" }));
+    let symbols = answer["result"].as_array().unwrap();
+    assert_eq!(symbols.len(), 1, "{answer}");
+    assert_eq!(symbols[0]["name"], "score");
+    assert_eq!(symbols[0]["containerName"], "agent");
+    assert_eq!(symbols[0]["location"]["uri"], agents_uri.as_str());
+}
+
+fn labels(answer: &Value) -> Vec<String> {
+    let items = answer["result"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{answer}"));
+    items
+        .iter()
+        .map(|i| i["label"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The position at the end of `text`.
+fn end_of(uri: &str, text: &str) -> Value {
+    let line = text.lines().count() as u32 - 1;
+    let column = text.lines().last().unwrap().encode_utf16().count() as u32;
+    at(uri, line, column)
+}
+
+#[test]
+fn completion_offers_keywords_names_and_fields_and_typos_get_a_quick_fix() {
+    let project = Project::new("lsp_completion")
+        .file("agents.wf", AGENTS)
+        .file("flow.wf", FLOW);
+    let mut client = Client::start(&project);
+    let flow = uri(&project, "flow.wf");
+    client.open(&flow, FLOW);
+    client.diagnostics(&flow);
+    // Half-typed: the file does not parse; the names come from its last parsed text.
+    let typing = format!("{FLOW}workflow more {{ on go chain fetch -> ");
+    client.change(&flow, 2, &typing);
+    client.diagnostics(&flow);
+    let offered = labels(&client.request("textDocument/completion", end_of(&flow, &typing)));
+    assert_eq!(offered, ["fetch", "score"]);
+    let typing = format!("{FLOW}workflow more {{ on ");
+    client.change(&flow, 3, &typing);
+    client.diagnostics(&flow);
+    let offered = labels(&client.request("textDocument/completion", end_of(&flow, &typing)));
+    assert_eq!(offered, ["go"]);
+    // Keywords the grammar takes there: declarations at the top, properties inside.
+    let typing = format!("{FLOW}\n");
+    client.change(&flow, 4, &typing);
+    client.diagnostics(&flow);
+    let offered = labels(&client.request("textDocument/completion", at(&flow, 3, 0)));
+    for keyword in ["agent", "workflow", "trigger", "alert", "goal", "import"] {
+        assert!(
+            offered.contains(&keyword.to_string()),
+            "{keyword} in {offered:?}"
+        );
+    }
+    let typing = format!("{FLOW}agent x {{ ret");
+    client.change(&flow, 5, &typing);
+    client.diagnostics(&flow);
+    let offered = labels(&client.request("textDocument/completion", end_of(&flow, &typing)));
+    for keyword in ["retry", "department", "compute", "timeout", "capacity"] {
+        assert!(
+            offered.contains(&keyword.to_string()),
+            "{keyword} in {offered:?}"
+        );
+    }
+    assert!(!offered.contains(&"workflow".to_string()), "{offered:?}");
+    // Fields after `.`: the workflow's input, and a step's agent output.
+    let shaped = format!(
+        "{FLOW}workflow priced {{ on go input {{ amount: number, who: string? }} steps {{\n  r = score({{ n: input.amount }})\n}} output r }}\n"
+    );
+    client.change(&flow, 6, &shaped);
+    client.diagnostics(&flow);
+    let typing = shaped.replace("output r }", "output r.");
+    client.change(&flow, 7, &typing);
+    client.diagnostics(&flow);
+    let line = typing
+        .lines()
+        .position(|l| l.contains("output r."))
+        .unwrap() as u32;
+    let column = typing.lines().nth(line as usize).unwrap().len() as u32;
+    let answer = client.request("textDocument/completion", at(&flow, line, column));
+    assert_eq!(labels(&answer), ["s"]);
+    assert_eq!(answer["result"][0]["detail"], "number");
+    let typing = shaped.replace("input.amount", "input.");
+    client.change(&flow, 8, &typing);
+    client.diagnostics(&flow);
+    let line = typing.lines().position(|l| l.contains("input.")).unwrap() as u32;
+    let column = typing
+        .lines()
+        .nth(line as usize)
+        .unwrap()
+        .find("input.")
+        .unwrap() as u32
+        + 6;
+    let answer = client.request("textDocument/completion", at(&flow, line, column));
+    assert_eq!(labels(&answer), ["amount", "who"]);
+    assert_eq!(answer["result"][1]["detail"], "string?");
+    // A typo's did-you-mean is a quick fix.
+    let typo = FLOW.replace("-> score", "-> scor");
+    client.change(&flow, 9, &typo);
+    let found = client.diagnostics(&flow);
+    let answer = client.request(
+        "textDocument/codeAction",
+        json!({ "textDocument": { "uri": flow }, "range": found[0]["range"],
+                "context": { "diagnostics": found } }),
+    );
+    let action = &answer["result"][0];
+    assert_eq!(action["title"], "Change to `score`", "{answer}");
+    let edit = &action["edit"]["changes"][&flow][0];
+    assert_eq!(edit["newText"], "score");
+    assert_eq!(edit["range"], found[0]["range"]);
+}
+
+#[test]
+fn a_client_sending_garbage_gets_a_clear_error_and_an_exit() {
+    let project = Project::new("lsp_garbage");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wfc"))
+        .arg("lsp")
+        .current_dir(&project.dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"Content-Length: 5\r\n\r\nhello").unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("the language server stopped"), "{stderr}");
+}
