@@ -12,6 +12,7 @@ mod completion;
 mod diagnostics;
 mod navigation;
 mod position;
+mod transport;
 
 use crate::check::Checked;
 use crate::loader::Loaded;
@@ -36,7 +37,7 @@ struct Gone;
 
 /// Serves one client over stdin and stdout until it says `exit`.
 pub fn run() -> Result<(), Error> {
-    let (connection, io_threads) = Connection::stdio();
+    let (connection, writer, reader_failure) = transport::stdio();
     let capabilities = ServerCapabilities {
         text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::FULL)),
         hover_provider: Some(HoverProviderCapability::Simple(true)),
@@ -53,26 +54,32 @@ pub fn run() -> Result<(), Error> {
         workspace_symbol_provider: Some(OneOf::Left(true)),
         ..ServerCapabilities::default()
     };
-    connection.initialize(serde_json::to_value(capabilities)?)?;
-    let mut server = Server {
-        connection: &connection,
-        open: HashMap::new(),
-    };
-    let served = match server.serve() {
-        // A client that closed its end has ended the session.
-        Err(error) if error.is::<Gone>() => Ok(()),
-        other => other,
-    };
-    // The writer thread ends when the last sender is gone.
+    let served = connection
+        .initialize(serde_json::to_value(capabilities)?)
+        .map_err(Error::from)
+        .and_then(|_| {
+            let mut server = Server {
+                connection: &connection,
+                open: HashMap::new(),
+            };
+            match server.serve() {
+                // A client that closed its end has ended the session.
+                Err(error) if error.is::<Gone>() => Ok(()),
+                other => other,
+            }
+        });
+    // The writer ends when the last sender is gone; what it failed to write
+    // went to a client that is gone.
     drop(connection);
-    match io_threads.join() {
-        // What the client sent was not LSP: the reader stopped there.
-        Err(error) if error.kind() == std::io::ErrorKind::InvalidData => {
-            served.and(Err(error.into()))
-        }
-        // Otherwise the session had ended (a client gone mid-write, or sending
-        // after the loop stopped): nothing is left to tell.
-        _ => served,
+    let _ = writer.join();
+    // Input that was not LSP stopped the reader, and is why all else ended.
+    let failure = reader_failure
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take();
+    match failure {
+        Some(error) => Err(error.into()),
+        None => served,
     }
 }
 

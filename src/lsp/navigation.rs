@@ -5,6 +5,7 @@
 
 use super::diagnostics::{location, range};
 use super::Analysis;
+use crate::ast::StatementKind;
 use crate::source::{FileId, Span};
 use lsp_types::{Location, SymbolInformation, SymbolKind};
 use serde_json::{json, Value};
@@ -20,6 +21,9 @@ pub enum Kind {
     Goal,
     Metric,
     Alert,
+    /// A name a workflow's step binds (`r = a(…)`, `let x = …`, a loop's);
+    /// found in the workflow the cursor is in, never by a bare lookup.
+    Step,
 }
 
 impl Kind {
@@ -44,6 +48,7 @@ impl Kind {
             Kind::Goal => "goal",
             Kind::Metric => "metric",
             Kind::Alert => "alert",
+            Kind::Step => "step",
         }
     }
 
@@ -56,6 +61,7 @@ impl Kind {
             Kind::Goal => SymbolKind::NAMESPACE,
             Kind::Metric => SymbolKind::VARIABLE,
             Kind::Alert => SymbolKind::PROPERTY,
+            Kind::Step => SymbolKind::VARIABLE,
         }
     }
 
@@ -69,6 +75,7 @@ impl Kind {
             Kind::Goal => Item::MODULE,
             Kind::Metric => Item::VARIABLE,
             Kind::Alert => Item::PROPERTY,
+            Kind::Step => Item::VARIABLE,
         }
     }
 
@@ -168,11 +175,60 @@ fn resolve_in(analysis: &Analysis, file: FileId, offset: usize) -> Option<Declar
         return None;
     }
     let wanted = Kind::after(previous);
+    // A bare name in a workflow, not called: one of its steps first.
+    if wanted.is_none() && next != Some('(') {
+        if let Some(step) = step_named(analysis, file, start, word) {
+            return Some(step);
+        }
+    }
     Kind::ALL
         .into_iter()
         .filter(|kind| wanted.is_none_or(|w| w == *kind))
         .find_map(|kind| all.iter().position(|d| d.kind == kind && d.name == word))
         .and_then(|index| all.into_iter().nth(index))
+}
+
+/// The binding of `word` in the workflow of `file` around `offset`.
+fn step_named<'a>(
+    analysis: &'a Analysis,
+    file: FileId,
+    offset: usize,
+    word: &str,
+) -> Option<Declared<'a>> {
+    let workflow = analysis
+        .checked
+        .declarations
+        .workflows
+        .values()
+        .find(|w| w.span.file == file && w.span.start <= offset && offset < w.span.end)?;
+    let mut found = None;
+    for body in &workflow.bodies {
+        let crate::ast::WorkflowBody::Steps(block) = body else {
+            continue;
+        };
+        block.walk(&mut |statement| {
+            let names: Vec<&crate::ast::Ident> = match &statement.kind {
+                StatementKind::Call { name, .. } | StatementKind::Let { name, .. } => vec![name],
+                StatementKind::For(each) => {
+                    let mut names = vec![&each.item];
+                    names.extend(each.result.iter().chain(each.index.iter()));
+                    names
+                }
+                _ => Vec::new(),
+            };
+            for name in names {
+                if name.name == word && found.is_none() {
+                    found = Some(Declared {
+                        kind: Kind::Step,
+                        name: &name.name,
+                        at: name.span,
+                        whole: statement.span,
+                    });
+                }
+            }
+        });
+    }
+    found
 }
 
 /// A declaration by where its name is: a file's path and the name's offset.
@@ -299,7 +355,24 @@ fn word_and_next(text: &str, offset: usize) -> Option<(usize, &str, &str, Option
 pub fn definition(analysis: &Analysis, offset: usize) -> Value {
     resolve(analysis, offset)
         .and_then(|d| location(d.at, &analysis.loaded.sources))
+        .or_else(|| imported(analysis, offset))
         .map_or(Value::Null, |l| json!(l))
+}
+
+/// The start of the file an `import "…"` at `offset` of the root file names.
+fn imported(analysis: &Analysis, offset: usize) -> Option<Location> {
+    let sources = &analysis.loaded.sources;
+    let text: &str = &sources.get(super::ROOT).text;
+    let offset = crate::source::floor_char_boundary(text, offset.min(text.len()));
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next().unwrap_or("");
+    let quoted = line.trim_start().strip_prefix("import")?.trim_start();
+    let name = quoted.strip_prefix('"')?.split('"').next()?;
+    let dir = sources.get(super::ROOT).path.parent()?;
+    let path = dir.join(name);
+    let path = path.canonicalize().unwrap_or(path);
+    let file = sources.find(&path)?;
+    location(Span::new(file, 0, 0), sources)
 }
 
 /// How many lines of a declaration a hover shows when the program does not check.

@@ -529,19 +529,72 @@ fn completion_offers_keywords_names_and_fields_and_typos_get_a_quick_fix() {
 #[test]
 fn a_client_sending_garbage_gets_a_clear_error_and_an_exit() {
     let project = Project::new("lsp_garbage");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wfc"))
-        .arg("lsp")
-        .current_dir(&project.dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(b"Content-Length: 5\r\n\r\nhello").unwrap();
-    drop(stdin);
-    let output = child.wait_with_output().unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("the language server stopped"), "{stderr}");
+    // Not JSON; and a length no memory is taken for (the body never comes).
+    let inputs: [(&[u8], &str); 2] = [
+        (b"Content-Length: 5\r\n\r\nhello", "malformed"),
+        (b"Content-Length: 99999999999999\r\n\r\n{}", "at most"),
+    ];
+    for (input, said) in inputs {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wfc"))
+            .arg("lsp")
+            .current_dir(&project.dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(input).unwrap();
+        drop(stdin);
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(output.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("the language server stopped") && stderr.contains(said),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn steps_and_imports_are_places_to_go_to() {
+    let flow = r#"import "agents.wf"
+trigger go { manual }
+workflow again { on go steps { r = score({ n: 1 }) let x = { score: r.s } } output x }
+workflow other { on go steps { x = fetch({}) } output x }
+"#;
+    let project = Project::new("lsp_steps")
+        .file("agents.wf", AGENTS)
+        .file("flow.wf", flow);
+    project.wfc(["check", "flow.wf"]).expect_code(0);
+    let mut client = Client::start(&project);
+    let (flow_uri, agents_uri) = (uri(&project, "flow.wf"), uri(&project, "agents.wf"));
+    client.open(&flow_uri, flow);
+    client.diagnostics(&flow_uri);
+    let line = flow.lines().nth(2).unwrap();
+    // `r` in `r.s` goes to `r = score(…)`.
+    let read = line.find("r.s").unwrap() as u32;
+    let answer = client.request("textDocument/definition", at(&flow_uri, 2, read));
+    let bound = line.find("r = ").unwrap() as u64;
+    assert_eq!(
+        answer["result"]["range"]["start"],
+        json!({ "line": 2, "character": bound })
+    );
+    // `x` of `again` is its `let` and its output, not the `x` of `other`.
+    let mut params = at(&flow_uri, 2, line.rfind('x').unwrap() as u32);
+    params["context"] = json!({ "includeDeclaration": true });
+    let answer = client.request("textDocument/references", params);
+    let found = answer["result"].as_array().unwrap();
+    assert_eq!(found.len(), 2, "{answer}");
+    assert!(
+        found.iter().all(|l| l["range"]["start"]["line"] == 2),
+        "{answer}"
+    );
+    // The import's file.
+    let answer = client.request("textDocument/definition", at(&flow_uri, 0, 10));
+    assert_eq!(answer["result"]["uri"], agents_uri.as_str(), "{answer}");
+    assert_eq!(
+        answer["result"]["range"]["start"],
+        json!({ "line": 0, "character": 0 })
+    );
 }
