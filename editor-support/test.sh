@@ -22,6 +22,24 @@ echo "== vim: headless highlight assertions"
 echo "== neovim: Debian's Neovim loads the parser and queries and drives wfc lsp"
 "$here/neovim/test/run.sh"
 
+echo "== helix and zed: manifests parse and point at what exists"
+python3 - "$root" <<'PY'
+import pathlib, sys, tomllib
+root = pathlib.Path(sys.argv[1])
+helix = tomllib.loads((root / "editor-support/helix/languages.toml").read_text())
+[language] = helix["language"]
+assert language["file-types"] == ["wf"] and language["language-servers"] == ["wfc"], language
+assert helix["language-server"]["wfc"] == {"command": "wfc", "args": ["lsp"]}, helix
+assert (root / helix["grammar"][0]["source"]["path"] / "src/parser.c").is_file()
+zed = root / "editor-support/zed"
+manifest = tomllib.loads((zed / "extension.toml").read_text())
+assert (root / manifest["grammars"]["wf"]["path"] / "src/parser.c").is_file()
+config = tomllib.loads((zed / "languages/wf/config.toml").read_text())
+assert config["grammar"] == "wf" and config["path_suffixes"] == ["wf"], config
+assert (zed / "languages/wf/highlights.scm").resolve().is_file()
+print("helix and zed: manifests hold")
+PY
+
 echo "== tree-sitter: generated parser up to date, corpus and highlight tests, examples parse"
 (
   cd "$here/tree-sitter-wf"
@@ -32,5 +50,14 @@ echo "== tree-sitter: generated parser up to date, corpus and highlight tests, e
   diff -r "$before/src" src || { echo "src/ is stale: run tree-sitter generate and commit it"; exit 1; }
   tree-sitter test
   tree-sitter parse -q "$root"/examples/*.wf "$root"/examples/lib/*.wf
+  # Every highlight capture a standard name (checked alone: the CLI counts the
+  # locals query's captures as highlights, and only warns).
+  check="$(mktemp -d)"
+  cp -r grammar.js tree-sitter.json src "$check/"
+  mkdir "$check/queries"
+  cp queries/highlights.scm "$check/queries/"
+  if (cd "$check" && tree-sitter highlight --check "$root/examples/hello.wf" 2>&1 >/dev/null) | grep -A20 "Non-standard"; then
+    echo "tree-sitter: highlights.scm uses captures that are not standard"; exit 1
+  fi
   echo "tree-sitter: every example parses without ERROR nodes"
 )

@@ -1,4 +1,5 @@
-; Captures use the standard names Neovim, Helix and Zed themes know. Later
+; Captures use only the standard names `tree-sitter highlight --check` accepts,
+; which every theme of Neovim, Helix and Zed colours. Later
 ; patterns win over earlier ones for the same node, so the general ones come first.
 
 (identifier) @variable
@@ -15,18 +16,18 @@
 (type_name) @type
 
 ["agent" "workflow" "trigger" "goal" "retry" "breaker" "metric" "alert"] @keyword
-["import" "timezone"] @keyword.import
-["when" "else" "if" "then"] @keyword.conditional
-["for" "in" "parallel" "limit" "yield"] @keyword.repeat
-["try" "catch" "fail" "as"] @keyword.exception
+["import" "timezone"] @keyword
+["when" "else" "if" "then"] @keyword
+["for" "in" "parallel" "limit" "yield"] @keyword
+["try" "catch" "fail" "as"] @keyword
 ["test" "mock" "run" "given" "expect"] @keyword
 ["takes" "fails" "returns" "times" "with" "called" "status" "completed" "failed" "step"] @keyword
 (test name: (string) @string.special)
-(mock agent: (identifier) @function.call)
-(run workflow: (identifier) @function.call)
-(expect agent: (identifier) @function.call)
+(mock agent: (identifier) @function)
+(run workflow: (identifier) @function)
+(expect agent: (identifier) @function)
 ["let" "emit" "wait" "any" "steps" "chain" "record" "output" "on" "on_failure" "missed"] @keyword
-["and" "or" "not"] @keyword.operator
+["and" "or" "not"] @keyword
 [
   "department" "skills" "run" "cwd" "compute" "timeout" "capacity" "version" "title" "kpi"
   "by" "weight" "team" "size" "pursued_by" "attempts" "backoff" "factor" "max" "jitter"
@@ -40,20 +41,20 @@
 
 (agent name: (identifier) @function)
 (workflow name: (identifier) @function)
-(trigger name: (identifier) @type.definition)
-(goal name: (identifier) @type.definition)
-(retry name: (identifier) @type.definition)
-(breaker name: (identifier) @type.definition)
-(metric name: (metric_name (identifier) @type.definition))
-(alert name: (identifier) @type.definition)
+(trigger name: (identifier) @type)
+(goal name: (identifier) @type)
+(retry name: (identifier) @type)
+(breaker name: (identifier) @type)
+(metric name: (metric_name (identifier) @type))
+(alert name: (identifier) @type)
 (alert signal: (identifier) @function.builtin)
-(alert workflow: (identifier) @function.call)
+(alert workflow: (identifier) @function)
 (alert status: (identifier) @constant)
 (catch kind: (identifier) @constant)
-(call agent: (identifier) @function.call)
-(call workflow: (identifier) @function.call)
+(call agent: (identifier) @function)
+(call workflow: (identifier) @function)
 (function_call function: (identifier) @function.builtin)
-(chain (identifier) @function.call)
+(chain (identifier) @function)
 (step name: (identifier) @variable)
 (let name: (identifier) @variable)
 (pair key: (identifier) @property)

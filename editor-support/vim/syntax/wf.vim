@@ -6,7 +6,11 @@ endif
 
 syntax case match
 
-syntax keyword wfDeclaration agent workflow trigger goal retry breaker alert nextgroup=wfDefinedName skipwhite
+syntax keyword wfDeclaration agent workflow trigger goal alert nextgroup=wfDefinedName skipwhite
+" `retry` and `breaker` declare a policy at the start of a line before `{`;
+" elsewhere (`retry standard` in an agent or a call) they name one.
+syntax match wfProperty /\<\(retry\|breaker\)\>/
+syntax match wfDeclaration /^\s*\zs\(retry\|breaker\)\>\ze\s\+\h\w*\s*{/ nextgroup=wfDefinedName skipwhite
 syntax keyword wfInclude import timezone
 " `wfc test` blocks.
 syntax keyword wfDeclaration test
@@ -35,6 +39,8 @@ syntax keyword wfNull null
 syntax keyword wfInput input
 
 syntax match wfFunction /\<\h\w*\ze\s*(/
+" The agents of a chain: `chain a -> b -> c`.
+syntax match wfFunction /\(\<chain\s\+\|->\s*\)\@<=\h\w*/
 syntax keyword wfBuiltin len sum min max round now concat range secret avg count latest
 
 
@@ -89,5 +95,8 @@ highlight default link wfString String
 highlight default link wfTodo Todo
 highlight default link wfLineComment Comment
 highlight default link wfBlockComment Comment
+
+" Templates and block comments span lines: parse from the start (files are small).
+syntax sync fromstart
 
 let b:current_syntax = 'wf'

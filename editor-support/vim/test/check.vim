@@ -17,7 +17,7 @@ function! s:Expect(line, text, group, ...) abort
   if l:name !=# a:group
     call add(s:failures, printf('%d:%d "%s": expected %s, got %s', a:line, l:col, a:text,
           \ a:group, empty(l:name) ? '(none)' : l:name))
-  elseif empty(l:linked)
+  elseif !empty(a:group) && empty(l:linked)
     call add(s:failures, printf('%s links to no highlight group', a:group))
   endif
 endfunction
@@ -93,6 +93,16 @@ call s:Expect(25, 'failing', 'wfDefinedName')
 call s:Expect(25, 'notify', 'wfProperty')
 call s:Expect(25, 'webhook', 'wfProperty')
 call s:Expect(25, 'is', 'wfProperty')
+" `retry` naming a policy inside an agent is not a declaration; at a line's start
+" before `{` it is.
+call s:Expect(26, 'retry', 'wfProperty')
+call s:Expect(26, 'breaker', 'wfProperty')
+call s:Expect(26, 'standard', '')
+call s:Expect(27, 'retry', 'wfDeclaration')
+call s:Expect(27, 'standard', 'wfDefinedName')
+" The agents of a chain.
+call s:Expect(28, 'fetch', 'wfFunction')
+call s:Expect(28, 'score', 'wfFunction')
 
 call writefile(empty(s:failures) ? ['ok'] : s:failures, $WF_VIM_RESULT)
 qall!

@@ -12,3 +12,16 @@ if [ "$(cat "$result")" = "ok" ]; then
 else
   echo "vim syntax: failures:"; cat "$result"; exit 1
 fi
+
+# Indentation: `gg=G` on every example gives back `wfc fmt`'s layout, and typing
+# after `{` indents.
+root="$(cd "$here/../../.." && pwd)"
+failures="$(mktemp)"
+for file in "$root"/examples/*.wf "$root"/examples/lib/*.wf; do
+  WF_VIM_RESULT="$failures" vim -Nu NONE -Es -i NONE --cmd "set rtp^=$here/.." \
+    --cmd 'filetype on' -S "$here/indent.vim" "$file" </dev/null || true
+done
+if [ -s "$failures" ]; then
+  echo "vim indent: failures:"; cat "$failures"; exit 1
+fi
+echo "vim indent: every example indents as wfc fmt lays it out"

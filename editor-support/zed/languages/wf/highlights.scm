@@ -1,0 +1,1 @@
+../../../tree-sitter-wf/queries/highlights.scm
