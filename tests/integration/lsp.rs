@@ -146,6 +146,21 @@ trigger go { manual }
 workflow rank { on go chain fetch -> score }
 "#;
 
+/// A project of `agents.wf` and `flow` (which must check), a client, and the
+/// flow open in it: the project (it must outlive the client), the client, and
+/// the two files' URIs.
+fn opened(name: &str, flow: &str) -> (Project, Client, String, String) {
+    let project = Project::new(name)
+        .file("agents.wf", AGENTS)
+        .file("flow.wf", flow);
+    project.wfc(["check", "flow.wf"]).expect_code(0);
+    let mut client = Client::start(&project);
+    let (flow_uri, agents_uri) = (uri(&project, "flow.wf"), uri(&project, "agents.wf"));
+    client.open(&flow_uri, flow);
+    assert_eq!(client.diagnostics(&flow_uri), Vec::<Value>::new());
+    (project, client, flow_uri, agents_uri)
+}
+
 #[test]
 fn diagnostics_follow_edits_in_the_file_and_in_its_import() {
     let project = Project::new("lsp_diagnostics")
@@ -212,13 +227,7 @@ fn diagnostics_follow_edits_in_the_file_and_in_its_import() {
 
 #[test]
 fn hover_definition_outline_and_formatting() {
-    let project = Project::new("lsp_navigation")
-        .file("agents.wf", AGENTS)
-        .file("flow.wf", FLOW);
-    let mut client = Client::start(&project);
-    let (flow, agents) = (uri(&project, "flow.wf"), uri(&project, "agents.wf"));
-    client.open(&flow, FLOW);
-    client.diagnostics(&flow);
+    let (_project, mut client, flow, agents) = opened("lsp_navigation", FLOW);
     // `score` in `chain fetch -> score`, declared in the imported file.
     let column = FLOW.lines().nth(2).unwrap().find("score").unwrap() as u32 + 2;
     let answer = client.request("textDocument/definition", at(&flow, 2, column));
@@ -321,14 +330,7 @@ trigger go { manual }
 workflow rank { on go chain fetch -> score }
 workflow again { on go steps { r = score({ n: 1 }) let x = { score: r.s } } output x }
 "#;
-    let project = Project::new("lsp_references")
-        .file("agents.wf", AGENTS)
-        .file("flow.wf", flow);
-    project.wfc(["check", "flow.wf"]).expect_code(0);
-    let mut client = Client::start(&project);
-    let (flow_uri, agents_uri) = (uri(&project, "flow.wf"), uri(&project, "agents.wf"));
-    client.open(&flow_uri, flow);
-    client.diagnostics(&flow_uri);
+    let (project, mut client, flow_uri, agents_uri) = opened("lsp_references", flow);
     let column = flow.lines().nth(2).unwrap().find("score").unwrap() as u32;
     let mut places = |with_declaration: bool| {
         let mut params = at(&flow_uri, 2, column);
@@ -439,13 +441,7 @@ fn end_of(uri: &str, text: &str) -> Value {
 
 #[test]
 fn completion_offers_keywords_names_and_fields_and_typos_get_a_quick_fix() {
-    let project = Project::new("lsp_completion")
-        .file("agents.wf", AGENTS)
-        .file("flow.wf", FLOW);
-    let mut client = Client::start(&project);
-    let flow = uri(&project, "flow.wf");
-    client.open(&flow, FLOW);
-    client.diagnostics(&flow);
+    let (_project, mut client, flow, _) = opened("lsp_completion", FLOW);
     // Half-typed: the file does not parse; the names come from its last parsed text.
     let typing = format!("{FLOW}workflow more {{ on go chain fetch -> ");
     client.change(&flow, 2, &typing);
@@ -563,14 +559,7 @@ trigger go { manual }
 workflow again { on go steps { r = score({ n: 1 }) let x = { score: r.s } } output x }
 workflow other { on go steps { x = fetch({}) } output x }
 "#;
-    let project = Project::new("lsp_steps")
-        .file("agents.wf", AGENTS)
-        .file("flow.wf", flow);
-    project.wfc(["check", "flow.wf"]).expect_code(0);
-    let mut client = Client::start(&project);
-    let (flow_uri, agents_uri) = (uri(&project, "flow.wf"), uri(&project, "agents.wf"));
-    client.open(&flow_uri, flow);
-    client.diagnostics(&flow_uri);
+    let (_project, mut client, flow_uri, agents_uri) = opened("lsp_steps", flow);
     let line = flow.lines().nth(2).unwrap();
     // `r` in `r.s` goes to `r = score(…)`.
     let read = line.find("r.s").unwrap() as u32;
