@@ -465,6 +465,7 @@ workflow w { on nightly chain noop }
                 .join("wfc.db"),
             token: None,
             clock: manual.clock(),
+            looks: Default::default(),
         });
         let (stop, stopped) = watch::channel(false);
         let dispatcher = tokio::spawn(run(state, false, stopped));

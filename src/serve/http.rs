@@ -9,7 +9,6 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State as Shared};
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -47,7 +46,7 @@ pub async fn serve(
         .route("/health", get(health))
         .route("/events/{name}", post(post_event))
         .route("/metrics/{name}", post(post_metric))
-        .route("/stream", get(stream))
+        .route("/stream", get(super::stream::stream))
         .route("/agents", get(list_agents))
         .route("/failures", get(list_failures))
         .route("/dead-letters", get(list_dead_letters))
@@ -305,47 +304,6 @@ async fn health(Shared(state): Shared<Arc<State>>) -> Json<Value> {
         .flat_map(|e| e.program().workflow_names())
         .collect();
     Json(json!({ "status": "ok", "files": files, "workflows": workflows }))
-}
-
-/// How often `/stream` looks at the store.
-const STREAM_LOOK: Duration = Duration::from_millis(250);
-/// The executions `/stream` watches: the newest this many.
-const STREAM_WINDOW: usize = 50;
-
-/// `GET /stream`: server-sent events, an `execution` event for each of the
-/// newest executions that started or changed (status, attempts) since the last
-/// look, whichever process wrote it: the store is read every 250 ms. The first
-/// look sends them all.
-async fn stream(
-    Shared(state): Shared<Arc<State>>,
-) -> Sse<impl futures::Stream<Item = Result<Event, axum::Error>>> {
-    use futures::StreamExt;
-    let db = state.db.clone();
-    let looks = futures::stream::unfold((Vec::new(), true), move |(seen, first)| {
-        let db = db.clone();
-        async move {
-            if !first {
-                tokio::time::sleep(STREAM_LOOK).await;
-            }
-            let read = tokio::task::spawn_blocking(move || {
-                Store::open_read_only(&db)?.activity(STREAM_WINDOW)
-            })
-            .await;
-            // A look that fails (the database busy past its timeout) is skipped.
-            let Ok(Ok(now)) = read else {
-                return Some((Vec::new(), (seen, false)));
-            };
-            let changed: Vec<_> = now
-                .iter()
-                .filter(|row| !seen.contains(*row))
-                .rev()
-                .map(|row| Event::default().event("execution").json_data(row))
-                .collect();
-            Some((changed, (now, false)))
-        }
-    });
-    let events = looks.flat_map(futures::stream::iter);
-    Sse::new(events).keep_alive(KeepAlive::default())
 }
 
 /// `{ "workflows": [...] }`: each served workflow as `workflows.rs` describes it.

@@ -7,6 +7,7 @@ mod analysis;
 mod dashboard;
 mod dispatch;
 mod http;
+mod stream;
 mod workflows;
 
 use crate::clock::Clock;
@@ -74,6 +75,8 @@ pub struct State {
     pub token: Option<String>,
     /// The time every engine and the dispatcher run on.
     pub clock: Clock,
+    /// What `/stream` last saw of the store, shared by every open stream.
+    pub looks: stream::Looks,
 }
 
 impl State {
@@ -171,6 +174,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         db: config.db.clone(),
         token: config.token.clone(),
         clock,
+        looks: stream::Looks::default(),
     });
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

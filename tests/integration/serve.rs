@@ -552,6 +552,48 @@ workflow slow { on go input { n: number } steps { wait 400ms r = double(input) }
 }
 
 #[test]
+fn streams_opened_together_and_later_each_see_every_change() {
+    let project = Project::new("serve_streams").file(
+        "flow.wf",
+        r#"
+agent double { input { n: number } output { n: number } compute { n: input.n * 2 } }
+trigger go { manual }
+workflow slow { on go input { n: number } steps { wait 300ms r = double(input) } output r }
+"#,
+    );
+    let server = std::sync::Arc::new(Server::start(&project, &[]));
+    let (status, started) = server.http("POST", "/workflows/slow/runs", Some(r#"{"n": 1}"#), None);
+    assert_eq!(status, 202, "{started}");
+    let id = started["execution"].as_str().unwrap().to_string();
+    // Four streams at once share the server's looks; each sees the run end.
+    let watchers: Vec<_> = (0..4)
+        .map(|_| {
+            let (server, id) = (server.clone(), id.clone());
+            std::thread::spawn(move || {
+                stream_until(&server, Duration::from_secs(5), |events| {
+                    events
+                        .iter()
+                        .any(|e| e["id"] == id.as_str() && e["status"] == "completed")
+                })
+            })
+        })
+        .collect();
+    for watcher in watchers {
+        let events = watcher.join().unwrap();
+        let last = events.iter().rfind(|e| e["id"] == id.as_str());
+        assert_eq!(
+            last.map(|e| e["status"].clone()),
+            Some(json!("completed")),
+            "{events:?}"
+        );
+    }
+    // A stream opened after every other closed starts from the current state.
+    let events = stream_until(&server, Duration::from_secs(5), |events| !events.is_empty());
+    assert_eq!(events[0]["id"], id.as_str());
+    assert_eq!(events[0]["status"], "completed", "{events:?}");
+}
+
+#[test]
 fn the_dashboard_page_its_sign_in_and_the_version_diff_are_served() {
     let flow =
         "agent double { input { n: number } output { n: number } compute { n: input.n * 2 } }\n\
