@@ -92,8 +92,10 @@ impl Error {
 /// or an id that names no execution is the user's to fix; a failing database is not.
 fn store_code(error: &StoreError) -> u8 {
     match error {
-        StoreError::Sql(_) => exit::STORE,
+        StoreError::Sql(_) | StoreError::Postgres(_) | StoreError::Decode { .. } => exit::STORE,
         StoreError::Open { .. }
+        | StoreError::Connect { .. }
+        | StoreError::Empty(_)
         | StoreError::TooNew { .. }
         | StoreError::Foreign(_)
         | StoreError::Outdated { .. }

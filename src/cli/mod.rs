@@ -20,7 +20,7 @@ mod test;
 
 use crate::diagnostic::{render, Diagnostic};
 use crate::loader::Loaded;
-use crate::store::{Store, DEFAULT_PATH};
+use crate::store::{Location, Store, DEFAULT_PATH};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -97,9 +97,11 @@ pub use error::{exit, Error};
 /// `--db`, shared by every command that reads or writes the store.
 #[derive(Args)]
 pub struct DbArgs {
-    /// The SQLite database (default: $WFC_DB, else wfc.db in the working directory).
-    #[arg(long, value_name = "PATH", global = true)]
-    db: Option<PathBuf>,
+    /// The store: an SQLite file, or a PostgreSQL database as
+    /// postgres://user:password@host:port/name (default: $WFC_DB, else wfc.db in
+    /// the working directory).
+    #[arg(long, value_name = "PATH|URL", global = true)]
+    db: Option<std::ffi::OsString>,
 }
 
 /// How `history`, `show`, `stats` and `events` print.
@@ -202,20 +204,23 @@ fn report_diagnostics(loaded: &Loaded, diagnostics: &[Diagnostic]) -> bool {
 }
 
 /// `--db`, else `$WFC_DB`, else `wfc.db` in the working directory.
-fn db_path(args: &DbArgs) -> PathBuf {
+fn db_location(args: &DbArgs) -> Location {
     args.db
         .clone()
-        .or_else(|| std::env::var_os("WFC_DB").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_PATH))
+        .or_else(|| std::env::var_os("WFC_DB"))
+        .map_or_else(
+            || Location::File(PathBuf::from(DEFAULT_PATH)),
+            |text| Location::parse(&text),
+        )
 }
 
 fn open_store(args: &DbArgs) -> Result<Store, crate::store::StoreError> {
-    Store::open(&db_path(args))
+    Store::open(db_location(args))
 }
 
 /// For commands that only read: never creates, migrates or writes the database.
 fn open_store_read(args: &DbArgs) -> Result<Store, crate::store::StoreError> {
-    Store::open_read_only(&db_path(args))
+    Store::open_read_only(db_location(args))
 }
 
 /// Prints a list as JSON, or as a table of `row`s under `header` (or, when empty,

@@ -62,7 +62,7 @@ pub fn serve(args: ServeArgs, db: &DbArgs) -> Result<ExitCode, Error> {
     };
     let config = Config {
         files: args.files,
-        db: super::db_path(db),
+        db: super::db_location(db),
         listen: args.listen,
         token: args.token.filter(|t| !t.is_empty()),
         watch: args.watch,

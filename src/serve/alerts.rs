@@ -146,7 +146,7 @@ pub fn pass(
 }
 
 /// Calls a firing's webhook, up to three times, and records how it went.
-pub async fn deliver(call: Call, db: std::path::PathBuf) {
+pub async fn deliver(call: Call, db: crate::store::Location) {
     let mut outcome = crate::runtime::post_json(&call.url, &call.body, WEBHOOK_TIMEOUT).await;
     for pause in WEBHOOK_RETRIES {
         if outcome.is_ok() {

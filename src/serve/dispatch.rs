@@ -460,9 +460,11 @@ workflow w { on nightly chain noop }
                 engine,
                 stamps: Vec::new(),
             }]),
-            db: std::env::temp_dir()
-                .join(format!("wfc-dispatch-dst-{}", std::process::id()))
-                .join("wfc.db"),
+            db: crate::store::Location::File(
+                std::env::temp_dir()
+                    .join(format!("wfc-dispatch-dst-{}", std::process::id()))
+                    .join("wfc.db"),
+            ),
             token: None,
             clock: manual.clock(),
             looks: Default::default(),

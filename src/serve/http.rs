@@ -3,7 +3,9 @@
 
 use super::State;
 use crate::runtime::{process_alive, Origin, RunError};
-use crate::store::{CancelRequest, ExecutionStatus, HistoryFilter, StartedBy, Store, StoreError};
+use crate::store::{
+    CancelRequest, ExecutionStatus, HistoryFilter, Location, StartedBy, Store, StoreError,
+};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State as Shared};
@@ -283,12 +285,12 @@ fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, ApiError> {
 /// lock and runs no migration check).
 pub(super) async fn with_store<T: Send + 'static>(
     state: &State,
-    open: fn(&std::path::Path) -> Result<Store, StoreError>,
+    open: fn(Location) -> Result<Store, StoreError>,
     query: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let db = state.db.clone();
     tokio::task::spawn_blocking(move || {
-        let mut store = open(&db)?;
+        let mut store = open(db)?;
         query(&mut store)
     })
     .await
@@ -665,7 +667,7 @@ async fn list_executions(Shared(state): Shared<Arc<State>>, query: QueryParams) 
 /// is already sent, and a cut JSON body does not parse, so no client mistakes it
 /// for a whole list.
 fn stream_executions(
-    db: &std::path::Path,
+    db: &Location,
     filter: &HistoryFilter,
     limit: usize,
     started: tokio::sync::oneshot::Sender<Result<(), StoreError>>,

@@ -13,7 +13,7 @@ mod workflows;
 use crate::clock::Clock;
 use crate::resume;
 use crate::runtime::{AttemptReport, Engine, Progress};
-use crate::store::{AttemptStatus, Store, StoreError};
+use crate::store::{AttemptStatus, Location, Store, StoreError};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -24,7 +24,7 @@ pub const TICK: Duration = Duration::from_millis(200);
 
 pub struct Config {
     pub files: Vec<PathBuf>,
-    pub db: PathBuf,
+    pub db: Location,
     pub listen: SocketAddr,
     /// Required on every mutating request when set; required to listen beyond loopback.
     pub token: Option<String>,
@@ -71,7 +71,7 @@ pub struct Served {
 /// What the dispatcher and the HTTP handlers share.
 pub struct State {
     pub served: RwLock<Vec<Served>>,
-    pub db: PathBuf,
+    pub db: Location,
     pub token: Option<String>,
     /// The time every engine and the dispatcher run on.
     pub clock: Clock,
@@ -92,7 +92,7 @@ impl State {
 }
 
 /// Loads, checks and builds an engine for one file.
-pub fn load(path: &Path, db: &Path, clock: &Clock) -> Result<Served, ServeError> {
+pub fn load(path: &Path, db: &Location, clock: &Clock) -> Result<Served, ServeError> {
     let (loaded, checked) = crate::check_file(path)?;
     let Some(program) = checked.program else {
         let diagnostics = checked

@@ -3,10 +3,10 @@
 //! the condition first), closed when it stops holding, with how the firing was
 //! delivered.
 
+use super::db::{params, Row, NONE};
 use super::queries::timestamp;
 use super::{Result, Store};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension};
 use serde_json::Value;
 
 /// One stretch of time an alert's condition held.
@@ -36,28 +36,32 @@ pub struct Firing<'a> {
 impl Store {
     /// `(completed, failed)`: executions of `workflow` that ended at or after `since`.
     pub fn outcomes_since(&self, workflow: &str, since: DateTime<Utc>) -> Result<(u64, u64)> {
-        Ok(self.conn.query_row(
-            "SELECT COALESCE(SUM(status = 'completed'), 0), COALESCE(SUM(status = 'failed'), 0)
-             FROM executions WHERE workflow = ?1 AND finished_at >= ?2",
-            params![workflow, timestamp(since)],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )?)
+        Ok(self
+            .conn
+            .row(
+                "SELECT CAST(COUNT(CASE WHEN status = 'completed' THEN 1 END) AS BIGINT),
+                        CAST(COUNT(CASE WHEN status = 'failed' THEN 1 END) AS BIGINT)
+                 FROM executions WHERE workflow = ?1 AND finished_at >= ?2",
+                params![workflow, timestamp(since)],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )?
+            .unwrap_or((0, 0)))
     }
 
     /// Opens an episode of `firing.alert` and emits its event, in one transaction;
     /// `None` when an episode is already open (this process or another fired it).
     pub fn open_episode(&mut self, firing: &Firing<'_>) -> Result<Option<i64>> {
         let now = self.now();
-        let tx = self.conn.transaction()?;
-        let opened = tx.execute(
-            "INSERT OR IGNORE INTO alert_episodes (alert, condition, value, started_at)
-             VALUES (?1, ?2, ?3, ?4)",
+        let tx = self.conn.begin(false)?;
+        let Some(id) = tx.row(
+            "INSERT INTO alert_episodes (alert, condition, value, started_at)
+             VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING RETURNING id",
             params![firing.alert, firing.condition, firing.value, now],
-        )?;
-        if opened == 0 {
+            |row| row.get::<i64>(0),
+        )?
+        else {
             return Ok(None);
-        }
-        let id = tx.last_insert_rowid();
+        };
         if let Some((name, payload)) = firing.event {
             tx.execute(
                 "INSERT INTO events (name, payload, emitted_at) VALUES (?1, ?2, ?3)",
@@ -87,21 +91,18 @@ impl Store {
 
     /// The open episode of `alert`, if it is firing.
     pub fn open_episode_of(&self, alert: &str) -> Result<Option<AlertEpisode>> {
-        Ok(self
-            .conn
-            .query_row(
-                &format!("{SELECT} WHERE alert = ?1 AND ended_at IS NULL"),
-                params![alert],
-                episode,
-            )
-            .optional()?)
+        self.conn.row(
+            &format!("{SELECT} WHERE alert = ?1 AND ended_at IS NULL"),
+            params![alert],
+            episode,
+        )
     }
 
     /// The names of the alerts firing now.
     pub fn firing_alerts(&self) -> Result<Vec<String>> {
         self.rows(
             "SELECT alert FROM alert_episodes WHERE ended_at IS NULL ORDER BY alert",
-            [],
+            NONE,
             |row| row.get(0),
         )
     }
@@ -119,7 +120,7 @@ impl Store {
 const SELECT: &str =
     "SELECT id, alert, condition, value, started_at, ended_at, delivery FROM alert_episodes";
 
-fn episode(row: &rusqlite::Row<'_>) -> rusqlite::Result<AlertEpisode> {
+fn episode(row: &Row) -> Result<AlertEpisode> {
     Ok(AlertEpisode {
         id: row.get(0)?,
         alert: row.get(1)?,

@@ -1,9 +1,9 @@
 //! What resuming, cancelling, breakers and the dead-letter queue ask of the store.
 
+use super::db::{params, Row, NONE};
 use super::queries::{parse_timestamp, timestamp, DeadLetterRow, ExecutionRow, HistoryFilter};
 use super::{AttemptStatus, BreakerState, ExecutionStatus, Result, Store};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use serde_json::Value;
 
 /// What an execution already did, step by step, for a resumed run.
@@ -29,14 +29,14 @@ pub struct BreakerRow {
 }
 
 /// A breaker row from its first three columns: state, failures, opened_at.
-fn breaker_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<BreakerRow> {
+fn breaker_row(row: &Row) -> Result<BreakerRow> {
     let failures: String = row.get(1)?;
     let failures: Vec<String> = serde_json::from_str(&failures).unwrap_or_default();
     Ok(BreakerRow {
         state: row.get(0)?,
         failures: failures.iter().filter_map(|t| parse_timestamp(t)).collect(),
         opened_at: row
-            .get::<_, Option<String>>(2)?
+            .get::<Option<String>>(2)?
             .as_deref()
             .and_then(parse_timestamp),
     })
@@ -80,7 +80,7 @@ impl Store {
         let changed = self.conn.execute(
             "UPDATE executions SET owner_pid = ?3
              WHERE id = ?1 AND status = 'running' AND cancel_requested = 0
-               AND owner_pid IS ?2",
+               AND owner_pid IS NOT DISTINCT FROM ?2",
             params![id, previous_owner, owner],
         )?;
         Ok(changed == 1)
@@ -152,34 +152,34 @@ impl Store {
     /// their running attempts.
     pub fn cancel_execution(&mut self, id: &str) -> Result<()> {
         let now = self.now();
-        let tx = self.conn.transaction()?;
-        tx.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS cancelling (id TEXT PRIMARY KEY)",
-            [],
-        )?;
-        tx.execute("DELETE FROM cancelling", [])?;
-        tx.execute(
-            "INSERT INTO cancelling
-             WITH RECURSIVE tree(id) AS (
-               SELECT ?1 UNION SELECT e.id FROM executions e JOIN tree t ON e.parent_id = t.id)
+        let tx = self.conn.begin(false)?;
+        // The execution and every sub-workflow below it, read in the transaction
+        // that cancels them.
+        let tree: Vec<String> = tx.rows(
+            "WITH RECURSIVE tree(id) AS (
+               SELECT CAST(?1 AS TEXT)
+               UNION SELECT e.id FROM executions e JOIN tree t ON e.parent_id = t.id)
              SELECT id FROM tree",
             params![id],
+            |row| row.get(0),
         )?;
-        tx.execute(
-            "UPDATE executions SET status = 'cancelled', cancel_requested = 1, finished_at = ?1
-             WHERE id IN (SELECT id FROM cancelling) AND status = 'running'",
-            params![now],
-        )?;
-        tx.execute(
-            "UPDATE workflow_executions SET execution_status = 'cancelled'
-             WHERE workflow_id IN (SELECT id FROM cancelling) AND execution_status = 'running'",
-            [],
-        )?;
-        tx.execute(
-            "UPDATE step_attempts SET status = 'cancelled', finished_at = ?1
-             WHERE execution_id IN (SELECT id FROM cancelling) AND status = 'running'",
-            params![now],
-        )?;
+        for id in &tree {
+            tx.execute(
+                "UPDATE executions SET status = 'cancelled', cancel_requested = 1, finished_at = ?1
+                 WHERE id = ?2 AND status = 'running'",
+                params![now, id],
+            )?;
+            tx.execute(
+                "UPDATE workflow_executions SET execution_status = 'cancelled'
+                 WHERE workflow_id = ?1 AND execution_status = 'running'",
+                params![id],
+            )?;
+            tx.execute(
+                "UPDATE step_attempts SET status = 'cancelled', finished_at = ?1
+                 WHERE execution_id = ?2 AND status = 'running'",
+                params![now, id],
+            )?;
+        }
         tx.commit()?;
         Ok(())
     }
@@ -193,16 +193,13 @@ impl Store {
         change: impl FnOnce(&mut BreakerRow) -> T,
     ) -> Result<T> {
         let now = self.now();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.begin(true)?;
         let before = tx
-            .query_row(
+            .row(
                 "SELECT state, failures, opened_at FROM breaker_state WHERE agent = ?1",
                 params![agent],
                 breaker_row,
-            )
-            .optional()?
+            )?
             .unwrap_or_default();
         let mut row = before.clone();
         let answer = change(&mut row);
@@ -231,7 +228,7 @@ impl Store {
     pub fn breakers(&self) -> Result<Vec<(String, BreakerRow)>> {
         self.rows(
             "SELECT state, failures, opened_at, agent FROM breaker_state ORDER BY agent",
-            [],
+            NONE,
             |row| Ok((row.get(3)?, breaker_row(row)?)),
         )
     }
@@ -239,12 +236,11 @@ impl Store {
     pub fn breaker_state(&self, agent: &str) -> Result<BreakerState> {
         Ok(self
             .conn
-            .query_row(
+            .row(
                 "SELECT state FROM breaker_state WHERE agent = ?1",
                 params![agent],
                 |row| row.get(0),
-            )
-            .optional()?
+            )?
             .unwrap_or_default())
     }
 
@@ -263,7 +259,7 @@ impl Store {
     /// Removes a dead letter (a replay of it keeps running history, unlinked); false
     /// when there was none.
     pub fn drop_dead_letter(&mut self, id: i64) -> Result<bool> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.begin(false)?;
         tx.execute(
             "UPDATE executions SET replay_of = NULL WHERE replay_of = ?1",
             params![id],

@@ -24,7 +24,7 @@ fn migrate(conn: &Connection, path: &Path, latest: i64) -> Result<()> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
     if current > latest {
         return Err(StoreError::TooNew {
-            path: path.to_path_buf(),
+            path: path.into(),
             found: current,
             known: latest,
         });

@@ -1,9 +1,12 @@
-//! The SQLite store: every execution, step attempt, metric sample, event and dead
-//! letter, written as it happens. The only module that touches SQLite.
+//! The store: every execution, step attempt, metric sample, event and dead
+//! letter, written as it happens, in SQLite (the embedded default) or PostgreSQL
+//! (shared by many workers). The only module that touches either.
 
 mod alerts;
+pub(crate) mod db;
 mod durability;
 mod migrate;
+mod postgres;
 mod queries;
 mod schema;
 mod status;
@@ -15,9 +18,73 @@ pub use queries::*;
 pub use status::{AttemptStatus, BreakerState, ExecutionStatus, StartedBy};
 
 use crate::clock::Clock;
+use db::Db;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// Where the store is: an SQLite file, or a PostgreSQL database by URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    File(PathBuf),
+    Postgres(String),
+}
+
+impl Location {
+    /// `postgres://…` or `postgresql://…` is a PostgreSQL database; anything else
+    /// a file path.
+    pub fn parse(text: &std::ffi::OsStr) -> Location {
+        match text.to_str() {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Location::Postgres(url.to_string())
+            }
+            _ => Location::File(PathBuf::from(text)),
+        }
+    }
+
+    /// A URL as it can be shown: without its password.
+    pub fn redacted(url: &str) -> String {
+        match url::Url::parse(url) {
+            Ok(mut parsed) if parsed.password().is_some() => {
+                let _ = parsed.set_password(Some("***"));
+                parsed.to_string()
+            }
+            Ok(parsed) => parsed.to_string(),
+            Err(_) => "the PostgreSQL URL given".to_string(),
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Location::Postgres(_))
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::File(path) => write!(f, "{}", path.display()),
+            Location::Postgres(url) => f.write_str(&Location::redacted(url)),
+        }
+    }
+}
+
+impl From<&Path> for Location {
+    fn from(path: &Path) -> Location {
+        Location::File(path.to_path_buf())
+    }
+}
+
+impl From<&PathBuf> for Location {
+    fn from(path: &PathBuf) -> Location {
+        Location::File(path.clone())
+    }
+}
+
+impl From<&Location> for Location {
+    fn from(at: &Location) -> Location {
+        at.clone()
+    }
+}
 
 /// The default database file, in the working directory.
 pub const DEFAULT_PATH: &str = "wfc.db";
@@ -32,24 +99,38 @@ pub enum StoreError {
         path: PathBuf,
         source: rusqlite::Error,
     },
+    #[error("cannot connect to the PostgreSQL database {location}: {reason}")]
+    Connect { location: String, reason: String },
     #[error("the database `{path}` has schema version {found}, newer than this wfc understands ({known}); upgrade wfc")]
     TooNew {
-        path: PathBuf,
+        path: Location,
         found: i64,
         known: i64,
     },
-    #[error("`{0}` is an SQLite database that wfc did not create; wfc leaves it untouched (use another --db)")]
-    Foreign(PathBuf),
+    #[error(
+        "`{0}` is a database that wfc did not create; wfc leaves it untouched (use another --db)"
+    )]
+    Foreign(Location),
     #[error("the database `{path}` has schema version {found}, older than this wfc's ({known}), and is open for reading only; a command that writes (wfc run) upgrades it")]
     Outdated {
-        path: PathBuf,
+        path: Location,
         found: i64,
         known: i64,
     },
+    #[error("the PostgreSQL database {0} has no wfc tables yet: a command that records (wfc run, wfc serve, wfc emit) creates them")]
+    Empty(Location),
     #[error("`{0}` can only be read here: commands that record (run, emit, serve …) need to write it and its directory; commands that look (history, show, stats …) work")]
     ReadOnly(PathBuf),
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
+    #[error("PostgreSQL error: {0}")]
+    Postgres(String),
+    #[error("column {column} of a row read from the database is {found}, not {expected}")]
+    Decode {
+        column: usize,
+        expected: &'static str,
+        found: String,
+    },
     #[error("no execution matches `{0}`")]
     NoSuchExecution(String),
     #[error("`{prefix}` matches several executions ({}); give more of the id", list_candidates(.candidates))]
@@ -75,15 +156,34 @@ fn list_candidates(candidates: &[String]) -> String {
 /// One open database. Not shared between threads: the runtime wraps it in a mutex,
 /// and each write is short.
 pub struct Store {
-    conn: Connection,
+    conn: Db,
     /// What the rows' timestamps read: the engine's clock.
     clock: Clock,
 }
 
 impl Store {
-    /// Opens (creating and migrating on first use) the database at `path`, in WAL
-    /// mode with a busy timeout, so several wfc processes can share it.
-    pub fn open(path: &Path) -> Result<Store> {
+    /// Opens (creating and migrating on first use) the store at `at`: an SQLite
+    /// file in WAL mode with a busy timeout, or a PostgreSQL database, so several
+    /// wfc processes can share it.
+    pub fn open(at: impl Into<Location>) -> Result<Store> {
+        match at.into() {
+            Location::File(path) => Store::open_file(&path),
+            Location::Postgres(url) => {
+                let conn = postgres::Conn::connect(&url, false)?;
+                postgres::to_latest(&conn, &Location::Postgres(url))?;
+                Ok(Store::with(Db::Postgres(conn)))
+            }
+        }
+    }
+
+    fn with(conn: Db) -> Store {
+        Store {
+            conn,
+            clock: Clock::system(),
+        }
+    }
+
+    fn open_file(path: &Path) -> Result<Store> {
         let open_error = |source| StoreError::Open {
             path: path.to_path_buf(),
             source,
@@ -106,18 +206,37 @@ impl Store {
             .map_err(open_error)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(open_error)?;
+        conn.set_prepared_statement_cache_capacity(64);
         migrate::to_latest(&mut conn, path)?;
-        Ok(Store {
-            conn,
-            clock: Clock::system(),
-        })
+        Ok(Store::with(Db::Sqlite(conn)))
     }
 
-    /// Opens the database at `path` for reading only: for commands that only look, so
+    /// Opens the store at `at` for reading only: for commands that only look, so
     /// a database the user may read but not write still answers. A missing file is
     /// an empty store (nothing is created). A WAL database whose directory is not
-    /// writable, with no writer running, is opened as immutable.
-    pub fn open_read_only(path: &Path) -> Result<Store> {
+    /// writable, with no writer running, is opened as immutable. A PostgreSQL
+    /// session is read-only (`default_transaction_read_only`).
+    pub fn open_read_only(at: impl Into<Location>) -> Result<Store> {
+        let at = at.into();
+        let path = match &at {
+            Location::File(path) => path,
+            Location::Postgres(url) => {
+                let conn = postgres::Conn::connect(url, true)?;
+                let found = postgres::schema_version(&conn, &at)?;
+                let known = schema::MIGRATIONS.len() as i64;
+                if found == 0 {
+                    return Err(StoreError::Empty(at.clone()));
+                }
+                if found < known {
+                    return Err(StoreError::Outdated {
+                        path: at.clone(),
+                        found,
+                        known,
+                    });
+                }
+                return Ok(Store::with(Db::Postgres(conn)));
+            }
+        };
         use rusqlite::OpenFlags;
         if !path.exists() {
             return Store::in_memory();
@@ -146,25 +265,20 @@ impl Store {
         let known = schema::MIGRATIONS.len() as i64;
         if found < known {
             return Err(StoreError::Outdated {
-                path: path.to_path_buf(),
+                path: at.clone(),
                 found,
                 known,
             });
         }
-        Ok(Store {
-            conn,
-            clock: Clock::system(),
-        })
+        Ok(Store::with(Db::Sqlite(conn)))
     }
 
     /// A private in-memory database, for tests and benchmarks.
     pub fn in_memory() -> Result<Store> {
         let mut conn = Connection::open_in_memory()?;
+        conn.set_prepared_statement_cache_capacity(64);
         migrate::to_latest(&mut conn, Path::new(":memory:"))?;
-        Ok(Store {
-            conn,
-            clock: Clock::system(),
-        })
+        Ok(Store::with(Db::Sqlite(conn)))
     }
 
     /// Stamps rows with `clock`'s time from now on.
@@ -181,19 +295,20 @@ impl Store {
     fn rows<T, C: FromIterator<T>>(
         &self,
         sql: &str,
-        params: impl rusqlite::Params,
-        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+        params: &[db::Param<'_>],
+        row: impl FnMut(&db::Row) -> Result<T>,
     ) -> Result<C> {
-        let mut statement = self.conn.prepare_cached(sql)?;
-        let rows = statement.query_map(params, row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        self.conn.rows(sql, params, row)
     }
 
     /// The schema version this database is at.
     pub fn schema_version(&self) -> Result<i64> {
-        Ok(self
-            .conn
-            .query_row("PRAGMA user_version", [], |row| row.get(0))?)
+        match &self.conn {
+            Db::Sqlite(conn) => Ok(conn.query_row("PRAGMA user_version", [], |row| row.get(0))?),
+            Db::Postgres(conn) => {
+                postgres::schema_version(conn, &Location::Postgres(String::new()))
+            }
+        }
     }
 }
 
@@ -243,13 +358,13 @@ fn ours(conn: &Connection, path: &Path) -> Result<i64> {
     let known = schema::MIGRATIONS.len() as i64;
     if version > known {
         return Err(StoreError::TooNew {
-            path: path.to_path_buf(),
+            path: path.into(),
             found: version,
             known,
         });
     }
     if version == 0 && tables > 0 {
-        return Err(StoreError::Foreign(path.to_path_buf()));
+        return Err(StoreError::Foreign(path.into()));
     }
     Ok(version)
 }

@@ -1,8 +1,8 @@
 //! Reads and writes, one function per question the rest of wfc asks of the store.
 
+use super::db::{params, Row, NONE};
 use super::{AttemptStatus, ExecutionStatus, Result, StartedBy, Store, StoreError};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension, Row};
 use serde_json::Value;
 
 /// Timestamps are RFC 3339 in UTC with milliseconds; SQLite's date functions read them.
@@ -244,7 +244,7 @@ pub struct DeadLetterRow {
     pub replayed_by: Option<String>,
 }
 
-pub(super) fn event_row(row: &Row<'_>) -> rusqlite::Result<EventRow> {
+pub(super) fn event_row(row: &Row) -> Result<EventRow> {
     Ok(EventRow {
         id: row.get(0)?,
         name: row.get(1)?,
@@ -255,7 +255,7 @@ pub(super) fn event_row(row: &Row<'_>) -> rusqlite::Result<EventRow> {
     })
 }
 
-pub(super) fn metric_row(row: &Row<'_>) -> rusqlite::Result<MetricRow> {
+pub(super) fn metric_row(row: &Row) -> Result<MetricRow> {
     Ok(MetricRow {
         id: row.get(0)?,
         name: row.get(1)?,
@@ -272,11 +272,18 @@ pub(super) fn json(text: Option<String>) -> Option<Value> {
 pub(super) const EXECUTION_COLUMNS: &str =
     "e.id, e.workflow, e.version, e.source_blob, e.root_path, e.trigger,
      e.parent_id, e.parent_step, e.input, e.status, e.result, e.error, e.started_at,
-     e.finished_at, (julianday(e.finished_at) - julianday(e.started_at)) * 86400000.0,
-     w.agents_involved, e.owner_pid, e.replay_of";
+     e.finished_at, w.agents_involved, e.owner_pid, e.replay_of";
 
-pub(super) fn execution_row(row: &Row<'_>) -> rusqlite::Result<ExecutionRow> {
-    let agents: Option<String> = row.get(15)?;
+pub(super) fn execution_row(row: &Row) -> Result<ExecutionRow> {
+    let agents: Option<String> = row.get(14)?;
+    let started_at: String = row.get(12)?;
+    let finished_at: Option<String> = row.get(13)?;
+    // Milliseconds between the two stamps, as both databases store them.
+    let duration_ms = finished_at
+        .as_deref()
+        .and_then(parse_timestamp)
+        .zip(parse_timestamp(&started_at))
+        .map(|(end, start)| (end - start).num_microseconds().unwrap_or(i64::MAX) as f64 / 1000.0);
     Ok(ExecutionRow {
         id: row.get(0)?,
         workflow: row.get(1)?,
@@ -290,14 +297,14 @@ pub(super) fn execution_row(row: &Row<'_>) -> rusqlite::Result<ExecutionRow> {
         status: row.get(9)?,
         result: json(row.get(10)?),
         error: json(row.get(11)?),
-        started_at: row.get(12)?,
-        finished_at: row.get(13)?,
-        duration_ms: row.get(14)?,
+        started_at,
+        finished_at,
+        duration_ms,
         agents: agents
             .and_then(|a| serde_json::from_str(&a).ok())
             .unwrap_or_default(),
-        owner_pid: row.get(16)?,
-        replay_of: row.get(17)?,
+        owner_pid: row.get(15)?,
+        replay_of: row.get(16)?,
     })
 }
 
@@ -305,7 +312,7 @@ const ATTEMPT_COLUMNS: &str = "id, execution_id, step, agent, attempt, status, i
      error, stderr_tail, child_execution_id, started_at, finished_at, duration_ms, delay_ms,
      tokens_in, tokens_out, cost_usd";
 
-fn attempt_row(row: &Row<'_>) -> rusqlite::Result<AttemptRow> {
+fn attempt_row(row: &Row) -> Result<AttemptRow> {
     Ok(AttemptRow {
         id: row.get(0)?,
         execution_id: row.get(1)?,
@@ -344,9 +351,9 @@ impl Store {
     /// Keeps the source of a workflow version the first time it runs.
     pub fn record_version(&self, v: &VersionRecord<'_>) -> Result<()> {
         self.conn.execute(
-            "INSERT OR IGNORE INTO workflow_versions
+            "INSERT INTO workflow_versions
                (workflow, version, source_blob, source_path, source, first_run_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
             params![
                 v.workflow,
                 v.version,
@@ -364,9 +371,10 @@ impl Store {
     pub fn activity(&self, limit: usize) -> Result<Vec<Activity>> {
         self.rows(
             "SELECT e.id, e.workflow, e.status, e.trigger, e.started_at, e.finished_at,
-                    (SELECT COUNT(*) FROM step_attempts a WHERE a.execution_id = e.id),
-                    (SELECT COUNT(*) FROM step_attempts a WHERE a.execution_id = e.id
-                       AND a.status = 'running')
+                    (SELECT CAST(COUNT(*) AS BIGINT) FROM step_attempts a
+                       WHERE a.execution_id = e.id),
+                    (SELECT CAST(COUNT(*) AS BIGINT) FROM step_attempts a
+                       WHERE a.execution_id = e.id AND a.status = 'running')
              FROM executions e ORDER BY e.started_at DESC, e.id DESC LIMIT ?1",
             params![i64::try_from(limit).unwrap_or(i64::MAX)],
             |row| {
@@ -385,17 +393,21 @@ impl Store {
     }
 
     /// Failed attempts grouped by workflow, agent and error kind, the most
-    /// frequent first, each with its latest example (SQLite takes the bare
-    /// columns from the row that gives the `MAX`).
+    /// frequent first, each with its latest example.
     pub fn failure_groups(&self) -> Result<Vec<FailureGroup>> {
         self.rows(
-            "SELECT e.workflow, a.agent, a.status, COUNT(*), MAX(a.started_at),
-                    a.execution_id, a.step, a.error
-             FROM step_attempts a JOIN executions e ON e.id = a.execution_id
-             WHERE a.status NOT IN ('completed', 'running')
-             GROUP BY e.workflow, a.agent, a.status
-             ORDER BY COUNT(*) DESC, MAX(a.started_at) DESC",
-            [],
+            "SELECT workflow, agent, status, n, started_at, execution_id, step, error
+             FROM (SELECT e.workflow, a.agent, a.status, a.started_at, a.execution_id,
+                          a.step, a.error,
+                          CAST(COUNT(*) OVER (PARTITION BY e.workflow, a.agent, a.status)
+                               AS BIGINT) AS n,
+                          ROW_NUMBER() OVER (PARTITION BY e.workflow, a.agent, a.status
+                                             ORDER BY a.started_at DESC, a.id DESC) AS newest
+                   FROM step_attempts a JOIN executions e ON e.id = a.execution_id
+                   WHERE a.status NOT IN ('completed', 'running')) failed
+             WHERE newest = 1
+             ORDER BY n DESC, started_at DESC",
+            NONE,
             |row| {
                 Ok(FailureGroup {
                     workflow: row.get(0)?,
@@ -416,11 +428,11 @@ impl Store {
     pub fn versions(&self, workflow: &str) -> Result<Vec<VersionRow>> {
         self.rows(
             "SELECT v.version, v.source_blob, v.source_path, v.first_run_at,
-                    MAX(e.started_at), COUNT(e.id)
+                    MAX(e.started_at), CAST(COUNT(e.id) AS BIGINT)
              FROM workflow_versions v
              LEFT JOIN executions e ON e.workflow = v.workflow AND e.source_blob = v.source_blob
              WHERE v.workflow = ?1
-             GROUP BY v.source_blob
+             GROUP BY v.workflow, v.source_blob
              ORDER BY v.first_run_at DESC, v.source_blob",
             params![workflow],
             |row| {
@@ -438,22 +450,19 @@ impl Store {
 
     /// The stored `(path, source)` of a workflow version's file, by blob id.
     pub fn version_source(&self, workflow: &str, blob: &str) -> Result<Option<(String, String)>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT source_path, source FROM workflow_versions
-                 WHERE workflow = ?1 AND source_blob = ?2",
-                params![workflow, blob],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .optional()?)
+        self.conn.row(
+            "SELECT source_path, source FROM workflow_versions
+             WHERE workflow = ?1 AND source_blob = ?2",
+            params![workflow, blob],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
     }
 
     /// Writes a running execution: its own row, the seed table's row and the
     /// trigger fire that started it, together. False when that fire already
     /// started this workflow (nothing is written then).
     pub fn start_execution(&mut self, e: &NewExecution<'_>) -> Result<bool> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.begin(false)?;
         let input = e.input.to_string();
         tx.execute(
             "INSERT INTO executions (id, workflow, version, source_blob, root_path, trigger,
@@ -482,8 +491,8 @@ impl Store {
         )?;
         if let Some((trigger, occurrence)) = e.fire {
             let fired = tx.execute(
-                "INSERT OR IGNORE INTO trigger_fires (trigger, occurrence, workflow, execution_id, fired_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO trigger_fires (trigger, occurrence, workflow, execution_id, fired_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
                 params![trigger, occurrence, e.workflow, e.id, e.started_at],
             )?;
             if fired == 0 {
@@ -509,7 +518,7 @@ impl Store {
             Outcome::Cancelled => (None, None),
         };
         let agents = serde_json::to_string(finish.agents).unwrap_or_else(|_| "[]".into());
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.begin(false)?;
         tx.execute(
             "UPDATE executions SET status = ?2, result = ?3, error = ?4, finished_at = ?5
              WHERE id = ?1",
@@ -547,14 +556,13 @@ impl Store {
     /// Writes a `running` attempt row (the statements on the per-step path are
     /// prepared once per connection).
     pub fn start_attempt(&self, a: &NewAttempt<'_>) -> Result<i64> {
-        Ok(self.conn.prepare_cached(
+        self.returning_id(
             "INSERT INTO step_attempts
                (execution_id, id, step, agent, attempt, status, input, started_at, delay_ms)
              VALUES (?1, (SELECT COALESCE(MAX(id), 0) + 1 FROM step_attempts WHERE execution_id = ?1),
                      ?2, ?3, ?4, 'running', ?5, ?6, ?7)
              RETURNING id",
-        )?
-        .query_row(params![
+            params![
                 a.execution_id,
                 a.step,
                 a.agent,
@@ -562,14 +570,14 @@ impl Store {
                 a.input.map(Value::to_string),
                 a.started_at,
                 a.delay_ms
-            ], |row| row.get(0))?)
+            ],
+        )
     }
 
     /// Writes an attempt that is already over in one row: for steps that cannot be
     /// caught in flight (a `compute` agent), one write instead of two.
     pub fn insert_attempt(&self, a: &NewAttempt<'_>, end: &AttemptEnd<'_>) -> Result<i64> {
-        Ok(self.conn
-            .prepare_cached(
+        self.returning_id(
                 "INSERT INTO step_attempts
                    (execution_id, id, step, agent, attempt, status, input, started_at, delay_ms,
                     output, error, stderr_tail, child_execution_id, finished_at, duration_ms,
@@ -577,8 +585,7 @@ impl Store {
                  VALUES (?1, (SELECT COALESCE(MAX(id), 0) + 1 FROM step_attempts WHERE execution_id = ?1),
                          ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
                  RETURNING id",
-            )?
-            .query_row(params![
+            params![
                 a.execution_id,
                 a.step,
                 a.agent,
@@ -596,18 +603,25 @@ impl Store {
                 end.tokens.map(|t| stored_count(t.input)),
                 end.tokens.map(|t| stored_count(t.output)),
                 end.tokens.and_then(|t| t.cost_usd)
-            ], |row| row.get(0))?)
+            ],
+        )
+    }
+
+    /// Runs an `INSERT … RETURNING id` that always inserts.
+    fn returning_id(&self, sql: &str, params: &[super::db::Param<'_>]) -> Result<i64> {
+        self.conn
+            .row(sql, params, |row| row.get(0))?
+            .ok_or_else(|| StoreError::Postgres("an insert returned no id".into()))
     }
 
     /// Ends attempt `id` of an execution.
     pub fn finish_attempt(&self, execution_id: &str, id: i64, end: &AttemptEnd<'_>) -> Result<()> {
-        self.conn.prepare_cached(
+        self.conn.execute(
             "UPDATE step_attempts SET status = ?2, output = ?3, error = ?4, stderr_tail = ?5,
                child_execution_id = COALESCE(?6, child_execution_id), finished_at = ?7, duration_ms = ?8,
                tokens_in = ?10, tokens_out = ?11, cost_usd = ?12
              WHERE execution_id = ?9 AND id = ?1",
-        )?
-        .execute(params![
+            params![
                 id,
                 end.status,
                 end.output.map(Value::to_string),
@@ -620,7 +634,8 @@ impl Store {
                 end.tokens.map(|t| stored_count(t.input)),
                 end.tokens.map(|t| stored_count(t.output)),
                 end.tokens.and_then(|t| t.cost_usd)
-            ])?;
+            ],
+        )?;
         Ok(())
     }
 
@@ -641,9 +656,9 @@ impl Store {
         payload: &Value,
         source: Option<(&str, &str)>,
     ) -> Result<Option<i64>> {
-        let changed = self.conn.execute(
-            "INSERT OR IGNORE INTO events (name, payload, execution_id, step, emitted_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+        self.conn.row(
+            "INSERT INTO events (name, payload, execution_id, step, emitted_at)
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING RETURNING id",
             params![
                 name,
                 payload.to_string(),
@@ -651,8 +666,8 @@ impl Store {
                 source.map(|s| s.1),
                 self.now()
             ],
-        )?;
-        Ok((changed == 1).then(|| self.conn.last_insert_rowid()))
+            |row| row.get(0),
+        )
     }
 
     /// Executions, newest first.
@@ -671,12 +686,11 @@ impl Store {
     pub fn check_cursor(&self, before: Option<&str>) -> Result<()> {
         let Some(before) = before else { return Ok(()) };
         self.conn
-            .query_row(
+            .row(
                 "SELECT 1 FROM executions WHERE id = ?1",
                 params![before],
                 |_| Ok(()),
-            )
-            .optional()?
+            )?
             .ok_or_else(|| StoreError::NoSuchExecution(before.to_string()))
     }
 
@@ -699,15 +713,17 @@ impl Store {
         let sql = format!(
             "SELECT {columns} FROM executions e
              LEFT JOIN workflow_executions w ON w.workflow_id = e.id
-             WHERE (?1 IS NULL OR e.workflow = ?1) AND (?2 IS NULL OR e.version = ?2)
-               AND (?3 IS NULL OR e.status = ?3)
-               AND (?5 IS NULL OR (e.started_at, e.rowid) <
-                    (SELECT started_at, rowid FROM executions WHERE id = ?5))
-             ORDER BY e.started_at DESC, e.rowid DESC LIMIT ?4"
+             WHERE (CAST(?1 AS TEXT) IS NULL OR e.workflow = ?1) AND (CAST(?2 AS TEXT) IS NULL OR e.version = ?2)
+               AND (CAST(?3 AS TEXT) IS NULL OR e.status = ?3)
+               AND (CAST(?5 AS TEXT) IS NULL OR (e.started_at, w.id) <
+                    (SELECT b.started_at, bw.id FROM executions b
+                     JOIN workflow_executions bw ON bw.workflow_id = b.id WHERE b.id = ?5))
+             ORDER BY e.started_at DESC, w.id DESC LIMIT ?4"
         );
-        let limit = filter.limit.map_or(-1, |l| l as i64);
-        let mut statement = self.conn.prepare(&sql)?;
-        let rows = statement.query_map(
+        // The seed row's id orders executions that started in the same millisecond.
+        let limit = filter.limit.map_or(i64::MAX, |l| l as i64);
+        self.conn.each(
+            &sql,
             params![
                 filter.workflow,
                 filter.version,
@@ -715,14 +731,8 @@ impl Store {
                 limit,
                 filter.before
             ],
-            execution_row,
-        )?;
-        for row in rows {
-            if !visit(row?) {
-                break;
-            }
-        }
-        Ok(())
+            |row| Ok(visit(execution_row(&row)?)),
+        )
     }
 
     /// One execution by its id, or a unique prefix or suffix of it of at least
@@ -757,7 +767,7 @@ impl Store {
         let sql = format!(
             "SELECT {EXECUTION_COLUMNS} FROM executions e
              LEFT JOIN workflow_executions w ON w.workflow_id = e.id
-             WHERE e.parent_id = ?1 ORDER BY e.started_at, e.rowid"
+             WHERE e.parent_id = ?1 ORDER BY e.started_at, w.id"
         );
         self.rows(&sql, params![id], execution_row)
     }
@@ -775,7 +785,7 @@ impl Store {
     pub fn all_attempts(&self, workflow: Option<&str>) -> Result<Vec<AttemptRow>> {
         let sql = format!(
             "SELECT {ATTEMPT_COLUMNS} FROM step_attempts
-             WHERE ?1 IS NULL OR execution_id IN (SELECT id FROM executions WHERE workflow = ?1)
+             WHERE CAST(?1 AS TEXT) IS NULL OR execution_id IN (SELECT id FROM executions WHERE workflow = ?1)
              ORDER BY started_at, id"
         );
         self.rows(&sql, params![workflow], attempt_row)
@@ -786,7 +796,7 @@ impl Store {
         let mut events: Vec<EventRow> = self.rows(
             "SELECT id, name, payload, execution_id, emitted_at FROM events
              ORDER BY id DESC LIMIT ?1",
-            params![limit.map_or(-1, |l| l as i64)],
+            params![limit.map_or(i64::MAX, |l| l as i64)],
             event_row,
         )?;
         for event in &mut events {
@@ -804,7 +814,7 @@ impl Store {
         self.rows(
             "SELECT id, execution_id, workflow, input, error, created_at, replayed_by
              FROM dead_letters ORDER BY id",
-            [],
+            NONE,
             |row| {
                 Ok(DeadLetterRow {
                     id: row.get(0)?,
@@ -822,25 +832,29 @@ impl Store {
     /// The seed table as rows of JSON objects, for checks that it stays as the seed had it.
     pub fn seed_rows(&self) -> Result<Vec<Value>> {
         self.rows("SELECT id, workflow_id, trigger_id, agents_involved, execution_status, result, timestamp
-             FROM workflow_executions ORDER BY id", [], |row| {
+             FROM workflow_executions ORDER BY id", NONE, |row| {
             Ok(serde_json::json!({
-                "id": row.get::<_, i64>(0)?,
-                "workflow_id": row.get::<_, Option<String>>(1)?,
-                "trigger_id": row.get::<_, Option<String>>(2)?,
-                "agents_involved": row.get::<_, Option<String>>(3)?,
-                "execution_status": row.get::<_, Option<String>>(4)?,
-                "result": row.get::<_, Option<String>>(5)?,
-                "timestamp": row.get::<_, Option<String>>(6)?,
+                "id": row.get::<i64>(0)?,
+                "workflow_id": row.get::<Option<String>>(1)?,
+                "trigger_id": row.get::<Option<String>>(2)?,
+                "agents_involved": row.get::<Option<String>>(3)?,
+                "execution_status": row.get::<Option<String>>(4)?,
+                "result": row.get::<Option<String>>(5)?,
+                "timestamp": row.get::<Option<String>>(6)?,
             }))
         })
     }
 
     /// Column names of a table, in order.
     pub fn columns(&self, table: &str) -> Result<Vec<String>> {
-        self.rows(
-            "SELECT name FROM pragma_table_info(?1) ORDER BY cid",
-            params![table],
-            |row| row.get(0),
-        )
+        let sql = match self.conn.dialect() {
+            super::db::Dialect::Sqlite => "SELECT name FROM pragma_table_info(?1) ORDER BY cid",
+            super::db::Dialect::Postgres => {
+                "SELECT CAST(column_name AS TEXT) FROM information_schema.columns
+                 WHERE table_name = ?1 AND table_schema = current_schema()
+                 ORDER BY ordinal_position"
+            }
+        };
+        self.rows(sql, params![table], |row| row.get(0))
     }
 }

@@ -1,8 +1,8 @@
 //! The statuses of executions and step attempts. Everyone else handles them as
 //! enums; the text they are stored and shown as is spelled only here.
 
+use super::db::{Cell, FromCell, Param, ToParam};
 use crate::program::ErrorKind;
-use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -109,9 +109,9 @@ impl<'a> StartedBy<'a> {
     }
 }
 
-impl ToSql for StartedBy<'_> {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::from(self.as_str()))
+impl ToParam for StartedBy<'_> {
+    fn to_param(&self) -> Param<'_> {
+        Param::Text(self.as_str().into())
     }
 }
 
@@ -174,18 +174,19 @@ macro_rules! as_text {
             }
         }
 
-        impl ToSql for $ty {
-            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-                Ok(ToSqlOutput::from(self.as_str()))
+        impl ToParam for $ty {
+            fn to_param(&self) -> Param<'_> {
+                Param::Text(self.as_str().into())
             }
         }
 
-        impl FromSql for $ty {
-            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
-                let text = value.as_str()?;
-                $ty::parse(text).ok_or_else(|| {
-                    FromSqlError::Other(format!("unknown status `{text}`").into())
-                })
+        impl FromCell for $ty {
+            const WHAT: &'static str = "a status wfc knows";
+            fn from_cell(cell: &Cell) -> Option<Self> {
+                match cell {
+                    Cell::Text(text) => $ty::parse(text),
+                    _ => None,
+                }
             }
         }
     )*};

@@ -1,11 +1,11 @@
 //! What triggers ask of the store: undispatched events, cron slots handled, metric
 //! crossings seen, aggregates of metric samples, and which executions a fire started.
 
+use super::db::{params, NONE};
 use super::queries::{event_row, metric_row, timestamp, EventRow, MetricRow};
-use super::{Result, Store};
+use super::{Result, Store, StoreError};
 use crate::metric::{Aggregation, MetricQuery};
 use chrono::Utc;
-use rusqlite::{params, OptionalExtension};
 use serde_json::Value;
 
 impl Store {
@@ -37,20 +37,17 @@ impl Store {
     }
 
     pub fn cron_last_slot(&self, trigger: &str) -> Result<Option<String>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT last_slot FROM cron_state WHERE trigger = ?1",
-                params![trigger],
-                |row| row.get(0),
-            )
-            .optional()?)
+        self.conn.row(
+            "SELECT last_slot FROM cron_state WHERE trigger = ?1",
+            params![trigger],
+            |row| row.get(0),
+        )
     }
 
     pub fn set_cron_last_slot(&self, trigger: &str, slot: &str) -> Result<()> {
         self.conn.execute(
             "INSERT INTO cron_state (trigger, last_slot) VALUES (?1, ?2)
-             ON CONFLICT(trigger) DO UPDATE SET last_slot = ?2 WHERE last_slot < ?2",
+             ON CONFLICT(trigger) DO UPDATE SET last_slot = ?2 WHERE cron_state.last_slot < ?2",
             params![trigger, slot],
         )?;
         Ok(())
@@ -60,12 +57,11 @@ impl Store {
     pub fn metric_trigger_state(&self, trigger: &str, period: &str) -> Result<(bool, u32)> {
         Ok(self
             .conn
-            .query_row(
+            .row(
                 "SELECT above, crossings FROM metric_trigger_state WHERE trigger = ?1 AND period = ?2",
                 params![trigger, period],
-                |row| Ok((row.get::<_, i64>(0)? != 0, row.get(1)?)),
-            )
-            .optional()?
+                |row| Ok((row.get::<i64>(0)? != 0, row.get(1)?)),
+            )?
             .unwrap_or((false, 0)))
     }
 
@@ -87,11 +83,13 @@ impl Store {
     /// Records one metric sample at a given time (workflows record theirs when they
     /// complete; this is for imports and tests).
     pub fn record_metric(&self, name: &str, value: f64, at: chrono::DateTime<Utc>) -> Result<i64> {
-        self.conn.execute(
-            "INSERT INTO metrics (name, value, recorded_at) VALUES (?1, ?2, ?3)",
-            params![name, value, timestamp(at)],
-        )?;
-        Ok(self.conn.last_insert_rowid())
+        self.conn
+            .row(
+                "INSERT INTO metrics (name, value, recorded_at) VALUES (?1, ?2, ?3) RETURNING id",
+                params![name, value, timestamp(at)],
+                |row| row.get(0),
+            )?
+            .ok_or_else(|| StoreError::Postgres("an insert returned no id".into()))
     }
 
     /// At most `limit` samples recorded after sample `after`, in the order they were
@@ -108,9 +106,12 @@ impl Store {
     pub fn last_metric_id(&self) -> Result<i64> {
         Ok(self
             .conn
-            .query_row("SELECT COALESCE(MAX(id), 0) FROM metrics", [], |row| {
-                row.get(0)
-            })?)
+            .row(
+                "SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM metrics",
+                NONE,
+                |row| row.get(0),
+            )?
+            .unwrap_or(0))
     }
 
     /// A metric read as it stood at sample `upto` (every sample without one), over
@@ -151,8 +152,8 @@ impl Store {
         upto: Option<i64>,
     ) -> Result<Option<f64>> {
         let window =
-            "name = ?1 AND (?2 IS NULL OR recorded_at >= ?2) AND (?3 IS NULL OR recorded_at < ?3)
-             AND (?4 IS NULL OR id <= ?4)";
+            "name = ?1 AND (CAST(?2 AS TEXT) IS NULL OR recorded_at >= ?2) AND (CAST(?3 AS TEXT) IS NULL OR recorded_at < ?3)
+             AND (CAST(?4 AS BIGINT) IS NULL OR id <= ?4)";
         let sql = match aggregation {
             Aggregation::Latest => format!(
                 "SELECT value FROM metrics WHERE {window} ORDER BY recorded_at DESC, id DESC LIMIT 1"
@@ -162,15 +163,14 @@ impl Store {
             Aggregation::Min => format!("SELECT MIN(value) FROM metrics WHERE {window}"),
             Aggregation::Max => format!("SELECT MAX(value) FROM metrics WHERE {window}"),
             Aggregation::Count => {
-                format!("SELECT CAST(COUNT(*) AS REAL) FROM metrics WHERE {window}")
+                format!("SELECT CAST(COUNT(*) AS DOUBLE PRECISION) FROM metrics WHERE {window}")
             }
         };
         Ok(self
             .conn
-            .query_row(&sql, params![series, from, to, upto], |row| {
-                row.get::<_, Option<f64>>(0)
-            })
-            .optional()?
+            .row(&sql, params![series, from, to, upto], |row| {
+                row.get::<Option<f64>>(0)
+            })?
             .flatten())
     }
 
@@ -182,7 +182,7 @@ impl Store {
         to: Option<&str>,
     ) -> Result<Vec<MetricRow>> {
         self.rows("SELECT id, name, value, execution_id, recorded_at FROM metrics
-             WHERE name = ?1 AND (?2 IS NULL OR recorded_at >= ?2) AND (?3 IS NULL OR recorded_at < ?3)
+             WHERE name = ?1 AND (CAST(?2 AS TEXT) IS NULL OR recorded_at >= ?2) AND (CAST(?3 AS TEXT) IS NULL OR recorded_at < ?3)
              ORDER BY recorded_at, id", params![series, from, to], metric_row)
     }
 
@@ -202,7 +202,7 @@ impl Store {
     pub fn metric_names(&self) -> Result<Vec<(String, i64)>> {
         self.rows(
             "SELECT name, COUNT(*) FROM metrics GROUP BY name ORDER BY name",
-            [],
+            NONE,
             |row| Ok((row.get(0)?, row.get(1)?)),
         )
     }
@@ -216,11 +216,12 @@ impl Store {
     ) -> Result<std::collections::HashMap<String, (u32, u32)>> {
         self.rows(
             "SELECT agent,
-                    SUM(started_at < ?2 AND (finished_at IS NULL OR finished_at > ?2)),
-                    SUM(started_at >= ?1 AND started_at < ?2)
+                    CAST(COUNT(CASE WHEN started_at < ?2
+                                     AND (finished_at IS NULL OR finished_at > ?2) THEN 1 END) AS BIGINT),
+                    CAST(COUNT(CASE WHEN started_at >= ?1 AND started_at < ?2 THEN 1 END) AS BIGINT)
              FROM step_attempts WHERE agent IS NOT NULL GROUP BY agent",
             params![since, at],
-            |row| Ok((row.get::<_, String>(0)?, (row.get(1)?, row.get(2)?))),
+            |row| Ok((row.get::<String>(0)?, (row.get(1)?, row.get(2)?))),
         )
     }
 
