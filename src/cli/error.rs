@@ -95,11 +95,11 @@ fn store_code(error: &StoreError) -> u8 {
         StoreError::Sql(_) | StoreError::Postgres(_) | StoreError::Decode { .. } => exit::STORE,
         StoreError::Open { .. }
         | StoreError::Connect { .. }
-        | StoreError::Empty(_)
         | StoreError::TooNew { .. }
         | StoreError::Foreign(_)
         | StoreError::Outdated { .. }
         | StoreError::ReadOnly(_)
+        | StoreError::NotEmpty { .. }
         | StoreError::NoSuchExecution(_)
         | StoreError::AmbiguousExecution { .. }
         | StoreError::ShortId(_) => exit::USAGE,

@@ -2,6 +2,7 @@
 //! code that writes to the terminal.
 
 mod check;
+mod db;
 mod dlq;
 mod error;
 mod explain;
@@ -80,6 +81,8 @@ enum Command {
     Goals(goals::GoalsArgs),
     /// Recorded metric samples and aggregates; `wfc metrics record NAME VALUE` adds one.
     Metrics(goals::MetricsArgs),
+    /// The store itself: `wfc db copy --from wfc.db --to postgres://…` moves a history.
+    Db(db::DbCommandArgs),
     /// Print a shell completion script: `wfc completions bash > /etc/bash_completion.d/wfc`.
     Completions {
         #[arg(value_enum)]
@@ -155,6 +158,7 @@ pub fn run() -> ExitCode {
         Command::Emit(args) => serve::emit(args, &cli.db),
         Command::Goals(args) => goals::goals(args, &cli.db),
         Command::Metrics(args) => goals::metrics(args, &cli.db),
+        Command::Db(args) => db::run(args),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "wfc", &mut std::io::stdout());

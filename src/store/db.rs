@@ -280,6 +280,19 @@ impl Db {
         first.as_ref().map(map).transpose()
     }
 
+    /// Begins a transaction that reads the database as it is at its first read
+    /// (PostgreSQL: repeatable read), for reads across tables that must agree.
+    pub fn snapshot(&self) -> Result<Tx<'_>> {
+        self.batch(match self.dialect() {
+            Dialect::Sqlite => "BEGIN",
+            Dialect::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ",
+        })?;
+        Ok(Tx {
+            db: self,
+            open: true,
+        })
+    }
+
     /// Begins a transaction, rolled back unless committed. An `exclusive` one
     /// waits until no other exclusive transaction on the database is open
     /// (SQLite: `BEGIN IMMEDIATE`, the database's write lock; PostgreSQL: one

@@ -3,6 +3,7 @@
 //! (shared by many workers). The only module that touches either.
 
 mod alerts;
+mod copy;
 pub(crate) mod db;
 mod durability;
 mod migrate;
@@ -13,6 +14,7 @@ mod status;
 mod triggers;
 
 pub use alerts::{AlertEpisode, Firing};
+pub use copy::{Copied, TABLES};
 pub use durability::{BreakerRow, CancelRequest, StepRecord};
 pub use queries::*;
 pub use status::{AttemptStatus, BreakerState, ExecutionStatus, StartedBy};
@@ -117,8 +119,6 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
-    #[error("the PostgreSQL database {0} has no wfc tables yet: a command that records (wfc run, wfc serve, wfc emit) creates them")]
-    Empty(Location),
     #[error("`{0}` can only be read here: commands that record (run, emit, serve …) need to write it and its directory; commands that look (history, show, stats …) work")]
     ReadOnly(PathBuf),
     #[error("database error: {0}")]
@@ -131,6 +131,8 @@ pub enum StoreError {
         expected: &'static str,
         found: String,
     },
+    #[error("the destination already holds {rows} rows in `{table}`: copy into an empty store")]
+    NotEmpty { table: &'static str, rows: u64 },
     #[error("no execution matches `{0}`")]
     NoSuchExecution(String),
     #[error("`{prefix}` matches several executions ({}); give more of the id", list_candidates(.candidates))]
@@ -225,7 +227,8 @@ impl Store {
                 let found = postgres::schema_version(&conn, &at)?;
                 let known = schema::MIGRATIONS.len() as i64;
                 if found == 0 {
-                    return Err(StoreError::Empty(at.clone()));
+                    // As a missing SQLite file: nothing recorded yet.
+                    return Store::in_memory();
                 }
                 if found < known {
                     return Err(StoreError::Outdated {

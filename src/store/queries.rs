@@ -845,6 +845,22 @@ impl Store {
         })
     }
 
+    /// The tables wfc keeps rows in (its schema version aside).
+    pub fn tables(&self) -> Result<Vec<String>> {
+        let sql = match self.conn.dialect() {
+            super::db::Dialect::Sqlite => {
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+                 ORDER BY name"
+            }
+            super::db::Dialect::Postgres => {
+                "SELECT CAST(table_name AS TEXT) FROM information_schema.tables
+                 WHERE table_schema = current_schema() AND table_name <> 'wfc_schema'
+                 ORDER BY table_name"
+            }
+        };
+        self.rows(sql, NONE, |row| row.get(0))
+    }
+
     /// Column names of a table, in order.
     pub fn columns(&self, table: &str) -> Result<Vec<String>> {
         let sql = match self.conn.dialect() {

@@ -215,8 +215,8 @@ fn long_line_error() -> String {
 #[test]
 fn a_diagnostic_far_along_a_line_is_rendered_around_its_span() {
     let project = Project::new("abuse_long_line").file("flow.wf", &long_line_error());
-    let run = Wfc::new(["check", "flow.wf"])
-        .dir(&project.dir)
+    let run = project
+        .cli(["check", "flow.wf"])
         .env("NO_COLOR", "1")
         .run()
         .expect_code(1);
@@ -303,9 +303,9 @@ fn durations_on_the_command_line_are_checked() {
 
 /// `wfc run` in the background, its output piped.
 fn spawn_run(project: &Project, args: &[&str]) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_wfc"))
+    project
+        .command()
         .args(args)
-        .current_dir(&project.dir)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -695,7 +695,7 @@ fn a_database_the_user_may_only_read_is_read() {
     if !crate::support::tool_or_skip("setpriv", "util-linux", "reading as another user") {
         return;
     }
-    let project = Project::new("abuse_read_only").file("flow.wf", FAST_EXITS);
+    let project = Project::sqlite("abuse_read_only").file("flow.wf", FAST_EXITS);
     run_answer(&project);
     let id = executions(&project.store(), "answer")[0].id.clone();
     use std::os::unix::fs::PermissionsExt;
@@ -743,7 +743,7 @@ fn a_database_the_user_may_only_read_is_read() {
 
 #[test]
 fn a_foreign_sqlite_file_is_refused_untouched() {
-    let project = Project::new("abuse_foreign_db").file("flow.wf", FAST_EXITS);
+    let project = Project::sqlite("abuse_foreign_db").file("flow.wf", FAST_EXITS);
     let path = project.dir.join("theirs.db");
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute_batch("CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT)")
@@ -891,7 +891,7 @@ fn lists_say_when_they_stop_and_recorders_say_what_they_recorded() {
 /// which a script can tell from a mistake of its own (2) and retry.
 #[test]
 fn a_database_that_fails_mid_command_exits_3() {
-    let project = Project::new("abuse_failing_db").file("flow.wf", FAST_EXITS);
+    let project = Project::sqlite("abuse_failing_db").file("flow.wf", FAST_EXITS);
     project.wfc(["emit", "lead.created"]).expect_code(0);
     project.wfc(ANSWER).expect_code(0);
     // Damage the store behind wfc's back: its schema version says all is well.

@@ -224,8 +224,8 @@ fn check_reads_standard_input_with_imports_from_the_current_directory() {
     );
     let program =
         "import \"lib/agents.wf\"\ntrigger go { manual }\nworkflow w { on go chain noop }\n";
-    let run = Wfc::new(["check", "-"])
-        .dir(&project.dir)
+    let run = project
+        .cli(["check", "-"])
         .stdin(program)
         .run()
         .expect_code(0);
@@ -234,8 +234,8 @@ fn check_reads_standard_input_with_imports_from_the_current_directory() {
         "{}",
         run.stderr
     );
-    let run = Wfc::new(["check", "-"])
-        .dir(&project.dir)
+    let run = project
+        .cli(["check", "-"])
         .stdin("workflow w { chain nope }\n")
         .run()
         .expect_code(1);

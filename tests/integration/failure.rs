@@ -4,7 +4,7 @@
 
 use crate::support::{alive, wait_for, Project};
 use serde_json::{json, Value};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 use wfc::store::{AttemptRow, HistoryFilter, Store};
 
@@ -334,9 +334,9 @@ workflow w { on go input { order: number } steps { x = svc(input) } on_failure d
 }
 
 pub fn spawn_run(project: &Project, workflow: &str) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_wfc"))
+    project
+        .command()
         .args(["run", "flow.wf", "--workflow", workflow])
-        .current_dir(&project.dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -423,11 +423,20 @@ fn killed_runs_resume_without_rerunning_completed_steps() {
     let mut reruns = 0;
     let mut phases = [0u32; 5]; // killed with 0, 1, 2, 3 steps done, or after finishing
     let mut not_started = 0;
+    // Spread the kills over the whole run: before, between and after the steps,
+    // as long as a run takes here with this store (measured, not guessed).
+    let whole = {
+        let project = crash_project("crash_measure");
+        let started = std::time::Instant::now();
+        project
+            .wfc(["run", "flow.wf", "--workflow", "w"])
+            .expect_code(0);
+        started.elapsed()
+    };
     for run in 0..RUNS {
         let project = crash_project(&format!("crash_{run}"));
         let mut child = spawn_run(&project, "w");
-        // Spread the kills over the whole run: before, between and after the steps.
-        std::thread::sleep(Duration::from_millis(5 + run * 7));
+        std::thread::sleep(whole.mul_f64(1.2) * (run as u32 + 1) / (RUNS as u32 + 1));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         let store = project.store();

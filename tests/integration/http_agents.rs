@@ -343,12 +343,7 @@ fn a_secret_is_sent_but_never_written_anywhere() {
              workflow refused {{ on go steps {{ me = whoami({{}}) }} output me }}\n"
         ),
     );
-    let wfc = |args: &[&str]| {
-        crate::support::Wfc::new(args)
-            .dir(&project.dir)
-            .env("CRM_TOKEN", value)
-            .run()
-    };
+    let wfc = |args: &[&str]| project.cli(args).env("CRM_TOKEN", value).run();
     let ok = wfc(&["run", "flow.wf", "--workflow", "ok"]).expect_code(0);
     assert!(
         ok.stdout.contains("Bearer [secret CRM_TOKEN]"),
@@ -472,8 +467,8 @@ fn a_request_carrying_a_secret_follows_no_redirect_to_another_origin() {
         ),
     );
     let wfc = |workflow: &str| {
-        crate::support::Wfc::new(["run", "flow.wf", "--workflow", workflow])
-            .dir(&project.dir)
+        project
+            .cli(["run", "flow.wf", "--workflow", workflow])
             .env("CRM_TOKEN", "k-7781-cross")
             .run()
     };

@@ -170,7 +170,7 @@ fn an_http_agent_chains_into_a_model_into_a_compute_agent_with_tokens_and_cost()
             "secrets.env",
             &format!("# test key\nOPENAI_API_KEY={KEY}\n"),
         );
-    let wfc = |args: &[&str]| Wfc::new(args).dir(&project.dir).run();
+    let wfc = |args: &[&str]| project.cli(args).run();
     // `--env` asks whether it would run here.
     let unset = wfc(&["check", "--env", "flow.wf"]).expect_code(0);
     assert!(
@@ -369,8 +369,8 @@ fn replies_that_are_not_json_slow_models_refused_keys_and_fenced_or_wrapped_repl
             .collect::<String>();
     let project = Project::new("llm_failures").file("flow.wf", &program);
     let run = |workflow: &str| {
-        let out = Wfc::new(["run", "flow.wf", "--workflow", workflow])
-            .dir(&project.dir)
+        let out = project
+            .cli(["run", "flow.wf", "--workflow", workflow])
             .env("OPENAI_API_KEY", KEY)
             .env("WRONG_KEY", wrong)
             .run();
@@ -467,9 +467,9 @@ fn a_model_request_in_flight_when_the_process_is_killed_is_sent_again_on_resume(
     let program = analyst(&base, "analyst", "held:resume", "timeout 30s")
         + "trigger go { manual }\nworkflow w { on go steps { r = analyst({ score: 3 }) } output r }\n";
     let project = Project::new("llm_resume").file("flow.wf", &program);
-    let mut running = std::process::Command::new(env!("CARGO_BIN_EXE_wfc"))
+    let mut running = project
+        .command()
         .args(["run", "flow.wf", "--workflow", "w"])
-        .current_dir(&project.dir)
         .env("OPENAI_API_KEY", KEY)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -480,8 +480,8 @@ fn a_model_request_in_flight_when_the_process_is_killed_is_sent_again_on_resume(
     });
     running.kill().unwrap(); // SIGKILL, mid-request
     running.wait().unwrap();
-    let resumed = Wfc::new(["resume"])
-        .dir(&project.dir)
+    let resumed = project
+        .cli(["resume"])
         .env("OPENAI_API_KEY", KEY)
         .run()
         .expect_code(0);
@@ -567,7 +567,7 @@ test "a mocked model needs no key" {
   expect output.growth == 0.3
 }
 "#;
-    let project = Project::new("llm_missing_key").file("flow.wf", &program);
+    let project = Project::sqlite("llm_missing_key").file("flow.wf", &program);
     // A workflow that starts by itself must be able to run: the server refuses.
     let serve = project
         .wfc(["serve", "flow.wf", "--listen", "127.0.0.1:0"])

@@ -20,6 +20,7 @@ mod metrics;
 mod readme;
 mod robustness;
 mod run;
+mod scale;
 mod scoping;
 mod serve;
 mod server;

@@ -340,9 +340,9 @@ workflow w { on go steps { all = for i in [1, 2, 3, 4, 5] { s = nap({}) } } }
 "#,
         );
     let spawn = || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_wfc"))
+        project
+            .command()
             .args(["run", "flow.wf", "--workflow", "w"])
-            .current_dir(&project.dir)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -423,7 +423,7 @@ fn bad_input_is_refused_and_writes_nothing() {
 
 #[test]
 fn a_file_with_errors_never_runs() {
-    let project = Project::new("run_invalid_file").file(
+    let project = Project::sqlite("run_invalid_file").file(
         "flow.wf",
         "trigger go { manual }\nworkflow w { on go chain nobody }\n",
     );

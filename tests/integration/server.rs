@@ -18,9 +18,7 @@ pub struct Server {
 impl Server {
     /// Serves the project's `flow.wf` on a free loopback port.
     pub fn start(project: &Project, extra: &[&str]) -> Server {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_wfc"));
-        command.current_dir(&project.dir);
-        Server::spawn(command, "flow.wf", extra)
+        Server::spawn(project.command(), "flow.wf", extra)
     }
 
     /// Serves `file` with `command`'s directory and environment.

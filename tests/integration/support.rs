@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
+use wfc::store::Location;
 
 /// The repository root; tests run with it as the working directory.
 pub fn root() -> PathBuf {
@@ -126,14 +127,40 @@ pub fn scratch(name: &str) -> PathBuf {
 }
 
 /// A scratch project: `.wf` files and agent scripts in a fresh directory, and the
-/// store (`wfc.db`) that runs there write.
+/// store that runs there write: `wfc.db` in it, or, when `WFC_TEST_POSTGRES`
+/// names a PostgreSQL server, a fresh database of the project's own there (so
+/// the same tests run against both stores).
 pub struct Project {
     pub dir: PathBuf,
+    pub db: Location,
 }
 
 impl Project {
     pub fn new(name: &str) -> Self {
-        Project { dir: scratch(name) }
+        let dir = scratch(name);
+        let db = match postgres_server() {
+            Some(server) => Location::Postgres(fresh_database(&server, name)),
+            None => Location::File(dir.join("wfc.db")),
+        };
+        Project { dir, db }
+    }
+
+    /// A project on SQLite whatever store the suite runs on: for tests of the
+    /// database file itself.
+    pub fn sqlite(name: &str) -> Self {
+        let dir = scratch(name);
+        let db = Location::File(dir.join("wfc.db"));
+        Project { dir, db }
+    }
+
+    /// The `wfc` binary to run in the project directory, on the project's store.
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_wfc"));
+        command.current_dir(&self.dir).env_remove("NO_COLOR");
+        if let Location::Postgres(url) = &self.db {
+            command.env("WFC_DB", url);
+        }
+        command
     }
 
     pub fn file(self, path: &str, text: &str) -> Self {
@@ -151,7 +178,20 @@ impl Project {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        Wfc::new(args).dir(&self.dir).run()
+        self.cli(args).run()
+    }
+
+    /// `wfc` to run in the project directory, on the project's store.
+    pub fn cli<I, S>(&self, args: I) -> Wfc
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let wfc = Wfc::new(args).dir(&self.dir);
+        match &self.db {
+            Location::Postgres(url) => wfc.env("WFC_DB", url),
+            Location::File(_) => wfc,
+        }
     }
 
     /// Runs `wfc`, which must succeed, and parses what it printed as JSON.
@@ -166,8 +206,50 @@ impl Project {
     }
 
     pub fn store(&self) -> wfc::store::Store {
-        wfc::store::Store::open(&self.dir.join("wfc.db")).expect("the store opens")
+        wfc::store::Store::open(&self.db).expect("the store opens")
     }
+}
+
+/// The PostgreSQL server the suite runs on, if any (`WFC_TEST_POSTGRES`, a URL
+/// whose user may create databases).
+pub fn postgres_server() -> Option<String> {
+    std::env::var("WFC_TEST_POSTGRES")
+        .ok()
+        .filter(|url| !url.is_empty())
+}
+
+/// An empty database named after `name` on `server`, made afresh; its URL.
+pub fn fresh_database(server: &str, name: &str) -> String {
+    let mut database: String = format!("wfc_{name}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    database.truncate(60);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(server, tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|e| panic!("WFC_TEST_POSTGRES={server} does not answer: {e}"));
+        tokio::spawn(connection);
+        for statement in [
+            format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"),
+            format!("CREATE DATABASE {database}"),
+        ] {
+            client.batch_execute(&statement).await.unwrap();
+        }
+    });
+    let mut url = url::Url::parse(server).unwrap();
+    url.set_path(&database);
+    url.to_string()
 }
 
 /// Waits until `check` holds; panics after `limit`. Returns how long it took.
