@@ -10,7 +10,10 @@
 //! 3. subprocess steps against raw tokio::process spawn-and-wait of the same program;
 //! 4. 10,000 executions waiting at once: time and peak memory (in a fresh process);
 //! 5. `wfc check examples/enterprise.wf` as a process, against starting `true`;
-//! 6. peak memory of `wfc check` on large files, against the file's size.
+//! 6. peak memory of `wfc check` on large files, against the file's size;
+//! 7. scale-out: events and durable steps per second through 1, 2 and 4 `wfc
+//!    serve` workers on PostgreSQL, against one on SQLite, and event-to-start
+//!    latency (needs `WFC_BENCH_POSTGRES`, a URL whose user may create databases).
 
 use futures::stream::{self, StreamExt};
 use std::collections::HashSet;
@@ -59,6 +62,9 @@ fn main() {
     }
     if wanted("6") {
         check_memory(&scratch);
+    }
+    if wanted("7") {
+        scale_out(&scratch);
     }
     let _ = std::fs::remove_dir_all(&scratch);
 }
@@ -436,4 +442,192 @@ fn concurrencies() -> Vec<usize> {
         Ok(list) => list.split(',').filter_map(|n| n.parse().ok()).collect(),
         Err(_) => vec![1, 8, 64],
     }
+}
+
+/// A chain of 10 compute steps started by each `lead.created` event.
+const SCALE_FLOW: &str = "trigger leads { on event \"lead.created\" }\n\
+agent inc { input { n: number } output { n: number } compute { n: input.n + 1 } }\n\
+workflow w { on leads chain inc -> inc -> inc -> inc -> inc -> inc -> inc -> inc -> inc -> inc }\n";
+
+fn scale_out(scratch: &Path) {
+    println!("\n## 7. scale-out: `wfc serve` workers sharing one store");
+    let Some(server) = std::env::var("WFC_BENCH_POSTGRES")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        println!(
+            "skipped: set WFC_BENCH_POSTGRES to a PostgreSQL URL whose user may create databases"
+        );
+        return;
+    };
+    std::fs::write(scratch.join("flow.wf"), SCALE_FLOW).unwrap();
+    let events = if smoke() { 200 } else { 2000 };
+    println!("{events} events, each starting a chain of 10 compute steps (11 attempts rows, 2 execution writes)");
+    println!("| store | workers | events/s | durable steps/s | ratio to 1 SQLite process |");
+    println!("|---|---|---|---|---|");
+    let sqlite = scratch.join("scale.db");
+    let baseline = scale_run(scratch, &wfc::store::Location::File(sqlite), 1, events);
+    println!(
+        "| SQLite | 1 | {baseline:.0} | {:.0} | 1.00× |",
+        baseline * 10.0
+    );
+    for workers in [1, 2, 4] {
+        let db = create_database(&server, &format!("wfc_bench_{workers}"));
+        let rate = scale_run(
+            scratch,
+            &wfc::store::Location::Postgres(db),
+            workers,
+            events,
+        );
+        println!(
+            "| PostgreSQL | {workers} | {rate:.0} | {:.0} | {:.2}× |",
+            rate * 10.0,
+            rate / baseline
+        );
+    }
+    println!("\nevent to start (one event at a time, idle workers): from the event's row to its execution's");
+    println!("| store | workers | p50 | p95 |");
+    println!("|---|---|---|---|");
+    let sqlite = scratch.join("latency.db");
+    let (p50, p95) = latency(scratch, &wfc::store::Location::File(sqlite), 1);
+    println!("| SQLite | 1 | {p50:.0} ms | {p95:.0} ms |");
+    let db = create_database(&server, "wfc_bench_latency");
+    let (p50, p95) = latency(scratch, &wfc::store::Location::Postgres(db), 2);
+    println!("| PostgreSQL | 2 | {p50:.0} ms | {p95:.0} ms |");
+}
+
+/// A fresh, empty database on `server`; its URL.
+fn create_database(server: &str, name: &str) -> String {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(server, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await
+            .unwrap();
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+    });
+    let mut url = url::Url::parse(server).unwrap();
+    url.set_path(name);
+    url.to_string()
+}
+
+/// `count` workers serving the scale flow on `db`, stopped when dropped.
+struct Workers(Vec<std::process::Child>);
+
+impl Workers {
+    fn start(scratch: &Path, db: &wfc::store::Location, count: usize) -> Workers {
+        let db_arg = match db {
+            wfc::store::Location::File(path) => path.to_string_lossy().into_owned(),
+            wfc::store::Location::Postgres(url) => url.clone(),
+        };
+        // Migrated before the workers race to it.
+        drop(Store::open(db).unwrap());
+        let children = (0..count)
+            .map(|n| {
+                std::process::Command::new(env!("CARGO_BIN_EXE_wfc"))
+                    .args(["serve", "flow.wf", "--worker-only", "--db", &db_arg])
+                    .current_dir(scratch)
+                    .env("WFC_HOST", format!("bench-{n}"))
+                    .env("WFC_LOG", "error")
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let store = Store::open(db).unwrap();
+        let started = Instant::now();
+        while store.workers().unwrap().len() < count {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "workers did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Workers(children)
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn completed(store: &Store) -> usize {
+    let filter = wfc::store::HistoryFilter {
+        status: Some(wfc::store::ExecutionStatus::Completed),
+        summary: true,
+        ..Default::default()
+    };
+    store.executions(&filter).unwrap().len()
+}
+
+/// Events per second from the first event recorded to the last execution done.
+fn scale_run(scratch: &Path, db: &wfc::store::Location, workers: usize, events: usize) -> f64 {
+    let _workers = Workers::start(scratch, db, workers);
+    let store = Store::open(db).unwrap();
+    let started = Instant::now();
+    for n in 0..events {
+        store
+            .record_event("lead.created", &serde_json::json!({ "n": n }), None)
+            .unwrap();
+    }
+    while completed(&store) < events {
+        assert!(
+            started.elapsed() < Duration::from_secs(600),
+            "the workers stalled"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    events as f64 / started.elapsed().as_secs_f64()
+}
+
+/// p50 and p95 milliseconds from an event's row to its execution's start.
+fn latency(scratch: &Path, db: &wfc::store::Location, workers: usize) -> (f64, f64) {
+    let _workers = Workers::start(scratch, db, workers);
+    let store = Store::open(db).unwrap();
+    let samples = if smoke() { 20 } else { 100 };
+    for n in 0..samples {
+        store
+            .record_event("lead.created", &serde_json::json!({ "n": n }), None)
+            .unwrap();
+        let started = Instant::now();
+        while completed(&store) <= n {
+            assert!(started.elapsed() < Duration::from_secs(30), "no start");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        // Spread the events over the polling interval (37 is prime to 200).
+        std::thread::sleep(Duration::from_millis((n as u64 * 37) % 200));
+    }
+    let emitted: std::collections::HashMap<i64, String> = store
+        .events(None)
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.id, e.emitted_at))
+        .collect();
+    let mut waits: Vec<f64> = store
+        .executions(&wfc::store::HistoryFilter::default())
+        .unwrap()
+        .iter()
+        .filter_map(|e| {
+            let event: i64 = e.input["n"].as_i64()? + 1;
+            let at = wfc::store::parse_timestamp(emitted.get(&event)?)?;
+            let start = wfc::store::parse_timestamp(&e.started_at)?;
+            Some((start - at).num_microseconds()? as f64 / 1000.0)
+        })
+        .collect();
+    waits.sort_by(f64::total_cmp);
+    let at = |q: f64| waits[((waits.len() as f64 - 1.0) * q).round() as usize];
+    (at(0.5), at(0.95))
 }

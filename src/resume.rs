@@ -13,8 +13,8 @@ use crate::store::{short_id, ExecutionRow, ExecutionStatus, Store, StoreError};
 pub enum Refusal {
     #[error("execution {id} is {status}; only interrupted executions resume")]
     NotRunning { id: String, status: ExecutionStatus },
-    #[error("execution {id} is still running in process {pid}")]
-    StillRunning { id: String, pid: u32 },
+    #[error("execution {id} is still running in process {pid} on {host}")]
+    StillRunning { id: String, pid: u32, host: String },
     #[error("execution {id} is a sub-workflow; resume its parent {parent}")]
     SubWorkflow { id: String, parent: String },
     /// The file changed since the execution started, and its stored version
@@ -25,13 +25,34 @@ pub enum Refusal {
     Store(#[from] StoreError),
 }
 
-/// Top-level executions still marked running whose process is gone, oldest first.
+/// Top-level executions still marked running whose owner is gone, oldest first.
 pub fn orphans(store: &Store) -> Result<Vec<ExecutionRow>, StoreError> {
-    Ok(store
-        .running_executions()?
-        .into_iter()
-        .filter(|e| e.owner_pid.is_none_or(|pid| !process_alive(pid)))
-        .collect())
+    let mut orphans = Vec::new();
+    for execution in store.running_executions()? {
+        if !owner_alive(store, &execution)? {
+            orphans.push(execution);
+        }
+    }
+    Ok(orphans)
+}
+
+/// Whether the process that runs `execution` lives: on this host its pid says
+/// so at once (a `wfc run` killed a moment ago is gone now); on another, its
+/// lease (a machine lost stops renewing it). An execution recorded before
+/// workers had rows has only its pid.
+pub fn owner_alive(store: &Store, execution: &ExecutionRow) -> Result<bool, StoreError> {
+    let worker = match &execution.owner {
+        Some(id) => store.worker(id)?,
+        None => return Ok(execution.owner_pid.is_some_and(process_alive)),
+    };
+    Ok(match worker {
+        Some(worker) if worker.host == crate::runtime::worker::me().host => {
+            process_alive(worker.pid)
+        }
+        Some(worker) => worker.leased(crate::clock::Clock::system().now()),
+        // A worker's row goes only when it ends, or long after its lease ran out.
+        None => false,
+    })
 }
 
 /// Execution `id`, if it is one that can be resumed now.
@@ -43,10 +64,15 @@ pub fn interrupted(store: &Store, id: &str) -> Result<ExecutionRow, Refusal> {
             status: execution.status,
         });
     }
-    if let Some(pid) = execution.owner_pid.filter(|pid| process_alive(*pid)) {
+    if owner_alive(store, &execution)? {
+        let worker = match &execution.owner {
+            Some(owner) => store.worker(owner)?,
+            None => None,
+        };
         return Err(Refusal::StillRunning {
             id: execution.id,
-            pid,
+            pid: execution.owner_pid.unwrap_or_default(),
+            host: worker.map_or_else(|| "this host".to_string(), |w| w.host),
         });
     }
     if let Some(parent) = execution.parent_id {

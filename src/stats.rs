@@ -301,6 +301,7 @@ mod tests {
             duration_ms,
             agents: Vec::new(),
             owner_pid: None,
+            owner: None,
             replay_of: None,
         }
     }

@@ -18,6 +18,7 @@ mod show;
 mod stats;
 mod table;
 mod test;
+mod workers;
 
 use crate::diagnostic::{render, Diagnostic};
 use crate::loader::Loaded;
@@ -81,6 +82,8 @@ enum Command {
     Goals(goals::GoalsArgs),
     /// Recorded metric samples and aggregates; `wfc metrics record NAME VALUE` adds one.
     Metrics(goals::MetricsArgs),
+    /// The processes sharing the store: each worker's host, pid, lease and load.
+    Workers(workers::WorkersArgs),
     /// The store itself: `wfc db copy --from wfc.db --to postgres://…` moves a history.
     Db(db::DbCommandArgs),
     /// Print a shell completion script: `wfc completions bash > /etc/bash_completion.d/wfc`.
@@ -140,6 +143,12 @@ pub fn run() -> ExitCode {
             return ExitCode::from(exit::USAGE);
         }
     }
+    // Commands whose engine runs executions on the store `--db` names (`wfc test`
+    // runs its own in memory; `wfc serve` retires itself).
+    let works_on_store = matches!(
+        cli.command,
+        Command::Run(_) | Command::Resume(_) | Command::Dlq(_)
+    );
     let result = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Fmt(args) => fmt::run(args),
@@ -159,6 +168,7 @@ pub fn run() -> ExitCode {
         Command::Goals(args) => goals::goals(args, &cli.db),
         Command::Metrics(args) => goals::metrics(args, &cli.db),
         Command::Db(args) => db::run(args),
+        Command::Workers(args) => workers::run(args, &cli.db),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "wfc", &mut std::io::stdout());
@@ -175,6 +185,13 @@ pub fn run() -> ExitCode {
                 .map_err(|error| Error::usage(format!("cannot write the man page: {error}")))
         }
     };
+    let me = crate::runtime::worker::me();
+    if works_on_store && me.registered() {
+        // A clean end; a killed process leaves its row for its lease to run out.
+        if let Err(error) = open_store(&cli.db).and_then(|store| me.retire(&store)) {
+            eprintln!("warning: cannot remove this process's worker row: {error}");
+        }
+    }
     // The one place an error becomes an exit status.
     result.unwrap_or_else(|error| {
         error.report();

@@ -4,7 +4,7 @@ use super::run::{engine, print_results, runtime};
 use super::Error;
 use super::{exit, open_store, DbArgs};
 use crate::resume;
-use crate::runtime::{process_alive, Engine};
+use crate::runtime::Engine;
 use crate::store::{CancelRequest, ExecutionRow, ExecutionStatus};
 use clap::Args;
 use futures::future::join_all;
@@ -102,7 +102,7 @@ const CANCEL_WAIT: Duration = Duration::from_secs(5);
 
 pub fn cancel(args: CancelArgs, db: &DbArgs) -> Result<ExitCode, Error> {
     let mut store = open_store(db)?;
-    let request = store.request_cancel(&args.id, process_alive)?;
+    let request = store.request_cancel(&args.id, crate::resume::owner_alive)?;
     let id = match request {
         CancelRequest::Cancelled(id) => id,
         CancelRequest::Finished(id, status) => {

@@ -30,6 +30,18 @@ pub struct ServeArgs {
     /// kept-alive connection idle, before it is closed.
     #[arg(long, default_value = "10s", value_parser = positive)]
     idle_timeout: Duration,
+    /// How long this worker counts as alive after its last heartbeat (one goes out
+    /// every third of it): when it dies, other workers on other machines take its
+    /// executions over once this has passed (on the same machine, at once).
+    #[arg(long, default_value = "10s", value_parser = positive)]
+    lease: Duration,
+    /// Take work (triggers, takeovers) but serve no HTTP API or dashboard.
+    #[arg(long, conflicts_with = "no_worker")]
+    worker_only: bool,
+    /// Serve the HTTP API and dashboard but take no work: no trigger fires here
+    /// and no execution runs here (events posted are fired by the workers).
+    #[arg(long)]
+    no_worker: bool,
     /// Log lines as `text` or `json`.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -68,6 +80,12 @@ pub fn serve(args: ServeArgs, db: &DbArgs) -> Result<ExitCode, Error> {
         watch: args.watch,
         grace: args.grace,
         idle_timeout: args.idle_timeout,
+        lease: args.lease,
+        role: match (args.worker_only, args.no_worker) {
+            (true, _) => serve::Role::WorkerOnly,
+            (_, true) => serve::Role::NoWorker,
+            _ => serve::Role::Both,
+        },
     };
     super::run::runtime()?.block_on(serve::serve(config))?;
     Ok(ExitCode::SUCCESS)

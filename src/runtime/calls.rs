@@ -280,7 +280,8 @@ impl Run<'_> {
                 }
                 ExecutionStatus::Running => {
                     let history = self.engine.record(|store| {
-                        store.claim_execution(child_id, child.owner_pid, std::process::id())?;
+                        let me = super::worker::me();
+                        store.claim_execution(&child, me.pid, &me.id)?;
                         store.mark_interrupted(child_id)?;
                         store.step_records(child_id)
                     })?;

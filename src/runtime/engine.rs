@@ -445,7 +445,10 @@ impl Engine {
             recorded.insert(workflow.name.clone());
         }
         drop(recorded);
+        let me = super::worker::me();
         self.record(|store| {
+            // The owner's row is there before any execution names it.
+            me.beat_if_due(store)?;
             store.start_execution(&NewExecution {
                 id,
                 workflow: &workflow.name,
@@ -456,7 +459,8 @@ impl Engine {
                 parent: origin.parent,
                 input,
                 started_at: &store::timestamp(self.clock.now()),
-                owner_pid: std::process::id(),
+                owner_pid: me.pid,
+                owner: &me.id,
                 replay_of: origin.replay_of,
                 fire: origin.fire,
             })
@@ -473,6 +477,7 @@ impl Engine {
         history: HashMap<String, StepRecord>,
     ) -> BoxFuture<'a, Result<Execution, store::StoreError>> {
         Box::pin(async move {
+            let _running = super::worker::me().running();
             let run = Run {
                 engine: self,
                 id,
@@ -536,7 +541,12 @@ impl Engine {
                 .is_none_or(|(at, _)| at.elapsed() >= CANCEL_POLL);
             if stale {
                 // A failed poll (a locked database) is retried at the next tick.
-                let requests = self.record(|store| store.cancel_requests(std::process::id()));
+                let me = super::worker::me();
+                let requests = self.record(|store| {
+                    // A worker that runs something renews its lease as it goes.
+                    me.beat_if_due(store)?;
+                    store.cancel_requests(&me.id)
+                });
                 if let Ok(requested) = requests {
                     *cache = Some((Instant::now(), requested));
                 }
@@ -743,7 +753,9 @@ pub(super) fn take_over(
     store: &mut Store,
     execution: &ExecutionRow,
 ) -> Result<Option<HashMap<String, StepRecord>>, store::StoreError> {
-    if !store.claim_execution(&execution.id, execution.owner_pid, std::process::id())? {
+    let me = super::worker::me();
+    me.beat_if_due(store)?;
+    if !store.claim_execution(execution, me.pid, &me.id)? {
         return Ok(None);
     }
     store.mark_interrupted(&execution.id)?;

@@ -16,6 +16,7 @@ pub use retry::window as retry_window;
 mod scheduler;
 mod steps;
 mod subprocess;
+pub mod worker;
 
 pub use breaker::{admit, record, Admission, BreakerPolicy};
 pub use engine::{Begun, Engine, Execution, Origin};

@@ -13,6 +13,9 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use tokio::sync::watch;
 
+/// Executions of dead workers are looked for every this many ticks (a second).
+const TAKEOVER_TICKS: u64 = 5;
+
 /// Alerts are evaluated every this many ticks.
 const ALERT_TICKS: u64 = (super::alerts::EVERY.as_millis() / TICK.as_millis()) as u64;
 
@@ -29,6 +32,7 @@ pub async fn run(state: Arc<State>, watch_files: bool, mut stop: watch::Receiver
     // metric got new samples.
     let mut metric_cursor: Option<i64> = None;
     let mut ticks: u64 = 0;
+    let mut told = std::collections::HashSet::new();
     loop {
         tokio::select! {
             _ = stop.changed() => return,
@@ -36,6 +40,19 @@ pub async fn run(state: Arc<State>, watch_files: bool, mut stop: watch::Receiver
         }
         if *stop.borrow() {
             return;
+        }
+        if !state.role.works() {
+            continue;
+        }
+        if ticks % TAKEOVER_TICKS == 0 {
+            // Executions whose worker died (here or on another machine) resume here.
+            if let Err(error) = super::resume_interrupted(&state, &mut told) {
+                tracing::error!(%error, "looking for executions of dead workers");
+            }
+            let long_ago = crate::clock::Clock::system().now() - chrono::Duration::hours(1);
+            if let Err(error) = store.prune_workers(long_ago) {
+                tracing::error!(%error, "forgetting long-dead workers");
+            }
         }
         let engines = state.engines();
         let now = state.clock.now();
@@ -468,6 +485,7 @@ workflow w { on nightly chain noop }
             token: None,
             clock: manual.clock(),
             looks: Default::default(),
+            role: super::super::Role::Both,
         });
         let (stop, stopped) = watch::channel(false);
         let dispatcher = tokio::spawn(run(state, false, stopped));

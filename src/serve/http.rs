@@ -2,7 +2,7 @@
 //! 500 means a bug or a database failure, never bad input.
 
 use super::State;
-use crate::runtime::{process_alive, Origin, RunError};
+use crate::runtime::{Origin, RunError};
 use crate::store::{
     CancelRequest, ExecutionStatus, HistoryFilter, Location, StartedBy, Store, StoreError,
 };
@@ -462,6 +462,14 @@ async fn start(
     input: Value,
     origin: Origin<'_>,
 ) -> Result<String, ApiError> {
+    if !state.role.works() {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this server takes no work (--no-worker): post an event (POST /events/NAME) that a \
+             worker's trigger starts, or send this request to a server that runs executions"
+                .to_string(),
+        ));
+    }
     let engines = state.engines();
     let Some(engine) = engines
         .iter()
@@ -722,7 +730,7 @@ async fn get_execution(Shared(state): Shared<Arc<State>>, Path(id): Path<String>
 
 async fn cancel(Shared(state): Shared<Arc<State>>, Path(id): Path<String>) -> ApiResult {
     let request = with_store(&state, Store::open, move |store| {
-        store.request_cancel(&id, process_alive)
+        store.request_cancel(&id, crate::resume::owner_alive)
     })
     .await?;
     Ok(match request {

@@ -35,6 +35,28 @@ pub struct Config {
     /// How long an HTTP client may take to send a request's headers, or leave a
     /// kept-alive connection idle.
     pub idle_timeout: Duration,
+    /// How long this worker counts as alive after a heartbeat.
+    pub lease: Duration,
+    pub role: Role,
+}
+
+/// What a server does: take work (fire triggers, take over the executions of
+/// dead workers), serve the HTTP API and dashboard, or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Both,
+    WorkerOnly,
+    NoWorker,
+}
+
+impl Role {
+    pub fn works(self) -> bool {
+        self != Role::NoWorker
+    }
+
+    pub fn serves_http(self) -> bool {
+        self != Role::WorkerOnly
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +99,7 @@ pub struct State {
     pub clock: Clock,
     /// What `/stream` last saw of the store, shared by every open stream.
     pub looks: stream::Looks,
+    pub role: Role,
 }
 
 impl State {
@@ -175,24 +198,36 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         token: config.token.clone(),
         clock,
         looks: stream::Looks::default(),
+        role: config.role,
     });
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|source| ServeError::Listen {
-            address: config.listen,
-            source,
-        })?;
-    let address = listener.local_addr().unwrap_or(config.listen);
-    tracing::info!(%address, files = ?config.files, "serving");
-    resume_interrupted(&state)?;
-
+    let me = crate::runtime::worker::me();
+    me.serve(config.lease);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let http = tokio::spawn(http::serve(
-        listener,
-        state.clone(),
-        config.idle_timeout,
-        stop_rx.clone(),
-    ));
+    let http = if config.role.serves_http() {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| ServeError::Listen {
+                address: config.listen,
+                source,
+            })?;
+        let address = listener.local_addr().unwrap_or(config.listen);
+        tracing::info!(%address, files = ?config.files, role = ?config.role, "serving");
+        Some(tokio::spawn(http::serve(
+            listener,
+            state.clone(),
+            config.idle_timeout,
+            stop_rx.clone(),
+        )))
+    } else {
+        tracing::info!(worker = %me.id, files = ?config.files, "working, without HTTP");
+        None
+    };
+    if config.role.works() {
+        let store = Store::open(&state.db)?;
+        me.beat(&store)?;
+        tokio::spawn(heartbeats(store, stop_rx.clone()));
+        resume_interrupted(&state, &mut Default::default())?;
+    }
     let mut dispatcher = tokio::spawn(dispatch::run(state.clone(), config.watch, stop_rx));
 
     let failure = until_signal_or_end(&mut dispatcher, signals.wait()).await?;
@@ -216,7 +251,16 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     if failure.is_none() {
         let _ = dispatcher.await;
     }
-    let _ = http.await;
+    if let Some(http) = http {
+        let _ = http.await;
+    }
+    // Whatever still runs here is left for other workers (or the next start):
+    // without its row this worker counts as gone at once.
+    if config.role.works() {
+        if let Err(error) = Store::open(&state.db).and_then(|store| me.retire(&store)) {
+            tracing::warn!(%error, "cannot retire this worker's row; its lease runs out");
+        }
+    }
     tracing::info!("stopped; unfinished executions resume at the next start");
     match failure {
         None => Ok(()),
@@ -284,9 +328,36 @@ impl Signals {
     }
 }
 
+/// Renews this worker's lease every third of it, on a connection of its own, so
+/// no other work of the server (a busy tick, a long query) delays it.
+async fn heartbeats(store: Store, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let me = crate::runtime::worker::me();
+    let store = Arc::new(std::sync::Mutex::new(store));
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            () = tokio::time::sleep(me.lease() / 3) => {}
+        }
+        let store = store.clone();
+        let beat = tokio::task::spawn_blocking(move || {
+            me.beat(&store.lock().unwrap_or_else(|e| e.into_inner()))
+        })
+        .await;
+        if !matches!(beat, Ok(Ok(()))) {
+            tracing::error!(
+                "cannot renew this worker's lease; others may take its executions over"
+            );
+        }
+    }
+}
+
 /// Resumes the interrupted executions of the served files whose source is the one
-/// they started with; others are left for `wfc resume`, which explains why.
-fn resume_interrupted(state: &State) -> Result<(), ServeError> {
+/// they started with (whichever worker left them); others are left for `wfc
+/// resume`, which explains why, said once per execution (`told`).
+fn resume_interrupted(
+    state: &State,
+    told: &mut std::collections::HashSet<String>,
+) -> Result<(), StoreError> {
     let store = Store::open(&state.db)?;
     for execution in resume::orphans(&store)? {
         let engine = state
@@ -294,8 +365,10 @@ fn resume_interrupted(state: &State) -> Result<(), ServeError> {
             .into_iter()
             .find(|engine| resume::runs_version_of(engine, &execution));
         let Some(engine) = engine else {
-            tracing::warn!(execution = %execution.id, workflow = %execution.workflow,
-                "interrupted execution is not of a served file version; use `wfc resume`");
+            if told.insert(execution.id.clone()) {
+                tracing::warn!(execution = %execution.id, workflow = %execution.workflow,
+                    "interrupted execution is not of a served file version; use `wfc resume`");
+            }
             continue;
         };
         tracing::info!(execution = %execution.id, workflow = %execution.workflow, "resuming");

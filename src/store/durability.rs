@@ -69,19 +69,25 @@ impl Store {
         Ok(rows)
     }
 
-    /// Takes over a running execution from `previous_owner`; false when another
-    /// process took it first.
+    /// Takes over a running execution from the owner it was read with, for
+    /// process `pid`, worker `worker`; false when another process took it first.
     pub fn claim_execution(
         &self,
-        id: &str,
-        previous_owner: Option<u32>,
-        owner: u32,
+        execution: &ExecutionRow,
+        pid: u32,
+        worker: &str,
     ) -> Result<bool> {
         let changed = self.conn.execute(
-            "UPDATE executions SET owner_pid = ?3
+            "UPDATE executions SET owner_pid = ?4, owner = ?5
              WHERE id = ?1 AND status = 'running' AND cancel_requested = 0
-               AND owner_pid IS NOT DISTINCT FROM ?2",
-            params![id, previous_owner, owner],
+               AND owner_pid IS NOT DISTINCT FROM ?2 AND owner IS NOT DISTINCT FROM ?3",
+            params![
+                execution.id,
+                execution.owner_pid,
+                execution.owner,
+                pid,
+                worker
+            ],
         )?;
         Ok(changed == 1)
     }
@@ -116,12 +122,12 @@ impl Store {
         Ok(records)
     }
 
-    /// Asks whoever runs `id` to stop it. An execution whose process is gone is
+    /// Asks whoever runs `id` to stop it. An execution whose owner is gone is
     /// marked cancelled at once. Returns the status it has now.
     pub fn request_cancel(
         &mut self,
         id: &str,
-        owner_alive: impl Fn(u32) -> bool,
+        owner_alive: impl Fn(&Store, &ExecutionRow) -> Result<bool>,
     ) -> Result<CancelRequest> {
         let execution = self.execution(id)?;
         if execution.status != ExecutionStatus::Running {
@@ -131,18 +137,18 @@ impl Store {
             "UPDATE executions SET cancel_requested = 1 WHERE id = ?1",
             params![execution.id],
         )?;
-        if execution.owner_pid.is_none_or(|pid| !owner_alive(pid)) {
+        if !owner_alive(self, &execution)? {
             self.cancel_execution(&execution.id)?;
             return Ok(CancelRequest::Cancelled(execution.id));
         }
         Ok(CancelRequest::Requested(execution.id))
     }
 
-    /// Running executions of process `owner` that someone asked to cancel.
-    pub fn cancel_requests(&self, owner: u32) -> Result<std::collections::HashSet<String>> {
+    /// Running executions of worker `owner` that someone asked to cancel.
+    pub fn cancel_requests(&self, owner: &str) -> Result<std::collections::HashSet<String>> {
         self.rows(
             "SELECT id FROM executions
-             WHERE cancel_requested = 1 AND status = 'running' AND owner_pid = ?1",
+             WHERE cancel_requested = 1 AND status = 'running' AND owner = ?1",
             params![owner],
             |row| row.get(0),
         )

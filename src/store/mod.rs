@@ -12,12 +12,14 @@ mod queries;
 mod schema;
 mod status;
 mod triggers;
+mod workers;
 
 pub use alerts::{AlertEpisode, Firing};
-pub use copy::{Copied, TABLES};
+pub use copy::{Copied, NOT_COPIED, TABLES};
 pub use durability::{BreakerRow, CancelRequest, StepRecord};
 pub use queries::*;
 pub use status::{AttemptStatus, BreakerState, ExecutionStatus, StartedBy};
+pub use workers::{Heartbeat, WorkerRow};
 
 use crate::clock::Clock;
 use db::Db;

@@ -42,8 +42,10 @@ pub struct NewExecution<'a> {
     pub parent: Option<(&'a str, &'a str)>,
     pub input: &'a Value,
     pub started_at: &'a str,
-    /// The process running it, so `resume` can tell live executions from orphans.
+    /// The process running it, and the worker it is (see `workers`), so
+    /// `resume` can tell live executions from orphans.
     pub owner_pid: u32,
+    pub owner: &'a str,
     /// The dead letter this execution replays.
     pub replay_of: Option<i64>,
     /// `(trigger, occurrence)` that started it: written in the same transaction,
@@ -97,6 +99,8 @@ pub struct ExecutionRow {
     pub duration_ms: Option<f64>,
     pub agents: Vec<String>,
     pub owner_pid: Option<u32>,
+    /// The worker running it (see `workers`).
+    pub owner: Option<String>,
     pub replay_of: Option<i64>,
 }
 
@@ -272,7 +276,7 @@ pub(super) fn json(text: Option<String>) -> Option<Value> {
 pub(super) const EXECUTION_COLUMNS: &str =
     "e.id, e.workflow, e.version, e.source_blob, e.root_path, e.trigger,
      e.parent_id, e.parent_step, e.input, e.status, e.result, e.error, e.started_at,
-     e.finished_at, w.agents_involved, e.owner_pid, e.replay_of";
+     e.finished_at, w.agents_involved, e.owner_pid, e.replay_of, e.owner";
 
 pub(super) fn execution_row(row: &Row) -> Result<ExecutionRow> {
     let agents: Option<String> = row.get(14)?;
@@ -305,6 +309,7 @@ pub(super) fn execution_row(row: &Row) -> Result<ExecutionRow> {
             .unwrap_or_default(),
         owner_pid: row.get(15)?,
         replay_of: row.get(16)?,
+        owner: row.get(17)?,
     })
 }
 
@@ -466,8 +471,8 @@ impl Store {
         let input = e.input.to_string();
         tx.execute(
             "INSERT INTO executions (id, workflow, version, source_blob, root_path, trigger,
-               parent_id, parent_step, input, status, started_at, owner_pid, replay_of)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'running', ?10, ?11, ?12)",
+               parent_id, parent_step, input, status, started_at, owner_pid, replay_of, owner)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'running', ?10, ?11, ?12, ?13)",
             params![
                 e.id,
                 e.workflow,
@@ -480,7 +485,8 @@ impl Store {
                 input,
                 e.started_at,
                 e.owner_pid,
-                e.replay_of
+                e.replay_of,
+                e.owner
             ],
         )?;
         tx.execute(

@@ -196,4 +196,20 @@ pub const MIGRATIONS: &[&str] = &[
     -- A signal reads the executions of one workflow that ended within its window.
     CREATE INDEX executions_by_workflow_end ON executions (workflow, finished_at);
     "#,
+    // 8: workers. Every process that runs executions is a worker that renews a
+    // lease while it lives; an execution's owner is a worker, so a worker on
+    // another machine tells a dead owner (its lease ran out) from a live one.
+    r#"
+    CREATE TABLE workers (
+        id TEXT PRIMARY KEY,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        kind TEXT NOT NULL,             -- run | serve
+        started_at TEXT NOT NULL,
+        heartbeat_at TEXT NOT NULL,
+        lease_until TEXT NOT NULL,
+        running INTEGER NOT NULL
+    );
+    ALTER TABLE executions ADD COLUMN owner TEXT;
+    "#,
 ];

@@ -1,9 +1,11 @@
 //! Scaling out: moving a history between stores (`wfc db copy`), and many
 //! workers on one PostgreSQL store.
 
-use crate::support::{fresh_database, postgres_server, Project};
+use crate::server::Server;
+use crate::support::{fresh_database, postgres_server, wait_for, Project};
 use serde_json::Value;
-use wfc::store::Location;
+use std::time::Duration;
+use wfc::store::{HistoryFilter, Location};
 
 /// A history with every kind of row: versions, a parent and its sub-workflow,
 /// attempts, events, metric samples, a dead letter and its replay.
@@ -138,7 +140,7 @@ fn every_table_of_the_schema_is_copied() {
     let store = wfc::store::Store::in_memory().unwrap();
     let mut tables: Vec<String> = store.tables().unwrap();
     tables.sort();
-    let mut copied: Vec<&str> = wfc::store::TABLES.to_vec();
+    let mut copied: Vec<&str> = [wfc::store::TABLES, wfc::store::NOT_COPIED].concat();
     copied.sort();
     assert_eq!(tables, copied);
 }
@@ -178,4 +180,229 @@ fn a_postgres_url_that_does_not_answer_is_a_clear_error() {
     assert!(!Location::parse(url.as_ref())
         .to_string()
         .contains("hunter2"));
+}
+
+const LEADS: &str = r#"
+agent inc { input { n: number } output { n: number } compute { n: input.n + 1 } }
+trigger leads { on event "lead.created" }
+workflow on_lead { on leads steps { wait 20ms a = inc({ n: 1 }) wait 20ms b = inc(a) } output b }
+"#;
+
+/// A `wfc serve` on the project's store as if on machine `host`, with a 3 s lease.
+fn worker(project: &Project, host: &str, extra: &[&str]) -> Server {
+    let mut command = project.command();
+    command.env("WFC_HOST", host);
+    let mut args = vec!["--lease", "3s"];
+    args.extend_from_slice(extra);
+    Server::spawn(command, "flow.wf", &args)
+}
+
+fn workers(project: &Project) -> Vec<Value> {
+    project.json(["workers", "--format", "json"])
+}
+
+#[test]
+fn three_workers_start_a_thousand_events_once_each_and_take_over_from_a_killed_one() {
+    let project = Project::new("scale_workers").file("flow.wf", LEADS);
+    let first = worker(&project, "machine-1", &[]);
+    let mut second = worker(&project, "machine-2", &[]);
+    // The third takes work but serves no HTTP.
+    let mut third = project
+        .command()
+        .env("WFC_HOST", "machine-3")
+        .args(["serve", "flow.wf", "--lease", "3s", "--worker-only"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(Duration::from_secs(10), || workers(&project).len() == 3);
+    let listed = workers(&project);
+    let kinds: Vec<&str> = listed.iter().map(|w| w["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["serve"; 3]);
+
+    // 1,000 events from 4 processes at once.
+    let emitters: Vec<_> = (0..4)
+        .map(|e| {
+            let (dir, db) = (project.dir.clone(), project.db.clone());
+            std::thread::spawn(move || {
+                let project = Project { dir, db };
+                for n in 0..250 {
+                    let data = format!(r#"{{"n": {}}}"#, e * 250 + n);
+                    project
+                        .wfc(["emit", "lead.created", "--data", &data])
+                        .expect_code(0);
+                }
+            })
+        })
+        .collect();
+    // Kill machine-2 while it runs executions: they are left `running`, owned by it.
+    let second_id = workers(&project)
+        .into_iter()
+        .find(|w| w["host"] == "machine-2")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let store = project.store();
+    let owned_by_second = |store: &wfc::store::Store| -> Vec<String> {
+        store
+            .running_executions()
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.owner.as_deref() == Some(&second_id))
+            .map(|e| e.id)
+            .collect()
+    };
+    wait_for(Duration::from_secs(60), || {
+        !owned_by_second(&store).is_empty()
+    });
+    second.child.kill().unwrap(); // SIGKILL: no goodbye, its row and lease stay
+    second.child.wait().unwrap();
+    let orphaned = owned_by_second(&store);
+    for emitter in emitters {
+        emitter.join().unwrap();
+    }
+    let done = |store: &wfc::store::Store| {
+        store
+            .executions(&HistoryFilter::default())
+            .unwrap()
+            .iter()
+            .filter(|e| e.status == "completed")
+            .count()
+    };
+    wait_for(Duration::from_secs(120), || done(&store) >= 1000);
+    std::thread::sleep(Duration::from_millis(300));
+
+    let executions = store.executions(&HistoryFilter::default()).unwrap();
+    assert_eq!(executions.len(), 1000, "one execution per event");
+    assert!(executions.iter().all(|e| e.status == "completed"));
+    let mut inputs: Vec<i64> = executions
+        .iter()
+        .map(|e| e.input["n"].as_i64().unwrap())
+        .collect();
+    inputs.sort();
+    assert_eq!(
+        inputs,
+        (0..1000).collect::<Vec<_>>(),
+        "each event exactly once"
+    );
+    let mut reruns = 0;
+    let mut interrupted = 0;
+    for execution in &executions {
+        let attempts = store.attempts(&execution.id).unwrap();
+        for step in ["wait#1", "a", "wait#2", "b"] {
+            let completed = attempts
+                .iter()
+                .filter(|a| a.step == step && a.status == "completed")
+                .count();
+            assert!(completed >= 1, "{} never completed {step}", execution.id);
+            reruns += completed - 1;
+        }
+        interrupted += attempts
+            .iter()
+            .filter(|a| a.status == "interrupted")
+            .count();
+    }
+    assert_eq!(reruns, 0, "no completed step ran again");
+    // What machine-2 left running was finished by the others.
+    assert!(!orphaned.is_empty());
+    for id in &orphaned {
+        let execution = store.execution(id).unwrap();
+        assert_eq!(execution.status, "completed");
+        assert_ne!(execution.owner.as_deref(), Some(second_id.as_str()));
+    }
+    println!(
+        "1,000 events on 3 workers, one killed with {} executions running: {interrupted} attempts interrupted and resumed elsewhere",
+        orphaned.len()
+    );
+    let listed = workers(&project);
+    let dead = listed
+        .iter()
+        .find(|w| w["id"] == second_id.as_str())
+        .unwrap();
+    let table = project.wfc(["workers"]).expect_code(0).stdout;
+    assert!(table.contains("ran out"), "{table}");
+    assert!(table.contains("machine-2"), "{table}");
+    assert_eq!(dead["host"], "machine-2");
+    third.kill().unwrap();
+    third.wait().unwrap();
+    drop(first);
+}
+
+#[test]
+fn a_missed_cron_slot_fires_once_across_workers_started_together() {
+    let project = Project::new("scale_cron").file(
+        "flow.wf",
+        r#"
+trigger minutely { cron "* * * * *" timezone "UTC" }
+workflow tick { on minutely steps { wait 1ms } }
+"#,
+    );
+    let store = project.store();
+    let three_minutes_ago = chrono::Utc::now() - chrono::Duration::minutes(3);
+    store
+        .set_cron_last_slot("minutely", &wfc::store::timestamp(three_minutes_ago))
+        .unwrap();
+    let servers: Vec<Server> = (1..=3)
+        .map(|n| worker(&project, &format!("machine-{n}"), &[]))
+        .collect();
+    wait_for(Duration::from_secs(10), || {
+        !store
+            .executions(&HistoryFilter::default())
+            .unwrap()
+            .is_empty()
+    });
+    // Every worker has had several ticks to fire it too.
+    std::thread::sleep(Duration::from_millis(1000));
+    let executions = store.executions(&HistoryFilter::default()).unwrap();
+    let mut slots: Vec<String> = executions
+        .iter()
+        .map(|e| e.input["slot"].as_str().unwrap().to_string())
+        .collect();
+    slots.sort();
+    slots.dedup();
+    assert_eq!(
+        slots.len(),
+        executions.len(),
+        "one execution per slot: {executions:?}"
+    );
+    assert!(!executions.is_empty());
+    drop(servers);
+}
+
+#[test]
+fn a_metric_crossing_recorded_while_every_worker_is_busy_fires_once() {
+    let project = Project::new("scale_metric").file(
+        "flow.wf",
+        r#"
+metric backlog { unit "tickets" }
+trigger busy { on event "work" }
+trigger overloaded { when metric latest(backlog) > 100 }
+workflow grind { on busy steps { wait 400ms } }
+workflow escalate { on overloaded steps { wait 1ms } }
+"#,
+    );
+    let servers: Vec<Server> = (1..=2)
+        .map(|n| worker(&project, &format!("machine-{n}"), &[]))
+        .collect();
+    for _ in 0..20 {
+        project.wfc(["emit", "work"]).expect_code(0);
+    }
+    let store = project.store();
+    let count = |workflow: &str| {
+        store
+            .executions(&HistoryFilter::default())
+            .unwrap()
+            .iter()
+            .filter(|e| e.workflow == workflow)
+            .count()
+    };
+    wait_for(Duration::from_secs(10), || count("grind") == 20);
+    project
+        .wfc(["metrics", "record", "backlog", "150", "--file", "flow.wf"])
+        .expect_code(0);
+    wait_for(Duration::from_secs(10), || count("escalate") == 1);
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(count("escalate"), 1, "fired once between the workers");
+    drop(servers);
 }
