@@ -34,17 +34,20 @@ pub async fn run(state: Arc<State>, watch_files: bool, mut stop: watch::Receiver
     let mut ticks: u64 = 0;
     let mut told = std::collections::HashSet::new();
     loop {
-        tokio::select! {
+        // A wake-up (new work announced) looks at once; only the ticks of the
+        // clock count towards the periodic work below.
+        let ticked = tokio::select! {
             _ = stop.changed() => return,
-            () = state.clock.sleep(TICK) => {}
-        }
+            () = state.clock.sleep(TICK) => true,
+            () = state.wake.notified() => false,
+        };
         if *stop.borrow() {
             return;
         }
         if !state.role.works() {
             continue;
         }
-        if ticks % TAKEOVER_TICKS == 0 {
+        if ticked && ticks % TAKEOVER_TICKS == 0 {
             // Executions whose worker died (here or on another machine) resume here.
             if let Err(error) = super::resume_interrupted(&state, &mut told) {
                 tracing::error!(%error, "looking for executions of dead workers");
@@ -65,6 +68,9 @@ pub async fn run(state: Arc<State>, watch_files: bool, mut stop: watch::Receiver
         match metrics(&store, &engines, now, metric_cursor) {
             Ok(cursor) => metric_cursor = Some(cursor),
             Err(error) => tracing::error!(%error, "evaluating metric triggers"),
+        }
+        if !ticked {
+            continue;
         }
         ticks += 1;
         if ticks % ALERT_TICKS == 0 {
@@ -124,7 +130,10 @@ fn fire(engine: &Arc<Engine>, trigger: &Trigger, occurrence: &str, input: &Value
 
 /// New events start the workflows whose trigger pattern matches their name.
 fn events(store: &Store, engines: &[Arc<Engine>]) -> Result<(), StoreError> {
-    for event in store.undispatched_events(100)? {
+    let me = crate::runtime::worker::me();
+    let now = crate::clock::Clock::system().now();
+    let until = now + chrono::Duration::from_std(me.lease()).unwrap_or(chrono::Duration::MAX);
+    for event in store.claim_events(&me.id, now, until, 100)? {
         for (engine, trigger) in triggers(engines) {
             let listens = matches!(&trigger.kind,
                 TriggerKind::Event { pattern } if program::matches(pattern, &event.name));
@@ -486,6 +495,7 @@ workflow w { on nightly chain noop }
             clock: manual.clock(),
             looks: Default::default(),
             role: super::super::Role::Both,
+            wake: Default::default(),
         });
         let (stop, stopped) = watch::channel(false);
         let dispatcher = tokio::spawn(run(state, false, stopped));

@@ -394,6 +394,8 @@ async fn post_event(
         store.record_event(&name, &payload, None)
     })
     .await?;
+    // Started now, not at the next tick.
+    state.wake.notify_one();
     Ok((StatusCode::ACCEPTED, Json(json!({ "event": id }))).into_response())
 }
 
@@ -431,6 +433,7 @@ async fn post_metric(
         store.record_metric(&stored, value, at)
     })
     .await?;
+    state.wake.notify_one();
     let at = crate::store::timestamp(at);
     let answer = json!({ "sample": id, "name": name, "value": value, "recorded_at": at });
     Ok((StatusCode::CREATED, Json(answer)).into_response())

@@ -100,6 +100,9 @@ pub struct State {
     /// What `/stream` last saw of the store, shared by every open stream.
     pub looks: stream::Looks,
     pub role: Role,
+    /// Wakes the dispatcher before its tick: an event or sample posted to this
+    /// server, or announced by another process on PostgreSQL.
+    pub wake: Arc<tokio::sync::Notify>,
 }
 
 impl State {
@@ -199,6 +202,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         clock,
         looks: stream::Looks::default(),
         role: config.role,
+        wake: Arc::new(tokio::sync::Notify::new()),
     });
     let me = crate::runtime::worker::me();
     me.serve(config.lease);
@@ -226,6 +230,8 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         let store = Store::open(&state.db)?;
         me.beat(&store)?;
         tokio::spawn(heartbeats(store, stop_rx.clone()));
+        let wake = state.wake.clone();
+        crate::store::listen_for_work(&state.db, move || wake.notify_one())?;
         resume_interrupted(&state, &mut Default::default())?;
     }
     let mut dispatcher = tokio::spawn(dispatch::run(state.clone(), config.watch, stop_rx));

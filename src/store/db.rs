@@ -215,6 +215,15 @@ impl Db {
         }
     }
 
+    /// Tells workers listening on this database that there is new work (an
+    /// event, a metric sample). SQLite has no one to tell: its workers poll.
+    pub fn announce_work(&self) -> Result<()> {
+        match self {
+            Db::Sqlite(_) => Ok(()),
+            Db::Postgres(conn) => conn.batch(&format!("NOTIFY {}", postgres::WORK_CHANNEL)),
+        }
+    }
+
     /// Runs statements without parameters, one after another.
     pub fn batch(&self, sql: &str) -> Result<()> {
         match self {

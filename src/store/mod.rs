@@ -157,6 +157,15 @@ fn list_candidates(candidates: &[String]) -> String {
     shown.join(", ")
 }
 
+/// Calls `wake` whenever a process sharing the store at `at` records work for
+/// triggers (PostgreSQL's `LISTEN`); nothing for SQLite, whose workers poll.
+pub fn listen_for_work(at: &Location, wake: impl Fn() + Send + Sync + 'static) -> Result<()> {
+    match at {
+        Location::File(_) => Ok(()),
+        Location::Postgres(url) => postgres::listen(url, wake),
+    }
+}
+
 /// One open database. Not shared between threads: the runtime wraps it in a mutex,
 /// and each write is short.
 pub struct Store {

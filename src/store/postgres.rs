@@ -162,6 +162,51 @@ impl Conn {
     }
 }
 
+/// The channel on which a new event or metric sample is announced, so idle
+/// workers look at once instead of at their next tick.
+pub const WORK_CHANNEL: &str = "wfc_work";
+
+/// Calls `wake` whenever anyone announces work on the database at `url`, for the
+/// life of the process: one listening connection, opened again a second after
+/// it is lost.
+pub fn listen(url: &str, wake: impl Fn() + Send + Sync + 'static) -> Result<()> {
+    let config: tokio_postgres::Config = url.parse().map_err(|error| StoreError::Connect {
+        location: super::Location::redacted(url),
+        reason: format!("{error}"),
+    })?;
+    let wake = std::sync::Arc::new(wake);
+    runtime().spawn(async move {
+        loop {
+            if let Ok((client, mut connection)) = config.connect(NoTls).await {
+                let woken = wake.clone();
+                let pump = tokio::spawn(async move {
+                    let mut messages =
+                        futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+                    while let Some(Ok(message)) = messages.next().await {
+                        if let tokio_postgres::AsyncMessage::Notification(_) = message {
+                            woken();
+                        }
+                    }
+                });
+                if client
+                    .batch_execute(&format!("LISTEN {WORK_CHANNEL}"))
+                    .await
+                    .is_ok()
+                {
+                    // Notifications sent while no one listened were missed:
+                    // look once now.
+                    wake();
+                    let _ = pump.await;
+                } else {
+                    pump.abort();
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+    Ok(())
+}
+
 /// `?N` → `$N`: the store writes SQLite's placeholders. (No statement of the
 /// store has a `?` inside a string literal.)
 fn placeholders(sql: &str) -> String {

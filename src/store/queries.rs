@@ -662,7 +662,7 @@ impl Store {
         payload: &Value,
         source: Option<(&str, &str)>,
     ) -> Result<Option<i64>> {
-        self.conn.row(
+        let id = self.conn.row(
             "INSERT INTO events (name, payload, execution_id, step, emitted_at)
              VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING RETURNING id",
             params![
@@ -673,7 +673,11 @@ impl Store {
                 self.now()
             ],
             |row| row.get(0),
-        )
+        )?;
+        if id.is_some() {
+            self.conn.announce_work()?;
+        }
+        Ok(id)
     }
 
     /// Executions, newest first.

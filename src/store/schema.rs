@@ -212,4 +212,11 @@ pub const MIGRATIONS: &[&str] = &[
     );
     ALTER TABLE executions ADD COLUMN owner TEXT;
     "#,
+    // 9: events are claimed by one worker at a time (for a lease), so workers
+    // sharing a store dispatch different events instead of all racing for each.
+    r#"
+    ALTER TABLE events ADD COLUMN claimed_by TEXT;
+    ALTER TABLE events ADD COLUMN claimed_until TEXT;
+    CREATE INDEX events_undispatched ON events (id) WHERE dispatched_at IS NULL;
+    "#,
 ];

@@ -1,7 +1,7 @@
 //! What triggers ask of the store: undispatched events, cron slots handled, metric
 //! crossings seen, aggregates of metric samples, and which executions a fire started.
 
-use super::db::{params, NONE};
+use super::db::{params, Dialect, NONE};
 use super::queries::{event_row, metric_row, timestamp, EventRow, MetricRow};
 use super::{Result, Store, StoreError};
 use crate::metric::{Aggregation, MetricQuery};
@@ -9,14 +9,35 @@ use chrono::Utc;
 use serde_json::Value;
 
 impl Store {
-    /// Events no server has dispatched yet, oldest first.
-    pub fn undispatched_events(&self, limit: usize) -> Result<Vec<EventRow>> {
-        self.rows(
-            "SELECT id, name, payload, execution_id, emitted_at FROM events
-             WHERE dispatched_at IS NULL ORDER BY id LIMIT ?1",
-            params![limit as i64],
+    /// Claims up to `limit` events no worker has dispatched or holds a live
+    /// claim on, for `worker` until `until`, oldest first. Workers sharing a
+    /// PostgreSQL store skip the rows another is claiming (`SKIP LOCKED`); an
+    /// event whose claimer died before dispatching it is claimed again once
+    /// the claim runs out (its fires are unique rows, so none repeats).
+    pub fn claim_events(
+        &self,
+        worker: &str,
+        now: chrono::DateTime<Utc>,
+        until: chrono::DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<EventRow>> {
+        let skip_locked = match self.conn.dialect() {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => "FOR UPDATE SKIP LOCKED",
+        };
+        let mut events: Vec<EventRow> = self.rows(
+            &format!(
+                "UPDATE events SET claimed_by = ?1, claimed_until = ?2
+                 WHERE id IN (SELECT id FROM events WHERE dispatched_at IS NULL
+                                AND (claimed_until IS NULL OR claimed_until < ?3)
+                              ORDER BY id LIMIT ?4 {skip_locked})
+                 RETURNING id, name, payload, execution_id, emitted_at"
+            ),
+            params![worker, timestamp(until), timestamp(now), limit],
             event_row,
-        )
+        )?;
+        events.sort_by_key(|event| event.id);
+        Ok(events)
     }
 
     pub fn mark_dispatched(&self, event: i64) -> Result<()> {
@@ -83,13 +104,16 @@ impl Store {
     /// Records one metric sample at a given time (workflows record theirs when they
     /// complete; this is for imports and tests).
     pub fn record_metric(&self, name: &str, value: f64, at: chrono::DateTime<Utc>) -> Result<i64> {
-        self.conn
+        let id = self
+            .conn
             .row(
                 "INSERT INTO metrics (name, value, recorded_at) VALUES (?1, ?2, ?3) RETURNING id",
                 params![name, value, timestamp(at)],
                 |row| row.get(0),
             )?
-            .ok_or_else(|| StoreError::Postgres("an insert returned no id".into()))
+            .ok_or_else(|| StoreError::Postgres("an insert returned no id".into()))?;
+        self.conn.announce_work()?;
+        Ok(id)
     }
 
     /// At most `limit` samples recorded after sample `after`, in the order they were
