@@ -345,7 +345,12 @@ fn ddl(migration: &str) -> String {
 pub fn schema_version(conn: &Conn, location: &super::Location) -> Result<i64> {
     let mut found = (false, false);
     conn.each(
-        "SELECT to_regclass('wfc_schema') IS NOT NULL, to_regclass('executions') IS NOT NULL",
+        // pg_tables, not to_regclass: a catalog cache not refreshed since
+        // another process's migration committed (an advisory lock does not
+        // refresh it) would not see its tables, and migrate again.
+        "SELECT COUNT(CASE WHEN tablename = 'wfc_schema' THEN 1 END) > 0,
+                COUNT(CASE WHEN tablename = 'executions' THEN 1 END) > 0
+         FROM pg_catalog.pg_tables WHERE schemaname = current_schema()",
         &[],
         |row| {
             found = (row.get(0)?, row.get(1)?);
@@ -370,6 +375,11 @@ pub fn schema_version(conn: &Conn, location: &super::Location) -> Result<i64> {
 /// starting together migrate once between them.
 pub fn to_latest(conn: &Conn, location: &super::Location) -> Result<()> {
     let latest = schema::MIGRATIONS.len() as i64;
+    // Versions only grow: a database already at the latest needs no lock (every
+    // command and HTTP request opens the store; they must not queue on it).
+    if schema_version(conn, location)? == latest {
+        return Ok(());
+    }
     conn.begin(true)?;
     let migrated = (|| {
         let current = schema_version(conn, location)?;

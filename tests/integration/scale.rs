@@ -406,3 +406,34 @@ workflow escalate { on overloaded steps { wait 1ms } }
     assert_eq!(count("escalate"), 1, "fired once between the workers");
     drop(servers);
 }
+
+#[test]
+fn workers_opening_a_new_store_together_migrate_it_once() {
+    for round in 0..5 {
+        let name = format!("scale_migrate_{round}");
+        let project = Project::new(&name);
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(6));
+        let openers: Vec<_> = (0..6)
+            .map(|_| {
+                let (db, barrier) = (project.db.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    wfc::store::Store::open(&db).and_then(|store| store.schema_version())
+                })
+            })
+            .collect();
+        let versions: Vec<i64> = openers
+            .into_iter()
+            .map(|opener| opener.join().unwrap().expect("every opener opens it"))
+            .collect();
+        assert!(versions.windows(2).all(|v| v[0] == v[1]), "{versions:?}");
+        assert!(versions[0] >= 9);
+        let mut tables = project.store().tables().unwrap();
+        tables.sort();
+        tables.dedup();
+        assert_eq!(
+            tables.len(),
+            wfc::store::TABLES.len() + wfc::store::NOT_COPIED.len()
+        );
+    }
+}
