@@ -18,6 +18,47 @@ enum Source {
     #[default]
     System,
     Manual(Arc<Manual>),
+    File(Arc<FileTime>),
+}
+
+/// A manual clock other processes share: the time is what a file says, so a
+/// test moves the time of several `wfc serve` processes at once by rewriting it
+/// (`WFC_CLOCK_FILE`). Never earlier than it last read.
+struct FileTime {
+    path: std::path::PathBuf,
+    last: std::sync::Mutex<DateTime<Utc>>,
+}
+
+/// The environment variable naming a time file for [`Clock::from_env`].
+pub const CLOCK_FILE: &str = "WFC_CLOCK_FILE";
+
+/// How often a sleeper on a time file reads it again.
+const FILE_POLL: Duration = Duration::from_millis(5);
+
+/// Why a time file cannot be the clock.
+#[derive(Debug, thiserror::Error)]
+#[error("{CLOCK_FILE}={path}: {problem} (the file holds one RFC 3339 time)")]
+pub struct ClockFileError {
+    path: String,
+    problem: String,
+}
+
+impl FileTime {
+    fn read(path: &std::path::Path) -> Result<DateTime<Utc>, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+        DateTime::parse_from_rfc3339(text.trim())
+            .map(|t| t.to_utc())
+            .map_err(|e| format!("`{}` is not a time: {e}", text.trim()))
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        // A file caught mid-rewrite keeps the time it last said.
+        if let Ok(read) = FileTime::read(&self.path) {
+            *last = (*last).max(read);
+        }
+        *last
+    }
 }
 
 /// A manual clock's time, and the deadlines of the tasks sleeping on it.
@@ -45,10 +86,28 @@ impl Clock {
         Clock(Source::System)
     }
 
+    /// The clock of a process tests drive from outside: the time file named by
+    /// `WFC_CLOCK_FILE` when it is set, else the system's.
+    pub fn from_env() -> Result<Clock, ClockFileError> {
+        let Some(path) = std::env::var_os(CLOCK_FILE).filter(|p| !p.is_empty()) else {
+            return Ok(Clock::system());
+        };
+        let path = std::path::PathBuf::from(path);
+        let start = FileTime::read(&path).map_err(|problem| ClockFileError {
+            path: path.display().to_string(),
+            problem,
+        })?;
+        Ok(Clock(Source::File(Arc::new(FileTime {
+            path,
+            last: std::sync::Mutex::new(start),
+        }))))
+    }
+
     pub fn now(&self) -> DateTime<Utc> {
         match &self.0 {
             Source::System => Utc::now(),
             Source::Manual(manual) => *manual.time.borrow(),
+            Source::File(file) => file.now(),
         }
     }
 
@@ -56,7 +115,9 @@ impl Clock {
     pub async fn sleep(&self, duration: Duration) {
         match &self.0 {
             Source::System => tokio::time::sleep(duration).await,
-            Source::Manual(_) => self.sleep_until(later(self.now(), duration)).await,
+            Source::Manual(_) | Source::File(_) => {
+                self.sleep_until(later(self.now(), duration)).await
+            }
         }
     }
 
@@ -73,6 +134,11 @@ impl Clock {
                 // The sender lives as long as this clock, so the wait cannot fail.
                 let _ = reader.wait_for(|now| *now >= deadline).await;
             }
+            Source::File(file) => {
+                while file.now() < deadline {
+                    tokio::time::sleep(FILE_POLL).await;
+                }
+            }
         }
     }
 
@@ -80,6 +146,7 @@ impl Clock {
         match &self.0 {
             Source::System => Timer::System(Instant::now()),
             Source::Manual(manual) => Timer::Manual(*manual.time.borrow()),
+            Source::File(file) => Timer::Manual(file.now()),
         }
     }
 
@@ -87,8 +154,8 @@ impl Clock {
     pub fn elapsed(&self, timer: Timer) -> Duration {
         match (timer, &self.0) {
             (Timer::System(start), _) => start.elapsed(),
-            (Timer::Manual(start), Source::Manual(manual)) => {
-                (*manual.time.borrow() - start).to_std().unwrap_or_default()
+            (Timer::Manual(start), Source::Manual(_) | Source::File(_)) => {
+                (self.now() - start).to_std().unwrap_or_default()
             }
             (Timer::Manual(_), Source::System) => Duration::ZERO,
         }

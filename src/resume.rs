@@ -5,7 +5,7 @@
 
 use crate::loader::{self, Loaded};
 use crate::program::Program;
-use crate::runtime::{process_alive, Engine};
+use crate::runtime::{process_alive, worker, Engine};
 use crate::store::{short_id, ExecutionRow, ExecutionStatus, Store, StoreError};
 
 /// Why an execution cannot be resumed.
@@ -36,23 +36,13 @@ pub fn orphans(store: &Store) -> Result<Vec<ExecutionRow>, StoreError> {
     Ok(orphans)
 }
 
-/// Whether the process that runs `execution` lives: on this host its pid says
-/// so at once (a `wfc run` killed a moment ago is gone now); on another, its
-/// lease (a machine lost stops renewing it). An execution recorded before
-/// workers had rows has only its pid.
+/// Whether the process that runs `execution` lives ([`worker::alive`]). An
+/// execution recorded before workers had rows has only its pid.
 pub fn owner_alive(store: &Store, execution: &ExecutionRow) -> Result<bool, StoreError> {
-    let worker = match &execution.owner {
-        Some(id) => store.worker(id)?,
-        None => return Ok(execution.owner_pid.is_some_and(process_alive)),
-    };
-    Ok(match worker {
-        Some(worker) if worker.host == crate::runtime::worker::me().host => {
-            process_alive(worker.pid)
-        }
-        Some(worker) => worker.leased(crate::clock::Clock::system().now()),
-        // A worker's row goes only when it ends, or long after its lease ran out.
-        None => false,
-    })
+    match &execution.owner {
+        Some(id) => worker::alive(store, id),
+        None => Ok(execution.owner_pid.is_some_and(process_alive)),
+    }
 }
 
 /// Execution `id`, if it is one that can be resumed now.

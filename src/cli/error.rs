@@ -82,7 +82,8 @@ impl Error {
                 | ServeError::Invalid { .. }
                 | ServeError::MissingSecrets { .. }
                 | ServeError::Unreadable(_)
-                | ServeError::Signals(_) => exit::USAGE,
+                | ServeError::Signals(_)
+                | ServeError::Clock(_) => exit::USAGE,
             },
         }
     }

@@ -107,7 +107,7 @@ pub fn cancel(args: CancelArgs, db: &DbArgs) -> Result<ExitCode, Error> {
         CancelRequest::Cancelled(id) => id,
         CancelRequest::Finished(id, status) => {
             return Err(Error::from(format!(
-                "execution {id} is already {status}; only running executions can be cancelled"
+                "execution {id} is already {status}; only running or queued executions can be cancelled"
             )))
         }
         CancelRequest::Requested(id) => {

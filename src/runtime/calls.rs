@@ -79,6 +79,15 @@ impl Run<'_> {
                 .take()
                 .unwrap_or_else(|| self.engine.scheduler.claim(name));
             held.acquire().await;
+            let slot = match agent.capacity {
+                Some(capacity) => Some(
+                    self.engine
+                        .take_slot(name, capacity.get())
+                        .await
+                        .map_err(|error| store_abort(error, step))?,
+                ),
+                None => None,
+            };
             // Timed from when capacity allows the call, not from when it queued.
             let mut attempt =
                 Attempt::new(&self.engine.clock, step, Some(name), number, Some(&input));
@@ -109,6 +118,7 @@ impl Run<'_> {
                     self.guarded(agent, step, request).await?
                 }
             };
+            drop(slot);
             drop(held);
             drop(busy);
             let failure = match result {
@@ -292,7 +302,8 @@ impl Run<'_> {
                     return Ok(execution.outcome);
                 }
                 // A failed or cancelled child is not reused: the step runs again.
-                ExecutionStatus::Failed | ExecutionStatus::Cancelled => {}
+                // (Sub-workflows start running, never queued.)
+                ExecutionStatus::Failed | ExecutionStatus::Cancelled | ExecutionStatus::Queued => {}
             }
         }
         let child = uuid::Uuid::now_v7().to_string();

@@ -221,18 +221,57 @@ impl Engine {
     ) -> Result<Begun, RunError> {
         let definition = self.validate(workflow, &input)?;
         if !self.start(&id, definition, &input, &origin)? {
-            let (trigger, occurrence) = origin.fire.unwrap_or_default();
-            return Err(RunError::AlreadyFired {
-                workflow: workflow.to_string(),
-                trigger: trigger.to_string(),
-                occurrence: occurrence.to_string(),
-            });
+            return Err(already_fired(workflow, &origin));
         }
         Ok(Begun {
             id,
             workflow: workflow.to_string(),
             input,
         })
+    }
+
+    /// Records a new execution as queued, for whichever worker claims it first
+    /// (a server that takes no work starts executions so). Bad input is refused
+    /// before anything is written.
+    pub fn enqueue(
+        &self,
+        workflow: &str,
+        input: &Value,
+        origin: Origin<'_>,
+    ) -> Result<String, RunError> {
+        let definition = self.validate(workflow, input)?;
+        let id = uuid::Uuid::now_v7().to_string();
+        if !self.write_start(&id, definition, input, &origin, false)? {
+            return Err(already_fired(workflow, &origin));
+        }
+        Ok(id)
+    }
+
+    /// Runs queued execution `execution` here, if this process claims it first
+    /// (`None` when another worker did, or it was cancelled meanwhile).
+    pub async fn run_queued(
+        &self,
+        execution: &ExecutionRow,
+    ) -> Result<Option<Execution>, RunError> {
+        let Some(workflow) = self.program.workflow_named(&execution.workflow) else {
+            return Err(RunError::UnknownWorkflow {
+                name: execution.workflow.clone(),
+                known: self.program.workflow_names(),
+            });
+        };
+        let me = super::worker::me();
+        let claimed = self.record(|store| {
+            me.beat_if_due(store)?;
+            store.claim_queued(&execution.id, me.pid, &me.id)
+        })?;
+        if !claimed {
+            return Ok(None);
+        }
+        let input = execution.input.clone();
+        Ok(Some(
+            self.execute(execution.id.clone(), workflow, input, HashMap::new())
+                .await?,
+        ))
     }
 
     /// Runs a begun execution to its end.
@@ -416,12 +455,25 @@ impl Engine {
         }
     }
 
+    /// Writes a new execution that this process runs.
     pub(super) fn start(
         &self,
         id: &str,
         workflow: &Workflow,
         input: &Value,
         origin: &Origin<'_>,
+    ) -> Result<bool, store::StoreError> {
+        self.write_start(id, workflow, input, origin, true)
+    }
+
+    /// Writes a new execution, owned by this process or (`mine` false) queued.
+    fn write_start(
+        &self,
+        id: &str,
+        workflow: &Workflow,
+        input: &Value,
+        origin: &Origin<'_>,
+        mine: bool,
     ) -> Result<bool, store::StoreError> {
         let file = workflow.file;
         let source = self.sources.get(file);
@@ -459,8 +511,7 @@ impl Engine {
                 parent: origin.parent,
                 input,
                 started_at: &store::timestamp(self.clock.now()),
-                owner_pid: me.pid,
-                owner: &me.id,
+                owner: mine.then_some((me.id.as_str(), me.pid)),
                 replay_of: origin.replay_of,
                 fire: origin.fire,
             })
@@ -760,6 +811,16 @@ pub(super) fn take_over(
     }
     store.mark_interrupted(&execution.id)?;
     Ok(Some(store.step_records(&execution.id)?))
+}
+
+/// The refusal of a start whose trigger occurrence already started `workflow`.
+fn already_fired(workflow: &str, origin: &Origin<'_>) -> RunError {
+    let (trigger, occurrence) = origin.fire.unwrap_or_default();
+    RunError::AlreadyFired {
+        workflow: workflow.to_string(),
+        trigger: trigger.to_string(),
+        occurrence: occurrence.to_string(),
+    }
 }
 
 /// A store failure mid-run ends the execution; it is not an agent's fault, so it is

@@ -4,6 +4,7 @@
 mod agent;
 mod breaker;
 mod calls;
+mod capacity;
 mod engine;
 mod error;
 mod eval;

@@ -59,6 +59,18 @@ fn host() -> String {
     }
 }
 
+/// Whether worker `id` lives: on this host its pid says so at once (a process
+/// killed a moment ago is gone now); on another, its lease (a machine lost
+/// stops renewing it).
+pub fn alive(store: &Store, id: &str) -> Result<bool, StoreError> {
+    Ok(match store.worker(id)? {
+        Some(worker) if worker.host == me().host => super::process_alive(worker.pid),
+        Some(worker) => worker.leased(Clock::system().now()),
+        // A worker's row goes only when it ends, or long after its lease ran out.
+        None => false,
+    })
+}
+
 /// Counts an execution as running until dropped.
 pub struct Running(());
 

@@ -59,6 +59,9 @@ pub async fn run(state: Arc<State>, watch_files: bool, mut stop: watch::Receiver
         }
         let engines = state.engines();
         let now = state.clock.now();
+        if let Err(error) = queued(&store, &engines) {
+            tracing::error!(%error, "starting queued executions");
+        }
         if let Err(error) = events(&store, &engines) {
             tracing::error!(%error, "dispatching events");
         }
@@ -126,6 +129,36 @@ fn fire(engine: &Arc<Engine>, trigger: &Trigger, occurrence: &str, input: &Value
             Err(error) => tracing::warn!(%trigger, %occurrence, %workflow, %error, "not started"),
         }
     }
+}
+
+/// How many queued executions of one file a worker looks at per look: a
+/// batch, so that workers woken together share a burst.
+const QUEUED_PER_LOOK: usize = 16;
+
+/// Executions queued by a server that takes no work run here, when this worker
+/// serves the version of the file they were queued with (one claim wins).
+fn queued(store: &Store, engines: &[Arc<Engine>]) -> Result<(), StoreError> {
+    for engine in engines {
+        for execution in store.queued_executions(engine.root_path(), QUEUED_PER_LOOK)? {
+            if !crate::resume::runs_version_of(engine, &execution) {
+                continue;
+            }
+            let engine = engine.clone();
+            tokio::spawn(async move {
+                match engine.run_queued(&execution).await {
+                    Ok(Some(done)) => {
+                        tracing::info!(execution = %done.id, workflow = %done.workflow,
+                        status = %done.outcome.status(), "execution ended")
+                    }
+                    Ok(None) => {}
+                    Err(error) => {
+                        tracing::error!(execution = %execution.id, %error, "cannot start")
+                    }
+                }
+            });
+        }
+    }
+    Ok(())
 }
 
 /// New events start the workflows whose trigger pattern matches their name.

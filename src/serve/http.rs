@@ -457,22 +457,15 @@ async fn post_run(
         .into_response())
 }
 
-/// Starts workflow `name` of whichever served file has it and lets it run;
-/// answers its execution id once its first row is written.
+/// Starts workflow `name` of whichever served file has it and lets it run (or,
+/// on a server that takes no work, queues it for the workers); answers its
+/// execution id once its first row is written.
 async fn start(
     state: &State,
     name: &str,
     input: Value,
     origin: Origin<'_>,
 ) -> Result<String, ApiError> {
-    if !state.role.works() {
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "this server takes no work (--no-worker): post an event (POST /events/NAME) that a \
-             worker's trigger starts, or send this request to a server that runs executions"
-                .to_string(),
-        ));
-    }
     let engines = state.engines();
     let Some(engine) = engines
         .iter()
@@ -488,15 +481,19 @@ async fn start(
         };
         return Err(ApiError::new(StatusCode::NOT_FOUND, error.to_string()));
     };
-    let id = uuid::Uuid::now_v7().to_string();
-    let begun = engine.begin(id, name, input, origin).map_err(|error| {
+    let refused = |error: RunError| {
         let status = match error {
             RunError::InvalidInput { .. } => StatusCode::BAD_REQUEST,
             RunError::MissingSecrets { .. } => StatusCode::CONFLICT,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError::new(status, error.to_string())
-    })?;
+    };
+    if !state.role.works() {
+        return engine.enqueue(name, &input, origin).map_err(refused);
+    }
+    let id = uuid::Uuid::now_v7().to_string();
+    let begun = engine.begin(id, name, input, origin).map_err(refused)?;
     let id = begun.id.clone();
     let engine = engine.clone();
     tokio::spawn(async move {

@@ -77,6 +77,8 @@ pub enum ServeError {
     Unreadable(#[from] crate::loader::LoadError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Clock(#[from] crate::clock::ClockFileError),
     #[error("cannot wait for signals: {0}")]
     Signals(std::io::Error),
     #[error("the trigger dispatcher failed ({0}); the server stopped so that it can be restarted")]
@@ -190,7 +192,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     // Before anything is announced: a SIGTERM from then on is a clean stop, not
     // the default action's kill.
     let signals = Signals::install()?;
-    let clock = Clock::system();
+    let clock = Clock::from_env()?;
     let mut served = Vec::new();
     for path in &config.files {
         served.push(load(path, &config.db, &clock)?);

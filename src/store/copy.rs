@@ -22,8 +22,9 @@ pub const TABLES: &[&str] = &[
     "alert_episodes",
 ];
 
-/// Tables of live state, not history: a copy's workers are not running there.
-pub const NOT_COPIED: &[&str] = &["workers"];
+/// Tables of live state, not history: a copy's workers are not running there,
+/// nor holding capacity.
+pub const NOT_COPIED: &[&str] = &["workers", "capacity_slots"];
 
 /// How many rows of each table were copied, in [`TABLES`] order.
 pub type Copied = Vec<(&'static str, u64)>;

@@ -1,7 +1,10 @@
 //! What resuming, cancelling, breakers and the dead-letter queue ask of the store.
 
 use super::db::{params, Row, NONE};
-use super::queries::{parse_timestamp, timestamp, DeadLetterRow, ExecutionRow, HistoryFilter};
+use super::queries::{
+    execution_row, parse_timestamp, timestamp, DeadLetterRow, ExecutionRow, HistoryFilter,
+    EXECUTION_COLUMNS,
+};
 use super::{AttemptStatus, BreakerState, ExecutionStatus, Result, Store};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -69,6 +72,38 @@ impl Store {
         Ok(rows)
     }
 
+    /// Queued executions of the file at `root_path`, oldest first, at most `limit`.
+    pub fn queued_executions(&self, root_path: &str, limit: usize) -> Result<Vec<ExecutionRow>> {
+        let sql = format!(
+            "SELECT {EXECUTION_COLUMNS} FROM executions e
+             LEFT JOIN workflow_executions w ON w.workflow_id = e.id
+             WHERE e.status = 'queued' AND e.root_path = ?1
+             ORDER BY e.started_at, w.id LIMIT ?2"
+        );
+        self.rows(&sql, params![root_path, limit as i64], execution_row)
+    }
+
+    /// Claims queued execution `id` for process `pid`, worker `worker`: it is
+    /// running from now on. False when another worker claimed it first (or it
+    /// was cancelled).
+    pub fn claim_queued(&mut self, id: &str, pid: u32, worker: &str) -> Result<bool> {
+        let tx = self.conn.begin(false)?;
+        let changed = tx.execute(
+            "UPDATE executions SET status = 'running', owner_pid = ?2, owner = ?3
+             WHERE id = ?1 AND status = 'queued'",
+            params![id, pid, worker],
+        )?;
+        if changed == 1 {
+            tx.execute(
+                "UPDATE workflow_executions SET execution_status = 'running'
+                 WHERE workflow_id = ?1",
+                params![id],
+            )?;
+            tx.commit()?;
+        }
+        Ok(changed == 1)
+    }
+
     /// Takes over a running execution from the owner it was read with, for
     /// process `pid`, worker `worker`; false when another process took it first.
     pub fn claim_execution(
@@ -130,8 +165,17 @@ impl Store {
         owner_alive: impl Fn(&Store, &ExecutionRow) -> Result<bool>,
     ) -> Result<CancelRequest> {
         let execution = self.execution(id)?;
-        if execution.status != ExecutionStatus::Running {
-            return Ok(CancelRequest::Finished(execution.id, execution.status));
+        match execution.status {
+            ExecutionStatus::Running => {}
+            // No worker has it yet: cancelled before it starts (a claim after
+            // this finds it cancelled).
+            ExecutionStatus::Queued => {
+                self.cancel_execution(&execution.id)?;
+                return Ok(CancelRequest::Cancelled(execution.id));
+            }
+            ExecutionStatus::Completed | ExecutionStatus::Failed | ExecutionStatus::Cancelled => {
+                return Ok(CancelRequest::Finished(execution.id, execution.status))
+            }
         }
         self.conn.execute(
             "UPDATE executions SET cancel_requested = 1 WHERE id = ?1",
@@ -172,12 +216,12 @@ impl Store {
         for id in &tree {
             tx.execute(
                 "UPDATE executions SET status = 'cancelled', cancel_requested = 1, finished_at = ?1
-                 WHERE id = ?2 AND status = 'running'",
+                 WHERE id = ?2 AND status IN ('running', 'queued')",
                 params![now, id],
             )?;
             tx.execute(
                 "UPDATE workflow_executions SET execution_status = 'cancelled'
-                 WHERE workflow_id = ?1 AND execution_status = 'running'",
+                 WHERE workflow_id = ?1 AND execution_status IN ('running', 'queued')",
                 params![id],
             )?;
             tx.execute(

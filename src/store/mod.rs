@@ -3,6 +3,7 @@
 //! (shared by many workers). The only module that touches either.
 
 mod alerts;
+mod capacity;
 mod copy;
 pub(crate) mod db;
 mod durability;

@@ -42,10 +42,10 @@ pub struct NewExecution<'a> {
     pub parent: Option<(&'a str, &'a str)>,
     pub input: &'a Value,
     pub started_at: &'a str,
-    /// The process running it, and the worker it is (see `workers`), so
-    /// `resume` can tell live executions from orphans.
-    pub owner_pid: u32,
-    pub owner: &'a str,
+    /// The worker running it and its process (see `workers`), so `resume` can
+    /// tell live executions from orphans. `None` queues it for the first worker
+    /// that claims it.
+    pub owner: Option<(&'a str, u32)>,
     /// The dead letter this execution replays.
     pub replay_of: Option<i64>,
     /// `(trigger, occurrence)` that started it: written in the same transaction,
@@ -463,16 +463,20 @@ impl Store {
         )
     }
 
-    /// Writes a running execution: its own row, the seed table's row and the
-    /// trigger fire that started it, together. False when that fire already
-    /// started this workflow (nothing is written then).
+    /// Writes a running (or queued) execution: its own row, the seed table's row
+    /// and the trigger fire that started it, together. False when that fire
+    /// already started this workflow (nothing is written then).
     pub fn start_execution(&mut self, e: &NewExecution<'_>) -> Result<bool> {
+        let status = match e.owner {
+            Some(_) => ExecutionStatus::Running,
+            None => ExecutionStatus::Queued,
+        };
         let tx = self.conn.begin(false)?;
         let input = e.input.to_string();
         tx.execute(
             "INSERT INTO executions (id, workflow, version, source_blob, root_path, trigger,
                parent_id, parent_step, input, status, started_at, owner_pid, replay_of, owner)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'running', ?10, ?11, ?12, ?13)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?14, ?10, ?11, ?12, ?13)",
             params![
                 e.id,
                 e.workflow,
@@ -484,16 +488,17 @@ impl Store {
                 e.parent.map(|p| p.1),
                 input,
                 e.started_at,
-                e.owner_pid,
+                e.owner.map(|o| o.1),
                 e.replay_of,
-                e.owner
+                e.owner.map(|o| o.0),
+                status
             ],
         )?;
         tx.execute(
             "INSERT INTO workflow_executions
                (workflow_id, trigger_id, agents_involved, execution_status, result, timestamp)
-             VALUES (?1, ?2, '[]', 'running', NULL, ?3)",
-            params![e.id, e.trigger, seed_timestamp(e.started_at)],
+             VALUES (?1, ?2, '[]', ?4, NULL, ?3)",
+            params![e.id, e.trigger, seed_timestamp(e.started_at), status],
         )?;
         if let Some((trigger, occurrence)) = e.fire {
             let fired = tx.execute(
@@ -507,6 +512,9 @@ impl Store {
             }
         }
         tx.commit()?;
+        if status == ExecutionStatus::Queued {
+            self.conn.announce_work()?;
+        }
         Ok(true)
     }
 

@@ -219,4 +219,15 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE events ADD COLUMN claimed_until TEXT;
     CREATE INDEX events_undispatched ON events (id) WHERE dispatched_at IS NULL;
     "#,
+    // 10: an agent's `capacity` across every worker sharing the store: a call
+    // holds one of its numbered slots; a dead worker's slots are free again.
+    r#"
+    CREATE TABLE capacity_slots (
+        agent TEXT NOT NULL,
+        slot INTEGER NOT NULL,
+        worker TEXT NOT NULL,
+        taken_at TEXT NOT NULL,
+        PRIMARY KEY (agent, slot)
+    );
+    "#,
 ];

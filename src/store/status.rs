@@ -7,6 +7,9 @@ use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ExecutionStatus {
+    /// Started over HTTP on a server that takes no work: waiting for a worker
+    /// to claim it.
+    Queued,
     Running,
     Completed,
     Failed,
@@ -14,7 +17,8 @@ pub enum ExecutionStatus {
 }
 
 impl ExecutionStatus {
-    pub const ALL: [ExecutionStatus; 4] = [
+    pub const ALL: [ExecutionStatus; 5] = [
+        ExecutionStatus::Queued,
         ExecutionStatus::Running,
         ExecutionStatus::Completed,
         ExecutionStatus::Failed,
@@ -23,6 +27,7 @@ impl ExecutionStatus {
 
     pub fn as_str(self) -> &'static str {
         match self {
+            ExecutionStatus::Queued => "queued",
             ExecutionStatus::Running => "running",
             ExecutionStatus::Completed => "completed",
             ExecutionStatus::Failed => "failed",

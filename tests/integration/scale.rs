@@ -437,3 +437,225 @@ fn workers_opening_a_new_store_together_migrate_it_once() {
         );
     }
 }
+
+#[test]
+fn an_api_server_that_takes_no_work_queues_starts_for_the_workers() {
+    let project = Project::new("scale_queue").file(
+        "flow.wf",
+        r#"
+agent inc { input { n: number } output { n: number } compute { n: input.n + 1 } }
+trigger by_hand { manual }
+workflow job { on by_hand input { n: number } steps { wait 20ms a = inc(input) } output a }
+"#,
+    );
+    let api = worker(&project, "api", &["--no-worker"]);
+    // Bad input is refused before anything is queued.
+    let (status, error) = api.http("POST", "/workflows/job/runs", Some(r#"{"n": "x"}"#), None);
+    assert_eq!(status, 400, "{error}");
+    let mut ids = Vec::new();
+    for n in 0..30 {
+        let body = format!(r#"{{"n": {n}}}"#);
+        let (status, started) = api.http("POST", "/workflows/job/runs", Some(&body), None);
+        assert_eq!(status, 202, "{started}");
+        ids.push(started["execution"].as_str().unwrap().to_string());
+    }
+    // No worker yet: all of them wait, as `wfc history` shows.
+    let queued: Vec<Value> = project.json(["history", "--status", "queued", "--format", "json"]);
+    assert_eq!(queued.len(), 30);
+    let (_, shown) = api.http("GET", &format!("/executions/{}", ids[0]), None, None);
+    assert_eq!(shown["execution"]["status"], "queued", "{shown}");
+    // A queued execution is cancelled before any worker starts it.
+    let cancelled = project.wfc(["cancel", &ids[29]]).expect_code(0).stderr;
+    assert!(cancelled.contains("cancelled"), "{cancelled}");
+
+    let workers: Vec<Server> = (1..=2)
+        .map(|n| worker(&project, &format!("machine-{n}"), &[]))
+        .collect();
+    let store = project.store();
+    let count = |status: &str| {
+        store
+            .executions(&HistoryFilter::default())
+            .unwrap()
+            .iter()
+            .filter(|e| e.status == status)
+            .count()
+    };
+    wait_for(Duration::from_secs(20), || count("completed") == 29);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(count("completed"), 29);
+    assert_eq!(count("cancelled"), 1);
+    assert_eq!(count("queued"), 0);
+    for (n, id) in ids.iter().enumerate() {
+        let execution = store.execution(id).unwrap();
+        let attempts = store.attempts(id).unwrap();
+        if n == 29 {
+            assert_eq!(execution.status, "cancelled");
+            assert!(
+                attempts.is_empty(),
+                "a cancelled queued execution never ran"
+            );
+            continue;
+        }
+        assert_eq!(execution.result.as_ref().unwrap()["n"], n as i64 + 1);
+        let runs = attempts.iter().filter(|a| a.step == "a").count();
+        assert_eq!(runs, 1, "{id} ran its step once: {attempts:?}");
+        assert!(execution.owner.is_some(), "claimed by a worker");
+    }
+    // The seed's table follows: no row is left queued or running.
+    let seed: Vec<Value> = project.json(["history", "--status", "running", "--format", "json"]);
+    assert!(seed.is_empty());
+    drop(workers);
+    drop(api);
+}
+
+#[test]
+fn an_agents_capacity_holds_across_workers_and_a_dead_workers_slots_come_free() {
+    let project = Project::new("scale_capacity")
+        // Counts the calls running at once (a file each), and waits while
+        // `hang` is there.
+        .file(
+            "agents/slow.sh",
+            "cat >/dev/null\nmkdir -p running\ntouch running/$$\nls running | wc -l >> seen.log\n\
+             while [ -f hang ]; do sleep 0.05; done\nsleep 0.1\nrm -f running/$$\necho '{\"ok\": true}'\n",
+        )
+        .file(
+            "flow.wf",
+            r#"
+agent slow { run ["sh", "agents/slow.sh"] capacity 2 }
+trigger by_hand { manual }
+workflow job { on by_hand input { n: number } steps { r = slow(input) } output r }
+"#,
+        );
+    // Same host: a killed worker is seen dead at once by its pid.
+    let mut first = worker(&project, "box", &[]);
+    let second = worker(&project, "box", &[]);
+    let store = project.store();
+    let count = |status: &str| {
+        store
+            .executions(&HistoryFilter::default())
+            .unwrap()
+            .iter()
+            .filter(|e| e.status == status)
+            .count()
+    };
+    for n in 0..12 {
+        let server = if n % 2 == 0 { &first } else { &second };
+        let body = format!(r#"{{"n": {n}}}"#);
+        let (status, started) = server.http("POST", "/workflows/job/runs", Some(&body), None);
+        assert_eq!(status, 202, "{started}");
+    }
+    wait_for(Duration::from_secs(20), || count("completed") == 12);
+    let seen = std::fs::read_to_string(project.dir.join("seen.log")).unwrap();
+    let most = seen.lines().map(|l| l.trim().parse::<u32>().unwrap()).max();
+    assert_eq!(
+        most,
+        Some(2),
+        "at most 2 calls at once over both workers: {seen}"
+    );
+
+    // The first worker dies holding both slots.
+    std::fs::write(project.dir.join("hang"), "").unwrap();
+    for n in 0..2 {
+        let body = format!(r#"{{"n": {n}}}"#);
+        let (status, _) = first.http("POST", "/workflows/job/runs", Some(&body), None);
+        assert_eq!(status, 202);
+    }
+    wait_for(Duration::from_secs(10), || {
+        std::fs::read_dir(project.dir.join("running"))
+            .unwrap()
+            .count()
+            == 2
+    });
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    std::fs::remove_file(project.dir.join("hang")).unwrap();
+    // Its orphaned agents end by themselves now; their files are not slots.
+    for entry in std::fs::read_dir(project.dir.join("running")).unwrap() {
+        std::fs::remove_file(entry.unwrap().path()).unwrap();
+    }
+    let (status, _) = second.http("POST", "/workflows/job/runs", Some(r#"{"n": 99}"#), None);
+    assert_eq!(status, 202);
+    // The new call and the two taken over all get slots the dead worker held.
+    wait_for(Duration::from_secs(20), || count("completed") == 15);
+    let holders = store.capacity_holders("slow").unwrap();
+    assert!(holders.is_empty(), "every slot given back: {holders:?}");
+    drop(second);
+}
+
+#[test]
+fn two_workers_and_a_minutely_cron_over_three_minutes_start_one_execution_per_slot() {
+    let project = Project::new("scale_cron_minutes").file(
+        "flow.wf",
+        r#"
+agent inc { input { n: number } output { n: number } compute { n: input.n + 1 } }
+trigger minutely { cron "* * * * *" timezone "UTC" }
+workflow tick { on minutely steps { r = inc({ n: 1 }) } output r }
+"#,
+    );
+    // Both workers read the time from one file, which the test moves.
+    let clock = project.dir.join("now");
+    let set_time = |at: &str| {
+        let next = project.dir.join("now.next");
+        std::fs::write(&next, at).unwrap();
+        std::fs::rename(&next, &clock).unwrap();
+    };
+    set_time("2026-01-05T09:00:30Z");
+    let workers: Vec<Server> = ["machine-1", "machine-2"]
+        .iter()
+        .map(|host| {
+            let mut command = project.command();
+            command.env("WFC_HOST", host).env("WFC_CLOCK_FILE", &clock);
+            Server::spawn(command, "flow.wf", &["--lease", "3s"])
+        })
+        .collect();
+    // A dispatcher looks once a tick of its clock has passed: the first look
+    // notes where the schedule starts.
+    set_time("2026-01-05T09:00:30.5Z");
+    let store = project.store();
+    wait_for(Duration::from_secs(10), || {
+        store.cron_last_slot("minutely").unwrap().is_some()
+    });
+    let slots = |store: &wfc::store::Store| -> Vec<String> {
+        let mut slots: Vec<String> = store
+            .executions(&HistoryFilter::default())
+            .unwrap()
+            .iter()
+            .map(|e| e.input["slot"].as_str().unwrap().to_string())
+            .collect();
+        slots.sort();
+        slots
+    };
+    for minute in 1..=3 {
+        set_time(&format!("2026-01-05T09:0{minute}:00.2Z"));
+        wait_for(Duration::from_secs(10), || slots(&store).len() >= minute);
+        // Both workers look at every move of the time; give the slower one its look.
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let fired = slots(&store);
+    assert_eq!(fired.len(), 3, "one execution per slot: {fired:?}");
+    for (n, slot) in fired.iter().enumerate() {
+        assert!(
+            slot.starts_with(&format!("2026-01-05T09:0{}:00", n + 1)),
+            "{slot}"
+        );
+    }
+    drop(workers);
+}
+
+#[test]
+fn a_time_file_that_is_not_a_time_is_refused_at_start() {
+    let project = Project::new("scale_clock_file").file("flow.wf", LEADS);
+    std::fs::write(project.dir.join("now"), "soon").unwrap();
+    let out = project
+        .command()
+        .env("WFC_CLOCK_FILE", project.dir.join("now"))
+        .args(["serve", "flow.wf", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("WFC_CLOCK_FILE") && stderr.contains("`soon` is not a time"),
+        "{stderr}"
+    );
+}
