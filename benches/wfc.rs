@@ -12,8 +12,10 @@
 //! 5. `wfc check examples/enterprise.wf` as a process, against starting `true`;
 //! 6. peak memory of `wfc check` on large files, against the file's size;
 //! 7. scale-out: events and durable steps per second through 1, 2 and 4 `wfc
-//!    serve` workers on PostgreSQL, against one on SQLite, and event-to-start
-//!    latency (needs `WFC_BENCH_POSTGRES`, a URL whose user may create databases).
+//!    serve` workers on PostgreSQL, against one on SQLite (needs
+//!    `WFC_BENCH_POSTGRES`, a URL whose user may create databases);
+//! 8. event to start: an event recorded by another process and one posted over
+//!    HTTP, on SQLite (and PostgreSQL with `WFC_BENCH_POSTGRES`).
 
 use futures::stream::{self, StreamExt};
 use std::collections::HashSet;
@@ -65,6 +67,9 @@ fn main() {
     }
     if wanted("7") {
         scale_out(&scratch);
+    }
+    if wanted("8") {
+        event_to_start(&scratch);
     }
     let _ = std::fs::remove_dir_all(&scratch);
 }
@@ -485,15 +490,40 @@ fn scale_out(scratch: &Path) {
             rate / baseline
         );
     }
-    println!("\nevent to start (one event at a time, idle workers): from the event's row to its execution's");
-    println!("| store | workers | p50 | p95 |");
-    println!("|---|---|---|---|");
-    let sqlite = scratch.join("latency.db");
-    let (p50, p95) = latency(scratch, &wfc::store::Location::File(sqlite), 1);
-    println!("| SQLite | 1 | {p50:.0} ms | {p95:.0} ms |");
-    let db = create_database(&server, "wfc_bench_latency");
-    let (p50, p95) = latency(scratch, &wfc::store::Location::Postgres(db), 2);
-    println!("| PostgreSQL | 2 | {p50:.0} ms | {p95:.0} ms |");
+}
+
+/// How an event reaches the workers in [`latency`].
+#[derive(Clone, Copy, PartialEq)]
+enum Sent {
+    /// Recorded in the store by another process (as `wfc emit` does).
+    Store,
+    /// Posted to a worker's own HTTP API.
+    Http,
+}
+
+fn event_to_start(scratch: &Path) {
+    println!("\n## 8. event to start");
+    println!("one event at a time to idle workers, spread over the 200 ms tick; from the event's row to its execution's");
+    println!("| store | event | workers | p50 | p95 |");
+    println!("|---|---|---|---|---|");
+    std::fs::write(scratch.join("flow.wf"), SCALE_FLOW).unwrap();
+    for (sent, label) in [(Sent::Store, "another process"), (Sent::Http, "HTTP")] {
+        let sqlite = scratch.join(format!("latency-{label}.db").replace(' ', "-"));
+        let (p50, p95) = latency(scratch, &wfc::store::Location::File(sqlite), 1, sent);
+        println!("| SQLite | {label} | 1 | {p50:.0} ms | {p95:.0} ms |");
+    }
+    let Some(server) = std::env::var("WFC_BENCH_POSTGRES")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        println!("(PostgreSQL rows skipped: set WFC_BENCH_POSTGRES)");
+        return;
+    };
+    for (sent, label) in [(Sent::Store, "another process"), (Sent::Http, "HTTP")] {
+        let db = create_database(&server, "wfc_bench_latency");
+        let (p50, p95) = latency(scratch, &wfc::store::Location::Postgres(db), 2, sent);
+        println!("| PostgreSQL | {label} | 2 | {p50:.0} ms | {p95:.0} ms |");
+    }
 }
 
 /// A fresh, empty database on `server`; its URL.
@@ -523,6 +553,16 @@ struct Workers(Vec<std::process::Child>);
 
 impl Workers {
     fn start(scratch: &Path, db: &wfc::store::Location, count: usize) -> Workers {
+        Workers::start_listening(scratch, db, count, None)
+    }
+
+    /// `count` workers; the first serves HTTP on `port` when one is given.
+    fn start_listening(
+        scratch: &Path,
+        db: &wfc::store::Location,
+        count: usize,
+        port: Option<u16>,
+    ) -> Workers {
         let db_arg = match db {
             wfc::store::Location::File(path) => path.to_string_lossy().into_owned(),
             wfc::store::Location::Postgres(url) => url.clone(),
@@ -531,8 +571,15 @@ impl Workers {
         drop(Store::open(db).unwrap());
         let children = (0..count)
             .map(|n| {
+                let role = match port {
+                    Some(port) if n == 0 => {
+                        vec!["--listen".to_string(), format!("127.0.0.1:{port}")]
+                    }
+                    _ => vec!["--worker-only".to_string()],
+                };
                 std::process::Command::new(env!("CARGO_BIN_EXE_wfc"))
-                    .args(["serve", "flow.wf", "--worker-only", "--db", &db_arg])
+                    .args(["serve", "flow.wf", "--db", &db_arg])
+                    .args(&role)
                     .current_dir(scratch)
                     .env("WFC_HOST", format!("bench-{n}"))
                     .env("WFC_LOG", "error")
@@ -553,6 +600,36 @@ impl Workers {
         }
         Workers(children)
     }
+}
+
+/// A loopback port free a moment ago.
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// POSTs `body` to `path` on a local server, retrying while it starts listening.
+fn post(port: u16, path: &str, body: &str) {
+    use std::io::{Read, Write};
+    let started = Instant::now();
+    let mut stream = loop {
+        match std::net::TcpStream::connect(("127.0.0.1", port)) {
+            Ok(stream) => break stream,
+            Err(_) if started.elapsed() < Duration::from_secs(10) => {
+                std::thread::sleep(Duration::from_millis(10))
+            }
+            Err(error) => panic!("the server does not listen: {error}"),
+        }
+    };
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 202"), "{response}");
 }
 
 impl Drop for Workers {
@@ -594,14 +671,19 @@ fn scale_run(scratch: &Path, db: &wfc::store::Location, workers: usize, events: 
 }
 
 /// p50 and p95 milliseconds from an event's row to its execution's start.
-fn latency(scratch: &Path, db: &wfc::store::Location, workers: usize) -> (f64, f64) {
-    let _workers = Workers::start(scratch, db, workers);
+fn latency(scratch: &Path, db: &wfc::store::Location, workers: usize, sent: Sent) -> (f64, f64) {
+    let port = (sent == Sent::Http).then(free_port);
+    let _workers = Workers::start_listening(scratch, db, workers, port);
     let store = Store::open(db).unwrap();
     let samples = if smoke() { 20 } else { 100 };
     for n in 0..samples {
-        store
-            .record_event("lead.created", &serde_json::json!({ "n": n }), None)
-            .unwrap();
+        let payload = serde_json::json!({ "n": n });
+        match port {
+            None => {
+                store.record_event("lead.created", &payload, None).unwrap();
+            }
+            Some(port) => post(port, "/events/lead.created", &payload.to_string()),
+        }
         let started = Instant::now();
         while completed(&store) <= n {
             assert!(started.elapsed() < Duration::from_secs(30), "no start");

@@ -33,16 +33,24 @@ pub async fn run(state: Arc<State>, watch_files: bool, mut stop: watch::Receiver
     let mut metric_cursor: Option<i64> = None;
     let mut ticks: u64 = 0;
     let mut told = std::collections::HashSet::new();
+    // Ticks keep their pace however often wake-ups come in between.
+    let mut next_tick = state.clock.now() + TICK;
+    let mut next_slot: Option<DateTime<Utc>> = None;
     loop {
-        // A wake-up (new work announced) looks at once; only the ticks of the
-        // clock count towards the periodic work below.
-        let ticked = tokio::select! {
+        // A wake-up (new work announced) and a cron slot coming due look at
+        // once; only the ticks of the clock count towards the periodic work below.
+        let until = next_slot.map_or(next_tick, |slot| slot.min(next_tick));
+        tokio::select! {
             _ = stop.changed() => return,
-            () = state.clock.sleep(TICK) => true,
-            () = state.wake.notified() => false,
-        };
+            () = state.clock.sleep_until(until) => {}
+            () = state.wake.notified() => {}
+        }
         if *stop.borrow() {
             return;
+        }
+        let ticked = state.clock.now() >= next_tick;
+        if ticked {
+            next_tick = state.clock.now() + TICK;
         }
         if !state.role.works() {
             continue;
@@ -65,8 +73,9 @@ pub async fn run(state: Arc<State>, watch_files: bool, mut stop: watch::Receiver
         if let Err(error) = events(&store, &engines) {
             tracing::error!(%error, "dispatching events");
         }
-        if let Err(error) = cron(&store, &engines, now) {
-            tracing::error!(%error, "firing cron triggers");
+        match cron(&store, &engines, now) {
+            Ok(next) => next_slot = next,
+            Err(error) => tracing::error!(%error, "firing cron triggers"),
         }
         match metrics(&store, &engines, now, metric_cursor) {
             Ok(cursor) => metric_cursor = Some(cursor),
@@ -182,7 +191,13 @@ fn events(store: &Store, engines: &[Arc<Engine>]) -> Result<(), StoreError> {
 
 /// Due cron slots fire; slots missed while no server ran follow the trigger's
 /// `missed` policy (run once to catch up by default), and are logged either way.
-fn cron(store: &Store, engines: &[Arc<Engine>], now: DateTime<Utc>) -> Result<(), StoreError> {
+/// Returns the first slot still to come, to look again then.
+fn cron(
+    store: &Store,
+    engines: &[Arc<Engine>],
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let mut next_slot: Option<DateTime<Utc>> = None;
     for (engine, trigger) in triggers(engines) {
         let TriggerKind::Cron {
             schedule, missed, ..
@@ -190,6 +205,9 @@ fn cron(store: &Store, engines: &[Arc<Engine>], now: DateTime<Utc>) -> Result<()
         else {
             continue;
         };
+        if let Some(next) = schedule.next_after(now) {
+            next_slot = Some(next_slot.map_or(next, |earliest| earliest.min(next)));
+        }
         let name = &trigger.name;
         let Some(last) = store
             .cron_last_slot(name)?
@@ -216,7 +234,7 @@ fn cron(store: &Store, engines: &[Arc<Engine>], now: DateTime<Utc>) -> Result<()
         }
         store.set_cron_last_slot(name, &slot)?;
     }
-    Ok(())
+    Ok(next_slot)
 }
 
 /// How many new samples one tick evaluates; more wait for the next tick.

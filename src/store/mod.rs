@@ -159,13 +159,27 @@ fn list_candidates(candidates: &[String]) -> String {
 }
 
 /// Calls `wake` whenever a process sharing the store at `at` records work for
-/// triggers (PostgreSQL's `LISTEN`); nothing for SQLite, whose workers poll.
+/// triggers: PostgreSQL's `LISTEN`; for SQLite, a thread that asks every
+/// [`SQLITE_LOOK`] whether another connection committed (`PRAGMA
+/// data_version`, a counter in shared memory) and, when one did, whether an
+/// event, a sample or a queued execution is new.
 pub fn listen_for_work(at: &Location, wake: impl Fn() + Send + Sync + 'static) -> Result<()> {
     match at {
-        Location::File(_) => Ok(()),
+        Location::File(path) => {
+            let store = Store::open_file(path)?;
+            // Without the thread (the system has none left) the dispatcher's
+            // tick still finds the work, later.
+            let _ = std::thread::Builder::new()
+                .name("wfc-sqlite-watch".into())
+                .spawn(move || store.watch_for_work(wake));
+            Ok(())
+        }
         Location::Postgres(url) => postgres::listen(url, wake),
     }
 }
+
+/// How often an SQLite store is asked whether another connection committed.
+pub const SQLITE_LOOK: Duration = Duration::from_millis(2);
 
 /// One open database. Not shared between threads: the runtime wraps it in a mutex,
 /// and each write is short.

@@ -9,6 +9,39 @@ use chrono::Utc;
 use serde_json::Value;
 
 impl Store {
+    /// Calls `wake` each time another connection to this SQLite store records
+    /// new work for triggers (an event, a metric sample, a queued execution);
+    /// runs for as long as the process does. Every commit changes `PRAGMA
+    /// data_version` (a step's row too), so a change is looked into before
+    /// anyone is woken.
+    pub(super) fn watch_for_work(self, wake: impl Fn()) {
+        let mut version: Option<i64> = None;
+        let mut mark: Option<(Option<i64>, Option<i64>, Option<i64>)> = None;
+        loop {
+            std::thread::sleep(super::SQLITE_LOOK);
+            let Ok(now) = self.conn.row("PRAGMA data_version", NONE, |row| row.get(0)) else {
+                continue;
+            };
+            if now == version {
+                continue;
+            }
+            version = now;
+            let looked = self.conn.row(
+                "SELECT (SELECT max(id) FROM events), (SELECT max(id) FROM metrics),
+                        (SELECT max(w.id) FROM executions e
+                         JOIN workflow_executions w ON w.workflow_id = e.id
+                         WHERE e.status = 'queued')",
+                NONE,
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            );
+            let Ok(Some(seen)) = looked else { continue };
+            if mark.is_some_and(|before| before != seen) {
+                wake();
+            }
+            mark = Some(seen);
+        }
+    }
+
     /// Claims up to `limit` events no worker has dispatched or holds a live
     /// claim on, for `worker` until `until`, oldest first. Workers sharing a
     /// PostgreSQL store skip the rows another is claiming (`SKIP LOCKED`); an

@@ -26,3 +26,4 @@ mod serve;
 mod server;
 mod support;
 mod testing;
+mod wakeups;
