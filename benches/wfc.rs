@@ -15,7 +15,9 @@
 //!    serve` workers on PostgreSQL, against one on SQLite (needs
 //!    `WFC_BENCH_POSTGRES`, a URL whose user may create databases);
 //! 8. event to start: an event recorded by another process and one posted over
-//!    HTTP, on SQLite (and PostgreSQL with `WFC_BENCH_POSTGRES`).
+//!    HTTP, on SQLite (and PostgreSQL with `WFC_BENCH_POSTGRES`);
+//! 9. `parallel for` over 1,000 and 10,000 sub-workflows: time and peak memory,
+//!    against as many executions started at once (fresh processes).
 
 use futures::stream::{self, StreamExt};
 use std::collections::HashSet;
@@ -33,7 +35,11 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--many-executions") {
         let count: usize = args[i + 1].parse().unwrap();
-        many_executions(count);
+        many_executions(count, args.iter().any(|a| a == "--row-label"));
+        return;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--fan-out") {
+        fan_out(args[i + 1].parse().unwrap());
         return;
     }
     let scratch = std::env::temp_dir().join(format!("wfc-bench-{}", std::process::id()));
@@ -70,6 +76,9 @@ fn main() {
     }
     if wanted("8") {
         event_to_start(&scratch);
+    }
+    if wanted("9") {
+        fan_out_in_child();
     }
     let _ = std::fs::remove_dir_all(&scratch);
 }
@@ -375,14 +384,74 @@ fn subprocess_steps(scratch: &Path) {
 fn many_executions_in_child() {
     println!("\n## 4. many executions waiting at once (fresh process)");
     let count = if smoke() { 500 } else { 10_000 };
+    println!("| executions | wall time (each waits 200 ms) | peak RSS | RSS before |");
+    println!("|---|---|---|---|");
+    print!("{}", in_child(&["--many-executions", &count.to_string()]));
+}
+
+/// What this benchmark prints when run again with `args`, in a fresh process
+/// (so that its peak memory is its own).
+fn in_child(args: &[&str]) -> String {
     let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--many-executions", &count.to_string()])
+        .args(args)
         .output()
         .unwrap();
-    print!("{}", String::from_utf8_lossy(&output.stdout));
+    let mut printed = String::from_utf8_lossy(&output.stdout).into_owned();
     if !output.status.success() {
-        println!("failed: {}", String::from_utf8_lossy(&output.stderr));
+        printed += &format!("failed: {}\n", String::from_utf8_lossy(&output.stderr));
     }
+    printed
+}
+
+fn fan_out_in_child() {
+    println!("\n## 9. `parallel for` over sub-workflows (fresh processes)");
+    println!("one parent whose `parallel for` over its input's N items starts N child executions, against N executions started at once; each waits 200 ms, then one compute step");
+    println!("| N | started as | wall time | peak RSS | RSS before |");
+    println!("|---|---|---|---|---|");
+    let sizes: &[usize] = if smoke() {
+        &[200, 1000]
+    } else {
+        &[1000, 10_000]
+    };
+    for count in sizes {
+        let count = count.to_string();
+        print!("{}", in_child(&["--fan-out", &count]));
+        print!(
+            "{}",
+            in_child(&["--many-executions", &count, "--row-label"])
+        );
+    }
+}
+
+const FAN_OUT: &str =
+    "agent done { input { n: number } output { n: number } compute { n: input.n + 1 } }\n\
+     workflow child { input { n: number } steps { wait 200ms  r = done(input) } output r }\n\
+     workflow fan { input { items: [number] }\n\
+       steps { all = parallel for i in input.items { r = workflow child({ n: i }) } } }\n";
+
+/// One execution fanning out to `count` sub-workflows.
+fn fan_out(count: usize) {
+    let scratch = std::env::temp_dir().join(format!("wfc-bench-fan-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let engine = engine_for(FAN_OUT, &scratch.join("fan.db"));
+    let before = peak_rss_mib();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let started = Instant::now();
+    let input = serde_json::json!({ "items": (0..count).collect::<Vec<_>>() });
+    let execution = runtime
+        .block_on(engine.run("fan", input, Origin::default()))
+        .unwrap();
+    let elapsed = started.elapsed();
+    assert!(
+        matches!(execution.outcome, Outcome::Completed(_)),
+        "{execution:?}"
+    );
+    let after = peak_rss_mib();
+    println!(
+        "| {count} | children of one `parallel for` | {:.2} s | {after:.0} MiB | {before:.0} MiB |",
+        elapsed.as_secs_f64()
+    );
+    let _ = std::fs::remove_dir_all(&scratch);
 }
 
 fn peak_rss_mib() -> f64 {
@@ -396,8 +465,9 @@ fn peak_rss_mib() -> f64 {
     kib / 1024.0
 }
 
-/// `count` executions at once, each waiting 200ms then computing one step.
-fn many_executions(count: usize) {
+/// `count` executions at once, each waiting 200ms then computing one step; a
+/// row of §4's table, or with `row_label` of §9's.
+fn many_executions(count: usize, row_label: bool) {
     let scratch = std::env::temp_dir().join(format!("wfc-bench-many-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).unwrap();
     let text =
@@ -408,10 +478,13 @@ fn many_executions(count: usize) {
     let before = peak_rss_mib();
     let elapsed = run_many(&engine, "w", count, count);
     let after = peak_rss_mib();
-    println!("| executions | wall time (each waits 200 ms) | peak RSS | RSS before |");
-    println!("|---|---|---|---|");
+    let label = if row_label {
+        " executions started at once |"
+    } else {
+        ""
+    };
     println!(
-        "| {count} | {:.2} s | {after:.0} MiB | {before:.0} MiB |",
+        "| {count} |{label} {:.2} s | {after:.0} MiB | {before:.0} MiB |",
         elapsed.as_secs_f64()
     );
     let _ = std::fs::remove_dir_all(&scratch);

@@ -114,12 +114,34 @@ impl Run<'_> {
     }
 }
 
-/// The values visible to a block: the execution's input and the names bound so far.
+/// The values visible to a block: the execution's input and the names bound so
+/// far. Values are shared, not copied, when a `parallel` branch or loop
+/// iteration takes its own copy of the scope: a copy per iteration of a large
+/// input would make a fan-out quadratic in memory.
 #[derive(Clone)]
 pub(super) struct Env {
-    pub(super) input: Value,
-    pub(super) values: HashMap<String, Value>,
+    pub(super) input: Arc<Value>,
+    values: HashMap<String, Arc<Value>>,
     pub(super) clock: Clock,
+}
+
+impl Env {
+    pub(super) fn bind(&mut self, name: &str, value: Value) {
+        self.values.insert(name.to_string(), Arc::new(value));
+    }
+
+    /// Binds `name` to a value another scope holds, without copying it.
+    pub(super) fn share(&mut self, name: &str, from: &Env) {
+        if let Some(value) = from.values.get(name) {
+            self.values.insert(name.to_string(), value.clone());
+        }
+    }
+
+    pub(super) fn unbind(&mut self, name: &str) -> Option<Value> {
+        self.values
+            .remove(name)
+            .map(|value| Arc::try_unwrap(value).unwrap_or_else(|shared| (*shared).clone()))
+    }
 }
 
 impl Scope for Env {
@@ -128,7 +150,7 @@ impl Scope for Env {
     }
 
     fn get(&self, name: &str) -> Option<&Value> {
-        self.values.get(name)
+        self.values.get(name).map(|value| &**value)
     }
 
     fn now(&self) -> DateTime<Utc> {
@@ -537,7 +559,7 @@ impl Engine {
                 history,
             };
             let mut env = Env {
-                input: input.clone(),
+                input: Arc::new(input.clone()),
                 values: HashMap::new(),
                 clock: self.clock.clone(),
             };
@@ -635,13 +657,13 @@ impl Run<'_> {
         let last;
         match &workflow.body {
             WorkflowBody::Chain(chain) => {
-                let mut current = env.input.clone();
+                let mut current = (*env.input).clone();
                 for id in chain {
                     let agent = self.engine.program.agent(*id);
                     current = self
                         .call_agent(agent, current, None, &agent.name, None)
                         .await?;
-                    env.values.insert(agent.name.clone(), current.clone());
+                    env.bind(&agent.name, current.clone());
                 }
                 last = current;
             }
@@ -649,7 +671,7 @@ impl Run<'_> {
                 self.block(block, env, "").await?;
                 let mut object = Map::new();
                 for name in &block.bound {
-                    let value = env.values.get(name).cloned().unwrap_or(Value::Null);
+                    let value = env.get(name).cloned().unwrap_or(Value::Null);
                     object.insert(name.clone(), value);
                 }
                 last = Value::Object(object);
@@ -829,5 +851,33 @@ pub(super) fn store_abort(error: store::StoreError, step: &str) -> Abort {
     Abort::Fail {
         message: format!("cannot write to the database: {error}"),
         step: step.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_copy_of_a_scope_shares_its_values_instead_of_copying_them() {
+        // A `parallel for` copies the scope per iteration; copying a large input
+        // or list each time made a fan-out quadratic in memory.
+        let items = Value::Array((0..1000).map(Value::from).collect());
+        let mut env = Env {
+            input: Arc::new(serde_json::json!({ "items": items.clone() })),
+            values: HashMap::new(),
+            clock: Clock::system(),
+        };
+        env.bind("items", items);
+        let mut copy = env.clone();
+        assert!(Arc::ptr_eq(&env.input, &copy.input));
+        assert!(Arc::ptr_eq(&env.values["items"], &copy.values["items"]));
+        // What a copy binds stays its own; what it shares back is not copied.
+        copy.bind("mine", Value::from(1));
+        assert!(env.get("mine").is_none());
+        env.share("mine", &copy);
+        assert!(Arc::ptr_eq(&env.values["mine"], &copy.values["mine"]));
+        assert_eq!(copy.unbind("mine"), Some(Value::from(1)));
+        assert_eq!(env.get("mine"), Some(&Value::from(1)));
     }
 }

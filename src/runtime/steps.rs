@@ -38,11 +38,11 @@ impl Run<'_> {
                 // Boxed, like loops and parallel blocks below, so that a statement
                 // parked in a `wait` holds a small future, not the largest branch.
                 let value = Box::pin(self.call(call, env, &step())).await?;
-                env.values.insert(name.clone(), value);
+                env.bind(name, value);
             }
             StatementKind::Let { name, value } => {
                 let value = self.engine.eval(value, env, &step())?;
-                env.values.insert(name.clone(), value);
+                env.bind(name, value);
             }
             StatementKind::When {
                 branches,
@@ -74,9 +74,9 @@ impl Run<'_> {
                     let Some(catch) = catches.iter().find(|c| c.takes(failure.kind)) else {
                         return Err(Abort::Step(failure));
                     };
-                    env.values.insert(catch.error.clone(), failure.to_json());
+                    env.bind(&catch.error, failure.to_json());
                     let handled = self.block(&catch.handler, env, path).await;
-                    env.values.remove(&catch.error);
+                    env.unbind(&catch.error);
                     handled?;
                 }
                 // `fail` ends the execution; no `try` catches it.
@@ -154,9 +154,9 @@ impl Run<'_> {
         let result_name = for_loop.body.bound.last();
         let iteration = |(i, item): (usize, Value)| {
             let mut scope = env.clone();
-            scope.values.insert(for_loop.item.clone(), item);
+            scope.bind(&for_loop.item, item);
             if let Some(index) = &for_loop.index {
-                scope.values.insert(index.clone(), Value::from(i));
+                scope.bind(index, Value::from(i));
             }
             let path = format!("{step}[{i}].");
             async move {
@@ -166,7 +166,7 @@ impl Run<'_> {
                 }
                 Ok::<Value, Abort>(
                     result_name
-                        .and_then(|name| scope.values.remove(name))
+                        .and_then(|name| scope.unbind(name))
                         .unwrap_or(Value::Null),
                 )
             }
@@ -192,7 +192,7 @@ impl Run<'_> {
         };
         let values = results.into_iter().collect::<Result<Vec<_>, _>>()?;
         if let Some(result) = &for_loop.result {
-            env.values.insert(result.clone(), Value::Array(values));
+            env.bind(result, Value::Array(values));
         }
         Ok(())
     }
@@ -216,9 +216,7 @@ impl Run<'_> {
         for (statement, result) in branches.iter().zip(finished) {
             let scope = result?;
             for name in &statement.bound {
-                if let Some(value) = scope.values.get(name) {
-                    env.values.insert(name.clone(), value.clone());
-                }
+                env.share(name, &scope);
             }
         }
         Ok(())
