@@ -201,6 +201,16 @@ fn workers(project: &Project) -> Vec<Value> {
     project.json(["workers", "--format", "json"])
 }
 
+/// How many executions in `store` `keep` keeps.
+fn count(store: &wfc::store::Store, keep: impl Fn(&wfc::store::ExecutionRow) -> bool) -> usize {
+    store
+        .executions(&HistoryFilter::default())
+        .unwrap()
+        .iter()
+        .filter(|e| keep(e))
+        .count()
+}
+
 #[test]
 fn three_workers_start_a_thousand_events_once_each_and_take_over_from_a_killed_one() {
     let project = Project::new("scale_workers").file("flow.wf", LEADS);
@@ -262,14 +272,7 @@ fn three_workers_start_a_thousand_events_once_each_and_take_over_from_a_killed_o
     for emitter in emitters {
         emitter.join().unwrap();
     }
-    let done = |store: &wfc::store::Store| {
-        store
-            .executions(&HistoryFilter::default())
-            .unwrap()
-            .iter()
-            .filter(|e| e.status == "completed")
-            .count()
-    };
+    let done = |store: &wfc::store::Store| count(store, |e| e.status == "completed");
     wait_for(Duration::from_secs(120), || done(&store) >= 1000);
     std::thread::sleep(Duration::from_millis(300));
 
@@ -389,14 +392,7 @@ workflow escalate { on overloaded steps { wait 1ms } }
         project.wfc(["emit", "work"]).expect_code(0);
     }
     let store = project.store();
-    let count = |workflow: &str| {
-        store
-            .executions(&HistoryFilter::default())
-            .unwrap()
-            .iter()
-            .filter(|e| e.workflow == workflow)
-            .count()
-    };
+    let count = |workflow: &str| count(&store, |e| e.workflow == workflow);
     wait_for(Duration::from_secs(10), || count("grind") == 20);
     project
         .wfc(["metrics", "record", "backlog", "150", "--file", "flow.wf"])
@@ -472,14 +468,7 @@ workflow job { on by_hand input { n: number } steps { wait 20ms a = inc(input) }
         .map(|n| worker(&project, &format!("machine-{n}"), &[]))
         .collect();
     let store = project.store();
-    let count = |status: &str| {
-        store
-            .executions(&HistoryFilter::default())
-            .unwrap()
-            .iter()
-            .filter(|e| e.status == status)
-            .count()
-    };
+    let count = |status: &str| count(&store, |e| e.status == status);
     wait_for(Duration::from_secs(20), || count("completed") == 29);
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(count("completed"), 29);
@@ -530,14 +519,7 @@ workflow job { on by_hand input { n: number } steps { r = slow(input) } output r
     let mut first = worker(&project, "box", &[]);
     let second = worker(&project, "box", &[]);
     let store = project.store();
-    let count = |status: &str| {
-        store
-            .executions(&HistoryFilter::default())
-            .unwrap()
-            .iter()
-            .filter(|e| e.status == status)
-            .count()
-    };
+    let count = |status: &str| count(&store, |e| e.status == status);
     for n in 0..12 {
         let server = if n % 2 == 0 { &first } else { &second };
         let body = format!(r#"{{"n": {n}}}"#);
