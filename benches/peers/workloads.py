@@ -20,6 +20,12 @@ STEPS = {"chain": 300, "runs": 100, "subprocess": 50, "start": 1, "quick_exit": 
 WFC = os.environ.get("WFC", "wfc")
 
 
+def through_cat(n):
+    """The subprocess step every tool runs: `cat` echoes the JSON it is given."""
+    out = subprocess.run(["cat"], input=json.dumps({"n": n}), capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)["n"]
+
+
 def wfc_flow(workload):
     chain = lambda agent, n: " -> ".join([agent] * n)
     agents = (
@@ -74,8 +80,7 @@ def prefect_run(workload):
 
     @task
     def cat(n):
-        out = subprocess.run(["cat"], input=json.dumps({"n": n}), capture_output=True, text=True, check=True)
-        return json.loads(out.stdout)["n"]
+        return through_cat(n)
 
     @flow
     def chain(steps: int, use_cat: bool = False):
@@ -137,8 +142,7 @@ def dagster_run(workload):
 
     @op
     def cat(n):
-        out = subprocess.run(["cat"], input=json.dumps({"n": n}), capture_output=True, text=True, check=True)
-        return json.loads(out.stdout)["n"]
+        return through_cat(n)
 
     def chain_job(name, step, steps):
         @job(name=name)
@@ -201,8 +205,7 @@ def luigi_run(workload):
                 with self.input().open() as f:
                     n = json.load(f)["n"]
             if self.use_cat:
-                out = subprocess.run(["cat"], input=json.dumps({"n": n}), capture_output=True, text=True, check=True)
-                n = json.loads(out.stdout)["n"]
+                n = through_cat(n)
             with self.output().open("w") as f:
                 json.dump({"n": n + 1}, f)
 
