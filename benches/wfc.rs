@@ -316,17 +316,18 @@ fn durable_steps(scratch: &Path) {
         "raw rusqlite, one ~200-byte row per transaction: {:.0} rows/s ({raw:.1} µs/row)",
         1e6 / raw
     );
-    println!("| concurrency | steps/s | µs/step | ratio to raw rows/s |");
-    println!("|---|---|---|---|");
+    println!("| concurrency | steps/s | µs/step | ratio to raw rows/s | commits shared by several writes |");
+    println!("|---|---|---|---|---|");
     for concurrency in concurrencies() {
         let db = scratch.join(format!("steps-{concurrency}.db"));
         let engine = engine_for(&text, &db);
         let elapsed = run_many(&engine, "w", executions, concurrency);
         let per_step = elapsed.as_secs_f64() * 1e6 / total as f64;
         println!(
-            "| {concurrency} | {:.0} | {per_step:.1} | {:.2}× |",
+            "| {concurrency} | {:.0} | {per_step:.1} | {:.2}× | {} |",
             1e6 / per_step,
-            raw / per_step
+            raw / per_step,
+            engine.shared_commits()
         );
     }
 }

@@ -93,7 +93,10 @@ impl Error {
 /// or an id that names no execution is the user's to fix; a failing database is not.
 fn store_code(error: &StoreError) -> u8 {
     match error {
-        StoreError::Sql(_) | StoreError::Postgres(_) | StoreError::Decode { .. } => exit::STORE,
+        StoreError::Sql(_)
+        | StoreError::Postgres(_)
+        | StoreError::Shared(_)
+        | StoreError::Decode { .. } => exit::STORE,
         StoreError::Open { .. }
         | StoreError::Connect { .. }
         | StoreError::TooNew { .. }

@@ -3,12 +3,12 @@
 
 use super::agent::{self, AgentCall, Answer, Failure};
 use super::breaker::{self, Admission};
-use super::engine::{store_abort, Attempt, Env, Origin, Run};
+use super::engine::{store_abort, Attempt, Env, Run};
 use super::error::{Abort, ErrorKind, StepError};
 use super::retry::Plan;
 use super::scheduler::Claim;
 use crate::program::{Agent, AgentBody, Call, CallTarget, RetryPlan, Workflow};
-use crate::store::{ExecutionStatus, Outcome, StartedBy};
+use crate::store::{ExecutionStatus, Outcome};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -97,7 +97,7 @@ impl Run<'_> {
             let id = if computed {
                 None
             } else {
-                Some(self.start_attempt(&attempt)?)
+                Some(self.start_attempt(&attempt).await?)
             };
             let busy = self.engine.busy_guard();
             let result = match agent.input.admits(&input) {
@@ -124,7 +124,8 @@ impl Run<'_> {
             let failure = match result {
                 Ok(answer) => {
                     attempt.tokens = answer.tokens;
-                    self.finish_attempt(id, &attempt, Ok(&answer.output), None)?;
+                    self.finish_attempt(id, &attempt, Ok(&answer.output), None)
+                        .await?;
                     return Ok(answer.output);
                 }
                 Err(failure) => failure,
@@ -138,7 +139,8 @@ impl Run<'_> {
                 attempts: n,
             };
             let stderr = failure.stderr_tail.as_deref();
-            self.finish_attempt(id, &attempt, Err(&error), stderr)?;
+            self.finish_attempt(id, &attempt, Err(&error), stderr)
+                .await?;
             if n >= plan.attempts() || !plan.retries(error.kind) {
                 return Err(Abort::Step(error));
             }
@@ -218,7 +220,7 @@ impl Run<'_> {
         self.engine.step_boundary().await;
         let number = record.map_or(1, |r| r.attempts + 1);
         let attempt = Attempt::new(&self.engine.clock, step, None, number, Some(&input));
-        let id = self.start_attempt(&attempt)?;
+        let id = self.start_attempt(&attempt).await?;
         let fail = |kind, message: String| StepError {
             kind,
             message,
@@ -259,11 +261,13 @@ impl Run<'_> {
         };
         match outcome {
             Ok(value) => {
-                self.finish_attempt(Some(id), &attempt, Ok(&value), None)?;
+                self.finish_attempt(Some(id), &attempt, Ok(&value), None)
+                    .await?;
                 Ok(value)
             }
             Err(error) => {
-                self.finish_attempt(Some(id), &attempt, Err(&error), None)?;
+                self.finish_attempt(Some(id), &attempt, Err(&error), None)
+                    .await?;
                 Err(Abort::Step(error))
             }
         }
@@ -307,15 +311,9 @@ impl Run<'_> {
             }
         }
         let child = uuid::Uuid::now_v7().to_string();
-        let origin = Origin {
-            trigger: Some(StartedBy::Workflow),
-            parent: Some((&self.id, step)),
-            ..Origin::default()
-        };
-        // Without a fire to guard, a start always writes.
-        self.engine.start(&child, workflow, &input, &origin)?;
         self.engine
-            .record(|store| store.link_child(&self.id, attempt_id, &child))?;
+            .start_child(&child, workflow, &input, (&self.id, step), attempt_id)
+            .await?;
         Ok(self
             .engine
             .execute(child, workflow, input, HashMap::new())

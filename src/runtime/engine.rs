@@ -5,6 +5,7 @@ use super::error::{Abort, ErrorKind, StepError};
 use super::eval::{self, EvalError, Scope};
 use super::mock::Mocks;
 use super::progress::{AttemptReport, Progress, StartReport};
+use super::recorder::Recorder;
 use super::scheduler::Scheduler;
 use super::RunError;
 use crate::ast::Expr;
@@ -21,9 +22,8 @@ use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, TryLockError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::runtime::RuntimeFlavor;
 
 /// How often a running execution looks for a cancel request from another process.
 const CANCEL_POLL: Duration = Duration::from_millis(100);
@@ -43,7 +43,7 @@ pub struct Engine {
     /// Git blob id of each source file, by file.
     blobs: HashMap<FileId, String>,
     root_path: String,
-    store: Mutex<Store>,
+    recorder: Recorder,
     pub(super) scheduler: Scheduler,
     pub(super) clock: Clock,
     progress: Arc<dyn Progress>,
@@ -181,6 +181,9 @@ impl Engine {
             .canonicalize()
             .unwrap_or_else(|_| root_path.to_path_buf());
         store.set_clock(clock.clone());
+        // Its commits are what executions wait for: the WAL's checkpoints
+        // happen beside them.
+        store.checkpoint_in_background();
         Engine {
             scheduler: Scheduler::new(capacities),
             clock,
@@ -188,7 +191,7 @@ impl Engine {
             sources,
             blobs,
             root_path: root_path.display().to_string(),
-            store: Mutex::new(store),
+            recorder: Recorder::new(store),
             progress,
             draining: AtomicBool::new(false),
             busy: AtomicUsize::new(0),
@@ -263,7 +266,8 @@ impl Engine {
     ) -> Result<String, RunError> {
         let definition = self.validate(workflow, input)?;
         let id = uuid::Uuid::now_v7().to_string();
-        if !self.write_start(&id, definition, input, &origin, false)? {
+        let start = self.new_execution(&id, definition, input, &origin, false)?;
+        if !self.record(|store| start_execution(store, &start))? {
             return Err(already_fired(workflow, &origin));
         }
         Ok(id)
@@ -445,36 +449,32 @@ impl Engine {
         join_all(runs).await.into_iter().collect()
     }
 
-    /// Every store read and write of the engine goes through here. A free store
-    /// is used at once (a write takes tens of microseconds). When another task
-    /// holds it, waiting would block this worker thread, so on a multi-threaded
-    /// runtime the thread first hands its other tasks to another thread: a slow
-    /// write never stalls unrelated executions. (Handing off on every write was
-    /// measured 18% slower at 64 executions in flight; BENCHMARKS.md §2.)
     /// The engine's store, for what a caller writes or reads beside executions
     /// (a test's given samples and its expectations).
     pub fn with_store<T>(&self, work: impl FnOnce(&mut Store) -> T) -> T {
         self.record(work)
     }
 
+    /// Every store read and write of the engine goes through its recorder; this
+    /// is the synchronous way in, after the writes already waiting.
     pub(super) fn record<T>(&self, work: impl FnOnce(&mut Store) -> T) -> T {
-        // A panic while holding the store leaves SQLite consistent (statements are
-        // atomic), so a poisoned lock is still safe to use.
-        let free = match self.store.try_lock() {
-            Ok(store) => Some(store),
-            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-            Err(TryLockError::WouldBlock) => None,
-        };
-        if let Some(mut store) = free {
-            return work(&mut store);
-        }
-        let wait = || work(&mut self.store.lock().unwrap_or_else(|e| e.into_inner()));
-        match tokio::runtime::Handle::try_current() {
-            Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
-                tokio::task::block_in_place(wait)
-            }
-            _ => wait(),
-        }
+        self.recorder.with(work)
+    }
+
+    /// An execution's write, committed with those of other executions that ask
+    /// meanwhile; it returns once committed.
+    /// (Boxed: an execution suspended elsewhere, say in a `wait`, then does
+    /// not carry a write's state inline; ten thousand of them add up.)
+    pub(super) fn write<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Store) -> Result<T, store::StoreError> + Send + 'static,
+    ) -> BoxFuture<'_, Result<T, store::StoreError>> {
+        Box::pin(self.recorder.write(work))
+    }
+
+    /// How many commits so far held the writes of more than one execution.
+    pub fn shared_commits(&self) -> u64 {
+        self.recorder.shared_commits()
     }
 
     /// Writes a new execution that this process runs.
@@ -485,21 +485,47 @@ impl Engine {
         input: &Value,
         origin: &Origin<'_>,
     ) -> Result<bool, store::StoreError> {
-        self.write_start(id, workflow, input, origin, true)
+        let start = self.new_execution(id, workflow, input, origin, true)?;
+        self.record(|store| start_execution(store, &start))
     }
 
-    /// Writes a new execution, owned by this process or (`mine` false) queued.
-    fn write_start(
+    /// Writes a sub-workflow's execution, run here, and links it to its parent's
+    /// attempt `attempt_id`, in one write that may share its commit.
+    pub(super) async fn start_child(
         &self,
         id: &str,
         workflow: &Workflow,
         input: &Value,
-        origin: &Origin<'_>,
+        parent: (&str, &str),
+        attempt_id: i64,
+    ) -> Result<(), store::StoreError> {
+        let origin = Origin {
+            trigger: Some(StartedBy::Workflow),
+            ..Origin::default()
+        };
+        let mut start = self.new_execution(id, workflow, input, &origin, true)?;
+        start.parent = Some((parent.0.to_string(), parent.1.to_string()));
+        self.write(move |store| {
+            // Without a fire to guard, a start always writes.
+            start_execution(store, &start)?;
+            let parent = start.parent.as_ref().map_or("", |(id, _)| id.as_str());
+            store.link_child(parent, attempt_id, &start.id)
+        })
+        .await
+    }
+
+    /// A new execution's row, owned by this process or (`mine` false) queued;
+    /// the workflow's source is stored first, once per engine.
+    fn new_execution<'o>(
+        &self,
+        id: &str,
+        workflow: &Workflow,
+        input: &Value,
+        origin: &Origin<'o>,
         mine: bool,
-    ) -> Result<bool, store::StoreError> {
+    ) -> Result<NewExecution<'o>, store::StoreError> {
         let file = workflow.file;
         let source = self.sources.get(file);
-        let source_path = source.path.display().to_string();
         let blob = &self.blobs[&file];
         let version = workflow.version.as_deref();
         let mut recorded = self
@@ -512,7 +538,7 @@ impl Engine {
                     workflow: &workflow.name,
                     version,
                     source_blob: blob,
-                    source_path: &source_path,
+                    source_path: &source.path.display().to_string(),
                     source: &source.text,
                 })
             })?;
@@ -520,23 +546,19 @@ impl Engine {
         }
         drop(recorded);
         let me = super::worker::me();
-        self.record(|store| {
-            // The owner's row is there before any execution names it.
-            me.beat_if_due(store)?;
-            store.start_execution(&NewExecution {
-                id,
-                workflow: &workflow.name,
-                version,
-                source_blob: blob,
-                root_path: &self.root_path,
-                trigger: origin.trigger,
-                parent: origin.parent,
-                input,
-                started_at: &store::timestamp(self.clock.now()),
-                owner: mine.then_some((me.id.as_str(), me.pid)),
-                replay_of: origin.replay_of,
-                fire: origin.fire,
-            })
+        Ok(NewExecution {
+            id: id.to_string(),
+            workflow: workflow.name.clone(),
+            version: version.map(str::to_string),
+            source_blob: blob.clone(),
+            root_path: self.root_path.clone(),
+            trigger: origin.trigger,
+            parent: origin.parent.map(|(p, s)| (p.to_string(), s.to_string())),
+            input: input.to_string(),
+            started_at: store::timestamp(self.clock.now()),
+            owner: mine.then(|| (me.id.clone(), me.pid)),
+            replay_of: origin.replay_of,
+            fire: origin.fire.map(|(t, o)| (t.to_string(), o.to_string())),
         })
     }
 
@@ -585,15 +607,16 @@ impl Engine {
                 Some(Ok((value, metrics))) => (Outcome::Completed(value), metrics),
                 Some(Err(abort)) => (Outcome::Failed(abort.to_json()), Vec::new()),
             };
-            let dead_letter = workflow
-                .dead_letter
-                .then_some((workflow.name.as_str(), &input));
             let finish = Finish {
-                agents: &agents,
-                metrics: &metrics,
-                dead_letter,
+                agents,
+                metrics,
+                dead_letter: workflow
+                    .dead_letter
+                    .then(|| (workflow.name.clone(), input.to_string())),
             };
-            self.record(|store| store.finish_execution(&run.id, &outcome, &finish))?;
+            let (id, ended) = (run.id.clone(), outcome.clone());
+            self.write(move |store| store.finish_execution(&id, &ended, &finish))
+                .await?;
             Ok(Execution {
                 id: run.id,
                 workflow: workflow.name.clone(),
@@ -708,10 +731,12 @@ impl Run<'_> {
         Ok(samples)
     }
 
-    pub(super) fn start_attempt(&self, attempt: &Attempt<'_>) -> Result<i64, Abort> {
+    pub(super) async fn start_attempt(&self, attempt: &Attempt<'_>) -> Result<i64, Abort> {
+        let row = attempt.row(self);
         let id = self
             .engine
-            .record(|store| store.start_attempt(&attempt.row(self)))
+            .write(move |store| store.start_attempt(&row))
+            .await
             .map_err(|e| store_abort(e, attempt.step))?;
         self.engine.progress.attempt_started(&self.report(attempt));
         Ok(id)
@@ -730,7 +755,7 @@ impl Run<'_> {
 
     /// Ends attempt row `id` (or writes the whole attempt when it has no row yet),
     /// and reports it to the caller's progress.
-    pub(super) fn finish_attempt(
+    pub(super) async fn finish_attempt(
         &self,
         id: Option<i64>,
         attempt: &Attempt<'_>,
@@ -748,19 +773,24 @@ impl Run<'_> {
         };
         let end = AttemptEnd {
             status,
-            output,
-            error,
-            stderr_tail: stderr_tail.filter(|s| !s.is_empty()),
+            output: output.map(Value::to_string),
+            error: error.map(str::to_string),
+            stderr_tail: stderr_tail.filter(|s| !s.is_empty()).map(str::to_string),
             child_execution_id: None,
-            finished_at: &store::timestamp(self.engine.clock.now()),
+            finished_at: store::timestamp(self.engine.clock.now()),
             duration_ms,
             tokens: attempt.tokens,
         };
+        let write = match id {
+            Some(id) => Ok((self.id.clone(), id)),
+            None => Err(attempt.row(self)),
+        };
         self.engine
-            .record(|store| match id {
-                Some(id) => store.finish_attempt(&self.id, id, &end),
-                None => store.insert_attempt(&attempt.row(self), &end).map(drop),
+            .write(move |store| match write {
+                Ok((execution, id)) => store.finish_attempt(&execution, id, &end),
+                Err(row) => store.insert_attempt(&row, &end).map(drop),
             })
+            .await
             .map_err(|e| store_abort(e, attempt.step))?;
         self.engine.progress.attempt_finished(&AttemptReport {
             start: self.report(attempt),
@@ -787,14 +817,14 @@ pub(super) struct Attempt<'a> {
 }
 
 impl<'a> Attempt<'a> {
-    fn row<'r>(&'r self, run: &'r Run<'_>) -> NewAttempt<'r> {
+    fn row(&self, run: &Run<'_>) -> NewAttempt {
         NewAttempt {
-            execution_id: &run.id,
-            step: self.step,
-            agent: self.agent,
+            execution_id: run.id.clone(),
+            step: self.step.to_string(),
+            agent: self.agent.map(str::to_string),
             attempt: self.number,
-            input: self.input,
-            started_at: &self.started_at,
+            input: self.input.map(Value::to_string),
+            started_at: self.started_at.clone(),
             delay_ms: self.delay.map(|d| d.as_secs_f64() * 1000.0),
         }
     }
@@ -833,6 +863,14 @@ pub(super) fn take_over(
     }
     store.mark_interrupted(&execution.id)?;
     Ok(Some(store.step_records(&execution.id)?))
+}
+
+/// Writes execution `start` (false when its trigger occurrence already started
+/// its workflow), after renewing this worker's lease: the owner's row is there
+/// before any execution names it.
+fn start_execution(store: &mut Store, start: &NewExecution<'_>) -> Result<bool, store::StoreError> {
+    super::worker::me().beat_if_due(store)?;
+    store.start_execution(start)
 }
 
 /// The refusal of a start whose trigger occurrence already started `workflow`.

@@ -12,6 +12,7 @@ mod http;
 mod llm;
 mod mock;
 mod progress;
+mod recorder;
 mod retry;
 pub use retry::window as retry_window;
 mod scheduler;

@@ -133,9 +133,10 @@ impl Run<'_> {
         self.engine.step_boundary().await;
         let number = record.map_or(1, |r| r.attempts + 1);
         let attempt = Attempt::new(&self.engine.clock, step, None, number, Some(&input));
-        let id = self.start_attempt(&attempt)?;
+        let id = self.start_attempt(&attempt).await?;
         self.engine.clock.sleep_until(wake).await;
         self.finish_attempt(Some(id), &attempt, Ok(&Value::Null), None)
+            .await
     }
 
     /// `step`: the loop's step path; each iteration's steps are under `step[i].`.

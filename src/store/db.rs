@@ -292,6 +292,9 @@ impl Db {
     /// Begins a transaction that reads the database as it is at its first read
     /// (PostgreSQL: repeatable read), for reads across tables that must agree.
     pub fn snapshot(&self) -> Result<Tx<'_>> {
+        if let Some(nested) = self.nested()? {
+            return Ok(nested);
+        }
         self.batch(match self.dialect() {
             Dialect::Sqlite => "BEGIN",
             Dialect::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ",
@@ -299,7 +302,33 @@ impl Db {
         Ok(Tx {
             db: self,
             open: true,
+            nested: false,
         })
+    }
+
+    /// Inside a transaction already open on this SQLite connection (the writes
+    /// of several steps committed together, which holds the write lock), a
+    /// transaction is a savepoint: undone alone, committed with the rest.
+    fn nested(&self) -> Result<Option<Tx<'_>>> {
+        match self {
+            Db::Sqlite(conn) if !conn.is_autocommit() => {
+                conn.execute_batch("SAVEPOINT wfc_nested")?;
+                Ok(Some(Tx {
+                    db: self,
+                    open: true,
+                    nested: true,
+                }))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Whether a transaction is open on this connection.
+    pub fn in_transaction(&self) -> bool {
+        match self {
+            Db::Sqlite(conn) => !conn.is_autocommit(),
+            Db::Postgres(_) => false,
+        }
     }
 
     /// Begins a transaction, rolled back unless committed. An `exclusive` one
@@ -308,6 +337,9 @@ impl Db {
     /// transaction-scoped advisory lock), for read-then-write changes that
     /// processes sharing the store must agree on.
     pub fn begin(&self, exclusive: bool) -> Result<Tx<'_>> {
+        if let Some(nested) = self.nested()? {
+            return Ok(nested);
+        }
         match (self, exclusive) {
             (Db::Sqlite(conn), true) => {
                 super::when_not_busy(|| conn.execute_batch("BEGIN IMMEDIATE"))?
@@ -318,6 +350,7 @@ impl Db {
         Ok(Tx {
             db: self,
             open: true,
+            nested: false,
         })
     }
 }
@@ -337,12 +370,18 @@ fn sqlite_cell(value: ValueRef<'_>) -> Cell {
 pub struct Tx<'a> {
     db: &'a Db,
     open: bool,
+    /// A savepoint inside an open transaction.
+    nested: bool,
 }
 
 impl Tx<'_> {
     pub fn commit(mut self) -> Result<()> {
         self.open = false;
-        self.db.batch("COMMIT")
+        self.db.batch(if self.nested {
+            "RELEASE wfc_nested"
+        } else {
+            "COMMIT"
+        })
     }
 }
 
@@ -358,7 +397,11 @@ impl Drop for Tx<'_> {
         if self.open {
             // A failed rollback leaves nothing to do: the connection's next
             // BEGIN reports the state, and PostgreSQL drops it with the session.
-            let _ = self.db.batch("ROLLBACK");
+            let _ = self.db.batch(if self.nested {
+                "ROLLBACK TO wfc_nested; RELEASE wfc_nested"
+            } else {
+                "ROLLBACK"
+            });
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod alerts;
 mod capacity;
+mod checkpoint;
 mod copy;
 pub(crate) mod db;
 mod durability;
@@ -12,6 +13,7 @@ mod postgres;
 mod queries;
 mod schema;
 mod status;
+mod together;
 mod triggers;
 mod workers;
 
@@ -128,6 +130,8 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error("PostgreSQL error: {0}")]
     Postgres(String),
+    #[error("database error in a commit shared with other writes: {0}")]
+    Shared(String),
     #[error("column {column} of a row read from the database is {found}, not {expected}")]
     Decode {
         column: usize,
@@ -187,6 +191,8 @@ pub struct Store {
     conn: Db,
     /// What the rows' timestamps read: the engine's clock.
     clock: Clock,
+    /// Stops the thread that checkpoints this SQLite store, when it has one.
+    checkpoints: Option<std::sync::mpsc::Sender<()>>,
 }
 
 impl Store {
@@ -208,6 +214,7 @@ impl Store {
         Store {
             conn,
             clock: Clock::system(),
+            checkpoints: None,
         }
     }
 

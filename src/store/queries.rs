@@ -31,26 +31,29 @@ pub struct VersionRecord<'a> {
     pub source: &'a str,
 }
 
+/// A new execution's row. Rows the engine writes own their values, so a write
+/// can wait for a commit shared with other executions after its caller moved on.
 pub struct NewExecution<'a> {
-    pub id: &'a str,
-    pub workflow: &'a str,
-    pub version: Option<&'a str>,
-    pub source_blob: &'a str,
-    pub root_path: &'a str,
+    pub id: String,
+    pub workflow: String,
+    pub version: Option<String>,
+    pub source_blob: String,
+    pub root_path: String,
     pub trigger: Option<StartedBy<'a>>,
     /// The parent execution and its step, for a sub-workflow.
-    pub parent: Option<(&'a str, &'a str)>,
-    pub input: &'a Value,
-    pub started_at: &'a str,
+    pub parent: Option<(String, String)>,
+    /// The input, as JSON text.
+    pub input: String,
+    pub started_at: String,
     /// The worker running it and its process (see `workers`), so `resume` can
     /// tell live executions from orphans. `None` queues it for the first worker
     /// that claims it.
-    pub owner: Option<(&'a str, u32)>,
+    pub owner: Option<(String, u32)>,
     /// The dead letter this execution replays.
     pub replay_of: Option<i64>,
     /// `(trigger, occurrence)` that started it: written in the same transaction,
     /// and refused when that occurrence already started this workflow.
-    pub fire: Option<(&'a str, &'a str)>,
+    pub fire: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -73,11 +76,11 @@ impl Outcome {
 }
 
 /// What `finish_execution` writes besides the outcome, in the same transaction.
-pub struct Finish<'a> {
-    pub agents: &'a [String],
-    pub metrics: &'a [(String, f64)],
-    /// `(workflow, input)` to dead-letter a failed execution.
-    pub dead_letter: Option<(&'a str, &'a Value)>,
+pub struct Finish {
+    pub agents: Vec<String>,
+    pub metrics: Vec<(String, f64)>,
+    /// `(workflow, input as JSON text)` to dead-letter a failed execution.
+    pub dead_letter: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -104,24 +107,26 @@ pub struct ExecutionRow {
     pub replay_of: Option<i64>,
 }
 
-pub struct NewAttempt<'a> {
-    pub execution_id: &'a str,
-    pub step: &'a str,
-    pub agent: Option<&'a str>,
+pub struct NewAttempt {
+    pub execution_id: String,
+    pub step: String,
+    pub agent: Option<String>,
     pub attempt: u32,
-    pub input: Option<&'a Value>,
-    pub started_at: &'a str,
+    /// As JSON text.
+    pub input: Option<String>,
+    pub started_at: String,
     /// The backoff slept before this attempt.
     pub delay_ms: Option<f64>,
 }
 
-pub struct AttemptEnd<'a> {
+pub struct AttemptEnd {
     pub status: AttemptStatus,
-    pub output: Option<&'a Value>,
-    pub error: Option<&'a str>,
-    pub stderr_tail: Option<&'a str>,
-    pub child_execution_id: Option<&'a str>,
-    pub finished_at: &'a str,
+    /// As JSON text.
+    pub output: Option<String>,
+    pub error: Option<String>,
+    pub stderr_tail: Option<String>,
+    pub child_execution_id: Option<String>,
+    pub finished_at: String,
     pub duration_ms: f64,
     pub tokens: Option<Tokens>,
 }
@@ -472,7 +477,6 @@ impl Store {
             None => ExecutionStatus::Queued,
         };
         let tx = self.conn.begin(false)?;
-        let input = e.input.to_string();
         tx.execute(
             "INSERT INTO executions (id, workflow, version, source_blob, root_path, trigger,
                parent_id, parent_step, input, status, started_at, owner_pid, replay_of, owner)
@@ -484,13 +488,13 @@ impl Store {
                 e.source_blob,
                 e.root_path,
                 e.trigger,
-                e.parent.map(|p| p.0),
-                e.parent.map(|p| p.1),
-                input,
+                e.parent.as_ref().map(|p| &p.0),
+                e.parent.as_ref().map(|p| &p.1),
+                e.input,
                 e.started_at,
-                e.owner.map(|o| o.1),
+                e.owner.as_ref().map(|o| o.1),
                 e.replay_of,
-                e.owner.map(|o| o.0),
+                e.owner.as_ref().map(|o| &o.0),
                 status
             ],
         )?;
@@ -498,9 +502,9 @@ impl Store {
             "INSERT INTO workflow_executions
                (workflow_id, trigger_id, agents_involved, execution_status, result, timestamp)
              VALUES (?1, ?2, '[]', ?4, NULL, ?3)",
-            params![e.id, e.trigger, seed_timestamp(e.started_at), status],
+            params![e.id, e.trigger, seed_timestamp(&e.started_at), status],
         )?;
-        if let Some((trigger, occurrence)) = e.fire {
+        if let Some((trigger, occurrence)) = &e.fire {
             let fired = tx.execute(
                 "INSERT INTO trigger_fires (trigger, occurrence, workflow, execution_id, fired_at)
                  VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
@@ -519,19 +523,14 @@ impl Store {
     }
 
     /// Ends an execution, with its metric samples and dead letter, in one transaction.
-    pub fn finish_execution(
-        &mut self,
-        id: &str,
-        outcome: &Outcome,
-        finish: &Finish<'_>,
-    ) -> Result<()> {
+    pub fn finish_execution(&mut self, id: &str, outcome: &Outcome, finish: &Finish) -> Result<()> {
         let now = self.now();
         let (result, error) = match outcome {
             Outcome::Completed(result) => (Some(result.to_string()), None),
             Outcome::Failed(error) => (None, Some(error.to_string())),
             Outcome::Cancelled => (None, None),
         };
-        let agents = serde_json::to_string(finish.agents).unwrap_or_else(|_| "[]".into());
+        let agents = serde_json::to_string(&finish.agents).unwrap_or_else(|_| "[]".into());
         let tx = self.conn.begin(false)?;
         tx.execute(
             "UPDATE executions SET status = ?2, result = ?3, error = ?4, finished_at = ?5
@@ -549,18 +548,18 @@ impl Store {
                 result.as_deref().or(error.as_deref())
             ],
         )?;
-        for (name, value) in finish.metrics {
+        for (name, value) in &finish.metrics {
             tx.execute(
                 "INSERT INTO metrics (name, value, execution_id, recorded_at)
                  VALUES (?1, ?2, ?3, ?4)",
                 params![name, value, id, now],
             )?;
         }
-        if let (Some((workflow, input)), Some(error)) = (finish.dead_letter, &error) {
+        if let (Some((workflow, input)), Some(error)) = (&finish.dead_letter, &error) {
             tx.execute(
                 "INSERT INTO dead_letters (execution_id, workflow, input, error, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![id, workflow, input.to_string(), error, now],
+                params![id, workflow, input, error, now],
             )?;
         }
         tx.commit()?;
@@ -569,7 +568,7 @@ impl Store {
 
     /// Writes a `running` attempt row (the statements on the per-step path are
     /// prepared once per connection).
-    pub fn start_attempt(&self, a: &NewAttempt<'_>) -> Result<i64> {
+    pub fn start_attempt(&self, a: &NewAttempt) -> Result<i64> {
         self.returning_id(
             "INSERT INTO step_attempts
                (execution_id, id, step, agent, attempt, status, input, started_at, delay_ms)
@@ -581,7 +580,7 @@ impl Store {
                 a.step,
                 a.agent,
                 a.attempt,
-                a.input.map(Value::to_string),
+                a.input,
                 a.started_at,
                 a.delay_ms
             ],
@@ -590,7 +589,7 @@ impl Store {
 
     /// Writes an attempt that is already over in one row: for steps that cannot be
     /// caught in flight (a `compute` agent), one write instead of two.
-    pub fn insert_attempt(&self, a: &NewAttempt<'_>, end: &AttemptEnd<'_>) -> Result<i64> {
+    pub fn insert_attempt(&self, a: &NewAttempt, end: &AttemptEnd) -> Result<i64> {
         self.returning_id(
                 "INSERT INTO step_attempts
                    (execution_id, id, step, agent, attempt, status, input, started_at, delay_ms,
@@ -605,10 +604,10 @@ impl Store {
                 a.agent,
                 a.attempt,
                 end.status,
-                a.input.map(Value::to_string),
+                a.input,
                 a.started_at,
                 a.delay_ms,
-                end.output.map(Value::to_string),
+                end.output,
                 end.error,
                 end.stderr_tail,
                 end.child_execution_id,
@@ -629,7 +628,7 @@ impl Store {
     }
 
     /// Ends attempt `id` of an execution.
-    pub fn finish_attempt(&self, execution_id: &str, id: i64, end: &AttemptEnd<'_>) -> Result<()> {
+    pub fn finish_attempt(&self, execution_id: &str, id: i64, end: &AttemptEnd) -> Result<()> {
         self.conn.execute(
             "UPDATE step_attempts SET status = ?2, output = ?3, error = ?4, stderr_tail = ?5,
                child_execution_id = COALESCE(?6, child_execution_id), finished_at = ?7, duration_ms = ?8,
@@ -638,7 +637,7 @@ impl Store {
             params![
                 id,
                 end.status,
-                end.output.map(Value::to_string),
+                end.output,
                 end.error,
                 end.stderr_tail,
                 end.child_execution_id,

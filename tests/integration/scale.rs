@@ -641,3 +641,83 @@ fn a_time_file_that_is_not_a_time_is_refused_at_start() {
         "{stderr}"
     );
 }
+
+/// Sub-workflows whose second step waits while the file `hold` exists, after
+/// saying it started (its input in a file under `seen/`).
+const HELD: &str = r#"
+agent inc { input { n: number } output { n: number } compute { n: input.n + 1 } }
+agent hold { run ["sh", "agents/hold.sh"] input { n: number } output { n: number } }
+workflow child { input { n: number } steps { r = inc(input) h = hold(r) } output h }
+workflow fan {
+  input { items: [number] }
+  steps { all = parallel for i in input.items { r = workflow child({ n: i }) } }
+  output { count: len(all) }
+}
+"#;
+
+#[test]
+fn a_step_that_shared_its_commit_is_durable_before_its_successor_starts() {
+    // 64 children run at once, so their first steps finish together and share
+    // commits (SQLite). The process is killed while every second step runs:
+    // each first step must be in the store, and resuming must not run it again.
+    const CHILDREN: usize = 64;
+    let project = Project::new("group_commit_kill")
+        .file(
+            "agents/hold.sh",
+            "input=$(cat)\necho \"$input\" > seen/$$\nwhile [ -f hold ]; do sleep 0.01; done\necho \"$input\"\n",
+        )
+        .file("hold", "")
+        .file("fan.wf", HELD);
+    std::fs::create_dir(project.dir.join("seen")).unwrap();
+    let input = serde_json::json!({ "items": (0..CHILDREN).collect::<Vec<_>>() }).to_string();
+    let mut run = project
+        .command()
+        .args(["run", "fan.wf", "--workflow", "fan", "--input", &input])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let seen = || std::fs::read_dir(project.dir.join("seen")).unwrap().count();
+    wait_for(Duration::from_secs(20), || seen() == CHILDREN);
+    run.kill().unwrap(); // SIGKILL
+    run.wait().unwrap();
+
+    let store = project.store();
+    let children: Vec<_> = store
+        .executions(&HistoryFilter::default())
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.workflow == "child")
+        .collect();
+    assert_eq!(children.len(), CHILDREN);
+    for child in &children {
+        let n = child.input["n"].as_i64().unwrap();
+        let first: Vec<_> = store
+            .attempts(&child.id)
+            .unwrap()
+            .into_iter()
+            .filter(|a| a.step == "r")
+            .collect();
+        assert_eq!(first.len(), 1, "child {n}: {first:?}");
+        assert_eq!(first[0].status, "completed", "child {n}");
+        assert_eq!(first[0].output, Some(serde_json::json!({ "n": n + 1 })));
+    }
+
+    std::fs::remove_file(project.dir.join("hold")).unwrap();
+    let resumed = project.wfc(["resume"]);
+    assert_eq!(resumed.code, Some(0), "{}", resumed.stderr);
+    for child in &children {
+        let attempts = store.attempts(&child.id).unwrap();
+        let first = attempts.iter().filter(|a| a.step == "r").count();
+        assert_eq!(first, 1, "a completed first step ran again: {attempts:?}");
+        assert_eq!(store.execution(&child.id).unwrap().status, "completed");
+    }
+    let fan = store
+        .executions(&HistoryFilter::default())
+        .unwrap()
+        .into_iter()
+        .find(|e| e.workflow == "fan")
+        .unwrap();
+    assert_eq!(fan.status, "completed");
+    assert_eq!(fan.result, Some(serde_json::json!({ "count": CHILDREN })));
+}
