@@ -27,7 +27,8 @@ pub struct RunArgs {
     #[arg(long)]
     trigger: Option<String>,
     /// The input as JSON (default `{}`).
-    #[arg(long, conflicts_with = "input_file")]
+    // A negative number is JSON too.
+    #[arg(long, conflicts_with = "input_file", allow_hyphen_values = true)]
     input: Option<String>,
     /// Read the input JSON from a file (`-` for stdin).
     #[arg(long)]

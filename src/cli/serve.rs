@@ -96,7 +96,8 @@ pub struct EmitArgs {
     /// The event name, e.g. lead.created.
     name: String,
     /// The event's payload as JSON (default `{}`).
-    #[arg(long)]
+    // A negative number is JSON too.
+    #[arg(long, allow_hyphen_values = true)]
     data: Option<String>,
     /// `json` prints what was recorded, with its id, on stdout.
     #[arg(long, value_enum, default_value_t = super::Format::Text)]

@@ -187,6 +187,20 @@ impl FromCell for bool {
     }
 }
 
+/// A JSON column. Its declared type, `JSON`, gives it SQLite's numeric
+/// affinity: a bare number's text is stored as that number, and read back so.
+impl FromCell for serde_json::Value {
+    const WHAT: &'static str = "JSON";
+    fn from_cell(cell: &Cell) -> Option<Self> {
+        match cell {
+            Cell::Text(text) => serde_json::from_str(text).ok(),
+            Cell::Int(n) => Some(serde_json::Value::from(*n)),
+            Cell::Real(x) => serde_json::Number::from_f64(*x).map(serde_json::Value::Number),
+            Cell::Null => None,
+        }
+    }
+}
+
 impl<T: FromCell> FromCell for Option<T> {
     const WHAT: &'static str = T::WHAT;
     fn from_cell(cell: &Cell) -> Option<Self> {

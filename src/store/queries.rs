@@ -257,7 +257,7 @@ pub(super) fn event_row(row: &Row) -> Result<EventRow> {
     Ok(EventRow {
         id: row.get(0)?,
         name: row.get(1)?,
-        payload: json(row.get(2)?).unwrap_or(Value::Null),
+        payload: row.get::<Option<Value>>(2)?.unwrap_or(Value::Null),
         execution_id: row.get(3)?,
         emitted_at: row.get(4)?,
         started: Vec::new(),
@@ -272,10 +272,6 @@ pub(super) fn metric_row(row: &Row) -> Result<MetricRow> {
         execution_id: row.get(3)?,
         recorded_at: row.get(4)?,
     })
-}
-
-pub(super) fn json(text: Option<String>) -> Option<Value> {
-    text.and_then(|t| serde_json::from_str(&t).ok())
 }
 
 pub(super) const EXECUTION_COLUMNS: &str =
@@ -302,10 +298,10 @@ pub(super) fn execution_row(row: &Row) -> Result<ExecutionRow> {
         trigger: row.get(5)?,
         parent_id: row.get(6)?,
         parent_step: row.get(7)?,
-        input: json(row.get(8)?).unwrap_or(Value::Null),
+        input: row.get::<Option<Value>>(8)?.unwrap_or(Value::Null),
         status: row.get(9)?,
-        result: json(row.get(10)?),
-        error: json(row.get(11)?),
+        result: row.get::<Option<Value>>(10)?,
+        error: row.get::<Option<Value>>(11)?,
         started_at,
         finished_at,
         duration_ms,
@@ -330,8 +326,8 @@ fn attempt_row(row: &Row) -> Result<AttemptRow> {
         agent: row.get(3)?,
         attempt: row.get(4)?,
         status: row.get(5)?,
-        input: json(row.get(6)?),
-        output: json(row.get(7)?),
+        input: row.get::<Option<Value>>(6)?,
+        output: row.get::<Option<Value>>(7)?,
         error: row.get(8)?,
         stderr_tail: row.get(9)?,
         child_execution_id: row.get(10)?,
@@ -837,8 +833,8 @@ impl Store {
                     id: row.get(0)?,
                     execution_id: row.get(1)?,
                     workflow: row.get(2)?,
-                    input: json(row.get(3)?).unwrap_or(Value::Null),
-                    error: json(row.get(4)?).unwrap_or(Value::Null),
+                    input: row.get::<Option<Value>>(3)?.unwrap_or(Value::Null),
+                    error: row.get::<Option<Value>>(4)?.unwrap_or(Value::Null),
                     created_at: row.get(5)?,
                     replayed_by: row.get(6)?,
                 })
@@ -856,7 +852,7 @@ impl Store {
                 "trigger_id": row.get::<Option<String>>(2)?,
                 "agents_involved": row.get::<Option<String>>(3)?,
                 "execution_status": row.get::<Option<String>>(4)?,
-                "result": row.get::<Option<String>>(5)?,
+                "result": row.get::<Option<Value>>(5)?.map(|result| result.to_string()),
                 "timestamp": row.get::<Option<String>>(6)?,
             }))
         })

@@ -702,3 +702,51 @@ fn a_fan_out_of_two_thousand_sub_workflows_over_its_input_completes() {
     children.sort();
     assert_eq!(children, (0..2000).collect::<Vec<_>>());
 }
+
+#[test]
+fn bare_numbers_recorded_as_json_read_back_as_numbers() {
+    // SQLite stores a JSON column's bare number as a number (the column type
+    // `JSON` has numeric affinity): reading it back as text failed, so
+    // `wfc events`, `wfc show` and resuming such an execution broke.
+    let project = Project::new("bare_numbers").file(
+        "flow.wf",
+        r#"
+agent seven { output number run ["sh", "-c", "cat >/dev/null; echo 7"] }
+agent half { input number output number run ["sh", "-c", "cat >/dev/null; echo 3.5"] }
+workflow w { chain seven -> half }
+"#,
+    );
+    let out = project
+        .wfc(["run", "flow.wf", "--workflow", "w"])
+        .expect_code(0);
+    assert_eq!(out.stdout.trim(), "3.5");
+    // `-3` is a value, not an option: a negative number is JSON too.
+    for data in ["5", "12.5", "-3"] {
+        project.wfc(["emit", "tick", "--data", data]).expect_code(0);
+    }
+    let events: Value = project.json(["events", "--format", "json"]);
+    let payloads: Vec<&Value> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["payload"])
+        .collect();
+    assert_eq!(payloads, [&json!(-3), &json!(12.5), &json!(5)]);
+
+    let store = project.store();
+    let execution = store
+        .executions(&HistoryFilter::default())
+        .unwrap()
+        .remove(0);
+    assert_eq!(execution.result, Some(json!(3.5)));
+    let outputs: Vec<Option<Value>> = store
+        .attempts(&execution.id)
+        .unwrap()
+        .into_iter()
+        .map(|a| a.output)
+        .collect();
+    assert_eq!(outputs, [Some(json!(7)), Some(json!(3.5))]);
+    let shown: Value = project.json(["show", &execution.id, "--format", "json"]);
+    assert_eq!(shown["execution"]["result"], json!(3.5), "{shown}");
+    assert_eq!(store.seed_rows().unwrap()[0]["result"], "3.5");
+}
