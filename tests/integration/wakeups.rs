@@ -97,3 +97,48 @@ fn a_cron_slot_fires_at_its_time_not_at_the_next_tick() {
     assert_eq!(execution.input["slot"], "2026-01-05T09:01:00.000Z");
     drop(server);
 }
+
+#[test]
+fn two_woken_servers_start_each_of_200_events_once() {
+    // Both servers are woken by every event (their own HTTP API, or the
+    // store's news of another process's write) and race for it.
+    let project = Project::new("wake_twice").file("flow.wf", FLOW);
+    let servers = [
+        frozen(&project, "2026-01-05T09:00:30Z"),
+        frozen(&project, "2026-01-05T09:00:30Z"),
+    ];
+    let emitter = {
+        let (dir, db) = (project.dir.clone(), project.db.clone());
+        std::thread::spawn(move || {
+            let project = Project { dir, db };
+            for n in 150..200 {
+                let data = format!(r#"{{"n": {n}}}"#);
+                project
+                    .wfc(["emit", "lead.created", "--data", &data])
+                    .expect_code(0);
+            }
+        })
+    };
+    for n in 0..150 {
+        let body = format!(r#"{{"n": {n}}}"#);
+        let server = &servers[n % 2];
+        let (status, _) = server.http("POST", "/events/lead.created", Some(&body), None);
+        assert_eq!(status, 202);
+    }
+    emitter.join().unwrap();
+    wait_for(Duration::from_secs(30), || {
+        started(&project, "on_lead") >= 200
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let mut inputs: Vec<i64> = project
+        .store()
+        .executions(&HistoryFilter::default())
+        .unwrap()
+        .iter()
+        .filter(|e| e.workflow == "on_lead")
+        .map(|e| e.input["n"].as_i64().unwrap())
+        .collect();
+    inputs.sort_unstable();
+    assert_eq!(inputs, (0..200).collect::<Vec<_>>(), "each event once");
+    drop(servers);
+}
