@@ -1,7 +1,7 @@
 //! `wfc run`, `history`, `show` and `stats` end to end, through the built binary with
 //! real `sh` agents doing millisecond work. Assertions read the store's rows.
 
-use crate::support::{Project, Wfc};
+use crate::support::{fan_out, Project, Wfc};
 use serde_json::{json, Value};
 use wfc::store::{AttemptRow, HistoryFilter, Store};
 
@@ -668,22 +668,16 @@ fn utilisation_is_a_share_of_the_window_and_of_capacity_when_the_file_is_given()
     assert!(raw * hour_ms > 150.0 && raw * hour_ms < 2_000.0, "{raw}");
 }
 
-/// A fan-out of sub-workflows over the execution's own input.
-const FAN_OUT: &str = r#"
-agent inc { input { n: number } output { n: number } compute { n: input.n + 1 } }
-workflow child { input { n: number } steps { wait 1ms r = inc(input) } output r }
-workflow fan {
-  input { items: [number] }
-  steps { all = parallel for i in input.items { r = workflow child({ n: i }) } }
-  output { count: len(all) }
-}
-"#;
-
 #[test]
 fn a_fan_out_of_two_thousand_sub_workflows_over_its_input_completes() {
     // The suite's size of BENCHMARKS.md §9 (10,000 children, time and peak
     // memory measured there): every child once, each result in order.
-    let project = Project::new("fan_out_over_input").file("fan.wf", FAN_OUT);
+    let project = Project::new("fan_out_over_input").file(
+        "fan.wf",
+        &fan_out(
+            "workflow child { input { n: number } steps { wait 1ms r = inc(input) } output r }",
+        ),
+    );
     let items: Vec<u32> = (0..2000).collect();
     let input = json!({ "items": items }).to_string();
     let out = project

@@ -2,7 +2,7 @@
 //! workers on one PostgreSQL store.
 
 use crate::server::Server;
-use crate::support::{fresh_database, postgres_server, wait_for, Project};
+use crate::support::{fan_out, fresh_database, postgres_server, wait_for, Project};
 use serde_json::Value;
 use std::time::Duration;
 use wfc::store::{HistoryFilter, Location};
@@ -645,14 +645,8 @@ fn a_time_file_that_is_not_a_time_is_refused_at_start() {
 /// Sub-workflows whose second step waits while the file `hold` exists, after
 /// saying it started (its input in a file under `seen/`).
 const HELD: &str = r#"
-agent inc { input { n: number } output { n: number } compute { n: input.n + 1 } }
 agent hold { run ["sh", "agents/hold.sh"] input { n: number } output { n: number } }
 workflow child { input { n: number } steps { r = inc(input) h = hold(r) } output h }
-workflow fan {
-  input { items: [number] }
-  steps { all = parallel for i in input.items { r = workflow child({ n: i }) } }
-  output { count: len(all) }
-}
 "#;
 
 #[test]
@@ -667,7 +661,7 @@ fn a_step_that_shared_its_commit_is_durable_before_its_successor_starts() {
             "input=$(cat)\necho \"$input\" > seen/$$\nwhile [ -f hold ]; do sleep 0.01; done\necho \"$input\"\n",
         )
         .file("hold", "")
-        .file("fan.wf", HELD);
+        .file("fan.wf", &fan_out(HELD));
     std::fs::create_dir(project.dir.join("seen")).unwrap();
     let input = serde_json::json!({ "items": (0..CHILDREN).collect::<Vec<_>>() }).to_string();
     let mut run = project

@@ -303,3 +303,20 @@ pub fn tool_or_skip(program: &str, package: &str, what: &str) -> bool {
     }
     found
 }
+
+/// A workflow `fan` whose `parallel for` over its input's `items` starts one
+/// `child` execution per item (input `{ n }`), after `more`: the child workflow
+/// and agents beyond `inc`.
+pub fn fan_out(more: &str) -> String {
+    format!(
+        r#"
+agent inc {{ input {{ n: number }} output {{ n: number }} compute {{ n: input.n + 1 }} }}
+{more}
+workflow fan {{
+  input {{ items: [number] }}
+  steps {{ all = parallel for i in input.items {{ r = workflow child({{ n: i }}) }} }}
+  output {{ count: len(all) }}
+}}
+"#
+    )
+}
