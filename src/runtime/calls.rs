@@ -99,7 +99,7 @@ impl Run<'_> {
             } else {
                 Some(self.start_attempt(&attempt).await?)
             };
-            let busy = self.engine.busy_guard();
+            let _busy = self.engine.busy_guard();
             let result = match agent.input.admits(&input) {
                 Err(mismatch) => Err(Failure::new(
                     ErrorKind::InvalidInput,
@@ -120,7 +120,9 @@ impl Run<'_> {
             };
             drop(slot);
             drop(held);
-            drop(busy);
+            // `_busy` lasts until the attempt's end is committed (the loop body's
+            // end): a draining process that stops once no call is busy must not
+            // stop between a finished call and its row.
             let failure = match result {
                 Ok(answer) => {
                     attempt.tokens = answer.tokens;
