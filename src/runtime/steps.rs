@@ -133,7 +133,12 @@ impl Run<'_> {
         self.engine.step_boundary().await;
         let number = record.map_or(1, |r| r.attempts + 1);
         let attempt = Attempt::new(&self.engine.clock, step, None, number, Some(&input));
-        let id = self.start_attempt(&attempt).await?;
+        // Busy until the row with the wake-up time is committed: a draining
+        // process must not stop before it, or a resume would wait all over again.
+        let id = {
+            let _busy = self.engine.busy_guard();
+            self.start_attempt(&attempt).await?
+        };
         self.engine.clock.sleep_until(wake).await;
         self.finish_attempt(Some(id), &attempt, Ok(&Value::Null), None)
             .await

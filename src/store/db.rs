@@ -320,29 +320,44 @@ impl Db {
         })
     }
 
-    /// Inside a transaction already open on this SQLite connection (the writes
-    /// of several steps committed together, which holds the write lock), a
-    /// transaction is a savepoint: undone alone, committed with the rest.
-    fn nested(&self) -> Result<Option<Tx<'_>>> {
+    /// Begins the transaction that the writes of several executions share
+    /// (group commit), when this database commits them together: SQLite, where
+    /// each commit takes the file's write lock. PostgreSQL (`false`) already
+    /// groups the commits of its many connections, and a longer transaction
+    /// would hold row locks other workers wait on. It holds the write lock from
+    /// the start (`BEGIN IMMEDIATE`), so a write's own exclusive transaction
+    /// inside it is a savepoint and still agrees with other processes.
+    pub fn begin_shared(&self) -> Result<bool> {
         match self {
-            Db::Sqlite(conn) if !conn.is_autocommit() => {
-                conn.execute_batch("SAVEPOINT wfc_nested")?;
-                Ok(Some(Tx {
-                    db: self,
-                    open: true,
-                    nested: true,
-                }))
+            Db::Sqlite(conn) => {
+                super::when_not_busy(|| conn.execute_batch("BEGIN IMMEDIATE"))?;
+                Ok(true)
             }
-            _ => Ok(None),
+            Db::Postgres(_) => Ok(false),
         }
     }
 
-    /// Whether a transaction is open on this connection.
-    pub fn in_transaction(&self) -> bool {
+    /// Whether the shared transaction of [`Db::begin_shared`] is open (only
+    /// SQLite opens one; other transactions never outlive their `Tx`).
+    pub fn in_shared(&self) -> bool {
         match self {
             Db::Sqlite(conn) => !conn.is_autocommit(),
             Db::Postgres(_) => false,
         }
+    }
+
+    /// Inside the shared transaction, a transaction is a savepoint: undone
+    /// alone, committed with the rest.
+    fn nested(&self) -> Result<Option<Tx<'_>>> {
+        if !self.in_shared() {
+            return Ok(None);
+        }
+        self.batch("SAVEPOINT wfc_nested")?;
+        Ok(Some(Tx {
+            db: self,
+            open: true,
+            nested: true,
+        }))
     }
 
     /// Begins a transaction, rolled back unless committed. An `exclusive` one

@@ -241,6 +241,13 @@ impl Store {
             .map_err(open_error)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(open_error)?;
+        // Each write of a shared commit runs in a savepoint, which copies every
+        // page it changes to a sub-journal first; past 64 KiB SQLite spills that
+        // to a temporary file, one `pwrite` per page (a fifth of a fan-out's
+        // time). In memory it is truncated at each release, so it stays as small
+        // as one write.
+        conn.pragma_update(None, "temp_store", "MEMORY")
+            .map_err(open_error)?;
         conn.set_prepared_statement_cache_capacity(64);
         migrate::to_latest(&mut conn, path)?;
         Ok(Store::with(Db::Sqlite(conn)))
@@ -437,6 +444,16 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
+
+    /// Stored timestamps sort as text and SQLite's date functions read them:
+    /// always milliseconds, always `Z`.
+    #[test]
+    fn timestamps_are_utc_with_three_digit_milliseconds() {
+        let at = |ms| chrono::DateTime::from_timestamp_millis(ms).unwrap();
+        assert_eq!(timestamp(at(1_764_000_000_000)), "2025-11-24T16:00:00.000Z");
+        assert_eq!(timestamp(at(1_764_000_000_007)), "2025-11-24T16:00:00.007Z");
+        assert_eq!(parse_timestamp(&timestamp(at(42))), Some(at(42)));
+    }
 
     #[test]
     fn busy_waits_follow_sqlites_schedule_and_stop_at_the_timeout() {

@@ -7,7 +7,9 @@ use serde_json::Value;
 
 /// Timestamps are RFC 3339 in UTC with milliseconds; SQLite's date functions read them.
 pub fn timestamp(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    // Not `format("…")`, which parses its pattern on every call (several
+    // timestamps per step).
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {

@@ -2,24 +2,14 @@
 //! Each SQLite commit takes the file's write lock and appends its pages to the
 //! WAL; steps of concurrent executions that finish together share one.
 
-use super::db::{Db, NONE};
-use super::{when_not_busy, Result, Store};
+use super::db::NONE;
+use super::{Result, Store};
 
 impl Store {
-    /// Begins the transaction writes share, when this store commits together:
-    /// SQLite (`false` for PostgreSQL, which already groups the commits of its
-    /// many connections itself, and where a longer transaction would hold row
-    /// locks other workers wait on). It holds the write lock from the start
-    /// (`BEGIN IMMEDIATE`), so a write's own exclusive transaction inside it is
-    /// a savepoint and still agrees with other processes.
+    /// Begins the transaction writes share, when this store commits together
+    /// (see `Db::begin_shared`); `false` when it does not.
     pub fn begin_together(&self) -> Result<bool> {
-        match &self.conn {
-            Db::Sqlite(conn) => {
-                when_not_busy(|| conn.execute_batch("BEGIN IMMEDIATE"))?;
-                Ok(true)
-            }
-            Db::Postgres(_) => Ok(false),
-        }
+        self.conn.begin_shared()
     }
     /// Runs one write of the shared transaction in a savepoint of its own:
     /// when `failed` says it did not succeed, what it wrote is undone alone.
@@ -49,7 +39,7 @@ impl Store {
 
     /// Rolls back a transaction left open (by a panic while writing).
     pub fn roll_back_unfinished(&self) {
-        if self.conn.in_transaction() {
+        if self.conn.in_shared() {
             let _ = self.conn.batch("ROLLBACK");
         }
     }
