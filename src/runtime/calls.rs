@@ -3,7 +3,7 @@
 
 use super::agent::{self, AgentCall, Answer, Failure};
 use super::breaker::{self, Admission};
-use super::engine::{store_abort, Attempt, Env, Run};
+use super::engine::{store_abort, Attempt, Env, ParentAttempt, Run};
 use super::error::{Abort, ErrorKind, StepError};
 use super::retry::Plan;
 use super::scheduler::Claim;
@@ -222,7 +222,21 @@ impl Run<'_> {
         self.engine.step_boundary().await;
         let number = record.map_or(1, |r| r.attempts + 1);
         let attempt = Attempt::new(&self.engine.clock, step, None, number, Some(&input));
-        let id = self.start_attempt(&attempt).await?;
+        let mismatch = workflow
+            .input
+            .as_ref()
+            .and_then(|declared| declared.admits(&input).err());
+        let earlier = record.and_then(|r| r.child.as_deref());
+        // A new child is written with the attempt that starts it.
+        let fresh =
+            (mismatch.is_none() && earlier.is_none()).then(|| uuid::Uuid::now_v7().to_string());
+        let id = match &fresh {
+            Some(child) => {
+                self.start_attempt_with_child(&attempt, child, workflow, &input)
+                    .await?
+            }
+            None => self.start_attempt(&attempt).await?,
+        };
         let fail = |kind, message: String| StepError {
             kind,
             message,
@@ -230,19 +244,18 @@ impl Run<'_> {
             agent: None,
             attempts: number,
         };
-        let mismatch = workflow
-            .input
-            .as_ref()
-            .and_then(|declared| declared.admits(&input).err());
         let outcome = match mismatch {
             Some(mismatch) => Err(fail(
                 ErrorKind::InvalidInput,
                 format!("the input does not fit workflow `{name}`: {mismatch}"),
             )),
             None => {
-                let earlier = record.and_then(|r| r.child.as_deref());
+                let child = match fresh {
+                    Some(fresh) => Child::Started(fresh),
+                    None => Child::Earlier(earlier),
+                };
                 let execution = self
-                    .child_execution(workflow, input.clone(), step, id, earlier)
+                    .child_execution(workflow, input.clone(), step, id, child)
                     .await
                     .map_err(|e| store_abort(e, step))?;
                 match execution {
@@ -275,16 +288,24 @@ impl Run<'_> {
         }
     }
 
-    /// The child execution of a sub-workflow step: an earlier one reused or resumed
-    /// when a resumed parent finds one, else a new one.
+    /// The child execution of a sub-workflow step: the one started with the
+    /// attempt, or an earlier one reused or resumed when a resumed parent finds
+    /// one, else a new one.
     async fn child_execution(
         &self,
         workflow: &Workflow,
         input: Value,
         step: &str,
         attempt_id: i64,
-        earlier: Option<&str>,
+        child: Child<'_>,
     ) -> Result<Outcome, crate::store::StoreError> {
+        let earlier = match child {
+            Child::Started(id) => {
+                let execution = self.engine.execute(id, workflow, input, HashMap::new());
+                return Ok(execution.await?.outcome);
+            }
+            Child::Earlier(earlier) => earlier,
+        };
         if let Some(child_id) = earlier {
             let child = self.engine.record(|store| {
                 store.link_child(&self.id, attempt_id, child_id)?;
@@ -313,8 +334,13 @@ impl Run<'_> {
             }
         }
         let child = uuid::Uuid::now_v7().to_string();
+        let attempt = ParentAttempt::Written {
+            execution_id: self.id.clone(),
+            step: step.to_string(),
+            id: attempt_id,
+        };
         self.engine
-            .start_child(&child, workflow, &input, (&self.id, step), attempt_id)
+            .start_child(&child, workflow, &input, attempt)
             .await?;
         Ok(self
             .engine
@@ -322,4 +348,12 @@ impl Run<'_> {
             .await?
             .outcome)
     }
+}
+
+/// The child execution a sub-workflow step's attempt runs.
+enum Child<'a> {
+    /// Started with the attempt, in its write.
+    Started(String),
+    /// The step's child from before a resume, if any.
+    Earlier(Option<&'a str>),
 }

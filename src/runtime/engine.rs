@@ -93,6 +93,30 @@ pub struct Origin<'a> {
     pub fire: Option<(&'a str, &'a str)>,
 }
 
+/// The attempt of a parent's step that a new child execution is linked to.
+pub(super) enum ParentAttempt {
+    /// Written already: the step tries again after its child failed.
+    Written {
+        execution_id: String,
+        step: String,
+        id: i64,
+    },
+    /// Written in the child's own write: one commit per child, not two.
+    New(NewAttempt),
+}
+
+impl ParentAttempt {
+    /// The parent execution and its step.
+    fn parent(&self) -> (&str, &str) {
+        match self {
+            ParentAttempt::Written {
+                execution_id, step, ..
+            } => (execution_id, step),
+            ParentAttempt::New(row) => (&row.execution_id, &row.step),
+        }
+    }
+}
+
 /// One execution in flight: the context that running its statements and calls
 /// (`steps.rs`, `calls.rs`) passes along, with the engine it runs on.
 pub(super) struct Run<'w> {
@@ -367,7 +391,8 @@ impl Engine {
         self.scheduler.in_flight(agent)
     }
 
-    /// How many agent calls are running now.
+    /// How many agent calls are running now, or steps whose row is being
+    /// committed: a draining process stops once none is.
     pub fn busy(&self) -> usize {
         self.busy.load(Ordering::SeqCst)
     }
@@ -379,7 +404,7 @@ impl Engine {
         }
     }
 
-    /// Counts a running agent call until dropped.
+    /// Counts a running agent call (or a step's pending row) until dropped.
     pub(super) fn busy_guard(&self) -> BusyGuard<'_> {
         counted(&self.busy)
     }
@@ -490,26 +515,33 @@ impl Engine {
     }
 
     /// Writes a sub-workflow's execution, run here, and links it to its parent's
-    /// attempt `attempt_id`, in one write that may share its commit.
+    /// attempt (written with it when new), in one write that may share its
+    /// commit; the attempt's id.
     pub(super) async fn start_child(
         &self,
         id: &str,
         workflow: &Workflow,
         input: &Value,
-        parent: (&str, &str),
-        attempt_id: i64,
-    ) -> Result<(), store::StoreError> {
+        attempt: ParentAttempt,
+    ) -> Result<i64, store::StoreError> {
         let origin = Origin {
             trigger: Some(StartedBy::Workflow),
             ..Origin::default()
         };
+        // The parent goes in owned, after `new_execution`: a borrowed one would
+        // tie the row to this call, which the write may outlive.
         let mut start = self.new_execution(id, workflow, input, &origin, true)?;
-        start.parent = Some((parent.0.to_string(), parent.1.to_string()));
+        let (parent, step) = attempt.parent();
+        start.parent = Some((parent.to_string(), step.to_string()));
         self.write(move |store| {
+            let attempt_id = match &attempt {
+                ParentAttempt::Written { id, .. } => *id,
+                ParentAttempt::New(row) => store.start_attempt(row)?,
+            };
             // Without a fire to guard, a start always writes.
             start_execution(store, &start)?;
-            let parent = start.parent.as_ref().map_or("", |(id, _)| id.as_str());
-            store.link_child(parent, attempt_id, &start.id)
+            store.link_child(attempt.parent().0, attempt_id, &start.id)?;
+            Ok(attempt_id)
         })
         .await
     }
@@ -736,6 +768,25 @@ impl Run<'_> {
         let id = self
             .engine
             .write(move |store| store.start_attempt(&row))
+            .await
+            .map_err(|e| store_abort(e, attempt.step))?;
+        self.engine.progress.attempt_started(&self.report(attempt));
+        Ok(id)
+    }
+
+    /// Starts a sub-workflow step's attempt together with its new child
+    /// execution `child`, in one write.
+    pub(super) async fn start_attempt_with_child(
+        &self,
+        attempt: &Attempt<'_>,
+        child: &str,
+        workflow: &Workflow,
+        input: &Value,
+    ) -> Result<i64, Abort> {
+        let row = ParentAttempt::New(attempt.row(self));
+        let id = self
+            .engine
+            .start_child(child, workflow, input, row)
             .await
             .map_err(|e| store_abort(e, attempt.step))?;
         self.engine.progress.attempt_started(&self.report(attempt));
