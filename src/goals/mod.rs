@@ -11,7 +11,7 @@ use crate::ast::{CompareOp, Goal, Kpi};
 use crate::metric::{self, Aggregation};
 use crate::program::Program;
 use crate::store::{self, Store, StoreError};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, DurationRound, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -223,7 +223,13 @@ impl Context<'_> {
         let last = self.at - Duration::milliseconds(1);
         let window = query.period.map(|p| p.window(last, self.tz));
         let from = window.as_ref().map(|w| store::timestamp(w.0));
-        let until = store::timestamp(self.at);
+        // Stored times are whole milliseconds, cut down: a sample recorded in
+        // `at`'s own millisecond, before it, is before the bound rounded up.
+        let until = store::timestamp(
+            self.at
+                .duration_round_up(Duration::milliseconds(1))
+                .unwrap_or(self.at),
+        );
         let deadline = kpi.deadline.as_ref().and_then(|d| {
             NaiveDate::parse_from_str(&d.value, "%Y-%m-%d")
                 .ok()
@@ -339,6 +345,22 @@ mod tests {
         assert_eq!(progress(CompareOp::Le, 10.0, 5.0), 0.5);
         assert_eq!(progress(CompareOp::Le, 4.0, 5.0), 1.0);
         assert_eq!(progress(CompareOp::Eq, 3.0, 3.0), 1.0);
+    }
+
+    #[test]
+    fn a_sample_recorded_in_the_same_millisecond_counts() {
+        let program =
+            crate::program::checked("metric sales { }\ngoal revenue { kpi sum(sales) >= 10 }");
+        let store = Store::in_memory().unwrap();
+        let recorded: DateTime<Utc> = "2026-11-26T10:00:00.123400Z".parse().unwrap();
+        store.record_metric("sales", 4.0, recorded).unwrap();
+        let kpi = |at: &str| {
+            let goals = evaluate(&program, &store, at.parse().unwrap()).unwrap();
+            goals[0].kpi.as_ref().unwrap().current
+        };
+        assert_eq!(kpi("2026-11-26T10:00:00.123900Z"), Some(4.0));
+        // A whole millisecond stays an exclusive bound (`wfc goals --at DATE`).
+        assert_eq!(kpi("2026-11-26T10:00:00.123000Z"), None);
     }
 
     #[test]
