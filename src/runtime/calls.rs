@@ -3,12 +3,13 @@
 
 use super::agent::{self, AgentCall, Answer, Failure};
 use super::breaker::{self, Admission};
-use super::engine::{store_abort, Attempt, Env, ParentAttempt, Run};
+use super::engine::{attempt_end, elapsed_ms, store_abort, Attempt, Env, ParentAttempt, Run};
 use super::error::{Abort, ErrorKind, StepError};
 use super::retry::Plan;
 use super::scheduler::Claim;
+use crate::clock::{Clock, Timer};
 use crate::program::{Agent, AgentBody, Call, CallTarget, RetryPlan, Workflow};
-use crate::store::{ExecutionStatus, Outcome};
+use crate::store::{AttemptEnd, ExecutionStatus, Outcome};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -237,83 +238,75 @@ impl Run<'_> {
             }
             None => self.start_attempt(&attempt).await?,
         };
-        let fail = |kind, message: String| StepError {
-            kind,
-            message,
+        let parent = ParentEnd {
+            execution_id: self.id.clone(),
+            attempt_id: id,
             step: step.to_string(),
-            agent: None,
-            attempts: number,
+            number,
+            started: attempt.started,
         };
-        let outcome = match mismatch {
-            Some(mismatch) => Err(fail(
-                ErrorKind::InvalidInput,
-                format!("the input does not fit workflow `{name}`: {mismatch}"),
-            )),
+        let (result, written) = match mismatch {
+            Some(mismatch) => (
+                Err(StepError {
+                    kind: ErrorKind::InvalidInput,
+                    message: format!("the input does not fit workflow `{name}`: {mismatch}"),
+                    step: step.to_string(),
+                    agent: None,
+                    attempts: number,
+                }),
+                false,
+            ),
             None => {
                 let child = match fresh {
                     Some(fresh) => Child::Started(fresh),
                     None => Child::Earlier(earlier),
                 };
-                let execution = self
-                    .child_execution(workflow, input.clone(), step, id, child)
+                let (outcome, written) = self
+                    .child_execution(workflow, input.clone(), parent, child)
                     .await
                     .map_err(|e| store_abort(e, step))?;
-                match execution {
-                    Outcome::Completed(value) => Ok(value),
-                    Outcome::Failed(error) => Err(fail(
-                        ErrorKind::Failed,
-                        format!(
-                            "sub-workflow `{name}` failed: {}",
-                            error["message"].as_str().unwrap_or("")
-                        ),
-                    )),
-                    Outcome::Cancelled => Err(fail(
-                        ErrorKind::Failed,
-                        format!("sub-workflow `{name}` was cancelled"),
-                    )),
-                }
+                (child_result(name, outcome, step, number), written)
             }
         };
-        match outcome {
-            Ok(value) => {
-                self.finish_attempt(Some(id), &attempt, Ok(&value), None)
-                    .await?;
-                Ok(value)
-            }
-            Err(error) => {
-                self.finish_attempt(Some(id), &attempt, Err(&error), None)
-                    .await?;
-                Err(Abort::Step(error))
-            }
+        if written {
+            let duration_ms = elapsed_ms(&self.engine.clock, attempt.started);
+            self.report_end(&attempt, duration_ms, result.as_ref());
+        } else {
+            self.finish_attempt(Some(id), &attempt, result.as_ref(), None)
+                .await?;
         }
+        result.map_err(Abort::Step)
     }
 
     /// The child execution of a sub-workflow step: the one started with the
     /// attempt, or an earlier one reused or resumed when a resumed parent finds
-    /// one, else a new one.
+    /// one, else a new one. With its outcome, whether the child's last write
+    /// ended the `parent` attempt too (not when a completed child is reused).
     async fn child_execution(
         &self,
         workflow: &Workflow,
         input: Value,
-        step: &str,
-        attempt_id: i64,
+        parent: ParentEnd,
         child: Child<'_>,
-    ) -> Result<Outcome, crate::store::StoreError> {
+    ) -> Result<(Outcome, bool), crate::store::StoreError> {
         let earlier = match child {
             Child::Started(id) => {
-                let execution = self.engine.execute(id, workflow, input, HashMap::new());
-                return Ok(execution.await?.outcome);
+                let execution =
+                    self.engine
+                        .execute(id, workflow, input, HashMap::new(), Some(parent));
+                return Ok((execution.await?.outcome, true));
             }
             Child::Earlier(earlier) => earlier,
         };
         if let Some(child_id) = earlier {
             let child = self.engine.record(|store| {
-                store.link_child(&self.id, attempt_id, child_id)?;
+                store.link_child(&self.id, parent.attempt_id, child_id)?;
                 store.execution(child_id)
             })?;
             match child.status {
                 ExecutionStatus::Completed => {
-                    return Ok(Outcome::Completed(child.result.unwrap_or(Value::Null)))
+                    let value = child.result.unwrap_or(Value::Null);
+                    return Ok((Outcome::Completed(value), false));
                 }
                 ExecutionStatus::Running => {
                     let history = self.engine.record(|store| {
@@ -324,9 +317,9 @@ impl Run<'_> {
                     })?;
                     let execution = self
                         .engine
-                        .execute(child.id, workflow, child.input, history)
+                        .execute(child.id, workflow, child.input, history, Some(parent))
                         .await?;
-                    return Ok(execution.outcome);
+                    return Ok((execution.outcome, true));
                 }
                 // A failed or cancelled child is not reused: the step runs again.
                 // (Sub-workflows start running, never queued.)
@@ -336,18 +329,67 @@ impl Run<'_> {
         let child = uuid::Uuid::now_v7().to_string();
         let attempt = ParentAttempt::Written {
             execution_id: self.id.clone(),
-            step: step.to_string(),
-            id: attempt_id,
+            step: parent.step.clone(),
+            id: parent.attempt_id,
         };
         self.engine
             .start_child(&child, workflow, &input, attempt)
             .await?;
-        Ok(self
+        let execution = self
             .engine
-            .execute(child, workflow, input, HashMap::new())
-            .await?
-            .outcome)
+            .execute(child, workflow, input, HashMap::new(), Some(parent))
+            .await?;
+        Ok((execution.outcome, true))
     }
+}
+
+/// A sub-workflow step's attempt, ended in the same write as the child it ran:
+/// one commit for the two ends, not two.
+pub(super) struct ParentEnd {
+    execution_id: String,
+    attempt_id: i64,
+    step: String,
+    number: u32,
+    started: Timer,
+}
+
+impl ParentEnd {
+    /// The attempt's end once its child, of `workflow`, ended with `outcome`:
+    /// the parent execution, the attempt's id and its row's end.
+    pub(super) fn ended(
+        self,
+        clock: &Clock,
+        outcome: &Outcome,
+        workflow: &Workflow,
+    ) -> (String, i64, AttemptEnd) {
+        let result = child_result(&workflow.name, outcome.clone(), &self.step, self.number);
+        let end = attempt_end(clock, self.started, None, result.as_ref(), None);
+        (self.execution_id, self.attempt_id, end)
+    }
+}
+
+/// What a sub-workflow step yields when its child ends with `outcome`.
+fn child_result(
+    workflow: &str,
+    outcome: Outcome,
+    step: &str,
+    attempts: u32,
+) -> Result<Value, StepError> {
+    let message = match outcome {
+        Outcome::Completed(value) => return Ok(value),
+        Outcome::Failed(error) => format!(
+            "sub-workflow `{workflow}` failed: {}",
+            error["message"].as_str().unwrap_or("")
+        ),
+        Outcome::Cancelled => format!("sub-workflow `{workflow}` was cancelled"),
+    };
+    Err(StepError {
+        kind: ErrorKind::Failed,
+        message,
+        step: step.to_string(),
+        agent: None,
+        attempts,
+    })
 }
 
 /// The child execution a sub-workflow step's attempt runs.

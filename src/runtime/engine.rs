@@ -1,6 +1,7 @@
 //! The interpreter: runs a checked workflow on tokio, writing every execution and
 //! step attempt to the store as it happens.
 
+use super::calls::ParentEnd;
 use super::error::{Abort, ErrorKind, StepError};
 use super::eval::{self, EvalError, Scope};
 use super::mock::Mocks;
@@ -319,7 +320,7 @@ impl Engine {
         }
         let input = execution.input.clone();
         Ok(Some(
-            self.execute(execution.id.clone(), workflow, input, HashMap::new())
+            self.execute(execution.id.clone(), workflow, input, HashMap::new(), None)
                 .await?,
         ))
     }
@@ -330,7 +331,7 @@ impl Engine {
         let Some(workflow) = self.program.workflow_named(&begun.workflow) else {
             return Err(store::StoreError::NoSuchExecution(begun.id));
         };
-        self.execute(begun.id, workflow, begun.input, HashMap::new())
+        self.execute(begun.id, workflow, begun.input, HashMap::new(), None)
             .await
     }
 
@@ -429,7 +430,7 @@ impl Engine {
         };
         let input = execution.input.clone();
         Ok(Some(
-            self.execute(execution.id.clone(), workflow, input, history)
+            self.execute(execution.id.clone(), workflow, input, history, None)
                 .await?,
         ))
     }
@@ -594,14 +595,16 @@ impl Engine {
         })
     }
 
-    /// Runs a started execution and records how it ended. A cancel request from
-    /// any process stops it: its futures are dropped, which kills its agents.
+    /// Runs a started execution and records how it ended, with the end of the
+    /// `parent` step's attempt that ran it, if any. A cancel request from any
+    /// process stops it: its futures are dropped, which kills its agents.
     pub(super) fn execute<'a>(
         &'a self,
         id: String,
         workflow: &'a Workflow,
         input: Value,
         history: HashMap<String, StepRecord>,
+        parent: Option<ParentEnd>,
     ) -> BoxFuture<'a, Result<Execution, store::StoreError>> {
         Box::pin(async move {
             let _running = super::worker::me().running();
@@ -629,7 +632,12 @@ impl Engine {
             let agents = run.agents.lock().unwrap_or_else(|e| e.into_inner()).clone();
             let (outcome, metrics) = match finished {
                 None => {
-                    self.record(|store| store.cancel_execution(&run.id))?;
+                    let parent =
+                        parent.map(|p| p.ended(&self.clock, &Outcome::Cancelled, workflow));
+                    self.record(|store| {
+                        store.cancel_execution(&run.id)?;
+                        end_parent(store, parent.as_ref())
+                    })?;
                     return Ok(Execution {
                         id: run.id,
                         workflow: workflow.name.clone(),
@@ -646,9 +654,13 @@ impl Engine {
                     .dead_letter
                     .then(|| (workflow.name.clone(), input.to_string())),
             };
+            let parent = parent.map(|p| p.ended(&self.clock, &outcome, workflow));
             let (id, ended) = (run.id.clone(), outcome.clone());
-            self.write(move |store| store.finish_execution(&id, &ended, &finish))
-                .await?;
+            self.write(move |store| {
+                store.finish_execution(&id, &ended, &finish)?;
+                end_parent(store, parent.as_ref())
+            })
+            .await?;
             Ok(Execution {
                 id: run.id,
                 workflow: workflow.name.clone(),
@@ -813,25 +825,14 @@ impl Run<'_> {
         result: Result<&Value, &StepError>,
         stderr_tail: Option<&str>,
     ) -> Result<(), Abort> {
-        let duration_ms = self.engine.clock.elapsed(attempt.started).as_secs_f64() * 1000.0;
-        let (status, output, error) = match result {
-            Ok(output) => (AttemptStatus::Completed, Some(output), None),
-            Err(error) => (
-                AttemptStatus::Failed(error.kind),
-                None,
-                Some(error.message.as_str()),
-            ),
-        };
-        let end = AttemptEnd {
-            status,
-            output: output.map(Value::to_string),
-            error: error.map(str::to_string),
-            stderr_tail: stderr_tail.filter(|s| !s.is_empty()).map(str::to_string),
-            child_execution_id: None,
-            finished_at: store::timestamp(self.engine.clock.now()),
-            duration_ms,
-            tokens: attempt.tokens,
-        };
+        let end = attempt_end(
+            &self.engine.clock,
+            attempt.started,
+            attempt.tokens,
+            result,
+            stderr_tail,
+        );
+        let duration_ms = end.duration_ms;
         let write = match id {
             Some(id) => Ok((self.id.clone(), id)),
             None => Err(attempt.row(self)),
@@ -843,13 +844,55 @@ impl Run<'_> {
             })
             .await
             .map_err(|e| store_abort(e, attempt.step))?;
+        self.report_end(attempt, duration_ms, result);
+        Ok(())
+    }
+
+    /// Reports an attempt's end, written, to the caller's progress.
+    pub(super) fn report_end(
+        &self,
+        attempt: &Attempt<'_>,
+        duration_ms: f64,
+        result: Result<&Value, &StepError>,
+    ) {
         self.engine.progress.attempt_finished(&AttemptReport {
             start: self.report(attempt),
             duration_ms,
-            status,
-            error,
+            status: status_of(result),
+            error: result.err().map(|e| e.message.as_str()),
         });
-        Ok(())
+    }
+}
+
+fn status_of(result: Result<&Value, &StepError>) -> AttemptStatus {
+    match result {
+        Ok(_) => AttemptStatus::Completed,
+        Err(error) => AttemptStatus::Failed(error.kind),
+    }
+}
+
+/// Milliseconds since `started`, as attempt rows and reports give durations.
+pub(super) fn elapsed_ms(clock: &Clock, started: Timer) -> f64 {
+    clock.elapsed(started).as_secs_f64() * 1000.0
+}
+
+/// How an attempt started at `started` ended, as its row records it.
+pub(super) fn attempt_end(
+    clock: &Clock,
+    started: Timer,
+    tokens: Option<store::Tokens>,
+    result: Result<&Value, &StepError>,
+    stderr_tail: Option<&str>,
+) -> AttemptEnd {
+    AttemptEnd {
+        status: status_of(result),
+        output: result.ok().map(Value::to_string),
+        error: result.err().map(|e| e.message.clone()),
+        stderr_tail: stderr_tail.filter(|s| !s.is_empty()).map(str::to_string),
+        child_execution_id: None,
+        finished_at: store::timestamp(clock.now()),
+        duration_ms: elapsed_ms(clock, started),
+        tokens,
     }
 }
 
@@ -914,6 +957,17 @@ pub(super) fn take_over(
     }
     store.mark_interrupted(&execution.id)?;
     Ok(Some(store.step_records(&execution.id)?))
+}
+
+/// Ends a sub-workflow step's attempt in its child's last write, if it ran one.
+fn end_parent(
+    store: &mut Store,
+    parent: Option<&(String, i64, AttemptEnd)>,
+) -> Result<(), store::StoreError> {
+    match parent {
+        Some((execution, attempt, end)) => store.finish_attempt(execution, *attempt, end),
+        None => Ok(()),
+    }
 }
 
 /// Writes execution `start` (false when its trigger occurrence already started

@@ -3,15 +3,19 @@
 
 use crate::support::{fan_out, Project, Wfc};
 use serde_json::{json, Value};
-use wfc::store::{AttemptRow, HistoryFilter, Store};
+use wfc::store::{AttemptRow, ExecutionRow, HistoryFilter, Store};
 
-fn attempts_of(store: &Store, workflow: &str) -> Vec<AttemptRow> {
+/// The newest execution of `workflow`.
+fn execution_of(store: &Store, workflow: &str) -> ExecutionRow {
     let filter = HistoryFilter {
         workflow: Some(workflow.into()),
         ..HistoryFilter::default()
     };
-    let execution = &store.executions(&filter).unwrap()[0];
-    store.attempts(&execution.id).unwrap()
+    store.executions(&filter).unwrap().remove(0)
+}
+
+fn attempts_of(store: &Store, workflow: &str) -> Vec<AttemptRow> {
+    store.attempts(&execution_of(store, workflow).id).unwrap()
 }
 
 fn overlap(a: &AttemptRow, b: &AttemptRow) -> bool {
@@ -109,12 +113,7 @@ workflow parent {{ on go steps {{ r = workflow child({{ n: 5 }}) }} output r.tex
         .expect_code(0);
     assert_eq!(run.stdout.trim(), "\"N5\"");
     let store = project.store();
-    let parent = &store
-        .executions(&HistoryFilter {
-            workflow: Some("parent".into()),
-            ..Default::default()
-        })
-        .unwrap()[0];
+    let parent = &execution_of(&store, "parent");
     let children = store.children(&parent.id).unwrap();
     assert_eq!(children.len(), 1);
     let child = &children[0];
@@ -127,9 +126,48 @@ workflow parent {{ on go steps {{ r = workflow child({{ n: 5 }}) }} output r.tex
         attempt.child_execution_id.as_deref(),
         Some(child.id.as_str())
     );
+    // The step's attempt ends with its child's result (in the child's last write).
+    assert_eq!(attempt.status.as_str(), "completed");
+    assert_eq!(attempt.output, Some(json!({ "n": 5, "text": "N5" })));
+    assert!(attempt.finished_at.is_some() && attempt.duration_ms.is_some());
     let suffix = &parent.id[parent.id.len() - 8..];
     let shown = project.wfc(["show", suffix]).expect_code(0);
     assert!(shown.stdout.contains(&child.id), "{}", shown.stdout);
+}
+
+#[test]
+fn a_failed_sub_workflow_fails_the_step_that_ran_it() {
+    let project = Project::new("run_sub_failed").file(
+        "flow.wf",
+        "agent broken { input { n: number } output { n: number } run [\"sh\", \"-c\", \"exit 3\"] }
+trigger go { manual }
+workflow child { input { n: number } chain broken }
+workflow parent { on go steps { r = workflow child({ n: 5 }) } output r }",
+    );
+    let run = project
+        .wfc(["run", "flow.wf", "--workflow", "parent"])
+        .expect_code(1);
+    assert!(
+        run.stderr.contains("sub-workflow `child` failed"),
+        "{}",
+        run.stderr
+    );
+    let store = project.store();
+    let parent = &execution_of(&store, "parent");
+    let child = &store.children(&parent.id).unwrap()[0];
+    assert_eq!(
+        (parent.status.as_str(), child.status.as_str()),
+        ("failed", "failed")
+    );
+    let attempts = store.attempts(&parent.id).unwrap();
+    assert_eq!(attempts.len(), 1, "{attempts:#?}");
+    assert_eq!(attempts[0].status.as_str(), "failed");
+    let error = attempts[0].error.as_deref().unwrap_or_default();
+    assert!(
+        error.starts_with("sub-workflow `child` failed: "),
+        "{error}"
+    );
+    assert!(attempts[0].finished_at.is_some());
 }
 
 #[test]
