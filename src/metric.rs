@@ -155,6 +155,22 @@ pub fn sample(
     Ok((value, at))
 }
 
+/// Refuses a sample's name that no `.wf` file could read: not a metric name, or
+/// one whose last part is a period suffix.
+pub fn recordable(name: &str) -> Result<(), String> {
+    if !crate::syntax::is_metric_name(name) {
+        return Err(format!(
+            "`{name}` is not a metric name: letters, digits and `_` in dotted parts, each starting with a letter or `_`"
+        ));
+    }
+    if let Some((series, suffix)) = split_period_suffix(name) {
+        return Err(format!(
+            "`{name}` cannot be recorded: `.{suffix}` is a period suffix, so a read of `{name}` is the sum of `{series}` over the period; record `{series}`"
+        ));
+    }
+    Ok(())
+}
+
 /// `(series, suffix)` when `name` ends in a period suffix (`revenue.monthly`): a
 /// read of such a name is a sum over the series, so no series can be named so.
 pub fn split_period_suffix(name: &str) -> Option<(&str, &str)> {

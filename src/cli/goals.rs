@@ -334,6 +334,7 @@ fn record(
     db: &DbArgs,
     format: Format,
 ) -> Result<ExitCode, Error> {
+    crate::metric::recordable(name)?;
     let (value, at) = crate::metric::sample(value, at, Clock::system().now())?;
     let store = open_store(db)?;
     let id = store.record_metric(name, value, at)?;

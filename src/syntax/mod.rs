@@ -86,6 +86,11 @@ pub fn is_keyword(word: &str) -> bool {
     WfParser::parse(Rule::keyword, word).is_ok_and(|pairs| pairs.as_str().len() == word.len())
 }
 
+/// Whether `name` can name a metric: the grammar's `metric_name` rule.
+pub fn is_metric_name(name: &str) -> bool {
+    WfParser::parse(Rule::metric_name, name).is_ok_and(|pairs| pairs.as_str().len() == name.len())
+}
+
 pub fn parse(text: &str, file: FileId) -> (File, Vec<Diagnostic>) {
     if let Some(diagnostic) = nesting::check(text, file) {
         return (File::default(), vec![diagnostic]);

@@ -62,9 +62,22 @@ fn metrics_record_refuses_a_name_the_file_does_not_know() {
     project
         .wfc(["metrics", "record", "deals", "2", "--file", "flow.wf"])
         .expect_code(0);
-    // Without a file nothing is known, so nothing is refused.
+    // Without a file nothing is known, so nothing is refused but a name no
+    // file could read.
     project
         .wfc(["metrics", "record", "churn", "1"])
+        .expect_code(0);
+    for (name, problem) in [
+        ("", "`` is not a metric name"),
+        ("net revenue", "`net revenue` is not a metric name"),
+        ("revenue.", "`revenue.` is not a metric name"),
+        ("revenue.monthly", "`.monthly` is a period suffix"),
+    ] {
+        let run = project.wfc(["metrics", "record", name, "1"]).expect_code(2);
+        assert!(run.stderr.contains(problem), "{name}: {}", run.stderr);
+    }
+    project
+        .wfc(["metrics", "record", "support.tickets", "3"])
         .expect_code(0);
     let listed: Vec<Value> = project.json(["metrics", "--file", "flow.wf", "--format", "json"]);
     let row = |name: &str| listed.iter().find(|r| r["name"] == name).cloned().unwrap();
@@ -75,6 +88,8 @@ fn metrics_record_refuses_a_name_the_file_does_not_know() {
     assert_eq!(row("nps")["samples"], 0);
     // A stored series the file does not know is listed too, without a unit.
     assert_eq!(row("churn")["samples"], 1);
+    assert_eq!(row("support.tickets")["samples"], 1);
+    assert_eq!(listed.len(), 5, "{listed:#?}");
     assert!(row("churn").get("unit").is_none());
 }
 
