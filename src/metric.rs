@@ -136,12 +136,8 @@ pub fn unknown_metric<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) 
     format!("no metric `{name}` is declared, nor recorded by a workflow; {help}")
 }
 
-/// How far past this process's clock a sample's time may be: the clock of the
-/// machine that measured it may run ahead.
-const FUTURE_SLACK: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
-
 /// A sample's value and time as given from outside: a finite number, and an
-/// RFC 3339 time no later than a few minutes from now (`now` without one).
+/// RFC 3339 time (`now` without one).
 pub fn sample(
     value: f64,
     at: Option<&str>,
@@ -150,19 +146,12 @@ pub fn sample(
     if !value.is_finite() {
         return Err(format!("{value} is not a finite number"));
     }
-    let Some(text) = at else {
-        return Ok((value, now));
+    let at = match at {
+        Some(text) => DateTime::parse_from_rfc3339(text)
+            .map_err(|_| format!("`{text}` is not an RFC 3339 time like 2026-11-25T09:00:00Z"))?
+            .with_timezone(&Utc),
+        None => now,
     };
-    let at = DateTime::parse_from_rfc3339(text)
-        .map_err(|_| format!("`{text}` is not an RFC 3339 time like 2026-11-25T09:00:00Z"))?
-        .with_timezone(&Utc);
-    // A sample from the future would be every `latest` read's answer until then.
-    if at > now + FUTURE_SLACK {
-        return Err(format!(
-            "`{text}` is in the future (it is {} now): a sample records what was measured",
-            crate::store::timestamp(now)
-        ));
-    }
     Ok((value, at))
 }
 
@@ -267,23 +256,6 @@ mod tests {
 
     fn at(text: &str) -> DateTime<Utc> {
         crate::store::parse_timestamp(text).unwrap()
-    }
-
-    #[test]
-    fn a_sample_may_be_old_or_a_little_ahead_but_not_from_the_future() {
-        let now = at("2026-11-26T12:00:00Z");
-        let taken = |text: &str| sample(1.0, Some(text), now).map(|(_, at)| at);
-        assert_eq!(
-            taken("2001-01-01T00:00:00Z"),
-            Ok(at("2001-01-01T00:00:00Z"))
-        );
-        assert_eq!(
-            taken("2026-11-26T13:04:00+01:00"),
-            Ok(at("2026-11-26T12:04:00Z"))
-        );
-        let refused = taken("2062-11-26T12:00:00Z").unwrap_err();
-        assert!(refused.contains("is in the future"), "{refused}");
-        assert_eq!(sample(2.0, None, now), Ok((2.0, now)));
     }
 
     #[test]
