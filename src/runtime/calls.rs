@@ -299,22 +299,31 @@ impl Run<'_> {
             Child::Earlier(earlier) => earlier,
         };
         if let Some(child_id) = earlier {
-            let child = self.engine.record(|store| {
-                store.link_child(&self.id, parent.attempt_id, child_id)?;
-                store.execution(child_id)
-            })?;
+            // One write that may share its commit: a resumed fan-out takes its
+            // thousands of children over together, not one commit each.
+            let (parent_id, attempt_id, id) =
+                (self.id.clone(), parent.attempt_id, child_id.to_string());
+            let (child, history) = self
+                .engine
+                .write(move |store| {
+                    store.link_child(&parent_id, attempt_id, &id)?;
+                    let child = store.execution(&id)?;
+                    if child.status != ExecutionStatus::Running {
+                        return Ok((child, HashMap::new()));
+                    }
+                    let me = super::worker::me();
+                    store.claim_execution(&child, me.pid, &me.id)?;
+                    store.mark_interrupted(&id)?;
+                    let history = store.step_records(&id)?;
+                    Ok((child, history))
+                })
+                .await?;
             match child.status {
                 ExecutionStatus::Completed => {
                     let value = child.result.unwrap_or(Value::Null);
                     return Ok((Outcome::Completed(value), false));
                 }
                 ExecutionStatus::Running => {
-                    let history = self.engine.record(|store| {
-                        let me = super::worker::me();
-                        store.claim_execution(&child, me.pid, &me.id)?;
-                        store.mark_interrupted(child_id)?;
-                        store.step_records(child_id)
-                    })?;
                     let execution = self
                         .engine
                         .execute(child.id, workflow, child.input, history, Some(parent))

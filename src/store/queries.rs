@@ -756,6 +756,17 @@ impl Store {
         if id.chars().count() < MIN_ID_PREFIX {
             return Err(StoreError::ShortId(id.to_string()));
         }
+        // A whole id (ids have one length, so it is no other's prefix) is looked
+        // up by key: the runtime asks so, once per child of a resumed fan-out,
+        // and the prefix search reads every row.
+        let exact = format!(
+            "SELECT {EXECUTION_COLUMNS} FROM executions e
+             LEFT JOIN workflow_executions w ON w.workflow_id = e.id WHERE e.id = ?1"
+        );
+        let found: Vec<ExecutionRow> = self.rows(&exact, params![id], execution_row)?;
+        if let Some(row) = found.into_iter().next() {
+            return Ok(row);
+        }
         let sql = format!(
             "SELECT {EXECUTION_COLUMNS} FROM executions e
              LEFT JOIN workflow_executions w ON w.workflow_id = e.id
