@@ -4,7 +4,7 @@
 //! prints them; anything else (the HTTP API) can serve the same figures.
 
 use crate::store::{
-    parse_timestamp, AttemptStatus, ExecutionRow, ExecutionStatus, HistoryFilter, Store, StoreError,
+    parse_timestamp, AttemptStatus, ExecutionFigure, ExecutionStatus, Store, StoreError,
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -85,12 +85,9 @@ pub fn compute(
     now: DateTime<Utc>,
     window: Duration,
 ) -> Result<Stats, StoreError> {
-    let filter = HistoryFilter {
-        workflow: workflow.map(String::from),
-        ..HistoryFilter::default()
-    };
-    let executions = store.executions(&filter)?;
-    let attempts = store.all_attempts(workflow)?;
+    // Slim rows (no inputs or outputs): a long history stays a few numbers a row.
+    let executions = store.execution_figures(workflow)?;
+    let calls = store.call_figures(workflow)?;
     let mut by_workflow: BTreeMap<&str, Vec<_>> = BTreeMap::new();
     for e in &executions {
         by_workflow.entry(&e.workflow).or_default().push(e);
@@ -119,10 +116,8 @@ pub fn compute(
     let until = now.timestamp_micros() as f64 / 1000.0;
     let since = until - window.as_millis() as f64;
     let mut by_agent: BTreeMap<&str, Vec<_>> = BTreeMap::new();
-    for a in &attempts {
-        if let Some(agent) = &a.agent {
-            by_agent.entry(agent).or_default().push(a);
-        }
+    for call in &calls {
+        by_agent.entry(&call.agent).or_default().push(call);
     }
     let agents = by_agent
         .into_iter()
@@ -182,7 +177,7 @@ struct Outcomes {
 }
 
 impl Outcomes {
-    fn of(runs: &[&ExecutionRow]) -> Self {
+    fn of(runs: &[&ExecutionFigure]) -> Self {
         let count = |status| runs.iter().filter(|e| e.status == status).count();
         let mut durations: Vec<f64> = runs
             .iter()
@@ -205,9 +200,13 @@ impl Outcomes {
 }
 
 /// The executions started in `[start, end)` cut into [`BUCKETS`] stretches.
-fn over_time(executions: &[ExecutionRow], start: DateTime<Utc>, end: DateTime<Utc>) -> Vec<Bucket> {
+fn over_time(
+    executions: &[ExecutionFigure],
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Vec<Bucket> {
     let step = (end - start) / BUCKETS as i32;
-    let mut buckets: Vec<Vec<&ExecutionRow>> = vec![Vec::new(); BUCKETS];
+    let mut buckets: Vec<Vec<&ExecutionFigure>> = vec![Vec::new(); BUCKETS];
     if step > chrono::Duration::zero() {
         for e in executions {
             let Some(at) = parse_timestamp(&e.started_at) else {
@@ -279,30 +278,15 @@ fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::{over_time, percentile, utilisation, BUCKETS};
-    use crate::store::{ExecutionRow, ExecutionStatus};
+    use crate::store::{ExecutionFigure, ExecutionStatus};
     use chrono::{TimeZone, Utc};
 
-    fn row(started_at: &str, status: ExecutionStatus, duration_ms: Option<f64>) -> ExecutionRow {
-        ExecutionRow {
-            id: String::new(),
+    fn row(started_at: &str, status: ExecutionStatus, duration_ms: Option<f64>) -> ExecutionFigure {
+        ExecutionFigure {
             workflow: "w".into(),
-            version: None,
-            source_blob: String::new(),
-            root_path: String::new(),
-            trigger: None,
-            parent_id: None,
-            parent_step: None,
-            input: serde_json::Value::Null,
             status,
-            result: None,
-            error: None,
             started_at: started_at.into(),
-            finished_at: None,
             duration_ms,
-            agents: Vec::new(),
-            owner_pid: None,
-            owner: None,
-            replay_of: None,
         }
     }
 

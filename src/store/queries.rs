@@ -281,16 +281,20 @@ pub(super) const EXECUTION_COLUMNS: &str =
      e.parent_id, e.parent_step, e.input, e.status, e.result, e.error, e.started_at,
      e.finished_at, w.agents_involved, e.owner_pid, e.replay_of, e.owner";
 
+/// Milliseconds between an execution's two stamps, as both databases store
+/// them, once it ended.
+pub(super) fn duration_between(started_at: &str, finished_at: Option<&str>) -> Option<f64> {
+    finished_at
+        .and_then(parse_timestamp)
+        .zip(parse_timestamp(started_at))
+        .map(|(end, start)| (end - start).num_microseconds().unwrap_or(i64::MAX) as f64 / 1000.0)
+}
+
 pub(super) fn execution_row(row: &Row) -> Result<ExecutionRow> {
     let agents: Option<String> = row.get(14)?;
     let started_at: String = row.get(12)?;
     let finished_at: Option<String> = row.get(13)?;
-    // Milliseconds between the two stamps, as both databases store them.
-    let duration_ms = finished_at
-        .as_deref()
-        .and_then(parse_timestamp)
-        .zip(parse_timestamp(&started_at))
-        .map(|(end, start)| (end - start).num_microseconds().unwrap_or(i64::MAX) as f64 / 1000.0);
+    let duration_ms = duration_between(&started_at, finished_at.as_deref());
     Ok(ExecutionRow {
         id: row.get(0)?,
         workflow: row.get(1)?,
@@ -347,7 +351,11 @@ fn stored_count(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-fn tokens(input: Option<i64>, output: Option<i64>, cost_usd: Option<f64>) -> Option<Tokens> {
+pub(super) fn tokens(
+    input: Option<i64>,
+    output: Option<i64>,
+    cost_usd: Option<f64>,
+) -> Option<Tokens> {
     Some(Tokens {
         input: u64::try_from(input?).ok()?,
         output: u64::try_from(output?).ok()?,
