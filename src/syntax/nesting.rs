@@ -100,41 +100,49 @@ enum Mark {
 
 /// Visits each byte of `text` outside strings, comments and template text (the
 /// holes of templates are code), with its offset, until `visit` breaks.
+///
+/// A one-line string is a template where the grammar reads one (`prompt "…{{ x }}…"`,
+/// and every string `wfc fmt` tokenizes): when its holes close on its line, they are
+/// code too, so no bracket in a hole escapes the bound.
 fn code<B>(text: &str, mut visit: impl FnMut(usize, Mark) -> ControlFlow<B>) -> Option<B> {
     let bytes = text.as_bytes();
     let mut i = 0;
-    // Inside a template: where its text resumes after each hole. Inside a hole:
-    // its own bracket depth, so that its `}}` is told from an object's `}`.
-    let mut template = false;
+    // Inside a template: how it closes. Inside a hole: its own bracket depth, so
+    // that its `}}` is told from an object's `}`.
+    let mut template: Option<Template> = None;
     let mut hole: Option<usize> = None;
     while i < bytes.len() {
         let at = |s: &str| bytes[i..].starts_with(s.as_bytes());
-        if template && hole.is_none() {
-            let mark = if at(TEMPLATE) {
-                template = false;
-                Some((Mark::Close, TEMPLATE.len()))
-            } else if at(HOLE_OPEN) {
-                hole = Some(0);
-                Some((Mark::Open(HOLE_OPEN), HOLE_OPEN.len()))
-            } else {
-                None
-            };
-            match mark {
-                Some((mark, len)) => {
-                    if let ControlFlow::Break(found) = visit(i, mark) {
-                        return Some(found);
-                    }
-                    i += len;
+        if let (Some(kind), None) = (template, hole) {
+            let (mark, len) = match kind {
+                Template::Block if at(TEMPLATE) => {
+                    template = None;
+                    (Some(Mark::Close), TEMPLATE.len())
                 }
-                None => i += 1,
+                Template::Line if bytes[i] == b'"' => {
+                    template = None;
+                    (None, 1)
+                }
+                _ if at(HOLE_OPEN) => {
+                    hole = Some(0);
+                    (Some(Mark::Open(HOLE_OPEN)), HOLE_OPEN.len())
+                }
+                Template::Line if bytes[i] == b'\\' => (None, 2),
+                _ => (None, 1),
+            };
+            if let Some(mark) = mark {
+                if let ControlFlow::Break(found) = visit(i, mark) {
+                    return Some(found);
+                }
             }
+            i += len;
             continue;
         }
-        if hole.is_some() && at(TEMPLATE) {
+        if hole.is_some() && template == Some(Template::Block) && at(TEMPLATE) {
             // A hole left open: the template ends here, and the hole is where
             // the trouble began.
             hole = None;
-            template = false;
+            template = None;
             if let ControlFlow::Break(found) = visit(i, Mark::Stuck) {
                 return Some(found);
             }
@@ -150,7 +158,7 @@ fn code<B>(text: &str, mut visit: impl FnMut(usize, Mark) -> ControlFlow<B>) -> 
             continue;
         }
         if hole.is_none() && at(TEMPLATE) {
-            template = true;
+            template = Some(Template::Block);
             if let ControlFlow::Break(found) = visit(i, Mark::Open(TEMPLATE)) {
                 return Some(found);
             }
@@ -158,6 +166,9 @@ fn code<B>(text: &str, mut visit: impl FnMut(usize, Mark) -> ControlFlow<B>) -> 
             continue;
         }
         match bytes[i] {
+            b'"' if hole.is_none() && is_line_template(bytes, i) => {
+                template = Some(Template::Line);
+            }
             b'"' => i = skip_string(bytes, i),
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
                 while i < bytes.len() && bytes[i] != b'\n' {
@@ -183,6 +194,64 @@ fn code<B>(text: &str, mut visit: impl FnMut(usize, Mark) -> ControlFlow<B>) -> 
                     return Some(found);
                 }
             }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// How the template being walked closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Template {
+    /// `"""`, over lines.
+    Block,
+    /// `"`, on one line.
+    Line,
+}
+
+/// Whether the string opening at `start` reads as a one-line template with at least
+/// one hole: every `{{` in it is closed by a `}}` outside the hole's own brackets
+/// and strings before its line ends. Otherwise it is a plain string, whose `{{` is
+/// text (as the grammar reads `"{{x"`).
+fn is_line_template(bytes: &[u8], start: usize) -> bool {
+    let mut i = start + 1;
+    let mut holes = 0;
+    while i < bytes.len() && bytes[i] != b'\n' {
+        match bytes[i] {
+            b'"' => return holes > 0,
+            b'\\' => i += 2,
+            b'{' if bytes.get(i + 1) == Some(&b'{') => {
+                let Some(end) = hole_end(bytes, i + 2) else {
+                    return false;
+                };
+                holes += 1;
+                i = end;
+            }
+            _ => i += 1,
+        }
+    }
+    false
+}
+
+/// Where the hole whose code starts at `i` ends (past its `}}`), if it does on this
+/// line: its brackets balanced and its strings skipped.
+fn hole_end(bytes: &[u8], mut i: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    while i < bytes.len() && bytes[i] != b'\n' {
+        match bytes[i] {
+            b'}' if depth == 0 => {
+                return (bytes.get(i + 1) == Some(&b'}')).then_some(i + 2);
+            }
+            b']' | b')' if depth == 0 => return None,
+            b'{' | b'[' | b'(' => depth += 1,
+            b'}' | b']' | b')' => depth -= 1,
+            b'"' => {
+                i = skip_string(bytes, i);
+                if bytes.get(i) != Some(&b'"') {
+                    return None;
+                }
+            }
+            _ => {}
         }
         i += 1;
     }
@@ -237,6 +306,37 @@ mod tests {
             check(&deep, FileId::default()).is_some(),
             "a hole's brackets count"
         );
+    }
+
+    #[test]
+    fn a_one_line_templates_holes_are_code_and_a_plain_strings_braces_are_not() {
+        let deep = |open: &str, close: &str| {
+            format!(
+                "agent a {{ llm \"m\" prompt \"x {{{{ {}1{} }}}} y\" }}",
+                open.repeat(10_000),
+                close.repeat(10_000)
+            )
+        };
+        for (open, close) in [("[", "]"), ("(", ")"), ("{ a: ", "}")] {
+            assert!(
+                check(&deep(open, close), FileId::default()).is_some(),
+                "{open} in a one-line hole"
+            );
+        }
+        // A string in a hole, and escapes, do not end the template early.
+        let quoted = format!(
+            "agent a {{ llm \"m\" prompt \"\\\" {{{{ \"}}}}\" + {}1{} }}}}\" }}",
+            "[".repeat(MAX_NESTING + 1),
+            "]".repeat(MAX_NESTING + 1)
+        );
+        assert!(check(&quoted, FileId::default()).is_some(), "{quoted}");
+        // Text that only looks like a hole: a plain string.
+        let plain = format!("agent a {{ run [\"{{{{{}\"] }}", "[".repeat(200));
+        assert_eq!(check(&plain, FileId::default()), None);
+        assert_eq!(unclosed(&plain), None);
+        let fine = "agent a { llm \"m\" prompt \"{{ { a: [1] }.a }} and {{ input.b }}\" }";
+        assert_eq!(check(fine, FileId::default()), None);
+        assert_eq!(unclosed(fine), None);
     }
 
     #[test]

@@ -164,3 +164,35 @@ fn deep_nesting_is_refused_with_a_diagnostic() {
         wfc::diagnostic::Code::TooDeeplyNested
     );
 }
+
+/// A one-line template's hole was once outside the bound: the check passed and
+/// `wfc run` and `wfc fmt` then overflowed their stacks (SIGABRT).
+#[test]
+fn a_deep_one_line_template_hole_is_refused_by_every_command() {
+    let project = crate::support::Project::new("deep_line_template").file(
+        "deep.wf",
+        &format!(
+            "trigger go {{ manual }}\n\
+             agent a {{ output {{ x: number }} llm \"m\" endpoint \"http://127.0.0.1:9/\" prompt \"{{{{ {}1{} }}}}\" }}\n\
+             workflow w {{ on go steps {{ r = a({{}}) }} output r }}\n",
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        ),
+    );
+    for args in [
+        vec!["check", "deep.wf"],
+        vec!["fmt", "deep.wf"],
+        vec!["run", "deep.wf", "--workflow", "w"],
+    ] {
+        let run = project.wfc(&args).expect_code(1);
+        assert!(
+            run.stderr.contains("wf::too_deeply_nested"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    assert!(project
+        .store()
+        .executions(&wfc::store::HistoryFilter::default())
+        .map_or(true, |e| e.is_empty()));
+}
