@@ -1,7 +1,7 @@
 //! Source files and byte spans into them.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Index of a file in a [`Sources`] table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -50,18 +50,32 @@ pub struct SourceFile {
     pub name: String,
     pub path: PathBuf,
     pub text: Arc<str>,
+    /// Where each line starts, found once when first asked: a file with
+    /// thousands of diagnostics must not be scanned from its start for each.
+    lines: OnceLock<Arc<[usize]>>,
 }
 
 impl SourceFile {
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_column(&self, offset: usize) -> (usize, usize) {
-        let offset = offset.min(self.text.len());
-        let before = &self.text[..floor_char_boundary(&self.text, offset)];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = before[line_start..].chars().count() + 1;
+        let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
+        let starts = self.line_starts();
+        let line = starts.partition_point(|&start| start <= offset);
+        let column = self.text[starts[line - 1]..offset].chars().count() + 1;
         (line, column)
     }
+
+    /// The byte offset where each line starts (the first is 0).
+    pub fn line_starts(&self) -> &Arc<[usize]> {
+        self.lines.get_or_init(|| line_starts(&self.text).into())
+    }
+}
+
+/// The byte offset where each line of `text` starts (the first is 0).
+pub fn line_starts(text: &str) -> Vec<usize> {
+    std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect()
 }
 
 /// The largest char boundary of `text` at or before `offset`.
@@ -85,6 +99,7 @@ impl Sources {
             name,
             path: path.to_path_buf(),
             text: text.into(),
+            lines: OnceLock::new(),
         });
         id
     }

@@ -8,7 +8,7 @@ use crate::ast::*;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::metric;
 use crate::text as suggest;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 pub fn check(program: &Declarations, out: &mut Vec<Diagnostic>) {
     let calls: BTreeMap<&str, Vec<&Ident>> = program
@@ -43,48 +43,127 @@ fn block_calls<'a>(block: &'a Block, calls: &mut Vec<&'a Ident>) {
     });
 }
 
-/// Reports each call that closes a cycle of sub-workflow calls, once per cycle.
+/// Reports each group of workflows that call each other (a strongly connected
+/// component of the call graph), once: at the call that closes the shortest cycle
+/// through its first workflow by name. Linear in workflows and calls, so a long
+/// chain of sub-workflows checks as fast as a short one.
 fn cycles(calls: &BTreeMap<&str, Vec<&Ident>>, out: &mut Vec<Diagnostic>) {
-    let mut reported: BTreeSet<Vec<String>> = BTreeSet::new();
-    for start in calls.keys() {
-        // Depth-first with an explicit stack of (workflow, next call index).
-        let mut path: Vec<(&str, usize)> = vec![(start, 0)];
-        let mut done: BTreeSet<&str> = BTreeSet::new();
-        while let Some((current, index)) = path.last().copied() {
-            let Some(call) = calls.get(current).and_then(|c| c.get(index)) else {
-                done.insert(current);
-                path.pop();
-                continue;
+    let names: Vec<&str> = calls.keys().copied().collect();
+    let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    // Each workflow's calls to workflows that exist, as (callee, the call).
+    let edges: Vec<Vec<(usize, &Ident)>> = names
+        .iter()
+        .map(|name| {
+            calls[name]
+                .iter()
+                .filter_map(|call| Some((*index.get(call.name.as_str())?, *call)))
+                .collect()
+        })
+        .collect();
+    for component in components(&edges) {
+        let start = component[0];
+        let inside: HashSet<usize> = component.iter().copied().collect();
+        // Breadth first from `start` within the component, until a call back to it.
+        let mut parent: HashMap<usize, usize> = HashMap::from([(start, start)]);
+        let mut queue = std::collections::VecDeque::from([start]);
+        let closing = 'search: loop {
+            let Some(at) = queue.pop_front() else {
+                break None;
             };
-            path.last_mut().expect("path is not empty").1 += 1;
-            let target = call.name.as_str();
-            if target == *start {
-                let mut cycle: Vec<String> = path.iter().map(|(w, _)| w.to_string()).collect();
-                let mut key = cycle.clone();
-                key.sort();
-                if reported.insert(key) {
-                    cycle.push(target.to_string());
-                    out.push(
-                        Diagnostic::new(
-                            Code::WorkflowCycle,
-                            call.span,
-                            format!("workflow `{start}` calls itself"),
-                            "this call closes the cycle",
-                        )
-                        .with_help(format!(
-                            "{}; a sub-workflow cannot call back into its callers",
-                            cycle.join(" calls ")
-                        )),
-                    );
+            for (callee, call) in &edges[at] {
+                if *callee == start {
+                    break 'search Some((at, *call));
                 }
-            } else if calls.contains_key(target)
-                && !done.contains(target)
-                && !path.iter().any(|(w, _)| *w == target)
-            {
-                path.push((target, 0));
+                if inside.contains(callee) && !parent.contains_key(callee) {
+                    parent.insert(*callee, at);
+                    queue.push_back(*callee);
+                }
+            }
+        };
+        // A component of one workflow that does not call itself is no cycle.
+        let Some((last, call)) = closing else {
+            continue;
+        };
+        let mut cycle = vec![names[start]];
+        let mut at = last;
+        while at != start {
+            cycle.insert(1, names[at]);
+            at = parent[&at];
+        }
+        cycle.push(names[start]);
+        out.push(
+            Diagnostic::new(
+                Code::WorkflowCycle,
+                call.span,
+                format!("workflow `{}` calls itself", names[start]),
+                "this call closes the cycle",
+            )
+            .with_help(format!(
+                "{}; a sub-workflow cannot call back into its callers",
+                cycle.join(" calls ")
+            )),
+        );
+    }
+}
+
+/// The strongly connected components of a graph (Tarjan's algorithm with an
+/// explicit stack: a chain of thousands of calls must not recurse), each sorted,
+/// in the order of their first node.
+fn components<T>(edges: &[Vec<(usize, T)>]) -> Vec<Vec<usize>> {
+    const UNSEEN: usize = usize::MAX;
+    let mut order = vec![UNSEEN; edges.len()];
+    let mut low = vec![0; edges.len()];
+    let mut on_stack = vec![false; edges.len()];
+    let mut stack = Vec::new();
+    let mut found = Vec::new();
+    let mut next = 0;
+    for root in 0..edges.len() {
+        if order[root] != UNSEEN {
+            continue;
+        }
+        // (node, index of its next edge)
+        let mut path = vec![(root, 0)];
+        order[root] = next;
+        low[root] = next;
+        next += 1;
+        stack.push(root);
+        on_stack[root] = true;
+        while let Some(&mut (node, ref mut edge)) = path.last_mut() {
+            if let Some((to, _)) = edges[node].get(*edge) {
+                *edge += 1;
+                let to = *to;
+                if order[to] == UNSEEN {
+                    order[to] = next;
+                    low[to] = next;
+                    next += 1;
+                    stack.push(to);
+                    on_stack[to] = true;
+                    path.push((to, 0));
+                } else if on_stack[to] {
+                    low[node] = low[node].min(order[to]);
+                }
+                continue;
+            }
+            path.pop();
+            if let Some(&(caller, _)) = path.last() {
+                low[caller] = low[caller].min(low[node]);
+            }
+            if low[node] == order[node] {
+                let mut component = Vec::new();
+                while let Some(member) = stack.pop() {
+                    on_stack[member] = false;
+                    component.push(member);
+                    if member == node {
+                        break;
+                    }
+                }
+                component.sort_unstable();
+                found.push(component);
             }
         }
     }
+    found.sort_unstable_by_key(|component| component[0]);
+    found
 }
 
 fn unreachable(
@@ -217,5 +296,38 @@ fn goals(program: &Declarations, out: &mut Vec<Diagnostic>) {
                 out,
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::components;
+
+    #[test]
+    fn components_are_found_without_recursion_and_in_order() {
+        // 0 → 1 → 2 → 0, 3 → 3, 4 → 5, and a chain far deeper than a stack.
+        let mut edges: Vec<Vec<(usize, ())>> = vec![
+            vec![(1, ())],
+            vec![(2, ())],
+            vec![(0, ())],
+            vec![(3, ())],
+            vec![(5, ())],
+            vec![],
+        ];
+        let deep = 200_000;
+        for i in 0..deep {
+            let next = edges.len() + 1;
+            edges.push(if i + 1 < deep {
+                vec![(next, ())]
+            } else {
+                vec![]
+            });
+        }
+        let found = components(&edges);
+        assert_eq!(
+            found[..5],
+            [vec![0, 1, 2], vec![3], vec![4], vec![5], vec![6]]
+        );
+        assert_eq!(found.len(), 4 + deep);
     }
 }

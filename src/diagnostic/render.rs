@@ -180,11 +180,12 @@ const CUT: &str = "…";
 /// stay the same, and the map turns file offsets into the copy's.
 fn excerpt(file: &SourceFile, spans: &[Span]) -> (Excerpt, OffsetMap) {
     let text = &file.text;
+    let starts = file.line_starts();
     let line_of = |offset: usize| {
         let offset = floor_char_boundary(text, offset.min(text.len()));
-        let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
-        let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
-        (start, end)
+        let line = starts.partition_point(|&start| start <= offset) - 1;
+        let end = starts.get(line + 1).map_or(text.len(), |next| next - 1);
+        (starts[line], end)
     };
     // Line start → (line end, the first label on it).
     let mut lines: std::collections::BTreeMap<usize, (usize, Option<usize>)> = Default::default();
@@ -226,6 +227,7 @@ fn excerpt(file: &SourceFile, spans: &[Span]) -> (Excerpt, OffsetMap) {
         return (
             Excerpt {
                 source,
+                starts: starts.clone(),
                 columns: Vec::new(),
             },
             OffsetMap::default(),
@@ -252,14 +254,26 @@ fn excerpt(file: &SourceFile, spans: &[Span]) -> (Excerpt, OffsetMap) {
         copied = window.line_end;
     }
     copy.push_str(&text[copied..]);
+    let starts = crate::source::line_starts(&copy).into();
     let source = NamedSource::new(&file.name, Arc::from(copy));
-    (Excerpt { source, columns }, OffsetMap { windows })
+    (
+        Excerpt {
+            source,
+            starts,
+            columns,
+        },
+        OffsetMap { windows },
+    )
 }
 
 /// What miette reads: the file or its cut copy. For a label on a cut line, the
 /// position in the report's header is the one in the file, not in the copy.
 struct Excerpt {
     source: NamedSource<Arc<str>>,
+    /// Where each of its lines starts: a span is read from a few lines before it,
+    /// not from the start of the text (a file with thousands of diagnostics
+    /// would be scanned once for each).
+    starts: Arc<[usize]>,
     /// Each cut line's range in the copy, and how many more bytes precede a column
     /// on it in the file than in the copy.
     columns: Vec<(std::ops::Range<usize>, usize)>,
@@ -272,7 +286,7 @@ impl miette::SourceCode for Excerpt {
         before: usize,
         after: usize,
     ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
-        let contents = self.source.read_span(span, before, after)?;
+        let contents = self.near(span, before, after)?;
         let cut = self
             .columns
             .iter()
@@ -290,6 +304,32 @@ impl miette::SourceCode for Excerpt {
             }
             _ => Ok(contents),
         }
+    }
+}
+
+impl Excerpt {
+    /// `source.read_span`, reading from the line `before` lines above the span's.
+    fn near<'a>(
+        &'a self,
+        span: &miette::SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        let text: &'a str = self.source.inner();
+        let line = self.starts.partition_point(|&start| start <= span.offset());
+        let first = line.saturating_sub(before + 1);
+        let base = self.starts.get(first).copied().unwrap_or(0).min(text.len());
+        let local = miette::SourceSpan::new((span.offset() - base).into(), span.len());
+        let contents = miette::SourceCode::read_span(&text[base..], &local, before, after)?;
+        let found = *contents.span();
+        Ok(Box::new(miette::MietteSpanContents::new_named(
+            self.source.name().to_string(),
+            contents.data(),
+            miette::SourceSpan::new((found.offset() + base).into(), found.len()),
+            contents.line() + first,
+            contents.column(),
+            contents.line_count(),
+        )))
     }
 }
 

@@ -54,7 +54,7 @@ fn convert(diagnostic: &Diagnostic, sources: &Sources) -> lsp_types::Diagnostic 
 }
 
 pub fn range(span: Span, sources: &Sources) -> lsp_types::Range {
-    LineIndex::new(&sources.get(span.file).text).range(span.start, span.end)
+    LineIndex::of(sources.get(span.file)).range(span.start, span.end)
 }
 
 pub fn location(span: Span, sources: &Sources) -> Option<Location> {

@@ -1,20 +1,28 @@
 //! Byte offsets in a source text against LSP positions: lines and UTF-16 code
 //! units, as the protocol counts columns.
 
+use crate::source::SourceFile;
 use lsp_types::{Position, Range};
+use std::borrow::Cow;
 
 /// Where each line of a text starts.
 pub struct LineIndex<'a> {
     text: &'a str,
-    starts: Vec<usize>,
+    starts: Cow<'a, [usize]>,
 }
 
 impl<'a> LineIndex<'a> {
     pub fn new(text: &'a str) -> Self {
-        let starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
+        let starts = Cow::Owned(crate::source::line_starts(text));
         LineIndex { text, starts }
+    }
+
+    /// A loaded file's index, found once per file however many ranges are asked.
+    pub fn of(file: &'a SourceFile) -> Self {
+        LineIndex {
+            text: &file.text,
+            starts: Cow::Borrowed(file.line_starts()),
+        }
     }
 
     pub fn position(&self, offset: usize) -> Position {
