@@ -1,7 +1,8 @@
 //! The layout of `"""` templates: written indented inside an agent, read as the
 //! text a model should see. The newline after the opening quotes and the line of
 //! the closing quotes are dropped, the indentation every line shares removed (a
-//! first line on the line of the quotes does not count), and blank lines emptied.
+//! first line on the line of the quotes does not count), blank lines emptied, and
+//! the spaces that end a line dropped (editors and `wfc fmt` drop them too).
 //! `wfc fmt` may re-indent a template (`format::reindent_template`) because of this.
 
 use crate::ast::TemplatePart;
@@ -18,10 +19,8 @@ pub fn dedent(mut parts: Vec<TemplatePart>) -> Vec<TemplatePart> {
     if let Some(TemplatePart::Text(last)) = parts.last_mut() {
         if let Some(newline) = last.rfind('\n') {
             if last[newline + 1..].trim().is_empty() {
-                last.truncate(newline);
-                if last.ends_with('\r') {
-                    last.pop();
-                }
+                let kept = last[..newline].trim_end_matches([' ', '\t', '\r']).len();
+                last.truncate(kept);
             }
         }
     }
@@ -40,6 +39,10 @@ pub fn dedent(mut parts: Vec<TemplatePart>) -> Vec<TemplatePart> {
             // A part's first line starts a line only at the template's start.
             let starts_line = n > 0 || (i == 0 && !inline);
             let before_hole = n + 1 == lines.len() && i + 1 < count;
+            let line = match n + 1 < lines.len() {
+                true => line.trim_end_matches([' ', '\t', '\r']),
+                false => line,
+            };
             if !starts_line {
                 out.push_str(line);
             } else if line.trim().is_empty() && !before_hole {
@@ -141,5 +144,15 @@ mod tests {
         assert_eq!(render(&first_on_quote_line), "Rate:\nfast\n  slow");
         let blank = dedent(vec![text("\n    a\n        \n    b\n")]);
         assert_eq!(render(&blank), "a\n\nb");
+    }
+
+    #[test]
+    fn spaces_ending_a_line_are_layout_but_spaces_before_a_hole_are_not() {
+        let parts = dedent(vec![
+            text("\n    Revenue of "),
+            hole(),
+            text(" USD. \t\r\n    Thanks \n  "),
+        ]);
+        assert_eq!(render(&parts), "Revenue of <> USD.\nThanks");
     }
 }
