@@ -142,7 +142,19 @@ impl Server<'_> {
                     let response = self.answer(request);
                     self.send(Message::Response(response))?;
                 }
-                Message::Notification(notification) => self.notified(notification)?,
+                Message::Notification(notification) => {
+                    let method = notification.method.clone();
+                    match self.notified(notification) {
+                        // A notification gets no answer: one whose parameters do
+                        // not fit is dropped, and said so in a bounded line.
+                        Err(error) if error.is::<serde_json::Error>() => {
+                            let mut why = format!("dropped `{method}`: {error}");
+                            why.truncate(crate::source::floor_char_boundary(&why, 300));
+                            eprintln!("wfc lsp: {why}");
+                        }
+                        other => other?,
+                    }
+                }
                 Message::Response(_) => {}
             }
         }

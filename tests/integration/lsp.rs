@@ -20,12 +20,17 @@ struct Client {
 
 impl Client {
     fn start(project: &Project) -> Client {
+        Client::start_with(project, Stdio::null())
+    }
+
+    /// A client of a server whose stderr goes to `stderr`.
+    fn start_with(project: &Project, stderr: Stdio) -> Client {
         let mut child = Command::new(env!("CARGO_BIN_EXE_wfc"))
             .arg("lsp")
             .current_dir(&project.dir)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let stdin = child.stdin.take().unwrap();
@@ -522,13 +527,66 @@ fn completion_offers_keywords_names_and_fields_and_typos_get_a_quick_fix() {
     assert_eq!(edit["range"], found[0]["range"]);
 }
 
+/// Once, one notification without its parameters ended the server, and a
+/// 60 MiB body that was not JSON was copied whole to stderr.
 #[test]
-fn a_client_sending_garbage_gets_a_clear_error_and_an_exit() {
+fn a_client_sending_malformed_messages_is_answered_and_served_on() {
+    let project = Project::new("lsp_malformed")
+        .file("agents.wf", AGENTS)
+        .file("flow.wf", FLOW);
+    let log = project.dir.join("stderr.log");
+    let mut client =
+        Client::start_with(&project, Stdio::from(std::fs::File::create(&log).unwrap()));
+    client.notify("textDocument/didOpen", Value::Null);
+    client.send(json!({ "jsonrpc": "2.0", "method": "textDocument/didChange" }));
+    // A request whose shape is wrong gets an error with its id.
+    client.send(json!({ "jsonrpc": "2.0", "id": 99, "params": {} }));
+    let answer = client.wait(|m| m["id"] == 99);
+    assert_eq!(answer["error"]["code"], -32600, "{answer}");
+    // A body of garbage, and one longer than any message is read.
+    let garbage = "x".repeat(60 << 20);
+    write!(
+        client.stdin,
+        "Content-Length: {}\r\n\r\n{garbage}",
+        garbage.len()
+    )
+    .unwrap();
+    let past = 4 * (16 << 20) + (1 << 20) + 1;
+    write!(client.stdin, "Content-Length: {past}\r\n\r\n").unwrap();
+    client.stdin.write_all(&vec![b' '; past]).unwrap();
+    // Still serving.
+    let flow = uri(&project, "flow.wf");
+    client.open(&flow, FLOW);
+    assert_eq!(client.diagnostics(&flow), Vec::<Value>::new());
+    let answer = client.request(
+        "textDocument/documentSymbol",
+        json!({ "textDocument": { "uri": flow } }),
+    );
+    assert_eq!(
+        answer["result"].as_array().map(Vec::len),
+        Some(2),
+        "{answer}"
+    );
+    client.request("shutdown", Value::Null);
+    client.notify("exit", Value::Null);
+    assert!(client.child.wait().unwrap().success());
+    let said = std::fs::read_to_string(&log).unwrap();
+    assert!(said.len() < 4096, "{} bytes of log", said.len());
+    assert!(said.contains("dropped `textDocument/didOpen`"), "{said}");
+    assert!(said.contains("not JSON"), "{said}");
+    assert!(said.contains("skipped a message of"), "{said}");
+}
+
+#[test]
+fn input_that_cannot_be_framed_gets_a_clear_error_and_an_exit() {
     let project = Project::new("lsp_garbage");
-    // Not JSON; and a length no memory is taken for (the body never comes).
+    // No length at all; and a length whose body never comes.
     let inputs: [(&[u8], &str); 2] = [
-        (b"Content-Length: 5\r\n\r\nhello", "malformed"),
-        (b"Content-Length: 99999999999999\r\n\r\n{}", "at most"),
+        (b"hello\r\n\r\n", "malformed header"),
+        (
+            b"Content-Length: 99999999999999\r\n\r\n{}",
+            "ended inside a message",
+        ),
     ];
     for (input, said) in inputs {
         let mut child = Command::new(env!("CARGO_BIN_EXE_wfc"))
