@@ -228,6 +228,9 @@ pub struct Agent {
     /// Every `run` or `compute` clause; the checker wants exactly one.
     pub bodies: Vec<AgentBody>,
     pub cwd: Option<Spanned<String>>,
+    /// A subprocess's extra environment: an object expression over `input` and
+    /// secrets, every value a string.
+    pub env: Option<Expr>,
     pub timeout: Option<Spanned<Millis>>,
     pub retry: Option<Ident>,
     pub breaker: Option<Ident>,

@@ -14,7 +14,8 @@ use std::collections::BTreeMap;
 pub trait Env {
     fn program(&self) -> &Declarations;
     /// Whether `secret("NAME")` may be read here: only where its value goes to a
-    /// service and nowhere else (an HTTP agent's headers).
+    /// service and nowhere else (an HTTP agent's headers, a subprocess's `env`, a
+    /// model's `key`).
     fn secrets_allowed(&self) -> bool {
         false
     }
@@ -113,7 +114,7 @@ fn secret(call: &Expr, args: &[Expr], allowed: bool, out: &mut Vec<Diagnostic>) 
             Diagnostic::new(
                 Code::MisplacedSecret,
                 call.span,
-                "a secret can only be read in an HTTP agent's `headers` or a language model's `key`",
+                "a secret can only be read in an HTTP agent's `headers`, a subprocess agent's `env` or a language model's `key`",
                 "its value could be recorded here",
             )
             .with_help("secrets go to services, never into values that are stored or shown"),

@@ -52,13 +52,16 @@ fn check_agent(agent: &Agent, program: &Declarations, out: &mut Vec<Diagnostic>)
             out,
         );
     }
+    if let Some(env) = &agent.env {
+        string_fields(env, "variable", agent, program, out);
+    }
     for body in &agent.bodies {
         if let AgentBody::Http(HttpAgent {
             headers: Some(headers),
             ..
         }) = body
         {
-            http_headers(headers, agent, program, out);
+            string_fields(headers, "header", agent, program, out);
         }
         if let AgentBody::Llm(llm) = body {
             language_model(llm, agent, program, out);
@@ -86,14 +89,21 @@ fn check_agent(agent: &Agent, program: &Declarations, out: &mut Vec<Diagnostic>)
     }
 }
 
-/// An HTTP agent's `headers`: an object over `input` whose every value is a string.
-fn http_headers(headers: &Expr, agent: &Agent, program: &Declarations, out: &mut Vec<Diagnostic>) {
+/// An HTTP agent's `headers` or a subprocess's `env`: an object over `input` and
+/// secrets whose every value is a string.
+fn string_fields(
+    object: &Expr,
+    what: &str,
+    agent: &Agent,
+    program: &Declarations,
+    out: &mut Vec<Diagnostic>,
+) {
     let mut env = InputOnly {
         secrets: true,
         ..InputOnly::compute(program, declared(&agent.input))
     };
-    let ty = type_of(headers, &mut env, out);
-    let ExprKind::Object(fields) = &headers.kind else {
+    let ty = type_of(object, &mut env, out);
+    let ExprKind::Object(fields) = &object.kind else {
         return;
     };
     let Type::Object(types) = ty else {
@@ -101,7 +111,7 @@ fn http_headers(headers: &Expr, agent: &Agent, program: &Declarations, out: &mut
     };
     for (name, value) in fields {
         if let Some(field) = types.get(&name.name) {
-            let context = format!("header `{}`", name.name);
+            let context = format!("{what} `{}`", name.name);
             expr::expect(field, &Type::String, value.span, &context, out);
         }
     }
@@ -186,7 +196,8 @@ pub(super) struct InputOnly<'p> {
     pub(super) input: Type,
     pub(super) place: &'static str,
     pub(super) help: &'static str,
-    /// In an HTTP agent's headers, `secret("NAME")` may be read.
+    /// In an HTTP agent's headers, a subprocess's `env` or a model's `key`,
+    /// `secret("NAME")` may be read.
     pub(super) secrets: bool,
 }
 

@@ -361,6 +361,7 @@ fn agent(
                     Some(dir) => base_dir.join(&dir.value),
                     None => base_dir,
                 },
+                env: agent.env.clone(),
             })
         }
     };

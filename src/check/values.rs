@@ -196,8 +196,61 @@ fn agent(agent: &Agent, out: &mut Vec<Diagnostic>) {
             }
         }
     }
+    if let Some(env) = &agent.env {
+        environment(env, agent, out);
+    }
     duration(agent.timeout.as_ref(), out);
     count(agent.capacity.as_ref(), "capacity", out);
+}
+
+/// A subprocess's `env`: only on an agent that runs a program, each name one a
+/// shell could read, and none of the `WFC_` names wfc itself sets.
+fn environment(env: &Expr, agent: &Agent, out: &mut Vec<Diagnostic>) {
+    let runs = agent.bodies.iter().any(|b| matches!(b, AgentBody::Run(_)));
+    if !runs && !agent.bodies.is_empty() {
+        out.push(
+            Diagnostic::new(
+                Code::InvalidEnv,
+                env.span,
+                format!(
+                    "agent `{}` runs no program, so `env` goes nowhere",
+                    agent.name.name
+                ),
+                "only a `run` agent has an environment",
+            )
+            .with_help("an HTTP agent sends secrets in `headers`, a language model in `key`"),
+        );
+    }
+    let ExprKind::Object(fields) = &env.kind else {
+        return;
+    };
+    for (name, _) in fields {
+        let valid = name
+            .name
+            .starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let problem = if !valid {
+            "is not an environment variable's name"
+        } else if name.name.to_ascii_uppercase().starts_with("WFC_") {
+            "is set by wfc itself"
+        } else {
+            continue;
+        };
+        out.push(
+            Diagnostic::new(
+                Code::InvalidEnv,
+                name.span,
+                format!("`{}` {problem}", name.name),
+                "this variable",
+            )
+            .with_help(
+                "a variable's name is letters, digits and `_`, and does not start with `WFC_`",
+            ),
+        );
+    }
 }
 
 fn language_model(llm: &LlmAgent, agent: &Agent, out: &mut Vec<Diagnostic>) {

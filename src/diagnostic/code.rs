@@ -86,6 +86,7 @@ codes! {
     EmptyCommand => "empty_command", Error;
     InvalidUrl => "invalid_url", Error;
     MisplacedSecret => "misplaced_secret", Error;
+    InvalidEnv => "invalid_env", Error;
     InvalidModelSetting => "invalid_model_setting", Error;
     // Shape of declarations.
     MissingAgentBody => "missing_agent_body", Error;

@@ -11,7 +11,8 @@ pub enum Builtin {
     Now,
     Concat,
     Range,
-    /// `secret("NAME")`: an environment variable, only in an HTTP agent's headers.
+    /// `secret("NAME")`: an environment variable, only in an HTTP agent's
+    /// headers, a subprocess agent's `env` or a language model's `key`.
     Secret,
 }
 

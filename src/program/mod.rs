@@ -114,6 +114,7 @@ impl AgentBody {
                 ..
             }) => secret_uses(headers),
             AgentBody::Llm(LlmRequest { key: Some(key), .. }) => secret_uses(key),
+            AgentBody::Run(Command { env: Some(env), .. }) => secret_uses(env),
             AgentBody::Http(_) | AgentBody::Llm(_) | AgentBody::Compute(_) | AgentBody::Run(_) => {
                 Vec::new()
             }
@@ -206,6 +207,9 @@ pub struct Command {
     pub program: PathBuf,
     pub args: Vec<String>,
     pub cwd: PathBuf,
+    /// Variables set beside the inherited environment: an object expression over
+    /// `input` and secrets, every value a string.
+    pub env: Option<Expr>,
 }
 
 /// A retry policy with its defaults applied.
@@ -520,6 +524,15 @@ impl Program {
             }
         }
         missing
+    }
+
+    /// The name of every secret some agent reads, once each, in name order.
+    pub fn secret_names(&self) -> BTreeSet<String> {
+        self.agents
+            .iter()
+            .flat_map(|agent| agent.body.secret_uses())
+            .map(|(name, _)| name)
+            .collect()
     }
 
     /// Whether `name` is a metric series the program declares or records.

@@ -4,6 +4,7 @@
 
 use super::error::{Abort, ErrorKind};
 use super::eval::{self, EvalError, Scope};
+use super::secrets::{HeaderScope, Secrets};
 use super::subprocess::{self, Exit, Invocation};
 use crate::clock::Clock;
 use crate::program::{Agent, AgentBody, Command};
@@ -19,6 +20,9 @@ pub struct AgentCall<'a> {
     pub attempt: u32,
     pub timeout: Option<Duration>,
     pub clock: &'a Clock,
+    /// Every secret of the program: none of their values is kept from what a
+    /// subprocess prints.
+    pub redact: &'a Secrets,
 }
 
 /// Why one invocation failed.
@@ -132,16 +136,26 @@ async fn run_process(
         ..Failure::new(kind, message)
     };
     let program = &command.written;
+    let mut env = vec![
+        ("WFC_EXECUTION_ID".into(), call.execution_id.into()),
+        ("WFC_STEP".into(), call.step.into()),
+        ("WFC_ATTEMPT".into(), call.attempt.to_string()),
+        ("WFC_AGENT".into(), call.agent.name.clone()),
+    ];
+    if let Some(object) = &command.env {
+        let secrets = Secrets::read(&call.agent.body);
+        let scope = HeaderScope {
+            compute: ComputeScope(call.input, call.clock),
+            secrets: &secrets,
+        };
+        let set = scope.strings(object, "variable", &call.agent.name);
+        env.extend(set.map_err(|failure| secrets.redact_failure(failure))?);
+    }
     let invocation = Invocation {
         program: command.program.clone(),
         args: command.args.clone(),
         cwd: command.cwd.clone(),
-        env: vec![
-            ("WFC_EXECUTION_ID".into(), call.execution_id.into()),
-            ("WFC_STEP".into(), call.step.into()),
-            ("WFC_ATTEMPT".into(), call.attempt.to_string()),
-            ("WFC_AGENT".into(), call.agent.name.clone()),
-        ],
+        env,
         stdin: call.input.to_string().into_bytes(),
         timeout: call.timeout,
     };
@@ -152,7 +166,13 @@ async fn run_process(
             "",
         )
     })?;
-    let stderr = finished.stderr_tail.as_str();
+    // Redacted before anything is cut from it or quoted: a kept tail that begins
+    // inside a secret loses the part that could be one.
+    let stderr = match finished.stderr_cut {
+        true => call.redact.redact_tail(&finished.stderr_tail),
+        false => call.redact.redact(&finished.stderr_tail),
+    };
+    let stderr = stderr.as_str();
     match finished.exit {
         Exit::TimedOut => {
             let limit = call.timeout.unwrap_or_default();
@@ -184,9 +204,14 @@ async fn run_process(
         return Err(failure(ErrorKind::InvalidOutput, message, stderr));
     }
     match serde_json::from_slice::<Value>(&finished.stdout) {
-        Ok(value) => Ok((value, (!stderr.is_empty()).then(|| stderr.to_string()))),
+        Ok(value) => Ok((
+            call.redact.redact_value(value),
+            (!stderr.is_empty()).then(|| stderr.to_string()),
+        )),
         Err(error) => {
-            let text = String::from_utf8_lossy(&finished.stdout);
+            let text = call
+                .redact
+                .redact(&String::from_utf8_lossy(&finished.stdout));
             let shown: String = text.trim().chars().take(80).collect();
             let message = if shown.is_empty() {
                 "the agent printed nothing; it must print one JSON value".to_string()

@@ -115,6 +115,7 @@ impl Run<'_> {
                         attempt: number,
                         timeout,
                         clock: &self.engine.clock,
+                        redact: &self.engine.secrets,
                     };
                     self.guarded(agent, step, request).await?
                 }

@@ -8,6 +8,7 @@ use super::mock::Mocks;
 use super::progress::{AttemptReport, Progress, StartReport};
 use super::recorder::Recorder;
 use super::scheduler::Scheduler;
+use super::secrets::Secrets;
 use super::RunError;
 use crate::ast::Expr;
 use crate::clock::{Clock, Timer};
@@ -47,6 +48,9 @@ pub struct Engine {
     recorder: Recorder,
     pub(super) scheduler: Scheduler,
     pub(super) clock: Clock,
+    /// The value of every secret the program reads, taken out of whatever a
+    /// subprocess prints (it inherits this process's environment).
+    pub(super) secrets: Secrets,
     progress: Arc<dyn Progress>,
     draining: AtomicBool,
     busy: AtomicUsize,
@@ -212,6 +216,7 @@ impl Engine {
         Engine {
             scheduler: Scheduler::new(capacities),
             clock,
+            secrets: Secrets::of_program(&program),
             program,
             sources,
             blobs,

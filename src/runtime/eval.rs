@@ -13,7 +13,8 @@ pub trait Scope {
     fn get(&self, name: &str) -> Option<&Value>;
     /// What `now()` reads: the engine's clock.
     fn now(&self) -> chrono::DateTime<chrono::Utc>;
-    /// What `secret("NAME")` reads; only an HTTP agent's headers see any.
+    /// What `secret("NAME")` reads; only an HTTP agent's headers, a
+    /// subprocess's `env` and a model's `key` see any.
     fn secret(&self, _name: &str) -> Option<String> {
         None
     }

@@ -5,10 +5,10 @@
 
 use super::agent::{AgentCall, ComputeScope, Failure};
 use super::error::ErrorKind;
-use super::eval;
+use super::secrets::{HeaderScope, Secrets};
 use super::subprocess::MAX_STDOUT;
 use crate::ast::HttpMethod;
-use crate::program::{AgentBody, HttpRequest};
+use crate::program::HttpRequest;
 use serde_json::Value;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -110,18 +110,8 @@ async fn send(
             compute: ComputeScope(call.input, call.clock),
             secrets,
         };
-        let headers = eval::eval(headers, &scope).map_err(|e| {
-            Failure::new(
-                ErrorKind::Expression,
-                format!("headers of `{}`: {}", call.agent.name, e.message),
-            )
-        })?;
-        for (name, value) in headers.as_object().into_iter().flatten() {
-            let Some(value) = value.as_str() else {
-                let message = format!("header `{name}` is {}, not a string", eval::describe(value));
-                return Err(Failure::new(ErrorKind::Expression, message));
-            };
-            builder = builder.header(name.as_str(), value);
+        for (name, value) in scope.strings(headers, "header", &call.agent.name)? {
+            builder = builder.header(name, value);
         }
     }
     exchange(builder, &request.url, call.timeout).await
@@ -178,100 +168,6 @@ pub(super) async fn exchange(
                 ))
             }),
         None => exchange.await,
-    }
-}
-
-/// The secrets an agent reads, with their values.
-pub(super) struct Secrets(Vec<(String, String)>);
-
-impl Secrets {
-    pub(super) fn read(body: &AgentBody) -> Secrets {
-        let values = body
-            .secret_uses()
-            .into_iter()
-            .filter_map(|(name, _)| crate::secrets::get(&name).map(|value| (name, value)))
-            .collect();
-        Secrets(values)
-    }
-
-    pub(super) fn sends_any(&self) -> bool {
-        !self.0.is_empty()
-    }
-
-    /// A service may echo a credential back, in an error or in its answer: none
-    /// reaches a message, the store or a screen.
-    pub(super) fn redact_result<T: Redact>(
-        &self,
-        result: Result<T, Failure>,
-    ) -> Result<T, Failure> {
-        match result {
-            Ok(value) => Ok(value.redact(self)),
-            Err(failure) => Err(Failure {
-                message: self.redact(&failure.message),
-                ..failure
-            }),
-        }
-    }
-
-    fn redact(&self, text: &str) -> String {
-        let mut text = text.to_string();
-        for (name, value) in &self.0 {
-            text = text.replace(value, &format!("[secret {name}]"));
-        }
-        text
-    }
-
-    fn redact_value(&self, value: Value) -> Value {
-        match value {
-            Value::String(s) => Value::String(self.redact(&s)),
-            Value::Array(items) => {
-                Value::Array(items.into_iter().map(|v| self.redact_value(v)).collect())
-            }
-            Value::Object(fields) => Value::Object(
-                fields
-                    .into_iter()
-                    .map(|(k, v)| (self.redact(&k), self.redact_value(v)))
-                    .collect(),
-            ),
-            other => other,
-        }
-    }
-}
-
-/// What an agent's answer holds that may echo a secret.
-pub(super) trait Redact {
-    fn redact(self, secrets: &Secrets) -> Self;
-}
-
-impl Redact for Value {
-    fn redact(self, secrets: &Secrets) -> Value {
-        secrets.redact_value(self)
-    }
-}
-
-/// What headers (and a model's key) see: the call's input and time, and the
-/// agent's secrets.
-pub(super) struct HeaderScope<'a> {
-    pub(super) compute: ComputeScope<'a>,
-    pub(super) secrets: &'a Secrets,
-}
-
-impl eval::Scope for HeaderScope<'_> {
-    fn input(&self) -> &Value {
-        self.compute.input()
-    }
-
-    fn get(&self, name: &str) -> Option<&Value> {
-        self.compute.get(name)
-    }
-
-    fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        self.compute.now()
-    }
-
-    fn secret(&self, name: &str) -> Option<String> {
-        let found = self.secrets.0.iter().find(|(n, _)| n == name);
-        found.map(|(_, value)| value.clone())
     }
 }
 

@@ -7,7 +7,8 @@
 use super::agent::{AgentCall, Answer, ComputeScope, Failure};
 use super::error::ErrorKind;
 use super::eval;
-use super::http::{self, HeaderScope, Redact, Secrets};
+use super::http;
+use super::secrets::{HeaderScope, Redact, Secrets};
 use crate::ast::{Template, TemplatePart};
 use crate::program::LlmRequest;
 use crate::store::Tokens;

@@ -16,6 +16,7 @@ mod recorder;
 mod retry;
 pub use retry::window as retry_window;
 mod scheduler;
+mod secrets;
 mod steps;
 mod subprocess;
 pub mod worker;

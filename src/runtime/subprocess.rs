@@ -48,6 +48,8 @@ pub struct Finished {
     /// Whether stdout passed [`MAX_STDOUT`] (and was cut there).
     pub stdout_overflow: bool,
     pub stderr_tail: String,
+    /// Whether the agent wrote more to stderr than the tail keeps.
+    pub stderr_cut: bool,
 }
 
 /// Runs the invocation to completion or timeout. An `Err` means the program could
@@ -95,12 +97,16 @@ pub async fn run(invocation: Invocation) -> std::io::Result<Finished> {
     };
     drop(guard);
     Ok(match exit {
-        Some(status) => Finished {
-            exit: Exit::Status(status?),
-            stdout: out.bytes,
-            stdout_overflow: out.overflow,
-            stderr_tail: err.finish(),
-        },
+        Some(status) => {
+            let stderr_tail = err.finish();
+            Finished {
+                exit: Exit::Status(status?),
+                stdout: out.bytes,
+                stdout_overflow: out.overflow,
+                stderr_tail,
+                stderr_cut: err.cut,
+            }
+        }
         None => {
             let _ = child.wait().await;
             Finished {
@@ -108,6 +114,7 @@ pub async fn run(invocation: Invocation) -> std::io::Result<Finished> {
                 stdout: Vec::new(),
                 stdout_overflow: false,
                 stderr_tail: String::new(),
+                stderr_cut: false,
             }
         }
     })
@@ -194,6 +201,8 @@ impl Bounded {
 struct Tail {
     bytes: Vec<u8>,
     keep: usize,
+    /// Whether anything was dropped from the front.
+    cut: bool,
 }
 
 impl Tail {
@@ -201,6 +210,7 @@ impl Tail {
         Tail {
             bytes: Vec::new(),
             keep,
+            cut: false,
         }
     }
 
@@ -209,14 +219,16 @@ impl Tail {
             self.bytes.extend_from_slice(chunk);
             if self.bytes.len() > self.keep * 2 {
                 self.bytes.drain(..self.bytes.len() - self.keep);
+                self.cut = true;
             }
         })
         .await
     }
 
-    fn finish(mut self) -> String {
+    fn finish(&mut self) -> String {
         if self.bytes.len() > self.keep {
             self.bytes.drain(..self.bytes.len() - self.keep);
+            self.cut = true;
         }
         String::from_utf8_lossy(&self.bytes).into_owned()
     }

@@ -272,6 +272,7 @@ impl Lower {
             output: None,
             bodies: Vec::new(),
             cwd: None,
+            env: None,
             timeout: None,
             retry: None,
             breaker: None,
@@ -309,6 +310,7 @@ impl Lower {
                     .bodies
                     .push(AgentBody::Compute(lower_expr(self, value))),
                 Rule::agent_cwd => agent.cwd = Some(self.string(value)),
+                Rule::agent_env => agent.env = Some(lower_expr(self, value)),
                 Rule::agent_timeout => agent.timeout = Some(self.duration(value)),
                 Rule::agent_retry => agent.retry = Some(self.ident(value)),
                 Rule::agent_breaker => agent.breaker = Some(self.ident(value)),
@@ -855,6 +857,7 @@ fn property_name(rule: Rule) -> &'static str {
         Rule::agent_input | Rule::workflow_input => "input",
         Rule::agent_output | Rule::workflow_output => "output",
         Rule::agent_cwd => "cwd",
+        Rule::agent_env => "env",
         Rule::agent_timeout | Rule::call_timeout => "timeout",
         Rule::agent_retry | Rule::call_retry | Rule::workflow_retry => "retry",
         Rule::agent_breaker => "breaker",

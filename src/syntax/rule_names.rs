@@ -372,6 +372,7 @@ fn human_name(rule: Rule) -> &'static str {
         Rule::agent_output => "`output`",
         Rule::agent_run => "`run`",
         Rule::agent_cwd => "`cwd`",
+        Rule::agent_env => "`env`",
         Rule::agent_compute => "`compute`",
         Rule::agent_timeout | Rule::call_timeout => "`timeout`",
         Rule::agent_retry | Rule::call_retry | Rule::workflow_retry => "`retry`",

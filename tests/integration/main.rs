@@ -22,6 +22,7 @@ mod robustness;
 mod run;
 mod scale;
 mod scoping;
+mod secrets;
 mod serve;
 mod server;
 mod support;

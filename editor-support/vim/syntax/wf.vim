@@ -25,7 +25,7 @@ syntax keyword wfControl when else for in parallel limit try catch fail emit wai
 " `as` is reserved only in `catch kind, … as name`.
 syntax match wfControl /\<as\>\ze\s\+\h/
 syntax keyword wfLogical and or not
-syntax keyword wfProperty department skills run compute cwd timeout capacity version title kpi by weight team size pursued_by
+syntax keyword wfProperty department skills run compute cwd env timeout capacity version title kpi by weight team size pursued_by
 syntax keyword wfProperty attempts backoff exponential linear constant factor max jitter none full equal retry_on
 syntax keyword wfProperty open_after failures within cool_down cron event manual per dead_letter run_once skip unit description
 " `metric` reads one in a trigger, and declares one at the start of a line.
