@@ -127,7 +127,11 @@ mod tests {
         for _ in 0..300 {
             let name = word();
             let found = closest(&name, candidates.iter().map(String::as_str));
-            assert_eq!(found.map(str::to_string), naive(&name, &candidates), "{name}");
+            assert_eq!(
+                found.map(str::to_string),
+                naive(&name, &candidates),
+                "{name}"
+            );
         }
     }
 }

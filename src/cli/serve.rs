@@ -17,9 +17,15 @@ pub struct ServeArgs {
     /// Where the HTTP API listens. Beyond loopback a token is required.
     #[arg(long, default_value = "127.0.0.1:7878")]
     listen: SocketAddr,
-    /// The token mutating HTTP requests must carry (default: $WFC_TOKEN).
+    /// The token every HTTP request but /health must carry, as `Authorization:
+    /// Bearer <token>` or the dashboard's sign-in (default: $WFC_TOKEN).
     #[arg(long, env = "WFC_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// A host name requests may give as `Host`, besides this server's addresses
+    /// and `localhost` (repeat for more): the name a proxy or DNS gives it.
+    /// Requests naming any other host are refused (DNS rebinding).
+    #[arg(long = "allowed-host", value_name = "NAME[:PORT]")]
+    allowed_hosts: Vec<String>,
     /// Re-check files when they change and apply them when they are valid.
     #[arg(long)]
     watch: bool,
@@ -77,6 +83,7 @@ pub fn serve(args: ServeArgs, db: &DbArgs) -> Result<ExitCode, Error> {
         db: super::db_location(db),
         listen: args.listen,
         token: args.token.filter(|t| !t.is_empty()),
+        allowed_hosts: args.allowed_hosts,
         watch: args.watch,
         grace: args.grace,
         idle_timeout: args.idle_timeout,

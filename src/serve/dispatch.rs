@@ -547,6 +547,7 @@ workflow w { on nightly chain noop }
             looks: Default::default(),
             role: super::super::Role::Both,
             wake: Default::default(),
+            sessions: Default::default(),
         });
         let (stop, stopped) = watch::channel(false);
         let dispatcher = tokio::spawn(run(state, false, stopped));

@@ -36,15 +36,21 @@ const MAX_HEADERS: usize = 64;
 /// The most executions one `GET /executions` lists; more are pages (`before`).
 pub const MAX_LIST: usize = 1000;
 
+/// The address a request's connection comes from.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub std::net::SocketAddr);
+
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<State>,
+    hosts: super::guard::Hosts,
     idle_timeout: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
-    let router = Router::new()
+    let mut router = Router::new()
         .route("/", get(super::dashboard::index))
         .route("/login", post(super::dashboard::login))
+        .route("/logout", post(super::dashboard::logout))
         .route("/health", get(health))
         .route("/events/{name}", post(post_event))
         .route("/metrics/{name}", post(post_metric))
@@ -66,10 +72,18 @@ pub async fn serve(
         .route("/executions", get(list_executions))
         .route("/executions/{id}", get(get_execution))
         .route("/executions/{id}/cancel", post(cancel))
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") });
+    for (path, _, _) in super::dashboard::ASSETS {
+        router = router.route(path, get(asset));
+    }
+    let router = router
         .layer(middleware::from_fn_with_state(state.clone(), authorize))
         .layer(middleware::from_fn(limits))
         .layer(middleware::map_response(json_errors))
+        .layer(middleware::from_fn_with_state(
+            Arc::new(hosts),
+            super::guard::guard,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state);
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
@@ -79,8 +93,8 @@ pub async fn serve(
             accepted = listener.accept() => accepted,
             _ = stop.changed() => break,
         };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
+        let (stream, client) = match accepted {
+            Ok(accepted) => accepted,
             Err(error) => {
                 // Out of file descriptors, most likely: wait for some to close.
                 tracing::warn!(%error, "cannot accept a connection");
@@ -92,7 +106,8 @@ pub async fn serve(
             tokio::spawn(refuse_busy(stream));
             continue;
         };
-        let service = TowerToHyperService::new(router.clone());
+        let service =
+            TowerToHyperService::new(router.clone().layer(axum::Extension(ClientAddr(client))));
         let mut stop = stop.clone();
         while connections.try_join_next().is_some() {}
         connections.spawn(async move {
@@ -138,16 +153,23 @@ async fn authorize(Shared(state): Shared<Arc<State>>, request: Request, next: Ne
     let Some(token) = &state.token else {
         return next.run(request).await;
     };
-    if matches!(request.uri().path(), "/health" | "/login") {
+    let path = request.uri().path();
+    let open = matches!(path, "/health" | "/login" | "/logout")
+        || super::dashboard::ASSETS
+            .iter()
+            .any(|(at, _, _)| *at == path);
+    if open {
         return next.run(request).await;
     }
     let headers = request.headers();
-    let given = headers
+    let bearer = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .or_else(|| super::dashboard::cookie_token(headers));
-    if given.is_some_and(|given| same(given.as_bytes(), token.as_bytes())) {
+        .is_some_and(|given| same(given.as_bytes(), token.as_bytes()));
+    let signed_in =
+        || super::dashboard::cookie_session(headers).is_some_and(|id| state.sessions.valid(id));
+    if bearer || signed_in() {
         next.run(request).await
     } else if request.uri().path() == "/" {
         super::dashboard::login_page(StatusCode::UNAUTHORIZED, "")
@@ -158,6 +180,12 @@ async fn authorize(Shared(state): Shared<Arc<State>>, request: Request, next: Ne
         )
         .into_response()
     }
+}
+
+/// One of the dashboard's files.
+async fn asset(uri: axum::http::Uri) -> Response {
+    super::dashboard::asset(uri.path())
+        .unwrap_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such endpoint").into_response())
 }
 
 /// Compares in time that depends on the lengths only, not on where they differ.

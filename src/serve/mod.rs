@@ -6,7 +6,9 @@ mod alerts;
 mod analysis;
 mod dashboard;
 mod dispatch;
+mod guard;
 mod http;
+mod sessions;
 mod stream;
 mod workflows;
 
@@ -28,6 +30,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Required on every mutating request when set; required to listen beyond loopback.
     pub token: Option<String>,
+    /// Names besides addresses and `localhost` that requests may give as `Host`.
+    pub allowed_hosts: Vec<String>,
     /// Re-check changed files and apply them when they are valid.
     pub watch: bool,
     /// How long running steps may take to finish on shutdown.
@@ -105,6 +109,8 @@ pub struct State {
     /// Wakes the dispatcher before its tick: an event or sample posted to this
     /// server, or announced by another process on PostgreSQL.
     pub wake: Arc<tokio::sync::Notify>,
+    /// The dashboard's signed-in browsers and their sign-in attempts.
+    pub sessions: sessions::Sessions,
 }
 
 impl State {
@@ -205,6 +211,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         looks: stream::Looks::default(),
         role: config.role,
         wake: Arc::new(tokio::sync::Notify::new()),
+        sessions: sessions::Sessions::default(),
     });
     let me = crate::runtime::worker::me();
     me.serve(config.lease);
@@ -221,6 +228,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         Some(tokio::spawn(http::serve(
             listener,
             state.clone(),
+            guard::Hosts::new(&config.allowed_hosts),
             config.idle_timeout,
             stop_rx.clone(),
         )))

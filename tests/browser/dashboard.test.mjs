@@ -70,6 +70,8 @@ before(async () => {
     args: [
       "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
       "--disable-background-networking", "--disable-component-update", "--disable-sync",
+      // Another host name for this machine: what DNS rebinding makes of one.
+      "--host-resolver-rules=MAP rebound.test 127.0.0.1",
     ],
   });
   server = await serve();
@@ -84,6 +86,10 @@ async function open(base = server.base) {
   const page = await browser.newPage();
   const problems = [];
   page.on("pageerror", (error) => problems.push(error.message));
+  // The page's own policy must not block anything of its own.
+  page.on("console", (message) => {
+    if (/Content Security Policy/i.test(message.text())) problems.push(message.text());
+  });
   await page.goto(base + "/");
   await page.locator("#live", { hasText: "live" }).waitFor();
   return { page, problems };
@@ -266,6 +272,100 @@ test("a server with a token shows a sign-in page first, then the dashboard", asy
     assert.equal(api.status, 401, "the API still wants the token without the cookie");
     await page.close();
   } finally {
+    guarded.child.kill();
+  }
+});
+
+/** A page another program serves on another port of this host: what it answers
+ * at each path, and the Cookie headers it was sent. */
+async function otherSite(pages) {
+  const cookies = [];
+  const site = createServer((request, response) => {
+    cookies.push(request.headers.cookie || "");
+    response.setHeader("content-type", "text/html");
+    response.end(pages[request.url] || "");
+  });
+  await new Promise((resolve) => site.listen(0, "127.0.0.1", resolve));
+  return { site, cookies, base: `http://127.0.0.1:${site.address().port}` };
+}
+
+/** A page that posts a text/plain form to `target` and fetches it without CORS. */
+const attack = (target) => `<!doctype html><body>
+<form id="f" method="post" action="${target}" enctype="text/plain"><input name='{"n":1,"x":"' value='"}'></form>
+<script>
+fetch(${JSON.stringify(target)}, { method: "POST", mode: "no-cors", body: '{"n": 2}' })
+  .finally(() => document.getElementById("f").submit());
+</script></body>`;
+
+const executions = async (base, headers = {}) =>
+  (await (await fetch(base + "/executions", { headers })).json()).executions.length;
+
+test("a page on another port cannot start runs on the tokenless loopback default", async () => {
+  const before = await executions(server.base);
+  const { site, base } = await otherSite({ "/": attack(server.base + "/workflows/twice/runs") });
+  try {
+    const page = await browser.newPage();
+    const answers = [];
+    page.on("response", (r) => { if (r.url().startsWith(server.base)) answers.push(r.status()); });
+    // The form is sent once the fetch has its answer.
+    await page.goto(base + "/");
+    await page.waitForURL(server.base + "/workflows/twice/runs");
+    assert.deepEqual(answers, [403, 403], "the fetch and the form were refused");
+    assert.match(await page.textContent("body"), /only this server's own pages/);
+    await page.close();
+  } finally {
+    site.close();
+  }
+  assert.equal(await executions(server.base), before, "nothing started");
+});
+
+test("a name rebound to this machine is refused, page and API alike", async () => {
+  const page = await browser.newPage();
+  const response = await page.goto(server.base.replace("127.0.0.1", "rebound.test") + "/executions");
+  assert.equal(response.status(), 400);
+  assert.match(await page.textContent("body"), /does not name this server/);
+  await page.close();
+});
+
+test("with a token, a signed-in browser's cookie neither leaks the token nor lets another port act", async () => {
+  const token = "s3cret-cross-site";
+  const guarded = await serve(["--token", token]);
+  const auth = { authorization: `Bearer ${token}` };
+  const { site, cookies, base } = await otherSite({
+    "/run": attack(guarded.base + "/workflows/twice/runs"),
+    "/cancel": attack(guarded.base + "/executions/01234567/cancel"),
+  });
+  try {
+    const page = await browser.newPage();
+    await page.goto(guarded.base + "/");
+    await page.fill("input[name=token]", token);
+    await page.click("button[type=submit]");
+    await page.locator("#live", { hasText: "live" }).waitFor();
+    const before = await executions(guarded.base, auth);
+    for (const path of ["/run", "/cancel"]) {
+      const answers = [];
+      page.removeAllListeners("response");
+      page.on("response", (r) => { if (r.url().startsWith(guarded.base)) answers.push(r.status()); });
+      await page.goto(base + path);
+      await page.waitForURL((url) => url.href.startsWith(guarded.base));
+      assert.deepEqual(answers, [403, 403], `${path}: the fetch and the form were refused`);
+    }
+    assert.equal(await executions(guarded.base, auth), before, "nothing started");
+    // Browsers send a host's cookies to all its ports: the other site got the
+    // session cookie, never the token.
+    assert.ok(cookies.some((c) => c.includes("wfc_session=")), cookies.join("; "));
+    assert.ok(cookies.every((c) => !c.includes(token)), cookies.join("; "));
+    // The dashboard itself still acts, and signing out ends the session.
+    await page.goto(guarded.base + "/");
+    await startFromForm(page, "twice", () => page.fill("input[name=n]", "4"));
+    await page.locator("#run-message", { hasText: "Started" }).waitFor();
+    await page.click("#sign-out button");
+    await page.locator("input[name=token]").waitFor();
+    const again = await page.goto(guarded.base + "/executions");
+    assert.equal(again.status(), 401);
+    await page.close();
+  } finally {
+    site.close();
     guarded.child.kill();
   }
 });

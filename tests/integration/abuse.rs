@@ -488,7 +488,7 @@ fn every_http_error_is_json() {
         );
     }
     let (status, error) = server.raw(&format!(
-        "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Big: {}\r\n\r\n",
+        "GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nX-Big: {}\r\n\r\n",
         "h".repeat(20_000)
     ));
     assert_eq!(status, 431, "{error}");
@@ -520,7 +520,7 @@ fn slow_clients_cannot_starve_the_server() {
         idle.push(stream);
     }
     // Over the limit, a connection is told so at once instead of hanging.
-    let (status, error) = server.raw("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    let (status, error) = server.raw("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n");
     assert_eq!(status, 503, "{error}");
     assert!(error["error"]
         .as_str()
@@ -568,7 +568,11 @@ fn half_sent_and_idle_connections_are_closed_after_the_idle_timeout() {
     );
     // A kept-alive connection is served, then closed once idle.
     let mut kept = connect();
-    std::io::Write::write_all(&mut kept, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    std::io::Write::write_all(
+        &mut kept,
+        b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n",
+    )
+    .unwrap();
     let mut buffer = [0u8; 4096];
     let n = std::io::Read::read(&mut kept, &mut buffer).unwrap();
     assert!(String::from_utf8_lossy(&buffer[..n]).starts_with("HTTP/1.1 200"));

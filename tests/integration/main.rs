@@ -4,6 +4,7 @@ mod abuse;
 mod alerts;
 mod cli;
 mod clock;
+mod cross_site;
 mod dashboard;
 mod diagnostics;
 mod examples;

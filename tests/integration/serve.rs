@@ -655,8 +655,11 @@ fn the_dashboard_page_its_sign_in_and_the_version_diff_are_served() {
     let cookie_header = format!("Cookie: {}\r\n", cookie.split(';').next().unwrap());
     let dashboard = get("/", &cookie_header);
     assert!(
-        dashboard.starts_with("HTTP/1.1 200") && dashboard.contains("EventSource(\"/stream\")")
+        dashboard.starts_with("HTTP/1.1 200") && dashboard.contains("src=\"/dashboard.js\""),
+        "{dashboard}"
     );
+    let script = get("/dashboard.js", "");
+    assert!(script.contains("EventSource(\"/stream\")"), "{script}");
     let catalogue = get("/workflows", &cookie_header);
     assert!(catalogue.starts_with("HTTP/1.1 200"), "{catalogue}");
     let (_, workflows) = server.http("GET", "/workflows", None, Some("t0k"));

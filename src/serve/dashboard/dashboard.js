@@ -1,0 +1,691 @@
+"use strict";
+const $ = (selector) => document.querySelector(selector);
+const text = (value) => document.createTextNode(value == null ? "" : String(value));
+function cell(row, value, className) {
+  const td = row.insertCell();
+  td.append(text(value));
+  if (className) td.className = className;
+  return td;
+}
+async function api(path, options) {
+  const response = await fetch(path, options);
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(body.error || response.statusText);
+  return body;
+}
+
+// ---- Tabs -----------------------------------------------------------------
+for (const tab of document.querySelectorAll("[role=tab]")) {
+  tab.addEventListener("click", () => {
+    for (const other of document.querySelectorAll("[role=tab]")) {
+      other.setAttribute("aria-selected", String(other === tab));
+      $("#" + other.dataset.panel).hidden = other !== tab;
+    }
+    if (tab.dataset.panel === "management") {
+      loadWorkflows(); loadStats(); loadGoals(); loadMetrics(); loadFailures(); loadHistory(true);
+    }
+  });
+}
+
+// ---- The trigger form, generated from the input's JSON Schema --------------
+let workflows = [];
+const optional = (schema) => Array.isArray(schema.anyOf) && schema.anyOf.some((s) => s.type === "null");
+const required = (schema) => optional(schema) ? schema.anyOf.find((s) => s.type !== "null") : schema;
+
+// Why `value` does not fit `schema` (the same rules the API applies), or null.
+function mismatch(schema, value, path) {
+  if (value === null) return optional(schema) || schema.type === "null" ? null : `${path} is missing`;
+  const wanted = required(schema);
+  switch (wanted.type) {
+    case "number": return typeof value === "number" && isFinite(value) ? null : `${path} must be a number`;
+    case "string": return typeof value === "string" ? null : `${path} must be a string`;
+    case "boolean": return typeof value === "boolean" ? null : `${path} must be true or false`;
+    case "array":
+      if (!Array.isArray(value)) return `${path} must be a list`;
+      for (const [i, item] of value.entries()) {
+        const problem = mismatch(wanted.items || {}, item, `${path}[${i}]`);
+        if (problem) return problem;
+      }
+      return null;
+    case "object": {
+      if (typeof value !== "object" || Array.isArray(value)) return `${path} must be an object`;
+      for (const [name, field] of Object.entries(wanted.properties || {})) {
+        const problem = mismatch(field, name in value ? value[name] : null, path ? `${path}.${name}` : name);
+        if (problem) return problem;
+      }
+      return null;
+    }
+    default: return null;
+  }
+}
+
+function renderForm() {
+  const workflow = workflows.find((w) => w.name === $("#run-workflow").value);
+  const fields = $("#run-fields");
+  fields.replaceChildren();
+  $("#run-message").replaceChildren();
+  const properties = workflow && workflow.input && workflow.input.properties;
+  if (workflow && workflow.input && !properties) {
+    fields.append(field("input", workflow.input));
+  }
+  for (const [name, schema] of Object.entries(properties || {})) {
+    fields.append(field(name, schema));
+  }
+  if (workflow && workflow.missing_secrets.length) {
+    $("#run-message").append(text("Cannot run here: " + workflow.missing_secrets.join("; ")));
+    $("#run-message").className = "error";
+  }
+}
+
+function field(name, schema) {
+  const label = document.createElement("label");
+  const caption = document.createElement("span");
+  caption.append(text(optional(schema) ? `${name} (optional)` : name));
+  const type = required(schema).type;
+  let input;
+  if (type === "boolean") {
+    input = document.createElement("input");
+    input.type = "checkbox";
+  } else if (type === "number" || type === "string") {
+    input = document.createElement("input");
+    input.type = "text";
+    if (type === "number") input.inputMode = "decimal";
+  } else {
+    input = document.createElement("textarea");
+    input.placeholder = "JSON";
+  }
+  input.name = name;
+  input.dataset.kind = type || "json";
+  const problem = document.createElement("span");
+  problem.className = "error";
+  problem.setAttribute("role", "alert");
+  label.append(caption, input, problem);
+  return label;
+}
+
+// The form's value, or the problem of each field that does not fit.
+function formValue(workflow) {
+  const value = {};
+  const problems = [];
+  for (const input of $("#run-fields").querySelectorAll("input, textarea")) {
+    const name = input.name;
+    const schema = workflow.input.properties ? workflow.input.properties[name] : workflow.input;
+    let v = null;
+    if (input.dataset.kind === "boolean") v = input.checked;
+    else if (input.value.trim() === "") v = null;
+    else if (input.dataset.kind === "number") v = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(input.value.trim()) ? Number(input.value) : input.value;
+    else if (input.dataset.kind === "string") v = input.value;
+    else {
+      try { v = JSON.parse(input.value); } catch (e) { problems.push([input, `${name} is not JSON: ${e.message}`]); continue; }
+    }
+    const problem = mismatch(schema, v, name);
+    if (problem) problems.push([input, problem]);
+    if (v !== null) value[name] = v;
+  }
+  return { value: workflow.input.properties ? value : value.input, problems };
+}
+
+$("#run-workflow").addEventListener("change", renderForm);
+$("#run-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const workflow = workflows.find((w) => w.name === $("#run-workflow").value);
+  if (!workflow) return;
+  for (const alert of $("#run-fields").querySelectorAll("[role=alert]")) alert.replaceChildren();
+  const message = $("#run-message");
+  message.replaceChildren();
+  let input = {};
+  if (workflow.input) {
+    const { value, problems } = formValue(workflow);
+    if (problems.length) {
+      for (const [field, problem] of problems) field.nextElementSibling.append(text(problem));
+      message.className = "error";
+      message.append(text("Not sent: fix the fields above."));
+      return;
+    }
+    input = value === undefined ? null : value;
+  }
+  try {
+    const started = await api(`/workflows/${encodeURIComponent(workflow.name)}/runs`, {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(input),
+    });
+    message.className = "";
+    message.append(text(`Started ${started.execution}`));
+    showExecution(started.execution);
+  } catch (error) {
+    message.className = "error";
+    message.append(text(error.message));
+  }
+});
+
+// ---- Live executions --------------------------------------------------------
+const rows = new Map();
+let selected = null;
+function connect() {
+  const source = new EventSource("/stream");
+  source.onopen = () => { $("#live").replaceChildren(text("live")); };
+  source.onerror = () => { $("#live").replaceChildren(text("reconnecting…")); };
+  source.addEventListener("execution", (event) => {
+    const e = JSON.parse(event.data);
+    let row = rows.get(e.id);
+    if (!row) {
+      row = document.createElement("tr");
+      row.className = "pick";
+      row.dataset.id = e.id;
+      row.addEventListener("click", () => showExecution(e.id));
+      rows.set(e.id, row);
+      $("#executions tbody").prepend(row);
+    }
+    row.replaceChildren();
+    cell(row, e.id.slice(-8));
+    cell(row, e.workflow);
+    cell(row, e.status, "status " + e.status);
+    cell(row, e.trigger || "-");
+    cell(row, e.started_at);
+    cell(row, e.running ? `${e.attempts} (${e.running} running)` : e.attempts);
+    if (selected === e.id) showExecution(e.id);
+    if (e.status === "failed") loadDeadLetters();
+    loadAgentsSoon();
+    if (e.status !== "running") refreshManagementSoon();
+  });
+}
+
+// A finished execution moves the figures of the management tab, when it is shown.
+let managementPending = false;
+function refreshManagementSoon() {
+  if (managementPending || $("#management").hidden) return;
+  managementPending = true;
+  setTimeout(() => {
+    managementPending = false;
+    loadStats(); loadGoals(); loadMetrics(); loadFailures();
+  }, 1000);
+}
+
+// Agents' load changes with every step; one look per half second is enough.
+let agentsPending = false;
+function loadAgentsSoon() {
+  if (agentsPending) return;
+  agentsPending = true;
+  setTimeout(() => { agentsPending = false; loadAgents(); }, 500);
+}
+async function loadAgents() {
+  const agents = (await api("/agents")).agents;
+  const body = $("#agents tbody");
+  body.replaceChildren();
+  for (const agent of agents) {
+    const row = body.insertRow();
+    row.dataset.agent = agent.name;
+    cell(row, agent.name);
+    cell(row, agent.department || "-");
+    cell(row, agent.capacity ? `${agent.in_flight} / ${agent.capacity}` : String(agent.in_flight), "load");
+    const b = agent.breaker;
+    cell(row, !b ? "-" : b.state === "closed" ? "closed" : `${b.state}, trial at ${b.trial_at}`, "breaker");
+  }
+}
+
+async function loadDeadLetters() {
+  const letters = (await api("/dead-letters")).dead_letters;
+  const body = $("#dead-letters tbody");
+  body.replaceChildren();
+  $("#dead-letters-empty").hidden = letters.length > 0;
+  for (const letter of letters) {
+    const row = body.insertRow();
+    row.dataset.id = String(letter.id);
+    cell(row, letter.id);
+    cell(row, letter.workflow);
+    cell(row, letter.created_at);
+    cell(row, letter.error && letter.error.message);
+    cell(row, letter.replayed_by ? letter.replayed_by.slice(-8) : "-");
+    const actions = row.insertCell();
+    const replay = document.createElement("button");
+    replay.append(text("Replay"));
+    replay.addEventListener("click", async () => {
+      try {
+        const started = await api(`/dead-letters/${letter.id}/replay`, { method: "POST" });
+        showExecution(started.execution);
+      } catch (error) { alert(error.message); }
+      loadDeadLetters();
+    });
+    const drop = document.createElement("button");
+    drop.append(text("Drop"));
+    drop.addEventListener("click", async () => {
+      if (!confirm(`Drop dead letter ${letter.id}? Its input is lost.`)) return;
+      try { await api(`/dead-letters/${letter.id}/drop`, { method: "POST" }); }
+      catch (error) { alert(error.message); }
+      loadDeadLetters();
+    });
+    actions.append(replay, drop);
+  }
+}
+
+async function showExecution(id) {
+  selected = id;
+  const timeline = await api(`/executions/${encodeURIComponent(id)}`);
+  const execution = timeline.execution;
+  $("#detail").hidden = false;
+  $("#detail-id").replaceChildren(text(id));
+  const status = $("#detail-status");
+  status.replaceChildren(text(execution.status));
+  status.className = "status " + execution.status;
+  const agents = [...new Set(timeline.attempts.map((a) => a.agent).filter(Boolean))];
+  $("#detail-agents").replaceChildren(text(agents.join(", ") || "none yet"));
+  $("#cancel").hidden = execution.status !== "running" && execution.status !== "queued";
+  $("#cancel").dataset.id = id;
+  gantt(execution, timeline.attempts);
+  drawGraph(execution.workflow, timeline.attempts).catch(() => $("#graph").replaceChildren());
+  const outcome = execution.error ? execution.error : execution.result;
+  $("#detail-outcome").replaceChildren(text(outcome == null ? "" : JSON.stringify(outcome, null, 2)));
+}
+
+// Each attempt a bar from its start to its end (or now), after its retry delay.
+function gantt(execution, attempts) {
+  const svg = $("#gantt");
+  svg.replaceChildren();
+  const t = (s) => Date.parse(s.endsWith("Z") ? s : s + "Z");
+  const start = t(execution.started_at);
+  const end = Math.max(execution.finished_at ? t(execution.finished_at) : Date.now(),
+    ...attempts.map((a) => a.finished_at ? t(a.finished_at) : Date.now()), start + 1);
+  const width = 800, label = 220, bar = 18;
+  svg.setAttribute("viewBox", `0 0 ${width} ${Math.max(1, attempts.length) * (bar + 4)}`);
+  svg.setAttribute("height", String(Math.max(1, attempts.length) * (bar + 4)));
+  const x = (ms) => label + (ms - start) / (end - start) * (width - label - 10);
+  const ns = "http://www.w3.org/2000/svg";
+  attempts.forEach((a, i) => {
+    const y = i * (bar + 4);
+    const name = document.createElementNS(ns, "text");
+    name.setAttribute("x", "0"); name.setAttribute("y", String(y + 13));
+    name.append(text(`${a.step} #${a.attempt}`));
+    const from = t(a.started_at), to = a.finished_at ? t(a.finished_at) : Date.now();
+    const rect = document.createElementNS(ns, "rect");
+    rect.setAttribute("x", String(x(from))); rect.setAttribute("y", String(y));
+    rect.setAttribute("width", String(Math.max(2, x(to) - x(from)))); rect.setAttribute("height", String(bar));
+    rect.setAttribute("class", "bar " + a.status);
+    rect.setAttribute("fill", a.status === "completed" ? "#1a7f37" : a.status === "running" ? "#0969da" : "#cf222e");
+    const tip = document.createElementNS(ns, "title");
+    tip.append(text(`${a.step} attempt ${a.attempt}: ${a.status}${a.error ? " — " + a.error : ""}`));
+    rect.append(tip);
+    svg.append(name, rect);
+    if (a.delay_ms) {
+      const wait = document.createElementNS(ns, "rect");
+      wait.setAttribute("x", String(x(from - a.delay_ms))); wait.setAttribute("y", String(y + bar / 2 - 1));
+      wait.setAttribute("width", String(Math.max(1, x(from) - x(from - a.delay_ms)))); wait.setAttribute("height", "2");
+      wait.setAttribute("fill", "#8c959f");
+      svg.append(wait);
+    }
+  });
+}
+
+$("#cancel").addEventListener("click", async () => {
+  const id = $("#cancel").dataset.id;
+  if (!confirm(`Cancel execution ${id}?`)) return;
+  try { await api(`/executions/${encodeURIComponent(id)}/cancel`, { method: "POST" }); }
+  catch (error) { alert(error.message); }
+  showExecution(id);
+});
+
+
+// ---- The workflow's graph, laid out in ranks, its steps coloured -------------
+const ns = "http://www.w3.org/2000/svg";
+function svgNode(name, attributes, ...children) {
+  const node = document.createElementNS(ns, name);
+  for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, String(value));
+  node.append(...children);
+  return node;
+}
+const graphs = new Map();
+async function drawGraph(workflow, attempts) {
+  if (!graphs.has(workflow)) graphs.set(workflow, await api(`/workflows/${encodeURIComponent(workflow)}/graph`));
+  const { nodes, edges } = graphs.get(workflow);
+  // A step's state from its attempts: running lights it; loop iterations share a node.
+  const state = new Map();
+  for (const a of attempts) {
+    const step = a.step.replace(/\[\d+\]/g, "[]");
+    const now = state.get(step);
+    if (a.status === "running") state.set(step, "lit");
+    else if (now !== "lit") state.set(step, a.status === "completed" ? "done" : "failed");
+  }
+  // Ranks: the longest path from a source, loops' back edges left out.
+  const out = new Map(nodes.map((n) => [n.id, []]));
+  const incoming = new Map(nodes.map((n) => [n.id, 0]));
+  const back = new Set();
+  const seen = new Set(), onPath = new Set();
+  const visit = (id) => {
+    seen.add(id); onPath.add(id);
+    for (const e of edges.filter((e) => e.from === id)) {
+      if (onPath.has(e.to)) { back.add(e); continue; }
+      if (!seen.has(e.to)) visit(e.to);
+    }
+    onPath.delete(id);
+  };
+  for (const e of edges) incoming.set(e.to, incoming.get(e.to) + 1);
+  for (const n of nodes) if (!incoming.get(n.id)) visit(n.id);
+  for (const n of nodes) if (!seen.has(n.id)) visit(n.id);
+  const forward = edges.filter((e) => !back.has(e));
+  for (const e of forward) out.get(e.from).push(e.to);
+  const rank = new Map();
+  const rankOf = (id) => {
+    if (rank.has(id)) return rank.get(id);
+    rank.set(id, 0);
+    const r = Math.max(0, ...forward.filter((e) => e.to === id).map((e) => rankOf(e.from) + 1));
+    rank.set(id, r);
+    return r;
+  };
+  const rows = [];
+  for (const n of nodes) (rows[rankOf(n.id)] ||= []).push(n);
+  const w = 170, h = 40, gapX = 20, gapY = 34;
+  const width = Math.max(...rows.map((r) => r.length)) * (w + gapX);
+  const at = new Map();
+  rows.forEach((row, r) => row.forEach((n, i) => {
+    const x = (width - row.length * (w + gapX)) / 2 + i * (w + gapX) + gapX / 2;
+    at.set(n.id, [x, r * (h + gapY) + 4]);
+  }));
+  const svg = $("#graph");
+  svg.replaceChildren();
+  svg.setAttribute("viewBox", `0 0 ${width} ${rows.length * (h + gapY)}`);
+  svg.setAttribute("height", String(Math.min(600, rows.length * (h + gapY))));
+  for (const e of edges) {
+    const [x1, y1] = at.get(e.from), [x2, y2] = at.get(e.to);
+    const d = back.has(e)
+      ? `M${x1 + w} ${y1 + h / 2} C${x1 + w + 40} ${y1 + h / 2} ${x2 + w + 40} ${y2 + h / 2} ${x2 + w} ${y2 + h / 2}`
+      : `M${x1 + w / 2} ${y1 + h} L${x2 + w / 2} ${y2}`;
+    const path = svgNode("path", { d, class: e.dashed ? "dashed" : "" });
+    if (e.label) path.append(svgNode("title", {}, text(e.label)));
+    svg.append(path);
+  }
+  for (const n of nodes) {
+    const [x, y] = at.get(n.id);
+    const lines = n.label.split("\n");
+    const g = svgNode("g", { class: `node ${n.step && state.get(n.step) || ""}`, "data-step": n.step || "" },
+      svgNode("rect", { x, y, width: w, height: h, rx: n.shape === "rounded" ? 14 : n.shape === "diamond" ? 2 : 4 }),
+      ...lines.slice(0, 2).map((line, i) => svgNode("text", { x: x + 8, y: y + 16 + i * 14 },
+        text(line.length > 26 ? line.slice(0, 25) + "…" : line))),
+      svgNode("title", {}, text(n.label)));
+    svg.append(g);
+  }
+}
+
+// ---- Charts -------------------------------------------------------------------
+// A line chart of `series` ([{ name, className, values }]) over `labels`.
+function lineChart(title, labels, series, format) {
+  const width = 560, height = 160, left = 56, bottom = 20;
+  const values = series.flatMap((s) => s.values).filter((v) => v != null);
+  const top = Math.max(1e-9, ...values);
+  const x = (i) => left + i * (width - left - 10) / Math.max(1, labels.length - 1);
+  const y = (v) => 8 + (height - bottom - 8) * (1 - v / top);
+  const svg = svgNode("svg", { class: "chart", viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": title },
+    svgNode("line", { class: "axis", x1: left, y1: y(0), x2: width - 10, y2: y(0) }),
+    svgNode("text", { x: 0, y: 14 }, text(format(top))),
+    svgNode("text", { x: 0, y: y(0) }, text(format(0))),
+    svgNode("text", { x: left, y: height - 4 }, text(labels[0] || "")),
+    svgNode("text", { x: width - 130, y: height - 4 }, text(labels[labels.length - 1] || "")));
+  series.forEach((s, k) => {
+    const points = s.values.map((v, i) => v == null ? null : `${x(i)},${y(v)}`).filter(Boolean);
+    if (points.length) svg.append(svgNode("polyline", { class: `line ${s.className}`, points: points.join(" ") }));
+    for (const [i, v] of s.values.entries()) {
+      if (v != null) svg.append(svgNode("circle", { cx: x(i), cy: y(v), r: 2.5, class: s.className, fill: "currentColor" },
+        svgNode("title", {}, text(`${s.name} ${labels[i]}: ${format(v)}`))));
+    }
+    svg.append(svgNode("text", { x: left + 8 + k * 90, y: 14, class: s.className }, text(`— ${s.name}`)));
+  });
+  const figure = document.createElement("figure");
+  const caption = document.createElement("figcaption");
+  caption.append(text(title));
+  figure.append(caption, svg);
+  return figure;
+}
+
+// Stacked bars of completed and failed runs per stretch, success rate on hover.
+function outcomeChart(buckets, labels) {
+  const width = 560, height = 120, left = 56, bottom = 20;
+  const top = Math.max(1, ...buckets.map((b) => b.completed + b.failed));
+  const step = (width - left - 10) / buckets.length;
+  const scale = (v) => (height - bottom - 8) * v / top;
+  const svg = svgNode("svg", { class: "chart", viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": "success rate over time" },
+    svgNode("text", { x: 0, y: 14 }, text(`${top} runs`)),
+    svgNode("text", { x: left, y: height - 4 }, text(labels[0] || "")));
+  buckets.forEach((b, i) => {
+    const base = height - bottom;
+    const rate = b.success_rate == null ? "no finished run" : `${Math.round(b.success_rate * 100)}% succeeded`;
+    const tip = `${labels[i]}: ${b.completed} completed, ${b.failed} failed (${rate})`;
+    svg.append(
+      svgNode("rect", { class: "rate", x: left + i * step + 2, y: base - scale(b.completed), width: step - 4, height: scale(b.completed) }, svgNode("title", {}, text(tip))),
+      svgNode("rect", { class: "miss", x: left + i * step + 2, y: base - scale(b.completed + b.failed), width: step - 4, height: scale(b.failed) }, svgNode("title", {}, text(tip))));
+  });
+  const figure = document.createElement("figure");
+  const caption = document.createElement("figcaption");
+  caption.append(text("Runs per stretch: completed (green) and failed (red)"));
+  figure.append(caption, svg);
+  return figure;
+}
+
+const ms = (v) => v == null ? "-" : v >= 1000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`;
+const percent = (v) => v == null ? "-" : `${Math.round(v * 100)}%`;
+function meter(share) {
+  const bar = document.createElement("span");
+  bar.className = "bar";
+  const fill = document.createElement("span");
+  fill.style.width = `${Math.min(100, Math.max(0, share * 100))}%`;
+  bar.append(fill);
+  return bar;
+}
+
+async function loadStats() {
+  const stats = await api(`/stats?since=${$("#window").value}`);
+  const labels = stats.over_time.map((b) => b.since.slice(5, 16).replace("T", " "));
+  $("#charts").replaceChildren(
+    lineChart("Completion time over time (p50 and p95)", labels, [
+      { name: "p50", className: "p50", values: stats.over_time.map((b) => b.p50_ms) },
+      { name: "p95", className: "p95", values: stats.over_time.map((b) => b.p95_ms) },
+    ], ms),
+    outcomeChart(stats.over_time, labels));
+  const workflowsBody = $("#workflow-stats tbody");
+  workflowsBody.replaceChildren();
+  for (const w of stats.workflows) {
+    const row = workflowsBody.insertRow();
+    cell(row, w.workflow); cell(row, w.executions); cell(row, percent(w.success_rate));
+    cell(row, ms(w.p50_ms)); cell(row, ms(w.p95_ms));
+  }
+  const agentsBody = $("#agent-stats tbody");
+  agentsBody.replaceChildren();
+  for (const a of stats.agents) {
+    const row = agentsBody.insertRow();
+    cell(row, a.agent); cell(row, a.calls); cell(row, a.failures); cell(row, ms(a.mean_ms));
+    const use = cell(row, ` ${percent(a.utilisation)}`);
+    use.prepend(meter(a.utilisation));
+    cell(row, a.tokens_in || a.tokens_out ? `${a.tokens_in} in / ${a.tokens_out} out` : "-");
+    cell(row, a.cost_usd == null ? "-" : `$${a.cost_usd.toFixed(4)}`);
+  }
+}
+$("#window").addEventListener("change", loadStats);
+
+function goalNode(goal) {
+  const box = document.createElement("div");
+  box.className = "goal";
+  box.dataset.goal = goal.name;
+  const line = document.createElement("div");
+  line.className = "goal-line";
+  const name = document.createElement("strong");
+  name.append(text(goal.title || goal.name));
+  const status = document.createElement("span");
+  status.className = "goal-status " + goal.status;
+  status.append(text(goal.status.replace("_", " ")));
+  line.append(name, meter(goal.progress || 0), text(percent(goal.progress)), status);
+  if (goal.department) line.append(text(`[${goal.department}]`));
+  const k = goal.kpi;
+  if (k) {
+    const detail = document.createElement("span");
+    detail.className = "muted";
+    const projection = k.projection == null ? "" : `, projected ${k.projection.toFixed(1)} by ${k.deadline}`;
+    detail.append(text(`${k.metric} ${k.op} ${k.target}: now ${k.current == null ? "-" : k.current}${projection}`));
+    line.append(detail);
+  }
+  if (goal.team) {
+    const team = document.createElement("span");
+    team.className = "muted";
+    const members = goal.team.members.map((m) => m.agent).join(", ") || "none";
+    team.append(text(`team: ${members}${goal.team.problem ? ` (${goal.team.problem})` : ""}`));
+    line.append(team);
+  }
+  box.append(line, ...goal.children.map(goalNode));
+  return box;
+}
+async function loadGoals() {
+  const { goals } = await api("/goals");
+  $("#goals").replaceChildren(...goals.map(goalNode));
+  $("#goals-empty").hidden = goals.length > 0;
+}
+
+async function loadMetrics() {
+  const { metrics } = await api("/metrics");
+  $("#metrics-empty").hidden = metrics.length > 0;
+  $("#metrics").replaceChildren(...metrics.map((m) => {
+    const chart = lineChart(`${m.name} (${m.count} samples${m.count > m.samples.length ? `, newest ${m.samples.length} shown` : ""})`,
+      m.samples.map((s) => s.at.slice(5, 16).replace("T", " ")),
+      [{ name: m.name, className: "p50", values: m.samples.map((s) => s.value) }],
+      (v) => Number.isInteger(v) ? String(v) : v.toFixed(2));
+    chart.dataset.metric = m.name;
+    return chart;
+  }));
+}
+
+// ---- Management -------------------------------------------------------------
+let picked = [];
+async function loadWorkflows() {
+  workflows = (await api("/workflows")).workflows;
+  const body = $("#workflows tbody");
+  body.replaceChildren();
+  picked = [];
+  $("#diff").disabled = true;
+  for (const w of workflows) {
+    const row = body.insertRow();
+    cell(row, w.name);
+    cell(row, w.version || "unversioned");
+    cell(row, w.triggers.map((t) => t.detail ? `${t.name} (${t.kind} ${t.detail})` : `${t.name} (${t.kind})`).join(", "));
+    cell(row, w.agents.join(", "));
+    const versions = cell(row, "");
+    for (const v of w.versions) {
+      const line = document.createElement("div");
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.setAttribute("aria-label", `pick ${w.name} ${v.source_blob.slice(0, 8)}`);
+      box.addEventListener("change", () => {
+        picked = box.checked
+          ? [...picked, [w.name, v.source_blob, v.first_run_at]].slice(-2)
+          : picked.filter((p) => p[1] !== v.source_blob);
+        $("#diff").disabled = picked.length !== 2 || picked[0][0] !== picked[1][0];
+      });
+      const show = document.createElement("button");
+      show.append(text(v.source_blob.slice(0, 8)));
+      show.addEventListener("click", async () => {
+        const source = await api(`/workflows/${encodeURIComponent(w.name)}/versions/${v.source_blob}`);
+        $("#source").hidden = false;
+        $("#source").replaceChildren(text(source.source));
+      });
+      line.append(box, show, text(` ${v.version || "unversioned"}, ${v.runs} runs, ${v.first_run_at} – ${v.last_run_at || "-"}`));
+      versions.append(line);
+    }
+  }
+  const filter = $("#history-filter select[name=workflow]");
+  const filtered = filter.value;
+  filter.replaceChildren(new Option("any", ""), ...workflows.map((w) => new Option(w.name, w.name)));
+  filter.value = filtered;
+  const select = $("#run-workflow");
+  const current = select.value;
+  select.replaceChildren(...workflows.map((w) => new Option(w.name, w.name)));
+  if (workflows.some((w) => w.name === current)) select.value = current;
+  renderForm();
+}
+
+$("#diff").addEventListener("click", async () => {
+  // From the older version to the newer, whichever was picked first.
+  const [[name, from], [, to]] = [...picked].sort((a, b) => a[2].localeCompare(b[2]));
+  const diff = await api(`/workflows/${encodeURIComponent(name)}/diff?from=${from}&to=${to}`);
+  const pre = $("#source");
+  pre.hidden = false;
+  pre.replaceChildren();
+  for (const line of diff.diff.split("\n")) {
+    const span = document.createElement("span");
+    span.className = line.startsWith("+") ? "ins" : line.startsWith("-") ? "del" : "";
+    span.append(text(line + "\n"));
+    pre.append(span);
+  }
+});
+
+// Each group links to its latest example, shown in the coordination tab.
+async function loadFailures() {
+  const groups = (await api("/failures")).failures;
+  const body = $("#failures tbody");
+  body.replaceChildren();
+  $("#failures-empty").hidden = groups.length > 0;
+  for (const g of groups) {
+    const row = body.insertRow();
+    cell(row, g.workflow);
+    cell(row, g.agent || "-");
+    cell(row, g.kind, "status failed");
+    cell(row, g.count);
+    cell(row, g.latest_at);
+    const example = row.insertCell();
+    const link = document.createElement("a");
+    link.href = "#";
+    link.append(text(`${g.example_execution.slice(-8)} ${g.example_step}: ${g.example_error || ""}`));
+    link.addEventListener("click", (event) => {
+      event.preventDefault();
+      $("#tab-coordination").click();
+      showExecution(g.example_execution);
+    });
+    example.append(link);
+  }
+}
+
+let before = null;
+async function loadHistory(fresh) {
+  if (fresh) { before = null; $("#history tbody").replaceChildren(); }
+  // The CLI's filters (`wfc history --workflow --status --version`), as query parameters.
+  const query = new URLSearchParams({ limit: "20" });
+  for (const [name, value] of new FormData($("#history-filter"))) if (value) query.set(name, value);
+  if (before) query.set("before", before);
+  const page = await api("/executions?" + query);
+  for (const e of page.executions) {
+    const row = $("#history tbody").insertRow();
+    cell(row, e.id.slice(-8));
+    cell(row, e.workflow);
+    cell(row, e.status, "status " + e.status);
+    cell(row, e.started_at);
+    cell(row, e.duration_ms == null ? "-" : `${Math.round(e.duration_ms)} ms`);
+  }
+  before = page.next;
+  $("#older").hidden = !before;
+}
+$("#older").addEventListener("click", () => loadHistory(false));
+$("#history-filter").addEventListener("submit", (event) => { event.preventDefault(); loadHistory(true); });
+
+// Alerts turn on and off with time as well as with runs: a look every 2 s.
+async function loadAlerts() {
+  const { alerts, episodes } = await api("/alerts");
+  $("#alerts-empty").hidden = alerts.length > 0;
+  const body = $("#alerts tbody");
+  body.replaceChildren();
+  for (const a of alerts) {
+    const row = body.insertRow();
+    row.dataset.alert = a.name;
+    cell(row, a.name);
+    cell(row, a.condition);
+    cell(row, a.value == null ? "-" : Number.isInteger(a.value) ? a.value : a.value.toFixed(3));
+    cell(row, a.firing ? `firing since ${a.firing.started_at}` : "ok", "state " + (a.firing ? "firing" : "resolved"));
+    cell(row, [a.webhook && `webhook ${a.webhook}`, a.emit && `event ${a.emit}`].filter(Boolean).join(", "));
+    cell(row, a.firing ? a.firing.delivery || (a.webhook ? "sending…" : "-") : "-");
+  }
+  $("#episodes").replaceChildren(...episodes.map((e) => {
+    const item = document.createElement("li");
+    item.dataset.alert = e.alert;
+    item.append(text(`${e.alert}: ${e.condition} (value ${e.value == null ? "-" : e.value}) from ${e.started_at} ` +
+      `${e.ended_at ? "to " + e.ended_at : "(firing)"}${e.delivery ? "; " + e.delivery : ""}`));
+    return item;
+  }));
+}
+
+loadWorkflows().catch((error) => { $("#run-message").append(text(error.message)); });
+loadDeadLetters();
+loadAgents();
+loadAlerts();
+setInterval(() => { if (!document.hidden) loadAlerts().catch(() => {}); }, 2000);
+connect();
