@@ -6,7 +6,7 @@
 //! cookie, which the API accepts in place of the `Authorization` header;
 //! `POST /logout` ends it.
 
-use super::http::ClientAddr;
+use super::http::Client;
 use super::sessions;
 use axum::extract::{Extension, State as Shared};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -63,14 +63,14 @@ pub struct Login {
 
 pub async fn login(
     Shared(state): Shared<Arc<State>>,
-    Extension(ClientAddr(client)): Extension<ClientAddr>,
+    Extension(client): Extension<Client>,
     headers: HeaderMap,
     Form(form): Form<Login>,
 ) -> Response {
     let Some(token) = &state.token else {
         return Redirect::to("/").into_response();
     };
-    if let Err(wait) = state.sessions.attempt(client.ip()) {
+    if let Err(wait) = state.sessions.attempt(client.addr.ip()) {
         let seconds = wait.as_secs() + 1;
         let problem = format!("Too many sign-in attempts; try again in {seconds} s.");
         let mut page = login_page(StatusCode::TOO_MANY_REQUESTS, &problem);

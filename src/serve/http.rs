@@ -21,13 +21,10 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::watch;
 
 /// The largest request body accepted.
 pub const MAX_BODY: usize = 1024 * 1024;
-/// Connections served at once; one more is answered 503 and closed at once, so slow
-/// or idle clients cannot use up the process's file descriptors.
-pub const MAX_CONNECTIONS: usize = 256;
 /// The longest request target (path and query) and the most header bytes and
 /// headers answered with anything but a JSON 414 or 431.
 const MAX_URI: usize = 8 * 1024;
@@ -36,9 +33,13 @@ const MAX_HEADERS: usize = 64;
 /// The most executions one `GET /executions` lists; more are pages (`before`).
 pub const MAX_LIST: usize = 1000;
 
-/// The address a request's connection comes from.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientAddr(pub std::net::SocketAddr);
+/// The connection a request comes over: its client's address, and whether a
+/// request on it has shown a credential (such a connection is closed last).
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub addr: std::net::SocketAddr,
+    pub trusted: Arc<std::sync::atomic::AtomicBool>,
+}
 
 pub async fn serve(
     listener: tokio::net::TcpListener,
@@ -86,7 +87,7 @@ pub async fn serve(
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state);
-    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let open = Arc::new(super::connections::Connections::default());
     let mut connections = tokio::task::JoinSet::new();
     loop {
         let accepted = tokio::select! {
@@ -102,16 +103,21 @@ pub async fn serve(
                 continue;
             }
         };
-        let Ok(permit) = permits.clone().try_acquire_owned() else {
-            tokio::spawn(refuse_busy(stream));
-            continue;
+        let slot = match open.admit(client.ip()) {
+            Ok(slot) => slot,
+            Err(refusal) => {
+                tokio::spawn(refuse(stream, refusal));
+                continue;
+            }
         };
-        let service =
-            TowerToHyperService::new(router.clone().layer(axum::Extension(ClientAddr(client))));
+        let service = TowerToHyperService::new(router.clone().layer(axum::Extension(Client {
+            addr: client,
+            trusted: slot.trusted.clone(),
+        })));
         let mut stop = stop.clone();
         while connections.try_join_next().is_some() {}
         connections.spawn(async move {
-            let _permit = permit;
+            let close = slot.close.clone();
             let connection = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(idle_timeout)
@@ -119,6 +125,8 @@ pub async fn serve(
             tokio::pin!(connection);
             tokio::select! {
                 _ = connection.as_mut() => {}
+                // A newer connection took its place.
+                _ = close.notified() => {}
                 _ = stop.changed() => {
                     connection.as_mut().graceful_shutdown();
                     let _ = tokio::time::timeout(Duration::from_secs(2), connection).await;
@@ -129,27 +137,56 @@ pub async fn serve(
     while connections.join_next().await.is_some() {}
 }
 
-/// Answers a connection over [`MAX_CONNECTIONS`] with [`BUSY`] and closes it. What
-/// the client sent is read and dropped for a moment first: closing a socket with
-/// unread data resets it, and the reset can destroy the answer before it is read.
-async fn refuse_busy(mut stream: tokio::net::TcpStream) {
+/// Answers a connection that gets no place and closes it: `GET /health` with 200
+/// (a server that is full is alive), anything else with 503 saying why. The start
+/// of the request is read first, briefly; what else the client sent is read and
+/// dropped for a moment after: closing a socket with unread data resets it, and
+/// the reset can destroy the answer before it is read.
+async fn refuse(mut stream: tokio::net::TcpStream, refusal: super::connections::Refusal) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut head = Vec::with_capacity(64);
+    let mut buffer = [0u8; 1024];
+    let reading = async {
+        while !head.contains(&b'\n') && head.len() < 1024 {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => head.extend_from_slice(&buffer[..n]),
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_millis(500), reading).await;
+    let health = head.starts_with(b"GET /health ") || head.starts_with(b"HEAD /health ");
+    let (status, body) = match health {
+        true => (
+            "200 OK",
+            json!({ "status": "ok", "connections": refusal.message() }),
+        ),
+        false => (
+            "503 Service Unavailable",
+            json!({ "error": refusal.message() }),
+        ),
+    };
+    let body = body.to_string();
+    let answer = format!(
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
     let answer = async {
-        stream.write_all(BUSY).await?;
+        stream.write_all(answer.as_bytes()).await?;
         stream.shutdown().await?;
-        let mut sink = [0u8; 1024];
-        while stream.read(&mut sink).await? > 0 {}
+        while stream.read(&mut buffer).await? > 0 {}
         Ok::<(), std::io::Error>(())
     };
     let _ = tokio::time::timeout(Duration::from_millis(200), answer).await;
 }
 
-/// The answer to a connection over [`MAX_CONNECTIONS`].
-const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: 49\r\nconnection: close\r\n\r\n{\"error\":\"too many connections; try again later\"}";
-
 /// With a token set, every request but `GET /health` carries
 /// `Authorization: Bearer <token>`: recorded inputs and results are not public.
 async fn authorize(Shared(state): Shared<Arc<State>>, request: Request, next: Next) -> Response {
+    let trusted = request
+        .extensions()
+        .get::<Client>()
+        .map(|c| c.trusted.clone());
     let Some(token) = &state.token else {
         return next.run(request).await;
     };
@@ -170,6 +207,9 @@ async fn authorize(Shared(state): Shared<Arc<State>>, request: Request, next: Ne
     let signed_in =
         || super::dashboard::cookie_session(headers).is_some_and(|id| state.sessions.valid(id));
     if bearer || signed_in() {
+        if let Some(trusted) = trusted {
+            trusted.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         next.run(request).await
     } else if request.uri().path() == "/" {
         super::dashboard::login_page(StatusCode::UNAUTHORIZED, "")

@@ -4,6 +4,7 @@
 
 mod alerts;
 mod analysis;
+mod connections;
 mod dashboard;
 mod dispatch;
 mod guard;

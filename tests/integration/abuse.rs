@@ -519,13 +519,16 @@ fn slow_clients_cannot_starve_the_server() {
         let _ = std::io::Write::write_all(&mut stream, b"GET /hea");
         idle.push(stream);
     }
-    // Over the limit, a connection is told so at once instead of hanging.
-    let (status, error) = server.raw("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    // Over the limit, a connection is told so at once instead of hanging; a
+    // health check still answers.
+    let (status, error) = server.raw("GET /executions HTTP/1.1\r\nHost: localhost\r\n\r\n");
     assert_eq!(status, 503, "{error}");
     assert!(error["error"]
         .as_str()
         .unwrap()
         .contains("too many connections"));
+    let (status, health) = server.raw("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    assert_eq!(status, 200, "{health}");
     // The server still does its work: an event emitted now starts its workflow.
     project
         .wfc(["emit", "go", "--data", r#"{"blob": "b"}"#])

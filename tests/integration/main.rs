@@ -10,6 +10,7 @@ mod diagnostics;
 mod examples;
 mod explain;
 mod failure;
+mod fairness;
 mod format;
 mod goals;
 mod graph;

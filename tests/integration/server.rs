@@ -79,15 +79,32 @@ impl Server {
 
     /// Sends raw request bytes; the whole answer as text, headers included.
     pub fn raw_text(&self, request: &str) -> String {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        // A server that never answers fails the test instead of hanging it.
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
+        let stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        exchange(stream, request)
+    }
+
+    /// A connection to the server from `source`, an address of the loopback
+    /// range (127.0.0.0/8 is all this machine's): another client, as the server
+    /// sees it.
+    pub fn connect_from(&self, source: std::net::Ipv4Addr) -> TcpStream {
+        let port = self.port;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
             .unwrap();
-        stream.write_all(request.as_bytes()).unwrap();
-        let mut response = String::new();
-        let _ = stream.read_to_string(&mut response);
-        response
+        let stream = runtime.block_on(async move {
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.bind((source, 0).into()).unwrap();
+            socket.connect(([127, 0, 0, 1], port).into()).await.unwrap()
+        });
+        let stream = stream.into_std().unwrap();
+        stream.set_nonblocking(false).unwrap();
+        stream
+    }
+
+    /// Like [`Server::raw_text`], from `source`.
+    pub fn raw_text_from(&self, source: std::net::Ipv4Addr, request: &str) -> String {
+        exchange(self.connect_from(source), request)
     }
 
     /// Sends raw request bytes; the status and the JSON body of the answer.
@@ -195,4 +212,16 @@ fn response_body(response: &str) -> String {
         rest = after[size..].trim_start_matches("\r\n");
     }
     out
+}
+
+/// Writes `request` and reads the answer until the server closes.
+fn exchange(mut stream: TcpStream, request: &str) -> String {
+    // A server that never answers fails the test instead of hanging it.
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response
 }
