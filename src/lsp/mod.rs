@@ -27,6 +27,8 @@ use serde_json::json;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -61,6 +63,7 @@ pub fn run() -> Result<(), Error> {
             let mut server = Server {
                 connection: &connection,
                 open: HashMap::new(),
+                check: None,
             };
             match server.serve() {
                 // A client that closed its end has ended the session.
@@ -124,11 +127,38 @@ struct Server<'a> {
     connection: &'a Connection,
     /// By canonical path.
     open: HashMap<PathBuf, Document>,
+    /// The check under way, if one is.
+    check: Option<Check>,
+}
+
+/// A check of every open document, on a thread of its own so that the server
+/// reads on while it runs: a newer edit abandons it (it stops before its next
+/// document, and what it found is never published) for a check of the new text.
+struct Check {
+    abandoned: Arc<AtomicBool>,
+    found: crossbeam_channel::Receiver<Vec<(PathBuf, Option<Analysis>)>>,
 }
 
 impl Server<'_> {
     fn serve(&mut self) -> Result<(), Error> {
-        for message in &self.connection.receiver {
+        loop {
+            let message = match &self.check {
+                Some(check) => crossbeam_channel::select! {
+                    recv(self.connection.receiver) -> message => message,
+                    recv(check.found) -> found => {
+                        self.check = None;
+                        // A check thread that died (a checker bug) publishes nothing.
+                        if let Ok(found) = found {
+                            self.checked(found)?;
+                        }
+                        continue;
+                    }
+                },
+                None => self.connection.receiver.recv(),
+            };
+            let Ok(message) = message else {
+                return Ok(());
+            };
             match message {
                 Message::Request(request) => {
                     match self.connection.handle_shutdown(&request) {
@@ -138,6 +168,16 @@ impl Server<'_> {
                         // without `exit` has ended the session all the same.
                         Err(_) if request.method == requests::Shutdown::METHOD => return Ok(()),
                         Err(error) => return Err(error.into()),
+                    }
+                    // A request is answered against every edit before it: one
+                    // that reads what checking found waits for the check under way.
+                    let text_only = [requests::Completion::METHOD, requests::Formatting::METHOD];
+                    if !text_only.contains(&request.method.as_str()) {
+                        if let Some(check) = self.check.take() {
+                            if let Ok(found) = check.found.recv() {
+                                self.checked(found)?;
+                            }
+                        }
                     }
                     let response = self.answer(request);
                     self.send(Message::Response(response))?;
@@ -158,7 +198,6 @@ impl Server<'_> {
                 Message::Response(_) => {}
             }
         }
-        Ok(())
     }
 
     fn notified(&mut self, notification: Notification) -> Result<(), Error> {
@@ -208,19 +247,46 @@ impl Server<'_> {
         Ok(())
     }
 
-    /// Checks every open document again and publishes what each one's own file
-    /// has.
+    /// Starts checking every open document again, abandoning a check under way.
     fn recheck(&mut self) -> Result<(), Error> {
+        if let Some(check) = self.check.take() {
+            check.abandoned.store(true, Ordering::Relaxed);
+        }
         let texts: HashMap<PathBuf, String> = self
             .open
             .iter()
             .map(|(path, document)| (path.clone(), document.text.clone()))
             .collect();
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let (send, found) = crossbeam_channel::bounded(1);
+        let stop = abandoned.clone();
+        std::thread::Builder::new()
+            .name("wfc-lsp-check".into())
+            .spawn(move || {
+                let mut analyses = Vec::new();
+                for path in texts.keys() {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let analysis = crate::check_overlaid(path, texts.clone())
+                        .ok()
+                        .map(|(loaded, checked)| Analysis { loaded, checked });
+                    analyses.push((path.clone(), analysis));
+                }
+                let _ = send.send(analyses);
+            })?;
+        self.check = Some(Check { abandoned, found });
+        Ok(())
+    }
+
+    /// Takes what a check found and publishes what each document's own file has.
+    fn checked(&mut self, found: Vec<(PathBuf, Option<Analysis>)>) -> Result<(), Error> {
         let mut published = Vec::new();
-        for (path, document) in &mut self.open {
-            let analysis = crate::check_overlaid(path, texts.clone())
-                .ok()
-                .map(|(loaded, checked)| Analysis { loaded, checked });
+        for (path, analysis) in found {
+            // A document closed since is left alone.
+            let Some(document) = self.open.get_mut(&path) else {
+                continue;
+            };
             if analysis.as_ref().is_some_and(Analysis::root_parsed) {
                 document.parsed = None;
             } else if document

@@ -645,3 +645,35 @@ workflow other { on go steps { x = fetch({}) } output x }
         json!({ "line": 0, "character": 0 })
     );
 }
+
+/// Checking a large file takes a while; an edit that arrives meanwhile is what
+/// gets checked and published, not the text it replaced.
+#[test]
+fn an_edit_during_a_long_check_abandons_it() {
+    let project = Project::new("lsp_abandon").file("flow.wf", "");
+    let mut client = Client::start(&project);
+    let flow = uri(&project, "flow.wf");
+    let big: String = (0..20_000)
+        .map(|i| format!("agent a{i} {{ output {{ n: number }} compute {{ n: {i} }} }}\n"))
+        .collect();
+    client.open(&flow, &big);
+    let edited = "trigger go { manual }\nworkflow w { on go chain missing_agent }\n";
+    client.change(&flow, 2, edited);
+    let found = client.diagnostics(&flow);
+    assert_eq!(
+        found.len(),
+        1,
+        "the first diagnostics are the edit's: {found:?}"
+    );
+    assert_eq!(found[0]["code"], "wf::unknown_agent");
+    // Requests are answered against the edit too.
+    let symbols = client.request(
+        "textDocument/documentSymbol",
+        json!({ "textDocument": { "uri": flow } }),
+    );
+    assert_eq!(
+        symbols["result"].as_array().map(Vec::len),
+        Some(2),
+        "{symbols}"
+    );
+}
