@@ -77,6 +77,12 @@ pub fn run(args: RunArgs, db: &DbArgs) -> Result<ExitCode, Error> {
         }
     };
     match runtime.block_on(until_signal(&engine, args.grace, work)) {
+        Ok(Err(crate::runtime::RunError::Store(error))) => {
+            // The store failed mid-run (a full disk, an I/O error): nothing was
+            // recorded as failed; what ran is kept and the rest can be resumed.
+            left_resumable(db);
+            Err(Error::Run(crate::runtime::RunError::Store(error)))
+        }
         Ok(executions) => Ok(print_results(&executions?, args.trigger.is_some())),
         Err(Stopped::Signal(signal)) => Ok(interrupted(db, signal)),
         Err(Stopped::CannotListen(error)) => {
@@ -134,6 +140,13 @@ async fn until_signal<T>(
 
 /// Says which executions were left and how to continue them; exits 128 + signal.
 fn interrupted(db: &DbArgs, signal: i32) -> ExitCode {
+    left_resumable(db);
+    ExitCode::from(128 + signal as u8)
+}
+
+/// Says which executions this process leaves unfinished and how to continue
+/// them, marking them interrupted where the store still takes a write.
+fn left_resumable(db: &DbArgs) {
     let me = std::process::id();
     let mine = open_store(db).and_then(|store| {
         let running = store.running_executions()?;
@@ -142,7 +155,9 @@ fn interrupted(db: &DbArgs, signal: i32) -> ExitCode {
             .filter(|e| e.owner_pid == Some(me))
             .collect();
         for execution in &mine {
-            store.mark_interrupted(&execution.id)?;
+            // A store that cannot be written now (a full disk) is read alike:
+            // `wfc resume` finds a running execution of a dead process either way.
+            let _ = store.mark_interrupted(&execution.id);
         }
         Ok(mine)
     });
@@ -159,7 +174,6 @@ fn interrupted(db: &DbArgs, signal: i32) -> ExitCode {
         }
         Err(error) => eprintln!("error: cannot list the interrupted executions: {error}"),
     }
-    ExitCode::from(128 + signal as u8)
 }
 
 /// Loads and checks `path`, printing its diagnostics; a file with errors is refused.

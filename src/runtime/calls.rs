@@ -85,7 +85,7 @@ impl Run<'_> {
                     self.engine
                         .take_slot(name, capacity.get())
                         .await
-                        .map_err(|error| store_abort(error, step))?,
+                        .map_err(store_abort)?,
                 ),
                 None => None,
             };
@@ -172,7 +172,7 @@ impl Run<'_> {
         let admission = self
             .engine
             .record(|store| store.breaker_update(name, |row| breaker::admit(row, &policy, now)))
-            .map_err(|e| store_abort(e, step))?;
+            .map_err(store_abort)?;
         if let Admission::Rejected { until } = admission {
             return Ok(Err(Failure::new(
                 ErrorKind::CircuitOpen,
@@ -194,7 +194,7 @@ impl Run<'_> {
                 .record(|store| {
                     store.breaker_update(name, |row| breaker::record(row, success, &policy, now))
                 })
-                .map_err(|e| store_abort(e, step))?;
+                .map_err(store_abort)?;
         }
         Ok(result)
     }
@@ -265,7 +265,7 @@ impl Run<'_> {
                 let (outcome, written) = self
                     .child_execution(workflow, input.clone(), parent, child)
                     .await
-                    .map_err(|e| store_abort(e, step))?;
+                    .map_err(store_abort)?;
                 (child_result(name, outcome, step, number), written)
             }
         };

@@ -63,6 +63,9 @@ pub struct Engine {
     /// Agent calls running for real (not mocked) now: a test's virtual clock
     /// moves only while there are none.
     pub(super) real_calls: AtomicUsize,
+    /// Executions (not sub-workflows: their parent resumes them) that stopped
+    /// because the store could not be written; a server resumes them once it can.
+    stranded: Mutex<HashSet<String>>,
 }
 
 pub(super) struct BusyGuard<'a>(&'a AtomicUsize);
@@ -229,6 +232,7 @@ impl Engine {
             cancels: Mutex::new(None),
             mocks: Mocks::default(),
             real_calls: AtomicUsize::new(0),
+            stranded: Mutex::new(HashSet::new()),
         }
     }
 
@@ -446,6 +450,19 @@ impl Engine {
         self.blobs.get(&file).map(String::as_str)
     }
 
+    /// Notes that execution `id` stopped because the store could not be written.
+    pub fn strand(&self, id: &str) {
+        let mut stranded = self.stranded.lock().unwrap_or_else(|e| e.into_inner());
+        stranded.insert(id.to_string());
+    }
+
+    /// The executions that stopped on a store failure since the last call: to
+    /// resume (`resume`, which takes them over from this very process).
+    pub fn take_stranded(&self) -> Vec<String> {
+        let mut stranded = self.stranded.lock().unwrap_or_else(|e| e.into_inner());
+        stranded.drain().collect()
+    }
+
     /// Runs, concurrently, every workflow that `trigger` starts, each with `input`.
     /// Every input is validated before any execution starts.
     pub async fn run_trigger(
@@ -650,6 +667,12 @@ impl Engine {
                     });
                 }
                 Some(Ok((value, metrics))) => (Outcome::Completed(value), metrics),
+                Some(Err(Abort::Store(failure))) => {
+                    if parent.is_none() {
+                        self.strand(&run.id);
+                    }
+                    return Err(failure.into_error());
+                }
                 Some(Err(abort)) => (Outcome::Failed(abort.to_json()), Vec::new()),
             };
             let finish = Finish {
@@ -786,7 +809,7 @@ impl Run<'_> {
             .engine
             .write(move |store| store.start_attempt(&row))
             .await
-            .map_err(|e| store_abort(e, attempt.step))?;
+            .map_err(store_abort)?;
         self.engine.progress.attempt_started(&self.report(attempt));
         Ok(id)
     }
@@ -805,7 +828,7 @@ impl Run<'_> {
             .engine
             .start_child(child, workflow, input, row)
             .await
-            .map_err(|e| store_abort(e, attempt.step))?;
+            .map_err(store_abort)?;
         self.engine.progress.attempt_started(&self.report(attempt));
         Ok(id)
     }
@@ -848,7 +871,7 @@ impl Run<'_> {
                 Err(row) => store.insert_attempt(&row, &end).map(drop),
             })
             .await
-            .map_err(|e| store_abort(e, attempt.step))?;
+            .map_err(store_abort)?;
         self.report_end(attempt, duration_ms, result);
         Ok(())
     }
@@ -993,13 +1016,12 @@ fn already_fired(workflow: &str, origin: &Origin<'_>) -> RunError {
     }
 }
 
-/// A store failure mid-run ends the execution; it is not an agent's fault, so it is
-/// reported as `failed` with the database's message.
-pub(super) fn store_abort(error: store::StoreError, step: &str) -> Abort {
-    Abort::Fail {
-        message: format!("cannot write to the database: {error}"),
-        step: step.to_string(),
-    }
+/// A store failure mid-run stops the execution where it is: not an agent's fault
+/// and not the workflow's, so nothing records it as failed (a full disk once
+/// finalised executions as `failed`, leaving nothing to resume); it stays
+/// running, to be resumed once the store can be written again.
+pub(super) fn store_abort(error: store::StoreError) -> Abort {
+    Abort::Store(super::error::StoreFailure(Arc::new(error)))
 }
 
 #[cfg(test)]

@@ -47,6 +47,28 @@ pub enum Abort {
     Step(StepError),
     /// `fail "message"`: ends the execution, never caught.
     Fail { message: String, step: String },
+    /// The store could not record what happened: the execution stops where it
+    /// is, unfinished, to be resumed once the store can be written again. Never
+    /// caught, never recorded as the execution's outcome.
+    Store(StoreFailure),
+}
+
+/// A store error carried up through the steps of an execution.
+#[derive(Debug, Clone)]
+pub struct StoreFailure(pub std::sync::Arc<crate::store::StoreError>);
+
+impl PartialEq for StoreFailure {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl StoreFailure {
+    /// The error itself (a copy of its words when it is shared).
+    pub fn into_error(self) -> crate::store::StoreError {
+        std::sync::Arc::try_unwrap(self.0)
+            .unwrap_or_else(|shared| crate::store::StoreError::Shared(shared.to_string()))
+    }
 }
 
 impl Abort {
@@ -60,13 +82,21 @@ impl Abort {
                 "agent": null,
                 "attempts": 0,
             }),
+            Abort::Store(failure) => json!({
+                "kind": ErrorKind::Fail.name(),
+                "message": failure.0.to_string(),
+                "step": null,
+                "agent": null,
+                "attempts": 0,
+            }),
         }
     }
 
-    pub fn message(&self) -> &str {
+    pub fn message(&self) -> String {
         match self {
-            Abort::Step(error) => &error.message,
-            Abort::Fail { message, .. } => message,
+            Abort::Step(error) => error.message.clone(),
+            Abort::Fail { message, .. } => message.clone(),
+            Abort::Store(failure) => failure.0.to_string(),
         }
     }
 }

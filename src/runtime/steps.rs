@@ -108,7 +108,7 @@ impl Run<'_> {
                 };
                 self.engine
                     .record(|store| store.record_event(event, &payload, Some((&self.id, &step))))
-                    .map_err(|e| store_abort(e, &step))?;
+                    .map_err(store_abort)?;
             }
             StatementKind::Wait(duration) => self.wait(&step(), *duration).await?,
         }

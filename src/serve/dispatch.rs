@@ -60,6 +60,7 @@ pub async fn run(state: Arc<State>, watch_files: bool, mut stop: watch::Receiver
             if let Err(error) = super::resume_interrupted(&state, &mut told) {
                 tracing::error!(%error, "looking for executions of dead workers");
             }
+            super::resume_stranded(&state);
             let long_ago = crate::clock::Clock::system().now() - chrono::Duration::hours(1);
             if let Err(error) = store.prune_workers(long_ago) {
                 tracing::error!(%error, "forgetting long-dead workers");

@@ -15,7 +15,7 @@ mod workflows;
 
 use crate::clock::Clock;
 use crate::resume;
-use crate::runtime::{AttemptReport, Engine, Progress};
+use crate::runtime::{AttemptReport, Engine, Progress, RunError};
 use crate::store::{AttemptStatus, Location, Store, StoreError};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -402,6 +402,56 @@ fn resume_interrupted(
         });
     }
     Ok(())
+}
+
+/// Resumes the executions this process stopped because the store could not be
+/// written (a full disk, a database restart), now that it may be again; those
+/// that still cannot be are kept for the next look.
+fn resume_stranded(state: &State) {
+    for engine in state.engines() {
+        let stranded = engine.take_stranded();
+        if stranded.is_empty() {
+            continue;
+        }
+        let rows = Store::open(&state.db).and_then(|store| {
+            stranded
+                .iter()
+                .map(|id| store.execution(id))
+                .collect::<Result<Vec<_>, _>>()
+        });
+        let rows = match rows {
+            Ok(rows) => rows,
+            Err(_) => {
+                for id in &stranded {
+                    engine.strand(id);
+                }
+                continue;
+            }
+        };
+        for execution in rows {
+            if execution.status != crate::store::ExecutionStatus::Running {
+                continue;
+            }
+            // Quietly: while the store still fails, this is tried every second.
+            tracing::debug!(execution = %execution.id, "resuming after the store failed");
+            let engine = engine.clone();
+            tokio::spawn(async move {
+                match engine.resume(&execution).await {
+                    Ok(Some(done)) => {
+                        tracing::info!(execution = %done.id, status = %done.outcome.status(), "resumed execution ended")
+                    }
+                    Ok(None) => {
+                        tracing::info!(execution = %execution.id, "taken over by another process")
+                    }
+                    // Not yet: the next look tries again.
+                    Err(RunError::Store(_)) => engine.strand(&execution.id),
+                    Err(error) => {
+                        tracing::error!(execution = %execution.id, %error, "cannot resume")
+                    }
+                }
+            });
+        }
+    }
 }
 
 /// Step attempts as log lines.

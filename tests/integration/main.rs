@@ -12,6 +12,7 @@ mod explain;
 mod failure;
 mod fairness;
 mod format;
+mod full_disk;
 mod goals;
 mod graph;
 mod http_agents;
