@@ -96,7 +96,8 @@ fn store_code(error: &StoreError) -> u8 {
         StoreError::Sql(_)
         | StoreError::Postgres(_)
         | StoreError::Shared(_)
-        | StoreError::Decode { .. } => exit::STORE,
+        | StoreError::Decode { .. }
+        | StoreError::LeaseLost => exit::STORE,
         StoreError::Open { .. }
         | StoreError::Connect { .. }
         | StoreError::TooNew { .. }

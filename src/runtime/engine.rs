@@ -66,6 +66,9 @@ pub struct Engine {
     /// Executions (not sub-workflows: their parent resumes them) that stopped
     /// because the store could not be written; a server resumes them once it can.
     stranded: Mutex<HashSet<String>>,
+    /// Notified when this worker's lease ran out: every execution in flight
+    /// stops where it is (see [`Engine::let_go`]).
+    lease_lost: tokio::sync::Notify,
 }
 
 pub(super) struct BusyGuard<'a>(&'a AtomicUsize);
@@ -233,6 +236,7 @@ impl Engine {
             mocks: Mocks::default(),
             real_calls: AtomicUsize::new(0),
             stranded: Mutex::new(HashSet::new()),
+            lease_lost: tokio::sync::Notify::new(),
         }
     }
 
@@ -450,6 +454,14 @@ impl Engine {
         self.blobs.get(&file).map(String::as_str)
     }
 
+    /// Stops every execution in flight where it is, writing nothing: this worker
+    /// could not renew its lease, so others may be running them now. They are
+    /// noted as stranded, to be taken back (if no one else took them) once the
+    /// store answers.
+    pub fn let_go(&self) {
+        self.lease_lost.notify_waiters();
+    }
+
     /// Notes that execution `id` stopped because the store could not be written.
     pub fn strand(&self, id: &str) {
         let mut stranded = self.stranded.lock().unwrap_or_else(|e| e.into_inner());
@@ -650,6 +662,7 @@ impl Engine {
             let finished = tokio::select! {
                 result = work => Some(result),
                 () = self.cancel_requested(&run.id) => None,
+                () = self.lease_lost.notified() => Some(Err(store_abort(store::StoreError::LeaseLost))),
             };
             let agents = run.agents.lock().unwrap_or_else(|e| e.into_inner()).clone();
             let (outcome, metrics) = match finished {

@@ -52,6 +52,11 @@ pub async fn run(state: Arc<State>, watch_files: bool, mut stop: watch::Receiver
         if ticked {
             next_tick = state.clock.now() + TICK;
         }
+        // While the store does not answer, nothing below could either: one look
+        // a tick, said once (its connection is replaced when it comes back).
+        if !state.reachability.observe(&store.ping()) {
+            continue;
+        }
         if !state.role.works() {
             continue;
         }
@@ -549,6 +554,7 @@ workflow w { on nightly chain noop }
             role: super::super::Role::Both,
             wake: Default::default(),
             sessions: Default::default(),
+            reachability: Default::default(),
         });
         let (stop, stopped) = watch::channel(false);
         let dispatcher = tokio::spawn(run(state, false, stopped));

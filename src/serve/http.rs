@@ -366,14 +366,21 @@ pub(super) async fn with_store<T: Send + 'static>(
     .map_err(ApiError::from)
 }
 
-async fn health(Shared(state): Shared<Arc<State>>) -> Json<Value> {
+async fn health(Shared(state): Shared<Arc<State>>) -> Response {
+    if let Some(reason) = state.reachability.lost() {
+        let body = json!({
+            "status": "unavailable",
+            "error": format!("the database cannot be reached: {reason}"),
+        });
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+    }
     let engines = state.engines();
     let files: Vec<&str> = engines.iter().map(|e| e.root_path()).collect();
     let workflows: Vec<String> = engines
         .iter()
         .flat_map(|e| e.program().workflow_names())
         .collect();
-    Json(json!({ "status": "ok", "files": files, "workflows": workflows }))
+    Json(json!({ "status": "ok", "files": files, "workflows": workflows })).into_response()
 }
 
 /// `{ "workflows": [...] }`: each served workflow as `workflows.rs` describes it.

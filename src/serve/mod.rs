@@ -9,6 +9,7 @@ mod dashboard;
 mod dispatch;
 mod guard;
 mod http;
+mod reachability;
 mod sessions;
 mod stream;
 mod workflows;
@@ -112,6 +113,8 @@ pub struct State {
     pub wake: Arc<tokio::sync::Notify>,
     /// The dashboard's signed-in browsers and their sign-in attempts.
     pub sessions: sessions::Sessions,
+    /// Whether the store answers, as the dispatcher last saw it.
+    pub reachability: reachability::Reachability,
 }
 
 impl State {
@@ -213,6 +216,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         role: config.role,
         wake: Arc::new(tokio::sync::Notify::new()),
         sessions: sessions::Sessions::default(),
+        reachability: Default::default(),
     });
     let me = crate::runtime::worker::me();
     me.serve(config.lease);
@@ -240,7 +244,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     if config.role.works() {
         let store = Store::open(&state.db)?;
         me.beat(&store)?;
-        tokio::spawn(heartbeats(store, stop_rx.clone()));
+        tokio::spawn(heartbeats(state.clone(), store, stop_rx.clone()));
         let wake = state.wake.clone();
         crate::store::listen_for_work(&state.db, move || wake.notify_one())?;
         resume_interrupted(&state, &mut Default::default())?;
@@ -347,9 +351,16 @@ impl Signals {
 
 /// Renews this worker's lease every third of it, on a connection of its own, so
 /// no other work of the server (a busy tick, a long query) delays it.
-async fn heartbeats(store: Store, mut stop: tokio::sync::watch::Receiver<bool>) {
+/// Renews this worker's lease every third of it. Once it could not for longer
+/// than the lease, other workers may have taken its executions over: it lets
+/// them go (without a write: none could be made) and takes them back, if no one
+/// else did, when the store answers again.
+async fn heartbeats(state: Arc<State>, store: Store, mut stop: tokio::sync::watch::Receiver<bool>) {
     let me = crate::runtime::worker::me();
     let store = Arc::new(std::sync::Mutex::new(store));
+    let mut renewed = std::time::Instant::now();
+    let mut failing = false;
+    let mut given_up = false;
     loop {
         tokio::select! {
             _ = stop.changed() => return,
@@ -360,10 +371,27 @@ async fn heartbeats(store: Store, mut stop: tokio::sync::watch::Receiver<bool>) 
             me.beat(&store.lock().unwrap_or_else(|e| e.into_inner()))
         })
         .await;
-        if !matches!(beat, Ok(Ok(()))) {
+        if matches!(beat, Ok(Ok(()))) {
+            if failing {
+                tracing::info!("this worker's lease is renewed again");
+            }
+            (renewed, failing, given_up) = (std::time::Instant::now(), false, false);
+            continue;
+        }
+        if !failing {
             tracing::error!(
                 "cannot renew this worker's lease; others may take its executions over"
             );
+            failing = true;
+        }
+        if !given_up && renewed.elapsed() > me.lease() {
+            tracing::warn!(
+                "the lease ran out: this worker lets its executions go until the store answers"
+            );
+            for engine in state.engines() {
+                engine.let_go();
+            }
+            given_up = true;
         }
     }
 }

@@ -152,6 +152,8 @@ pub enum StoreError {
     },
     #[error("`{0}` is too short to name an execution: give at least {MIN_ID_PREFIX} characters of its id")]
     ShortId(String),
+    #[error("this worker's lease ran out while the store could not be reached; other workers may run its executions")]
+    LeaseLost,
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;

@@ -9,7 +9,8 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use futures::executor::block_on;
 use futures::StreamExt;
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio_postgres::types::{IsNull, ToSql, Type};
 use tokio_postgres::NoTls;
@@ -22,9 +23,16 @@ const POOL_SIZE: usize = 16;
 /// a constant every wfc agrees on ("wfc" in ASCII, then 1).
 const EXCLUSIVE_LOCK: i64 = 0x0077_6663_0001;
 
-/// A pooled connection, held for the life of one `Store`.
+/// A pooled connection, held for the life of one `Store` (a server's engine,
+/// dispatcher and heartbeat hold theirs for the life of the process). One that
+/// broke (a database restart, a killed backend) is replaced from the pool before
+/// the next statement, unless a transaction was open on it: that transaction is
+/// lost, and its next statement fails rather than run outside it.
 pub struct Conn {
-    client: deadpool_postgres::Object,
+    url: String,
+    read_only: bool,
+    client: Mutex<Arc<deadpool_postgres::Object>>,
+    in_transaction: AtomicBool,
 }
 
 /// The runtime that runs every connection's I/O, started on first use.
@@ -96,30 +104,55 @@ fn pool(url: &str, read_only: bool) -> Result<Pool> {
 impl Conn {
     /// A connection to the database at `url` from this process's pool.
     pub fn connect(url: &str, read_only: bool) -> Result<Conn> {
-        let pool = pool(url, read_only)?;
-        let got = blocking(|| block_on(runtime().spawn(async move { pool.get().await })));
-        let client = got
-            .map_err(|error| StoreError::Connect {
-                location: super::Location::redacted(url),
-                reason: error.to_string(),
-            })?
-            .map_err(|error| StoreError::Connect {
-                location: super::Location::redacted(url),
-                reason: match error {
-                    deadpool_postgres::PoolError::Backend(error) => describe(&error),
-                    other => other.to_string(),
-                },
-            })?;
-        Ok(Conn { client })
+        Ok(Conn {
+            url: url.to_string(),
+            read_only,
+            client: Mutex::new(Arc::new(pooled(url, read_only)?)),
+            in_transaction: AtomicBool::new(false),
+        })
     }
 
+    /// The connection to use now: the one held, or a new one if it broke.
+    fn client(&self) -> Result<Arc<deadpool_postgres::Object>> {
+        let mut held = self.client.lock().unwrap_or_else(|e| e.into_inner());
+        if held.is_closed() {
+            if self.in_transaction.load(Ordering::Relaxed) {
+                return Err(StoreError::Postgres(
+                    "the connection was lost inside a transaction, which is rolled back".into(),
+                ));
+            }
+            *held = Arc::new(pooled(&self.url, self.read_only)?);
+        }
+        Ok(held.clone())
+    }
+}
+
+/// A connection from the pool of the database at `url`.
+fn pooled(url: &str, read_only: bool) -> Result<deadpool_postgres::Object> {
+    let pool = pool(url, read_only)?;
+    let got = blocking(|| block_on(runtime().spawn(async move { pool.get().await })));
+    got.map_err(|error| StoreError::Connect {
+        location: super::Location::redacted(url),
+        reason: error.to_string(),
+    })?
+    .map_err(|error| StoreError::Connect {
+        location: super::Location::redacted(url),
+        reason: match error {
+            deadpool_postgres::PoolError::Backend(error) => describe(&error),
+            other => other.to_string(),
+        },
+    })
+}
+
+impl Conn {
     pub fn execute(&self, sql: &str, params: &[Param<'_>]) -> Result<usize> {
         let sql = placeholders(sql);
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
+        let client = self.client()?;
         blocking(|| {
             block_on(async {
-                let statement = self.client.prepare_cached(&sql).await?;
-                self.client.execute(&statement, &refs).await
+                let statement = client.prepare_cached(&sql).await?;
+                client.execute(&statement, &refs).await
             })
         })
         .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
@@ -127,7 +160,20 @@ impl Conn {
     }
 
     pub fn batch(&self, sql: &str) -> Result<()> {
-        blocking(|| block_on(self.client.batch_execute(sql))).map_err(StoreError::from)
+        let ends = matches!(sql, "COMMIT" | "ROLLBACK");
+        // A transaction ends here whether or not the statement reaches the server.
+        let client = self.client().inspect_err(|_| {
+            if ends {
+                self.in_transaction.store(false, Ordering::Relaxed);
+            }
+        })?;
+        let done = blocking(|| block_on(client.batch_execute(sql))).map_err(StoreError::from);
+        if ends {
+            self.in_transaction.store(false, Ordering::Relaxed);
+        } else if sql == "BEGIN" {
+            self.in_transaction.store(done.is_ok(), Ordering::Relaxed);
+        }
+        done
     }
 
     pub fn each(
@@ -137,9 +183,10 @@ impl Conn {
         mut visit: impl FnMut(Row) -> Result<bool>,
     ) -> Result<()> {
         let sql = placeholders(sql);
+        let client = self.client()?;
         blocking(|| {
-            let statement = block_on(self.client.prepare_cached(&sql))?;
-            let rows = block_on(self.client.query_raw(&statement, params.iter()))?;
+            let statement = block_on(client.prepare_cached(&sql))?;
+            let rows = block_on(client.query_raw(&statement, params.iter()))?;
             let mut rows = std::pin::pin!(rows);
             while let Some(row) = block_on(rows.next()) {
                 if !visit(Row(cells(&row?)?))? {

@@ -100,6 +100,12 @@ impl Store {
         )
     }
 
+    /// Whether the database answers: one trivial query (a connection that broke
+    /// is replaced first).
+    pub fn ping(&self) -> Result<()> {
+        self.conn.each("SELECT 1", &[], |_| Ok(false))
+    }
+
     /// Forgets workers whose lease ran out before `before` and that own no
     /// running execution: a `wfc run` killed long ago.
     pub fn prune_workers(&self, before: DateTime<Utc>) -> Result<usize> {

@@ -20,6 +20,7 @@ mod language;
 mod llm_agents;
 mod lsp;
 mod metrics;
+mod postgres_restart;
 mod readme;
 mod robustness;
 mod run;
