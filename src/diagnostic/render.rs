@@ -280,41 +280,22 @@ struct Excerpt {
 }
 
 impl miette::SourceCode for Excerpt {
+    /// The source's own `read_span`, reading from the line `before` lines above
+    /// the span's; on a cut line the header's column is the one in the file.
     fn read_span<'a>(
         &'a self,
         span: &miette::SourceSpan,
         before: usize,
         after: usize,
     ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
-        let contents = self.near(span, before, after)?;
-        let cut = self
+        let skipped = match self
             .columns
             .iter()
-            .find(|(range, _)| range.contains(&span.offset()));
-        match cut {
-            Some((_, skipped)) if before == 0 && after == 0 => {
-                Ok(Box::new(miette::MietteSpanContents::new_named(
-                    self.source.name().to_string(),
-                    contents.data(),
-                    *contents.span(),
-                    contents.line(),
-                    contents.column() + skipped,
-                    contents.line_count(),
-                )))
-            }
-            _ => Ok(contents),
-        }
-    }
-}
-
-impl Excerpt {
-    /// `source.read_span`, reading from the line `before` lines above the span's.
-    fn near<'a>(
-        &'a self,
-        span: &miette::SourceSpan,
-        before: usize,
-        after: usize,
-    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+            .find(|(range, _)| range.contains(&span.offset()))
+        {
+            Some((_, skipped)) if before == 0 && after == 0 => *skipped,
+            _ => 0,
+        };
         let text: &'a str = self.source.inner();
         let line = self.starts.partition_point(|&start| start <= span.offset());
         let first = line.saturating_sub(before + 1);
@@ -327,7 +308,7 @@ impl Excerpt {
             contents.data(),
             miette::SourceSpan::new((found.offset() + base).into(), found.len()),
             contents.line() + first,
-            contents.column(),
+            contents.column() + skipped,
             contents.line_count(),
         )))
     }

@@ -417,19 +417,26 @@ fn resume_interrupted(
             continue;
         };
         tracing::info!(execution = %execution.id, workflow = %execution.workflow, "resuming");
-        tokio::spawn(async move {
-            match engine.resume(&execution).await {
-                Ok(Some(done)) => {
-                    tracing::info!(execution = %done.id, status = %done.outcome.status(), "resumed execution ended")
-                }
-                Ok(None) => {
-                    tracing::info!(execution = %execution.id, "taken over by another process")
-                }
-                Err(error) => tracing::error!(execution = %execution.id, %error, "cannot resume"),
-            }
-        });
+        spawn_resume(engine, execution);
     }
     Ok(())
+}
+
+/// Resumes `execution` on `engine` in a task of its own; one the store stops
+/// again is noted to be tried again (`Engine::strand`).
+fn spawn_resume(engine: Arc<Engine>, execution: crate::store::ExecutionRow) {
+    tokio::spawn(async move {
+        match engine.resume(&execution).await {
+            Ok(Some(done)) => {
+                tracing::info!(execution = %done.id, status = %done.outcome.status(), "resumed execution ended")
+            }
+            Ok(None) => {
+                tracing::info!(execution = %execution.id, "taken over by another process")
+            }
+            Err(RunError::Store(_)) => engine.strand(&execution.id),
+            Err(error) => tracing::error!(execution = %execution.id, %error, "cannot resume"),
+        }
+    });
 }
 
 /// Resumes the executions this process stopped because the store could not be
@@ -462,22 +469,7 @@ fn resume_stranded(state: &State) {
             }
             // Quietly: while the store still fails, this is tried every second.
             tracing::debug!(execution = %execution.id, "resuming after the store failed");
-            let engine = engine.clone();
-            tokio::spawn(async move {
-                match engine.resume(&execution).await {
-                    Ok(Some(done)) => {
-                        tracing::info!(execution = %done.id, status = %done.outcome.status(), "resumed execution ended")
-                    }
-                    Ok(None) => {
-                        tracing::info!(execution = %execution.id, "taken over by another process")
-                    }
-                    // Not yet: the next look tries again.
-                    Err(RunError::Store(_)) => engine.strand(&execution.id),
-                    Err(error) => {
-                        tracing::error!(execution = %execution.id, %error, "cannot resume")
-                    }
-                }
-            });
+            spawn_resume(engine.clone(), execution);
         }
     }
 }

@@ -357,13 +357,7 @@ fn a_secret_is_sent_but_never_written_anywhere() {
         refused.stderr
     );
     let mut seen = vec![ok.stdout, ok.stderr, refused.stdout, refused.stderr];
-    let ids: Vec<String> = project
-        .store()
-        .executions(&HistoryFilter::default())
-        .unwrap()
-        .into_iter()
-        .map(|e| e.id)
-        .collect();
+    let ids = crate::support::execution_ids(&project.store());
     assert_eq!(ids.len(), 2);
     let mut reads: Vec<Vec<&str>> = vec![vec!["history", "--format", "json"], vec!["stats"]];
     for id in &ids {
@@ -378,12 +372,7 @@ fn a_secret_is_sent_but_never_written_anywhere() {
     for text in &seen {
         assert!(!text.contains(value), "the secret was printed:\n{text}");
     }
-    for file in std::fs::read_dir(&project.dir).unwrap() {
-        let path = file.unwrap().path();
-        let bytes = std::fs::read(&path).unwrap();
-        let found = bytes.windows(value.len()).any(|w| w == value.as_bytes());
-        assert!(!found, "the secret is in {}", path.display());
-    }
+    crate::support::in_no_file(&project.dir, &[value], &[]);
     // Without it, nothing runs.
     let run = project
         .wfc(["run", "flow.wf", "--workflow", "ok"])

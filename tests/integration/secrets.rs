@@ -2,8 +2,7 @@
 //! subprocess's output becomes (its stored stderr tail, output, messages), and a
 //! `--secrets` value reaches a subprocess only when its agent's `env` asks for it.
 
-use crate::support::Project;
-use wfc::store::HistoryFilter;
+use crate::support::{execution_ids, in_no_file, Project};
 
 const FILE_SECRET: &str = "k-from-file-77124";
 const ENV_SECRET: &str = "crm-from-env-99310";
@@ -47,13 +46,7 @@ fn a_subprocess_gets_only_the_secrets_it_asks_for_and_none_is_kept() {
 
     let fail = wfc(&["run", "flow.wf", "--workflow", "broken"]).expect_code(1);
     let mut seen = vec![leak.stdout, leak.stderr, fail.stdout, fail.stderr];
-    let ids: Vec<String> = project
-        .store()
-        .executions(&HistoryFilter::default())
-        .unwrap()
-        .into_iter()
-        .map(|e| e.id)
-        .collect();
+    let ids = execution_ids(&project.store());
     assert_eq!(ids.len(), 2);
     let mut stderr_tail = String::new();
     for id in &ids {
@@ -73,17 +66,7 @@ fn a_subprocess_gets_only_the_secrets_it_asks_for_and_none_is_kept() {
         assert!(!text.contains(FILE_SECRET), "printed:\n{text}");
         assert!(!text.contains(ENV_SECRET), "printed:\n{text}");
     }
-    for file in std::fs::read_dir(&project.dir).unwrap() {
-        let path = file.unwrap().path();
-        if path.ends_with("secrets.env") {
-            continue;
-        }
-        let bytes = std::fs::read(&path).unwrap();
-        for value in [FILE_SECRET, ENV_SECRET] {
-            let found = bytes.windows(value.len()).any(|w| w == value.as_bytes());
-            assert!(!found, "a secret is in {}", path.display());
-        }
-    }
+    in_no_file(&project.dir, &[FILE_SECRET, ENV_SECRET], &["secrets.env"]);
 }
 
 #[test]

@@ -320,3 +320,29 @@ workflow fan {{
 "#
     )
 }
+
+/// The id of every execution in `store`, newest first.
+pub fn execution_ids(store: &wfc::store::Store) -> Vec<String> {
+    store
+        .executions(&wfc::store::HistoryFilter::default())
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect()
+}
+
+/// Asserts that no file directly in `dir` but those named `except` holds any of
+/// `values`.
+pub fn in_no_file(dir: &Path, values: &[&str], except: &[&str]) {
+    for file in std::fs::read_dir(dir).unwrap() {
+        let path = file.unwrap().path();
+        if except.iter().any(|name| path.ends_with(name)) || !path.is_file() {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        for value in values {
+            let found = bytes.windows(value.len()).any(|w| w == value.as_bytes());
+            assert!(!found, "a secret is in {}", path.display());
+        }
+    }
+}
