@@ -8,24 +8,33 @@ pub fn plural(count: usize, noun: &str) -> String {
 
 /// The candidate closest to `name`, if it is close enough to be a likely typo.
 ///
-/// Each candidate is first held to two bounds that cost a pass over it, not the
-/// distance's product of lengths: a file with thousands of unknown names among
-/// thousands of declared ones is checked in time near its size. An edit changes a
-/// name's length by at most one and its letters (counted per letter) by at most
-/// two, so neither bound ever drops a candidate the distance would keep.
+/// Each candidate first gets a lower bound of its distance that costs a pass over
+/// it, not the distance's product of lengths (an edit changes a name's length by
+/// at most one and its letters, counted per letter, by at most two); distances
+/// are then computed in the order of those bounds, until the bound passes the
+/// best distance found. A file with thousands of unknown names among thousands
+/// of declared ones is checked in time near its size.
 pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let length = name.chars().count();
+    let limit = (length / 3).max(1);
     let letters = Letters::of(name);
+    let mut bounded: Vec<(usize, &str)> = candidates
+        .into_iter()
+        .filter(|candidate| *candidate != name)
+        .filter_map(|candidate| {
+            let by_length = candidate.chars().count().abs_diff(length);
+            if by_length > limit {
+                return None;
+            }
+            let bound = by_length.max(letters.difference(&Letters::of(candidate)).div_ceil(2));
+            (bound <= limit).then_some((bound, candidate))
+        })
+        .collect();
+    bounded.sort_unstable();
     let mut best: Option<(usize, &str)> = None;
-    for candidate in candidates {
-        if candidate == name {
-            continue;
-        }
-        let limit = best.map_or((length / 3).max(1), |(distance, _)| distance);
-        if candidate.chars().count().abs_diff(length) > limit
-            || letters.difference(&Letters::of(candidate)).div_ceil(2) > limit
-        {
-            continue;
+    for (bound, candidate) in bounded {
+        if best.is_some_and(|(distance, _)| bound > distance) {
+            break;
         }
         let distance = strsim::damerau_levenshtein(name, candidate);
         if distance <= limit && best.is_none_or(|found| (distance, candidate) < found) {

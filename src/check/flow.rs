@@ -28,7 +28,10 @@ pub fn check(program: &Declarations, out: &mut Vec<Diagnostic>) {
     for agent in program.agents.values() {
         check_agent(agent, program, out);
     }
-    for workflow in program.workflows.values() {
+    // Callees first, so each call's output type is known when its caller is
+    // analysed: no recursion from caller to callee (a chain of 60,000
+    // sub-workflows once overflowed the stack).
+    for workflow in super::graph::callees_first(program) {
         let (_, diagnostics) = context.analyze(workflow);
         out.extend(diagnostics);
     }
@@ -246,7 +249,7 @@ struct Context<'p> {
     program: &'p Declarations,
     /// Each agent's declared (input, output) types, converted once.
     signatures: HashMap<String, (Type, Type)>,
-    /// `None` while a workflow is being analysed, so a call cycle yields `any`.
+    /// Each workflow's output once analysed (`None` while it is).
     outputs: RefCell<HashMap<String, Option<Type>>>,
 }
 
@@ -278,14 +281,11 @@ impl<'p> Context<'p> {
         (output, flow.out)
     }
 
+    /// A workflow's output type: known for every callee outside a call cycle
+    /// (they are analysed first); `any` in a cycle, which `graph.rs` reports.
     fn output_of(&self, name: &str) -> Type {
-        if let Some(known) = self.outputs.borrow().get(name) {
-            return known.clone().unwrap_or(Type::Any);
-        }
-        match self.program.workflows.get(name) {
-            Some(workflow) => self.analyze(workflow).0,
-            None => Type::Any,
-        }
+        let outputs = self.outputs.borrow();
+        outputs.get(name).cloned().flatten().unwrap_or(Type::Any)
     }
 }
 

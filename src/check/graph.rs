@@ -11,16 +11,54 @@ use crate::text as suggest;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 pub fn check(program: &Declarations, out: &mut Vec<Diagnostic>) {
-    let calls: BTreeMap<&str, Vec<&Ident>> = program
-        .workflows
-        .iter()
-        .map(|(name, w)| (name.as_str(), sub_workflow_calls(w)))
-        .collect();
+    let calls = call_graph(program);
     cycles(&calls, out);
     unreachable(program, &calls, out);
     unused_triggers(program, out);
     metrics(program, out);
     goals(program, out);
+}
+
+/// Each workflow's sub-workflow calls, by name.
+fn call_graph(program: &Declarations) -> BTreeMap<&str, Vec<&Ident>> {
+    program
+        .workflows
+        .iter()
+        .map(|(name, w)| (name.as_str(), sub_workflow_calls(w)))
+        .collect()
+}
+
+/// Every workflow, each after the workflows it calls (those that call each other
+/// in name order): the order in which each one's output type is known before a
+/// call to it is checked, without recursing from caller to callee.
+pub fn callees_first(program: &Declarations) -> Vec<&Workflow> {
+    let calls = call_graph(program);
+    let (names, edges) = indexed(&calls);
+    components(&edges)
+        .into_iter()
+        .flatten()
+        .map(|i| &program.workflows[names[i]])
+        .collect()
+}
+
+/// Each numbered workflow's calls, as (callee, the call).
+type Edges<'p> = Vec<Vec<(usize, &'p Ident)>>;
+
+/// The call graph with workflows numbered in name order: their names, and each
+/// one's calls to workflows that exist as (callee, the call).
+fn indexed<'p>(calls: &BTreeMap<&'p str, Vec<&'p Ident>>) -> (Vec<&'p str>, Edges<'p>) {
+    let names: Vec<&str> = calls.keys().copied().collect();
+    let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    let edges = names
+        .iter()
+        .map(|name| {
+            calls[name]
+                .iter()
+                .filter_map(|call| Some((*index.get(call.name.as_str())?, *call)))
+                .collect()
+        })
+        .collect();
+    (names, edges)
 }
 
 fn sub_workflow_calls(workflow: &Workflow) -> Vec<&Ident> {
@@ -48,19 +86,10 @@ fn block_calls<'a>(block: &'a Block, calls: &mut Vec<&'a Ident>) {
 /// through its first workflow by name. Linear in workflows and calls, so a long
 /// chain of sub-workflows checks as fast as a short one.
 fn cycles(calls: &BTreeMap<&str, Vec<&Ident>>, out: &mut Vec<Diagnostic>) {
-    let names: Vec<&str> = calls.keys().copied().collect();
-    let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
-    // Each workflow's calls to workflows that exist, as (callee, the call).
-    let edges: Vec<Vec<(usize, &Ident)>> = names
-        .iter()
-        .map(|name| {
-            calls[name]
-                .iter()
-                .filter_map(|call| Some((*index.get(call.name.as_str())?, *call)))
-                .collect()
-        })
-        .collect();
-    for component in components(&edges) {
+    let (names, edges) = indexed(calls);
+    let mut components = components(&edges);
+    components.sort_unstable_by_key(|component| component[0]);
+    for component in components {
         let start = component[0];
         let inside: HashSet<usize> = component.iter().copied().collect();
         // Breadth first from `start` within the component, until a call back to it.
@@ -108,7 +137,7 @@ fn cycles(calls: &BTreeMap<&str, Vec<&Ident>>, out: &mut Vec<Diagnostic>) {
 
 /// The strongly connected components of a graph (Tarjan's algorithm with an
 /// explicit stack: a chain of thousands of calls must not recurse), each sorted,
-/// in the order of their first node.
+/// every one after the components it reaches.
 fn components<T>(edges: &[Vec<(usize, T)>]) -> Vec<Vec<usize>> {
     const UNSEEN: usize = usize::MAX;
     let mut order = vec![UNSEEN; edges.len()];
@@ -162,7 +191,6 @@ fn components<T>(edges: &[Vec<(usize, T)>]) -> Vec<Vec<usize>> {
             }
         }
     }
-    found.sort_unstable_by_key(|component| component[0]);
     found
 }
 
@@ -324,10 +352,12 @@ mod tests {
             });
         }
         let found = components(&edges);
-        assert_eq!(
-            found[..5],
-            [vec![0, 1, 2], vec![3], vec![4], vec![5], vec![6]]
-        );
         assert_eq!(found.len(), 4 + deep);
+        // Each after what it reaches: the chain from its end, 5 before 4.
+        assert_eq!(found[0], vec![0, 1, 2]);
+        assert_eq!(found[1], vec![3]);
+        assert_eq!(found[2..4], [vec![5], vec![4]]);
+        assert_eq!(found[4], vec![5 + deep]);
+        assert_eq!(found.last(), Some(&vec![6]));
     }
 }

@@ -221,6 +221,20 @@ impl Run<'_> {
         if let Some(output) = record.and_then(|r| r.completed.clone()) {
             return Ok(output);
         }
+        if self.depth >= MAX_SUB_WORKFLOW_DEPTH {
+            // A child runs inside its parent's future: thousands of levels
+            // would overflow the stack that polls them.
+            return Err(Abort::Step(StepError {
+                kind: ErrorKind::Failed,
+                message: format!(
+                    "sub-workflow `{name}` would nest {} levels deep; at most {MAX_SUB_WORKFLOW_DEPTH} run inside each other",
+                    self.depth + 1
+                ),
+                step: step.to_string(),
+                agent: None,
+                attempts: 0,
+            }));
+        }
         self.engine.step_boundary().await;
         let number = record.map_or(1, |r| r.attempts + 1);
         let attempt = Attempt::new(&self.engine.clock, step, None, number, Some(&input));
@@ -245,6 +259,7 @@ impl Run<'_> {
             step: step.to_string(),
             number,
             started: attempt.started,
+            depth: self.depth + 1,
         };
         let (result, written) = match mismatch {
             Some(mismatch) => (
@@ -361,7 +376,12 @@ pub(super) struct ParentEnd {
     step: String,
     number: u32,
     started: Timer,
+    /// How deep the child runs: 1 under a top-level execution.
+    pub(super) depth: usize,
 }
+
+/// How many sub-workflows may run inside each other.
+pub const MAX_SUB_WORKFLOW_DEPTH: usize = 64;
 
 impl ParentEnd {
     /// The attempt's end once its child, of `workflow`, ended with `outcome`:

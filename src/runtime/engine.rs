@@ -138,6 +138,8 @@ pub(super) struct Run<'w> {
     /// What an earlier process recorded of this execution, by step path; empty for
     /// a fresh run. Completed steps are taken from here instead of running again.
     pub(super) history: HashMap<String, StepRecord>,
+    /// How many executions this one runs inside: 0 for a top-level one.
+    pub(super) depth: usize,
 }
 
 impl Run<'_> {
@@ -648,6 +650,7 @@ impl Engine {
                 workflow,
                 agents: Mutex::new(Vec::new()),
                 history,
+                depth: parent.as_ref().map_or(0, |p| p.depth),
             };
             let mut env = Env {
                 input: Arc::new(input.clone()),

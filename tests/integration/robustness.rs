@@ -196,3 +196,60 @@ fn a_deep_one_line_template_hole_is_refused_by_every_command() {
         .executions(&wfc::store::HistoryFilter::default())
         .map_or(true, |e| e.is_empty()));
 }
+
+/// A chain of workflows each calling the next: the checker once recursed from
+/// caller to callee (60,000 of them overflowed its 256 MiB stack), and a run
+/// nests a child's future in its parent's (3,000 overflowed a worker's stack).
+/// Checking is callee first now, and a run refuses to nest deeper than 64.
+#[test]
+fn a_long_chain_of_sub_workflows_checks_and_runs_within_bounds() {
+    let chain = |n: usize| {
+        let mut text = String::from(
+            "trigger go { manual }\nagent leaf { input { n: number } output { n: number } compute { n: input.n + 1 } }\n",
+        );
+        for i in 0..n {
+            let callee = if i + 1 < n {
+                format!("workflow w{}", i + 1)
+            } else {
+                "leaf".into()
+            };
+            let on = if i == 0 { "on go " } else { "" };
+            text.push_str(&format!(
+                "workflow w{i} {{ {on}input {{ n: number }} steps {{ r = {callee}(input) }} output r }}\n"
+            ));
+        }
+        text
+    };
+    let project = crate::support::Project::new("long_chain")
+        .file("long.wf", &chain(60_000))
+        .file("deep.wf", &chain(3_000))
+        .file("fits.wf", &chain(64));
+    project.wfc(["check", "long.wf"]).expect_code(0);
+    let deep = project
+        .wfc([
+            "run",
+            "deep.wf",
+            "--workflow",
+            "w0",
+            "--input",
+            r#"{"n": 1}"#,
+        ])
+        .expect_code(1);
+    assert!(
+        deep.stderr
+            .contains("would nest 65 levels deep; at most 64"),
+        "{}",
+        deep.stderr
+    );
+    let fits = project
+        .wfc([
+            "run",
+            "fits.wf",
+            "--workflow",
+            "w0",
+            "--input",
+            r#"{"n": 1}"#,
+        ])
+        .expect_code(0);
+    assert!(fits.stdout.contains("\"n\": 2"), "{}", fits.stdout);
+}
