@@ -351,6 +351,9 @@ test("with a token, a signed-in browser's cookie neither leaks the token nor let
       assert.deepEqual(answers, [403, 403], `${path}: the fetch and the form were refused`);
     }
     assert.equal(await executions(guarded.base, auth), before, "nothing started");
+    // A name rebound to this machine is refused here too, sign-in page and all.
+    const rebound = await page.goto(guarded.base.replace("127.0.0.1", "rebound.test") + "/");
+    assert.equal(rebound.status(), 400);
     // Browsers send a host's cookies to all its ports: the other site got the
     // session cookie, never the token.
     assert.ok(cookies.some((c) => c.includes("wfc_session=")), cookies.join("; "));

@@ -1,9 +1,10 @@
 //! Workers on a PostgreSQL store that restarts under them, on a throwaway cluster
 //! of this test's own (the suite's shared one must not go away): `pg_ctl restart
 //! -m fast`, then the postmaster killed with SIGKILL and started again, each
-//! while events stream in, across two workers. While the database is gone
-//! `/health` says so; once it is back, every event accepted runs exactly once and
-//! nothing stays running. Runs where the suite runs on PostgreSQL
+//! while events stream in, across two workers, with executions in flight (each
+//! waits 400 ms before its step). While the database is gone `/health` says so;
+//! once it is back, every event accepted runs exactly once, what was in flight
+//! is finished, and nothing stays running. Runs where the suite runs on PostgreSQL
 //! (`WFC_TEST_POSTGRES`, as CI's PostgreSQL stage does).
 
 use crate::server::Server;
@@ -13,7 +14,8 @@ use std::time::Duration;
 use wfc::store::{ExecutionStatus, HistoryFilter, Location, Store};
 
 const FLOW: &str = "agent note { input { n: number } output { n: number } compute { n: input.n } }\n\
-                    trigger tick { on event \"tick\" }\nworkflow noted { on tick input { n: number } chain note }\n";
+                    trigger tick { on event \"tick\" }\n\
+                    workflow noted { on tick input { n: number } steps { wait 400ms r = note(input) } output r }\n";
 
 /// A cluster made by `.ci/postgres` in a directory of its own; stopped when dropped.
 struct Cluster {
@@ -162,10 +164,8 @@ fn workers_survive_a_restart_and_a_killed_postmaster() {
         Server::spawn(command, "flow.wf", &["--lease", "2s"])
     };
     let servers = [worker(), worker()];
+    // A fast restart while the first ten are in their wait, then more events.
     emit(&servers, 0..10);
-    each_ran_once(&cluster.url, 10);
-
-    // A fast restart, then more events.
     assert!(cluster.pg_ctl(&["-m", "fast", "-w", "restart"]));
     emit(&servers, 10..20);
     each_ran_once(&cluster.url, 20);
@@ -173,7 +173,9 @@ fn workers_survive_a_restart_and_a_killed_postmaster() {
         servers.iter().all(|s| health(s) == Some(200))
     });
 
-    // The postmaster killed: the servers say the database is gone.
+    // The postmaster killed with five in flight: the servers say the database
+    // is gone, for longer than their lease.
+    emit(&servers, 20..25);
     unsafe {
         libc::kill(cluster.postmaster(), libc::SIGKILL);
     }
@@ -188,8 +190,17 @@ fn workers_survive_a_restart_and_a_killed_postmaster() {
             .contains("the database cannot be reached"),
         "{said}"
     );
+    std::thread::sleep(Duration::from_millis(3000));
+    // Gone for longer than the lease: each worker let its executions go.
+    for server in &servers {
+        assert!(
+            server.logged("the lease ran out"),
+            "{:?}",
+            server.log.lock().unwrap()
+        );
+    }
     cluster.start_again();
-    emit(&servers, 20..30);
+    emit(&servers, 25..30);
     each_ran_once(&cluster.url, 30);
     wait_for(Duration::from_secs(10), || {
         servers.iter().all(|s| health(s) == Some(200))
