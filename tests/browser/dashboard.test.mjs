@@ -37,6 +37,10 @@ workflow sleepy { on go steps { r = nap({}) } output r }
 // Fails the first time (no marker file yet), succeeds when replayed.
 agent once { output { ok: bool } run ["sh", "-c", "if [ -e marker ]; then echo '{\\"ok\\": true}'; else touch marker; exit 3; fi"] }
 workflow fragile { on go steps { r = once({}) } output r on_failure dead_letter }
+// Two steps of clearly different lengths, for the timeline.
+agent quick { output { ok: bool } run ["sh", "-c", "sleep 0.05; echo '{\\"ok\\": true}'"] }
+agent slow { output { ok: bool } run ["sh", "-c", "sleep 0.6; echo '{\\"ok\\": true}'"] }
+workflow uneven { on go steps { a = quick({}) b = slow({}) } output b }
 alert fragile_failing { when failures(fragile) >= 1 within 1h notify webhook "${hookUrl}/hooks/wfc" }
 `;
 
@@ -112,6 +116,23 @@ test("a run started from the form completes live, with its step timeline", async
   assert.ok((await page.locator("#gantt rect.bar").count()) >= 1, "the timeline has a bar per attempt");
   mkdirSync(join(root, "target"), { recursive: true });
   await page.screenshot({ path: join(root, "target", "dashboard-coordination.png"), fullPage: true });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test("the timeline's bars are as long as their attempts took", async () => {
+  const { page, problems } = await open();
+  await startFromForm(page, "uneven", async () => {});
+  await page.locator("#detail-status", { hasText: "completed" }).waitFor({ timeout: 10000 });
+  const bars = page.locator("#gantt rect.bar");
+  assert.equal(await bars.count(), 2);
+  const [quick, slow] = [await bars.nth(0).boundingBox(), await bars.nth(1).boundingBox()];
+  // One rule once sized every `.bar`, these included, at 10rem.
+  const id = (await page.textContent("#detail-id")).trim();
+  const detail = await (await fetch(`${server.base}/executions/${id}`)).json();
+  const [a, b] = detail.attempts.map((x) => x.duration_ms);
+  assert.ok(b > 4 * a, `durations ${a} and ${b} ms`);
+  assert.ok(slow.width > 3 * quick.width, `widths ${quick.width} and ${slow.width}`);
   assert.deepEqual(problems, []);
   await page.close();
 });

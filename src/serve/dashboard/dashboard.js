@@ -461,7 +461,7 @@ const ms = (v) => v == null ? "-" : v >= 1000 ? `${(v / 1000).toFixed(1)} s` : `
 const percent = (v) => v == null ? "-" : `${Math.round(v * 100)}%`;
 function meter(share) {
   const bar = document.createElement("span");
-  bar.className = "bar";
+  bar.className = "meter";
   const fill = document.createElement("span");
   fill.style.width = `${Math.min(100, Math.max(0, share * 100))}%`;
   bar.append(fill);
