@@ -4,7 +4,7 @@
 //! prints them; anything else (the HTTP API) can serve the same figures.
 
 use crate::store::{
-    parse_timestamp, AttemptStatus, ExecutionFigure, ExecutionStatus, Store, StoreError,
+    parse_timestamp, AttemptStatus, CallFigure, ExecutionFigure, ExecutionStatus, Store, StoreError,
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -115,46 +115,7 @@ pub fn compute(
     // The utilisation window, in ms since the epoch like the spans below.
     let until = now.timestamp_micros() as f64 / 1000.0;
     let since = until - window.as_millis() as f64;
-    let mut by_agent: BTreeMap<&str, Vec<_>> = BTreeMap::new();
-    for call in &calls {
-        by_agent.entry(&call.agent).or_default().push(call);
-    }
-    let agents = by_agent
-        .into_iter()
-        .map(|(agent, calls)| {
-            let finished: Vec<f64> = calls.iter().filter_map(|a| a.duration_ms).collect();
-            let busy: f64 = finished.iter().sum();
-            // Each call as [start, end) in ms, a running one until now, cut to the window.
-            let spans: Vec<(f64, f64)> = calls
-                .iter()
-                .filter_map(|a| {
-                    let start = parse_timestamp(&a.started_at)?.timestamp_micros() as f64 / 1000.0;
-                    let end = a.duration_ms.map_or(until, |d| start + d);
-                    let (start, end) = (start.max(since), end.min(until));
-                    (end > start).then_some((start, end))
-                })
-                .collect();
-            let capacity = capacities.get(agent).copied();
-            let tokens: Vec<_> = calls.iter().filter_map(|a| a.tokens).collect();
-            let costs: Vec<f64> = tokens.iter().filter_map(|t| t.cost_usd).collect();
-            AgentStats {
-                tokens_in: tokens.iter().map(|t| t.input).sum(),
-                tokens_out: tokens.iter().map(|t| t.output).sum(),
-                cost_usd: (!costs.is_empty()).then(|| costs.iter().sum()),
-                agent: agent.to_string(),
-                capacity,
-                calls: calls.len(),
-                failures: calls
-                    .iter()
-                    .filter(|a| {
-                        !matches!(a.status, AttemptStatus::Completed | AttemptStatus::Running)
-                    })
-                    .count(),
-                mean_ms: (!finished.is_empty()).then(|| busy / finished.len() as f64),
-                utilisation: utilisation(spans, until - since, capacity),
-            }
-        })
-        .collect();
+    let agents = agent_stats(&calls, capacities, since, until);
     let start = now - chrono::Duration::from_std(window).unwrap_or_default();
     let stats = Stats {
         window: Window {
@@ -234,6 +195,61 @@ fn over_time(
                 success_rate: o.success_rate(),
                 p50_ms: percentile(&o.durations, 0.50),
                 p95_ms: percentile(&o.durations, 0.95),
+            }
+        })
+        .collect()
+}
+
+/// Each agent's figures from its calls, utilisation over `[since, until)` (ms
+/// since the epoch). A call ends at its duration or, cancelled or interrupted,
+/// when it was stopped; only one still running counts until now. A failure is a
+/// call that failed: a cancelled or interrupted one is not.
+fn agent_stats(
+    calls: &[CallFigure],
+    capacities: &HashMap<String, usize>,
+    since: f64,
+    until: f64,
+) -> Vec<AgentStats> {
+    let millis = |stamp: &str| Some(parse_timestamp(stamp)?.timestamp_micros() as f64 / 1000.0);
+    let mut by_agent: BTreeMap<&str, Vec<_>> = BTreeMap::new();
+    for call in calls {
+        by_agent.entry(&call.agent).or_default().push(call);
+    }
+    by_agent
+        .into_iter()
+        .map(|(agent, calls)| {
+            let finished: Vec<f64> = calls.iter().filter_map(|a| a.duration_ms).collect();
+            let busy: f64 = finished.iter().sum();
+            let spans: Vec<(f64, f64)> = calls
+                .iter()
+                .filter_map(|a| {
+                    let start = millis(&a.started_at)?;
+                    let end = match (a.duration_ms, &a.finished_at, a.status) {
+                        (Some(d), _, _) => start + d,
+                        (None, _, AttemptStatus::Running) => until,
+                        (None, Some(at), _) => millis(at)?,
+                        (None, None, _) => start,
+                    };
+                    let (start, end) = (start.max(since), end.min(until));
+                    (end > start).then_some((start, end))
+                })
+                .collect();
+            let capacity = capacities.get(agent).copied();
+            let tokens: Vec<_> = calls.iter().filter_map(|a| a.tokens).collect();
+            let costs: Vec<f64> = tokens.iter().filter_map(|t| t.cost_usd).collect();
+            AgentStats {
+                tokens_in: tokens.iter().map(|t| t.input).sum(),
+                tokens_out: tokens.iter().map(|t| t.output).sum(),
+                cost_usd: (!costs.is_empty()).then(|| costs.iter().sum()),
+                agent: agent.to_string(),
+                capacity,
+                calls: calls.len(),
+                failures: calls
+                    .iter()
+                    .filter(|a| matches!(a.status, AttemptStatus::Failed(_)))
+                    .count(),
+                mean_ms: (!finished.is_empty()).then(|| busy / finished.len() as f64),
+                utilisation: utilisation(spans, until - since, capacity),
             }
         })
         .collect()
@@ -344,5 +360,61 @@ mod tests {
         assert_eq!(percentile(&values, 0.95), Some(10.0));
         assert_eq!(percentile(&[3.0], 0.95), Some(3.0));
         assert_eq!(percentile(&[], 0.5), None);
+    }
+
+    #[test]
+    fn a_cancelled_call_ends_when_it_was_stopped_and_is_no_failure() {
+        use crate::store::{AttemptStatus, CallFigure};
+        let call = |status, started: &str, finished: Option<&str>, duration| CallFigure {
+            agent: "slow".into(),
+            status,
+            started_at: started.into(),
+            finished_at: finished.map(String::from),
+            duration_ms: duration,
+            tokens: None,
+        };
+        let at = |s: &str| crate::store::parse_timestamp(s).unwrap().timestamp_millis() as f64;
+        let (since, until) = (at("2026-12-07T10:00:00Z"), at("2026-12-07T10:10:00Z"));
+        let calls = [
+            // Cancelled after 5 s: 5 s of the 10 minutes, not until now.
+            call(
+                AttemptStatus::Cancelled,
+                "2026-12-07T10:00:00Z",
+                Some("2026-12-07T10:00:05Z"),
+                None,
+            ),
+            call(
+                AttemptStatus::Interrupted,
+                "2026-12-07T10:01:00Z",
+                Some("2026-12-07T10:01:05Z"),
+                None,
+            ),
+            call(
+                AttemptStatus::Completed,
+                "2026-12-07T10:02:00Z",
+                Some("2026-12-07T10:02:05Z"),
+                Some(5000.0),
+            ),
+        ];
+        let stats = super::agent_stats(&calls, &Default::default(), since, until);
+        assert_eq!(stats[0].failures, 0);
+        assert!(
+            (stats[0].utilisation - 15.0 / 600.0).abs() < 1e-9,
+            "{}",
+            stats[0].utilisation
+        );
+        // Still running: until now.
+        let running = [call(
+            AttemptStatus::Running,
+            "2026-12-07T10:05:00Z",
+            None,
+            None,
+        )];
+        let stats = super::agent_stats(&running, &Default::default(), since, until);
+        assert!(
+            (stats[0].utilisation - 0.5).abs() < 1e-9,
+            "{}",
+            stats[0].utilisation
+        );
     }
 }

@@ -22,6 +22,9 @@ pub struct CallFigure {
     pub agent: String,
     pub status: AttemptStatus,
     pub started_at: String,
+    /// When it ended, also for a cancelled or interrupted call, which has no
+    /// duration of its own.
+    pub finished_at: Option<String>,
     pub duration_ms: Option<f64>,
     pub tokens: Option<Tokens>,
 }
@@ -50,7 +53,7 @@ impl Store {
     /// they started, so sums over them come out the same each time.
     pub fn call_figures(&self, workflow: Option<&str>) -> Result<Vec<CallFigure>> {
         self.rows(
-            "SELECT agent, status, started_at, duration_ms, tokens_in, tokens_out, cost_usd
+            "SELECT agent, status, started_at, finished_at, duration_ms, tokens_in, tokens_out, cost_usd
              FROM step_attempts
              WHERE agent IS NOT NULL AND (CAST(?1 AS TEXT) IS NULL
                OR execution_id IN (SELECT id FROM executions WHERE workflow = ?1))
@@ -61,8 +64,9 @@ impl Store {
                     agent: row.get(0)?,
                     status: row.get(1)?,
                     started_at: row.get(2)?,
-                    duration_ms: row.get(3)?,
-                    tokens: tokens(row.get(4)?, row.get(5)?, row.get(6)?),
+                    finished_at: row.get(3)?,
+                    duration_ms: row.get(4)?,
+                    tokens: tokens(row.get(5)?, row.get(6)?, row.get(7)?),
                 })
             },
         )
