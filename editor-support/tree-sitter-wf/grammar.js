@@ -65,6 +65,7 @@ module.exports = grammar({
         seq("http", choice("GET", "POST", "PUT", "PATCH", "DELETE"), $.string, optional(seq("headers", $.object))),
         seq("llm", $.string, repeat($._llm_property)),
         seq("cwd", $.string),
+        seq("env", $.object),
         seq("compute", $.object),
         seq("timeout", $.duration),
         seq("retry", $.identifier),

@@ -29,7 +29,7 @@
 ["let" "emit" "wait" "any" "steps" "chain" "record" "output" "on" "on_failure" "missed"] @keyword
 ["and" "or" "not"] @keyword
 [
-  "department" "skills" "run" "cwd" "compute" "timeout" "capacity" "version" "title" "kpi"
+  "department" "skills" "run" "cwd" "env" "compute" "timeout" "capacity" "version" "title" "kpi"
   "by" "weight" "team" "size" "pursued_by" "attempts" "backoff" "factor" "max" "jitter"
   "retry_on" "open_after" "failures" "within" "cool_down" "cron" "event" "manual" "per"
   "unit" "description" "http" "headers" "GET" "POST" "PUT" "PATCH" "DELETE"
