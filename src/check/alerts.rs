@@ -5,7 +5,7 @@ use super::flow::reference;
 use super::Declarations;
 use crate::ast::*;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::goals::Status;
+use crate::program::GoalStatus as Status;
 use crate::program::Signal;
 use crate::text as suggest;
 

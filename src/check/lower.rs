@@ -103,7 +103,7 @@ fn alert(alert: &ast::Alert) -> Option<Alert> {
         ast::AlertCondition::Goal { goal, status, .. } => (
             Condition::Goal {
                 goal: goal.name.clone(),
-                status: crate::goals::Status::parse(&status.name)?,
+                status: crate::program::GoalStatus::parse(&status.name)?,
             },
             format!("goal {} is {}", goal.name, status.name),
         ),

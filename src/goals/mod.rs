@@ -16,59 +16,8 @@ use chrono_tz::Tz;
 use serde::Serialize;
 use std::collections::HashMap;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    /// The KPI's condition holds now.
-    Achieved,
-    /// Not yet, but the trend reaches the target by the deadline.
-    OnTrack,
-    /// The trend misses the target at the deadline.
-    AtRisk,
-    /// The deadline has passed without the target.
-    Overdue,
-    /// Not yet, with no deadline (or too few samples to project).
-    InProgress,
-    /// No sample of its metric yet.
-    NoData,
-}
-
-impl Status {
-    pub const ALL: [Status; 6] = [
-        Status::Achieved,
-        Status::OnTrack,
-        Status::AtRisk,
-        Status::Overdue,
-        Status::InProgress,
-        Status::NoData,
-    ];
-
-    /// The name a `.wf` file and the JSON use: `at_risk`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Status::Achieved => "achieved",
-            Status::OnTrack => "on_track",
-            Status::AtRisk => "at_risk",
-            Status::Overdue => "overdue",
-            Status::InProgress => "in_progress",
-            Status::NoData => "no_data",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.name() == name)
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Status::Achieved => "achieved",
-            Status::OnTrack => "on track",
-            Status::AtRisk => "at risk",
-            Status::Overdue => "overdue",
-            Status::InProgress => "in progress",
-            Status::NoData => "no data",
-        }
-    }
-}
+/// The status vocabulary is the program's: alerts name it (`when goal g is at_risk`).
+pub use crate::program::GoalStatus as Status;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct KpiReport {

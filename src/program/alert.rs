@@ -1,8 +1,8 @@
 //! Alerts as the checked program holds them: a condition over the store that
 //! `wfc serve` evaluates, and where a firing goes.
 
+use super::GoalStatus as Status;
 use crate::ast::CompareOp;
-use crate::goals::Status;
 use std::time::Duration;
 
 /// What an alert's signal measures over its window, for one workflow.

@@ -8,6 +8,7 @@ mod alert;
 mod builtin;
 mod error_kind;
 mod event;
+mod goal_status;
 mod schedule;
 mod test;
 
@@ -15,6 +16,7 @@ pub use alert::{Alert, Condition, Signal};
 pub use builtin::{Builtin, MAX_RANGE};
 pub use error_kind::ErrorKind;
 pub use event::{event_problem, invalid_event_name, matches};
+pub use goal_status::GoalStatus;
 pub use schedule::{out_of_range, Due, Schedule};
 pub use test::{Expectation, ExpectationKind, Mock, Start, Test};
 

@@ -253,3 +253,39 @@ fn a_long_chain_of_sub_workflows_checks_and_runs_within_bounds() {
         .expect_code(0);
     assert!(fits.stdout.contains("\"n\": 2"), "{}", fits.stdout);
 }
+
+/// ARCHITECTURE.md's one-way dependencies, as far as a text search sees them:
+/// the checked program is below what evaluates it and what checks it, and the
+/// runtime never imports the checker. (`program/alert.rs` once read its goal
+/// statuses from `goals`.)
+#[test]
+fn dependencies_run_one_way() {
+    let rules: [(&str, &[&str]); 2] = [
+        (
+            "src/program",
+            &[
+                "crate::goals",
+                "crate::check",
+                "crate::runtime",
+                "crate::serve",
+                "crate::store",
+            ],
+        ),
+        ("src/runtime", &["crate::check"]),
+    ];
+    for (dir, forbidden) in rules {
+        for entry in std::fs::read_dir(crate::support::root().join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            // A module's own tests may build what they test from text.
+            let text = text.split("#[cfg(test)]").next().unwrap();
+            for module in forbidden {
+                assert!(
+                    !text.contains(module),
+                    "{} imports {module}",
+                    path.display()
+                );
+            }
+        }
+    }
+}
