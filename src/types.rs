@@ -6,6 +6,7 @@ use crate::ast::{TypeExpr, TypeExprKind};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::ControlFlow;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Type {
@@ -157,41 +158,66 @@ impl Type {
 
     /// Checks a JSON value against this type at run time; the mismatch names the path.
     pub fn admits(&self, value: &Value) -> Result<(), Mismatch> {
-        self.admits_at(value, "")
+        let mut first = None;
+        let _ = self.visit(value, "", &mut |mismatch| {
+            first = Some(mismatch);
+            ControlFlow::Break(())
+        });
+        first.map_or(Ok(()), Err)
     }
 
-    fn admits_at(&self, value: &Value, path: &str) -> Result<(), Mismatch> {
-        let wrong = || Mismatch::Wrong {
-            path: path.to_string(),
-            expected: self.clone(),
-            found: Type::of_value(value),
-        };
+    /// Every way a JSON value does not fit this type, in field order, each naming
+    /// its path: what a person fixes at once (a workflow's input).
+    pub fn mismatches(&self, value: &Value) -> Vec<Mismatch> {
+        let mut all = Vec::new();
+        let _ = self.visit(value, "", &mut |mismatch| {
+            all.push(mismatch);
+            ControlFlow::Continue(())
+        });
+        all
+    }
+
+    /// Hands each mismatch to `found`, until it breaks.
+    fn visit(
+        &self,
+        value: &Value,
+        path: &str,
+        found: &mut impl FnMut(Mismatch) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
         match (self, value) {
-            (Type::Any, _) | (Type::Null, Value::Null) | (Type::Bool, Value::Bool(_)) => Ok(()),
-            (Type::Number, Value::Number(_)) | (Type::String, Value::String(_)) => Ok(()),
-            (Type::Optional(_), Value::Null) => Ok(()),
-            (Type::Optional(inner), value) => inner.admits_at(value, path),
-            (_, Value::Null) => Err(Mismatch::MaybeNull {
+            (Type::Any, _) | (Type::Null, Value::Null) | (Type::Bool, Value::Bool(_)) => {
+                ControlFlow::Continue(())
+            }
+            (Type::Number, Value::Number(_)) | (Type::String, Value::String(_)) => {
+                ControlFlow::Continue(())
+            }
+            (Type::Optional(_), Value::Null) => ControlFlow::Continue(()),
+            (Type::Optional(inner), value) => inner.visit(value, path, found),
+            (_, Value::Null) => found(Mismatch::MaybeNull {
                 path: path.to_string(),
             }),
             (Type::List(item), Value::Array(items)) => {
                 for (i, value) in items.iter().enumerate() {
-                    item.admits_at(value, &format!("{path}[{i}]"))?;
+                    item.visit(value, &format!("{path}[{i}]"), found)?;
                 }
-                Ok(())
+                ControlFlow::Continue(())
             }
             (Type::Object(fields), Value::Object(map)) => {
                 for (name, ty) in fields {
                     let field_path = join(path, name);
                     match map.get(name) {
-                        Some(value) => ty.admits_at(value, &field_path)?,
+                        Some(value) => ty.visit(value, &field_path, found)?,
                         None if ty.is_optional() => {}
-                        None => return Err(Mismatch::MissingField { path: field_path }),
+                        None => found(Mismatch::MissingField { path: field_path })?,
                     }
                 }
-                Ok(())
+                ControlFlow::Continue(())
             }
-            _ => Err(wrong()),
+            _ => found(Mismatch::Wrong {
+                path: path.to_string(),
+                expected: self.clone(),
+                found: Type::of_value(value),
+            }),
         }
     }
 

@@ -69,7 +69,10 @@ impl Error {
                 | RunError::IdleTrigger(_)
                 | RunError::MissingSecrets { .. } => exit::USAGE,
                 RunError::Store(error) => store_code(error),
-                RunError::InvalidInput { .. } | RunError::AlreadyFired { .. } => exit::PROBLEMS,
+                // Input that does not fit is a usage problem, like input that is
+                // not JSON: nothing ran.
+                RunError::InvalidInput { .. } => exit::USAGE,
+                RunError::AlreadyFired { .. } => exit::PROBLEMS,
             },
             Error::Resume(Refusal::Store(error)) => store_code(error),
             Error::Resume(_) => exit::USAGE,

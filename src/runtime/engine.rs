@@ -374,10 +374,12 @@ impl Engine {
             });
         };
         if let Some(declared) = &definition.input {
-            if let Err(mismatch) = declared.admits(input) {
+            let mismatches = declared.mismatches(input);
+            if !mismatches.is_empty() {
+                let problems: Vec<String> = mismatches.iter().map(ToString::to_string).collect();
                 return Err(RunError::InvalidInput {
                     workflow: workflow.to_string(),
-                    problem: mismatch.to_string(),
+                    problem: problems.join("; "),
                 });
             }
         }

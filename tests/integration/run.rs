@@ -420,12 +420,12 @@ fn bad_input_is_refused_and_writes_nothing() {
         ),
         (
             &["--workflow", "w", "--input", r#"{"n": "three"}"#],
-            1,
+            2,
             "field `n` should be a number, found a string",
         ),
         (
             &["--workflow", "w", "--input", "{}"],
-            1,
+            2,
             "field `n` is missing",
         ),
         (
@@ -781,4 +781,30 @@ workflow w { chain seven -> half }
     let shown: Value = project.json(["show", &execution.id, "--format", "json"]);
     assert_eq!(shown["execution"]["result"], json!(3.5), "{shown}");
     assert_eq!(store.seed_rows().unwrap()[0]["result"], "3.5");
+}
+
+/// Input that does not fit is a usage problem (exit 2, like input that is not
+/// JSON), and every mismatch is listed at once.
+#[test]
+fn input_that_does_not_fit_exits_2_listing_every_mismatch() {
+    let project = Project::new("run_input_mismatches").file(
+        "flow.wf",
+        "agent echo { input { n: number } output { n: number } compute { n: input.n } }\n\
+         trigger go { manual }\n\
+         workflow w { on go input { n: number, name: string, tags: [string] } steps { r = echo({ n: input.n }) } output r }\n",
+    );
+    let run = project
+        .wfc([
+            "run",
+            "flow.wf",
+            "--workflow",
+            "w",
+            "--input",
+            r#"{"n": "x", "tags": [1, "a", 2]}"#,
+        ])
+        .expect_code(2);
+    for part in ["`n`", "`name`", "`tags[0]`", "`tags[2]`"] {
+        assert!(run.stderr.contains(part), "{part} missing: {}", run.stderr);
+    }
+    assert!(!run.stderr.contains("tags[1]"), "{}", run.stderr);
 }
