@@ -91,8 +91,14 @@ enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff): `wfc man > wfc.1 && man ./wfc.1`.
-    Man,
+    /// Print the man page (roff): `wfc man > wfc.1 && man ./wfc.1`; with
+    /// `--dir`, write it and one page per subcommand (`wfc-check.1`, …), the
+    /// pages it refers to, into that directory.
+    Man {
+        /// Write every page into this directory instead (made if missing).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<std::path::PathBuf>,
+    },
     /// A language server over stdin and stdout: diagnostics, hover, go to
     /// definition, outline and formatting in any LSP editor.
     Lsp,
@@ -177,12 +183,19 @@ pub fn run() -> ExitCode {
         Command::Lsp => crate::lsp::run()
             .map(|()| ExitCode::SUCCESS)
             .map_err(|error| Error::usage(format!("the language server stopped: {error}"))),
-        Command::Man => {
+        Command::Man { dir } => {
             let command = <Cli as clap::CommandFactory>::command();
-            clap_mangen::Man::new(command)
-                .render(&mut std::io::stdout())
+            let written = match &dir {
+                None => clap_mangen::Man::new(command).render(&mut std::io::stdout()),
+                Some(dir) => std::fs::create_dir_all(dir)
+                    .and_then(|()| clap_mangen::generate_to(command, dir))
+                    .map(|()| {
+                        eprintln!("wrote wfc.1 and a page per subcommand to {}", dir.display())
+                    }),
+            };
+            written
                 .map(|()| ExitCode::SUCCESS)
-                .map_err(|error| Error::usage(format!("cannot write the man page: {error}")))
+                .map_err(|error| Error::usage(format!("cannot write the man pages: {error}")))
         }
     };
     let me = crate::runtime::worker::me();

@@ -298,3 +298,32 @@ fn check_and_fmt_walk_directories_skipping_what_gitignore_ignores() {
     let run = project.wfc(["fmt", "-", "flows"]).expect_code(2);
     assert!(run.stderr.contains("name no other path"), "{}", run.stderr);
 }
+
+/// `wfc man` refers to `wfc-check(1)` and the others: `--dir` writes each of
+/// them (once it wrote none).
+#[test]
+fn man_writes_every_page_it_refers_to() {
+    let project = crate::support::Project::new("man_pages");
+    let dir = project.dir.join("man1");
+    project
+        .wfc(["man", "--dir", dir.to_str().unwrap()])
+        .expect_code(0);
+    let main = std::fs::read_to_string(dir.join("wfc.1")).unwrap();
+    let referred: Vec<&str> = main
+        .split("wfc\\-")
+        .skip(1)
+        .filter_map(|rest| rest.split('(').next())
+        .filter(|name| name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .collect();
+    assert!(
+        referred.contains(&"check") && referred.contains(&"run"),
+        "{referred:?}"
+    );
+    for name in referred {
+        assert!(
+            dir.join(format!("wfc-{name}.1")).is_file(),
+            "wfc-{name}.1 is missing"
+        );
+    }
+    assert!(dir.join("wfc-dlq-replay.1").is_file());
+}
