@@ -102,7 +102,7 @@ pub fn run(args: DlqArgs, db: &DbArgs) -> Result<ExitCode, Error> {
             let execution =
                 runtime.block_on(engine.run(&letter.workflow, letter.input.clone(), origin))?;
             store.mark_replayed(id, &execution.id)?;
-            Ok(print_results(&[execution], false))
+            Ok(print_results(&[execution], false, db))
         }
     }
 }

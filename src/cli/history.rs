@@ -36,12 +36,19 @@ pub fn run(args: HistoryArgs, db: &DbArgs) -> Result<ExitCode, Error> {
         limit: limit(args.limit, args.format),
         ..HistoryFilter::default()
     };
+    let filtered = filter.workflow.is_some() || filter.version.is_some() || filter.status.is_some();
     let executions = store.executions(&filter)?;
     cut_note(executions.len(), args.limit, args.format);
+    // What an empty list means: nothing ran yet, or nothing that matched.
+    let none = match (args.limit, filtered) {
+        (Some(0), _) => "--limit 0 lists none",
+        (_, true) => "no execution matches these filters",
+        (_, false) => "no executions recorded yet",
+    };
     print_list(
         &executions,
         args.format,
-        "no executions recorded yet",
+        none,
         &[
             "ID", "WORKFLOW", "VERSION", "TRIGGER", "STATUS", "STARTED", "DURATION", "AGENTS",
         ],

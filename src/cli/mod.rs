@@ -238,6 +238,29 @@ fn report_diagnostics(loaded: &Loaded, diagnostics: &[Diagnostic]) -> bool {
 }
 
 /// `--db`, else `$WFC_DB`, else `wfc.db` in the working directory.
+impl DbArgs {
+    /// ` --db PATH` when the command was given one, for the commands a message
+    /// suggests: they must look at the same store (a PostgreSQL URL is shown
+    /// without its password).
+    fn flag(&self) -> String {
+        let Some(given) = &self.db else {
+            return String::new();
+        };
+        let shown = match Location::parse(given) {
+            Location::Postgres(url) => Location::redacted(&url),
+            Location::File(path) => path.display().to_string(),
+        };
+        let plain = shown
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-:@".contains(c));
+        if plain {
+            format!(" --db {shown}")
+        } else {
+            format!(" --db '{}'", shown.replace('\'', "'\\''"))
+        }
+    }
+}
+
 fn db_location(args: &DbArgs) -> Location {
     args.db
         .clone()

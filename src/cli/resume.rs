@@ -61,7 +61,7 @@ pub fn resume(args: ResumeArgs, db: &DbArgs) -> Result<ExitCode, Error> {
             }
         }
     }
-    let code = print_results(&finished, true);
+    let code = print_results(&finished, true, db);
     Ok(if failed {
         ExitCode::from(exit::PROBLEMS)
     } else {

@@ -83,7 +83,7 @@ pub fn run(args: RunArgs, db: &DbArgs) -> Result<ExitCode, Error> {
             left_resumable(db);
             Err(Error::Run(crate::runtime::RunError::Store(error)))
         }
-        Ok(executions) => Ok(print_results(&executions?, args.trigger.is_some())),
+        Ok(executions) => Ok(print_results(&executions?, args.trigger.is_some(), db)),
         Err(Stopped::Signal(signal)) => Ok(interrupted(db, signal)),
         Err(Stopped::CannotListen(error)) => {
             Err(Error::Problems(format!("cannot wait for signals: {error}")))
@@ -165,10 +165,11 @@ fn left_resumable(db: &DbArgs) {
         Ok(mine) => {
             for execution in &mine {
                 eprintln!(
-                    "interrupted: execution {} of `{}` is resumable: `wfc resume {}`",
+                    "interrupted: execution {} of `{}` is resumable: `wfc resume {}{}`",
                     execution.id,
                     execution.workflow,
-                    super::table::short_id(&execution.id)
+                    super::table::short_id(&execution.id),
+                    db.flag()
                 );
             }
         }
@@ -226,7 +227,7 @@ fn read_input(args: &RunArgs) -> Result<Value, String> {
 
 /// Results on stdout: one execution's result pretty-printed, or for a trigger one
 /// JSON object per execution per line. Exit 1 when any execution failed.
-pub(super) fn print_results(executions: &[Execution], per_line: bool) -> ExitCode {
+pub(super) fn print_results(executions: &[Execution], per_line: bool, db: &DbArgs) -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     let mut failed = false;
     for execution in executions {
@@ -268,9 +269,10 @@ pub(super) fn print_results(executions: &[Execution], per_line: bool) -> ExitCod
         };
         let _ = writeln!(stdout, "{text}");
         eprintln!(
-            "execution {} {status}; see `wfc show {}`",
+            "execution {} {status}; see `wfc show {}{}`",
             execution.id,
-            super::table::short_id(&execution.id)
+            super::table::short_id(&execution.id),
+            db.flag()
         );
     }
     if failed {

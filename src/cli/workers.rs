@@ -17,7 +17,7 @@ pub fn run(args: WorkersArgs, db: &DbArgs) -> Result<ExitCode, Error> {
     print_list(
         &workers,
         args.format,
-        "no worker has run anything here yet",
+        "no worker is running on this store (a worker's row goes when it stops cleanly; a killed one's stays until an hour after its lease)",
         &[
             "WORKER",
             "KIND",

@@ -327,3 +327,36 @@ fn man_writes_every_page_it_refers_to() {
     }
     assert!(dir.join("wfc-dlq-replay.1").is_file());
 }
+
+/// Messages that were not true: "no executions recorded yet" under a filter or
+/// `--limit 0`, a hint to `wfc show` without the `--db` given, and "no worker
+/// has run anything" after workers did and stopped cleanly.
+#[test]
+fn empty_lists_and_hints_say_what_is_true() {
+    let project = crate::support::Project::sqlite("true_messages").file(
+        "flow.wf",
+        "agent a { output { ok: bool } compute { ok: true } }\ntrigger go { manual }\nworkflow w { on go chain a }\n",
+    );
+    let said = |args: &[&str]| {
+        let run = project.wfc(args).expect_code(0);
+        format!("{}{}", run.stdout, run.stderr)
+    };
+    assert!(said(&["history", "--db", "other.db"]).contains("no executions recorded yet"));
+    let run = project
+        .wfc(["run", "flow.wf", "--workflow", "w", "--db", "other.db"])
+        .expect_code(0);
+    assert!(run.stderr.contains(" --db other.db`"), "{}", run.stderr);
+    let history = |args: &[&str]| {
+        let mut all = vec!["history", "--db", "other.db"];
+        all.extend_from_slice(args);
+        said(&all)
+    };
+    assert!(history(&["--status", "failed"]).contains("no execution matches these filters"));
+    assert!(history(&["--workflow", "nope"]).contains("no execution matches these filters"));
+    assert!(history(&["--limit", "0"]).contains("--limit 0 lists none"));
+    let workers = said(&["workers", "--db", "other.db"]);
+    assert!(
+        workers.contains("no worker is running on this store"),
+        "{workers}"
+    );
+}
