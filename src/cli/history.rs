@@ -38,6 +38,15 @@ pub fn run(args: HistoryArgs, db: &DbArgs) -> Result<ExitCode, Error> {
     };
     let filtered = filter.workflow.is_some() || filter.version.is_some() || filter.status.is_some();
     let executions = store.executions(&filter)?;
+    // A running execution whose process is gone is waiting for `wfc resume`.
+    let mut interrupted = std::collections::HashSet::new();
+    for execution in &executions {
+        if execution.status == ExecutionStatus::Running
+            && !crate::resume::owner_alive(&store, execution)?
+        {
+            interrupted.insert(execution.id.as_str());
+        }
+    }
     cut_note(executions.len(), args.limit, args.format);
     // What an empty list means: nothing ran yet, or nothing that matched.
     let none = match (args.limit, filtered) {
@@ -58,7 +67,10 @@ pub fn run(args: HistoryArgs, db: &DbArgs) -> Result<ExitCode, Error> {
                 e.workflow.clone(),
                 e.version.clone().unwrap_or_else(|| "-".into()),
                 e.trigger.clone().unwrap_or_else(|| "-".into()),
-                e.status.to_string(),
+                match interrupted.contains(e.id.as_str()) {
+                    true => "interrupted (wfc resume)".to_string(),
+                    false => e.status.to_string(),
+                },
                 e.started_at.clone(),
                 table::duration(e.duration_ms),
                 e.agents.join(", "),

@@ -64,6 +64,13 @@ fn a_full_disk_leaves_the_execution_resumable_and_resume_completes_it() {
         ExecutionStatus::Running,
         "never failed"
     );
+    // Its process is gone: listed as waiting for `wfc resume`.
+    let history = project.wfc(["history"]).expect_code(0);
+    assert!(
+        history.stdout.contains("interrupted (wfc resume)"),
+        "{}",
+        history.stdout
+    );
     // Space is back: resume finishes it, without rerunning what was recorded.
     let resumed = project.wfc(["resume"]).expect_code(0);
     assert!(
