@@ -81,3 +81,24 @@ fn the_walk_through_runs_as_written() {
     });
     server.stop();
 }
+
+/// The main README says each editor folder has a README with its install steps:
+/// each one has, and `editor-support/README.md` lists every folder (neovim,
+/// helix and zed were missing from it, and neovim had none).
+#[test]
+fn every_editor_folder_has_a_readme_and_is_listed() {
+    let editors = crate::support::root().join("editor-support");
+    let index = std::fs::read_to_string(editors.join("README.md")).unwrap();
+    for entry in std::fs::read_dir(&editors).unwrap() {
+        let path = entry.unwrap().path();
+        if !path.is_dir() {
+            continue;
+        }
+        let name = path.file_name().unwrap().to_str().unwrap();
+        assert!(path.join("README.md").is_file(), "{name}/ has no README");
+        assert!(
+            index.contains(&format!("`{name}/`")),
+            "{name}/ is not listed"
+        );
+    }
+}
