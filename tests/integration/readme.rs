@@ -102,3 +102,26 @@ fn every_editor_folder_has_a_readme_and_is_listed() {
         );
     }
 }
+
+/// docs/language.md's contents name every section it has (Alerts and Tests
+/// were missing).
+#[test]
+fn the_language_reference_lists_every_section() {
+    let text = std::fs::read_to_string(crate::support::root().join("docs/language.md")).unwrap();
+    let contents = text.split("\n## ").next().unwrap();
+    for heading in text.lines().filter_map(|l| l.strip_prefix("## ")) {
+        if heading == "Lexical elements" {
+            continue;
+        }
+        let anchor: String = heading
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-')
+            .map(|c| if c == ' ' { '-' } else { c })
+            .collect();
+        assert!(
+            contents.contains(&format!("(#{anchor})")),
+            "{heading} (#{anchor}) is not in the contents"
+        );
+    }
+}
