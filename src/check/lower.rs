@@ -357,6 +357,7 @@ fn agent(
                     PathBuf::from(&program.value)
                 },
                 args: args.iter().map(|a| a.value.clone()).collect(),
+                spans: argv.value.iter().map(|a| a.span).collect(),
                 cwd: match &agent.cwd {
                     Some(dir) => base_dir.join(&dir.value),
                     None => base_dir,

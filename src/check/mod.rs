@@ -66,6 +66,62 @@ pub fn unset_secrets(program: &Program, is_set: impl Fn(&str) -> bool) -> Vec<Di
     found
 }
 
+/// The programs interpreters are given a script to run by: their first argument
+/// that is not an option is a path as much as the program is.
+const INTERPRETERS: &[&str] = &[
+    "sh", "bash", "zsh", "dash", "python", "python3", "node", "ruby", "perl", "php", "deno",
+];
+
+/// A warning at each subprocess agent whose program (a path with a `/`) or
+/// whose interpreter's script does not exist where it will run, resolved as it
+/// will be; `exists` is the file system's (`wfc check` passes `Path::exists`: the
+/// checker itself does no I/O) and `shown` writes a path for the message
+/// (relative to the working directory, where it is below it).
+pub fn missing_programs(
+    program: &Program,
+    exists: impl Fn(&std::path::Path) -> bool,
+    shown: impl Fn(&std::path::Path) -> String,
+) -> Vec<Diagnostic> {
+    let mut found = Vec::new();
+    for agent in program.agents() {
+        let crate::program::AgentBody::Run(command) = &agent.body else {
+            continue;
+        };
+        let script = command
+            .args
+            .iter()
+            .position(|arg| !arg.starts_with('-'))
+            .filter(|_| INTERPRETERS.contains(&command.written.as_str()));
+        let (path, span, what) = match script {
+            _ if command.written.contains('/') => {
+                (command.program.clone(), command.spans[0], "program")
+            }
+            // An absolute script stays itself when joined.
+            Some(i) => (
+                command.cwd.join(&command.args[i]),
+                command.spans[i + 1],
+                "script",
+            ),
+            _ => continue,
+        };
+        // `a/./b` is `a/b`.
+        let path: std::path::PathBuf = path.components().collect();
+        if exists(&path) {
+            continue;
+        }
+        found.push(
+            Diagnostic::new(
+                crate::diagnostic::Code::MissingProgram,
+                span,
+                format!("agent `{}`'s {what} `{}` does not exist", agent.name, shown(&path)),
+                "nothing is there",
+            )
+            .with_help("paths in `run` are relative to the directory of the .wf file (or the agent's `cwd`)"),
+        );
+    }
+    found
+}
+
 pub fn check(loaded: &mut Loaded) -> Checked {
     let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
     let declarations = Declarations::build(std::mem::take(&mut loaded.files), &mut diagnostics);

@@ -53,9 +53,20 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, Error> {
                 crate::check_text(crate::loader::STDIN, &text)
             }
         };
-        if let (true, Some(program)) = (args.env, &checked.program) {
-            let unset = crate::check::unset_secrets(program, crate::secrets::is_set);
-            checked.diagnostics.extend(unset);
+        if let Some(program) = &checked.program {
+            let here = std::env::current_dir().unwrap_or_default();
+            let shown = |path: &std::path::Path| {
+                path.strip_prefix(&here)
+                    .unwrap_or(path)
+                    .display()
+                    .to_string()
+            };
+            let missing = crate::check::missing_programs(program, std::path::Path::exists, shown);
+            checked.diagnostics.extend(missing);
+            if args.env {
+                let unset = crate::check::unset_secrets(program, crate::secrets::is_set);
+                checked.diagnostics.extend(unset);
+            }
         }
         for diagnostic in &checked.diagnostics {
             if diagnostic.is_error() {

@@ -105,8 +105,9 @@ codes! {
     UnrecordedMetric => "unrecorded_metric", Warning;
     UnreachableCatch => "unreachable_catch", Warning;
     UnmeasuredGoal => "unmeasured_goal", Warning;
-    // The environment (`wfc check --env`).
+    // The environment (`wfc check`, and with `--env` its secrets).
     UnsetSecret => "unset_secret", Warning;
+    MissingProgram => "missing_program", Warning;
 }
 
 impl std::fmt::Display for Code {

@@ -208,6 +208,8 @@ pub struct Command {
     /// A path for a program written with a `/`; a bare name is looked up on `PATH`.
     pub program: PathBuf,
     pub args: Vec<String>,
+    /// Where the program and each argument are written.
+    pub spans: Vec<Span>,
     pub cwd: PathBuf,
     /// Variables set beside the inherited environment: an object expression over
     /// `input` and secrets, every value a string.

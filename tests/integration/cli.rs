@@ -360,3 +360,25 @@ fn empty_lists_and_hints_say_what_is_true() {
         "{workers}"
     );
 }
+
+/// `wfc check` said nothing of a `run` script that does not exist.
+#[test]
+fn check_warns_at_a_run_script_that_does_not_exist() {
+    let project = crate::support::Project::new("missing_script")
+        .file("agents/here.sh", "echo '{}'\n")
+        .file(
+            "flow.wf",
+            "agent ok { run [\"sh\", \"agents/here.sh\"] }\nagent gone { run [\"sh\", \"agents/gone.sh\"] }\n",
+        );
+    let run = project.wfc(["check", "flow.wf"]).expect_code(0);
+    assert!(run.stderr.contains("wf::missing_program"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("agents/gone.sh` does not exist"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("here.sh` does not"), "{}", run.stderr);
+    project
+        .wfc(["check", "--deny", "warnings", "flow.wf"])
+        .expect_code(1);
+}

@@ -19,6 +19,13 @@ fn render_all(path: &Path) -> (String, Vec<Code>) {
         wfc::check_file(Path::new(&relative(path))).expect("case file loads");
     // As `wfc check --env` sees them where no secret is set.
     if let Some(program) = &checked.program {
+        let missing = wfc::check::missing_programs(program, Path::exists, |path| {
+            path.strip_prefix(root())
+                .unwrap_or(path)
+                .display()
+                .to_string()
+        });
+        checked.diagnostics.extend(missing);
         let unset = wfc::check::unset_secrets(program, |_| false);
         checked.diagnostics.extend(unset);
     }
