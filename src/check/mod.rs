@@ -19,6 +19,7 @@ pub use declarations::Declarations;
 use crate::diagnostic::{self, Diagnostic};
 use crate::loader::Loaded;
 use crate::program::Program;
+use std::collections::HashMap;
 
 /// A loaded program and everything the checker found wrong with it.
 #[derive(Debug)]
@@ -122,6 +123,63 @@ pub fn missing_programs(
     found
 }
 
+/// In a file whose import could not be read, an unknown name most likely is one
+/// that file declares: one missing import once gave eleven errors. Those are
+/// left out, and the import's diagnostic says how many.
+fn quiet_after_missing_imports(diagnostics: &mut Vec<Diagnostic>) {
+    use crate::diagnostic::Code;
+    let unknown_name = |code: Code| {
+        matches!(
+            code,
+            Code::UnknownAgent
+                | Code::UnknownWorkflow
+                | Code::UnknownTrigger
+                | Code::UnknownRetry
+                | Code::UnknownBreaker
+                | Code::UnknownSkill
+                | Code::NoAgentWithSkills
+                | Code::UnknownGoal
+                | Code::UnknownAlertSignal
+                | Code::UnreachableWorkflow
+                | Code::UnusedTrigger
+        )
+    };
+    let missing: Vec<crate::source::FileId> = diagnostics
+        .iter()
+        .filter(|d| d.code == Code::ImportNotFound)
+        .map(|d| d.span().file)
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let mut left_out: HashMap<crate::source::FileId, usize> = HashMap::new();
+    diagnostics.retain(|d| {
+        let file = d.span().file;
+        let follows = unknown_name(d.code) && missing.contains(&file);
+        if follows {
+            *left_out.entry(file).or_default() += 1;
+        }
+        !follows
+    });
+    for diagnostic in diagnostics.iter_mut() {
+        if diagnostic.code != Code::ImportNotFound {
+            continue;
+        }
+        // Said once per file, on its first missing import.
+        if let Some(count) = left_out.remove(&diagnostic.span().file) {
+            let note = format!(
+                "{} about names it may declare left out until it is found",
+                crate::text::plural(count, "more diagnostic")
+            );
+            let help = match diagnostic.help.take() {
+                Some(help) => format!("{help}; {note}"),
+                None => note,
+            };
+            diagnostic.help = Some(help);
+        }
+    }
+}
+
 pub fn check(loaded: &mut Loaded) -> Checked {
     let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
     let declarations = Declarations::build(std::mem::take(&mut loaded.files), &mut diagnostics);
@@ -130,6 +188,7 @@ pub fn check(loaded: &mut Loaded) -> Checked {
     graph::check(&declarations, &mut diagnostics);
     test_blocks::check(&declarations, &mut diagnostics);
     alerts::check(&declarations, &mut diagnostics);
+    quiet_after_missing_imports(&mut diagnostics);
     diagnostic::sort(&mut diagnostics);
     let program = if diagnostics.iter().any(Diagnostic::is_error) {
         None

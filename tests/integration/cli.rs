@@ -382,3 +382,30 @@ fn check_warns_at_a_run_script_that_does_not_exist() {
         .wfc(["check", "--deny", "warnings", "flow.wf"])
         .expect_code(1);
 }
+
+/// One missing import once gave eleven errors, one per name it would have
+/// declared: the import is reported, and what may follow from it is counted.
+#[test]
+fn a_missing_import_is_reported_once_not_once_per_name() {
+    let project = crate::support::Project::new("missing_import").file(
+        "flow.wf",
+        "import \"gone.wf\"\ntrigger go { manual }\n\
+         workflow w { on go chain fetch -> score -> publish }\n\
+         workflow v { on go steps { r = rank({}) s = workflow sub({}) } }\n",
+    );
+    let run = project.wfc(["check", "flow.wf"]).expect_code(1);
+    assert_eq!(run.stderr.matches("wf::").count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("wf::import_not_found"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("5 more diagnostics"), "{}", run.stderr);
+    // Without the missing import, the unknown names are reported as before.
+    let plain = crate::support::Project::new("no_import").file(
+        "flow.wf",
+        "trigger go { manual }\nworkflow w { on go chain fetch }\n",
+    );
+    let run = plain.wfc(["check", "flow.wf"]).expect_code(1);
+    assert!(run.stderr.contains("wf::unknown_agent"), "{}", run.stderr);
+}
