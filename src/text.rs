@@ -6,6 +6,21 @@ pub fn plural(count: usize, noun: &str) -> String {
     format!("{count} {noun}{}", if count == 1 { "" } else { "s" })
 }
 
+/// A number as a person reads it: whole numbers as they are, others to two
+/// decimals (a metric's 0.5122197624190065 is 0.51).
+pub fn number(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+/// [`number`], or `none` when there is no value yet.
+pub fn maybe_number(value: Option<f64>) -> String {
+    value.map_or_else(|| "none".to_string(), number)
+}
+
 /// The candidate closest to `name`, if it is close enough to be a likely typo.
 ///
 /// Each candidate first gets a lower bound of its distance that costs a pass over

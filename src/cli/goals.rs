@@ -64,13 +64,7 @@ fn bar(progress: Option<f64>) -> String {
     )
 }
 
-fn number(value: f64) -> String {
-    if value.fract() == 0.0 && value.abs() < 1e15 {
-        format!("{value:.0}")
-    } else {
-        format!("{value:.2}")
-    }
-}
+use crate::text::number;
 
 fn render(goal: &GoalReport, first: &str, rest: &str, out: &mut String) {
     let title = goal
@@ -230,10 +224,28 @@ pub fn metrics(args: MetricsArgs, db: &DbArgs) -> Result<ExitCode, Error> {
         print_json(&serde_json::json!({ "summary": summary, "samples": samples }));
         return Ok(ExitCode::SUCCESS);
     }
+    // Text is for people: figures in a line, rounded (JSON keeps them whole).
+    let figure = |key: &str| crate::text::maybe_number(summary[key].as_f64());
     println!(
-        "{}",
-        serde_json::to_string_pretty(&summary).unwrap_or_default()
+        "{name}: {} samples; latest {}, sum {}, min {}, max {}",
+        samples.len(),
+        figure("latest"),
+        figure("sum"),
+        figure("min"),
+        figure("max")
     );
+    let periods: Vec<String> = aggregates
+        .iter()
+        .map(|(label, period)| {
+            format!(
+                "{} ({}) {}",
+                label.replace('_', " "),
+                period["period"].as_str().unwrap_or("-"),
+                crate::text::maybe_number(period["sum"].as_f64())
+            )
+        })
+        .collect();
+    println!("sums (UTC): {}\n", periods.join(" · "));
     print_list(
         &samples,
         Format::Text,

@@ -126,7 +126,7 @@ pub fn pass(
             let Some(episode) = store.open_episode(&firing)? else {
                 continue;
             };
-            tracing::warn!(alert = %alert.name, condition = %alert.text, value = ?reading.value, "alert firing");
+            tracing::warn!(alert = %alert.name, condition = %alert.text, value = %crate::text::maybe_number(reading.value), "alert firing");
             if let Some(url) = &alert.webhook {
                 calls.push(Call {
                     episode,

@@ -314,7 +314,8 @@ impl Watched<'_> {
         let (above, crossings) = store.metric_trigger_state(name, &period)?;
         if holds && !above {
             let crossing = crossings + 1;
-            tracing::info!(trigger = %name, metric = %query.series, ?value, %period, "threshold crossed");
+            tracing::info!(trigger = %name, metric = %query.series,
+                value = %crate::text::maybe_number(value), %period, "threshold crossed");
             let input = json!({ "trigger": name, "metric": query.series, "value": value, "period": period });
             // The fire is committed before the state, so a crash in between refires
             // the same crossing number, which the store refuses as a duplicate.

@@ -138,3 +138,36 @@ fn post_metrics_feeds_a_declared_metric_and_its_trigger_fires() {
     assert_eq!(store.metric_samples("nps").unwrap().len(), 1);
     server.stop();
 }
+
+/// `wfc metrics NAME` printed a JSON object above its table; text is for
+/// people: one line of rounded figures (JSON keeps them whole).
+#[test]
+fn metric_figures_in_text_are_rounded_lines_not_json() {
+    let project = crate::support::Project::new("metrics_text");
+    for value in ["0.5122197624190065", "2"] {
+        project
+            .wfc(["metrics", "record", "m", value])
+            .expect_code(0);
+    }
+    let shown = project.wfc(["metrics", "m"]).expect_code(0);
+    let first = shown.stdout.lines().next().unwrap_or_default();
+    assert_eq!(
+        first, "m: 2 samples; latest 2, sum 2.51, min 0.51, max 2",
+        "{}",
+        shown.stdout
+    );
+    assert!(!shown.stdout.contains('{'), "{}", shown.stdout);
+    assert!(
+        shown.stdout.contains("0.51") && !shown.stdout.contains("0.5122"),
+        "{}",
+        shown.stdout
+    );
+    let json = project
+        .wfc(["metrics", "m", "--format", "json"])
+        .expect_code(0);
+    assert!(
+        json.stdout.contains("0.5122197624190065"),
+        "{}",
+        json.stdout
+    );
+}

@@ -458,6 +458,8 @@ function outcomeChart(buckets, labels) {
 }
 
 const ms = (v) => v == null ? "-" : v >= 1000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`;
+// A figure as a person reads it: whole numbers as they are, others to two decimals.
+const figure = (v) => v == null ? "-" : Number.isInteger(v) ? String(v) : v.toFixed(2);
 const percent = (v) => v == null ? "-" : `${Math.round(v * 100)}%`;
 function meter(share) {
   const bar = document.createElement("span");
@@ -541,7 +543,7 @@ async function loadMetrics() {
     const chart = lineChart(`${m.name} (${m.count} samples${m.count > m.samples.length ? `, newest ${m.samples.length} shown` : ""})`,
       m.samples.map((s) => s.at.slice(5, 16).replace("T", " ")),
       [{ name: m.name, className: "p50", values: m.samples.map((s) => s.value) }],
-      (v) => Number.isInteger(v) ? String(v) : v.toFixed(2));
+      figure);
     chart.dataset.metric = m.name;
     return chart;
   }));
@@ -669,7 +671,7 @@ async function loadAlerts() {
     row.dataset.alert = a.name;
     cell(row, a.name);
     cell(row, a.condition);
-    cell(row, a.value == null ? "-" : Number.isInteger(a.value) ? a.value : a.value.toFixed(3));
+    cell(row, figure(a.value));
     cell(row, a.firing ? `firing since ${a.firing.started_at}` : "ok", "state " + (a.firing ? "firing" : "resolved"));
     cell(row, [a.webhook && `webhook ${a.webhook}`, a.emit && `event ${a.emit}`].filter(Boolean).join(", "));
     cell(row, a.firing ? a.firing.delivery || (a.webhook ? "sending…" : "-") : "-");
@@ -677,7 +679,7 @@ async function loadAlerts() {
   $("#episodes").replaceChildren(...episodes.map((e) => {
     const item = document.createElement("li");
     item.dataset.alert = e.alert;
-    item.append(text(`${e.alert}: ${e.condition} (value ${e.value == null ? "-" : e.value}) from ${e.started_at} ` +
+    item.append(text(`${e.alert}: ${e.condition} (value ${figure(e.value)}) from ${e.started_at} ` +
       `${e.ended_at ? "to " + e.ended_at : "(firing)"}${e.delivery ? "; " + e.delivery : ""}`));
     return item;
   }));
