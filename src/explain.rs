@@ -25,6 +25,12 @@ pub fn explain(program: &Program, name: &str, store: Option<&Store>, now: DateTi
     if let Some(plan) = program.retries().iter().find(|r| r.name == name) {
         retry(plan, &mut out);
     }
+    if let Some(policy) = program.breakers.iter().find(|b| b.name == name) {
+        breaker(program, policy, &mut out);
+    }
+    if let Some(alert) = program.alerts.iter().find(|a| a.name == name) {
+        self::alert(alert, &mut out);
+    }
     if let Some(trigger) = program.triggers().iter().find(|t| t.name == name) {
         self::trigger(program, trigger, store, now, &mut out);
     }
@@ -49,6 +55,8 @@ pub fn explain(program: &Program, name: &str, store: Option<&Store>, now: DateTi
 /// Every name `explain` knows, for did-you-mean.
 pub fn names(program: &Program) -> Vec<String> {
     let mut names: Vec<String> = program.retries().iter().map(|r| r.name.clone()).collect();
+    names.extend(program.breakers.iter().map(|b| b.name.clone()));
+    names.extend(program.alerts.iter().map(|a| a.name.clone()));
     names.extend(program.triggers().iter().map(|t| t.name.clone()));
     names.extend(program.workflows().iter().map(|w| w.name.clone()));
     names.extend(program.agents().iter().map(|a| a.name.clone()));
@@ -91,12 +99,51 @@ fn retry(plan: &RetryPlan, out: &mut String) {
     }
     let jitter = match plan.jitter {
         crate::ast::Jitter::None => "no jitter: every run waits exactly these delays",
-        crate::ast::Jitter::Full => "full jitter: each delay is drawn from 0 to the backoff's",
+        crate::ast::Jitter::Full => {
+            "full jitter: each delay is drawn at random from 0 up to the backoff's (the table's upper bound)"
+        }
         crate::ast::Jitter::Equal => {
             "equal jitter: each delay is drawn from half the backoff's to all of it"
         }
     };
     let _ = writeln!(out, "  {jitter}");
+}
+
+fn breaker(program: &Program, policy: &crate::program::BreakerPolicy, out: &mut String) {
+    let seconds = |d: chrono::Duration| human(d.to_std().unwrap_or_default());
+    let _ = writeln!(
+        out,
+        "breaker {}: opens after {} failures within {}; while open, calls fail at once \
+         (circuit_open) for {}, then one trial call decides: success closes it, failure reopens it",
+        policy.name,
+        policy.open_after,
+        seconds(policy.window),
+        seconds(policy.cool_down)
+    );
+    let guarded: Vec<&str> = program
+        .agents()
+        .iter()
+        .filter(|a| a.breaker.as_ref().is_some_and(|b| b.name == policy.name))
+        .map(|a| a.name.as_str())
+        .collect();
+    let _ = match guarded.as_slice() {
+        [] => writeln!(out, "  guards no agent"),
+        agents => writeln!(out, "  guards {}", agents.join(", ")),
+    };
+}
+
+fn alert(alert: &crate::program::Alert, out: &mut String) {
+    let _ = writeln!(
+        out,
+        "alert {}: fires once each time `{}` starts to hold (evaluated every second by wfc serve)",
+        alert.name, alert.text
+    );
+    if let Some(webhook) = &alert.webhook {
+        let _ = writeln!(out, "  notifies {webhook} (a JSON POST, up to three tries)");
+    }
+    if let Some(event) = &alert.emit {
+        let _ = writeln!(out, "  emits event `{event}` when it fires");
+    }
 }
 
 fn trigger(

@@ -18,6 +18,18 @@ use std::time::Duration;
 /// The default number of failures within the window that opens a breaker.
 const OPEN_AFTER: usize = 5;
 
+fn breaker_policy(breaker: &ast::Breaker) -> BreakerPolicy {
+    BreakerPolicy {
+        name: breaker.name.name.clone(),
+        open_after: breaker
+            .open_after
+            .as_ref()
+            .map_or(OPEN_AFTER, |n| n.value as usize),
+        window: chrono_millis(breaker.window.as_ref()),
+        cool_down: chrono_millis(breaker.cool_down.as_ref()),
+    }
+}
+
 pub(super) fn lower(declarations: &Declarations, sources: &Sources) -> Option<Program> {
     let ids = Ids {
         agents: numbered(&declarations.agents, AgentId),
@@ -55,6 +67,7 @@ pub(super) fn lower(declarations: &Declarations, sources: &Sources) -> Option<Pr
         workflows,
         triggers,
         retries,
+        breakers: declarations.breakers.values().map(breaker_policy).collect(),
         goals: declarations.goals.clone(),
         timezone,
         skills,
@@ -367,17 +380,7 @@ fn agent(
         }
     };
     let breaker = match &agent.breaker {
-        Some(name) => {
-            let breaker = declarations.breakers.get(&name.name)?;
-            Some(BreakerPolicy {
-                open_after: breaker
-                    .open_after
-                    .as_ref()
-                    .map_or(OPEN_AFTER, |n| n.value as usize),
-                window: chrono_millis(breaker.window.as_ref()),
-                cool_down: chrono_millis(breaker.cool_down.as_ref()),
-            })
-        }
+        Some(name) => Some(breaker_policy(declarations.breakers.get(&name.name)?)),
         None => None,
     };
     Some(Agent {

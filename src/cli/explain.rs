@@ -35,7 +35,7 @@ pub fn run(args: ExplainArgs, db: &DbArgs) -> Result<ExitCode, Error> {
         let names = crate::explain::names(&program);
         let help = crate::text::did_you_mean(&args.name, names.iter().map(String::as_str))
             .unwrap_or_else(|| {
-                "it explains retry policies, triggers, workflows, agents, metrics and goals".into()
+                "it explains retry policies, breakers, triggers, workflows, agents, metrics, goals and alerts".into()
             });
         return Err(Error::usage(format!(
             "`{}` declares nothing named `{}`; {help}",

@@ -51,6 +51,8 @@ pub struct Program {
     pub(crate) workflows: Vec<Workflow>,
     pub(crate) triggers: Vec<Trigger>,
     pub(crate) retries: Vec<RetryPlan>,
+    /// Every declared breaker, in name order (agents hold a copy of theirs).
+    pub breakers: Vec<BreakerPolicy>,
     /// The goal tree as declared (top-level goals; children inside them).
     pub goals: Vec<Goal>,
     /// The root file's timezone for metric periods (UTC without one).
@@ -236,8 +238,10 @@ pub struct Backoff {
 }
 
 /// A breaker policy with its defaults applied.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BreakerPolicy {
+    /// The name it is declared with.
+    pub name: String,
     /// Failures within `window` that open the breaker.
     pub open_after: usize,
     pub window: chrono::Duration,

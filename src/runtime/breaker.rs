@@ -60,6 +60,7 @@ mod tests {
     use chrono::Duration;
 
     const POLICY: BreakerPolicy = BreakerPolicy {
+        name: String::new(),
         open_after: 2,
         window: Duration::minutes(1),
         cool_down: Duration::seconds(30),

@@ -164,14 +164,14 @@ impl Run<'_> {
         step: &str,
         request: AgentCall<'_>,
     ) -> Result<Result<Answer, Failure>, Abort> {
-        let Some(policy) = agent.breaker else {
+        let Some(policy) = &agent.breaker else {
             return Ok(self.invoke(step, request).await);
         };
         let name = agent.name.as_str();
         let now = self.engine.clock.now();
         let admission = self
             .engine
-            .record(|store| store.breaker_update(name, |row| breaker::admit(row, &policy, now)))
+            .record(|store| store.breaker_update(name, |row| breaker::admit(row, policy, now)))
             .map_err(store_abort)?;
         if let Admission::Rejected { until } = admission {
             return Ok(Err(Failure::new(
@@ -192,7 +192,7 @@ impl Run<'_> {
             let now = self.engine.clock.now();
             self.engine
                 .record(|store| {
-                    store.breaker_update(name, |row| breaker::record(row, success, &policy, now))
+                    store.breaker_update(name, |row| breaker::record(row, success, policy, now))
                 })
                 .map_err(store_abort)?;
         }

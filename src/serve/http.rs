@@ -587,7 +587,7 @@ async fn list_agents(Shared(state): Shared<Arc<State>>) -> ApiResult {
     let mut agents = Vec::new();
     for engine in state.engines() {
         for agent in engine.program().agents() {
-            let breaker = agent.breaker.map(|policy| {
+            let breaker = agent.breaker.as_ref().map(|policy| {
                 let row = breakers
                     .iter()
                     .find(|(name, _)| *name == agent.name)

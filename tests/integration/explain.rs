@@ -137,3 +137,34 @@ fn a_metric_trigger_reads_the_store_and_an_unknown_name_gets_did_you_mean() {
         run.stderr
     );
 }
+
+/// The README says `wfc explain` takes any declared name: breakers and alerts
+/// said "declares nothing named …", and full jitter's sentence ended mid-way.
+#[test]
+fn breakers_and_alerts_are_explained_and_jitter_in_a_whole_sentence() {
+    let explain = |name: &str| {
+        crate::support::Wfc::new(["explain", "examples/enterprise.wf", name])
+            .run()
+            .expect_code(0)
+            .stdout
+    };
+    let breaker = explain("guarded");
+    assert!(
+        breaker.starts_with("breaker guarded: opens after 5 failures"),
+        "{breaker}"
+    );
+    assert!(
+        breaker.contains("guards finance_financial_analyst"),
+        "{breaker}"
+    );
+    let alert = explain("revenue_review_failing");
+    assert!(
+        alert.contains("`failure_rate(revenue_review) > 0.2 within 15m`"),
+        "{alert}"
+    );
+    let retry = explain("standard");
+    assert!(
+        retry.trim_end().ends_with("(the table's upper bound)"),
+        "{retry}"
+    );
+}

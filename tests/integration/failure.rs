@@ -232,13 +232,14 @@ fn a_failed_trial_reopens_the_breaker() {
     let mut store = Store::in_memory().unwrap();
     let now = chrono::Utc::now();
     let one = BreakerPolicy {
+        name: "one".into(),
         open_after: 1,
         window: chrono::Duration::minutes(1),
         cool_down: chrono::Duration::milliseconds(100),
     };
     let two = BreakerPolicy {
         open_after: 2,
-        ..one
+        ..one.clone()
     };
     let mut update = |agent: &str, change: &mut dyn FnMut(&mut _) -> Option<Admission>| {
         store.breaker_update(agent, |row| change(row)).unwrap()
