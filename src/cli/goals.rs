@@ -64,7 +64,7 @@ fn bar(progress: Option<f64>) -> String {
     )
 }
 
-use crate::text::number;
+use crate::text::{number, plural};
 
 fn render(goal: &GoalReport, first: &str, rest: &str, out: &mut String) {
     let title = goal
@@ -82,7 +82,24 @@ fn render(goal: &GoalReport, first: &str, rest: &str, out: &mut String) {
         goal.name,
         goal.status.label()
     ));
-    out.push_str(&format!("{rest}  {}", bar(goal.progress)));
+    // With sub-goals, the goal's progress is a roll-up: said as such, and its
+    // own KPI's beside it ("Reach $50K" at 71% overall while revenue is 16% of it).
+    if !goal.children.is_empty() {
+        let parts = match goal.kpi {
+            Some(_) => format!("its KPI and {}", plural(goal.children.len(), "sub-goal")),
+            None => plural(goal.children.len(), "sub-goal"),
+        };
+        out.push_str(&format!(
+            "{rest}  {} overall: {parts}, weighted\n",
+            bar(goal.progress)
+        ));
+    }
+    let own = goal.kpi.as_ref().map(|k| k.progress);
+    match (&goal.kpi, goal.children.is_empty()) {
+        (Some(_), false) => out.push_str(&format!("{rest}  {} its KPI", bar(own.flatten()))),
+        (None, false) => {}
+        (_, true) => out.push_str(&format!("{rest}  {}", bar(goal.progress))),
+    }
     if let Some(kpi) = &goal.kpi {
         let current = kpi.current.map_or("no data".into(), number);
         let period = kpi
@@ -103,7 +120,9 @@ fn render(goal: &GoalReport, first: &str, rest: &str, out: &mut String) {
             }
         }
     }
-    out.push('\n');
+    if goal.kpi.is_some() || goal.children.is_empty() {
+        out.push('\n');
+    }
     if !goal.pursued_by.is_empty() {
         out.push_str(&format!(
             "{rest}  pursued by {}\n",

@@ -278,3 +278,27 @@ fn metrics_lists_and_records_samples() {
         .wfc(["goals", "flow.wf", "--at", "2026-13-01"])
         .expect_code(2);
 }
+
+/// "Reach $50K" showed 71% while revenue was far from it: the goal's progress
+/// is a roll-up of its KPI and its sub-goals. The text says so, and shows the
+/// KPI's own progress beside it; a goal without sub-goals has one line.
+#[test]
+fn a_rolled_up_goal_shows_its_own_kpi_beside_the_roll_up() {
+    let project = tree_project("goals_rollup_text");
+    let shown = project
+        .wfc(["goals", "flow.wf", "--at", "2026-11-20"])
+        .expect_code(0)
+        .stdout;
+    let lines: Vec<&str> = shown.lines().collect();
+    // The root: 51% overall, its own KPI (40 of 100) at 40%.
+    assert!(
+        lines[1].contains("51% overall: its KPI and 2 sub-goals, weighted"),
+        "{shown}"
+    );
+    assert!(lines[2].contains("40% its KPI"), "{shown}");
+    assert_eq!(
+        shown.matches("overall").count(),
+        2,
+        "root and mid only: {shown}"
+    );
+}

@@ -510,14 +510,18 @@ function goalNode(goal) {
   const status = document.createElement("span");
   status.className = "goal-status " + goal.status;
   status.append(text(goal.status.replace("_", " ")));
-  line.append(name, meter(goal.progress || 0), text(percent(goal.progress)), status);
+  // With sub-goals its progress is a roll-up, said as such; its own KPI's is shown beside it.
+  const rolled = goal.children.length > 0;
+  line.append(name, meter(goal.progress || 0),
+    text(rolled ? `${percent(goal.progress)} overall` : percent(goal.progress)), status);
   if (goal.department) line.append(text(`[${goal.department}]`));
   const k = goal.kpi;
   if (k) {
     const detail = document.createElement("span");
     detail.className = "muted";
     const projection = k.projection == null ? "" : `, projected ${k.projection.toFixed(1)} by ${k.deadline}`;
-    detail.append(text(`${k.metric} ${k.op} ${k.target}: now ${k.current == null ? "-" : k.current}${projection}`));
+    const own = rolled ? `its KPI ${percent(k.progress)}: ` : "";
+    detail.append(text(`${own}${k.metric} ${k.op} ${k.target}: now ${figure(k.current)}${projection}`));
     line.append(detail);
   }
   if (goal.team) {
