@@ -22,7 +22,8 @@ pub struct DlqArgs {
 enum DlqCommand {
     /// List dead letters, oldest first.
     List,
-    /// Show one dead letter: its input, its error and its execution.
+    /// Show one dead letter: the root cause first, then every failed attempt,
+    /// its input and its execution.
     Show { id: i64 },
     /// Run the failed workflow again with the same input, as a new linked execution.
     Replay {
@@ -75,7 +76,22 @@ pub fn run(args: DlqArgs, db: &DbArgs) -> Result<ExitCode, Error> {
             },
         ),
         DlqCommand::Show { id } => {
-            print_json(&letter(&store, id)?);
+            let letter = letter(&store, id)?;
+            let failed = store.failed_attempts(&letter.execution_id)?;
+            if args.format == Format::Json {
+                let mut shown = serde_json::to_value(&letter).unwrap_or_default();
+                shown["failed_attempts"] = serde_json::json!(failed
+                    .iter()
+                    .map(|a| serde_json::json!({
+                        "step": a.step, "agent": a.agent, "attempt": a.attempt,
+                        "status": a.status.to_string(), "error": a.error,
+                        "started_at": a.started_at,
+                    }))
+                    .collect::<Vec<_>>());
+                print_json(&shown);
+                return Ok(ExitCode::SUCCESS);
+            }
+            print!("{}", letter_text(&letter, &failed, db));
             Ok(ExitCode::SUCCESS)
         }
         DlqCommand::Drop { id } => {
@@ -105,4 +121,61 @@ pub fn run(args: DlqArgs, db: &DbArgs) -> Result<ExitCode, Error> {
             Ok(print_results(&[execution], false, db))
         }
     }
+}
+
+/// A dead letter for a person: what caused it first, then the chain.
+fn letter_text(
+    letter: &crate::store::DeadLetterRow,
+    failed: &[crate::store::AttemptRow],
+    db: &DbArgs,
+) -> String {
+    use std::fmt::Write;
+    let printable = |text: &str| super::table::printable(text).into_owned();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "dead letter {}: workflow `{}` failed {} (execution {}; `wfc show {}{}`)",
+        letter.id,
+        letter.workflow,
+        letter.created_at,
+        letter.execution_id,
+        short_id(&letter.execution_id),
+        db.flag()
+    );
+    let attempt = |a: &crate::store::AttemptRow| {
+        let agent = a
+            .agent
+            .as_deref()
+            .map(|x| format!(", agent `{x}`"))
+            .unwrap_or_default();
+        format!(
+            "attempt {} of step `{}`{agent}: {} ({})",
+            a.attempt,
+            a.step,
+            printable(a.error.as_deref().unwrap_or("-")),
+            a.status
+        )
+    };
+    match failed.split_first() {
+        Some((first, rest)) => {
+            let _ = writeln!(out, "root cause: {}", attempt(first));
+            for a in rest {
+                let _ = writeln!(out, "  then {}", attempt(a));
+            }
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "root cause: {}",
+                printable(letter.error["message"].as_str().unwrap_or("-"))
+            );
+        }
+    }
+    let recorded = letter.error["message"].as_str().unwrap_or("-");
+    let _ = writeln!(out, "recorded as: {}", printable(recorded));
+    let _ = writeln!(out, "input: {}", letter.input);
+    if let Some(replay) = &letter.replayed_by {
+        let _ = writeln!(out, "replayed by execution {replay}");
+    }
+    out
 }

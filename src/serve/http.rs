@@ -626,9 +626,26 @@ async fn list_failures(Shared(state): Shared<Arc<State>>) -> ApiResult {
     Ok(Json(json!({ "failures": groups })).into_response())
 }
 
-/// `{ "dead_letters": [...] }`, oldest first, as `wfc dlq list`.
+/// `{ "dead_letters": [...] }`, oldest first, as `wfc dlq list`, each with its
+/// `root_cause`: the error of its execution's first failed attempt (what it
+/// records is the last, a `circuit_open` that followed an outage, say).
 async fn list_dead_letters(Shared(state): Shared<Arc<State>>) -> ApiResult {
-    let letters = with_store(&state, Store::open_read_only, |store| store.dead_letters()).await?;
+    let letters = with_store(&state, Store::open_read_only, |store| {
+        store
+            .dead_letters()?
+            .into_iter()
+            .map(|letter| {
+                let first = store
+                    .failed_attempts(&letter.execution_id)?
+                    .into_iter()
+                    .next();
+                let mut shown = serde_json::to_value(&letter).unwrap_or_default();
+                shown["root_cause"] = json!(first.and_then(|a| a.error));
+                Ok(shown)
+            })
+            .collect::<Result<Vec<_>, StoreError>>()
+    })
+    .await?;
     Ok(Json(json!({ "dead_letters": letters })).into_response())
 }
 

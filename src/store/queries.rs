@@ -815,6 +815,15 @@ impl Store {
         self.rows(&sql, params![execution_id], attempt_row)
     }
 
+    /// The failed attempts of an execution (its sub-workflows' not included),
+    /// oldest first: the first is the root cause of what failed it last (a
+    /// breaker that opened after an ERP went down says `circuit_open`).
+    pub fn failed_attempts(&self, execution_id: &str) -> Result<Vec<AttemptRow>> {
+        let mut attempts = self.attempts(execution_id)?;
+        attempts.retain(|a| matches!(a.status, AttemptStatus::Failed(_)));
+        Ok(attempts)
+    }
+
     /// Attempts of every execution (of one workflow, if given), for statistics.
     pub fn all_attempts(&self, workflow: Option<&str>) -> Result<Vec<AttemptRow>> {
         let sql = format!(

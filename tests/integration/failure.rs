@@ -312,8 +312,13 @@ workflow w { on go input { order: number } steps { x = svc(input) } on_failure d
     assert_eq!(listed[0]["input"], json!({ "order": 7 }));
     assert_eq!(listed[0]["error"]["attempts"], 2);
     let id = listed[0]["id"].to_string();
-    let shown: Value =
-        serde_json::from_str(&project.wfc(["dlq", "show", &id]).expect_code(0).stdout).unwrap();
+    let shown: Value = serde_json::from_str(
+        &project
+            .wfc(["dlq", "show", &id, "--format", "json"])
+            .expect_code(0)
+            .stdout,
+    )
+    .unwrap();
     assert_eq!(shown["workflow"], "w");
 
     std::fs::write(project.dir.join("fixed"), "").unwrap();
@@ -593,5 +598,46 @@ fn a_changed_source_that_imports_files_is_refused_with_a_reason() {
     assert_eq!(
         execution.status, "running",
         "never silently resumed with a mix of versions"
+    );
+}
+
+/// A dead letter recorded only the last error (a breaker's `circuit_open`, say)
+/// and `wfc dlq show` printed JSON: the text now leads with the root cause, the
+/// first failed attempt, then the chain; JSON and the HTTP API carry it too.
+#[test]
+fn a_dead_letter_shows_its_root_cause_first() {
+    let project = Project::new("dlq_root_cause")
+        .file(
+            "numbered.sh",
+            "n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count\n\
+             echo \"failure number $n\" >&2; exit 1\n",
+        )
+        .file(
+            "flow.wf",
+            "retry thrice { attempts 3 backoff constant 1ms }\n\
+             agent erp { output { ok: bool } run [\"sh\", \"numbered.sh\"] retry thrice }\n\
+             trigger go { manual }\n\
+             workflow w { on go steps { r = erp({}) } output r on_failure dead_letter }\n",
+        );
+    project
+        .wfc(["run", "flow.wf", "--workflow", "w"])
+        .expect_code(1);
+    let shown = project.wfc(["dlq", "show", "1"]).expect_code(0).stdout;
+    let root = shown
+        .find("root cause: attempt 1 of step `r`")
+        .unwrap_or_else(|| panic!("{shown}"));
+    let first = shown.find("failure number 1").unwrap();
+    let last = shown.find("failure number 3").unwrap();
+    assert!(root < first && first < last, "{shown}");
+    assert!(shown.contains("recorded as:"), "{shown}");
+    assert!(
+        !shown.trim_start().starts_with('{'),
+        "text, not JSON: {shown}"
+    );
+    let json: Value = project.json(["dlq", "show", "1", "--format", "json"]);
+    assert_eq!(
+        json["failed_attempts"].as_array().map(Vec::len),
+        Some(3),
+        "{json}"
     );
 }

@@ -233,7 +233,9 @@ async function loadDeadLetters() {
     cell(row, letter.id);
     cell(row, letter.workflow);
     cell(row, letter.created_at);
-    cell(row, letter.error && letter.error.message);
+    // The root cause first; what failed it last, when that differs, after it.
+    const last = letter.error && letter.error.message;
+    cell(row, letter.root_cause && letter.root_cause !== last ? `${letter.root_cause} (last: ${last})` : last);
     cell(row, letter.replayed_by ? letter.replayed_by.slice(-8) : "-");
     const actions = row.insertCell();
     const replay = document.createElement("button");
