@@ -628,9 +628,11 @@ async fn list_failures(Shared(state): Shared<Arc<State>>) -> ApiResult {
 
 /// `{ "dead_letters": [...] }`, oldest first, as `wfc dlq list`, each with its
 /// `root_cause`: the error of its execution's first failed attempt (what it
-/// records is the last, a `circuit_open` that followed an outage, say).
+/// records is the last, a `circuit_open` that followed an outage, say), and
+/// whether this server `served` its workflow (and so can replay it).
 async fn list_dead_letters(Shared(state): Shared<Arc<State>>) -> ApiResult {
-    let letters = with_store(&state, Store::open_read_only, |store| {
+    let engines = state.engines();
+    let letters = with_store(&state, Store::open_read_only, move |store| {
         store
             .dead_letters()?
             .into_iter()
@@ -641,6 +643,10 @@ async fn list_dead_letters(Shared(state): Shared<Arc<State>>) -> ApiResult {
                     .next();
                 let mut shown = serde_json::to_value(&letter).unwrap_or_default();
                 shown["root_cause"] = json!(first.and_then(|a| a.error));
+                // Only a workflow this server serves can be replayed here.
+                shown["served"] = json!(engines
+                    .iter()
+                    .any(|e| e.program().workflow_named(&letter.workflow).is_some()));
                 Ok(shown)
             })
             .collect::<Result<Vec<_>, StoreError>>()

@@ -5,7 +5,7 @@
 // Screenshots of both tabs go to target/dashboard-*.png for review.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:http";
 import { mkdtempSync, writeFileSync, appendFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -396,4 +396,27 @@ test("with a token, a signed-in browser's cookie neither leaks the token nor let
     site.close();
     guarded.child.kill();
   }
+});
+
+test("an execution of a workflow this server does not serve says so, and offers no replay", async () => {
+  // Another file run on the same store: its workflow is not served here.
+  writeFileSync(join(server.dir, "other.wf"), `trigger go { manual }
+agent broken { output { ok: bool } run ["sh", "-c", "exit 3"] }
+workflow lonely { on go steps { r = broken({}) } output r on_failure dead_letter }
+`);
+  const ran = spawnSync(wfc, ["run", "other.wf", "--workflow", "lonely"], { cwd: server.dir, encoding: "utf8" });
+  assert.equal(ran.status, 1, ran.stderr);
+  const { page, problems } = await open();
+  const notFound = [];
+  page.on("response", (r) => { if (r.status() === 404) notFound.push(r.url()); });
+  const letter = page.locator("#dead-letters tbody tr", { hasText: "lonely" });
+  await letter.waitFor({ timeout: 10000 });
+  assert.equal(await letter.locator("button", { hasText: "Replay" }).count(), 0, "no replay offered");
+  await letter.locator("td", { hasText: "not served here" }).waitFor();
+  await page.locator("#executions tbody tr", { hasText: "lonely" }).first().click();
+  await page.locator("#graph-note", { hasText: "not served by this server" }).waitFor();
+  assert.equal(await page.locator("#graph-section").isHidden(), true, "no blank graph area");
+  assert.deepEqual(notFound, [], "nothing asked that this server cannot answer");
+  assert.deepEqual(problems, []);
+  await page.close();
 });

@@ -255,7 +255,8 @@ async function loadDeadLetters() {
       catch (error) { alert(error.message); }
       loadDeadLetters();
     });
-    actions.append(replay, drop);
+    if (letter.served) actions.append(replay, drop);
+    else actions.append(text("not served here "), drop);
   }
 }
 
@@ -273,7 +274,14 @@ async function showExecution(id) {
   $("#cancel").hidden = execution.status !== "running" && execution.status !== "queued";
   $("#cancel").dataset.id = id;
   gantt(execution, timeline.attempts);
-  drawGraph(execution.workflow, timeline.attempts).catch(() => $("#graph").replaceChildren());
+  // A workflow this server does not serve has no graph here: say so instead.
+  if (!workflows.length) await loadWorkflows().catch(() => {});
+  const served = workflows.some((w) => w.name === execution.workflow);
+  $("#graph-section").hidden = !served;
+  $("#graph-note").hidden = served;
+  $("#graph-note").replaceChildren(text(served ? "" :
+    `Workflow ${execution.workflow} is not served by this server (its file is not loaded here): no graph, and it cannot be started or replayed from this page.`));
+  if (served) drawGraph(execution.workflow, timeline.attempts).catch(() => $("#graph").replaceChildren());
   const outcome = execution.error ? execution.error : execution.result;
   $("#detail-outcome").replaceChildren(text(outcome == null ? "" : JSON.stringify(outcome, null, 2)));
 }
