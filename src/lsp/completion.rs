@@ -25,6 +25,30 @@ pub fn complete(text: &str, offset: usize, names: Option<&Analysis>) -> Vec<Comp
             .unwrap_or_default();
     }
     let previous = previous_token(prefix);
+    if let (Some(skills), Some(analysis)) = (in_any_list(prefix), names) {
+        // `any [` and `any [a, `: the skills agents have, but those already listed.
+        return analysis
+            .checked
+            .declarations
+            .skills
+            .keys()
+            .filter(|skill| !skills.contains(&skill.as_str()))
+            .map(|skill| item(skill.clone(), CompletionItemKind::ENUM_MEMBER, "skill"))
+            .collect();
+    }
+    let line = prefix.rsplit('\n').next().unwrap_or(prefix).trim_start();
+    if let (true, Some(analysis)) = (previous == "=" && !line.starts_with("let "), names) {
+        // A step binds a call: an agent, or `workflow`/`any` and what follows.
+        let mut offered: Vec<CompletionItem> = navigation::names_of(analysis, Kind::Agent)
+            .into_iter()
+            .map(|name| item(name, Kind::Agent.completion(), Kind::Agent.label()))
+            .collect();
+        offered.extend(
+            ["workflow", "any"]
+                .map(|word| item(word.to_string(), CompletionItemKind::KEYWORD, "keyword")),
+        );
+        return offered;
+    }
     if let (Some(kind), Some(analysis)) = (Kind::after(previous), names) {
         let declared: Vec<CompletionItem> = navigation::names_of(analysis, kind)
             .into_iter()
@@ -38,6 +62,23 @@ pub fn complete(text: &str, offset: usize, names: Option<&Analysis>) -> Vec<Comp
         .into_iter()
         .map(|word| item(word, CompletionItemKind::KEYWORD, "keyword"))
         .collect()
+}
+
+/// The skills already listed when `prefix` ends inside `any [ … `.
+fn in_any_list(prefix: &str) -> Option<Vec<&str>> {
+    let open = prefix.rfind('[')?;
+    let inside = &prefix[open + 1..];
+    if inside.contains(']') || previous_token(&prefix[..open]) != "any" {
+        return None;
+    }
+    let listed = inside
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    // Only between items: after `[` or a comma, not in the middle of a name.
+    let at_item = inside.trim_end().is_empty() || inside.trim_end().ends_with(',');
+    at_item.then_some(listed)
 }
 
 fn item(label: String, kind: CompletionItemKind, detail: &str) -> CompletionItem {

@@ -677,3 +677,54 @@ fn an_edit_during_a_long_check_abandons_it() {
         "{symbols}"
     );
 }
+
+/// After `x = ` only keywords were offered, and after `any [` nothing useful:
+/// now the agents (and `workflow`, `any`), and the skills not yet listed.
+#[test]
+fn completion_offers_agents_after_a_binding_and_skills_in_any() {
+    let text = "agent fetch { skills [crm, finance] output { n: number } compute { n: 1 } }\n\
+                agent score { skills [finance] input { n: number } output { s: number } compute { s: input.n } }\n\
+                trigger go { manual }\nworkflow w { on go steps { r = fetch({}) } output r }\n";
+    let (_project, mut client, flow, _) = opened("lsp_completion_calls", text);
+    for (n, (typing, wanted, unwanted)) in [
+        (
+            text.replace("r = fetch({})", "r = fetch({})\n  s = "),
+            vec!["fetch", "score", "workflow", "any"],
+            vec!["trigger"],
+        ),
+        (
+            text.replace("r = fetch({})", "r = fetch({})\n  s = any ["),
+            vec!["crm", "finance"],
+            vec!["fetch"],
+        ),
+        (
+            text.replace("r = fetch({})", "r = fetch({})\n  s = any [crm, "),
+            vec!["finance"],
+            vec!["crm"],
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        client.change(&flow, n as i64 + 2, &typing);
+        client.diagnostics(&flow);
+        let line = typing.lines().position(|l| l.contains("  s = ")).unwrap() as u32;
+        // The cursor ends what was typed, before the rest of the line.
+        let column = typing
+            .lines()
+            .nth(line as usize)
+            .unwrap()
+            .find(" } output")
+            .unwrap() as u32;
+        let offered = labels(&client.request("textDocument/completion", at(&flow, line, column)));
+        for word in wanted {
+            assert!(offered.contains(&word.to_string()), "{word} in {offered:?}");
+        }
+        for word in unwanted {
+            assert!(
+                !offered.contains(&word.to_string()),
+                "{word} in {offered:?}"
+            );
+        }
+    }
+}
