@@ -244,10 +244,7 @@ fn agent_stats(
                 agent: agent.to_string(),
                 capacity,
                 calls: calls.len(),
-                failures: calls
-                    .iter()
-                    .filter(|a| matches!(a.status, AttemptStatus::Failed(_)))
-                    .count(),
+                failures: calls.iter().filter(|a| a.status.is_failure()).count(),
                 mean_ms: (!finished.is_empty()).then(|| busy / finished.len() as f64),
                 utilisation: utilisation(spans, until - since, capacity),
             }

@@ -820,7 +820,7 @@ impl Store {
     /// breaker that opened after an ERP went down says `circuit_open`).
     pub fn failed_attempts(&self, execution_id: &str) -> Result<Vec<AttemptRow>> {
         let mut attempts = self.attempts(execution_id)?;
-        attempts.retain(|a| matches!(a.status, AttemptStatus::Failed(_)));
+        attempts.retain(|a| a.status.is_failure());
         Ok(attempts)
     }
 
