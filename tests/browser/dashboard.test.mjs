@@ -423,3 +423,24 @@ workflow lonely { on go steps { r = broken({}) } output r on_failure dead_letter
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test("on a narrow screen (800 px) wide tables scroll inside their section, not the page", async () => {
+  const page = await browser.newPage({ viewport: { width: 800, height: 900 } });
+  await page.goto(server.base + "/");
+  await page.locator("#live", { hasText: "live" }).waitFor();
+  for (const tab of ["#tab-coordination", "#tab-management"]) {
+    await page.click(tab);
+    await page.locator("#workflows tbody tr").first().waitFor({ state: "attached" });
+    // A table as wide as a real organisation's (long agent lists, version ranges).
+    await page.evaluate(() => {
+      for (const table of document.querySelectorAll("main table")) {
+        const cell = table.insertRow().insertCell();
+        cell.textContent = "x".repeat(300);
+      }
+    });
+    const [scroll, width] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    assert.ok(scroll <= width, `${tab}: the page is ${scroll} px wide in a ${width} px window`);
+  }
+  await page.screenshot({ path: join(root, "target", "dashboard-narrow.png"), fullPage: true });
+  await page.close();
+});
