@@ -30,7 +30,8 @@ pub struct Config {
     pub files: Vec<PathBuf>,
     pub db: Location,
     pub listen: SocketAddr,
-    /// Required on every mutating request when set; required to listen beyond loopback.
+    /// Required on every request but `/health` when set (a header or the
+    /// dashboard's session); required to listen beyond loopback.
     pub token: Option<String>,
     /// Names besides addresses and `localhost` that requests may give as `Host`.
     pub allowed_hosts: Vec<String>,
@@ -350,11 +351,10 @@ impl Signals {
 }
 
 /// Renews this worker's lease every third of it, on a connection of its own, so
-/// no other work of the server (a busy tick, a long query) delays it.
-/// Renews this worker's lease every third of it. Once it could not for longer
-/// than the lease, other workers may have taken its executions over: it lets
-/// them go (without a write: none could be made) and takes them back, if no one
-/// else did, when the store answers again.
+/// no other work of the server (a busy tick, a long query) delays it. Once it
+/// could not for longer than the lease, other workers may have taken its
+/// executions over: it lets them go (without a write: none could be made) and
+/// takes them back, if no one else did, when the store answers again.
 async fn heartbeats(state: Arc<State>, store: Store, mut stop: tokio::sync::watch::Receiver<bool>) {
     let me = crate::runtime::worker::me();
     let store = Arc::new(std::sync::Mutex::new(store));
