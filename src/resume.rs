@@ -76,8 +76,13 @@ pub fn interrupted(store: &Store, id: &str) -> Result<ExecutionRow, Refusal> {
 
 /// Whether `engine` runs the version of the file `execution` started with.
 pub fn runs_version_of(engine: &Engine, execution: &ExecutionRow) -> bool {
-    engine.root_path() == execution.root_path
-        && engine.source_blob(&execution.workflow) == Some(execution.source_blob.as_str())
+    // A wfc before schema 8 recorded the path as given, relative to where it
+    // ran; resuming from there finds the same file.
+    let same_file = engine.root_path() == execution.root_path
+        || std::path::Path::new(&execution.root_path)
+            .canonicalize()
+            .is_ok_and(|path| path.display().to_string() == engine.root_path());
+    same_file && engine.source_blob(&execution.workflow) == Some(execution.source_blob.as_str())
 }
 
 /// The program of the version `execution` started with, from the source the

@@ -1,7 +1,8 @@
 //! `wfc db copy --from A --to B`: moves a recorded history between stores (an
-//! SQLite file into PostgreSQL when a team scales out, or back).
+//! SQLite file into PostgreSQL when a team scales out, or back). `wfc db
+//! upgrade`: brings a store an older wfc wrote to this one's schema.
 
-use super::Error;
+use super::{db_location, DbArgs, Error};
 use crate::store::{Location, Store};
 use clap::{Args, Subcommand};
 use std::ffi::OsString;
@@ -26,10 +27,17 @@ enum DbCommand {
         #[arg(long, value_name = "PATH|URL")]
         to: OsString,
     },
+    /// Bring the store (--db) to this wfc's schema and say what that added.
+    /// Commands that only read leave an older store as it is; this, and any
+    /// command that records, upgrades it. Refused while a worker of an older wfc
+    /// holds a lease on it: stop those first. An upgraded store is refused by
+    /// the older wfc.
+    Upgrade,
 }
 
-pub fn run(args: DbCommandArgs) -> Result<ExitCode, Error> {
+pub fn run(args: DbCommandArgs, db: &DbArgs) -> Result<ExitCode, Error> {
     match args.command {
+        DbCommand::Upgrade => upgrade(db),
         DbCommand::Copy { from, to } => {
             let (from, to) = (Location::parse(&from), Location::parse(&to));
             if from == to {
@@ -50,4 +58,43 @@ pub fn run(args: DbCommandArgs) -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn upgrade(db: &DbArgs) -> Result<ExitCode, Error> {
+    let at = db_location(db);
+    if let Location::File(path) = &at {
+        // Upgrading creates nothing: a mistyped path is not a new empty store.
+        if !path.is_file() {
+            return Err(Error::usage(format!("there is no database file {at}")));
+        }
+    }
+    let (store, upgrade) = Store::upgrade(&at)?;
+    if upgrade.applied().is_empty() {
+        println!(
+            "{at} is at schema {}, this wfc's: nothing to upgrade",
+            upgrade.to
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if upgrade.from == 0 {
+        println!("{at} held no store: created one at schema {}", upgrade.to);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "upgraded {at} from schema {} to {}:",
+        upgrade.from, upgrade.to
+    );
+    for (number, migration) in (upgrade.from + 1..).zip(upgrade.applied()) {
+        println!("  {number:>2}  {}", migration.what);
+    }
+    let count = |table, noun| -> Result<String, Error> {
+        Ok(crate::text::plural(store.count(table)? as usize, noun))
+    };
+    println!(
+        "kept {}, {} and {}",
+        count("executions", "execution")?,
+        count("dead_letters", "dead letter")?,
+        count("events", "event")?,
+    );
+    Ok(ExitCode::SUCCESS)
 }

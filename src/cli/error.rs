@@ -106,6 +106,7 @@ fn store_code(error: &StoreError) -> u8 {
         | StoreError::TooNew { .. }
         | StoreError::Foreign(_)
         | StoreError::Outdated { .. }
+        | StoreError::OlderWorkers { .. }
         | StoreError::ReadOnly(_)
         | StoreError::NotEmpty { .. }
         | StoreError::NoSuchExecution(_)

@@ -3,6 +3,7 @@
 use super::run::checked_program;
 use super::{open_store_read, DbArgs, Error};
 use crate::clock::Clock;
+use crate::store::StoreError;
 use chrono::{DateTime, Utc};
 use clap::Args;
 use std::path::PathBuf;
@@ -28,9 +29,15 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
 
 pub fn run(args: ExplainArgs, db: &DbArgs) -> Result<ExitCode, Error> {
     let (_, program) = checked_program(&args.file)?;
-    let store = open_store_read(db)?;
+    // What the program declares needs no store: a store an older wfc wrote is
+    // left out (a reading command does not upgrade it), and the reader told.
+    let (store, left_out) = match open_store_read(db) {
+        Ok(store) => (Some(store), None),
+        Err(outdated @ StoreError::Outdated { .. }) => (None, Some(outdated)),
+        Err(other) => return Err(other.into()),
+    };
     let now = args.at.unwrap_or_else(|| Clock::system().now());
-    let text = crate::explain::explain(&program, &args.name, Some(&store), now);
+    let text = crate::explain::explain(&program, &args.name, store.as_ref(), now);
     if text.is_empty() {
         let names = crate::explain::names(&program);
         let help = crate::text::did_you_mean(&args.name, names.iter().map(String::as_str))
@@ -44,5 +51,8 @@ pub fn run(args: ExplainArgs, db: &DbArgs) -> Result<ExitCode, Error> {
         )));
     }
     print!("{text}");
+    if let Some(outdated) = left_out {
+        eprintln!("what the store recorded is left out: {outdated}");
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -173,7 +173,7 @@ pub fn run() -> ExitCode {
         Command::Emit(args) => serve::emit(args, &cli.db),
         Command::Goals(args) => goals::goals(args, &cli.db),
         Command::Metrics(args) => goals::metrics(args, &cli.db),
-        Command::Db(args) => db::run(args),
+        Command::Db(args) => db::run(args, &cli.db),
         Command::Workers(args) => workers::run(args, &cli.db),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
@@ -246,18 +246,7 @@ impl DbArgs {
         let Some(given) = &self.db else {
             return String::new();
         };
-        let shown = match Location::parse(given) {
-            Location::Postgres(url) => Location::redacted(&url),
-            Location::File(path) => path.display().to_string(),
-        };
-        let plain = shown
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-:@".contains(c));
-        if plain {
-            format!(" --db {shown}")
-        } else {
-            format!(" --db '{}'", shown.replace('\'', "'\\''"))
-        }
+        Location::parse(given).as_flag()
     }
 }
 

@@ -119,7 +119,8 @@ impl Store {
         Ok(copied)
     }
 
-    fn count(&self, table: &str) -> Result<u64> {
+    /// How many rows `table` holds.
+    pub fn count(&self, table: &str) -> Result<u64> {
         Ok(self
             .conn
             .row(

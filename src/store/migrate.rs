@@ -1,13 +1,60 @@
 //! Schema migrations by `user_version`, safe when several processes open a new
 //! database at once: the version is read and advanced inside one IMMEDIATE
-//! transaction, so the second process waits and then finds nothing to do.
+//! transaction, so the second process waits and then finds nothing to do. The
+//! policy both back ends share: what an upgrade did, and when it is refused.
 
-use super::schema::MIGRATIONS;
-use super::{when_not_busy, Result, StoreError};
+use super::queries::parse_timestamp;
+use super::schema::{Migration, MIGRATIONS};
+use super::{when_not_busy, Location, Result, StoreError};
+use chrono::Utc;
 use rusqlite::Connection;
 use std::path::Path;
 
-pub fn to_latest(conn: &mut Connection, path: &Path) -> Result<()> {
+/// The schema from which every worker holds a lease in `workers` (migration 8):
+/// from it on, an upgrade can tell whether an older wfc still runs on a store.
+pub const WORKERS_SINCE: i64 = 8;
+
+/// What bringing a store to this wfc's schema did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Upgrade {
+    pub from: i64,
+    pub to: i64,
+}
+
+impl Upgrade {
+    /// The migrations it applied, oldest first (none when it was at the latest).
+    pub fn applied(&self) -> &'static [Migration] {
+        &MIGRATIONS[self.from as usize..self.to as usize]
+    }
+}
+
+/// Refuses to migrate a store at schema `found` while a worker of that older
+/// wfc holds a lease on it: the older code would go on writing rows without
+/// what the newer schema's readers count on (an owner, a capacity slot). Each
+/// worker is `(host, pid, lease_until)`.
+pub fn no_live_older_workers(
+    location: &Location,
+    found: i64,
+    workers: &[(String, i64, String)],
+) -> Result<()> {
+    let now = Utc::now();
+    let live: Vec<String> = workers
+        .iter()
+        .filter(|(_, _, until)| parse_timestamp(until).is_some_and(|until| until > now))
+        .map(|(host, pid, _)| format!("pid {pid} on {host}"))
+        .collect();
+    if live.is_empty() {
+        return Ok(());
+    }
+    Err(StoreError::OlderWorkers {
+        path: location.clone(),
+        found,
+        workers: live.join(", "),
+    })
+}
+
+/// Brings the SQLite database to the latest schema; says from which it came.
+pub fn to_latest(conn: &mut Connection, path: &Path) -> Result<Upgrade> {
     let latest = MIGRATIONS.len() as i64;
     when_not_busy(|| conn.execute_batch("BEGIN IMMEDIATE"))?;
     let migrated = migrate(conn, path, latest);
@@ -20,7 +67,7 @@ pub fn to_latest(conn: &mut Connection, path: &Path) -> Result<()> {
     migrated
 }
 
-fn migrate(conn: &Connection, path: &Path, latest: i64) -> Result<()> {
+fn migrate(conn: &Connection, path: &Path, latest: i64) -> Result<Upgrade> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
     if current > latest {
         return Err(StoreError::TooNew {
@@ -29,11 +76,27 @@ fn migrate(conn: &Connection, path: &Path, latest: i64) -> Result<()> {
             known: latest,
         });
     }
+    if current == latest {
+        return Ok(Upgrade {
+            from: current,
+            to: latest,
+        });
+    }
+    if current >= WORKERS_SINCE {
+        let mut statement = conn.prepare("SELECT host, pid, lease_until FROM workers")?;
+        let workers = statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        no_live_older_workers(&path.into(), current, &workers)?;
+    }
     for migration in &MIGRATIONS[current as usize..] {
-        conn.execute_batch(migration)?;
+        conn.execute_batch(migration.sql)?;
     }
     conn.pragma_update(None, "user_version", latest)?;
-    Ok(())
+    Ok(Upgrade {
+        from: current,
+        to: latest,
+    })
 }
 
 #[cfg(test)]

@@ -22,7 +22,9 @@ pub use alerts::{AlertEpisode, Firing};
 pub use copy::{Copied, NOT_COPIED, TABLES};
 pub use durability::{BreakerRow, CancelRequest, StepRecord};
 pub use figures::{CallFigure, ExecutionFigure};
+pub use migrate::Upgrade;
 pub use queries::*;
+pub use schema::Migration;
 pub use status::{AttemptStatus, BreakerState, ExecutionStatus, StartedBy};
 pub use workers::{Heartbeat, WorkerRow};
 
@@ -60,6 +62,24 @@ impl Location {
             }
             Ok(parsed) => parsed.to_string(),
             Err(_) => "the PostgreSQL URL given".to_string(),
+        }
+    }
+
+    /// ` --db LOCATION` for a command a message suggests, quoted for a shell
+    /// when need be (a PostgreSQL URL without its password); empty for the
+    /// default file, which needs no flag.
+    pub fn as_flag(&self) -> String {
+        if *self == Location::File(PathBuf::from(DEFAULT_PATH)) {
+            return String::new();
+        }
+        let shown = self.to_string();
+        let plain = shown
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-:@".contains(c));
+        if plain {
+            format!(" --db {shown}")
+        } else {
+            format!(" --db '{}'", shown.replace('\'', "'\\''"))
         }
     }
 
@@ -120,11 +140,17 @@ pub enum StoreError {
         "`{0}` is a database that wfc did not create; wfc leaves it untouched (use another --db)"
     )]
     Foreign(Location),
-    #[error("the database `{path}` has schema version {found}, older than this wfc's ({known}), and is open for reading only; a command that writes (wfc run) upgrades it")]
+    #[error("the database `{path}` has schema version {found}, older than this wfc's ({known}), which a command that only reads leaves as it is: `wfc db upgrade{}` upgrades it", .path.as_flag())]
     Outdated {
         path: Location,
         found: i64,
         known: i64,
+    },
+    #[error("the database `{path}` has schema version {found} and is in use by a worker of an older wfc ({workers}); stop those workers, then upgrade it (`wfc db upgrade`) and start this version's")]
+    OlderWorkers {
+        path: Location,
+        found: i64,
+        workers: String,
     },
     #[error("`{0}` can only be read here: commands that record (run, emit, serve …) need to write it and its directory; commands that look (history, show, stats …) work")]
     ReadOnly(PathBuf),
@@ -174,7 +200,7 @@ fn list_candidates(candidates: &[String]) -> String {
 pub fn listen_for_work(at: &Location, wake: impl Fn() + Send + Sync + 'static) -> Result<()> {
     match at {
         Location::File(path) => {
-            let store = Store::open_file(path)?;
+            let (store, _) = Store::open_file(path)?;
             // Without the thread (the system has none left) the dispatcher's
             // tick still finds the work, later.
             let _ = std::thread::Builder::new()
@@ -204,12 +230,19 @@ impl Store {
     /// file in WAL mode with a busy timeout, or a PostgreSQL database, so several
     /// wfc processes can share it.
     pub fn open(at: impl Into<Location>) -> Result<Store> {
+        Store::upgrade(at).map(|(store, _)| store)
+    }
+
+    /// Opens the store at `at` as [`Store::open`] does, and says which schema it
+    /// was at: `wfc db upgrade`. Refused while workers of an older wfc hold
+    /// leases on it ([`StoreError::OlderWorkers`]).
+    pub fn upgrade(at: impl Into<Location>) -> Result<(Store, Upgrade)> {
         match at.into() {
             Location::File(path) => Store::open_file(&path),
             Location::Postgres(url) => {
                 let conn = postgres::Conn::connect(&url, false)?;
-                postgres::to_latest(&conn, &Location::Postgres(url))?;
-                Ok(Store::with(Db::Postgres(conn)))
+                let upgrade = postgres::to_latest(&conn, &Location::Postgres(url))?;
+                Ok((Store::with(Db::Postgres(conn)), upgrade))
             }
         }
     }
@@ -222,7 +255,7 @@ impl Store {
         }
     }
 
-    fn open_file(path: &Path) -> Result<Store> {
+    fn open_file(path: &Path) -> Result<(Store, Upgrade)> {
         let open_error = |source| StoreError::Open {
             path: path.to_path_buf(),
             source,
@@ -253,8 +286,8 @@ impl Store {
         conn.pragma_update(None, "temp_store", "MEMORY")
             .map_err(open_error)?;
         conn.set_prepared_statement_cache_capacity(64);
-        migrate::to_latest(&mut conn, path)?;
-        Ok(Store::with(Db::Sqlite(conn)))
+        let upgrade = migrate::to_latest(&mut conn, path)?;
+        Ok((Store::with(Db::Sqlite(conn)), upgrade))
     }
 
     /// Opens the store at `at` for reading only: for commands that only look, so

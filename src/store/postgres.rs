@@ -4,6 +4,7 @@
 //! from the engine's tokio workers (which hand their other tasks off first).
 
 use super::db::{Cell, Param, Row};
+use super::migrate::{no_live_older_workers, Upgrade, WORKERS_SINCE};
 use super::{schema, Result, StoreError};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use futures::executor::block_on;
@@ -419,13 +420,17 @@ pub fn schema_version(conn: &Conn, location: &super::Location) -> Result<i64> {
 }
 
 /// Brings the database to the latest schema under the exclusive lock, so workers
-/// starting together migrate once between them.
-pub fn to_latest(conn: &Conn, location: &super::Location) -> Result<()> {
+/// starting together migrate once between them; says from which it came.
+pub fn to_latest(conn: &Conn, location: &super::Location) -> Result<Upgrade> {
     let latest = schema::MIGRATIONS.len() as i64;
+    let at_latest = Upgrade {
+        from: latest,
+        to: latest,
+    };
     // Versions only grow: a database already at the latest needs no lock (every
     // command and HTTP request opens the store; they must not queue on it).
     if schema_version(conn, location)? == latest {
-        return Ok(());
+        return Ok(at_latest);
     }
     conn.begin(true)?;
     let migrated = (|| {
@@ -438,18 +443,29 @@ pub fn to_latest(conn: &Conn, location: &super::Location) -> Result<()> {
             });
         }
         if current == latest {
-            return Ok(());
+            return Ok(at_latest);
+        }
+        if current >= WORKERS_SINCE {
+            let mut workers = Vec::new();
+            conn.each("SELECT host, pid, lease_until FROM workers", &[], |row| {
+                workers.push((row.get(0)?, row.get(1)?, row.get(2)?));
+                Ok(true)
+            })?;
+            no_live_older_workers(location, current, &workers)?;
         }
         conn.batch("CREATE TABLE IF NOT EXISTS wfc_schema (version BIGINT NOT NULL)")?;
         for migration in &schema::MIGRATIONS[current as usize..] {
-            conn.batch(&ddl(migration))?;
+            conn.batch(&ddl(migration.sql))?;
         }
         conn.execute("DELETE FROM wfc_schema", &[])?;
         conn.execute(
             "INSERT INTO wfc_schema (version) VALUES (?1)",
             &[Param::Int(latest)],
         )?;
-        Ok(())
+        Ok(Upgrade {
+            from: current,
+            to: latest,
+        })
     })();
     conn.batch(if migrated.is_ok() {
         "COMMIT"

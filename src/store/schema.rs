@@ -1,9 +1,17 @@
 //! The schema, as an ordered list of migrations. Migration N moves a database from
 //! `user_version` N-1 to N; a published migration never changes.
 
-pub const MIGRATIONS: &[&str] = &[
+/// One step of the schema, with what it adds in words a user upgrading reads.
+pub struct Migration {
+    pub what: &'static str,
+    pub sql: &'static str,
+}
+
+pub const MIGRATIONS: &[Migration] = &[
     // 1: the seed's dashboard table, and the richer tables beside it.
-    r#"
+    Migration {
+        what: "executions, their step attempts, metrics, events, dead letters and breakers",
+        sql: r#"
     -- Exactly the seed's columns, so its dashboards keep working. `workflow_id` is the
     -- execution's UUID, as in the seed; one row per execution, updated as it goes.
     CREATE TABLE workflow_executions (
@@ -102,9 +110,12 @@ pub const MIGRATIONS: &[&str] = &[
         updated_at TEXT NOT NULL
     );
     "#,
+    },
     // 2: durability — who runs an execution, cancellation, replays, retry delays,
     // and events that are emitted at most once per step.
-    r#"
+    Migration {
+        what: "owners, cancel requests, replays and retry delays of executions; events emitted once per step",
+        sql: r#"
     ALTER TABLE executions ADD COLUMN owner_pid INTEGER;
     ALTER TABLE executions ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE executions ADD COLUMN replay_of INTEGER REFERENCES dead_letters(id);
@@ -113,10 +124,13 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE events ADD COLUMN step TEXT;
     CREATE UNIQUE INDEX events_once_per_step ON events(execution_id, step);
     "#,
+    },
     // 3: triggers that fire by themselves. A fire is unique per (trigger,
     // occurrence, workflow) and is written with the execution it starts, so an
     // event, a cron slot or a metric crossing starts each workflow exactly once.
-    r#"
+    Migration {
+        what: "trigger state, so a cron slot, an event or a metric crossing starts each workflow once",
+        sql: r#"
     CREATE TABLE trigger_fires (
         trigger TEXT NOT NULL,
         occurrence TEXT NOT NULL,       -- event:<id> | slot:<time> | metric:<period>:<n>
@@ -138,14 +152,20 @@ pub const MIGRATIONS: &[&str] = &[
     );
     ALTER TABLE events ADD COLUMN dispatched_at TEXT;
     "#,
+    },
     // 4: one index less on the per-step write path; per-agent queries scan.
-    r#"
+    Migration {
+        what: "one index less on the per-step write path",
+        sql: r#"
     DROP INDEX step_attempts_by_agent;
     "#,
+    },
     // 5: attempts clustered by execution, in one B-tree: each step's write touches
     // one tree instead of a table and an index, and an execution's attempts are
     // read by key prefix. `id` counts attempts within an execution.
-    r#"
+    Migration {
+        what: "step attempts stored together by execution",
+        sql: r#"
     CREATE TABLE step_attempts_clustered (
         execution_id TEXT NOT NULL REFERENCES executions(id),
         id INTEGER NOT NULL,
@@ -171,17 +191,23 @@ pub const MIGRATIONS: &[&str] = &[
     DROP TABLE step_attempts;
     ALTER TABLE step_attempts_clustered RENAME TO step_attempts;
     "#,
+    },
     // 6: what a language model's call used, as its API reported it, and what
     // that cost when the agent declares prices.
-    r#"
+    Migration {
+        what: "tokens and cost of language-model calls",
+        sql: r#"
     ALTER TABLE step_attempts ADD COLUMN tokens_in INTEGER;
     ALTER TABLE step_attempts ADD COLUMN tokens_out INTEGER;
     ALTER TABLE step_attempts ADD COLUMN cost_usd REAL;
     "#,
+    },
     // 7: alert episodes. One open episode per alert at most (the partial unique
     // index): whichever server sees the condition first opens it and notifies;
     // the others find it open and do nothing.
-    r#"
+    Migration {
+        what: "alert episodes",
+        sql: r#"
     CREATE TABLE alert_episodes (
         id INTEGER PRIMARY KEY,
         alert TEXT NOT NULL,
@@ -196,10 +222,13 @@ pub const MIGRATIONS: &[&str] = &[
     -- A signal reads the executions of one workflow that ended within its window.
     CREATE INDEX executions_by_workflow_end ON executions (workflow, finished_at);
     "#,
+    },
     // 8: workers. Every process that runs executions is a worker that renews a
     // lease while it lives; an execution's owner is a worker, so a worker on
     // another machine tells a dead owner (its lease ran out) from a live one.
-    r#"
+    Migration {
+        what: "workers with leases, and each execution's owning worker",
+        sql: r#"
     CREATE TABLE workers (
         id TEXT PRIMARY KEY,
         host TEXT NOT NULL,
@@ -212,16 +241,22 @@ pub const MIGRATIONS: &[&str] = &[
     );
     ALTER TABLE executions ADD COLUMN owner TEXT;
     "#,
+    },
     // 9: events are claimed by one worker at a time (for a lease), so workers
     // sharing a store dispatch different events instead of all racing for each.
-    r#"
+    Migration {
+        what: "events claimed by one worker at a time",
+        sql: r#"
     ALTER TABLE events ADD COLUMN claimed_by TEXT;
     ALTER TABLE events ADD COLUMN claimed_until TEXT;
     CREATE INDEX events_undispatched ON events (id) WHERE dispatched_at IS NULL;
     "#,
+    },
     // 10: an agent's `capacity` across every worker sharing the store: a call
     // holds one of its numbered slots; a dead worker's slots are free again.
-    r#"
+    Migration {
+        what: "agent capacity shared by every worker",
+        sql: r#"
     CREATE TABLE capacity_slots (
         agent TEXT NOT NULL,
         slot INTEGER NOT NULL,
@@ -230,4 +265,5 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (agent, slot)
     );
     "#,
+    },
 ];

@@ -31,4 +31,5 @@ mod serve;
 mod server;
 mod support;
 mod testing;
+mod upgrade;
 mod wakeups;

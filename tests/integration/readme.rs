@@ -125,3 +125,103 @@ fn the_language_reference_lists_every_section() {
         );
     }
 }
+
+/// The body of the README's first ```LANG block after `after`.
+fn block(after: &str, lang: &str) -> String {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let start = readme.find(after).expect("the README has the section");
+    let fence = format!("```{lang}\n");
+    let body = start + readme[start..].find(&fence).expect("the block") + fence.len();
+    let end = body + readme[body..].find("```\n").expect("the block ends");
+    readme[body..end].to_string()
+}
+
+/// A line as the language reads it: its comment and surrounding blanks dropped.
+fn code(line: &str) -> &str {
+    line.split("//").next().unwrap_or_default().trim()
+}
+
+/// The lines of the declaration `header` (`agent NAME`, `retry NAME` …) in the
+/// example organisation or the files it imports, as [`code`].
+fn declaration(header: &str) -> Vec<String> {
+    let files = ["examples/enterprise.wf", "examples/lib/policies.wf"];
+    for file in files {
+        let text = std::fs::read_to_string(root().join(file)).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let found = lines
+            .iter()
+            .position(|line| line.starts_with(&format!("{header} ")));
+        if let Some(first) = found {
+            let mut body = vec![code(lines[first]).to_string()];
+            if !lines[first].trim_end().ends_with('}') {
+                let rest = lines[first + 1..].iter().take_while(|line| **line != "}");
+                body.extend(rest.map(|line| code(line).to_string()));
+            }
+            return body;
+        }
+    }
+    panic!("no `{header}` in {files:?}");
+}
+
+/// "A taste" shows the example as it is (a version or a priority changed in
+/// one and not the other fails): every line it shows is in the example's
+/// declaration of the same name, and the declarations it shows check.
+#[test]
+fn the_taste_is_the_example_as_written() {
+    let taste = block("## A taste", "wf");
+    let mut header = String::new();
+    let mut shown = 0;
+    for raw in taste.lines() {
+        let line = code(raw);
+        if line.is_empty() || line == "}" {
+            continue;
+        }
+        if !raw.starts_with(' ') {
+            if let [kind, name, ..] = line.split_whitespace().collect::<Vec<_>>()[..] {
+                if ["agent", "trigger", "workflow", "retry"].contains(&kind) {
+                    header = format!("{kind} {name}");
+                }
+            }
+        }
+        let declared = declaration(&header);
+        assert!(
+            declared.iter().any(|l| l == line),
+            "README's `{line}` is not in the example's `{header}`: {declared:#?}"
+        );
+        shown += 1;
+    }
+    assert!(shown >= 20, "{shown} lines compared");
+}
+
+/// The README's diagnostic and graph are what the built binary prints.
+#[test]
+fn the_shown_outputs_are_printed_as_shown() {
+    let fixture = root().join("tests/fixtures/readme");
+    let checked = Command::new(env!("CARGO_BIN_EXE_wfc"))
+        .args(["check", "review.wf"])
+        .current_dir(&fixture)
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "100")
+        .output()
+        .unwrap();
+    assert_eq!(checked.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&checked.stderr),
+        block("## A taste", "text")
+    );
+    let graph = Command::new(env!("CARGO_BIN_EXE_wfc"))
+        .args([
+            "graph",
+            "examples/enterprise.wf",
+            "--workflow",
+            "revenue_review",
+        ])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(graph.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&graph.stdout),
+        block("## A taste", "mermaid")
+    );
+}

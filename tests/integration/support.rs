@@ -208,6 +208,33 @@ impl Project {
     pub fn store(&self) -> wfc::store::Store {
         wfc::store::Store::open(&self.db).expect("the store opens")
     }
+
+    /// Runs `sql` on the project's store as it is, bypassing wfc: for a test
+    /// that makes a store look as another wfc left it. `sqlite` or `postgres`
+    /// is the statement for that back end.
+    pub fn tamper(&self, sqlite: &str, postgres: &str) {
+        match &self.db {
+            Location::File(path) => rusqlite::Connection::open(path)
+                .and_then(|conn| conn.execute_batch(sqlite))
+                .expect("the SQLite store takes the statements"),
+            Location::Postgres(url) => {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async {
+                    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                        .await
+                        .expect("the PostgreSQL store answers");
+                    tokio::spawn(connection);
+                    client
+                        .batch_execute(postgres)
+                        .await
+                        .expect("the PostgreSQL store takes the statements");
+                });
+            }
+        }
+    }
 }
 
 /// The PostgreSQL server the suite runs on, if any (`WFC_TEST_POSTGRES`, a URL
