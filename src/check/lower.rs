@@ -31,12 +31,7 @@ fn breaker_policy(breaker: &ast::Breaker) -> BreakerPolicy {
 }
 
 pub(super) fn lower(declarations: &Declarations, sources: &Sources) -> Option<Program> {
-    let ids = Ids {
-        agents: numbered(&declarations.agents, AgentId),
-        workflows: numbered(&declarations.workflows, WorkflowId),
-        triggers: numbered(&declarations.triggers, TriggerId),
-        retries: numbered(&declarations.retries, RetryId),
-    };
+    let ids = Ids::of(declarations);
     let timezone = match &declarations.timezone {
         Some(tz) => tz.value.parse().ok()?,
         None => chrono_tz::UTC,
@@ -83,6 +78,68 @@ pub(super) fn lower(declarations: &Declarations, sources: &Sources) -> Option<Pr
             .map(alert)
             .collect::<Option<_>>()?,
     })
+}
+
+/// For a program with errors: the program of the declarations that check on
+/// their own — no error inside them, and every declaration they name checks on
+/// its own too — so an editor still explains them. `None` when none lowers.
+pub(super) fn on_their_own(
+    declarations: &Declarations,
+    errors: &[crate::source::Span],
+    sources: &Sources,
+) -> Option<Program> {
+    let clean = |whole: crate::source::Span| {
+        !errors
+            .iter()
+            .any(|e| e.file == whole.file && e.start >= whole.start && e.end <= whole.end)
+    };
+    let mut kept = declarations.clone();
+    kept.agents.retain(|_, a| clean(a.span));
+    kept.workflows.retain(|_, w| clean(w.span));
+    kept.triggers.retain(|_, t| clean(t.span));
+    kept.retries.retain(|_, r| clean(r.span));
+    kept.breakers.retain(|_, b| clean(b.span));
+    kept.alerts
+        .retain(|_, a| clean(a.span) && alert(a).is_some());
+    kept.metrics.retain(|_, m| clean(m.span));
+    kept.goals.retain(|g| clean(g.span));
+    // Tests name a run's whole story; explaining does not need them.
+    kept.tests.clear();
+    if kept.timezone.as_ref().is_some_and(|tz| !clean(tz.span)) {
+        kept.timezone = None;
+    }
+    // Leaving one out may leave another naming it: until nothing changes.
+    loop {
+        let ids = Ids::of(&kept);
+        let agents: Vec<String> = kept
+            .agents
+            .values()
+            .filter(|a| agent(a, &kept, &ids, sources).is_none())
+            .map(|a| a.name.name.clone())
+            .collect();
+        let workflows: Vec<String> = kept
+            .workflows
+            .values()
+            .filter(|w| workflow(w, &kept, &ids).is_none())
+            .map(|w| w.name.name.clone())
+            .collect();
+        let triggers: Vec<String> = kept
+            .triggers
+            .values()
+            .filter(|t| trigger(t, &[], &ids, chrono_tz::UTC).is_none())
+            .map(|t| t.name.name.clone())
+            .collect();
+        if agents.is_empty() && workflows.is_empty() && triggers.is_empty() {
+            break;
+        }
+        kept.agents.retain(|name, _| !agents.contains(name));
+        kept.workflows.retain(|name, _| !workflows.contains(name));
+        kept.triggers.retain(|name, _| !triggers.contains(name));
+    }
+    for members in kept.skills.values_mut() {
+        members.retain(|name| kept.agents.contains_key(name));
+    }
+    lower(&kept, sources)
 }
 
 fn alert(alert: &ast::Alert) -> Option<Alert> {
@@ -256,6 +313,15 @@ struct Ids {
 }
 
 impl Ids {
+    fn of(declarations: &Declarations) -> Ids {
+        Ids {
+            agents: numbered(&declarations.agents, AgentId),
+            workflows: numbered(&declarations.workflows, WorkflowId),
+            triggers: numbered(&declarations.triggers, TriggerId),
+            retries: numbered(&declarations.retries, RetryId),
+        }
+    }
+
     fn agents(&self, names: &[String]) -> Option<Vec<AgentId>> {
         names.iter().map(|n| self.agents.get(n).copied()).collect()
     }

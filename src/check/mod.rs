@@ -180,6 +180,26 @@ fn quiet_after_missing_imports(diagnostics: &mut Vec<Diagnostic>) {
     }
 }
 
+impl Checked {
+    /// The program to explain declarations from: the checked one, or, while the
+    /// file has errors, that of the declarations that check on their own.
+    pub fn explainable(
+        &self,
+        sources: &crate::source::Sources,
+    ) -> Option<std::borrow::Cow<'_, Program>> {
+        if let Some(program) = &self.program {
+            return Some(std::borrow::Cow::Borrowed(program));
+        }
+        let errors: Vec<_> = self
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(Diagnostic::span)
+            .collect();
+        lower::on_their_own(&self.declarations, &errors, sources).map(std::borrow::Cow::Owned)
+    }
+}
+
 pub fn check(loaded: &mut Loaded) -> Checked {
     let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
     let declarations = Declarations::build(std::mem::take(&mut loaded.files), &mut diagnostics);

@@ -1,11 +1,13 @@
 //! Completion at the cursor: after `.`, the fields of a known shape (`input.` in
-//! an agent or workflow, `r.` for a step bound to an agent's call); after a word
+//! an agent or workflow; in a workflow, a step bound to an agent's call, a `let`
+//! or `for` name, and paths of fields through them); after a word
 //! that says the kind (`chain`, `->`, `retry`, `on`, …), the declared names of
 //! that kind; otherwise the keywords the grammar accepts there.
 
 use super::navigation::{self, previous_token, Kind};
 use super::Analysis;
 use crate::ast::{self, StatementKind, TypeExpr, TypeExprKind};
+use crate::check::Declarations;
 use lsp_types::{CompletionItem, CompletionItemKind};
 
 /// What to offer at byte `offset` of `text`; `names` is the latest analysis whose
@@ -90,30 +92,42 @@ fn item(label: String, kind: CompletionItemKind, detail: &str) -> CompletionItem
     }
 }
 
-/// The fields of what the word before the `.` at the end of `before_dot` is:
-/// `input` of the agent or workflow the cursor is in, or a step bound to a call
-/// of an agent in that workflow (the agent's `output`).
+/// The fields of the path before the `.` at the end of `before_dot` (`input`,
+/// `inv`, `input.customer`, `r.lines`): `input` of the agent or workflow the
+/// cursor is in, or, in a workflow, a name bound there (a step calling an agent:
+/// its `output`; a `let` of a path; a `for` item over a list path), then field
+/// by field.
 fn fields(analysis: &Analysis, before_dot: &str) -> Vec<CompletionItem> {
-    let word = previous_token(before_dot);
+    let path_start = before_dot
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| c.is_ascii_alphanumeric() || *c == '_' || *c == '.')
+        .last()
+        .map_or(before_dot.len(), |(i, _)| i);
+    let path: Vec<&str> = before_dot[path_start..].split('.').collect();
     let declarations = &analysis.checked.declarations;
     let Some((kind, name)) = enclosing(before_dot) else {
         return Vec::new();
     };
-    let shape = match (kind, word) {
-        ("agent", "input") => declarations.agents.get(name).and_then(|a| a.input.as_ref()),
-        ("workflow", "input") => declarations
-            .workflows
-            .get(name)
-            .and_then(|w| w.input.as_ref()),
-        ("workflow", step) => declarations.workflows.get(name).and_then(|w| {
-            let agent = w.bodies.iter().find_map(|body| match body {
-                ast::WorkflowBody::Steps(block) => called_agent(block, step),
-                ast::WorkflowBody::Chain(_) => None,
-            })?;
-            declarations.agents.get(agent)?.output.as_ref()
+    let (first, rest) = match path.split_first() {
+        Some((first, rest)) if !first.is_empty() => (*first, rest),
+        _ => return Vec::new(),
+    };
+    let root = match kind {
+        "agent" if first == "input" => declarations.agents.get(name).and_then(|a| a.input.as_ref()),
+        "workflow" => declarations.workflows.get(name).and_then(|w| {
+            Bindings {
+                declarations,
+                workflow: w,
+            }
+            .name(first, 0)
         }),
         _ => None,
     };
+    let shape = rest
+        .iter()
+        .try_fold(root, |shape, field| Some(field_of(shape?, field)))
+        .flatten();
     let Some(shape) = shape else {
         return Vec::new();
     };
@@ -128,6 +142,81 @@ fn fields(analysis: &Analysis, before_dot: &str) -> Vec<CompletionItem> {
         .collect()
 }
 
+/// The names a workflow binds, as shapes written somewhere in the program.
+struct Bindings<'a> {
+    declarations: &'a Declarations,
+    workflow: &'a ast::Workflow,
+}
+
+/// How deep `let a = b` … chains are followed (a cycle is a checker error).
+const BINDING_DEPTH: usize = 16;
+
+impl<'a> Bindings<'a> {
+    fn name(&self, name: &str, depth: usize) -> Option<&'a TypeExpr> {
+        if name == "input" {
+            return self.workflow.input.as_ref();
+        }
+        if depth > BINDING_DEPTH {
+            return None;
+        }
+        let mut found = None;
+        for body in &self.workflow.bodies {
+            if let ast::WorkflowBody::Steps(block) = body {
+                block.walk(&mut |statement| {
+                    if found.is_none() {
+                        found = self.bound_by(statement, name, depth);
+                    }
+                });
+            }
+        }
+        found
+    }
+
+    fn bound_by(
+        &self,
+        statement: &'a ast::Statement,
+        name: &str,
+        depth: usize,
+    ) -> Option<&'a TypeExpr> {
+        match &statement.kind {
+            StatementKind::Call { name: bound, call } if bound.name == name => match &call.target {
+                ast::CallTarget::Agent(agent) => {
+                    self.declarations.agents.get(&agent.name)?.output.as_ref()
+                }
+                _ => None,
+            },
+            StatementKind::Let { name: bound, value } if bound.name == name => {
+                self.expr(value, depth + 1)
+            }
+            StatementKind::For(for_loop) if for_loop.item.name == name => {
+                match &self.expr(&for_loop.list, depth + 1)?.kind {
+                    TypeExprKind::List(element) => Some(element),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// The shape of a path expression (`input`, `inv`, `inv.customer`).
+    fn expr(&self, expr: &'a ast::Expr, depth: usize) -> Option<&'a TypeExpr> {
+        match &expr.kind {
+            ast::ExprKind::Input => self.workflow.input.as_ref(),
+            ast::ExprKind::Name(name) => self.name(&name.name, depth),
+            ast::ExprKind::Field(inner, field) => field_of(self.expr(inner, depth)?, &field.name),
+            _ => None,
+        }
+    }
+}
+
+/// The shape of field `name` of an object shape (through `?`).
+fn field_of<'a>(shape: &'a TypeExpr, name: &str) -> Option<&'a TypeExpr> {
+    object_fields(shape)
+        .iter()
+        .find(|(field, _)| field.name == name)
+        .map(|(_, ty)| ty)
+}
+
 /// The fields of an object shape (through `?`).
 fn object_fields(shape: &TypeExpr) -> &[(ast::Ident, TypeExpr)] {
     match &shape.kind {
@@ -135,19 +224,6 @@ fn object_fields(shape: &TypeExpr) -> &[(ast::Ident, TypeExpr)] {
         TypeExprKind::Optional(inner) => object_fields(inner),
         _ => &[],
     }
-}
-
-/// The agent a step named `step` calls, anywhere in `block`.
-fn called_agent<'a>(block: &'a ast::Block, step: &str) -> Option<&'a str> {
-    let mut found = None;
-    block.walk(&mut |statement| {
-        if let StatementKind::Call { name, call } = &statement.kind {
-            if let (true, ast::CallTarget::Agent(agent)) = (name.name == step, &call.target) {
-                found.get_or_insert(agent.name.as_str());
-            }
-        }
-    });
-    found
 }
 
 /// The declaration (`agent` or `workflow`, and its name) the end of `text` is

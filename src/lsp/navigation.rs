@@ -383,9 +383,9 @@ pub fn hover(analysis: &Analysis, offset: usize) -> Value {
         return Value::Null;
     };
     let sources = &analysis.loaded.sources;
-    let explained = analysis.checked.program.as_ref().map(|program| {
+    let explained = analysis.checked.explainable(sources).map(|program| {
         crate::explain::explain(
-            program,
+            &program,
             found.name,
             None,
             crate::clock::Clock::system().now(),

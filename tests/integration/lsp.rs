@@ -728,3 +728,67 @@ fn completion_offers_agents_after_a_binding_and_skills_in_any() {
         }
     }
 }
+
+/// Fields after `.` of any name the workflow binds, on a line that does not
+/// parse yet: a step's agent output, a `for` item, a `let` of a path, and a
+/// path of fields.
+#[test]
+fn completion_offers_the_fields_of_bound_names_and_paths() {
+    let text = "agent fetch { input { id: string } output { total: number, customer: { name: string, tier: string } } compute { total: 1, customer: { name: \"a\", tier: \"b\" } } }\n\
+                trigger go { manual }\n\
+                workflow w {\n  on go\n  input { id: string, invoices: [{ id: string, amount: number }] }\n  steps {\n    inv = fetch({ id: input.id })\n    for each in input.invoices {\n      let c = inv.customer\n    }\n  }\n  output inv\n}\n";
+    let (_project, mut client, flow, _) = opened("lsp_completion_bound", text);
+    for (n, (typed, wanted)) in [
+        ("inv.", vec!["total", "customer"]),
+        ("each.", vec!["id", "amount"]),
+        ("c.", vec!["name", "tier"]),
+        ("inv.customer.", vec!["name", "tier"]),
+        ("input.invoices.", vec![]),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let line = format!("      let y = {typed}");
+        let typing = text.replace(
+            "      let c = inv.customer\n",
+            &format!("      let c = inv.customer\n{line}\n"),
+        );
+        client.change(&flow, n as i64 + 2, &typing);
+        client.diagnostics(&flow);
+        let answer = client.request("textDocument/completion", at(&flow, 9, line.len() as u32));
+        assert_eq!(labels(&answer), wanted, "after `{typed}`");
+    }
+}
+
+/// Hover explains every declaration that checks on its own while the file has
+/// errors elsewhere; one with an error (or naming one) shows its source.
+#[test]
+fn hover_explains_what_checks_on_its_own_in_a_file_with_errors() {
+    let text = "retry standard { attempts 3 backoff exponential 1s }\n\
+                agent fetch { output { n: number } compute { n: 1 } retry standard }\n\
+                agent broken { output { n: number } compute { n: \"x\" } }\n\
+                trigger go { manual }\n\
+                workflow w { on go chain fetch }\n\
+                workflow uses_broken { on go chain broken }\n";
+    let (_project, mut client, flow, _) = opened("lsp_hover_errors", &text.replace("\"x\"", "2"));
+    client.change(&flow, 2, text);
+    let found = client.diagnostics(&flow);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let hover = |client: &mut Client, line, column| {
+        let answer = client.request("textDocument/hover", at(&flow, line, column));
+        answer["result"]["contents"]["value"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let fetch = hover(&mut client, 1, 7);
+    assert!(fetch.contains("retry: standard (3 attempts)"), "{fetch}");
+    let policy = hover(&mut client, 0, 8);
+    assert!(policy.contains("up to 3 attempts"), "{policy}");
+    let workflow = hover(&mut client, 4, 10);
+    assert!(workflow.contains("worst-case time"), "{workflow}");
+    for (line, column) in [(2, 8), (5, 12)] {
+        let source = hover(&mut client, line, column);
+        assert!(source.contains("```wf\n"), "{source}");
+    }
+}
