@@ -527,7 +527,9 @@ impl Statement {
             }
         };
         match &self.kind {
-            StatementKind::Call { name, .. } | StatementKind::Let { name, .. } => push(name),
+            StatementKind::Call { name, .. }
+            | StatementKind::Let { name, .. }
+            | StatementKind::Await { name, .. } => push(name),
             StatementKind::For(for_loop) => {
                 if let Some(result) = &for_loop.result {
                     push(result);
@@ -600,6 +602,25 @@ pub enum StatementKind {
         payload: Option<Expr>,
     },
     Wait(Spanned<Millis>),
+    /// `name = await "pattern" { shape } where condition timeout d`.
+    Await {
+        name: Ident,
+        awaited: Await,
+    },
+}
+
+/// What an `await` step waits for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Await {
+    /// An event name or glob, as in triggers.
+    pub pattern: Spanned<String>,
+    /// The payload's type; without one, any object.
+    pub shape: Option<TypeExpr>,
+    /// Over `event` (the payload) and what is in scope.
+    pub condition: Option<Expr>,
+    /// Required by the checker.
+    pub timeout: Option<Spanned<Millis>>,
+    pub span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -103,6 +103,12 @@ impl Clock {
         }))))
     }
 
+    /// Whether only its owner moves it (`wfc test`): nothing outside the
+    /// process happens in its time, so nothing needs looking for.
+    pub fn is_manual(&self) -> bool {
+        matches!(self.0, Source::Manual(_))
+    }
+
     pub fn now(&self) -> DateTime<Utc> {
         match &self.0 {
             Source::System => Utc::now(),

@@ -431,6 +431,23 @@ fn block(
                     per_item: false,
                 }
             }
+            StatementKind::Await { awaited, .. } => {
+                let condition = awaited
+                    .condition_text
+                    .as_ref()
+                    .map_or_else(String::new, |c| format!(" where {c}"));
+                let _ = writeln!(
+                    out,
+                    "{indent}{step}: waits for a decision: event \"{}\" {}{condition}, or `wfc decide`; at most {}, then fails with kind `timeout`",
+                    awaited.pattern,
+                    awaited.shape_text,
+                    human(awaited.timeout)
+                );
+                Budget {
+                    time: Some(awaited.timeout),
+                    per_item: false,
+                }
+            }
             StatementKind::When {
                 branches,
                 otherwise,

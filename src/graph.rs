@@ -335,6 +335,14 @@ impl Builder<'_> {
             StatementKind::Emit { event, .. } => simple(self, format!("emit {event}"), Shape::Note),
             // The statement as written: `wait 10m`.
             StatementKind::Wait(_) => simple(self, self.text(statement.span), Shape::Rounded),
+            StatementKind::Await { name, awaited } => {
+                let text = format!(
+                    "{name} = await {}\ntimeout {}",
+                    awaited.pattern,
+                    crate::duration::format(awaited.timeout)
+                );
+                simple(self, text, Shape::Rounded)
+            }
         }
     }
 

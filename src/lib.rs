@@ -9,6 +9,7 @@ pub mod ast;
 pub mod check;
 pub mod cli;
 pub mod clock;
+pub mod decide;
 pub mod diagnostic;
 pub mod duration;
 pub mod explain;

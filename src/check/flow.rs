@@ -15,6 +15,9 @@ use crate::types::Type;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
+/// The name an `await`'s `where` reads the payload by.
+const EVENT: &str = "event";
+
 pub fn check(program: &Declarations, out: &mut Vec<Diagnostic>) {
     let context = Context {
         program,
@@ -504,7 +507,54 @@ impl Flow<'_, '_> {
                 }
             }
             StatementKind::Wait(_) => {}
+            StatementKind::Await { name, awaited } => {
+                let shape = awaited
+                    .shape
+                    .as_ref()
+                    .map_or(Type::Object(BTreeMap::new()), Type::from_ast);
+                if let Some(condition) = &awaited.condition {
+                    self.await_condition(condition, &shape);
+                }
+                self.bind(name, shape);
+            }
         }
+    }
+
+    /// `where`: a boolean over `event` (the payload, bound only here: a step of
+    /// that name is shadowed, with a warning) and what is in scope.
+    fn await_condition(&mut self, condition: &Expr, shape: &Type) {
+        if let Some(step) = self.scope.lookup(EVENT) {
+            self.out.push(
+                Diagnostic::new(
+                    Code::ShadowedEvent,
+                    condition.span,
+                    format!("`{EVENT}` in `where` is the awaited payload, not the step `{EVENT}`"),
+                    "reads the payload",
+                )
+                .with_label(step.span, format!("the step `{EVENT}`, hidden in `where`"))
+                .with_help("rename the step to read it in the condition"),
+            );
+        }
+        self.scope.push();
+        self.scope.bind(
+            EVENT,
+            Binding {
+                ty: whole_event(shape, condition),
+                span: condition.span,
+                narrowed: false,
+            },
+        );
+        let ty = self.type_of(condition);
+        self.scope.pop();
+        let mut out = Vec::new();
+        expr::expect(
+            &ty,
+            &Type::Bool,
+            condition.span,
+            "a `where` condition",
+            &mut out,
+        );
+        self.out.extend(out);
     }
 
     fn when(&mut self, branches: &[(Expr, Block)], otherwise: Option<&Block>) {
@@ -1001,6 +1051,41 @@ fn collect_definitions(body: &WorkflowBody, into: &mut HashMap<String, Vec<(Span
     }
 }
 
+/// The type of `event` in a `where`: the whole payload, of which the shape
+/// names what the step binds; a field the condition reads beyond it (the
+/// invoice an approval is for) may hold anything.
+fn whole_event(shape: &Type, condition: &Expr) -> Type {
+    let Type::Object(fields) = shape else {
+        return shape.clone();
+    };
+    let mut fields = fields.clone();
+    let mut pending = vec![condition];
+    while let Some(expr) = pending.pop() {
+        match &expr.kind {
+            ExprKind::Field(inner, field) => {
+                if matches!(&inner.kind, ExprKind::Name(name) if name.name == EVENT) {
+                    fields
+                        .entry(field.name.clone())
+                        .or_insert_with(|| Type::Optional(Box::new(Type::Any)));
+                }
+                pending.push(inner);
+            }
+            ExprKind::List(items) | ExprKind::Call(_, items) => pending.extend(items),
+            ExprKind::Object(entries) => pending.extend(entries.iter().map(|(_, e)| e)),
+            ExprKind::Index(a, b) | ExprKind::Binary(_, a, b) => pending.extend([&**a, &**b]),
+            ExprKind::Unary(_, a) => pending.push(a),
+            ExprKind::If(a, b, c) => pending.extend([&**a, &**b, &**c]),
+            ExprKind::Number(_)
+            | ExprKind::String(_)
+            | ExprKind::Bool(_)
+            | ExprKind::Null
+            | ExprKind::Input
+            | ExprKind::Name(_) => {}
+        }
+    }
+    Type::Object(fields)
+}
+
 /// Calls `f(name, span, place)` for every name a statement binds, nested ones included.
 fn collect_statement(statement: &Statement, f: &mut dyn FnMut(&str, Span, &'static str)) {
     let block =
@@ -1011,9 +1096,9 @@ fn collect_statement(statement: &Statement, f: &mut dyn FnMut(&str, Span, &'stat
             }
         };
     match &statement.kind {
-        StatementKind::Call { name, .. } | StatementKind::Let { name, .. } => {
-            f(&name.name, name.span, "at the top level")
-        }
+        StatementKind::Call { name, .. }
+        | StatementKind::Let { name, .. }
+        | StatementKind::Await { name, .. } => f(&name.name, name.span, "at the top level"),
         StatementKind::When {
             branches,
             otherwise,

@@ -45,7 +45,7 @@ pub(super) fn lower(declarations: &Declarations, sources: &Sources) -> Option<Pr
     let workflows = declarations
         .workflows
         .values()
-        .map(|w| workflow(w, declarations, &ids))
+        .map(|w| workflow(w, declarations, &ids, sources))
         .collect::<Option<Vec<_>>>()?;
     let triggers = declarations
         .triggers
@@ -120,7 +120,7 @@ pub(super) fn on_their_own(
         let workflows: Vec<String> = kept
             .workflows
             .values()
-            .filter(|w| workflow(w, &kept, &ids).is_none())
+            .filter(|w| workflow(w, &kept, &ids, sources).is_none())
             .map(|w| w.name.name.clone())
             .collect();
         let triggers: Vec<String> = kept
@@ -506,10 +506,16 @@ fn trigger(
     })
 }
 
-fn workflow(workflow: &ast::Workflow, declarations: &Declarations, ids: &Ids) -> Option<Workflow> {
+fn workflow(
+    workflow: &ast::Workflow,
+    declarations: &Declarations,
+    ids: &Ids,
+    sources: &Sources,
+) -> Option<Workflow> {
     let mut steps = Steps {
         declarations,
         ids,
+        sources,
         counts: BTreeMap::new(),
     };
     let body = match workflow.bodies.first()? {
@@ -555,6 +561,8 @@ fn workflow(workflow: &ast::Workflow, declarations: &Declarations, ids: &Ids) ->
 struct Steps<'a> {
     declarations: &'a Declarations,
     ids: &'a Ids,
+    /// For what an `await` waits for, as written.
+    sources: &'a Sources,
     /// How many statements of each construct the workflow has had so far, in source
     /// order: their step names count them (`wait#2`), so comments, blank lines and
     /// `wfc fmt` above a step never rename it.
@@ -585,9 +593,9 @@ impl Steps<'_> {
     /// constructs are numbered, emits per event name.
     fn step_name(&mut self, statement: &ast::Statement) -> String {
         let construct = match &statement.kind {
-            ast::StatementKind::Call { name, .. } | ast::StatementKind::Let { name, .. } => {
-                return name.name.clone()
-            }
+            ast::StatementKind::Call { name, .. }
+            | ast::StatementKind::Let { name, .. }
+            | ast::StatementKind::Await { name, .. } => return name.name.clone(),
             ast::StatementKind::For(for_loop) => {
                 let label = for_loop.result.as_ref().unwrap_or(&for_loop.item);
                 return label.name.clone();
@@ -677,6 +685,28 @@ impl Steps<'_> {
                 payload: payload.clone(),
             },
             ast::StatementKind::Wait(duration) => StatementKind::Wait(millis(duration)),
+            ast::StatementKind::Await { name, awaited } => {
+                let text = |span: crate::source::Span| {
+                    self.sources.get(span.file).text[span.start..span.end].to_string()
+                };
+                StatementKind::Await {
+                    name: name.name.clone(),
+                    awaited: Await {
+                        pattern: awaited.pattern.value.clone(),
+                        shape: awaited
+                            .shape
+                            .as_ref()
+                            .map_or(Type::Object(BTreeMap::new()), Type::from_ast),
+                        shape_text: awaited
+                            .shape
+                            .as_ref()
+                            .map_or_else(|| "{}".to_string(), |shape| text(shape.span)),
+                        condition: awaited.condition.clone(),
+                        condition_text: awaited.condition.as_ref().map(|c| text(c.span)),
+                        timeout: millis(awaited.timeout.as_ref()?),
+                    },
+                }
+            }
         };
         Some(Statement {
             kind,

@@ -422,8 +422,36 @@ fn statements(block: &Block, out: &mut Vec<Diagnostic>) {
         StatementKind::For(for_loop) => count(for_loop.limit.as_ref(), "limit", out),
         StatementKind::Emit { event, .. } => event_name(event, out),
         StatementKind::Wait(wait) => duration(Some(wait), out),
+        StatementKind::Await { name, awaited } => {
+            event_pattern(&awaited.pattern, out);
+            match &awaited.timeout {
+                Some(timeout) => duration(Some(timeout), out),
+                None => out.push(
+                    Diagnostic::new(
+                        Code::AwaitWithoutTimeout,
+                        written(awaited),
+                        format!("`{}` waits without a deadline", name.name),
+                        "no `timeout`",
+                    )
+                    .with_help(format!(
+                        "every wait needs one, so nothing waits forever: `{} = await \"{}\" … timeout 2d`; on the deadline the step fails with kind `timeout`, which `try … catch timeout as err {{ … }}` can handle",
+                        name.name, awaited.pattern.value
+                    )),
+                ),
+            }
+        }
         _ => {}
     });
+}
+
+/// An `await` as written, without the layout after it.
+fn written(awaited: &Await) -> Span {
+    let end = match (&awaited.condition, &awaited.shape) {
+        (Some(condition), _) => condition.span.end,
+        (None, Some(shape)) => shape.span.end,
+        (None, None) => awaited.pattern.span.end,
+    };
+    Span::new(awaited.span.file, awaited.span.start, end)
 }
 
 fn goal(goal: &Goal, out: &mut Vec<Diagnostic>) {

@@ -18,6 +18,7 @@ mod show;
 mod stats;
 mod table;
 mod test;
+mod waits;
 mod workers;
 
 use crate::diagnostic::{render, Diagnostic};
@@ -84,6 +85,10 @@ enum Command {
     Metrics(goals::MetricsArgs),
     /// The processes sharing the store: each worker's host, pid, lease and load.
     Workers(workers::WorkersArgs),
+    /// Every `await` step waiting for a decision now: what for, until when.
+    Waits(waits::WaitsArgs),
+    /// Answer a waiting `await` step: `wfc decide ID STEP --data '{"approved": true}'`.
+    Decide(waits::DecideArgs),
     /// The store itself: `wfc db copy --from wfc.db --to postgres://…` moves a history.
     Db(db::DbCommandArgs),
     /// Print a shell completion script: `wfc completions bash > /etc/bash_completion.d/wfc`.
@@ -175,6 +180,8 @@ pub fn run() -> ExitCode {
         Command::Metrics(args) => goals::metrics(args, &cli.db),
         Command::Db(args) => db::run(args, &cli.db),
         Command::Workers(args) => workers::run(args, &cli.db),
+        Command::Waits(args) => waits::waits(args, &cli.db),
+        Command::Decide(args) => waits::decide(args, &cli.db),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "wfc", &mut std::io::stdout());

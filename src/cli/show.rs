@@ -3,7 +3,9 @@
 use super::table::{self, short_id};
 use super::Error;
 use super::{open_store_read, print_json, DbArgs, Format};
-use crate::store::{parse_timestamp, ExecutionRow, Store, StoreError};
+use crate::store::{
+    parse_timestamp, DecisionSource, ExecutionRow, Store, StoreError, WaitOutcome, WaitRow,
+};
 use clap::Args;
 use std::process::ExitCode;
 
@@ -124,7 +126,70 @@ fn timeline_text(
             timeline_text(store, child, depth + 1, out)?;
         }
     }
+    waits_text(store, &execution.id, &indent, out)
+}
+
+/// Each `await` the execution reached: what for, since and until when, and
+/// how it ended; then the deliveries it refused.
+fn waits_text(store: &Store, id: &str, indent: &str, out: &mut String) -> Result<(), StoreError> {
+    let waits = store.waits_of(id)?;
+    if waits.is_empty() {
+        return Ok(());
+    }
+    out.push_str(&format!(
+        "{indent}  waits
+"
+    ));
+    for wait in &waits {
+        let condition = wait
+            .condition
+            .as_ref()
+            .map_or_else(String::new, |c| format!(" where {c}"));
+        out.push_str(&format!(
+            "{indent}    {}  \"{}\" {}{condition}\n{indent}      since {} until {}\n",
+            wait.step, wait.pattern, wait.shape, wait.since, wait.until
+        ));
+        out.push_str(&format!("{indent}      {}\n", ending(wait)));
+    }
+    for refused in store.refused_deliveries(id)? {
+        out.push_str(&format!(
+            "{indent}    {}  refused event {} at {}: {}\n",
+            refused.step,
+            refused.event_id,
+            refused.refused_at,
+            table::printable(&refused.reason)
+        ));
+    }
     Ok(())
+}
+
+/// How a wait ended, or that it still waits.
+fn ending(wait: &WaitRow) -> String {
+    let at = wait.decided_at.as_deref().unwrap_or("?");
+    let payload = wait
+        .payload
+        .as_ref()
+        .map_or_else(String::new, |p| format!(" with {p}"));
+    match (wait.outcome, wait.source) {
+        (None, _) => "waiting".to_string(),
+        (Some(WaitOutcome::TimedOut), _) => format!("timed out at {at}"),
+        (Some(WaitOutcome::Resolved), Some(DecisionSource::Event)) => format!(
+            "resolved at {at} by event {}{payload}",
+            wait.event_id.map_or("?".to_string(), |id| id.to_string())
+        ),
+        (Some(WaitOutcome::Resolved), source) => {
+            let source = source.map_or("?", DecisionSource::as_str);
+            let who = match (&wait.decided_by, &wait.os_user) {
+                (Some(name), Some(user)) => {
+                    format!(", by \"{name}\" as they said (os user {user})")
+                }
+                (Some(name), None) => format!(", by \"{name}\" as they said"),
+                (None, Some(user)) => format!(" (os user {user})"),
+                (None, None) => String::new(),
+            };
+            format!("resolved at {at} from {source}{who}{payload}")
+        }
+    }
 }
 
 fn tokens_text(input: u64, output: u64, cost: Option<f64>) -> String {

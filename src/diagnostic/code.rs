@@ -98,6 +98,7 @@ codes! {
     TestStart => "test_start", Error;
     ConflictingTrigger => "conflicting_trigger", Error;
     IncompleteAlert => "incomplete_alert", Error;
+    AwaitWithoutTimeout => "await_without_timeout", Error;
     // The program as a graph.
     WorkflowCycle => "workflow_cycle", Error;
     UnreachableWorkflow => "unreachable_workflow", Warning;
@@ -105,6 +106,7 @@ codes! {
     UnrecordedMetric => "unrecorded_metric", Warning;
     UnreachableCatch => "unreachable_catch", Warning;
     UnmeasuredGoal => "unmeasured_goal", Warning;
+    ShadowedEvent => "shadowed_event", Warning;
     // The environment (`wfc check`, and with `--env` its secrets).
     UnsetSecret => "unset_secret", Warning;
     MissingProgram => "missing_program", Warning;

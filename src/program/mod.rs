@@ -368,7 +368,8 @@ impl Statement {
             | StatementKind::Let { .. }
             | StatementKind::Fail(_)
             | StatementKind::Emit { .. }
-            | StatementKind::Wait(_) => {}
+            | StatementKind::Wait(_)
+            | StatementKind::Await { .. } => {}
         }
     }
 }
@@ -414,6 +415,26 @@ pub enum StatementKind {
         payload: Option<Expr>,
     },
     Wait(Duration),
+    /// A step that waits for a decision: an event that fits, or one given directly.
+    Await {
+        name: String,
+        awaited: Await,
+    },
+}
+
+/// What an `await` step waits for, and for how long.
+#[derive(Debug, Clone)]
+pub struct Await {
+    /// An event name or glob, as triggers match them.
+    pub pattern: String,
+    /// The payload's type: a decision that does not fit it is refused.
+    pub shape: Type,
+    /// Over `event` (the payload) and what is in scope; `None` takes any.
+    pub condition: Option<Expr>,
+    /// The shape and the condition as written, for people reading the wait.
+    pub shape_text: String,
+    pub condition_text: Option<String>,
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Clone)]

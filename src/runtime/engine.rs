@@ -69,6 +69,9 @@ pub struct Engine {
     /// Notified when this worker's lease ran out: every execution in flight
     /// stops where it is (see [`Engine::let_go`]).
     lease_lost: tokio::sync::Notify,
+    /// Counts what this process learnt that may decide an `await`: an event
+    /// recorded, a decision given. A waiting step looks again when it moves.
+    news: tokio::sync::watch::Sender<u64>,
 }
 
 pub(super) struct BusyGuard<'a>(&'a AtomicUsize);
@@ -239,6 +242,7 @@ impl Engine {
             real_calls: AtomicUsize::new(0),
             stranded: Mutex::new(HashSet::new()),
             lease_lost: tokio::sync::Notify::new(),
+            news: tokio::sync::watch::channel(0).0,
         }
     }
 
@@ -420,6 +424,16 @@ impl Engine {
         if self.draining.load(Ordering::SeqCst) {
             std::future::pending::<()>().await;
         }
+    }
+
+    /// Tells waiting `await` steps to look again: an event was recorded or a
+    /// decision given (here, or by another process sharing the store).
+    pub fn announce(&self) {
+        self.news.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    pub(super) fn news(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.news.subscribe()
     }
 
     /// Counts a running agent call (or a step's pending row) until dropped.

@@ -2,6 +2,7 @@
 //! scheduling, and expression evaluation. tokio lives here.
 
 mod agent;
+mod awaits;
 mod breaker;
 mod calls;
 mod capacity;

@@ -109,8 +109,13 @@ impl Run<'_> {
                 self.engine
                     .record(|store| store.record_event(event, &payload, Some((&self.id, &step))))
                     .map_err(store_abort)?;
+                self.engine.announce();
             }
             StatementKind::Wait(duration) => self.wait(&step(), *duration).await?,
+            StatementKind::Await { name, awaited } => {
+                let value = Box::pin(self.await_decision(awaited, env, &step())).await?;
+                env.bind(name, value);
+            }
         }
         Ok(())
     }

@@ -20,6 +20,8 @@ pub const TABLES: &[&str] = &[
     "cron_state",
     "metric_trigger_state",
     "alert_episodes",
+    "waits",
+    "refused_deliveries",
 ];
 
 /// Tables of live state, not history: a copy's workers are not running there,
@@ -145,6 +147,8 @@ fn order(table: &str) -> &'static str {
         "trigger_fires" => "fired_at, trigger, occurrence, workflow",
         "cron_state" => "trigger",
         "metric_trigger_state" => "trigger, period",
+        "waits" => "execution_id, step",
+        "refused_deliveries" => "execution_id, step, event_id",
         _ => "id",
     }
 }

@@ -16,6 +16,7 @@ mod schema;
 mod status;
 mod together;
 mod triggers;
+mod waits;
 mod workers;
 
 pub use alerts::{AlertEpisode, Firing};
@@ -25,7 +26,10 @@ pub use figures::{CallFigure, ExecutionFigure};
 pub use migrate::Upgrade;
 pub use queries::*;
 pub use schema::Migration;
-pub use status::{AttemptStatus, BreakerState, ExecutionStatus, StartedBy};
+pub use status::{
+    AttemptStatus, BreakerState, DecisionSource, ExecutionStatus, StartedBy, WaitOutcome,
+};
+pub use waits::{Decision, NewWait, RefusedDelivery, WaitRow};
 pub use workers::{Heartbeat, WorkerRow};
 
 use crate::clock::Clock;

@@ -266,4 +266,40 @@ pub const MIGRATIONS: &[Migration] = &[
     );
     "#,
     },
+    // 11: `await` steps. A wait row is written when an execution reaches one and
+    // ends once: whichever of an event, a direct decision and the deadline
+    // updates it first (`outcome IS NULL`) decides it; an event decides at most
+    // one step of an execution. Payloads that did not fit are kept, once each.
+    Migration {
+        what: "await steps: what each waits for, and who or what decided it",
+        sql: r#"
+    CREATE TABLE waits (
+        execution_id TEXT NOT NULL REFERENCES executions(id),
+        step TEXT NOT NULL,
+        pattern TEXT NOT NULL,
+        shape TEXT NOT NULL,            -- the payload's type as written
+        condition TEXT,                 -- `where`, as written
+        since TEXT NOT NULL,
+        until TEXT NOT NULL,
+        outcome TEXT,                   -- resolved | timed_out; NULL while waiting
+        payload JSON,
+        source TEXT,                    -- event | cli | api | dashboard | deadline
+        os_user TEXT,                   -- who ran `wfc decide`
+        decided_by TEXT,                -- the name the person gave, as given
+        event_id INTEGER,
+        decided_at TEXT,
+        PRIMARY KEY (execution_id, step)
+    );
+    CREATE UNIQUE INDEX waits_one_step_per_event ON waits (execution_id, event_id);
+    CREATE INDEX waits_open ON waits (until) WHERE outcome IS NULL;
+    CREATE TABLE refused_deliveries (
+        execution_id TEXT NOT NULL,
+        step TEXT NOT NULL,
+        event_id INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        refused_at TEXT NOT NULL,
+        PRIMARY KEY (execution_id, step, event_id)
+    );
+    "#,
+    },
 ];

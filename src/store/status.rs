@@ -150,6 +150,67 @@ impl BreakerState {
     }
 }
 
+/// How an `await` step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitOutcome {
+    Resolved,
+    TimedOut,
+}
+
+impl WaitOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WaitOutcome::Resolved => "resolved",
+            WaitOutcome::TimedOut => "timed_out",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<WaitOutcome> {
+        [WaitOutcome::Resolved, WaitOutcome::TimedOut]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
+/// What decided an `await` step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecisionSource {
+    /// An event that matched (its id is recorded with it).
+    Event,
+    /// `wfc decide` (with the operating-system user who ran it).
+    Cli,
+    /// `POST /executions/ID/waits/STEP`.
+    Api,
+    /// The dashboard's form (the same route, said so by the page).
+    Dashboard,
+    /// The deadline passed.
+    Deadline,
+}
+
+impl DecisionSource {
+    pub const ALL: [DecisionSource; 5] = [
+        DecisionSource::Event,
+        DecisionSource::Cli,
+        DecisionSource::Api,
+        DecisionSource::Dashboard,
+        DecisionSource::Deadline,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionSource::Event => "event",
+            DecisionSource::Cli => "cli",
+            DecisionSource::Api => "api",
+            DecisionSource::Dashboard => "dashboard",
+            DecisionSource::Deadline => "deadline",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<DecisionSource> {
+        DecisionSource::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
 macro_rules! as_text {
     ($($ty:ident),*) => {$(
         impl fmt::Display for $ty {
@@ -196,7 +257,13 @@ macro_rules! as_text {
         }
     )*};
 }
-as_text!(ExecutionStatus, AttemptStatus, BreakerState);
+as_text!(
+    ExecutionStatus,
+    AttemptStatus,
+    BreakerState,
+    WaitOutcome,
+    DecisionSource
+);
 
 #[cfg(test)]
 mod tests {

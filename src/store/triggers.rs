@@ -291,8 +291,14 @@ impl Store {
             .iter()
             .map(|child| self.timeline(&child.id))
             .collect::<Result<Vec<_>>>()?;
-        Ok(
-            serde_json::json!({ "execution": execution, "attempts": attempts, "children": children }),
-        )
+        let waits = self.waits_of(&execution.id)?;
+        let refused = self.refused_deliveries(&execution.id)?;
+        Ok(serde_json::json!({
+            "execution": execution,
+            "attempts": attempts,
+            "waits": waits,
+            "refused_deliveries": refused,
+            "children": children,
+        }))
     }
 }

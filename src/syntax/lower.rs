@@ -408,7 +408,7 @@ impl Lower {
         }
     }
 
-    fn type_expr(&mut self, pair: Pair<'_, Rule>) -> TypeExpr {
+    pub(super) fn type_expr(&mut self, pair: Pair<'_, Rule>) -> TypeExpr {
         let span = self.span(&pair);
         let mut children = Children::of(pair);
         let primary = children.next();
@@ -642,6 +642,10 @@ impl Lower {
                         name,
                         call: self.call(value),
                     },
+                    Rule::await_expr => StatementKind::Await {
+                        name,
+                        awaited: self.awaited(value),
+                    },
                     rule => {
                         StatementKind::For(self.for_loop(Some(name), rule, Children::of(value)))
                     }
@@ -687,6 +691,31 @@ impl Lower {
             rule => unreachable_rule(rule),
         };
         Statement { kind, span }
+    }
+
+    fn awaited(&mut self, pair: Pair<'_, Rule>) -> Await {
+        let span = self.span(&pair);
+        let mut children = Children::of(pair);
+        let mut awaited = Await {
+            pattern: self.string(children.next()),
+            shape: None,
+            condition: None,
+            timeout: None,
+            span,
+        };
+        for part in children.rest() {
+            match part.as_rule() {
+                Rule::type_expr => awaited.shape = Some(self.type_expr(part)),
+                Rule::await_where => {
+                    awaited.condition = Some(lower_expr(self, Children::of(part).next()))
+                }
+                Rule::await_timeout => {
+                    awaited.timeout = Some(self.duration(Children::of(part).next()))
+                }
+                rule => unreachable_rule(rule),
+            }
+        }
+        awaited
     }
 
     fn catch(&mut self, pair: Pair<'_, Rule>) -> Catch {

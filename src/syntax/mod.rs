@@ -91,6 +91,20 @@ pub fn is_metric_name(name: &str) -> bool {
     WfParser::parse(Rule::metric_name, name).is_ok_and(|pairs| pairs.as_str().len() == name.len())
 }
 
+/// A type written alone, like `{ approved: bool, note: string? }`: what an
+/// `await` step's wait row keeps, read back to check a decision given later.
+pub fn parse_type(text: &str) -> Option<crate::types::Type> {
+    let mut pairs = WfParser::parse(Rule::type_only, text).ok()?;
+    let type_expr = pairs.next()?.into_inner().next()?;
+    let mut lower = pairs::Lower {
+        file: FileId::default(),
+        base: 0,
+        diagnostics: Vec::new(),
+    };
+    let parsed = lower.type_expr(type_expr);
+    Some(crate::types::Type::from_ast(&parsed))
+}
+
 pub fn parse(text: &str, file: FileId) -> (File, Vec<Diagnostic>) {
     if let Some(diagnostic) = nesting::check(text, file) {
         return (File::default(), vec![diagnostic]);

@@ -1,0 +1,109 @@
+//! `wfc waits`: every `await` step waiting for a decision now. `wfc decide ID
+//! STEP --data JSON`: answers one.
+
+use super::{open_store, open_store_read, print_json, print_list, DbArgs, Error, Format};
+use crate::clock::Clock;
+use crate::decide::{Answerer, Refusal};
+use crate::store::{parse_timestamp, DecisionSource};
+use clap::Args;
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct WaitsArgs {
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+pub fn waits(args: WaitsArgs, db: &DbArgs) -> Result<ExitCode, Error> {
+    let now = Clock::system().now();
+    let waits = open_store_read(db)?.open_waits()?;
+    print_list(
+        &waits,
+        args.format,
+        "no step is waiting for a decision",
+        &[
+            "EXECUTION",
+            "WORKFLOW",
+            "STEP",
+            "WAITS FOR",
+            "SHAPE",
+            "DEADLINE",
+            "LEFT",
+        ],
+        |w| {
+            let waits_for = match &w.condition {
+                Some(condition) => format!("\"{}\" where {condition}", w.pattern),
+                None => format!("\"{}\"", w.pattern),
+            };
+            let left = parse_timestamp(&w.until).map_or_else(String::new, |until| {
+                let left = (until - now).to_std().unwrap_or_default();
+                if left.is_zero() {
+                    "due".to_string()
+                } else {
+                    crate::duration::human(std::time::Duration::from_secs(left.as_secs()))
+                }
+            });
+            vec![
+                super::table::short_id(&w.execution_id).to_string(),
+                w.workflow.clone(),
+                w.step.clone(),
+                waits_for,
+                w.shape.clone(),
+                w.until.clone(),
+                left,
+            ]
+        },
+    )
+}
+
+#[derive(Args)]
+pub struct DecideArgs {
+    /// The waiting execution (id, or a unique prefix or suffix).
+    id: String,
+    /// The waiting step, by its name in `wfc show` (`approvals[2].decision` in a loop).
+    step: String,
+    /// The decision as JSON; it must fit the step's shape.
+    #[arg(long, value_name = "JSON")]
+    data: String,
+    /// Your name, recorded with the decision as you give it.
+    #[arg(long, value_name = "NAME")]
+    by: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+pub fn decide(args: DecideArgs, db: &DbArgs) -> Result<ExitCode, Error> {
+    let payload: serde_json::Value = serde_json::from_str(&args.data)
+        .map_err(|e| Error::usage(format!("--data is not JSON: {e}")))?;
+    let store = open_store(db)?;
+    let os_user = os_user();
+    let answerer = Answerer {
+        source: DecisionSource::Cli,
+        os_user: Some(&os_user),
+        by: args.by.as_deref(),
+    };
+    let wait = crate::decide::decide(&store, &args.id, &args.step, &payload, &answerer).map_err(
+        |refusal| match refusal {
+            Refusal::Store(error) => Error::from(error),
+            refusal => Error::usage(refusal),
+        },
+    )?;
+    if args.format == Format::Json {
+        print_json(&wait);
+    } else {
+        println!(
+            "decided `{}` of execution {} ({}); its worker goes on with it",
+            wait.step, wait.execution_id, wait.workflow
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The operating-system user running this command, as a decision records it.
+fn os_user() -> String {
+    ["USER", "LOGNAME"]
+        .into_iter()
+        .find_map(|name| std::env::var(name).ok().filter(|u| !u.is_empty()))
+        // SAFETY: getuid cannot fail.
+        .unwrap_or_else(|| format!("uid {}", unsafe { libc::getuid() }))
+}
