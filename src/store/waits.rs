@@ -125,8 +125,9 @@ impl Store {
             "UPDATE waits SET outcome = ?3, payload = ?4, source = ?5, os_user = ?6,
                     decided_by = ?7, event_id = ?8, decided_at = ?9
              WHERE execution_id = ?1 AND step = ?2 AND outcome IS NULL
-               AND (?8 IS NULL OR NOT EXISTS
-                    (SELECT 1 FROM waits o WHERE o.execution_id = ?1 AND o.event_id = ?8))",
+               AND (CAST(?8 AS BIGINT) IS NULL OR NOT EXISTS
+                    (SELECT 1 FROM waits o
+                     WHERE o.execution_id = ?1 AND o.event_id = CAST(?8 AS BIGINT)))",
             params![
                 execution_id,
                 step,

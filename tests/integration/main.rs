@@ -2,6 +2,7 @@
 
 mod abuse;
 mod alerts;
+mod awaits;
 mod cli;
 mod clock;
 mod cross_site;

@@ -1,0 +1,421 @@
+//! `await` through the built binary: early, late and misfit events, `wfc
+//! decide` and its refusals, kill -9 during a wait, resume, cancel, timeouts
+//! caught, and one event deciding one step.
+
+use crate::support::{wait_for, Project};
+use serde_json::{json, Value};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+use wfc::store::{HistoryFilter, Store};
+
+const FLOW: &str = r#"trigger by_hand { manual }
+workflow approve {
+  on by_hand
+  input { id: string, pause: number }
+  steps {
+    when input.pause > 0 { wait 2s }
+    decision = await "invoice.approved" { approved: bool, by: string, note: string? }
+        where event.invoice == input.id
+        timeout 10s
+  }
+  output decision
+}
+
+workflow escalate {
+  on by_hand
+  steps {
+    try {
+      decision = await "invoice.approved" { approved: bool } timeout 200ms
+    } catch timeout as late {
+      let escalated = late.kind
+    }
+  }
+  output { escalated: escalated }
+}
+
+workflow quick {
+  on by_hand
+  steps {
+    decision = await "invoice.approved" { approved: bool } timeout 300ms
+  }
+  output decision
+}
+
+workflow twice {
+  on by_hand
+  steps {
+    first = await "vote" { yes: bool } timeout 10s
+    second = await "vote" { yes: bool } timeout 10s
+  }
+  output { first: first, second: second }
+}
+
+workflow both {
+  on by_hand
+  steps {
+    parallel {
+      finance = await "approved.finance" { ok: bool } timeout 10s
+      legal = await "approved.legal" { ok: bool } timeout 10s
+    }
+  }
+  output { finance: finance.ok, legal: legal.ok }
+}
+"#;
+
+fn project(name: &str) -> Project {
+    let project = Project::new(name).file("flow.wf", FLOW);
+    project.wfc(["check", "flow.wf"]).expect_code(0);
+    project
+}
+
+fn spawn(project: &Project, workflow: &str, input: &str) -> Child {
+    project
+        .command()
+        .args(["run", "flow.wf", "--workflow", workflow, "--input", input])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// The only execution's id, once it is recorded.
+fn the_execution(store: &Store) -> String {
+    let mut id = None;
+    wait_for(Duration::from_secs(20), || {
+        id = store
+            .executions(&HistoryFilter::default())
+            .unwrap()
+            .first()
+            .map(|e| e.id.clone());
+        id.is_some()
+    });
+    id.unwrap()
+}
+
+/// Waits until `step` of `id` is waiting (its wait row is written).
+fn waiting(store: &Store, id: &str, step: &str) {
+    wait_for(Duration::from_secs(20), || {
+        store.wait(id, step).unwrap().is_some()
+    });
+}
+
+fn emit(project: &Project, name: &str, data: Value) {
+    project
+        .wfc(["emit", name, "--data", &data.to_string()])
+        .expect_code(0);
+}
+
+fn finished(child: Child) -> (Option<i32>, Value, String) {
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    let result = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    (
+        output.status.code(),
+        result,
+        String::from_utf8_lossy(&output.stderr).to_string(),
+    )
+}
+
+#[test]
+fn an_event_sent_before_the_wait_is_reached_decides_it_and_misfits_are_refused() {
+    let project = project("await_early");
+    let store = project.store();
+    let child = spawn(&project, "approve", r#"{"id": "A1", "pause": 1}"#);
+    let id = the_execution(&store);
+    // During the 2 s pause, before the await: another invoice's approval,
+    // one whose payload does not fit, then the one that decides.
+    emit(
+        &project,
+        "invoice.approved",
+        json!({"invoice": "B2", "approved": true, "by": "bo"}),
+    );
+    emit(
+        &project,
+        "invoice.approved",
+        json!({"invoice": "A1", "approved": "yes", "by": "al"}),
+    );
+    emit(
+        &project,
+        "invoice.approved",
+        json!({"invoice": "A1", "approved": true, "by": "ann"}),
+    );
+    assert!(
+        store.wait(&id, "decision").unwrap().is_none(),
+        "reached the await too soon"
+    );
+    let (code, result, stderr) = finished(child);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        result,
+        json!({"invoice": "A1", "approved": true, "by": "ann"})
+    );
+    let wait = store.wait(&id, "decision").unwrap().unwrap();
+    assert_eq!(wait.source.unwrap(), "event");
+    assert_eq!(wait.event_id, Some(3));
+    let refused = store.refused_deliveries(&id).unwrap();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].event_id, 2);
+    assert!(
+        refused[0]
+            .reason
+            .contains("field `approved` should be a bool"),
+        "{refused:?}"
+    );
+    let shown = project.wfc(["show", &id]).expect_code(0).stdout;
+    assert!(
+        shown.contains("resolved at") && shown.contains("by event 3"),
+        "{shown}"
+    );
+    assert!(shown.contains("refused event 2"), "{shown}");
+}
+
+#[test]
+fn the_deadline_fails_the_step_with_timeout_and_a_later_event_changes_nothing() {
+    let project = project("await_late");
+    let store = project.store();
+    let child = spawn(&project, "quick", "{}");
+    let (code, _, stderr) = finished(child);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("no decision for `decision`"), "{stderr}");
+    let id = the_execution(&store);
+    emit(&project, "invoice.approved", json!({"approved": true}));
+    let execution = store.execution(&id).unwrap();
+    assert_eq!(execution.status, "failed");
+    let wait = store.wait(&id, "decision").unwrap().unwrap();
+    assert_eq!(wait.outcome.unwrap(), "timed_out");
+    let refused = project
+        .wfc(["decide", &id, "decision", "--data", r#"{"approved": true}"#])
+        .expect_code(2);
+    assert!(refused.stderr.contains("is failed"), "{}", refused.stderr);
+}
+
+#[test]
+fn a_timeout_is_caught_by_catch_timeout() {
+    let project = project("await_catch");
+    let (code, result, stderr) = finished(spawn(&project, "escalate", "{}"));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(result, json!({"escalated": "timeout"}));
+}
+
+#[test]
+fn decide_answers_a_waiting_step_once_and_refuses_what_does_not_fit() {
+    let project = project("await_decide");
+    let store = project.store();
+    let child = spawn(&project, "approve", r#"{"id": "A1", "pause": 0}"#);
+    let id = the_execution(&store);
+    waiting(&store, &id, "decision");
+    let listed: Value = project.json(["waits", "--format", "json"]);
+    assert_eq!(listed[0]["step"], "decision");
+    assert_eq!(listed[0]["condition"], "event.invoice == input.id");
+    assert_eq!(
+        listed[0]["shape"],
+        "{ approved: bool, by: string, note: string? }"
+    );
+    let text = project.wfc(["waits"]).expect_code(0).stdout;
+    assert!(
+        text.contains("\"invoice.approved\" where event.invoice == input.id"),
+        "{text}"
+    );
+    for (args, says) in [
+        (
+            vec!["decision", "--data", r#"{"approved": 1}"#],
+            "field `approved` should be a bool",
+        ),
+        (vec!["decision", "--data", "not json"], "--data is not JSON"),
+        (
+            vec!["nope", "--data", "{}"],
+            "has no step `nope` waiting for a decision; it waits at `decision`",
+        ),
+    ] {
+        let mut full = vec!["decide", id.as_str()];
+        full.extend(args);
+        let run = project.wfc(&full).expect_code(2);
+        assert!(run.stderr.contains(says), "{}", run.stderr);
+    }
+    assert!(store
+        .wait(&id, "decision")
+        .unwrap()
+        .unwrap()
+        .outcome
+        .is_none());
+    let decided = project
+        .wfc([
+            "decide",
+            &id,
+            "decision",
+            "--data",
+            r#"{"approved": false, "by": "ann", "note": "too high"}"#,
+            "--by",
+            "Ann Example",
+        ])
+        .expect_code(0);
+    assert!(
+        decided.stdout.contains("decided `decision`"),
+        "{}",
+        decided.stdout
+    );
+    let again = project
+        .wfc([
+            "decide",
+            &id,
+            "decision",
+            "--data",
+            r#"{"approved": true, "by": "bo"}"#,
+        ])
+        .expect_code(2);
+    assert!(
+        again.stderr.contains("is not waiting: it was decided at"),
+        "{}",
+        again.stderr
+    );
+    let (code, result, stderr) = finished(child);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(result["note"], "too high");
+    let wait = store.wait(&id, "decision").unwrap().unwrap();
+    assert_eq!(wait.source.unwrap(), "cli");
+    assert_eq!(wait.decided_by.as_deref(), Some("Ann Example"));
+    assert!(wait.os_user.is_some());
+    let shown = project.wfc(["show", &id]).expect_code(0).stdout;
+    assert!(
+        shown.contains("from cli, by \"Ann Example\" as they said"),
+        "{shown}"
+    );
+    assert!(project.wfc(["waits"]).expect_code(0).stdout.is_empty());
+}
+
+#[test]
+fn killed_during_a_wait_the_event_sent_meanwhile_decides_it_on_resume() {
+    let project = project("await_kill");
+    let store = project.store();
+    let mut child = spawn(&project, "approve", r#"{"id": "A1", "pause": 0}"#);
+    let id = the_execution(&store);
+    waiting(&store, &id, "decision");
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let before = store.wait(&id, "decision").unwrap().unwrap();
+    // Listed while nothing runs it: a person may still answer.
+    assert!(project
+        .wfc(["waits"])
+        .expect_code(0)
+        .stdout
+        .contains("decision"));
+    emit(
+        &project,
+        "invoice.approved",
+        json!({"invoice": "A1", "approved": true, "by": "ann"}),
+    );
+    let resumed = project.wfc(["resume"]).expect_code(0);
+    assert!(
+        resumed.stdout.contains(r#""approved":true"#),
+        "{}",
+        resumed.stdout
+    );
+    let after = store.wait(&id, "decision").unwrap().unwrap();
+    // The deadline is the one set when the step was first reached.
+    assert_eq!(after.until, before.until);
+    assert_eq!(after.source.unwrap(), "event");
+    let attempts: Vec<String> = store
+        .attempts(&id)
+        .unwrap()
+        .into_iter()
+        .map(|a| format!("{} #{} {}", a.step, a.attempt, a.status))
+        .collect();
+    assert_eq!(
+        attempts,
+        ["decision #1 interrupted", "decision #2 completed"]
+    );
+}
+
+#[test]
+fn a_resumed_wait_keeps_its_first_deadline() {
+    let project = project("await_resume_deadline");
+    let store = project.store();
+    let mut child = spawn(&project, "quick", "{}");
+    let id = the_execution(&store);
+    waiting(&store, &id, "decision");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let until = store.wait(&id, "decision").unwrap().unwrap().until;
+    // Past the first deadline, a resume does not wait another 300 ms from now:
+    // it times out at once, at the deadline already set.
+    std::thread::sleep(Duration::from_millis(400));
+    let resumed = project.wfc(["resume"]).expect_code(1);
+    assert!(
+        resumed.stderr.contains("no decision for `decision`"),
+        "{}",
+        resumed.stderr
+    );
+    let wait = store.wait(&id, "decision").unwrap().unwrap();
+    assert_eq!(wait.until, until);
+    assert_eq!(wait.outcome.unwrap(), "timed_out");
+}
+
+#[test]
+fn cancel_ends_a_waiting_execution_and_its_wait_is_no_longer_listed() {
+    let project = project("await_cancel");
+    let store = project.store();
+    let child = spawn(&project, "approve", r#"{"id": "A1", "pause": 0}"#);
+    let id = the_execution(&store);
+    waiting(&store, &id, "decision");
+    project.wfc(["cancel", &id]).expect_code(0);
+    let (code, _, stderr) = finished(child);
+    assert_ne!(code, Some(0), "{stderr}");
+    assert_eq!(store.execution(&id).unwrap().status, "cancelled");
+    assert!(project.wfc(["waits"]).expect_code(0).stdout.is_empty());
+    let refused = project
+        .wfc([
+            "decide",
+            &id,
+            "decision",
+            "--data",
+            r#"{"approved": true, "by": "a"}"#,
+        ])
+        .expect_code(2);
+    assert!(
+        refused.stderr.contains("is cancelled"),
+        "{}",
+        refused.stderr
+    );
+}
+
+#[test]
+fn one_event_decides_one_step_and_parallel_waits_each_take_their_own() {
+    let project = project("await_once");
+    let store = project.store();
+    let child = spawn(&project, "twice", "{}");
+    let id = the_execution(&store);
+    waiting(&store, &id, "first");
+    emit(&project, "vote", json!({"yes": true}));
+    waiting(&store, &id, "second");
+    // The first vote decided `first` only; `second` waits for its own.
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(store
+        .wait(&id, "second")
+        .unwrap()
+        .unwrap()
+        .outcome
+        .is_none());
+    emit(&project, "vote", json!({"yes": false}));
+    let (code, result, stderr) = finished(child);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        result,
+        json!({"first": {"yes": true}, "second": {"yes": false}})
+    );
+
+    let child = spawn(&project, "both", "{}");
+    let mut both = None;
+    wait_for(Duration::from_secs(20), || {
+        both = crate::support::execution_ids(&store)
+            .into_iter()
+            .find(|e| *e != id);
+        both.is_some()
+    });
+    let both = both.unwrap();
+    waiting(&store, &both, "legal");
+    emit(&project, "approved.legal", json!({"ok": true}));
+    emit(&project, "approved.finance", json!({"ok": false}));
+    let (code, result, stderr) = finished(child);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(result, json!({"finance": false, "legal": true}));
+}
