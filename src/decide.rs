@@ -35,13 +35,6 @@ pub enum Refusal {
     Store(#[from] StoreError),
 }
 
-impl Refusal {
-    /// A refusal the one answering caused (not a failing store).
-    pub fn is_usage(&self) -> bool {
-        !matches!(self, Refusal::Store(_))
-    }
-}
-
 fn waiting_now(steps: &[String]) -> String {
     match steps {
         [] => "it waits for none now".to_string(),

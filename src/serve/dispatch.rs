@@ -43,7 +43,8 @@ pub async fn run(state: Arc<State>, watch_files: bool, mut stop: watch::Receiver
         tokio::select! {
             _ = stop.changed() => return,
             () = state.clock.sleep_until(until) => {}
-            () = state.wake.notified() => {}
+            // Work another process announced may be what a waiting step waits for.
+            () = state.wake.notified() => state.engines().iter().for_each(|e| e.announce()),
         }
         if *stop.borrow() {
             return;

@@ -73,6 +73,8 @@ pub async fn serve(
         .route("/executions", get(list_executions))
         .route("/executions/{id}", get(get_execution))
         .route("/executions/{id}/cancel", post(cancel))
+        .route("/executions/{id}/waits/{step}", post(super::waits::decide))
+        .route("/waits", get(super::waits::list))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") });
     for (path, _, _) in super::dashboard::ASSETS {
         router = router.route(path, get(asset));
@@ -334,7 +336,7 @@ pub(super) fn params(query: QueryParams) -> Result<HashMap<String, String>, ApiE
 }
 
 /// A JSON body; an empty body is `{}`.
-fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, ApiError> {
+pub(super) fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, ApiError> {
     let bytes =
         body.map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -469,8 +471,8 @@ async fn post_event(
         store.record_event(&name, &payload, None)
     })
     .await?;
-    // Started now, not at the next tick.
-    state.wake.notify_one();
+    // Started now, not at the next tick; a waiting step it decides goes on now.
+    state.announce();
     Ok((StatusCode::ACCEPTED, Json(json!({ "event": id }))).into_response())
 }
 

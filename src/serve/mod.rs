@@ -12,6 +12,7 @@ mod http;
 mod reachability;
 mod sessions;
 mod stream;
+mod waits;
 mod workflows;
 
 use crate::clock::Clock;
@@ -119,6 +120,16 @@ pub struct State {
 }
 
 impl State {
+    /// Something that may decide an `await` happened here (an event posted, a
+    /// decision given, another process's work announced): the dispatcher and
+    /// every waiting step look now.
+    pub fn announce(&self) {
+        self.wake.notify_one();
+        for engine in self.engines() {
+            engine.announce();
+        }
+    }
+
     /// The engines now being served (a reload swaps them; runs hold their own).
     pub fn engines(&self) -> Vec<Arc<Engine>> {
         self.served

@@ -419,3 +419,106 @@ fn one_event_decides_one_step_and_parallel_waits_each_take_their_own() {
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(result, json!({"finance": false, "legal": true}));
 }
+
+#[test]
+fn the_http_api_lists_waits_and_answers_one_with_its_refusals() {
+    let project = project("await_http").file(
+        "loop.wf",
+        "trigger go { manual }\nworkflow batch {\n  on go\n  input { ids: [string] }\n  steps {\n    approvals = for inv in input.ids {\n      decision = await \"batch.approved\" { ok: bool } where event.id == inv timeout 10s\n    }\n  }\n  output approvals\n}\n",
+    );
+    let server = crate::server::Server::start(&project, &[]);
+    let (status, started) = server.http(
+        "POST",
+        "/workflows/approve/runs",
+        Some(r#"{"id": "A1", "pause": 0}"#),
+        None,
+    );
+    assert_eq!(status, 202, "{started}");
+    let id = started["execution"].as_str().unwrap().to_string();
+    let store = project.store();
+    waiting(&store, &id, "decision");
+    let (status, listed) = server.http("GET", "/waits", None, None);
+    assert_eq!(status, 200);
+    assert_eq!(listed["waits"][0]["step"], "decision");
+    assert!(
+        listed["waits"][0]["left_ms"].as_i64().unwrap() > 0,
+        "{listed}"
+    );
+    let path = format!("/executions/{id}/waits/decision");
+    for (body, code, says) in [
+        (
+            r#"{"decision": {"approved": "yes", "by": "a"}}"#,
+            400,
+            "field `approved` should be a bool",
+        ),
+        (
+            r#"{"approved": true}"#,
+            400,
+            "the body needs the `decision`",
+        ),
+        (
+            r#"{"decision": {"approved": true, "by": "a"}, "from": "cli"}"#,
+            400,
+            "`from` is `dashboard`",
+        ),
+        ("not json", 400, "not JSON"),
+    ] {
+        let (status, answer) = server.http("POST", &path, Some(body), None);
+        assert_eq!(status, code, "{body}: {answer}");
+        assert!(
+            answer["error"].as_str().unwrap_or_default().contains(says),
+            "{answer}"
+        );
+    }
+    let (status, answer) = server.http(
+        "POST",
+        &format!("/executions/{id}/waits/nope"),
+        Some(r#"{"decision": {}}"#),
+        None,
+    );
+    assert_eq!(status, 404, "{answer}");
+    let good = r#"{"decision": {"approved": true, "by": "ann"}, "by": "Ann", "from": "dashboard"}"#;
+    let (status, answer) = server.http("POST", &path, Some(good), None);
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["source"], "dashboard");
+    assert_eq!(answer["decided_by"], "Ann");
+    let (status, answer) = server.http("POST", &path, Some(good), None);
+    assert_eq!(status, 409, "{answer}");
+    wait_for(Duration::from_secs(10), || {
+        store.execution(&id).unwrap().status == "completed"
+    });
+    drop(server);
+
+    // A wait inside a loop is named by its path, percent-encoded in the URL; an
+    // event posted to the server decides another iteration's.
+    let server = crate::server::Server::spawn(project.command(), "loop.wf", &[]);
+    let (status, started) = server.http(
+        "POST",
+        "/workflows/batch/runs",
+        Some(r#"{"ids": ["x", "y"]}"#),
+        None,
+    );
+    assert_eq!(status, 202, "{started}");
+    let id = started["execution"].as_str().unwrap().to_string();
+    waiting(&store, &id, "approvals[0].decision");
+    let (status, answer) = server.http(
+        "POST",
+        &format!("/executions/{id}/waits/approvals%5B0%5D.decision"),
+        Some(r#"{"decision": {"ok": true}}"#),
+        None,
+    );
+    assert_eq!(status, 200, "{answer}");
+    waiting(&store, &id, "approvals[1].decision");
+    let (status, _) = server.http(
+        "POST",
+        "/events/batch.approved",
+        Some(r#"{"id": "y", "ok": false}"#),
+        None,
+    );
+    assert_eq!(status, 202);
+    wait_for(Duration::from_secs(10), || {
+        store.execution(&id).unwrap().status == "completed"
+    });
+    let result = store.execution(&id).unwrap().result.unwrap();
+    assert_eq!(result, json!([{"ok": true}, {"id": "y", "ok": false}]));
+}
