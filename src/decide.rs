@@ -77,13 +77,22 @@ pub fn decide(
     answerer: &Answerer<'_>,
 ) -> Result<WaitRow, Refusal> {
     let execution = store.execution(id)?;
+    let found = store.wait(&execution.id, step)?;
+    // A step already decided says so, also once its execution has ended.
+    if let Some(wait) = found.as_ref().filter(|w| w.outcome.is_some()) {
+        return Err(Refusal::Decided {
+            id: execution.id,
+            step: step.to_string(),
+            wait: Box::new(wait.clone()),
+        });
+    }
     if execution.status != ExecutionStatus::Running {
         return Err(Refusal::NotRunning {
             id: execution.id,
             status: execution.status,
         });
     }
-    let Some(wait) = store.wait(&execution.id, step)? else {
+    let Some(wait) = found else {
         let waiting = store
             .waits_of(&execution.id)?
             .into_iter()
@@ -96,13 +105,6 @@ pub fn decide(
             waiting,
         });
     };
-    if wait.outcome.is_some() {
-        return Err(Refusal::Decided {
-            id: execution.id,
-            step: step.to_string(),
-            wait: Box::new(wait),
-        });
-    }
     let misfits = misfits(&wait, payload);
     if !misfits.is_empty() {
         return Err(Refusal::Misfit {

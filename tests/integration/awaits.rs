@@ -92,10 +92,11 @@ fn the_execution(store: &Store) -> String {
     id.unwrap()
 }
 
-/// Waits until `step` of `id` is waiting (its wait row is written).
+/// Waits until `step` of `id` is waiting: its wait row and its attempt are written.
 fn waiting(store: &Store, id: &str, step: &str) {
     wait_for(Duration::from_secs(20), || {
         store.wait(id, step).unwrap().is_some()
+            && store.attempts(id).unwrap().iter().any(|a| a.step == step)
     });
 }
 
@@ -186,7 +187,11 @@ fn the_deadline_fails_the_step_with_timeout_and_a_later_event_changes_nothing() 
     let refused = project
         .wfc(["decide", &id, "decision", "--data", r#"{"approved": true}"#])
         .expect_code(2);
-    assert!(refused.stderr.contains("is failed"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("is not waiting: it timed out at"),
+        "{}",
+        refused.stderr
+    );
 }
 
 #[test]
@@ -521,4 +526,83 @@ fn the_http_api_lists_waits_and_answers_one_with_its_refusals() {
     });
     let result = store.execution(&id).unwrap().result.unwrap();
     assert_eq!(result, json!([{"ok": true}, {"id": "y", "ok": false}]));
+}
+
+/// Ten invoices waiting on two workers; one worker is killed while they wait;
+/// their approvals arrive before, during and after the takeover. Each execution
+/// goes on once: one completed decision attempt and one `done` event each.
+#[test]
+fn two_workers_and_a_killed_one_continue_each_decision_once() {
+    const FLOW: &str = r#"trigger received { on event "invoice.received" }
+workflow approve {
+  on received
+  input { id: string }
+  steps {
+    decision = await "invoice.approved" { approved: bool } where event.invoice == input.id timeout 60s
+    emit "invoice.done" { id: input.id }
+  }
+  output decision
+}
+"#;
+    let project = Project::new("await_workers").file("flow.wf", FLOW);
+    let worker = |host: &str| {
+        let mut command = project.command();
+        command.env("WFC_HOST", host);
+        crate::server::Server::spawn(command, "flow.wf", &["--lease", "1s"])
+    };
+    let mut first = worker("machine-1");
+    let _second = worker("machine-2");
+    for n in 0..10 {
+        emit(
+            &project,
+            "invoice.received",
+            json!({ "id": format!("i{n}") }),
+        );
+    }
+    let store = project.store();
+    wait_for(Duration::from_secs(20), || {
+        store.open_waits().unwrap().len() == 10
+    });
+    for n in 0..3 {
+        emit(
+            &project,
+            "invoice.approved",
+            json!({ "invoice": format!("i{n}"), "approved": true }),
+        );
+    }
+    first.child.kill().unwrap(); // SIGKILL: its waits go on in the other worker
+    first.child.wait().unwrap();
+    for n in 3..10 {
+        emit(
+            &project,
+            "invoice.approved",
+            json!({ "invoice": format!("i{n}"), "approved": n % 2 == 0 }),
+        );
+    }
+    wait_for(Duration::from_secs(30), || {
+        store
+            .executions(&HistoryFilter::default())
+            .unwrap()
+            .iter()
+            .filter(|e| e.status == "completed")
+            .count()
+            == 10
+    });
+    let events: Vec<Value> = project.json(["events", "--format", "json"]);
+    let done = events
+        .iter()
+        .filter(|e| e["name"] == "invoice.done")
+        .count();
+    assert_eq!(done, 10);
+    for execution in store.executions(&HistoryFilter::default()).unwrap() {
+        let decided = store
+            .attempts(&execution.id)
+            .unwrap()
+            .into_iter()
+            .filter(|a| a.step == "decision" && a.status == "completed")
+            .count();
+        assert_eq!(decided, 1, "{}", execution.id);
+        let wait = store.wait(&execution.id, "decision").unwrap().unwrap();
+        assert_eq!(wait.source.unwrap(), "event");
+    }
 }
