@@ -100,6 +100,14 @@ pub enum TestStatement {
         payload: Option<Expr>,
         span: Span,
     },
+    /// `send event "name" { payload } after D`: recorded at that virtual time
+    /// after the run starts, for its `await` steps.
+    Send {
+        event: Spanned<String>,
+        payload: Option<Expr>,
+        after: Option<Spanned<Millis>>,
+        span: Span,
+    },
     /// `given metric name = value`: a sample recorded before anything runs.
     GivenMetric {
         metric: Spanned<String>,
@@ -149,6 +157,15 @@ pub enum ExpectationKind {
     StepAttempts {
         step: Spanned<String>,
         attempts: Spanned<f64>,
+    },
+    /// `step decision resolved [with value]`: an `await` decided (with that payload).
+    StepResolved {
+        step: Spanned<String>,
+        with: Option<Expr>,
+    },
+    /// `step decision timed_out`: an `await` whose deadline passed.
+    StepTimedOut {
+        step: Spanned<String>,
     },
     /// `output.a[0] op value`.
     Output {

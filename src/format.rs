@@ -16,6 +16,9 @@ pub fn format(text: &str) -> String {
     let mut previous: Option<&Token> = None;
     let mut unary_minus = false;
     let mut blank_pending = false;
+    // The depth of an `await` whose `where` and `timeout` may follow on lines
+    // of their own: those continue its statement, two levels further in.
+    let mut awaiting: Option<usize> = None;
     for (i, token) in tokens.iter().enumerate() {
         if let Kind::Newlines(n) = token.kind {
             if !line.is_empty() {
@@ -36,6 +39,13 @@ pub fn format(text: &str) -> String {
                 blank_pending = false;
             }
             line_depth = depth;
+            if let Some(at) = awaiting {
+                if depth == at && matches!(token.text, "where" | "timeout") {
+                    line_depth = depth + 2;
+                } else if depth <= at {
+                    awaiting = None;
+                }
+            }
         } else if let Some(prev) = previous {
             if space_between(prev, token, unary_minus) {
                 line.push_str(if token.kind == Kind::LineComment {
@@ -53,6 +63,9 @@ pub fn format(text: &str) -> String {
         }
         if matches!(token.text, "{" | "[" | "(") {
             depth += 1;
+        }
+        if token.kind == Kind::Word && !token.key && token.text == "await" {
+            awaiting = Some(depth);
         }
         previous = Some(&tokens[i]);
     }
@@ -221,6 +234,14 @@ mod tests {
         // `return` is no word of the language: an ordinary name, called.
         assert!(!crate::syntax::is_keyword("return"));
         assert!(crate::syntax::is_keyword("any") && !crate::syntax::is_keyword("anyway"));
+    }
+
+    #[test]
+    fn an_awaits_where_and_timeout_lines_continue_it() {
+        let input = "workflow w {\n steps {\n d = await \"a.b\" { ok: bool }\n where event.id == input.id\n timeout 2d\n x = d\n }\n}\n";
+        let expected = "workflow w {\n  steps {\n    d = await \"a.b\" { ok: bool }\n        where event.id == input.id\n        timeout 2d\n    x = d\n  }\n}\n";
+        assert_eq!(format(input), expected);
+        assert_eq!(format(expected), expected);
     }
 
     #[test]

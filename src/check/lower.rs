@@ -198,6 +198,7 @@ fn test(test: &ast::Test, ids: &Ids) -> Option<Test> {
         mocks: Vec::new(),
         given_metrics: Vec::new(),
         start: Start::Metrics,
+        sends: Vec::new(),
         expectations: Vec::new(),
     };
     for statement in &test.statements {
@@ -227,6 +228,16 @@ fn test(test: &ast::Test, ids: &Ids) -> Option<Test> {
                     payload: payload.clone(),
                 }
             }
+            ast::TestStatement::Send {
+                event,
+                payload,
+                after,
+                ..
+            } => lowered.sends.push(Send {
+                name: event.value.clone(),
+                payload: payload.clone(),
+                after: after.as_ref().map_or(Duration::ZERO, millis),
+            }),
             ast::TestStatement::GivenMetric { metric, value, .. } => {
                 // `revenue.monthly = 5000` is a sample of `revenue`.
                 let series = metric::split_period_suffix(&metric.value)
@@ -252,6 +263,13 @@ fn test(test: &ast::Test, ids: &Ids) -> Option<Test> {
                     Kind::Called { agent, times } => ExpectationKind::Called {
                         agent: *ids.agents.get(&agent.name)?,
                         times: whole(times),
+                    },
+                    Kind::StepResolved { step, with } => ExpectationKind::StepResolved {
+                        step: step.value.clone(),
+                        with: with.clone(),
+                    },
+                    Kind::StepTimedOut { step } => ExpectationKind::StepTimedOut {
+                        step: step.value.clone(),
                     },
                     Kind::StepAttempts { step, attempts } => ExpectationKind::StepAttempts {
                         step: step.value.clone(),

@@ -91,6 +91,18 @@ fn test(test: &Test, program: &Declarations, out: &mut Vec<Diagnostic>) {
                 }
             }
             TestStatement::GivenMetric { .. } => given_metrics += 1,
+            TestStatement::Send {
+                event,
+                payload,
+                after,
+                ..
+            } => {
+                super::values::event_name(event, out);
+                super::values::duration(after.as_ref(), out);
+                if let Some(payload) = payload {
+                    value_type(payload, Type::Any, program, out);
+                }
+            }
             TestStatement::Expect(expectation) => self::expectation(expectation, program, out),
         }
     }
@@ -164,6 +176,11 @@ fn expectation(expectation: &Expectation, program: &Declarations, out: &mut Vec<
             whole(times, 0, out);
         }
         ExpectationKind::StepAttempts { attempts, .. } => whole(attempts, 0, out),
+        ExpectationKind::StepResolved {
+            with: Some(value), ..
+        } => {
+            value_type(value, Type::Any, program, out);
+        }
         ExpectationKind::Event {
             payload: Some(payload),
             ..
@@ -181,6 +198,8 @@ fn expectation(expectation: &Expectation, program: &Declarations, out: &mut Vec<
         ExpectationKind::Metric(threshold) => super::values::threshold(threshold, out),
         ExpectationKind::Status(_)
         | ExpectationKind::DeadLetter
+        | ExpectationKind::StepTimedOut { .. }
+        | ExpectationKind::StepResolved { with: None, .. }
         | ExpectationKind::Event { payload: None, .. } => {}
     }
 }

@@ -18,7 +18,7 @@ pub use error_kind::ErrorKind;
 pub use event::{event_problem, invalid_event_name, matches};
 pub use goal_status::GoalStatus;
 pub use schedule::{out_of_range, Due, Schedule};
-pub use test::{Expectation, ExpectationKind, Mock, Start, Test};
+pub use test::{Expectation, ExpectationKind, Mock, Send, Start, Test};
 
 use crate::ast::{BackoffKind, CompareOp, Expr, Goal, Jitter, MissedSlots};
 use crate::metric::MetricQuery;

@@ -16,7 +16,17 @@ pub struct Test {
     /// Samples recorded before the run starts: `(series, value)`.
     pub given_metrics: Vec<(String, f64)>,
     pub start: Start,
+    /// Events recorded while the run goes on, at virtual times after its start.
+    pub sends: Vec<Send>,
     pub expectations: Vec<Expectation>,
+}
+
+/// `send event "name" { … } after D`.
+#[derive(Debug, Clone)]
+pub struct Send {
+    pub name: String,
+    pub payload: Option<Expr>,
+    pub after: Duration,
 }
 
 /// An agent replaced for one test. What it leaves out the agent itself does.
@@ -69,6 +79,13 @@ pub enum ExpectationKind {
     StepAttempts {
         step: String,
         attempts: u32,
+    },
+    StepResolved {
+        step: String,
+        with: Option<Expr>,
+    },
+    StepTimedOut {
+        step: String,
     },
     Output {
         path: Vec<Access>,

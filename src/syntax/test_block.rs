@@ -42,6 +42,25 @@ impl Lower {
                     .map(|p| lower_expr(self, Children::of(p).next())),
                 span,
             },
+            Rule::test_send => {
+                let event = self.string(children.next());
+                let (mut payload, mut after) = (None, None);
+                for part in children.rest() {
+                    match part.as_rule() {
+                        Rule::payload => {
+                            payload = Some(lower_expr(self, Children::of(part).next()))
+                        }
+                        Rule::send_after => after = Some(self.duration(Children::of(part).next())),
+                        rule => unreachable_rule(rule),
+                    }
+                }
+                TestStatement::Send {
+                    event,
+                    payload,
+                    after,
+                    span,
+                }
+            }
             Rule::given_metric => {
                 let name = children.next();
                 TestStatement::GivenMetric {
@@ -113,9 +132,20 @@ impl Lower {
                     Rule::string => self.string(step),
                     rule => unreachable_rule(rule),
                 };
-                ExpectationKind::StepAttempts {
-                    step,
-                    attempts: self.number(children.next()),
+                let how = children.next();
+                let rule = how.as_rule();
+                let mut parts = Children::of(how);
+                match rule {
+                    Rule::step_attempts => ExpectationKind::StepAttempts {
+                        step,
+                        attempts: self.number(parts.next()),
+                    },
+                    Rule::step_resolved => ExpectationKind::StepResolved {
+                        step,
+                        with: parts.rest().next().map(|p| lower_expr(self, p)),
+                    },
+                    Rule::step_timed_out => ExpectationKind::StepTimedOut { step },
+                    rule => unreachable_rule(rule),
                 }
             }
             Rule::expect_output => {

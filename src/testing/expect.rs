@@ -5,7 +5,7 @@ use super::Failure;
 use crate::ast::{Access, CompareOp, RunStatus};
 use crate::program::{ExpectationKind, Program, Test};
 use crate::runtime::{constant, describe};
-use crate::store::{ExecutionStatus, Store, StoreError};
+use crate::store::{ExecutionStatus, Store, StoreError, WaitOutcome, WaitRow};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -109,6 +109,30 @@ pub fn check(
                     )
                 })
             }
+            ExpectationKind::StepResolved { step, with } => {
+                let wanted = with
+                    .as_ref()
+                    .map(|expr| constant(expr, now).unwrap_or(Value::Null));
+                match store.wait(subject, step)? {
+                    Some(wait) if wait.outcome == Some(WaitOutcome::Resolved) => {
+                        let payload = wait.payload.unwrap_or(Value::Null);
+                        wanted.filter(|w| *w != payload).map(|w| {
+                            format!("expected step `{step}` resolved with {w}, found it resolved with {payload}")
+                        })
+                    }
+                    found => Some(format!(
+                        "expected step `{step}` resolved, found {}",
+                        how_ended(found.as_ref())
+                    )),
+                }
+            }
+            ExpectationKind::StepTimedOut { step } => match store.wait(subject, step)? {
+                Some(wait) if wait.outcome == Some(WaitOutcome::TimedOut) => None,
+                found => Some(format!(
+                    "expected step `{step}` timed out, found {}",
+                    how_ended(found.as_ref())
+                )),
+            },
             ExpectationKind::Output { path, op, value } => {
                 let result = execution.result.clone().unwrap_or(Value::Null);
                 output(&result, path, *op, value, now)
@@ -122,6 +146,19 @@ pub fn check(
         }
     }
     Ok(failures)
+}
+
+/// How an `await` step ended, for a failed expectation.
+fn how_ended(wait: Option<&WaitRow>) -> String {
+    match wait {
+        None => "no wait by that name (the run never reached it)".to_string(),
+        Some(wait) => match (wait.outcome, &wait.payload) {
+            (None, _) => "it is still waiting".to_string(),
+            (Some(WaitOutcome::TimedOut), _) => "it timed out".to_string(),
+            (Some(WaitOutcome::Resolved), Some(payload)) => format!("it resolved with {payload}"),
+            (Some(WaitOutcome::Resolved), None) => "it resolved".to_string(),
+        },
+    }
 }
 
 /// Whether `output.path op value` holds; what was found when it does not.

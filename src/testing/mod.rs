@@ -149,6 +149,27 @@ async fn run_one(test: &Test, program: Program, sources: Sources, root: &Path) -
         }
     };
     let subject_id = subject[0].id.clone();
+    // Each `send` records its event at its virtual time, then wakes the waits.
+    let senders: Vec<_> = test
+        .sends
+        .iter()
+        .map(|send| {
+            let (engine, clock) = (engine.clone(), clock.clock());
+            let send = send.clone();
+            tokio::spawn(async move {
+                clock.sleep(send.after).await;
+                let payload = match &send.payload {
+                    Some(expr) => constant(expr, clock.now()).map_err(|e| e.message)?,
+                    None => json!({}),
+                };
+                engine
+                    .with_store(|store| store.record_event(&send.name, &payload, None))
+                    .map_err(|e| e.to_string())?;
+                engine.announce();
+                Ok::<(), String>(())
+            })
+        })
+        .collect();
     let tasks: Vec<_> = subject
         .into_iter()
         .map(|begun| {
@@ -171,6 +192,18 @@ async fn run_one(test: &Test, program: Program, sources: Sources, root: &Path) -
             outcome
                 .failures
                 .push(fail(format!("the store failed during the run: {error}")));
+        }
+    }
+    // A send due after the run ended is not sent: the run did not wait for it.
+    for sender in senders {
+        if sender.is_finished() {
+            if let Ok(Err(message)) = sender.await {
+                outcome
+                    .failures
+                    .push(fail(format!("cannot send an event: {message}")));
+            }
+        } else {
+            sender.abort();
         }
     }
     outcome.virtual_time = (clock.now() - start).to_std().unwrap_or_default();

@@ -606,3 +606,56 @@ workflow approve {
         assert_eq!(wait.source.unwrap(), "event");
     }
 }
+
+/// `wfc test`: events sent at virtual times decide an `await` or come too late
+/// for a two-day deadline, which passes without real time; `expect step` says
+/// how it ended, and a wrong expectation says what happened instead.
+#[test]
+fn wfc_test_sends_events_at_virtual_times_and_expects_how_a_wait_ended() {
+    let project = project("await_wfc_test").file(
+        "flow.test.wf",
+        r#"import "flow.wf"
+
+test "approved after a day" {
+  run approve with { id: "A1", pause: 0 }
+  send event "invoice.approved" { invoice: "B2", approved: true, by: "bo" } after 1h
+  send event "invoice.approved" { invoice: "A1", approved: "no", by: "al" } after 2h
+  send event "invoice.approved" { invoice: "A1", approved: true, by: "ann" } after 1d
+  expect status completed
+  expect step decision resolved with { invoice: "A1", approved: true, by: "ann" }
+}
+
+test "too late" {
+  run approve with { id: "A1", pause: 0 }
+  send event "invoice.approved" { invoice: "A1", approved: true, by: "ann" } after 3d
+  expect status failed
+  expect step decision timed_out
+}
+
+test "says what happened" {
+  run approve with { id: "A1", pause: 0 }
+  expect step decision resolved
+}
+"#,
+    );
+    let flow = FLOW.replace("timeout 10s", "timeout 2d");
+    let project = project.file("flow.wf", &flow);
+    let run = project.wfc(["test", "flow.test.wf"]).expect_code(1);
+    assert!(
+        run.stdout
+            .contains("ok     flow.test.wf: approved after a day"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("ok     flow.test.wf: too late"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("2 passed, 1 failed"), "{}", run.stdout);
+    let report = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        report.contains("expected step `decision` resolved, found it timed out"),
+        "{report}"
+    );
+}
