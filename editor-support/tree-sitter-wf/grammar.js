@@ -138,7 +138,7 @@ module.exports = grammar({
       ),
 
     // TESTS (`wfc test`)
-    test: ($) => seq("test", field("name", $.string), "{", repeat(choice($.mock, $.run, $.given, $.expect)), "}"),
+    test: ($) => seq("test", field("name", $.string), "{", repeat(choice($.mock, $.run, $.given, $.send, $.expect)), "}"),
     mock: ($) =>
       seq(
         "mock",
@@ -159,6 +159,7 @@ module.exports = grammar({
     run: ($) => seq("run", field("workflow", $.identifier), optional(seq("with", $._expression))),
     given: ($) =>
       seq("given", choice(seq("event", $.string, optional($.object)), seq("metric", $.metric_name, "=", $._signed_number))),
+    send: ($) => seq("send", "event", $.string, optional($.object), optional(seq("after", $.duration))),
     expect: ($) =>
       seq(
         "expect",
@@ -168,7 +169,11 @@ module.exports = grammar({
           "dead_letter",
           seq("event", $.string, optional($.object)),
           seq("metric", $.metric_ref, $.compare_op, $._signed_number),
-          seq("step", choice($.identifier, $.string), "attempts", $.number),
+          seq(
+            "step",
+            choice($.identifier, $.string),
+            choice(seq("attempts", $.number), seq("resolved", optional(seq("with", $._expression))), "timed_out"),
+          ),
           seq("output", repeat(choice(seq(".", $._key), seq("[", $._expression, "]"))), $.compare_op, $._expression),
         ),
       ),
@@ -226,7 +231,17 @@ module.exports = grammar({
     _statement: ($) =>
       choice($.let, $.step, $.when, $.for, $.parallel, $.try, $.fail, $.emit, $.wait),
     let: ($) => seq("let", field("name", $.identifier), "=", $._expression),
-    step: ($) => seq(field("name", $.identifier), "=", choice($.call, $.for)),
+    step: ($) => seq(field("name", $.identifier), "=", choice($.call, $.for, $.await)),
+    await: ($) =>
+      prec.right(
+        seq(
+          "await",
+          field("pattern", $.string),
+          optional($.type),
+          optional(seq("where", $._expression)),
+          optional(seq("timeout", $.duration)),
+        ),
+      ),
     call: ($) =>
       seq(
         choice(seq("any", $.identifier_list), seq("workflow", field("workflow", $.identifier)), field("agent", $.identifier)),

@@ -26,7 +26,8 @@
 (mock agent: (identifier) @function)
 (run workflow: (identifier) @function)
 (expect agent: (identifier) @function)
-["let" "emit" "wait" "any" "steps" "chain" "record" "output" "on" "on_failure" "missed"] @keyword
+["let" "emit" "wait" "await" "where" "any" "steps" "chain" "record" "output" "on" "on_failure" "missed"] @keyword
+["send" "after" "resolved" "timed_out"] @keyword
 ["and" "or" "not"] @keyword
 [
   "department" "skills" "run" "cwd" "env" "compute" "timeout" "capacity" "version" "title" "kpi"

@@ -30,6 +30,19 @@ function! s:Verbatim(lnum) abort
   return l:name ==# 'wfTemplate' || l:name ==# 'wfBlockComment'
 endfunction
 
+" Whether line `lnum` is an `await`'s `where` or `timeout` on a line of its
+" own: those continue the statement, two levels in, as `wfc fmt` lays it out.
+function! s:Continues(lnum) abort
+  if getline(a:lnum) !~# '^\s*\(where\|timeout\)\>'
+    return 0
+  endif
+  let l:above = prevnonblank(a:lnum - 1)
+  while l:above > 0 && getline(l:above) =~# '^\s*\(where\|timeout\)\>'
+    let l:above = prevnonblank(l:above - 1)
+  endwhile
+  return l:above > 0 && s:Code(getline(l:above)) =~# '\<await\>'
+endfunction
+
 function! GetWfIndent() abort
   if s:Verbatim(v:lnum) && getline(v:lnum) !~# '^\s*"""'
     return -1
@@ -49,5 +62,9 @@ function! GetWfIndent() abort
   let l:leading = len(matchstr(l:code, '^\s*\zs[\]})]*'))
   let l:here = len(matchstr(s:Code(getline(v:lnum)), '^\s*\zs[\]})]*'))
   let l:level = l:opens - l:closes + l:leading - l:here
-  return max([0, indent(l:prev) + shiftwidth() * l:level])
+  if s:Continues(v:lnum)
+    return s:Continues(l:prev) ? indent(l:prev) : indent(l:prev) + 2 * shiftwidth()
+  endif
+  let l:base = indent(l:prev) - (s:Continues(l:prev) ? 2 * shiftwidth() : 0)
+  return max([0, l:base + shiftwidth() * l:level])
 endfunction

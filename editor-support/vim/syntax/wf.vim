@@ -14,14 +14,14 @@ syntax match wfDeclaration /^\s*\zs\(retry\|breaker\)\>\ze\s\+\h\w*\s*{/ nextgro
 syntax keyword wfInclude import timezone
 " `wfc test` blocks.
 syntax keyword wfDeclaration test
-syntax keyword wfControl mock given expect
-syntax keyword wfProperty takes fails returns times called with
+syntax keyword wfControl mock given expect send
+syntax keyword wfProperty takes fails returns times called with after resolved timed_out
 syntax keyword wfProperty http headers GET POST PUT PATCH DELETE
 syntax keyword wfProperty llm endpoint key system prompt temperature max_tokens price
 syntax keyword wfProperty notify webhook is
 syntax match wfDefinedName /\h\w*/ contained
 
-syntax keyword wfControl when else for in parallel limit try catch fail emit wait let if then any steps chain record output on_failure on missed yield
+syntax keyword wfControl when else for in parallel limit try catch fail emit wait await where let if then any steps chain record output on_failure on missed yield
 " `as` is reserved only in `catch kind, … as name`.
 syntax match wfControl /\<as\>\ze\s\+\h/
 syntax keyword wfLogical and or not

@@ -103,6 +103,9 @@ call s:Expect(27, 'standard', 'wfDefinedName')
 " The agents of a chain.
 call s:Expect(28, 'fetch', 'wfFunction')
 call s:Expect(28, 'score', 'wfFunction')
+call s:Expect(29, 'await', 'wfControl')
+call s:Expect(29, 'where', 'wfControl')
+call s:Expect(29, 'timeout', 'wfProperty')
 
 call writefile(empty(s:failures) ? ['ok'] : s:failures, $WF_VIM_RESULT)
 qall!
