@@ -23,7 +23,7 @@ pub fn complete(text: &str, offset: usize, names: Option<&Analysis>) -> Vec<Comp
     let prefix = &text[..word_start];
     if let Some(before_dot) = prefix.strip_suffix('.') {
         return names
-            .map(|analysis| fields(analysis, before_dot))
+            .map(|analysis| fields(analysis, before_dot, offset))
             .unwrap_or_default();
     }
     let previous = previous_token(prefix);
@@ -40,13 +40,14 @@ pub fn complete(text: &str, offset: usize, names: Option<&Analysis>) -> Vec<Comp
     }
     let line = prefix.rsplit('\n').next().unwrap_or(prefix).trim_start();
     if let (true, Some(analysis)) = (previous == "=" && !line.starts_with("let "), names) {
-        // A step binds a call: an agent, or `workflow`/`any` and what follows.
+        // A step binds a call (an agent, or `workflow`/`any` and what follows)
+        // or an `await`.
         let mut offered: Vec<CompletionItem> = navigation::names_of(analysis, Kind::Agent)
             .into_iter()
             .map(|name| item(name, Kind::Agent.completion(), Kind::Agent.label()))
             .collect();
         offered.extend(
-            ["workflow", "any"]
+            ["workflow", "any", "await"]
                 .map(|word| item(word.to_string(), CompletionItemKind::KEYWORD, "keyword")),
         );
         return offered;
@@ -97,7 +98,7 @@ fn item(label: String, kind: CompletionItemKind, detail: &str) -> CompletionItem
 /// cursor is in, or, in a workflow, a name bound there (a step calling an agent:
 /// its `output`; a `let` of a path; a `for` item over a list path), then field
 /// by field.
-fn fields(analysis: &Analysis, before_dot: &str) -> Vec<CompletionItem> {
+fn fields(analysis: &Analysis, before_dot: &str, cursor: usize) -> Vec<CompletionItem> {
     let path_start = before_dot
         .char_indices()
         .rev()
@@ -119,6 +120,7 @@ fn fields(analysis: &Analysis, before_dot: &str) -> Vec<CompletionItem> {
             Bindings {
                 declarations,
                 workflow: w,
+                cursor,
             }
             .name(first, 0)
         }),
@@ -146,6 +148,9 @@ fn fields(analysis: &Analysis, before_dot: &str) -> Vec<CompletionItem> {
 struct Bindings<'a> {
     declarations: &'a Declarations,
     workflow: &'a ast::Workflow,
+    /// Where the cursor is in the root file: `event` in an `await`'s `where` is
+    /// that await's payload.
+    cursor: usize,
 }
 
 /// How deep `let a = b` … chains are followed (a cycle is a checker error).
@@ -159,6 +164,11 @@ impl<'a> Bindings<'a> {
         if depth > BINDING_DEPTH {
             return None;
         }
+        if name == "event" {
+            if let Some(shape) = self.awaited_here() {
+                return Some(shape);
+            }
+        }
         let mut found = None;
         for body in &self.workflow.bodies {
             if let ast::WorkflowBody::Steps(block) = body {
@@ -170,6 +180,26 @@ impl<'a> Bindings<'a> {
             }
         }
         found
+    }
+
+    /// The shape of the `await` the cursor is in (the last one starting
+    /// before it in the root file).
+    fn awaited_here(&self) -> Option<&'a TypeExpr> {
+        let mut found: Option<&'a ast::Await> = None;
+        for body in &self.workflow.bodies {
+            if let ast::WorkflowBody::Steps(block) = body {
+                block.walk(&mut |statement| {
+                    if let StatementKind::Await { awaited, .. } = &statement.kind {
+                        let before =
+                            awaited.span.file == super::ROOT && awaited.span.start <= self.cursor;
+                        if before && found.is_none_or(|f| f.span.start < awaited.span.start) {
+                            found = Some(awaited);
+                        }
+                    }
+                });
+            }
+        }
+        found?.shape.as_ref()
     }
 
     fn bound_by(
@@ -185,6 +215,10 @@ impl<'a> Bindings<'a> {
                 }
                 _ => None,
             },
+            StatementKind::Await {
+                name: bound,
+                awaited,
+            } if bound.name == name => awaited.shape.as_ref(),
             StatementKind::Let { name: bound, value } if bound.name == name => {
                 self.expr(value, depth + 1)
             }

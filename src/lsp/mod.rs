@@ -88,7 +88,7 @@ pub fn run() -> Result<(), Error> {
 
 /// The root of a load is the first file it adds (the check takes the parsed
 /// files, so `Loaded::files` is empty by then).
-const ROOT: crate::source::FileId = crate::source::FileId(0);
+pub(super) const ROOT: crate::source::FileId = crate::source::FileId(0);
 
 /// An open document and what checking it found.
 struct Document {

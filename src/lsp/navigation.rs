@@ -208,7 +208,9 @@ fn step_named<'a>(
         };
         block.walk(&mut |statement| {
             let names: Vec<&crate::ast::Ident> = match &statement.kind {
-                StatementKind::Call { name, .. } | StatementKind::Let { name, .. } => vec![name],
+                StatementKind::Call { name, .. }
+                | StatementKind::Let { name, .. }
+                | StatementKind::Await { name, .. } => vec![name],
                 StatementKind::For(each) => {
                     let mut names = vec![&each.item];
                     names.extend(each.result.iter().chain(each.index.iter()));

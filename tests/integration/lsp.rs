@@ -792,3 +792,33 @@ fn hover_explains_what_checks_on_its_own_in_a_file_with_errors() {
         assert!(source.contains("```wf\n"), "{source}");
     }
 }
+
+/// `await` is offered where a step binds; `event.` in its `where` offers the
+/// payload's fields, as does the step after it; hover on the step shows it.
+#[test]
+fn completion_and_hover_know_await() {
+    let text = "trigger go { manual }\nworkflow w {\n  on go\n  input { id: string }\n  steps {\n    decision = await \"invoice.approved\" { approved: bool, by: string }\n        where event.by == input.id\n        timeout 2d\n  }\n  output decision\n}\n";
+    let (_project, mut client, flow, _) = opened("lsp_await", text);
+    let typing = text.replace("where event.by", "where event.");
+    client.change(&flow, 2, &typing);
+    client.diagnostics(&flow);
+    let offered = labels(&client.request("textDocument/completion", at(&flow, 6, 20)));
+    assert_eq!(offered, ["approved", "by"]);
+    let typing = text.replace("  output decision", "  output decision.");
+    client.change(&flow, 3, &typing);
+    client.diagnostics(&flow);
+    let offered = labels(&client.request("textDocument/completion", at(&flow, 9, 18)));
+    assert_eq!(offered, ["approved", "by"]);
+    let typing = text.replace("    decision = await", "    x = \n    decision = await");
+    client.change(&flow, 4, &typing);
+    client.diagnostics(&flow);
+    let offered = labels(&client.request("textDocument/completion", at(&flow, 5, 8)));
+    assert!(offered.contains(&"await".to_string()), "{offered:?}");
+    client.change(&flow, 5, text);
+    client.diagnostics(&flow);
+    let answer = client.request("textDocument/hover", at(&flow, 9, 10));
+    let shown = answer["result"]["contents"]["value"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(shown.contains("await \"invoice.approved\""), "{answer}");
+}
