@@ -26,8 +26,11 @@ pub(super) async fn list(Shared(state): Shared<Arc<State>>) -> ApiResult {
         .map(|wait| {
             let left =
                 parse_timestamp(&wait.until).map(|until| (until - now).num_milliseconds().max(0));
+            // What the dashboard's form for it is generated from.
+            let schema = crate::syntax::parse_type(&wait.shape).and_then(|t| t.json_schema());
             let mut row = json!(wait);
             row["left_ms"] = json!(left);
+            row["schema"] = json!(schema);
             row
         })
         .collect();

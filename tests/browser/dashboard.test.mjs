@@ -41,6 +41,16 @@ workflow fragile { on go steps { r = once({}) } output r on_failure dead_letter 
 agent quick { output { ok: bool } run ["sh", "-c", "sleep 0.05; echo '{\\"ok\\": true}'"] }
 agent slow { output { ok: bool } run ["sh", "-c", "sleep 1; echo '{\\"ok\\": true}'"] }
 workflow uneven { on go steps { a = quick({}) b = slow({}) } output b }
+workflow approval {
+  on go
+  input { id: string }
+  steps {
+    decision = await "invoice.approved" { approved: bool, amount: number, note: string? }
+        where event.invoice == input.id
+        timeout 1d
+  }
+  output decision
+}
 alert fragile_failing { when failures(fragile) >= 1 within 1h notify webhook "${hookUrl}/hooks/wfc" }
 `;
 
@@ -99,6 +109,16 @@ async function open(base = server.base) {
   return { page, problems };
 }
 
+/** POSTs `body` as JSON to the server's API; resolves with the answer's JSON. */
+async function api(base, path, body) {
+  const response = await fetch(base + path, {
+    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
+  });
+  const answer = await response.json();
+  assert.ok(response.ok, `${path}: ${JSON.stringify(answer)}`);
+  return answer;
+}
+
 async function startFromForm(page, workflow, fill) {
   await page.selectOption("#run-workflow", workflow);
   await fill();
@@ -116,6 +136,39 @@ test("a run started from the form completes live, with its step timeline", async
   assert.ok((await page.locator("#gantt rect.bar").count()) >= 1, "the timeline has a bar per attempt");
   mkdirSync(join(root, "target"), { recursive: true });
   await page.screenshot({ path: join(root, "target", "dashboard-coordination.png"), fullPage: true });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test("a wait is answered from its generated form and the execution completes live", async () => {
+  const { page, problems } = await open();
+  const start = (id) => api(server.base, "/workflows/approval/runs", { id });
+  const first = (await start("A1")).execution;
+  const second = (await start("B2")).execution;
+  const card = (id) => page.locator("form.wait", { hasText: id.slice(-8) });
+  await card(first).waitFor({ timeout: 5000 });
+  await card(second).waitFor({ timeout: 5000 });
+  assert.match(await card(first).textContent(), /Waits for "invoice.approved" where event.invoice == input.id/);
+  assert.match(await card(first).textContent(), /h \d+ min left/);
+  // A field of the wrong type is refused before sending.
+  await card(first).locator("input[name=amount]").fill("lots");
+  await card(first).locator("button[type=submit]").click();
+  await card(first).locator("[role=alert]", { hasText: "amount must be a number" }).waitFor();
+  await card(first).locator("input[name=approved]").check();
+  await card(first).locator("input[name=amount]").fill("1200");
+  await card(first).locator("input[name=by]").fill("Ann Example");
+  await card(first).locator("button[type=submit]").click();
+  const row = page.locator("#executions tbody tr", { hasText: first.slice(-8) });
+  await row.locator("td.status", { hasText: "completed" }).waitFor({ timeout: 5000 });
+  const detail = await (await fetch(`${server.base}/executions/${first}`)).json();
+  assert.deepEqual(detail.execution.result, { approved: true, amount: 1200 });
+  assert.equal(detail.waits[0].source, "dashboard");
+  assert.equal(detail.waits[0].decided_by, "Ann Example");
+  await card(first).waitFor({ state: "detached", timeout: 5000 });
+  // Answered elsewhere (an event), the other card leaves the list by itself.
+  await api(server.base, "/events/invoice.approved", { invoice: "B2", approved: false, amount: 0 });
+  await card(second).waitFor({ state: "detached", timeout: 5000 });
+  await page.locator("#waits-empty").waitFor();
   assert.deepEqual(problems, []);
   await page.close();
 });

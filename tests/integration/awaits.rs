@@ -659,3 +659,32 @@ test "says what happened" {
         "{report}"
     );
 }
+
+/// `wfc explain` counts an await's deadline in the worst case and says what it
+/// waits for; `wfc graph` draws it.
+#[test]
+fn explain_and_graph_show_an_await() {
+    let explained =
+        crate::support::Wfc::new(["explain", "examples/enterprise.wf", "large_lead_approval"])
+            .run()
+            .expect_code(0)
+            .stdout;
+    assert!(
+        explained.contains("decision: waits for a decision: event \"lead.approved\" { approved: bool, by: string, note: string? } where event.lead == input.lead, or `wfc decide`; at most 2d"),
+        "{explained}"
+    );
+    assert!(explained.contains("worst-case time: 2d"), "{explained}");
+    let graph = crate::support::Wfc::new([
+        "graph",
+        "examples/enterprise.wf",
+        "--workflow",
+        "large_lead_approval",
+    ])
+    .run()
+    .expect_code(0)
+    .stdout;
+    assert!(
+        graph.contains("decision = await lead.approved<br/>timeout 2d"),
+        "{graph}"
+    );
+}

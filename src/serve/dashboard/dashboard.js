@@ -64,13 +64,7 @@ function renderForm() {
   const fields = $("#run-fields");
   fields.replaceChildren();
   $("#run-message").replaceChildren();
-  const properties = workflow && workflow.input && workflow.input.properties;
-  if (workflow && workflow.input && !properties) {
-    fields.append(field("input", workflow.input));
-  }
-  for (const [name, schema] of Object.entries(properties || {})) {
-    fields.append(field(name, schema));
-  }
+  if (workflow && workflow.input) fields.append(...fieldsFor(workflow.input));
   if (workflow && workflow.missing_secrets.length) {
     $("#run-message").append(text("Cannot run here: " + workflow.missing_secrets.join("; ")));
     $("#run-message").className = "error";
@@ -103,13 +97,14 @@ function field(name, schema) {
   return label;
 }
 
-// The form's value, or the problem of each field that does not fit.
-function formValue(workflow) {
+// The value of the fields in `container` generated from `shape`, or the
+// problem of each field that does not fit.
+function formValue(container, shape) {
   const value = {};
   const problems = [];
-  for (const input of $("#run-fields").querySelectorAll("input, textarea")) {
+  for (const input of container.querySelectorAll("input[data-kind], textarea[data-kind]")) {
     const name = input.name;
-    const schema = workflow.input.properties ? workflow.input.properties[name] : workflow.input;
+    const schema = shape.properties ? shape.properties[name] : shape;
     let v = null;
     if (input.dataset.kind === "boolean") v = input.checked;
     else if (input.value.trim() === "") v = null;
@@ -122,7 +117,13 @@ function formValue(workflow) {
     if (problem) problems.push([input, problem]);
     if (v !== null) value[name] = v;
   }
-  return { value: workflow.input.properties ? value : value.input, problems };
+  return { value: shape.properties ? value : value.input, problems };
+}
+
+// One field per property of `shape` (one JSON field when it has none).
+function fieldsFor(shape) {
+  if (shape && !shape.properties) return [field("input", shape)];
+  return Object.entries((shape && shape.properties) || {}).map(([name, schema]) => field(name, schema));
 }
 
 $("#run-workflow").addEventListener("change", renderForm);
@@ -135,7 +136,7 @@ $("#run-form").addEventListener("submit", async (event) => {
   message.replaceChildren();
   let input = {};
   if (workflow.input) {
-    const { value, problems } = formValue(workflow);
+    const { value, problems } = formValue($("#run-fields"), workflow.input);
     if (problems.length) {
       for (const [field, problem] of problems) field.nextElementSibling.append(text(problem));
       message.className = "error";
@@ -156,6 +157,100 @@ $("#run-form").addEventListener("submit", async (event) => {
     message.append(text(error.message));
   }
 });
+
+// ---- Waiting for a decision: a form per waiting step, from its shape --------
+const waitCards = new Map();
+const left = (ms) => {
+  const minutes = Math.floor(ms / 60000);
+  if (ms < 60000) return `${Math.ceil(ms / 1000)} s left`;
+  if (minutes < 120) return `${minutes} min left`;
+  const hours = Math.floor(minutes / 60);
+  return hours < 48 ? `${hours} h ${minutes % 60} min left` : `${Math.floor(hours / 24)} d ${hours % 24} h left`;
+};
+function waitCard(wait) {
+  const card = document.createElement("form");
+  card.className = "wait";
+  card.noValidate = true;
+  const title = document.createElement("h3");
+  const link = document.createElement("a");
+  link.href = "#";
+  link.append(text(wait.execution_id.slice(-8)));
+  link.addEventListener("click", (event) => { event.preventDefault(); showExecution(wait.execution_id); });
+  title.append(text(`${wait.workflow} · ${wait.step} `), link);
+  const what = document.createElement("p");
+  what.append(text(`Waits for "${wait.pattern}"` + (wait.condition ? ` where ${wait.condition}` : "") + ` — ${wait.shape}`));
+  const time = document.createElement("p");
+  time.className = "muted left";
+  const fields = document.createElement("div");
+  fields.className = "wait-fields";
+  fields.append(...fieldsFor(wait.schema));
+  const by = document.createElement("label");
+  const caption = document.createElement("span");
+  caption.append(text("Your name (recorded as you give it)"));
+  const name = document.createElement("input");
+  name.type = "text";
+  name.name = "by";
+  by.append(caption, name);
+  const send = document.createElement("button");
+  send.type = "submit";
+  send.append(text("Decide"));
+  const message = document.createElement("p");
+  message.setAttribute("role", "status");
+  card.append(title, what, time, fields, by, send, message);
+  card.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    for (const alert of fields.querySelectorAll("[role=alert]")) alert.replaceChildren();
+    message.replaceChildren();
+    const { value, problems } = formValue(fields, wait.schema);
+    if (problems.length) {
+      for (const [input, problem] of problems) input.nextElementSibling.append(text(problem));
+      message.className = "error";
+      message.append(text("Not sent: fix the fields above."));
+      return;
+    }
+    const path = `/executions/${encodeURIComponent(wait.execution_id)}/waits/${encodeURIComponent(wait.step)}`;
+    try {
+      await api(path, {
+        method: "POST", headers: { "content-type": "application/json" },
+        body: JSON.stringify({ decision: value === undefined ? null : value, by: name.value || null, from: "dashboard" }),
+      });
+      message.className = "";
+      message.append(text("Decided; the execution goes on."));
+      send.disabled = true;
+      loadWaitsSoon();
+    } catch (error) {
+      message.className = "error";
+      message.append(text(error.message));
+    }
+  });
+  return card;
+}
+async function loadWaits() {
+  const { waits } = await api("/waits");
+  const seen = new Set();
+  for (const wait of waits) {
+    const key = `${wait.execution_id} ${wait.step}`;
+    seen.add(key);
+    let card = waitCards.get(key);
+    if (!card) {
+      card = waitCard(wait);
+      waitCards.set(key, card);
+      $("#waits").append(card);
+    }
+    card.querySelector(".left").replaceChildren(text(`${left(wait.left_ms)} (until ${wait.until})`));
+  }
+  // Answered here or elsewhere (the CLI, the API, an event), or timed out.
+  for (const [key, card] of waitCards) {
+    if (!seen.has(key)) { card.remove(); waitCards.delete(key); }
+  }
+  $("#waits-empty").hidden = waits.length > 0;
+}
+let waitsPending = false;
+function loadWaitsSoon() {
+  if (waitsPending) return;
+  waitsPending = true;
+  setTimeout(() => { waitsPending = false; loadWaits().catch(() => {}); }, 200);
+}
 
 // ---- Live executions --------------------------------------------------------
 const rows = new Map();
@@ -185,6 +280,7 @@ function connect() {
     if (selected === e.id) showExecution(e.id);
     if (e.status === "failed") loadDeadLetters();
     loadAgentsSoon();
+    loadWaitsSoon();
     if (e.status !== "running") refreshManagementSoon();
   });
 }
@@ -704,4 +800,7 @@ loadDeadLetters();
 loadAgents();
 loadAlerts();
 setInterval(() => { if (!document.hidden) loadAlerts().catch(() => {}); }, 2000);
+// Waits are answered elsewhere too, and their time runs out: looked at again.
+loadWaits().catch(() => {});
+setInterval(() => { if (!document.hidden) loadWaits().catch(() => {}); }, 2000);
 connect();
