@@ -4,7 +4,7 @@
 use super::{open_store, open_store_read, print_json, print_list, DbArgs, Error, Format};
 use crate::clock::Clock;
 use crate::decide::{Answerer, Refusal};
-use crate::store::{parse_timestamp, DecisionSource};
+use crate::store::{parse_timestamp, DecisionSource, WaitRow};
 use clap::Args;
 use std::process::ExitCode;
 
@@ -14,9 +14,25 @@ pub struct WaitsArgs {
     format: Format,
 }
 
+/// A wait as `--format json` lists it: its row and the time left.
+#[derive(serde::Serialize)]
+struct Listed {
+    #[serde(flatten)]
+    wait: WaitRow,
+    left_ms: Option<i64>,
+}
+
 pub fn waits(args: WaitsArgs, db: &DbArgs) -> Result<ExitCode, Error> {
     let now = Clock::system().now();
-    let waits = open_store_read(db)?.open_waits()?;
+    let waits: Vec<Listed> = open_store_read(db)?
+        .open_waits()?
+        .into_iter()
+        .map(|wait| Listed {
+            left_ms: parse_timestamp(&wait.until)
+                .map(|until| (until - now).num_milliseconds().max(0)),
+            wait,
+        })
+        .collect();
     print_list(
         &waits,
         args.format,
@@ -30,19 +46,18 @@ pub fn waits(args: WaitsArgs, db: &DbArgs) -> Result<ExitCode, Error> {
             "DEADLINE",
             "LEFT",
         ],
-        |w| {
+        |Listed { wait: w, left_ms }| {
             let waits_for = match &w.condition {
                 Some(condition) => format!("\"{}\" where {condition}", w.pattern),
                 None => format!("\"{}\"", w.pattern),
             };
-            let left = parse_timestamp(&w.until).map_or_else(String::new, |until| {
-                let left = (until - now).to_std().unwrap_or_default();
-                if left.is_zero() {
-                    "due".to_string()
-                } else {
-                    crate::duration::human(std::time::Duration::from_secs(left.as_secs()))
-                }
-            });
+            let left = match left_ms {
+                None => String::new(),
+                Some(0) => "due".to_string(),
+                Some(ms) => crate::duration::human(std::time::Duration::from_secs(
+                    u64::try_from(*ms / 1000).unwrap_or_default(),
+                )),
+            };
             vec![
                 super::table::short_id(&w.execution_id).to_string(),
                 w.workflow.clone(),

@@ -13,9 +13,13 @@ use crate::store::{self, Decision, DecisionSource, NewWait, WaitOutcome};
 use serde_json::Value;
 use std::time::Duration;
 
-/// How often a wait looks for what other processes recorded (a decision, an
-/// event); what this process records wakes it at once.
+/// How soon a wait looks again for what other processes recorded (a decision,
+/// an event) after it found something, and at most how long it goes without
+/// looking: each look that finds nothing doubles the pause, so a thousand
+/// executions waiting for days cost a few queries a second each at most. What
+/// this process records, or a server hears of, wakes it at once.
 const LOOK_AGAIN: Duration = Duration::from_millis(100);
+const LOOK_AT_MOST: Duration = Duration::from_secs(1);
 
 /// Events read per look.
 const BATCH: usize = 256;
@@ -68,6 +72,7 @@ impl Run<'_> {
         };
         let mut news = self.engine.news();
         let mut seen = 0;
+        let mut pause = LOOK_AGAIN;
         loop {
             let row = self
                 .engine
@@ -120,13 +125,13 @@ impl Run<'_> {
                 if clock.is_manual() {
                     std::future::pending::<()>().await
                 } else {
-                    tokio::time::sleep(LOOK_AGAIN).await
+                    tokio::time::sleep(pause).await
                 }
             };
             tokio::select! {
                 _ = clock.sleep_until(deadline) => {}
-                _ = news.changed() => {}
-                _ = look_again => {}
+                _ = news.changed() => pause = LOOK_AGAIN,
+                _ = look_again => pause = (pause * 2).min(LOOK_AT_MOST),
             }
         }
     }

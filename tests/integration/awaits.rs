@@ -211,6 +211,7 @@ fn decide_answers_a_waiting_step_once_and_refuses_what_does_not_fit() {
     waiting(&store, &id, "decision");
     let listed: Value = project.json(["waits", "--format", "json"]);
     assert_eq!(listed[0]["step"], "decision");
+    assert!(listed[0]["left_ms"].as_i64().unwrap() > 0, "{listed}");
     assert_eq!(listed[0]["condition"], "event.invoice == input.id");
     assert_eq!(
         listed[0]["shape"],
