@@ -25,6 +25,12 @@ pub enum Refusal {
         step: String,
         wait: Box<WaitRow>,
     },
+    #[error("step `{step}` of execution {id} is not waiting: its deadline passed at {until}")]
+    Overdue {
+        id: String,
+        step: String,
+        until: String,
+    },
     #[error("the decision does not fit `{step}`'s {shape}: {}", .misfits.join("; "))]
     Misfit {
         step: String,
@@ -57,6 +63,9 @@ fn ended(wait: &WaitRow) -> String {
         _ => format!("was decided at {when}"),
     }
 }
+
+/// How long a name given with a decision may be.
+pub const MAX_BY: usize = 200;
 
 /// Who answers, as the decision records it.
 pub struct Answerer<'a> {
@@ -123,6 +132,13 @@ pub fn decide(
     };
     let won = store.decide(&execution.id, step, &decision)?;
     let now = store.wait(&execution.id, step)?.unwrap_or(wait);
+    if !won && now.outcome.is_none() {
+        return Err(Refusal::Overdue {
+            id: execution.id,
+            step: step.to_string(),
+            until: now.until,
+        });
+    }
     if !won {
         return Err(Refusal::Decided {
             id: execution.id,

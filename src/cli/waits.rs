@@ -90,6 +90,16 @@ pub struct DecideArgs {
 pub fn decide(args: DecideArgs, db: &DbArgs) -> Result<ExitCode, Error> {
     let payload: serde_json::Value = serde_json::from_str(&args.data)
         .map_err(|e| Error::usage(format!("--data is not JSON: {e}")))?;
+    if args
+        .by
+        .as_ref()
+        .is_some_and(|by| by.chars().count() > crate::decide::MAX_BY)
+    {
+        return Err(Error::usage(format!(
+            "--by is a name of at most {} characters",
+            crate::decide::MAX_BY
+        )));
+    }
     let store = open_store(db)?;
     let os_user = os_user();
     let answerer = Answerer {

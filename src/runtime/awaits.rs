@@ -20,6 +20,10 @@ use std::time::Duration;
 /// this process records, or a server hears of, wakes it at once.
 const LOOK_AGAIN: Duration = Duration::from_millis(100);
 const LOOK_AT_MOST: Duration = Duration::from_secs(1);
+/// In a server, which hears of other processes' events and decisions through
+/// its store (`LISTEN`, SQLite's watch) and announces them: a look now and
+/// then in case one was missed.
+const LOOK_AT_MOST_TOLD: Duration = Duration::from_secs(30);
 
 /// Events read per look.
 const BATCH: usize = 256;
@@ -73,6 +77,11 @@ impl Run<'_> {
         let mut news = self.engine.news();
         let mut seen = 0;
         let mut pause = LOOK_AGAIN;
+        let at_most = if self.engine.is_told_of_news() {
+            LOOK_AT_MOST_TOLD
+        } else {
+            LOOK_AT_MOST
+        };
         loop {
             let row = self
                 .engine
@@ -103,7 +112,8 @@ impl Run<'_> {
                 }
                 None => {}
             }
-            let (decided, more) = self.look_at_events(awaited, env, step, &mut seen)?;
+            let (decided, more) =
+                self.look_at_events(awaited, env, step, &wait.until, &mut seen)?;
             if decided || more {
                 continue;
             }
@@ -131,24 +141,26 @@ impl Run<'_> {
             tokio::select! {
                 _ = clock.sleep_until(deadline) => {}
                 _ = news.changed() => pause = LOOK_AGAIN,
-                _ = look_again => pause = (pause * 2).min(LOOK_AT_MOST),
+                _ = look_again => pause = (pause * 2).min(at_most),
             }
         }
     }
 
-    /// Reads the events recorded since `seen`; the first that matches, fits and
-    /// makes `where` true decides the wait. Answers whether one decided it, and
+    /// Reads the events recorded since `seen` and by the deadline `until` (one
+    /// recorded later is too late, even when this process looks after it); the
+    /// first that matches, fits and makes `where` true decides the wait. Answers whether one decided it, and
     /// whether there may be more to read at once.
     fn look_at_events(
         &self,
         awaited: &Await,
         env: &Env,
         step: &str,
+        until: &str,
         seen: &mut i64,
     ) -> Result<(bool, bool), Abort> {
         let events = self
             .engine
-            .record(|store| store.candidate_events(&self.id, *seen, BATCH))
+            .record(|store| store.candidate_events(&self.id, *seen, until, BATCH))
             .map_err(store_abort)?;
         let more = events.len() == BATCH;
         for (event_id, name, payload) in events {

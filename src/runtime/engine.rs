@@ -72,6 +72,9 @@ pub struct Engine {
     /// Counts what this process learnt that may decide an `await`: an event
     /// recorded, a decision given. A waiting step looks again when it moves.
     news: tokio::sync::watch::Sender<u64>,
+    /// Whether a server announces what other processes record (its store's
+    /// `LISTEN` or SQLite watch): waits then need to look only now and then.
+    told_of_news: bool,
 }
 
 pub(super) struct BusyGuard<'a>(&'a AtomicUsize);
@@ -243,10 +246,22 @@ impl Engine {
             stranded: Mutex::new(HashSet::new()),
             lease_lost: tokio::sync::Notify::new(),
             news: tokio::sync::watch::channel(0).0,
+            told_of_news: false,
         }
     }
 
     /// This engine with `mocks` replacing their agents (`wfc test`).
+    /// An engine whose server announces ([`Engine::announce`]) the events and
+    /// decisions other processes record.
+    pub fn told_of_news(mut self) -> Engine {
+        self.told_of_news = true;
+        self
+    }
+
+    pub(super) fn is_told_of_news(&self) -> bool {
+        self.told_of_news
+    }
+
     pub fn with_mocks(mut self, mocks: &[crate::program::Mock]) -> Engine {
         self.mocks = Mocks::new(mocks);
         self

@@ -184,7 +184,9 @@ pub fn load(path: &Path, db: &Location, clock: &Clock) -> Result<Served, ServeEr
         store,
         Arc::new(Logged),
         clock.clone(),
-    );
+    )
+    // The dispatcher announces what the store's watch hears (`State::announce`).
+    .told_of_news();
     let stamps = stamps(&engine.source_paths());
     Ok(Served {
         path: path.to_path_buf(),

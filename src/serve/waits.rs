@@ -4,7 +4,7 @@
 
 use super::http::{json_body, with_store, ApiError, ApiResult};
 use super::State;
-use crate::decide::{Answerer, Refusal};
+use crate::decide::{Answerer, Refusal, MAX_BY};
 use crate::store::{parse_timestamp, DecisionSource, Store};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -14,9 +14,6 @@ use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::{json, Value};
 use std::sync::Arc;
-
-/// How long a name given with a decision may be.
-const MAX_BY: usize = 200;
 
 pub(super) async fn list(Shared(state): Shared<Arc<State>>) -> ApiResult {
     let now = state.clock.now();
@@ -85,7 +82,9 @@ pub(super) async fn decide(
         let status = match refusal {
             Refusal::Misfit { .. } => StatusCode::BAD_REQUEST,
             Refusal::NoSuchWait { .. } => StatusCode::NOT_FOUND,
-            Refusal::NotRunning { .. } | Refusal::Decided { .. } => StatusCode::CONFLICT,
+            Refusal::NotRunning { .. } | Refusal::Decided { .. } | Refusal::Overdue { .. } => {
+                StatusCode::CONFLICT
+            }
             Refusal::Store(error) => return ApiError::from(error),
         };
         ApiError::new(status, refusal.to_string())

@@ -10,13 +10,16 @@ use serde_json::Value;
 
 impl Store {
     /// Calls `wake` each time another connection to this SQLite store records
-    /// new work for triggers (an event, a metric sample, a queued execution);
+    /// new work for triggers or waits (an event, a metric sample, a queued
+    /// execution, a wait opened or decided);
     /// runs for as long as the process does. Every commit changes `PRAGMA
     /// data_version` (a step's row too), so a change is looked into before
     /// anyone is woken.
     pub(super) fn watch_for_work(self, wake: impl Fn()) {
         let mut version: Option<i64> = None;
-        let mut mark: Option<(Option<i64>, Option<i64>, Option<i64>)> = None;
+        // The newest event, sample and queued execution, and how many waits are open.
+        type Mark = (Option<i64>, Option<i64>, Option<i64>, i64);
+        let mut mark: Option<Mark> = None;
         loop {
             std::thread::sleep(super::SQLITE_LOOK);
             let Ok(now) = self.conn.row("PRAGMA data_version", NONE, |row| row.get(0)) else {
@@ -30,9 +33,10 @@ impl Store {
                 "SELECT (SELECT max(id) FROM events), (SELECT max(id) FROM metrics),
                         (SELECT max(w.id) FROM executions e
                          JOIN workflow_executions w ON w.workflow_id = e.id
-                         WHERE e.status = 'queued')",
+                         WHERE e.status = 'queued'),
+                        (SELECT count(*) FROM waits WHERE outcome IS NULL)",
                 NONE,
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
             );
             let Ok(Some(seen)) = looked else { continue };
             if mark.is_some_and(|before| before != seen) {

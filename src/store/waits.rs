@@ -118,13 +118,16 @@ impl Store {
     }
 
     /// Decides the wait if nothing decided it first; false when something did
-    /// (or, for an event, when that event already decided another step).
+    /// (or, for an event, when that event already decided another step; for a
+    /// person, when the deadline has passed: only what was recorded before it,
+    /// and the deadline itself, may still decide it).
     pub fn decide(&self, execution_id: &str, step: &str, decision: &Decision<'_>) -> Result<bool> {
         let payload = decision.payload.map(Value::to_string);
         let changed = self.conn.execute(
             "UPDATE waits SET outcome = ?3, payload = ?4, source = ?5, os_user = ?6,
                     decided_by = ?7, event_id = ?8, decided_at = ?9
              WHERE execution_id = ?1 AND step = ?2 AND outcome IS NULL
+               AND (?5 IN ('event', 'deadline') OR until >= ?9)
                AND (CAST(?8 AS BIGINT) IS NULL OR NOT EXISTS
                     (SELECT 1 FROM waits o
                      WHERE o.execution_id = ?1 AND o.event_id = CAST(?8 AS BIGINT)))",
@@ -140,6 +143,11 @@ impl Store {
                 self.now()
             ],
         )?;
+        if changed == 1 {
+            // Workers on PostgreSQL hear of it (SQLite's watch sees the count of
+            // open waits change).
+            self.conn.announce_work()?;
+        }
         Ok(changed == 1)
     }
 
@@ -168,20 +176,22 @@ impl Store {
         )
     }
 
-    /// Events recorded at or after execution `execution_id` started, after event
-    /// `after`, in recorded order, at most `limit`: what may decide its waits.
+    /// Events recorded at or after execution `execution_id` started and no
+    /// later than `until`, after event `after`, in recorded order, at most
+    /// `limit`: what may decide a wait of it with that deadline.
     pub fn candidate_events(
         &self,
         execution_id: &str,
         after: i64,
+        until: &str,
         limit: usize,
     ) -> Result<Vec<(i64, String, Value)>> {
         self.rows(
             "SELECT v.id, v.name, v.payload FROM events v
              JOIN executions e ON e.id = ?1
-             WHERE v.id > ?2 AND v.emitted_at >= e.started_at
-             ORDER BY v.id LIMIT ?3",
-            params![execution_id, after, limit as i64],
+             WHERE v.id > ?2 AND v.emitted_at >= e.started_at AND v.emitted_at <= ?3
+             ORDER BY v.id LIMIT ?4",
+            params![execution_id, after, until, limit as i64],
             |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
         )
     }

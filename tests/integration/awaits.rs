@@ -343,8 +343,18 @@ fn a_resumed_wait_keeps_its_first_deadline() {
     child.wait().unwrap();
     let until = store.wait(&id, "decision").unwrap().unwrap().until;
     // Past the first deadline, a resume does not wait another 300 ms from now:
-    // it times out at once, at the deadline already set.
+    // it times out at once, at the deadline already set. An event and a
+    // decision that came after the deadline (while nothing ran) are too late.
     std::thread::sleep(Duration::from_millis(400));
+    emit(&project, "invoice.approved", json!({"approved": true}));
+    let late = project
+        .wfc(["decide", &id, "decision", "--data", r#"{"approved": true}"#])
+        .expect_code(2);
+    assert!(
+        late.stderr.contains("its deadline passed at"),
+        "{}",
+        late.stderr
+    );
     let resumed = project.wfc(["resume"]).expect_code(1);
     assert!(
         resumed.stderr.contains("no decision for `decision`"),
