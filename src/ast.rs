@@ -42,6 +42,7 @@ pub enum Item {
     Agent(Agent),
     Trigger(Trigger),
     Workflow(Workflow),
+    Template(Template),
     Goal(Goal),
     Metric(Metric),
     Alert(Alert),
@@ -275,8 +276,8 @@ pub struct LlmAgent {
     pub endpoint: Option<Spanned<String>>,
     /// The API key: an expression over secrets, sent as a bearer token.
     pub key: Option<Expr>,
-    pub system: Option<Template>,
-    pub prompt: Option<Template>,
+    pub system: Option<TextBlock>,
+    pub prompt: Option<TextBlock>,
     pub temperature: Option<Spanned<f64>>,
     pub max_tokens: Option<Spanned<f64>>,
     /// US dollars per million input and output tokens.
@@ -284,15 +285,15 @@ pub struct LlmAgent {
     pub span: Span,
 }
 
-/// A `"""` text with `{{ expr }}` holes, its common indentation already removed.
+/// A `"""` text block with `{{ expr }}` holes, its common indentation already removed.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Template {
-    pub parts: Vec<TemplatePart>,
+pub struct TextBlock {
+    pub parts: Vec<TextPart>,
     pub span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum TemplatePart {
+pub enum TextPart {
     Text(String),
     Hole(Expr),
 }
@@ -464,6 +465,53 @@ pub struct Workflow {
     pub on_failure: Option<Spanned<FailurePolicy>>,
     /// The retry policy for its agent calls, between a step's own and the agent's.
     pub retry: Option<Ident>,
+    /// `workflow w = t(args) { … }`: the template it is made from; its body,
+    /// input and output come from there.
+    pub instance_of: Option<Instance>,
+    pub span: Span,
+}
+
+/// `template name(params) { workflow properties }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template {
+    pub name: Ident,
+    pub params: Vec<Param>,
+    /// The body, as a workflow named after the template.
+    pub body: Workflow,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Param {
+    pub name: Ident,
+    pub kind: ParamKind,
+    pub default: Option<Expr>,
+    pub span: Span,
+}
+
+/// What a template parameter stands for, and the contract its argument meets.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamKind {
+    /// An agent taking at least `input` and giving at least `output`.
+    Agent {
+        input: TypeExpr,
+        output: TypeExpr,
+    },
+    /// A sub-workflow, likewise.
+    Workflow {
+        input: TypeExpr,
+        output: TypeExpr,
+    },
+    Retry,
+    /// A value of that type, read by name in the body's expressions.
+    Value(TypeExpr),
+}
+
+/// `= template(name: value, …)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Instance {
+    pub template: Ident,
+    pub args: Vec<(Ident, Expr)>,
     pub span: Span,
 }
 

@@ -57,7 +57,7 @@ pub fn format(text: &str) -> String {
         }
         unary_minus = token.text == "-" && !previous.is_some_and(ends_operand);
         if token.kind == Kind::Literal && token.text.starts_with(TEMPLATE_QUOTES) {
-            line.push_str(&reindent_template(token.text, line_depth));
+            line.push_str(&reindent_text_block(token.text, line_depth));
         } else {
             line.push_str(token.text.trim_end());
         }
@@ -77,11 +77,11 @@ pub fn format(text: &str) -> String {
 
 const TEMPLATE_QUOTES: &str = "\"\"\"";
 
-/// A `\"\"\"` template moved to where its line now sits: its lines one level
+/// A `\"\"\"` text block moved to where its line now sits: its lines one level
 /// deeper, the closing quotes on a line of their own at the line's depth. What it
 /// says is unchanged, since its common indentation is not part of it
-/// (`syntax::template`); the line of the opening quotes is left alone.
-fn reindent_template(text: &str, depth: usize) -> String {
+/// (`syntax::text_block`); the line of the opening quotes is left alone.
+fn reindent_text_block(text: &str, depth: usize) -> String {
     let lines: Vec<&str> = text.split('\n').collect();
     let Some((first, rest)) = lines.split_first() else {
         return text.to_string();
@@ -260,7 +260,7 @@ mod tests {
     }
 
     #[test]
-    fn templates_move_with_their_line_and_keep_what_they_say() {
+    fn text_blocks_move_with_their_line_and_keep_what_they_say() {
         let input = "agent a {\n output { s: string }\n llm \"m\" endpoint \"http://x.test/v1\"\n        prompt \"\"\"\n              Say {{ input.x }}:\n                  - indented\n\n              done\n          \"\"\"\n}\n";
         let expected = "agent a {\n  output { s: string }\n  llm \"m\" endpoint \"http://x.test/v1\"\n  prompt \"\"\"\n    Say {{ input.x }}:\n        - indented\n\n    done\n  \"\"\"\n}\n";
         assert_eq!(format(input), expected);
@@ -272,8 +272,8 @@ mod tests {
                 crate::ast::Item::Agent(agent) => match &agent.bodies[0] {
                     crate::ast::AgentBody::Llm(llm) => (llm.prompt.as_ref().unwrap().parts.iter())
                         .map(|part| match part {
-                            crate::ast::TemplatePart::Text(text) => text.clone(),
-                            crate::ast::TemplatePart::Hole(_) => "{{}}".to_string(),
+                            crate::ast::TextPart::Text(text) => text.clone(),
+                            crate::ast::TextPart::Hole(_) => "{{}}".to_string(),
                         })
                         .collect::<String>(),
                     other => panic!("{other:?}"),

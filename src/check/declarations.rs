@@ -18,6 +18,8 @@ pub struct Declarations {
     /// `test` blocks, in file order (their names are checked in `tests.rs`).
     pub tests: Vec<Test>,
     pub alerts: BTreeMap<String, Alert>,
+    /// Workflow bodies over parameters; their instances are in `workflows`.
+    pub templates: BTreeMap<String, Template>,
     /// Metrics declared to be recorded from outside.
     pub metrics: BTreeMap<String, Metric>,
     /// Top-level goals; children stay inside their parents.
@@ -36,6 +38,7 @@ macro_rules! named {
     ($($ty:ty),*) => { $(impl Named for $ty { fn ident(&self) -> &Ident { &self.name } })* };
 }
 named!(
+    Template,
     Agent,
     Trigger,
     Workflow,
@@ -79,6 +82,13 @@ impl Declarations {
                         t,
                         Code::DuplicateTrigger,
                         "trigger",
+                        diagnostics,
+                    ),
+                    Item::Template(t) => insert(
+                        &mut program.templates,
+                        t,
+                        Code::DuplicateTemplate,
+                        "template",
                         diagnostics,
                     ),
                     Item::Workflow(w) => insert(

@@ -18,7 +18,9 @@ use std::collections::{BTreeMap, HashMap};
 /// The name an `await`'s `where` reads the payload by.
 const EVENT: &str = "event";
 
-pub fn check(program: &Declarations, out: &mut Vec<Diagnostic>) {
+/// Checks names and types in every agent and workflow; answers each
+/// workflow's output type.
+pub fn check(program: &Declarations, out: &mut Vec<Diagnostic>) -> HashMap<String, Type> {
     let context = Context {
         program,
         signatures: program
@@ -38,6 +40,12 @@ pub fn check(program: &Declarations, out: &mut Vec<Diagnostic>) {
         let (_, diagnostics) = context.analyze(workflow);
         out.extend(diagnostics);
     }
+    context
+        .outputs
+        .into_inner()
+        .into_iter()
+        .filter_map(|(name, output)| Some((name, output?)))
+        .collect()
 }
 
 /// The declared input type of an agent (`any` when it declares none).
@@ -148,7 +156,7 @@ fn language_model(
     };
     for template in llm.system.iter().chain(&llm.prompt) {
         for part in &template.parts {
-            if let TemplatePart::Hole(hole) = part {
+            if let TextPart::Hole(hole) = part {
                 type_of(hole, &mut env, out);
             }
         }

@@ -10,13 +10,14 @@ mod flow;
 mod graph;
 mod lower;
 mod scope;
+mod templates;
 mod test_blocks;
 
 mod values;
 
 pub use declarations::Declarations;
 
-use crate::diagnostic::{self, Diagnostic};
+use crate::diagnostic::{self, Code, Diagnostic};
 use crate::loader::Loaded;
 use crate::program::Program;
 use std::collections::HashMap;
@@ -202,12 +203,34 @@ impl Checked {
 
 pub fn check(loaded: &mut Loaded) -> Checked {
     let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
-    let declarations = Declarations::build(std::mem::take(&mut loaded.files), &mut diagnostics);
-    values::check(&declarations, &mut diagnostics);
-    flow::check(&declarations, &mut diagnostics);
-    graph::check(&declarations, &mut diagnostics);
-    test_blocks::check(&declarations, &mut diagnostics);
-    alerts::check(&declarations, &mut diagnostics);
+    let mut declarations = Declarations::build(std::mem::take(&mut loaded.files), &mut diagnostics);
+    let pending = templates::expand(&mut declarations, &mut diagnostics);
+    let mut found = Vec::new();
+    values::check(&declarations, &mut found);
+    let outputs = flow::check(&declarations, &mut found);
+    graph::check(&declarations, &mut found);
+    test_blocks::check(&declarations, &mut found);
+    alerts::check(&declarations, &mut found);
+    // What an instance's body (the template's, its parameters replaced) would
+    // report is the template's to report, once, below; but a cycle is made by
+    // the arguments, not the body.
+    diagnostics.extend(found.into_iter().filter(|d| {
+        d.code == Code::WorkflowCycle
+            || !declarations
+                .templates
+                .values()
+                .any(|t| templates::inside(d.span(), t.span))
+    }));
+    templates::check_outputs(&pending, &outputs, &mut diagnostics);
+    templates::check_bodies(
+        &declarations,
+        |program, out| {
+            values::check(program, out);
+            flow::check(program, out);
+            graph::check(program, out);
+        },
+        &mut diagnostics,
+    );
     quiet_after_missing_imports(&mut diagnostics);
     diagnostic::sort(&mut diagnostics);
     let program = if diagnostics.iter().any(Diagnostic::is_error) {

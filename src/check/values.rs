@@ -382,6 +382,8 @@ fn workflow(workflow: &Workflow, out: &mut Vec<Diagnostic>) {
         }
     }
     match workflow.bodies.as_slice() {
+        // Made from a template that is not there (said so already).
+        [] if workflow.instance_of.is_some() => {}
         [] => out.push(
             Diagnostic::new(
                 Code::EmptyWorkflow,

@@ -41,6 +41,7 @@ codes! {
     DuplicateMetric => "duplicate_metric", Error;
     DuplicateTest => "duplicate_test", Error;
     DuplicateAlert => "duplicate_alert", Error;
+    DuplicateTemplate => "duplicate_template", Error;
     DuplicateStep => "duplicate_step", Error;
     UnknownAgent => "unknown_agent", Error;
     UnknownTrigger => "unknown_trigger", Error;
@@ -60,10 +61,14 @@ codes! {
     UnknownGoal => "unknown_goal", Error;
     UnknownGoalStatus => "unknown_goal_status", Error;
     UnknownAlertSignal => "unknown_alert_signal", Error;
+    UnknownTemplate => "unknown_template", Error;
+    UnknownArgument => "unknown_argument", Error;
+    MissingArgument => "missing_argument", Error;
     // Types.
     TypeMismatch => "type_mismatch", Error;
     InputMismatch => "input_mismatch", Error;
     ChainMismatch => "chain_mismatch", Error;
+    ArgumentMismatch => "argument_mismatch", Error;
     UnknownField => "unknown_field", Error;
     ComputeMismatch => "compute_mismatch", Error;
     WrongArity => "wrong_arity", Error;

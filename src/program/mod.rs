@@ -134,8 +134,8 @@ pub struct LlmRequest {
     pub url: url::Url,
     /// Sent as a bearer token; an expression over secrets.
     pub key: Option<Expr>,
-    pub system: Option<crate::ast::Template>,
-    pub prompt: crate::ast::Template,
+    pub system: Option<crate::ast::TextBlock>,
+    pub prompt: crate::ast::TextBlock,
     pub temperature: Option<f64>,
     pub max_tokens: Option<u32>,
     pub price: Option<Price>,

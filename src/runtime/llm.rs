@@ -9,7 +9,7 @@ use super::error::ErrorKind;
 use super::eval;
 use super::http;
 use super::secrets::{HeaderScope, Redact, Secrets};
-use crate::ast::{Template, TemplatePart};
+use crate::ast::{TextBlock, TextPart};
 use crate::program::LlmRequest;
 use crate::store::Tokens;
 use crate::types::Type;
@@ -97,15 +97,15 @@ async fn ask(
 /// The template with each hole's value in place: a string as it is, anything
 /// else as JSON.
 fn render(
-    template: &Template,
+    template: &TextBlock,
     scope: &ComputeScope<'_>,
     call: &AgentCall<'_>,
 ) -> Result<String, Failure> {
     let mut text = String::new();
     for part in &template.parts {
         match part {
-            TemplatePart::Text(t) => text.push_str(t),
-            TemplatePart::Hole(expr) => match eval::eval(expr, scope) {
+            TextPart::Text(t) => text.push_str(t),
+            TextPart::Hole(expr) => match eval::eval(expr, scope) {
                 Ok(Value::String(s)) => text.push_str(&s),
                 Ok(other) => text.push_str(&other.to_string()),
                 Err(error) => {

@@ -7,7 +7,7 @@ use super::Rule;
 use crate::ast::*;
 use crate::diagnostic::set_twice;
 use crate::source::Span;
-use pest::iterators::{Pair, Pairs};
+use pest::iterators::Pair;
 use std::collections::HashMap;
 
 /// Tracks which properties a declaration has set, to report the second of a pair.
@@ -19,7 +19,7 @@ impl Lower {
     /// time, any other only the first time (a second is reported as set twice).
     fn properties<'i>(
         &mut self,
-        props: Pairs<'i, Rule>,
+        props: impl Iterator<Item = Pair<'i, Rule>>,
         repeatable: &[Rule],
     ) -> Vec<Pair<'i, Rule>> {
         let mut seen = Seen::default();
@@ -56,6 +56,8 @@ impl Lower {
             Rule::agent_decl => Item::Agent(self.agent(pair)),
             Rule::trigger_decl => Item::Trigger(self.trigger(pair)),
             Rule::workflow_decl => Item::Workflow(self.workflow(pair)),
+            Rule::workflow_instance => Item::Workflow(self.instance(pair)),
+            Rule::template_decl => Item::Template(self.template(pair)),
             Rule::goal_decl => Item::Goal(self.goal(pair)),
             Rule::metric_decl => Item::Metric(self.metric(pair)),
             Rule::alert_decl => Item::Alert(self.alert(pair)),
@@ -367,8 +369,8 @@ impl Lower {
             match rule {
                 Rule::llm_endpoint => llm.endpoint = Some(self.string(value)),
                 Rule::llm_key => llm.key = Some(lower_expr(self, value)),
-                Rule::llm_system => llm.system = Some(self.template(value)),
-                Rule::llm_prompt => llm.prompt = Some(self.template(value)),
+                Rule::llm_system => llm.system = Some(self.text_block(value)),
+                Rule::llm_prompt => llm.prompt = Some(self.text_block(value)),
                 Rule::llm_temperature => llm.temperature = Some(self.number(value)),
                 Rule::llm_max_tokens => llm.max_tokens = Some(self.number(value)),
                 Rule::llm_price => {
@@ -382,25 +384,24 @@ impl Lower {
         llm
     }
 
-    /// A `"""` template (laid out by `template::dedent`) or a one-line one.
-    fn template(&mut self, pair: Pair<'_, Rule>) -> Template {
+    /// A `"""` text block (laid out by `text_block::dedent`) or a one-line one.
+    fn text_block(&mut self, pair: Pair<'_, Rule>) -> TextBlock {
         let span = self.span(&pair);
-        let multiline = pair.as_rule() == Rule::template;
+        let multiline = pair.as_rule() == Rule::text_block;
         let mut parts = Vec::new();
         for part in pair.into_inner() {
             match part.as_rule() {
-                Rule::template_text => parts.push(TemplatePart::Text(part.as_str().to_string())),
-                Rule::line_text => parts.push(TemplatePart::Text(unescape(part.as_str()))),
-                Rule::template_hole => parts.push(TemplatePart::Hole(lower_expr(
-                    self,
-                    Children::of(part).next(),
-                ))),
+                Rule::text_block_text => parts.push(TextPart::Text(part.as_str().to_string())),
+                Rule::line_text => parts.push(TextPart::Text(unescape(part.as_str()))),
+                Rule::text_hole => {
+                    parts.push(TextPart::Hole(lower_expr(self, Children::of(part).next())))
+                }
                 rule => unreachable_rule(rule),
             }
         }
-        Template {
+        TextBlock {
             parts: if multiline {
-                super::template::dedent(parts)
+                super::text_block::dedent(parts)
             } else {
                 parts
             },
@@ -543,18 +544,100 @@ impl Lower {
     fn workflow(&mut self, pair: Pair<'_, Rule>) -> Workflow {
         let span = self.span(&pair);
         let mut children = Children::of(pair);
-        let mut workflow = Workflow {
-            name: self.ident(children.next()),
-            version: None,
-            triggers: Vec::new(),
-            input: None,
-            bodies: Vec::new(),
-            records: Vec::new(),
-            output: None,
-            on_failure: None,
-            retry: None,
+        let name = self.ident(children.next());
+        let mut workflow = empty_workflow(name, span);
+        self.workflow_props(&mut workflow, children.rest());
+        workflow
+    }
+
+    /// `template name(params) { … }`.
+    fn template(&mut self, pair: Pair<'_, Rule>) -> Template {
+        let span = self.span(&pair);
+        let mut children = Children::of(pair);
+        let name = self.ident(children.next());
+        let mut body = empty_workflow(name.clone(), span);
+        let rest = children.rest();
+        let params = rest
+            .clone()
+            .filter(|p| p.as_rule() == Rule::template_param)
+            .map(|p| self.param(p))
+            .collect();
+        let props = rest.filter(|p| p.as_rule() != Rule::template_param);
+        self.workflow_props(&mut body, props);
+        Template {
+            name,
+            params,
+            body,
             span,
+        }
+    }
+
+    fn param(&mut self, pair: Pair<'_, Rule>) -> Param {
+        let span = self.span(&pair);
+        let mut children = Children::of(pair);
+        let name = self.ident(children.next());
+        let kind_pair = children.next();
+        let kind = match kind_pair.as_rule() {
+            Rule::param_agent | Rule::param_workflow => {
+                let is_agent = kind_pair.as_rule() == Rule::param_agent;
+                let mut shapes = Children::of(kind_pair);
+                let input = self.type_expr(shapes.next());
+                let output = self.type_expr(shapes.next());
+                if is_agent {
+                    ParamKind::Agent { input, output }
+                } else {
+                    ParamKind::Workflow { input, output }
+                }
+            }
+            Rule::param_retry => ParamKind::Retry,
+            Rule::type_expr => ParamKind::Value(self.type_expr(kind_pair)),
+            rule => unreachable_rule(rule),
         };
+        let default = children.rest().next().map(|p| lower_expr(self, p));
+        Param {
+            name,
+            kind,
+            default,
+            span,
+        }
+    }
+
+    /// `workflow name = template(args) { … }`: a workflow whose body the checker
+    /// takes from the template.
+    fn instance(&mut self, pair: Pair<'_, Rule>) -> Workflow {
+        let span = self.span(&pair);
+        let mut children = Children::of(pair);
+        let name = self.ident(children.next());
+        let template = self.ident(children.next());
+        let mut workflow = empty_workflow(name, span);
+        let rest = children.rest();
+        let args = rest
+            .clone()
+            .filter(|p| p.as_rule() == Rule::template_arg)
+            .map(|p| {
+                let mut parts = Children::of(p);
+                let name = self.ident(parts.next());
+                (name, lower_expr(self, parts.next()))
+            })
+            .collect();
+        let instance_span = template.span;
+        workflow.instance_of = Some(Instance {
+            template,
+            args,
+            span: instance_span,
+        });
+        self.workflow_props(
+            &mut workflow,
+            rest.filter(|p| p.as_rule() != Rule::template_arg),
+        );
+        workflow
+    }
+
+    fn workflow_props<'i>(
+        &mut self,
+        workflow: &mut Workflow,
+        props: impl Iterator<Item = Pair<'i, Rule>>,
+    ) {
         // A workflow may have several bodies (the checker explains the conflict)
         // and several records.
         let repeatable = [
@@ -562,7 +645,7 @@ impl Lower {
             Rule::workflow_steps,
             Rule::workflow_record,
         ];
-        for prop in self.properties(children.rest(), &repeatable) {
+        for prop in self.properties(props, &repeatable) {
             let prop_span = self.span(&prop);
             match prop.as_rule() {
                 Rule::workflow_chain => {
@@ -611,7 +694,6 @@ impl Lower {
                 rule => unreachable_rule(rule),
             }
         }
-        workflow
     }
 
     // STATEMENTS
@@ -877,6 +959,23 @@ impl Lower {
 }
 
 use CallTarget::AnyWithSkills;
+
+/// A workflow with nothing declared yet.
+fn empty_workflow(name: Ident, span: Span) -> Workflow {
+    Workflow {
+        name,
+        version: None,
+        triggers: Vec::new(),
+        input: None,
+        bodies: Vec::new(),
+        records: Vec::new(),
+        output: None,
+        on_failure: None,
+        retry: None,
+        instance_of: None,
+        span,
+    }
+}
 
 /// The keyword of a property rule, for "`x` is set twice".
 fn property_name(rule: Rule) -> &'static str {

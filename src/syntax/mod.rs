@@ -7,8 +7,8 @@ mod nesting;
 mod pairs;
 mod rule_names;
 pub use rule_names::keywords_after;
-mod template;
 mod test_block;
+mod text_block;
 
 use crate::ast::File;
 use crate::diagnostic::Diagnostic;
@@ -58,8 +58,8 @@ pub fn tokens(text: &str) -> Option<Vec<(TokenKind, &str, bool)>> {
             Rule::fmt_newlines => TokenKind::Newlines(span.as_str().matches('\n').count()),
             Rule::line_comment => TokenKind::LineComment,
             Rule::block_comment => TokenKind::BlockComment,
-            Rule::template
-            | Rule::line_template
+            Rule::text_block
+            | Rule::line_text_block
             | Rule::string
             | Rule::date
             | Rule::duration

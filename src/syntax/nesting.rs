@@ -44,7 +44,7 @@ pub fn check(text: &str, file: FileId) -> Option<Diagnostic> {
 }
 
 /// What is opened and never closed, innermost first: where a syntax error really
-/// begins when a `}` (or a template's `"""`) is missing.
+/// begins when a `}` (or a text block's `"""`) is missing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unclosed {
     pub at: usize,
@@ -89,45 +89,45 @@ const HOLE_CLOSE: &str = "}}";
 enum Mark {
     /// A byte of code.
     Byte(u8),
-    /// A template's `"""` or a hole's `{{` (never a bracket: template text is not
+    /// A text block's `"""` or a hole's `{{` (never a bracket: text block text is not
     /// code, and a hole's own brackets are visited as bytes).
     Open(&'static str),
     /// The `"""` or `}}` that closes the innermost one.
     Close,
-    /// The innermost open one will never close (a template ended inside a hole).
+    /// The innermost open one will never close (a text block ended inside a hole).
     Stuck,
 }
 
-/// Visits each byte of `text` outside strings, comments and template text (the
-/// holes of templates are code), with its offset, until `visit` breaks.
+/// Visits each byte of `text` outside strings, comments and text block text (the
+/// holes of text blocks are code), with its offset, until `visit` breaks.
 ///
-/// A one-line string is a template where the grammar reads one (`prompt "…{{ x }}…"`,
+/// A one-line string is a text block where the grammar reads one (`prompt "…{{ x }}…"`,
 /// and every string `wfc fmt` tokenizes): when its holes close on its line, they are
 /// code too, so no bracket in a hole escapes the bound.
 fn code<B>(text: &str, mut visit: impl FnMut(usize, Mark) -> ControlFlow<B>) -> Option<B> {
     let bytes = text.as_bytes();
     let mut i = 0;
-    // Inside a template: how it closes. Inside a hole: its own bracket depth, so
+    // Inside a text block: how it closes. Inside a hole: its own bracket depth, so
     // that its `}}` is told from an object's `}`.
-    let mut template: Option<Template> = None;
+    let mut text_block: Option<TextBlock> = None;
     let mut hole: Option<usize> = None;
     while i < bytes.len() {
         let at = |s: &str| bytes[i..].starts_with(s.as_bytes());
-        if let (Some(kind), None) = (template, hole) {
+        if let (Some(kind), None) = (text_block, hole) {
             let (mark, len) = match kind {
-                Template::Block if at(TEMPLATE) => {
-                    template = None;
+                TextBlock::Block if at(TEMPLATE) => {
+                    text_block = None;
                     (Some(Mark::Close), TEMPLATE.len())
                 }
-                Template::Line if bytes[i] == b'"' => {
-                    template = None;
+                TextBlock::Line if bytes[i] == b'"' => {
+                    text_block = None;
                     (None, 1)
                 }
                 _ if at(HOLE_OPEN) => {
                     hole = Some(0);
                     (Some(Mark::Open(HOLE_OPEN)), HOLE_OPEN.len())
                 }
-                Template::Line if bytes[i] == b'\\' => (None, 2),
+                TextBlock::Line if bytes[i] == b'\\' => (None, 2),
                 _ => (None, 1),
             };
             if let Some(mark) = mark {
@@ -138,11 +138,11 @@ fn code<B>(text: &str, mut visit: impl FnMut(usize, Mark) -> ControlFlow<B>) -> 
             i += len;
             continue;
         }
-        if hole.is_some() && template == Some(Template::Block) && at(TEMPLATE) {
-            // A hole left open: the template ends here, and the hole is where
+        if hole.is_some() && text_block == Some(TextBlock::Block) && at(TEMPLATE) {
+            // A hole left open: the text block ends here, and the hole is where
             // the trouble began.
             hole = None;
-            template = None;
+            text_block = None;
             if let ControlFlow::Break(found) = visit(i, Mark::Stuck) {
                 return Some(found);
             }
@@ -158,7 +158,7 @@ fn code<B>(text: &str, mut visit: impl FnMut(usize, Mark) -> ControlFlow<B>) -> 
             continue;
         }
         if hole.is_none() && at(TEMPLATE) {
-            template = Some(Template::Block);
+            text_block = Some(TextBlock::Block);
             if let ControlFlow::Break(found) = visit(i, Mark::Open(TEMPLATE)) {
                 return Some(found);
             }
@@ -166,8 +166,8 @@ fn code<B>(text: &str, mut visit: impl FnMut(usize, Mark) -> ControlFlow<B>) -> 
             continue;
         }
         match bytes[i] {
-            b'"' if hole.is_none() && is_line_template(bytes, i) => {
-                template = Some(Template::Line);
+            b'"' if hole.is_none() && is_line_text_block(bytes, i) => {
+                text_block = Some(TextBlock::Line);
             }
             b'"' => i = skip_string(bytes, i),
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
@@ -200,20 +200,20 @@ fn code<B>(text: &str, mut visit: impl FnMut(usize, Mark) -> ControlFlow<B>) -> 
     None
 }
 
-/// How the template being walked closes.
+/// How the text block being walked closes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Template {
+enum TextBlock {
     /// `"""`, over lines.
     Block,
     /// `"`, on one line.
     Line,
 }
 
-/// Whether the string opening at `start` reads as a one-line template with at least
+/// Whether the string opening at `start` reads as a one-line text block with at least
 /// one hole: every `{{` in it is closed by a `}}` outside the hole's own brackets
 /// and strings before its line ends. Otherwise it is a plain string, whose `{{` is
 /// text (as the grammar reads `"{{x"`).
-fn is_line_template(bytes: &[u8], start: usize) -> bool {
+fn is_line_text_block(bytes: &[u8], start: usize) -> bool {
     let mut i = start + 1;
     let mut holes = 0;
     while i < bytes.len() && bytes[i] != b'\n' {
@@ -290,7 +290,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn template_text_is_not_code_but_its_holes_are() {
+    fn text_block_text_is_not_code_but_its_holes_are() {
         let braces = "{ ".repeat(MAX_NESTING * 2);
         let text = format!(
             "agent a {{ llm \"m\" prompt \"\"\"{braces} {{{{ {{ a: [1] }}.a }}}} \"\"\" }}"
@@ -309,7 +309,7 @@ mod tests {
     }
 
     #[test]
-    fn a_one_line_templates_holes_are_code_and_a_plain_strings_braces_are_not() {
+    fn a_one_line_text_blocks_holes_are_code_and_a_plain_strings_braces_are_not() {
         let deep = |open: &str, close: &str| {
             format!(
                 "agent a {{ llm \"m\" prompt \"x {{{{ {}1{} }}}} y\" }}",
@@ -323,7 +323,7 @@ mod tests {
                 "{open} in a one-line hole"
             );
         }
-        // A string in a hole, and escapes, do not end the template early.
+        // A string in a hole, and escapes, do not end the text block early.
         let quoted = format!(
             "agent a {{ llm \"m\" prompt \"\\\" {{{{ \"}}}}\" + {}1{} }}}}\" }}",
             "[".repeat(MAX_NESTING + 1),
@@ -340,7 +340,7 @@ mod tests {
     }
 
     #[test]
-    fn an_unclosed_template_or_hole_is_where_the_trouble_began() {
+    fn an_unclosed_text_block_or_hole_is_where_the_trouble_began() {
         let open = |text: &str| unclosed(text).map(|u| (u.at, u.open, u.close));
         assert_eq!(
             open("agent a { prompt \"\"\"\n  text }\n"),

@@ -31,6 +31,7 @@ mod secrets;
 mod serve;
 mod server;
 mod support;
+mod templates;
 mod testing;
 mod upgrade;
 mod wakeups;

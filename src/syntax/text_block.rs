@@ -1,22 +1,22 @@
-//! The layout of `"""` templates: written indented inside an agent, read as the
+//! The layout of `"""` text blocks: written indented inside an agent, read as the
 //! text a model should see. The newline after the opening quotes and the line of
 //! the closing quotes are dropped, the indentation every line shares removed (a
 //! first line on the line of the quotes does not count), blank lines emptied, and
 //! the spaces that end a line dropped (editors and `wfc fmt` drop them too).
-//! `wfc fmt` may re-indent a template (`format::reindent_template`) because of this.
+//! `wfc fmt` may re-indent a text block (`format::reindent_text_block`) because of this.
 
-use crate::ast::TemplatePart;
+use crate::ast::TextPart;
 
-/// `parts` with the template's own layout taken out.
-pub fn dedent(mut parts: Vec<TemplatePart>) -> Vec<TemplatePart> {
+/// `parts` with the text block's own layout taken out.
+pub fn dedent(mut parts: Vec<TextPart>) -> Vec<TextPart> {
     let mut inline = true;
-    if let Some(TemplatePart::Text(first)) = parts.first_mut() {
+    if let Some(TextPart::Text(first)) = parts.first_mut() {
         if let Some(rest) = first.strip_prefix("\r\n").or(first.strip_prefix('\n')) {
             *first = rest.to_string();
             inline = false;
         }
     }
-    if let Some(TemplatePart::Text(last)) = parts.last_mut() {
+    if let Some(TextPart::Text(last)) = parts.last_mut() {
         if let Some(newline) = last.rfind('\n') {
             if last[newline + 1..].trim().is_empty() {
                 let kept = last[..newline].trim_end_matches([' ', '\t', '\r']).len();
@@ -27,7 +27,7 @@ pub fn dedent(mut parts: Vec<TemplatePart>) -> Vec<TemplatePart> {
     let indent = common_indent(&parts, inline);
     let count = parts.len();
     for (i, part) in parts.iter_mut().enumerate() {
-        let TemplatePart::Text(text) = part else {
+        let TextPart::Text(text) = part else {
             continue;
         };
         let mut out = String::with_capacity(text.len());
@@ -36,7 +36,7 @@ pub fn dedent(mut parts: Vec<TemplatePart>) -> Vec<TemplatePart> {
             if n > 0 {
                 out.push('\n');
             }
-            // A part's first line starts a line only at the template's start.
+            // A part's first line starts a line only at the text block's start.
             let starts_line = n > 0 || (i == 0 && !inline);
             let before_hole = n + 1 == lines.len() && i + 1 < count;
             let line = match n + 1 < lines.len() {
@@ -53,16 +53,16 @@ pub fn dedent(mut parts: Vec<TemplatePart>) -> Vec<TemplatePart> {
         }
         *text = out;
     }
-    parts.retain(|p| !matches!(p, TemplatePart::Text(t) if t.is_empty()));
+    parts.retain(|p| !matches!(p, TextPart::Text(t) if t.is_empty()));
     parts
 }
 
 /// The fewest spaces or tabs that begin a non-blank line (but the first when it
 /// is `inline`, on the line of the opening quotes).
-fn common_indent(parts: &[TemplatePart], inline: bool) -> usize {
+fn common_indent(parts: &[TextPart], inline: bool) -> usize {
     let mut indent = usize::MAX;
     for (i, part) in parts.iter().enumerate() {
-        let TemplatePart::Text(text) = part else {
+        let TextPart::Text(text) = part else {
             continue;
         };
         let followed_by_hole = i + 1 < parts.len();
@@ -97,23 +97,23 @@ mod tests {
     use crate::ast::{Expr, ExprKind};
     use crate::source::Span;
 
-    fn text(s: &str) -> TemplatePart {
-        TemplatePart::Text(s.to_string())
+    fn text(s: &str) -> TextPart {
+        TextPart::Text(s.to_string())
     }
 
-    fn hole() -> TemplatePart {
-        TemplatePart::Hole(Expr {
+    fn hole() -> TextPart {
+        TextPart::Hole(Expr {
             kind: ExprKind::Input,
             span: Span::default(),
         })
     }
 
-    fn render(parts: &[TemplatePart]) -> String {
+    fn render(parts: &[TextPart]) -> String {
         parts
             .iter()
             .map(|p| match p {
-                TemplatePart::Text(t) => t.as_str(),
-                TemplatePart::Hole(_) => "<>",
+                TextPart::Text(t) => t.as_str(),
+                TextPart::Hole(_) => "<>",
             })
             .collect()
     }

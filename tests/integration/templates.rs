@@ -1,0 +1,108 @@
+//! Templates through the built binary: two departments' workflows made from one
+//! template run with their own agents and thresholds; an error inside a
+//! template is reported once however many instances use it; a template's own
+//! workflow parameter bound to its instance is a cycle.
+
+use crate::support::Project;
+use serde_json::json;
+
+const FLOW: &str = r#"agent finance_controller {
+  input { amount: number, id: string }
+  output { approved: bool, by: string }
+  compute { approved: input.amount < 9000, by: "controller" }
+}
+agent ops_lead {
+  input { amount: number, id: string, note: string? }
+  output { approved: bool, by: string, team: string }
+  compute { approved: true, by: "ops", team: "platform" }
+}
+retry patient { attempts 3 }
+trigger invoice_received { manual }
+
+template approval(
+  reviewer: agent { amount: number, id: string } -> { approved: bool, by: string },
+  threshold: number = 1000,
+  policy: retry = patient,
+) {
+  input { amount: number, id: string }
+  steps {
+    when input.amount >= threshold { d = reviewer(input) retry policy }
+  }
+  output { approved: if d != null then d.approved else true }
+}
+
+workflow invoice_approval = approval(reviewer: finance_controller, threshold: 5000) {
+  version "1.0.0"
+  on invoice_received
+  on_failure dead_letter
+}
+
+workflow ops_approval = approval(reviewer: ops_lead) {
+  version "2.0.0"
+  on invoice_received
+}
+"#;
+
+#[test]
+fn two_instances_run_with_their_own_agents_and_thresholds() {
+    let project = Project::new("templates_run").file("flow.wf", FLOW);
+    project.wfc(["check", "flow.wf"]).expect_code(0);
+    for (workflow, amount, approved, agent) in [
+        ("invoice_approval", 9500, false, Some("finance_controller")),
+        ("invoice_approval", 4000, true, None),
+        ("ops_approval", 4000, true, Some("ops_lead")),
+    ] {
+        let input = json!({ "amount": amount, "id": "i1" }).to_string();
+        let run = project
+            .wfc(["run", "flow.wf", "--workflow", workflow, "--input", &input])
+            .expect_code(0);
+        let result: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        assert_eq!(
+            result,
+            json!({ "approved": approved }),
+            "{workflow} {amount}"
+        );
+        match agent {
+            Some(agent) => assert!(
+                run.stderr.contains(&format!("{workflow}/d  {agent}")),
+                "{}",
+                run.stderr
+            ),
+            None => assert!(!run.stderr.contains("/d "), "{}", run.stderr),
+        }
+    }
+    let history = project.wfc(["history"]).expect_code(0).stdout;
+    assert!(history.contains("ops_approval      2.0.0"), "{history}");
+    assert!(history.contains("invoice_approval  1.0.0"), "{history}");
+}
+
+#[test]
+fn an_error_inside_a_template_is_reported_once_at_the_template() {
+    let text = FLOW.replace(
+        "output { approved: if d != null then d.approved else true }",
+        "output { approved: if d != null then d.nope else true }",
+    );
+    let project = Project::new("templates_once").file("flow.wf", &text);
+    let run = project.wfc(["check", "flow.wf"]).expect_code(1);
+    assert_eq!(
+        run.stderr.matches("no field `nope`").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("flow.wf:23:"), "{}", run.stderr);
+    assert!(run.stderr.contains("1 error"), "{}", run.stderr);
+}
+
+#[test]
+fn a_template_that_would_run_itself_is_a_cycle() {
+    let text = r#"trigger go { manual }
+template repeat(again: workflow {} -> {}) {
+  steps { r = workflow again({}) }
+}
+workflow looped = repeat(again: looped) { on go }
+"#;
+    let project = Project::new("templates_cycle").file("flow.wf", text);
+    let run = project.wfc(["check", "flow.wf"]).expect_code(1);
+    assert!(run.stderr.contains("wf::workflow_cycle"), "{}", run.stderr);
+}
