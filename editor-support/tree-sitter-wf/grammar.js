@@ -14,7 +14,7 @@ module.exports = grammar({
 
   rules: {
     source_file: ($) => repeat($._item),
-    _item: ($) => choice($.import, $.timezone, $.retry, $.breaker, $.agent, $.trigger, $.workflow, $.goal, $.metric, $.alert, $.test),
+    _item: ($) => choice($.import, $.timezone, $.retry, $.breaker, $.agent, $.trigger, $.template, $.workflow, $.goal, $.metric, $.alert, $.test),
 
     // LEXICAL
     comment: (_) => token(choice(seq("//", /.*/), seq("/*", /[^*]*\*+([^/*][^*]*\*+)*/, "/"))),
@@ -76,16 +76,16 @@ module.exports = grammar({
       choice(
         seq("endpoint", $.string),
         seq("key", $._expression),
-        seq("system", choice($.template, $.string)),
-        seq("prompt", choice($.template, $.string)),
+        seq("system", choice($.text_block, $.string)),
+        seq("prompt", choice($.text_block, $.string)),
         seq("temperature", $.number),
         seq("max_tokens", $.number),
         seq("price", "input", $.number, "output", $.number),
       ),
     // `"""` text over several lines with `{{ expr }}` holes.
-    template: ($) => seq('"""', repeat(choice($.template_text, $.template_hole)), '"""'),
-    template_text: (_) => token.immediate(prec(1, /([^"{]|"[^"]|""[^"]|\{[^{])+/)),
-    template_hole: ($) => seq("{{", $._expression, "}}"),
+    text_block: ($) => seq('"""', repeat(choice($.text_block_text, $.text_hole)), '"""'),
+    text_block_text: (_) => token.immediate(prec(1, /([^"{]|"[^"]|""[^"]|\{[^{])+/)),
+    text_hole: ($) => seq("{{", $._expression, "}}"),
     department: ($) => seq("department", $.identifier),
     skills: ($) => seq("skills", $.identifier_list),
 
@@ -198,7 +198,41 @@ module.exports = grammar({
     compare_op: (_) => choice(">=", "<=", "==", "!=", ">", "<"),
 
     // WORKFLOWS
-    workflow: ($) => seq("workflow", field("name", $.identifier), "{", repeat($._workflow_property), "}"),
+    workflow: ($) =>
+      seq(
+        "workflow",
+        field("name", $.identifier),
+        choice(
+          seq("{", repeat($._workflow_property), "}"),
+          seq(
+            "=",
+            field("template", $.identifier),
+            "(",
+            commaList($.argument),
+            ")",
+            optional(seq("{", repeat($._workflow_property), "}")),
+          ),
+        ),
+      ),
+    argument: ($) => seq(field("name", $.identifier), ":", $._expression),
+    template: ($) =>
+      seq(
+        "template",
+        field("name", $.identifier),
+        "(",
+        commaList($.parameter),
+        ")",
+        "{",
+        repeat($._workflow_property),
+        "}",
+      ),
+    parameter: ($) =>
+      seq(
+        field("name", $.identifier),
+        ":",
+        choice(seq(choice("agent", "workflow"), $.type, "->", $.type), "retry", $.type),
+        optional(seq("=", $._expression)),
+      ),
     _workflow_property: ($) =>
       choice(
         seq("version", $.string),

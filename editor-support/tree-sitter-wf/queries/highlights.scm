@@ -15,7 +15,7 @@
 (input) @variable.builtin
 (type_name) @type
 
-["agent" "workflow" "trigger" "goal" "retry" "breaker" "metric" "alert"] @keyword
+["agent" "workflow" "trigger" "goal" "retry" "breaker" "metric" "alert" "template"] @keyword
 ["import" "timezone"] @keyword
 ["when" "else" "if" "then"] @keyword
 ["for" "in" "parallel" "limit" "yield"] @keyword
@@ -37,11 +37,15 @@
   "llm" "endpoint" "key" "system" "prompt" "temperature" "max_tokens" "price"
   "notify" "webhook" "is"
 ] @property
-(template) @string
-(template_hole ["{{" "}}"] @punctuation.special)
+(text_block) @string
+(text_hole ["{{" "}}"] @punctuation.special)
 
 (agent name: (identifier) @function)
 (workflow name: (identifier) @function)
+(workflow template: (identifier) @function)
+(template name: (identifier) @function)
+(parameter name: (identifier) @variable.parameter)
+(argument name: (identifier) @variable.parameter)
 (trigger name: (identifier) @type)
 (goal name: (identifier) @type)
 (retry name: (identifier) @type)

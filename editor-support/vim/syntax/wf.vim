@@ -6,7 +6,7 @@ endif
 
 syntax case match
 
-syntax keyword wfDeclaration agent workflow trigger goal alert nextgroup=wfDefinedName skipwhite
+syntax keyword wfDeclaration agent workflow trigger goal alert template nextgroup=wfDefinedName skipwhite
 " `retry` and `breaker` declare a policy at the start of a line before `{`;
 " elsewhere (`retry standard` in an agent or a call) they name one.
 syntax match wfProperty /\<\(retry\|breaker\)\>/
@@ -59,7 +59,7 @@ syntax match wfField /\([{,]\|^\)\s*\h\w*\ze\s*:/ contains=wfDelimiter
 
 syntax match wfEscape /\\\(["\\ntr]\|u{\x\{1,6}}\)/ contained
 syntax region wfString start=/"/ skip=/\\\\\|\\"/ end=/"\|$/ contains=wfEscape
-" A `"""` template over several lines, with `{{ expr }}` holes; defined after
+" A `"""` text block over several lines, with `{{ expr }}` holes; defined after
 " wfString so that it wins where both start.
 syntax region wfTemplate start=/"""/ end=/"""/ contains=wfTemplateHole
 syntax region wfTemplateHole matchgroup=wfTemplateDelimiter start=/{{/ end=/}}/ contained
