@@ -37,6 +37,9 @@ pub fn explain(program: &Program, name: &str, store: Option<&Store>, now: DateTi
     if let Some(workflow) = program.workflow_named(name) {
         self::workflow(program, workflow, &mut out);
     }
+    if let Some(template) = program.templates.iter().find(|t| t.name == name) {
+        self::template(template, &mut out);
+    }
     if let Some(agent) = program.agent_named(name) {
         self::agent(program, agent, &mut out);
     }
@@ -59,6 +62,7 @@ pub fn names(program: &Program) -> Vec<String> {
     names.extend(program.alerts.iter().map(|a| a.name.clone()));
     names.extend(program.triggers().iter().map(|t| t.name.clone()));
     names.extend(program.workflows().iter().map(|w| w.name.clone()));
+    names.extend(program.templates.iter().map(|t| t.name.clone()));
     names.extend(program.agents().iter().map(|a| a.name.clone()));
     names.extend(program.metrics.keys().cloned());
     names.extend(goals(&program.goals).iter().map(|g| g.name.name.clone()));
@@ -343,8 +347,36 @@ impl Budget {
     }
 }
 
+fn template(template: &crate::program::TemplateInfo, out: &mut String) {
+    let _ = writeln!(out, "template {}", template.name);
+    let _ = writeln!(out, "  parameters:");
+    for param in &template.params {
+        let _ = writeln!(out, "    {param}");
+    }
+    match template.instances.as_slice() {
+        [] => {
+            let _ = writeln!(out, "  no workflow is made from it yet");
+        }
+        instances => {
+            let _ = writeln!(
+                out,
+                "  workflows made from it (`wfc explain` each for its steps): {}",
+                instances.join(", ")
+            );
+        }
+    }
+}
+
 fn workflow(program: &Program, workflow: &Workflow, out: &mut String) {
     let _ = writeln!(out, "workflow {}", workflow.name);
+    if let Some(made) = &workflow.made_from {
+        let _ = writeln!(
+            out,
+            "  made from template {}({})",
+            made.template,
+            made.arguments.join(", ")
+        );
+    }
     if let Some(input) = &workflow.input {
         let _ = writeln!(out, "  input: {input}");
     }

@@ -158,7 +158,17 @@ impl Builder<'_> {
             .as_ref()
             .map(|v| format!(" {v}"))
             .unwrap_or_default();
-        let start = self.node(format!("workflow {}{version}", workflow.name), Shape::Box);
+        // A workflow made from a template is drawn with the template's steps,
+        // and says so.
+        let made = workflow
+            .made_from
+            .as_ref()
+            .map(|m| format!("\nfrom template {}", m.template))
+            .unwrap_or_default();
+        let start = self.node(
+            format!("workflow {}{version}{made}", workflow.name),
+            Shape::Box,
+        );
         self.connect(&entries, &start, None);
         let mut exits = vec![start.clone()];
         match &workflow.body {

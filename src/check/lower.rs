@@ -77,7 +77,36 @@ pub(super) fn lower(declarations: &Declarations, sources: &Sources) -> Option<Pr
             .values()
             .map(alert)
             .collect::<Option<_>>()?,
+        templates: declarations
+            .templates
+            .values()
+            .map(|template| TemplateInfo {
+                name: template.name.name.clone(),
+                file: template.name.span.file,
+                params: template
+                    .params
+                    .iter()
+                    .map(|p| written(sources, p.span))
+                    .collect(),
+                instances: declarations
+                    .workflows
+                    .values()
+                    .filter(|w| {
+                        w.instance_of
+                            .as_ref()
+                            .is_some_and(|i| i.template.name == template.name.name)
+                    })
+                    .map(|w| w.name.name.clone())
+                    .collect(),
+            })
+            .collect(),
     })
+}
+
+/// The source text at `span`, its layout folded to single spaces.
+fn written(sources: &Sources, span: crate::source::Span) -> String {
+    let text = &sources.get(span.file).text[span.start..span.end];
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// For a program with errors: the program of the declarations that check on
@@ -573,6 +602,14 @@ fn workflow(
             .as_ref()
             .is_some_and(|p| p.value == ast::FailurePolicy::DeadLetter),
         retry: ids.retry(workflow.retry.as_ref())?,
+        made_from: workflow.instance_of.as_ref().map(|instance| MadeFrom {
+            template: instance.template.name.clone(),
+            arguments: instance
+                .args
+                .iter()
+                .map(|(name, value)| format!("{}: {}", name.name, written(sources, value.span)))
+                .collect(),
+        }),
     })
 }
 

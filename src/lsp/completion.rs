@@ -39,6 +39,13 @@ pub fn complete(text: &str, offset: usize, names: Option<&Analysis>) -> Vec<Comp
             .collect();
     }
     let line = prefix.rsplit('\n').next().unwrap_or(prefix).trim_start();
+    if let (true, Some(analysis)) = (previous == "=" && line.starts_with("workflow "), names) {
+        // `workflow w = `: made from a template.
+        return navigation::names_of(analysis, Kind::Template)
+            .into_iter()
+            .map(|name| item(name, Kind::Template.completion(), Kind::Template.label()))
+            .collect();
+    }
     if let (true, Some(analysis)) = (previous == "=" && !line.starts_with("let "), names) {
         // A step binds a call (an agent, or `workflow`/`any` and what follows)
         // or an `await`.

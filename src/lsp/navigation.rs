@@ -21,13 +21,14 @@ pub enum Kind {
     Goal,
     Metric,
     Alert,
+    Template,
     /// A name a workflow's step binds (`r = a(…)`, `let x = …`, a loop's);
     /// found in the workflow the cursor is in, never by a bare lookup.
     Step,
 }
 
 impl Kind {
-    const ALL: [Kind; 8] = [
+    const ALL: [Kind; 9] = [
         Kind::Agent,
         Kind::Workflow,
         Kind::Trigger,
@@ -36,6 +37,7 @@ impl Kind {
         Kind::Goal,
         Kind::Metric,
         Kind::Alert,
+        Kind::Template,
     ];
 
     pub fn label(self) -> &'static str {
@@ -48,6 +50,7 @@ impl Kind {
             Kind::Goal => "goal",
             Kind::Metric => "metric",
             Kind::Alert => "alert",
+            Kind::Template => "template",
             Kind::Step => "step",
         }
     }
@@ -61,6 +64,7 @@ impl Kind {
             Kind::Goal => SymbolKind::NAMESPACE,
             Kind::Metric => SymbolKind::VARIABLE,
             Kind::Alert => SymbolKind::PROPERTY,
+            Kind::Template => SymbolKind::INTERFACE,
             Kind::Step => SymbolKind::VARIABLE,
         }
     }
@@ -75,6 +79,7 @@ impl Kind {
             Kind::Goal => Item::MODULE,
             Kind::Metric => Item::VARIABLE,
             Kind::Alert => Item::PROPERTY,
+            Kind::Template => Item::INTERFACE,
             Kind::Step => Item::VARIABLE,
         }
     }
@@ -90,6 +95,7 @@ impl Kind {
             "goal" => Kind::Goal,
             "metric" | "record" => Kind::Metric,
             "alert" => Kind::Alert,
+            "template" => Kind::Template,
             _ => return None,
         })
     }
@@ -137,6 +143,9 @@ fn declared<'a>(analysis: &'a Analysis) -> Vec<Declared<'a>> {
     }
     for a in d.alerts.values() {
         add(Kind::Alert, &a.name, a.span);
+    }
+    for t in d.templates.values() {
+        add(Kind::Template, &t.name, t.span);
     }
     all
 }

@@ -66,6 +66,8 @@ pub struct Program {
     pub tests: Vec<Test>,
     /// In name order.
     pub alerts: Vec<Alert>,
+    /// In name order.
+    pub templates: Vec<TemplateInfo>,
 }
 
 /// A metric series the program knows.
@@ -300,6 +302,27 @@ pub struct Workflow {
     pub dead_letter: bool,
     /// The retry policy of its agent calls, between a step's own and the agent's.
     pub retry: Option<RetryId>,
+    /// The template it is made from, with what.
+    pub made_from: Option<MadeFrom>,
+}
+
+/// What a workflow made from a template was made with, as written.
+#[derive(Debug, Clone)]
+pub struct MadeFrom {
+    pub template: String,
+    /// Each argument given, `name: value`.
+    pub arguments: Vec<String>,
+}
+
+/// A template as people read it: its parameters as written, and the workflows
+/// made from it (each an ordinary workflow of the program).
+#[derive(Debug, Clone)]
+pub struct TemplateInfo {
+    pub name: String,
+    pub file: FileId,
+    /// Each parameter as written: `reviewer: agent { … } -> { … }`, `threshold: number = 1000`.
+    pub params: Vec<String>,
+    pub instances: Vec<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -822,3 +822,29 @@ fn completion_and_hover_know_await() {
         .unwrap_or_default();
     assert!(shown.contains("await \"invoice.approved\""), "{answer}");
 }
+
+/// `workflow w = ` offers the templates; hover on a template explains its
+/// parameters and the workflows made from it; go to definition lands on it.
+#[test]
+fn templates_are_offered_explained_and_found() {
+    let text = "agent a { input { n: number } output { ok: bool } compute { ok: true } }\ntrigger go { manual }\ntemplate check(reviewer: agent { n: number } -> { ok: bool }, cap: number = 3) {\n  input { n: number }\n  chain reviewer\n}\nworkflow w = check(reviewer: a) { on go }\n";
+    let (_project, mut client, flow, _) = opened("lsp_templates", text);
+    let typing = format!("{text}workflow v = ");
+    client.change(&flow, 2, &typing);
+    client.diagnostics(&flow);
+    let offered = labels(&client.request("textDocument/completion", end_of(&flow, &typing)));
+    assert_eq!(offered, ["check"]);
+    client.change(&flow, 3, text);
+    client.diagnostics(&flow);
+    let answer = client.request("textDocument/hover", at(&flow, 6, 14));
+    let shown = answer["result"]["contents"]["value"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(shown.contains("**template `check`**"), "{answer}");
+    assert!(
+        shown.contains("cap: number = 3") && shown.contains("workflows made from it"),
+        "{shown}"
+    );
+    let found = client.request("textDocument/definition", at(&flow, 6, 14));
+    assert_eq!(found["result"]["range"]["start"]["line"], 2, "{found}");
+}

@@ -106,3 +106,33 @@ workflow looped = repeat(again: looped) { on go }
     let run = project.wfc(["check", "flow.wf"]).expect_code(1);
     assert!(run.stderr.contains("wf::workflow_cycle"), "{}", run.stderr);
 }
+
+#[test]
+fn explain_and_graph_say_what_a_workflow_is_made_from() {
+    let project = Project::new("templates_explain").file("flow.wf", FLOW);
+    let template = project
+        .wfc(["explain", "flow.wf", "approval"])
+        .expect_code(0)
+        .stdout;
+    assert!(template.starts_with("template approval\n  parameters:\n    reviewer: agent { amount: number, id: string } -> { approved: bool, by: string }\n    threshold: number = 1000\n"), "{template}");
+    assert!(template.contains("workflows made from it (`wfc explain` each for its steps): invoice_approval, ops_approval"), "{template}");
+    let workflow = project
+        .wfc(["explain", "flow.wf", "invoice_approval"])
+        .expect_code(0)
+        .stdout;
+    assert!(
+        workflow
+            .contains("made from template approval(reviewer: finance_controller, threshold: 5000)"),
+        "{workflow}"
+    );
+    assert!(workflow.contains("d: finance_controller"), "{workflow}");
+    let graph = project
+        .wfc(["graph", "flow.wf", "--workflow", "ops_approval"])
+        .expect_code(0)
+        .stdout;
+    assert!(
+        graph.contains("workflow ops_approval 2.0.0<br/>from template approval"),
+        "{graph}"
+    );
+    assert!(graph.contains("d = ops_lead"), "{graph}");
+}
