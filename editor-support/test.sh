@@ -49,7 +49,7 @@ echo "== tree-sitter: generated parser up to date, corpus and highlight tests, e
   tree-sitter generate --abi 14
   diff -r "$before/src" src || { echo "src/ is stale: run tree-sitter generate and commit it"; exit 1; }
   tree-sitter test
-  tree-sitter parse -q "$root"/examples/*.wf "$root"/examples/lib/*.wf
+  tree-sitter parse -q "$root"/examples/*.wf "$root"/examples/lib/*.wf "$root"/examples/library/*.wf
   # Every highlight capture a standard name (checked alone: the CLI counts the
   # locals query's captures as highlights, and only warns).
   check="$(mktemp -d)"

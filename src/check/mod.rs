@@ -141,6 +141,7 @@ fn quiet_after_missing_imports(diagnostics: &mut Vec<Diagnostic>) {
                 | Code::NoAgentWithSkills
                 | Code::UnknownGoal
                 | Code::UnknownAlertSignal
+                | Code::UnknownTemplate
                 | Code::UnreachableWorkflow
                 | Code::UnusedTrigger
         )

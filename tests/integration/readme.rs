@@ -144,7 +144,11 @@ fn code(line: &str) -> &str {
 /// The lines of the declaration `header` (`agent NAME`, `retry NAME` …) in the
 /// example organisation or the files it imports, as [`code`].
 fn declaration(header: &str) -> Vec<String> {
-    let files = ["examples/enterprise.wf", "examples/lib/policies.wf"];
+    let files = [
+        "examples/enterprise.wf",
+        "examples/lib/policies.wf",
+        "examples/library/approvals.wf",
+    ];
     for file in files {
         let text = std::fs::read_to_string(root().join(file)).unwrap();
         let lines: Vec<&str> = text.lines().collect();

@@ -6,7 +6,11 @@ use wfc::diagnostic::render;
 
 fn examples() -> Vec<String> {
     let mut texts = Vec::new();
-    for entry in ["examples/enterprise.wf", "examples/lib/policies.wf"] {
+    for entry in [
+        "examples/enterprise.wf",
+        "examples/lib/policies.wf",
+        "examples/library/approvals.wf",
+    ] {
         texts.push(std::fs::read_to_string(entry).expect("example exists"));
     }
     texts

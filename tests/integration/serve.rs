@@ -402,7 +402,7 @@ fn watch_applies_valid_changes_and_keeps_running_the_old_version_otherwise() {
 fn the_enterprise_example_runs_its_event_and_metric_triggers_for_real() {
     let project = Project::new("serve_enterprise");
     let examples = crate::support::root().join("examples");
-    for file in ["enterprise.wf", "lib/policies.wf"] {
+    for file in ["enterprise.wf", "lib/policies.wf", "library/approvals.wf"] {
         let text = std::fs::read_to_string(examples.join(file)).unwrap();
         let project_file = project.dir.join(file);
         std::fs::create_dir_all(project_file.parent().unwrap()).unwrap();

@@ -105,7 +105,7 @@ impl Run {
 
 /// How many `.wf` files `examples/` holds, its `lib/` included.
 pub fn example_files() -> usize {
-    ["examples", "examples/lib"]
+    ["examples", "examples/lib", "examples/library"]
         .iter()
         .flat_map(|dir| std::fs::read_dir(root().join(dir)).unwrap())
         .filter(|e| {

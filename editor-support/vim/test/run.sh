@@ -17,7 +17,7 @@ fi
 # after `{` indents.
 root="$(cd "$here/../../.." && pwd)"
 failures="$(mktemp)"
-for file in "$root"/examples/*.wf "$root"/examples/lib/*.wf; do
+for file in "$root"/examples/*.wf "$root"/examples/lib/*.wf "$root"/examples/library/*.wf; do
   WF_VIM_RESULT="$failures" vim -Nu NONE -Es -i NONE --cmd "set rtp^=$here/.." \
     --cmd 'filetype on' -S "$here/indent.vim" "$file" </dev/null || true
 done
