@@ -347,8 +347,16 @@ impl Budget {
     }
 }
 
+/// A declaration's doc comment, under its first line.
+fn doc(doc: Option<&str>, out: &mut String) {
+    for line in doc.into_iter().flat_map(str::lines) {
+        let _ = writeln!(out, "  {line}");
+    }
+}
+
 fn template(template: &crate::program::TemplateInfo, out: &mut String) {
     let _ = writeln!(out, "template {}", template.name);
+    doc(template.doc.as_deref(), out);
     let _ = writeln!(out, "  parameters:");
     for param in &template.params {
         let _ = writeln!(out, "    {param}");
@@ -369,6 +377,7 @@ fn template(template: &crate::program::TemplateInfo, out: &mut String) {
 
 fn workflow(program: &Program, workflow: &Workflow, out: &mut String) {
     let _ = writeln!(out, "workflow {}", workflow.name);
+    doc(workflow.doc.as_deref(), out);
     if let Some(made) = &workflow.made_from {
         let _ = writeln!(
             out,
@@ -620,6 +629,7 @@ fn call(
 
 fn agent(program: &Program, agent: &Agent, out: &mut String) {
     let _ = writeln!(out, "agent {}", agent.name);
+    doc(agent.doc.as_deref(), out);
     if let Some(department) = &agent.department {
         let _ = writeln!(out, "  department: {department}");
     }

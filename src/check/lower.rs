@@ -82,6 +82,7 @@ pub(super) fn lower(declarations: &Declarations, sources: &Sources) -> Option<Pr
             .values()
             .map(|template| TemplateInfo {
                 name: template.name.name.clone(),
+                doc: doc(sources, template.span),
                 file: template.name.span.file,
                 params: template
                     .params
@@ -101,6 +102,11 @@ pub(super) fn lower(declarations: &Declarations, sources: &Sources) -> Option<Pr
             })
             .collect(),
     })
+}
+
+/// The `///` doc comment of the declaration at `span`.
+fn doc(sources: &Sources, span: crate::source::Span) -> Option<String> {
+    crate::syntax::doc_comment(&sources.get(span.file).text, span.start)
 }
 
 /// The source text at `span`, its layout folded to single spaces.
@@ -499,6 +505,7 @@ fn agent(
     Some(Agent {
         id: *ids.agents.get(&agent.name.name)?,
         name: agent.name.name.clone(),
+        doc: doc(sources, agent.span),
         file: agent.name.span.file,
         department: agent.department.as_ref().map(|d| d.name.clone()),
         skills: agent.skills.iter().map(|s| s.name.clone()).collect(),
@@ -602,6 +609,12 @@ fn workflow(
             .as_ref()
             .is_some_and(|p| p.value == ast::FailurePolicy::DeadLetter),
         retry: ids.retry(workflow.retry.as_ref())?,
+        doc: doc(sources, workflow.span).or_else(|| {
+            let template = declarations
+                .templates
+                .get(&workflow.instance_of.as_ref()?.template.name)?;
+            doc(sources, template.span)
+        }),
         made_from: workflow.instance_of.as_ref().map(|instance| MadeFrom {
             template: instance.template.name.clone(),
             arguments: instance

@@ -17,6 +17,7 @@ mod serve;
 mod show;
 mod stats;
 mod table;
+mod templates;
 mod test;
 mod waits;
 mod workers;
@@ -57,6 +58,8 @@ enum Command {
     /// Explain a declared name: retry delays, next cron slots, what a pattern matches,
     /// a workflow's steps and worst-case time, an agent's contract.
     Explain(explain::ExplainArgs),
+    /// The templates the files declare or import: doc, parameters, the workflows made from them.
+    Templates(templates::TemplatesArgs),
     /// Draw workflows or the goal tree as Mermaid or Graphviz DOT.
     Graph(graph::GraphArgs),
     /// Run a workflow (or every workflow a trigger starts) and record it.
@@ -166,6 +169,7 @@ pub fn run() -> ExitCode {
         Command::Graph(args) => graph::run(args),
         Command::Test(args) => test::run(args),
         Command::Explain(args) => explain::run(args, &cli.db),
+        Command::Templates(args) => templates::run(args),
         Command::Run(args) => run::run(args, &cli.db),
         Command::History(args) => history::run(args, &cli.db),
         Command::Show(args) => show::run(args, &cli.db),

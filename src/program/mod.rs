@@ -84,6 +84,8 @@ pub struct Metric {
 pub struct Agent {
     pub id: AgentId,
     pub name: String,
+    /// Its `///` doc comment.
+    pub doc: Option<String>,
     /// The file that declares it.
     pub file: FileId,
     pub department: Option<String>,
@@ -304,6 +306,9 @@ pub struct Workflow {
     pub retry: Option<RetryId>,
     /// The template it is made from, with what.
     pub made_from: Option<MadeFrom>,
+    /// Its `///` doc comment (a workflow made from a template without one of
+    /// its own: the template's).
+    pub doc: Option<String>,
 }
 
 /// What a workflow made from a template was made with, as written.
@@ -319,6 +324,7 @@ pub struct MadeFrom {
 #[derive(Debug, Clone)]
 pub struct TemplateInfo {
     pub name: String,
+    pub doc: Option<String>,
     pub file: FileId,
     /// Each parameter as written: `reviewer: agent { … } -> { … }`, `threshold: number = 1000`.
     pub params: Vec<String>,

@@ -91,6 +91,29 @@ pub fn is_metric_name(name: &str) -> bool {
     WfParser::parse(Rule::metric_name, name).is_ok_and(|pairs| pairs.as_str().len() == name.len())
 }
 
+/// The `///` lines right above the declaration that starts at byte `start` of
+/// `text`, their markers taken out: its doc comment (a plain `//` line, a blank
+/// line or code above ends it).
+pub fn doc_comment(text: &str, start: usize) -> Option<String> {
+    let before = text.get(..start)?;
+    let (above, same_line) = before.rsplit_once('\n').unwrap_or(("", before));
+    if !same_line.trim().is_empty() {
+        return None;
+    }
+    let mut lines: Vec<&str> = above
+        .split('\n')
+        .rev()
+        .map(str::trim_start)
+        .take_while(|line| line.starts_with("///"))
+        .map(|line| {
+            let line = &line[3..];
+            line.strip_prefix(' ').unwrap_or(line).trim_end()
+        })
+        .collect();
+    lines.reverse();
+    (!lines.is_empty()).then(|| lines.join("\n"))
+}
+
 /// A type written alone, like `{ approved: bool, note: string? }`: what an
 /// `await` step's wait row keeps, read back to check a decision given later.
 pub fn parse_type(text: &str) -> Option<crate::types::Type> {
@@ -153,4 +176,29 @@ fn detailed_error(text: &str, file: FileId) -> Diagnostic {
 pub fn walk_pairs(text: &str) -> Option<usize> {
     let pairs = WfParser::parse(Rule::file, text).ok()?;
     Some(pairs.flatten().count())
+}
+
+#[cfg(test)]
+mod doc_tests {
+    use super::doc_comment;
+
+    #[test]
+    fn doc_comments_are_the_triple_slash_lines_right_above() {
+        let text = "// plain\n/// First line.\n///   indented\n///\nagent a {}\n";
+        let at = text.find("agent").unwrap();
+        assert_eq!(
+            doc_comment(text, at).as_deref(),
+            Some("First line.\n  indented\n")
+        );
+        // A blank line, a plain comment or code between ends it.
+        for text in [
+            "/// Gone.\n\nagent a {}",
+            "/// Gone.\n// plain\nagent a {}",
+            "/// Gone.\nagent b {} agent a {}",
+        ] {
+            let at = text.rfind("agent a").unwrap();
+            assert_eq!(doc_comment(text, at), None, "{text:?}");
+        }
+        assert_eq!(doc_comment("agent a {}", 0), None);
+    }
 }

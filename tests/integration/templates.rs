@@ -136,3 +136,45 @@ fn explain_and_graph_say_what_a_workflow_is_made_from() {
     );
     assert!(graph.contains("d = ops_lead"), "{graph}");
 }
+
+/// `wfc templates`: each template of the example library with its doc comment,
+/// parameters and the workflows made from it; `--format json` alike. `///`
+/// doc comments show in `wfc explain` too.
+#[test]
+fn wfc_templates_lists_the_library_with_docs_parameters_and_uses() {
+    let listed = crate::support::Wfc::new(["templates", "examples/enterprise.wf"])
+        .run()
+        .expect_code(0)
+        .stdout;
+    assert!(
+        listed.starts_with("template approval (examples/library/approvals.wf)\n  Ask a reviewer when the amount is at or over a threshold; smaller amounts pass.\n  parameters:\n    reviewer: agent { amount: number, id: string } -> { approved: bool, by: string }\n    threshold: number = 1000\n  made into: invoice_approval\n"),
+        "{listed}"
+    );
+    assert!(listed.contains("made into: purchase_approval"), "{listed}");
+    let json: serde_json::Value = serde_json::from_str(
+        &crate::support::Wfc::new([
+            "templates",
+            "examples/library/approvals.wf",
+            "--format",
+            "json",
+        ])
+        .run()
+        .expect_code(0)
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(json[1]["name"], "second_opinion");
+    assert_eq!(json[1]["instances"], json!([]));
+    assert_eq!(json[0]["parameters"][1], "threshold: number = 1000");
+    let explained =
+        crate::support::Wfc::new(["explain", "examples/enterprise.wf", "invoice_approval"])
+            .run()
+            .expect_code(0)
+            .stdout;
+    assert!(
+        explained.starts_with(
+            "workflow invoice_approval\n  Finance reviews every invoice of $5,000 or more.\n"
+        ),
+        "{explained}"
+    );
+}
