@@ -45,6 +45,12 @@ fn timeline_text(
         execution.workflow,
         short_id(&execution.source_blob),
     ));
+    if let (Some(template), Some(blob)) = (&execution.template, &execution.template_blob) {
+        out.push_str(&format!(
+            "{indent}  template  {template} (source blob {})\n",
+            short_id(blob)
+        ));
+    }
     out.push_str(&format!(
         "{indent}  trigger   {}\n{indent}  status    {} after {}\n{indent}  started   {}\n{indent}  input     {}\n",
         execution.trigger.as_deref().unwrap_or("-"),

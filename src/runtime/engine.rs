@@ -482,6 +482,18 @@ impl Engine {
     }
 
     /// The blob id of the file declaring `workflow` as this engine loaded it.
+    /// The template `workflow` was made from, and the blob of its file.
+    fn template_of(&self, workflow: &Workflow) -> Option<(String, String)> {
+        let made = workflow.made_from.as_ref()?;
+        let template = self
+            .program
+            .templates
+            .iter()
+            .find(|t| t.name == made.template)?;
+        let blob = self.blobs.get(&template.file)?;
+        Some((made.template.clone(), blob.clone()))
+    }
+
     pub fn source_blob(&self, workflow: &str) -> Option<&str> {
         let file = self.program.workflow_named(workflow)?.file;
         self.blobs.get(&file).map(String::as_str)
@@ -658,6 +670,7 @@ impl Engine {
             started_at: store::timestamp(self.clock.now()),
             owner: mine.then(|| (me.id.clone(), me.pid)),
             replay_of: origin.replay_of,
+            template: self.template_of(workflow),
             fire: origin.fire.map(|(t, o)| (t.to_string(), o.to_string())),
         })
     }

@@ -53,6 +53,9 @@ pub struct NewExecution<'a> {
     pub owner: Option<(String, u32)>,
     /// The dead letter this execution replays.
     pub replay_of: Option<i64>,
+    /// The template its workflow was made from, and the blob of the file
+    /// declaring that template.
+    pub template: Option<(String, String)>,
     /// `(trigger, occurrence)` that started it: written in the same transaction,
     /// and refused when that occurrence already started this workflow.
     pub fire: Option<(String, String)>,
@@ -107,6 +110,10 @@ pub struct ExecutionRow {
     /// The worker running it (see `workers`).
     pub owner: Option<String>,
     pub replay_of: Option<i64>,
+    /// The template its workflow was made from, if it was.
+    pub template: Option<String>,
+    /// The blob of the file declaring that template.
+    pub template_blob: Option<String>,
 }
 
 pub struct NewAttempt {
@@ -279,7 +286,8 @@ pub(super) fn metric_row(row: &Row) -> Result<MetricRow> {
 pub(super) const EXECUTION_COLUMNS: &str =
     "e.id, e.workflow, e.version, e.source_blob, e.root_path, e.trigger,
      e.parent_id, e.parent_step, e.input, e.status, e.result, e.error, e.started_at,
-     e.finished_at, w.agents_involved, e.owner_pid, e.replay_of, e.owner";
+     e.finished_at, w.agents_involved, e.owner_pid, e.replay_of, e.owner, e.template,
+     e.template_blob";
 
 /// Milliseconds between an execution's two stamps, as both databases store
 /// them, once it ended.
@@ -317,6 +325,8 @@ pub(super) fn execution_row(row: &Row) -> Result<ExecutionRow> {
         owner_pid: row.get(15)?,
         replay_of: row.get(16)?,
         owner: row.get(17)?,
+        template: row.get(18)?,
+        template_blob: row.get(19)?,
     })
 }
 
@@ -485,8 +495,9 @@ impl Store {
         let tx = self.conn.begin(false)?;
         tx.execute(
             "INSERT INTO executions (id, workflow, version, source_blob, root_path, trigger,
-               parent_id, parent_step, input, status, started_at, owner_pid, replay_of, owner)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?14, ?10, ?11, ?12, ?13)",
+               parent_id, parent_step, input, status, started_at, owner_pid, replay_of, owner,
+               template, template_blob)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?14, ?10, ?11, ?12, ?13, ?15, ?16)",
             params![
                 e.id,
                 e.workflow,
@@ -501,7 +512,9 @@ impl Store {
                 e.owner.as_ref().map(|o| o.1),
                 e.replay_of,
                 e.owner.as_ref().map(|o| &o.0),
-                status
+                status,
+                e.template.as_ref().map(|t| &t.0),
+                e.template.as_ref().map(|t| &t.1)
             ],
         )?;
         tx.execute(

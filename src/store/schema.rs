@@ -302,4 +302,13 @@ pub const MIGRATIONS: &[Migration] = &[
     );
     "#,
     },
+    // 12: the template a workflow was made from, and the blob of the file that
+    // declares it (a library's, when it is imported).
+    Migration {
+        what: "the template each execution's workflow was made from",
+        sql: r#"
+    ALTER TABLE executions ADD COLUMN template TEXT;
+    ALTER TABLE executions ADD COLUMN template_blob TEXT;
+    "#,
+    },
 ];

@@ -71,6 +71,14 @@ fn two_instances_run_with_their_own_agents_and_thresholds() {
             None => assert!(!run.stderr.contains("/d "), "{}", run.stderr),
         }
     }
+    let executions: serde_json::Value = project.json(["history", "--format", "json"]);
+    let id = executions[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(executions[0]["template"], "approval");
+    let shown = project.wfc(["show", &id]).expect_code(0).stdout;
+    assert!(
+        shown.contains("  template  approval (source blob "),
+        "{shown}"
+    );
     let history = project.wfc(["history"]).expect_code(0).stdout;
     assert!(history.contains("ops_approval      2.0.0"), "{history}");
     assert!(history.contains("invoice_approval  1.0.0"), "{history}");
