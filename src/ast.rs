@@ -485,8 +485,24 @@ pub struct Template {
 pub struct Param {
     pub name: Ident,
     pub kind: ParamKind,
-    pub default: Option<Expr>,
+    pub default: Option<Argument>,
     pub span: Span,
+}
+
+/// A template argument (or a parameter's default): a duration or a value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Argument {
+    Duration(Spanned<Millis>),
+    Value(Expr),
+}
+
+impl Argument {
+    pub fn span(&self) -> Span {
+        match self {
+            Argument::Duration(d) => d.span,
+            Argument::Value(e) => e.span,
+        }
+    }
 }
 
 /// What a template parameter stands for, and the contract its argument meets.
@@ -503,6 +519,9 @@ pub enum ParamKind {
         output: TypeExpr,
     },
     Retry,
+    /// A duration, usable wherever a step takes one written out (`timeout`,
+    /// `wait`, an `await`'s deadline).
+    Duration,
     /// A value of that type, read by name in the body's expressions.
     Value(TypeExpr),
 }
@@ -511,7 +530,7 @@ pub enum ParamKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Instance {
     pub template: Ident,
-    pub args: Vec<(Ident, Expr)>,
+    pub args: Vec<(Ident, Argument)>,
     pub span: Span,
 }
 
@@ -666,7 +685,7 @@ pub enum StatementKind {
         event: Spanned<String>,
         payload: Option<Expr>,
     },
-    Wait(Spanned<Millis>),
+    Wait(StepDuration),
     /// `name = await "pattern" { shape } where condition timeout d`.
     Await {
         name: Ident,
@@ -684,8 +703,33 @@ pub struct Await {
     /// Over `event` (the payload) and what is in scope.
     pub condition: Option<Expr>,
     /// Required by the checker.
-    pub timeout: Option<Spanned<Millis>>,
+    pub timeout: Option<StepDuration>,
     pub span: Span,
+}
+
+/// A duration in a step: written out, or a template's `duration` parameter
+/// (which the checker replaces with its argument).
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepDuration {
+    Written(Spanned<Millis>),
+    Param(Ident),
+}
+
+impl StepDuration {
+    pub fn span(&self) -> Span {
+        match self {
+            StepDuration::Written(d) => d.span,
+            StepDuration::Param(name) => name.span,
+        }
+    }
+
+    /// The duration, once it is written out.
+    pub fn written(&self) -> Option<&Spanned<Millis>> {
+        match self {
+            StepDuration::Written(d) => Some(d),
+            StepDuration::Param(_) => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -716,7 +760,7 @@ pub struct ForLoop {
 pub struct Call {
     pub target: CallTarget,
     pub argument: Expr,
-    pub timeout: Option<Spanned<Millis>>,
+    pub timeout: Option<StepDuration>,
     pub retry: Option<Ident>,
     pub span: Span,
 }

@@ -214,7 +214,7 @@ module.exports = grammar({
           ),
         ),
       ),
-    argument: ($) => seq(field("name", $.identifier), ":", $._expression),
+    argument: ($) => seq(field("name", $.identifier), ":", choice($.duration, $._expression)),
     template: ($) =>
       seq(
         "template",
@@ -230,8 +230,8 @@ module.exports = grammar({
       seq(
         field("name", $.identifier),
         ":",
-        choice(seq(choice("agent", "workflow"), $.type, "->", $.type), "retry", $.type),
-        optional(seq("=", $._expression)),
+        choice(seq(choice("agent", "workflow"), $.type, "->", $.type), "retry", "duration", $.type),
+        optional(seq("=", choice($.duration, $._expression))),
       ),
     _workflow_property: ($) =>
       choice(
@@ -273,7 +273,7 @@ module.exports = grammar({
           field("pattern", $.string),
           optional($.type),
           optional(seq("where", $._expression)),
-          optional(seq("timeout", $.duration)),
+          optional(seq("timeout", $._step_duration)),
         ),
       ),
     call: ($) =>
@@ -282,7 +282,7 @@ module.exports = grammar({
         "(",
         $._expression,
         ")",
-        repeat(choice(seq("timeout", $.duration), seq("retry", $.identifier))),
+        repeat(choice(seq("timeout", $._step_duration), seq("retry", $.identifier))),
       ),
     when: ($) =>
       seq("when", $._expression, $.block, repeat(seq("else", "when", $._expression, $.block)), optional(seq("else", $.block))),
@@ -310,7 +310,9 @@ module.exports = grammar({
       ),
     fail: ($) => seq("fail", $._expression),
     emit: ($) => seq("emit", $.string, optional($.object)),
-    wait: ($) => seq("wait", $.duration),
+    wait: ($) => seq("wait", $._step_duration),
+    // A duration written out, or a template's `duration` parameter.
+    _step_duration: ($) => choice($.duration, $.identifier),
 
     // EXPRESSIONS
     _expression: ($) =>

@@ -620,7 +620,7 @@ fn workflow(
             arguments: instance
                 .args
                 .iter()
-                .map(|(name, value)| format!("{}: {}", name.name, written(sources, value.span)))
+                .map(|(name, value)| format!("{}: {}", name.name, written(sources, value.span())))
                 .collect(),
         }),
     })
@@ -752,7 +752,7 @@ impl Steps<'_> {
                 event: event.value.clone(),
                 payload: payload.clone(),
             },
-            ast::StatementKind::Wait(duration) => StatementKind::Wait(millis(duration)),
+            ast::StatementKind::Wait(duration) => StatementKind::Wait(millis(duration.written()?)),
             ast::StatementKind::Await { name, awaited } => {
                 let text = |span: crate::source::Span| {
                     self.sources.get(span.file).text[span.start..span.end].to_string()
@@ -771,7 +771,7 @@ impl Steps<'_> {
                             .map_or_else(|| "{}".to_string(), |shape| text(shape.span)),
                         condition: awaited.condition.clone(),
                         condition_text: awaited.condition.as_ref().map(|c| text(c.span)),
-                        timeout: millis(awaited.timeout.as_ref()?),
+                        timeout: millis(awaited.timeout.as_ref()?.written()?),
                     },
                 }
             }
@@ -810,7 +810,10 @@ impl Steps<'_> {
         Some(Call {
             target,
             argument: call.argument.clone(),
-            timeout: call.timeout.as_ref().map(millis),
+            timeout: match &call.timeout {
+                Some(timeout) => Some(millis(timeout.written()?)),
+                None => None,
+            },
             retry: self.ids.retry(call.retry.as_ref())?,
         })
     }

@@ -163,18 +163,21 @@ fn listed<'a>(names: impl Iterator<Item = &'a str>) -> String {
 /// Checks one argument against its parameter; adds it to the substitution.
 fn argument(
     param: &Param,
-    argument: &Expr,
+    argument: &Argument,
     substitution: &mut Substitution,
     declarations: &Declarations,
     pending: &mut Vec<PendingOutput>,
     out: &mut Vec<Diagnostic>,
 ) -> bool {
-    let named = |what: &str, out: &mut Vec<Diagnostic>| match &argument.kind {
-        ExprKind::Name(name) => Some(name.clone()),
+    let named = |what: &str, out: &mut Vec<Diagnostic>| match argument {
+        Argument::Value(Expr {
+            kind: ExprKind::Name(name),
+            ..
+        }) => Some(name.clone()),
         _ => {
             out.push(mismatch(
                 param,
-                argument.span,
+                argument.span(),
                 format!("`{}` takes the name of {what}", param.name.name),
                 format!("not {what}'s name"),
             ));
@@ -245,7 +248,34 @@ fn argument(
             substitution.retries.insert(param.name.name.clone(), name);
             true
         }
+        ParamKind::Duration => match argument {
+            Argument::Duration(duration) => {
+                super::values::duration(Some(duration), out);
+                substitution
+                    .durations
+                    .insert(param.name.name.clone(), duration.clone());
+                true
+            }
+            Argument::Value(value) => {
+                out.push(mismatch(
+                    param,
+                    value.span,
+                    format!("`{}` takes a duration", param.name.name),
+                    "not a duration: write one like `2d` or `30s`".to_string(),
+                ));
+                false
+            }
+        },
         ParamKind::Value(ty) => {
+            let Argument::Value(argument) = argument else {
+                out.push(mismatch(
+                    param,
+                    argument.span(),
+                    format!("`{}` cannot take a duration", param.name.name),
+                    format!("it takes a value of type {}", Type::from_ast(ty)),
+                ));
+                return false;
+            };
             let mut env = InputOnly {
                 program: declarations,
                 input: Type::Any,
@@ -380,6 +410,7 @@ pub fn check_bodies(
         }
         let mut body = template.body.clone();
         let mut lets = Vec::new();
+        let mut durations = Substitution::default();
         for param in &template.params {
             let name = param.name.clone();
             let span = param.span;
@@ -414,18 +445,26 @@ pub fn check_bodies(
                         },
                     );
                 }
+                ParamKind::Duration => {
+                    let written = match &param.default {
+                        Some(Argument::Duration(d)) => d.clone(),
+                        _ => Spanned::new(1000, span),
+                    };
+                    durations.durations.insert(name.name.clone(), written);
+                }
                 ParamKind::Value(ty) => lets.push(Statement {
                     kind: StatementKind::Let {
                         name,
-                        value: param
-                            .default
-                            .clone()
-                            .unwrap_or_else(|| placeholder(ty, span)),
+                        value: match &param.default {
+                            Some(Argument::Value(value)) => value.clone(),
+                            _ => placeholder(ty, span),
+                        },
                     },
                     span,
                 }),
             }
         }
+        durations.workflow(&mut body);
         if let Some(WorkflowBody::Steps(block)) = body.bodies.first_mut() {
             lets.append(&mut block.statements);
             block.statements = lets;
@@ -492,6 +531,7 @@ fn placeholder(ty: &TypeExpr, span: Span) -> Expr {
 /// What an instance's arguments replace in the template's body.
 #[derive(Default)]
 struct Substitution {
+    durations: HashMap<String, Spanned<Millis>>,
     agents: HashMap<String, Ident>,
     workflows: HashMap<String, Ident>,
     retries: HashMap<String, Ident>,
@@ -544,6 +584,9 @@ impl Substitution {
                 if let Some(retry) = &mut call.retry {
                     self.name(&self.retries, retry);
                 }
+                if let Some(timeout) = &mut call.timeout {
+                    self.duration(timeout);
+                }
                 self.expr(&mut call.argument);
             }
             StatementKind::Let { value, .. } | StatementKind::Fail(value) => self.expr(value),
@@ -582,8 +625,20 @@ impl Substitution {
                 if let Some(condition) = &mut awaited.condition {
                     self.expr(condition);
                 }
+                if let Some(timeout) = &mut awaited.timeout {
+                    self.duration(timeout);
+                }
             }
-            StatementKind::Wait(_) => {}
+            StatementKind::Wait(wait) => self.duration(wait),
+        }
+    }
+
+    /// Writes out a `duration` parameter's argument.
+    fn duration(&self, duration: &mut StepDuration) {
+        if let StepDuration::Param(name) = duration {
+            if let Some(written) = self.durations.get(&name.name) {
+                *duration = StepDuration::Written(written.clone());
+            }
         }
     }
 

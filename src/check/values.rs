@@ -420,14 +420,14 @@ fn workflow(workflow: &Workflow, out: &mut Vec<Diagnostic>) {
 /// Values inside steps: call timeouts, waits, loop limits, emitted event names.
 fn statements(block: &Block, out: &mut Vec<Diagnostic>) {
     block.walk(&mut |statement| match &statement.kind {
-        StatementKind::Call { call, .. } => duration(call.timeout.as_ref(), out),
+        StatementKind::Call { call, .. } => step_duration(call.timeout.as_ref(), out),
         StatementKind::For(for_loop) => count(for_loop.limit.as_ref(), "limit", out),
         StatementKind::Emit { event, .. } => event_name(event, out),
-        StatementKind::Wait(wait) => duration(Some(wait), out),
+        StatementKind::Wait(wait) => step_duration(Some(wait), out),
         StatementKind::Await { name, awaited } => {
             event_pattern(&awaited.pattern, out);
             match &awaited.timeout {
-                Some(timeout) => duration(Some(timeout), out),
+                Some(timeout) => step_duration(Some(timeout), out),
                 None => out.push(
                     Diagnostic::new(
                         Code::AwaitWithoutTimeout,
@@ -597,6 +597,24 @@ pub(super) fn event_name(name: &Spanned<String>, out: &mut Vec<Diagnostic>) {
 fn two_of_one(code: Code, (first, second): (Span, Span), what: &str) -> Diagnostic {
     Diagnostic::new(code, second, "", format!("second {what}"))
         .with_label(first, format!("first {what}"))
+}
+
+/// A step's duration: written out and in range, or a name — which only a
+/// template's `duration` parameter may be, replaced before this runs.
+fn step_duration(duration: Option<&StepDuration>, out: &mut Vec<Diagnostic>) {
+    match duration {
+        Some(StepDuration::Param(name)) => out.push(
+            Diagnostic::new(
+                Code::UnknownDuration,
+                name.span,
+                format!("unknown duration `{}`", name.name),
+                "not a duration",
+            )
+            .with_help("durations are written like `30s` or `2d`; a name is a template's `duration` parameter"),
+        ),
+        Some(StepDuration::Written(written)) => self::duration(Some(written), out),
+        None => {}
+    }
 }
 
 pub(super) fn duration(duration: Option<&Spanned<Millis>>, out: &mut Vec<Diagnostic>) {

@@ -64,6 +64,7 @@ codes! {
     UnknownTemplate => "unknown_template", Error;
     UnknownArgument => "unknown_argument", Error;
     MissingArgument => "missing_argument", Error;
+    UnknownDuration => "unknown_duration", Error;
     // Types.
     TypeMismatch => "type_mismatch", Error;
     InputMismatch => "input_mismatch", Error;

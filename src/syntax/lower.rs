@@ -161,6 +161,22 @@ impl Lower {
         Spanned::new(value, self.span(&pair))
     }
 
+    /// A step's duration: written out, or a template parameter's name.
+    fn step_duration(&self, pair: Pair<'_, Rule>) -> StepDuration {
+        match pair.as_rule() {
+            Rule::duration => StepDuration::Written(self.duration(pair)),
+            _ => StepDuration::Param(self.ident(pair)),
+        }
+    }
+
+    /// A template argument or default: a duration, or any value.
+    fn argument(&mut self, pair: Pair<'_, Rule>) -> Argument {
+        match pair.as_rule() {
+            Rule::duration => Argument::Duration(self.duration(pair)),
+            _ => Argument::Value(lower_expr(self, pair)),
+        }
+    }
+
     pub(super) fn duration(&self, pair: Pair<'_, Rule>) -> Spanned<Millis> {
         // The grammar admits only digits and a unit; too long a duration becomes the
         // largest one, which the checker reports.
@@ -590,10 +606,11 @@ impl Lower {
                 }
             }
             Rule::param_retry => ParamKind::Retry,
+            Rule::param_duration => ParamKind::Duration,
             Rule::type_expr => ParamKind::Value(self.type_expr(kind_pair)),
             rule => unreachable_rule(rule),
         };
-        let default = children.rest().next().map(|p| lower_expr(self, p));
+        let default = children.rest().next().map(|p| self.argument(p));
         Param {
             name,
             kind,
@@ -617,7 +634,7 @@ impl Lower {
             .map(|p| {
                 let mut parts = Children::of(p);
                 let name = self.ident(parts.next());
-                (name, lower_expr(self, parts.next()))
+                (name, self.argument(parts.next()))
             })
             .collect();
         let instance_span = template.span;
@@ -769,7 +786,7 @@ impl Lower {
                     .map(|p| lower_expr(self, Children::of(p).next()));
                 StatementKind::Emit { event, payload }
             }
-            Rule::wait_stmt => StatementKind::Wait(self.duration(children.next())),
+            Rule::wait_stmt => StatementKind::Wait(self.step_duration(children.next())),
             rule => unreachable_rule(rule),
         };
         Statement { kind, span }
@@ -792,7 +809,7 @@ impl Lower {
                     awaited.condition = Some(lower_expr(self, Children::of(part).next()))
                 }
                 Rule::await_timeout => {
-                    awaited.timeout = Some(self.duration(Children::of(part).next()))
+                    awaited.timeout = Some(self.step_duration(Children::of(part).next()))
                 }
                 rule => unreachable_rule(rule),
             }
@@ -885,7 +902,7 @@ impl Lower {
             let rule = option.as_rule();
             let value = Children::of(option).next();
             match rule {
-                Rule::call_timeout => call.timeout = Some(self.duration(value)),
+                Rule::call_timeout => call.timeout = Some(self.step_duration(value)),
                 Rule::call_retry => call.retry = Some(self.ident(value)),
                 rule => unreachable_rule(rule),
             }

@@ -186,3 +186,57 @@ fn wfc_templates_lists_the_library_with_docs_parameters_and_uses() {
         "{explained}"
     );
 }
+
+/// A `duration` parameter stands wherever a step takes a duration written out:
+/// `wait`, a call's `timeout`, an `await`'s deadline; a value where a duration
+/// is wanted is refused at the argument.
+#[test]
+fn duration_parameters_set_waits_timeouts_and_deadlines() {
+    let text = r#"agent check { input { id: string } output { ok: bool } compute { ok: true } }
+trigger go { manual }
+template reminder(checker: agent { id: string } -> { ok: bool }, pause: duration = 100ms, deadline: duration) {
+  input { id: string }
+  steps {
+    wait pause
+    r = checker(input) timeout deadline
+    decision = await "x.done" { ok: bool } timeout deadline
+  }
+  output { ok: r.ok }
+}
+workflow quick = reminder(checker: check, deadline: 200ms) { on go }
+"#;
+    let project = Project::new("templates_durations").file("flow.wf", text);
+    let explained = project
+        .wfc(["explain", "flow.wf", "quick"])
+        .expect_code(0)
+        .stdout;
+    assert!(explained.contains("wait#1: waits 100ms"), "{explained}");
+    assert!(
+        explained.contains("at most 200ms, then fails with kind `timeout`"),
+        "{explained}"
+    );
+    let run = project
+        .wfc([
+            "run",
+            "flow.wf",
+            "--workflow",
+            "quick",
+            "--input",
+            r#"{"id": "a"}"#,
+        ])
+        .expect_code(1);
+    assert!(run.stderr.contains("within 200ms"), "{}", run.stderr);
+    let wrong = project
+        .file(
+            "flow.wf",
+            &text.replace("deadline: 200ms", "deadline: \"soon\""),
+        )
+        .wfc(["check", "flow.wf"])
+        .expect_code(1);
+    assert!(
+        wrong.stderr.contains("wf::argument_mismatch")
+            && wrong.stderr.contains("`deadline` takes a duration"),
+        "{}",
+        wrong.stderr
+    );
+}
