@@ -16,6 +16,7 @@ mod test_blocks;
 mod values;
 
 pub use declarations::Declarations;
+pub use flow::declared;
 
 use crate::diagnostic::{self, Code, Diagnostic};
 use crate::loader::Loaded;

@@ -8,6 +8,7 @@ use super::navigation::{self, previous_token, Kind};
 use super::Analysis;
 use crate::ast::{self, StatementKind, TypeExpr, TypeExprKind};
 use crate::check::Declarations;
+use crate::types::Type;
 use lsp_types::{CompletionItem, CompletionItemKind};
 
 /// What to offer at byte `offset` of `text`; `names` is the latest analysis whose
@@ -37,6 +38,11 @@ pub fn complete(text: &str, offset: usize, names: Option<&Analysis>) -> Vec<Comp
             .filter(|skill| !skills.contains(&skill.as_str()))
             .map(|skill| item(skill.clone(), CompletionItemKind::ENUM_MEMBER, "skill"))
             .collect();
+    }
+    if let Some(analysis) = names {
+        if let Some(offered) = template_arguments(analysis, prefix) {
+            return offered;
+        }
     }
     let line = prefix.rsplit('\n').next().unwrap_or(prefix).trim_start();
     if let (true, Some(analysis)) = (previous == "=" && line.starts_with("workflow "), names) {
@@ -72,6 +78,74 @@ pub fn complete(text: &str, offset: usize, names: Option<&Analysis>) -> Vec<Comp
         .into_iter()
         .map(|word| item(word, CompletionItemKind::KEYWORD, "keyword"))
         .collect()
+}
+
+/// Inside `workflow w = template(…`: the parameters not given yet, or after
+/// `name: ` what may be given for it (the agents that meet an agent
+/// parameter's contract, the retry policies, the workflows). `None` elsewhere.
+fn template_arguments(analysis: &Analysis, prefix: &str) -> Option<Vec<CompletionItem>> {
+    let open = prefix.rfind('(')?;
+    let inside = &prefix[open + 1..];
+    if inside.contains(')') {
+        return None;
+    }
+    let head: Vec<&str> = prefix[..open].split_whitespace().rev().take(4).collect();
+    let [template, "=", _, "workflow"] = head[..] else {
+        return None;
+    };
+    let declarations = &analysis.checked.declarations;
+    let template = declarations.templates.get(template)?;
+    let current = inside.rsplit(',').next().unwrap_or(inside);
+    let Some((name, _)) = current.split_once(':') else {
+        let given: Vec<&str> = inside
+            .split(',')
+            .filter_map(|arg| arg.split_once(':').map(|(name, _)| name.trim()))
+            .collect();
+        return Some(
+            template
+                .params
+                .iter()
+                .filter(|p| !given.contains(&p.name.name.as_str()))
+                .map(|p| item(p.name.name.clone(), CompletionItemKind::FIELD, "parameter"))
+                .collect(),
+        );
+    };
+    let param = template
+        .params
+        .iter()
+        .find(|p| p.name.name == name.trim())?;
+    let fits = |found: &Type, wanted: &Type| found.fits(wanted).is_ok();
+    let names: Vec<(String, Kind)> = match &param.kind {
+        ast::ParamKind::Agent { input, output } => {
+            let (takes, gives) = (Type::from_ast(input), Type::from_ast(output));
+            declarations
+                .agents
+                .values()
+                .filter(|a| {
+                    fits(&takes, &crate::check::declared(&a.input))
+                        && fits(&crate::check::declared(&a.output), &gives)
+                })
+                .map(|a| (a.name.name.clone(), Kind::Agent))
+                .collect()
+        }
+        ast::ParamKind::Workflow { .. } => declarations
+            .workflows
+            .keys()
+            .map(|w| (w.clone(), Kind::Workflow))
+            .collect(),
+        ast::ParamKind::Retry => declarations
+            .retries
+            .keys()
+            .map(|r| (r.clone(), Kind::Retry))
+            .collect(),
+        ast::ParamKind::Duration | ast::ParamKind::Value(_) => Vec::new(),
+    };
+    Some(
+        names
+            .into_iter()
+            .map(|(name, kind)| item(name, kind.completion(), kind.label()))
+            .collect(),
+    )
 }
 
 /// The skills already listed when `prefix` ends inside `any [ … `.

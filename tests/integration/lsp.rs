@@ -848,3 +848,25 @@ fn templates_are_offered_explained_and_found() {
     let found = client.request("textDocument/definition", at(&flow, 6, 14));
     assert_eq!(found["result"]["range"]["start"]["line"], 2, "{found}");
 }
+
+/// Inside `workflow w = template(`: the parameters not given yet; after an
+/// agent parameter's `name: `, the agents that meet its contract only.
+#[test]
+fn template_arguments_complete_parameters_and_fitting_agents() {
+    let text = "agent fits { input { n: number } output { ok: bool, by: string } compute { ok: true, by: \"a\" } }\nagent narrow { input { n: number } output { ok: bool } compute { ok: true } }\ntrigger go { manual }\ntemplate check(reviewer: agent { n: number } -> { ok: bool, by: string }, cap: number = 3) {\n  input { n: number }\n  chain reviewer\n}\nworkflow w = check(reviewer: fits) { on go }\n";
+    let (_project, mut client, flow, _) = opened("lsp_template_args", text);
+    for (n, (typing, wanted)) in [
+        ("workflow v = check(", vec!["reviewer", "cap"]),
+        ("workflow v = check(cap: 4, ", vec!["reviewer"]),
+        ("workflow v = check(reviewer: ", vec!["fits"]),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let typing = format!("{text}{typing}");
+        client.change(&flow, n as i64 + 2, &typing);
+        client.diagnostics(&flow);
+        let offered = labels(&client.request("textDocument/completion", end_of(&flow, &typing)));
+        assert_eq!(offered, wanted, "{typing}");
+    }
+}
