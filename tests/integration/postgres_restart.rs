@@ -129,14 +129,27 @@ fn each_ran_once(url: &str, count: i64) {
         let store = Store::open_read_only(Location::Postgres(url.to_string())).ok()?;
         store.executions(&filter).ok()
     };
-    wait_for(Duration::from_secs(60), || {
-        look().is_some_and(|executions| {
-            executions.len() as i64 >= count
-                && executions
-                    .iter()
-                    .all(|e| e.status == ExecutionStatus::Completed)
-        })
-    });
+    let done = |executions: &[wfc::store::ExecutionRow]| {
+        executions.len() as i64 >= count
+            && executions
+                .iter()
+                .all(|e| e.status == ExecutionStatus::Completed)
+    };
+    let started = std::time::Instant::now();
+    while !look().is_some_and(|executions| done(&executions)) {
+        if started.elapsed() > Duration::from_secs(60) {
+            // Say what was left, so a failure here can be told apart from a slow machine.
+            let seen: Vec<String> = look()
+                .unwrap_or_default()
+                .iter()
+                .filter(|e| e.status != ExecutionStatus::Completed)
+                .map(|e| format!("{} {} owner {:?}", e.input, e.status, e.owner))
+                .collect();
+            let total = look().map_or(0, |e| e.len());
+            panic!("after 60s, {total} of {count} executions recorded; not completed: {seen:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let mut inputs: Vec<i64> = look()
         .unwrap()
         .iter()
