@@ -298,6 +298,8 @@ test("two versions that ran are diffed in the management tab", async () => {
   await page.selectOption("#history-filter select[name=status]", "failed");
   await page.click("#history-filter button[type=submit]");
   await page.locator("#history tbody tr", { hasText: "twice" }).waitFor({ state: "detached" });
+  // The table empties before the filtered page arrives: read it once it has.
+  await page.locator("#history tbody tr", { hasText: "fragile" }).first().waitFor();
   const rows = await page.locator("#history tbody tr").allTextContents();
   assert.ok(rows.length >= 1 && rows.every((r) => r.includes("fragile") && r.includes("failed")), rows.join("\n"));
   await page.selectOption("#history-filter select[name=workflow]", "");
