@@ -117,7 +117,12 @@ fn triggers(engines: &[Arc<Engine>]) -> Vec<(&Arc<Engine>, &Trigger)> {
 }
 
 /// Starts every workflow `trigger` starts, once for this occurrence.
-fn fire(engine: &Arc<Engine>, trigger: &Trigger, occurrence: &str, input: &Value) {
+fn fire(
+    engine: &Arc<Engine>,
+    trigger: &Trigger,
+    occurrence: &str,
+    input: &Value,
+) -> Result<(), StoreError> {
     let program = engine.program();
     let trigger_name = trigger.name.as_str();
     for id in &trigger.workflows {
@@ -129,7 +134,7 @@ fn fire(engine: &Arc<Engine>, trigger: &Trigger, occurrence: &str, input: &Value
             ..Origin::default()
         };
         let id = uuid::Uuid::now_v7().to_string();
-        match engine.begin(id, workflow, input.clone(), origin) {
+        match engine.begin(id.clone(), workflow, input.clone(), origin) {
             Ok(begun) => {
                 tracing::info!(%trigger, %occurrence, %workflow, execution = %begun.id, "started");
                 let engine = engine.clone();
@@ -142,9 +147,18 @@ fn fire(engine: &Arc<Engine>, trigger: &Trigger, occurrence: &str, input: &Value
                 });
             }
             Err(RunError::AlreadyFired { .. }) => {}
+            // The occurrence stays owed: the caller does not mark it handled, so
+            // it fires again (the store refuses a second start of a workflow it
+            // started). The start may have committed before the connection
+            // broke: then this process resumes it once the store answers.
+            Err(RunError::Store(error)) => {
+                engine.strand(&id);
+                return Err(error);
+            }
             Err(error) => tracing::warn!(%trigger, %occurrence, %workflow, %error, "not started"),
         }
     }
+    Ok(())
 }
 
 /// How many queued executions of one file a worker looks at per look: a
@@ -188,7 +202,7 @@ fn events(store: &Store, engines: &[Arc<Engine>]) -> Result<(), StoreError> {
                 TriggerKind::Event { pattern } if program::matches(pattern, &event.name));
             if listens {
                 let occurrence = format!("event:{}", event.id);
-                fire(engine, trigger, &occurrence, &event.payload);
+                fire(engine, trigger, &occurrence, &event.payload)?;
             }
         }
         store.mark_dispatched(event.id)?;
@@ -237,7 +251,7 @@ fn cron(
         }
         if due.on_time || policy == MissedSlots::RunOnce {
             let input = json!({ "trigger": name, "slot": slot });
-            fire(engine, trigger, &format!("slot:{slot}"), &input);
+            fire(engine, trigger, &format!("slot:{slot}"), &input)?;
         }
         store.set_cron_last_slot(name, &slot)?;
     }
@@ -325,7 +339,7 @@ impl Watched<'_> {
                 trigger,
                 &format!("metric:{period}:{crossing}"),
                 &input,
-            );
+            )?;
             store.set_metric_trigger_state(name, &period, true, crossing)?;
         } else if !holds && above {
             store.set_metric_trigger_state(name, &period, false, crossings)?;
@@ -517,6 +531,52 @@ workflow rate { steps { x = noop({}) } record score = 1 }
             "4500 crosses again after 4100"
         );
         assert_eq!(fired(&store, "metric::3"), 0);
+    }
+
+    /// A start the store refused (a database restart) leaves its event owed,
+    /// to fire once the store takes writes again; it was marked dispatched and
+    /// lost before.
+    #[tokio::test]
+    async fn an_event_whose_start_the_store_refused_fires_again() {
+        let (store, engine) = setup(
+            "refused",
+            r#"
+agent noop { compute { ok: true } }
+trigger tick { on event "tick" }
+workflow on_tick { on tick chain noop }
+"#,
+        );
+        let db = std::env::temp_dir()
+            .join(format!("wfc-dispatch-refused-{}", std::process::id()))
+            .join("wfc.db");
+        let raw = rusqlite::Connection::open(&db).unwrap();
+        raw.execute_batch(
+            "CREATE TRIGGER refuse BEFORE INSERT ON executions
+             BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;",
+        )
+        .unwrap();
+        let event = store
+            .record_event("tick", &json!({}), None)
+            .unwrap()
+            .unwrap();
+        let engines = [engine];
+        assert!(
+            events(&store, &engines).is_err(),
+            "the refusal is the tick's"
+        );
+        let owed: Option<String> = raw
+            .query_row(
+                "SELECT dispatched_at FROM events WHERE id = ?1",
+                [event],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(owed, None, "the event is still owed");
+        // The store takes writes again and the claim ran out: it fires once.
+        raw.execute_batch("DROP TRIGGER refuse; UPDATE events SET claimed_until = NULL;")
+            .unwrap();
+        events(&store, &engines).unwrap();
+        assert_eq!(fired(&store, &format!("event:{event}")), 1);
     }
 
     /// Polls (in real time, briefly) until `done` holds.

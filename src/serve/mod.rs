@@ -461,14 +461,8 @@ fn resume_stranded(state: &State) {
         if stranded.is_empty() {
             continue;
         }
-        let rows = Store::open(&state.db).and_then(|store| {
-            stranded
-                .iter()
-                .map(|id| store.execution(id))
-                .collect::<Result<Vec<_>, _>>()
-        });
-        let rows = match rows {
-            Ok(rows) => rows,
+        let store = match Store::open(&state.db) {
+            Ok(store) => store,
             Err(_) => {
                 for id in &stranded {
                     engine.strand(id);
@@ -476,7 +470,16 @@ fn resume_stranded(state: &State) {
                 continue;
             }
         };
-        for execution in rows {
+        for id in stranded {
+            let execution = match store.execution(&id) {
+                Ok(execution) => execution,
+                // A start that never committed: its occurrence fires again.
+                Err(StoreError::NoSuchExecution(_)) => continue,
+                Err(_) => {
+                    engine.strand(&id);
+                    continue;
+                }
+            };
             if execution.status != crate::store::ExecutionStatus::Running {
                 continue;
             }
