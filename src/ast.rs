@@ -27,6 +27,13 @@ impl<T> Spanned<T> {
 /// that the checker, not the parser, reports them.
 pub use crate::duration::Millis;
 
+/// `import "path"`, or `import "path" at "rev"`: read at a git revision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Import {
+    pub path: Spanned<String>,
+    pub at: Option<Spanned<String>>,
+}
+
 /// One parsed file.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct File {
@@ -35,7 +42,7 @@ pub struct File {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {
-    Import(Spanned<String>),
+    Import(Import),
     Timezone(Spanned<String>),
     Retry(RetryPolicy),
     Breaker(Breaker),

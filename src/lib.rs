@@ -14,6 +14,7 @@ pub mod diagnostic;
 pub mod duration;
 pub mod explain;
 pub mod format;
+pub mod git;
 pub mod goals;
 pub mod graph;
 pub mod loader;

@@ -2,12 +2,25 @@
 //! core that touches the file system; what it reads is kept in [`Sources`] so every
 //! diagnostic can show its file.
 
-use crate::ast::{File, Item};
+use crate::ast::{File, Import, Item};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::{FileId, Sources, Span};
 use crate::syntax;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+
+/// Revisions fixed in advance, from the revision as written to a commit: a
+/// resumed execution reads the commit it started with, even if a tag moved.
+pub type Pins = HashMap<String, String>;
+
+/// Where one import is read from.
+struct Target {
+    /// The file's identity: its canonical path, or for a pinned one its
+    /// repository path at its commit.
+    key: PathBuf,
+    name: String,
+    pinned: Option<(crate::git::Repository, crate::source::Pinned)>,
+}
 
 /// Every file of a program: the root first, then its imports in the order met.
 #[derive(Debug, Default)]
@@ -45,6 +58,14 @@ pub fn load(root: &Path) -> Result<Loaded, LoadError> {
 /// Loads like [`load`], taking the text of a file in `open` (by canonical path)
 /// instead of what is on disk: an editor's unsaved buffers.
 pub fn load_overlaid(root: &Path, open: &HashMap<PathBuf, String>) -> Result<Loaded, LoadError> {
+    load_with(root, open, &Pins::new())
+}
+
+fn load_with(
+    root: &Path,
+    open: &HashMap<PathBuf, String>,
+    pins: &Pins,
+) -> Result<Loaded, LoadError> {
     let read = |path: &Path| match open.get(path) {
         Some(text) => Ok(text.clone()),
         None => read(path),
@@ -59,7 +80,7 @@ pub fn load_overlaid(root: &Path, open: &HashMap<PathBuf, String>) -> Result<Loa
         .sources
         .add(root.display().to_string(), &canonical(root), text);
     let mut stack = vec![id];
-    loaded.visit(id, &mut stack, &read);
+    loaded.visit(id, &mut stack, &read, pins);
     Ok(loaded)
 }
 
@@ -79,9 +100,15 @@ pub fn read_stdin() -> Result<String, LoadError> {
 
 /// Parses `text` as a program with no imports, e.g. for tests and benchmarks.
 pub fn load_text(name: &str, text: &str) -> Loaded {
+    load_text_pinned(name, text, &Pins::new())
+}
+
+/// Parses `text` as the file `name` was, reading its imports from there, the
+/// revisions in `pins` at the commits they name: a resumed execution's program.
+pub fn load_text_pinned(name: &str, text: &str, pins: &Pins) -> Loaded {
     let mut loaded = Loaded::default();
     let id = loaded.sources.add(name.to_string(), Path::new(name), text);
-    loaded.visit(id, &mut vec![id], &read);
+    loaded.visit(id, &mut vec![id], &read, pins);
     loaded
 }
 
@@ -93,6 +120,7 @@ impl Loaded {
         id: FileId,
         stack: &mut Vec<FileId>,
         read: &dyn Fn(&Path) -> Result<String, LoadError>,
+        pins: &Pins,
     ) {
         let text = self.sources.get(id).text.clone();
         let (file, diagnostics) = syntax::parse(&text, id);
@@ -106,44 +134,181 @@ impl Loaded {
             })
             .collect();
         self.files.push((id, file));
-        let dir = self
-            .sources
-            .get(id)
-            .path
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
         for import in imports {
-            let path = canonical(&dir.join(&import.value));
-            if let Some(existing) = self.sources.find(&path) {
+            let target = match self.locate(id, &import, pins) {
+                Ok(target) => target,
+                Err(diagnostic) => {
+                    self.diagnostics.push(*diagnostic);
+                    continue;
+                }
+            };
+            let path = &import.path;
+            if let Some(existing) = self.sources.find(&target.key) {
                 if let Some(pos) = stack.iter().position(|f| *f == existing) {
                     self.diagnostics
-                        .push(self.cycle(&stack[pos..], import.span, &import.value));
+                        .push(self.cycle(&stack[pos..], path.span, &path.value));
                 }
                 continue;
             }
-            match read(&path) {
+            let text = match &target.pinned {
+                None => read(&target.key).map_err(|error| reason(&error)),
+                Some((repo, pinned)) => repo
+                    .read(&pinned.commit, &pinned.rev, &pinned.path)
+                    .map_err(|error| error.to_string()),
+            };
+            match text {
                 Ok(text) => {
-                    let name = display_name(&self.sources.get(id).name, &import.value);
-                    let child = self.sources.add(name, &path, text);
+                    let pinned = target.pinned.map(|(_, pinned)| pinned);
+                    let child = self
+                        .sources
+                        .add_pinned(target.name, &target.key, text, pinned);
                     stack.push(child);
-                    self.visit(child, stack, read);
+                    self.visit(child, stack, read, pins);
                     stack.pop();
                 }
-                Err(error) => self.diagnostics.push(
-                    Diagnostic::new(
-                        Code::ImportNotFound,
-                        import.span,
-                        format!("cannot import `{}`", import.value),
-                        reason(&error),
+                Err(reason) => {
+                    let importer = self.sources.get(id);
+                    let help = match &importer.pinned {
+                        None if import.at.is_none() => format!(
+                            "imports are relative to the importing file's directory, here `{}`",
+                            shown_dir(&importer.name)
+                        ),
+                        _ => "a pinned import reads the file as it was committed at that \
+                              revision; commit it there, or pin a revision that has it"
+                            .to_string(),
+                    };
+                    self.diagnostics.push(
+                        Diagnostic::new(
+                            Code::ImportNotFound,
+                            path.span,
+                            format!("cannot import `{}`", path.value),
+                            reason,
+                        )
+                        .with_help(help),
                     )
-                    .with_help(format!(
-                        "imports are relative to the importing file's directory, here `{}`",
-                        shown_dir(&self.sources.get(id).name)
-                    )),
-                ),
+                }
             }
         }
+    }
+
+    /// Where `import` of file `importer` reads from: the working tree, or a git
+    /// revision when it is pinned (`at`) or its importer was read from one.
+    fn locate(
+        &self,
+        importer: FileId,
+        import: &Import,
+        pins: &Pins,
+    ) -> Result<Target, Box<Diagnostic>> {
+        let from = self.sources.get(importer);
+        let written = &import.path.value;
+        let name = display_name(&from.name, written);
+        let rev_span = import.at.as_ref().map_or(import.path.span, |at| at.span);
+        let unknown = |message: String, label: &str, help: String| {
+            Box::new(
+                Diagnostic::new(Code::UnknownRevision, rev_span, message, label.to_string())
+                    .with_help(help),
+            )
+        };
+        let (repo, dir_in_repo, rev) = match (&from.pinned, &import.at) {
+            (None, None) => {
+                let dir = from
+                    .path
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default();
+                return Ok(Target {
+                    key: canonical(&dir.join(written)),
+                    name,
+                    pinned: None,
+                });
+            }
+            (None, Some(at)) => {
+                let dir = from
+                    .path
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default();
+                let dir = canonical(&dir);
+                let repo = crate::git::Repository::discover(&dir).map_err(|_| {
+                    unknown(
+                        format!("`{}` is in no git repository", shown_dir(&from.name)),
+                        "a pinned import reads from git",
+                        "run `git init` and commit the library there, or import without `at` \
+                         to read the working tree"
+                            .to_string(),
+                    )
+                })?;
+                let relative = repo.relative(&dir).unwrap_or_default();
+                (repo, relative, at.value.clone())
+            }
+            (Some(pinned), at) => {
+                let repo = crate::git::Repository::discover(&pinned.repo)
+                    .map_err(|error| unknown(error.to_string(), "this import", String::new()))?;
+                let dir = pinned
+                    .path
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default();
+                let rev = at
+                    .as_ref()
+                    .map_or(pinned.rev.clone(), |at| at.value.clone());
+                (repo, dir, rev)
+            }
+        };
+        let path = crate::git::normal(&dir_in_repo.join(written))
+            .filter(|path| !path.as_os_str().is_empty())
+            .ok_or_else(|| {
+                unknown(
+                    format!("`{written}` leaves the git repository"),
+                    "read at this revision",
+                    "a pinned import names a file inside the repository that holds it".into(),
+                )
+            })?;
+        let commit = match pins.get(&rev) {
+            Some(commit) => commit.clone(),
+            None if from.pinned.as_ref().is_some_and(|p| p.rev == rev) && import.at.is_none() => {
+                from.pinned
+                    .as_ref()
+                    .map(|p| p.commit.clone())
+                    .unwrap_or_default()
+            }
+            None => repo.commit(&rev).map_err(|_| {
+                let tags: Vec<String> = repo
+                    .tags()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|tag| tag.name)
+                    .collect();
+                let help = match crate::text::closest(&rev, tags.iter().map(String::as_str)) {
+                    Some(close) => format!("did you mean `{close}`?"),
+                    None if tags.is_empty() => {
+                        "the repository has no tags; pin a tag, a branch or a commit id".into()
+                    }
+                    None => format!("its tags: {}", tags.join(", ")),
+                };
+                unknown(
+                    format!(
+                        "no revision `{rev}` in the git repository holding `{}`",
+                        shown_dir(&from.name)
+                    ),
+                    "no such tag, branch or commit",
+                    help,
+                )
+            })?,
+        };
+        let key = repo.root().join(format!("{}@{commit}", path.display()));
+        let name = format!("{name}@{rev}");
+        let pinned = crate::source::Pinned {
+            repo: repo.root().to_path_buf(),
+            path,
+            rev,
+            commit,
+        };
+        Ok(Target {
+            key,
+            name,
+            pinned: Some((repo, pinned)),
+        })
     }
 
     fn cycle(&self, chain: &[FileId], span: Span, path: &str) -> Diagnostic {

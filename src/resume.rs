@@ -82,7 +82,10 @@ pub fn runs_version_of(engine: &Engine, execution: &ExecutionRow) -> bool {
         || std::path::Path::new(&execution.root_path)
             .canonicalize()
             .is_ok_and(|path| path.display().to_string() == engine.root_path());
-    same_file && engine.source_blob(&execution.workflow) == Some(execution.source_blob.as_str())
+    let template = engine.template_origin(&execution.workflow).map(|t| t.blob);
+    same_file
+        && engine.source_blob(&execution.workflow) == Some(execution.source_blob.as_str())
+        && template == execution.template_blob
 }
 
 /// The program of the version `execution` started with, from the source the
@@ -107,19 +110,37 @@ pub fn stored_program(
     let (source_path, text) = store
         .version_source(&execution.workflow, &execution.source_blob)?
         .ok_or_else(|| refuse("its source was not stored"))?;
-    let mut loaded: Loaded = loader::load_text(&source_path, &text);
-    let imports = loaded.files.iter().any(|(_, file)| {
+    // A template read at a git revision is read again at the commit it named.
+    let pins: loader::Pins = execution
+        .template_rev
+        .clone()
+        .zip(execution.template_commit.clone())
+        .into_iter()
+        .collect();
+    let mut loaded: Loaded = loader::load_text_pinned(&source_path, &text, &pins);
+    let unpinned = loaded.files.iter().any(|(_, file)| {
         file.items
             .iter()
-            .any(|item| matches!(item, crate::ast::Item::Import(_)))
+            .any(|item| matches!(item, crate::ast::Item::Import(import) if import.at.is_none()))
     });
-    if imports {
+    if unpinned {
         return Err(refuse(
-            "its stored version imports other files, which may have changed too",
+            "its stored version imports files from the working tree, which may have changed too",
         ));
     }
-    match crate::check::check(&mut loaded).program {
-        Some(program) => Ok((loaded, program)),
-        None => Err(refuse("its stored version no longer checks")),
+    let Some(program) = crate::check::check(&mut loaded).program else {
+        return Err(refuse("its stored version no longer checks"));
+    };
+    let blob = |file| crate::source::git_blob_id(loaded.sources.get(file).text.as_bytes());
+    let template = program.workflow_named(&execution.workflow).and_then(|w| {
+        let made = w.made_from.as_ref()?;
+        let t = program.templates.iter().find(|t| t.name == made.template)?;
+        Some(blob(t.file))
+    });
+    if template != execution.template_blob {
+        return Err(refuse(
+            "the template it was made from can no longer be read as it was",
+        ));
     }
+    Ok((loaded, program))
 }

@@ -50,6 +50,9 @@ pub struct SourceFile {
     pub name: String,
     pub path: PathBuf,
     pub text: Arc<str>,
+    /// Where it was read from when an `import … at "rev"` pinned it to a git
+    /// revision (`None`: the working tree).
+    pub pinned: Option<Pinned>,
     /// Where each line starts, found once when first asked: a file with
     /// thousands of diagnostics must not be scanned from its start for each.
     lines: OnceLock<Arc<[usize]>>,
@@ -86,6 +89,19 @@ pub fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
     offset
 }
 
+/// A file read from a git revision rather than the working tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pinned {
+    /// The root of the repository's working tree.
+    pub repo: PathBuf,
+    /// The file's path in the repository.
+    pub path: PathBuf,
+    /// The revision as the import wrote it (`v1.2`).
+    pub rev: String,
+    /// The commit it named when read.
+    pub commit: String,
+}
+
 /// Every file read while loading a program, indexed by [`FileId`].
 #[derive(Debug, Clone, Default)]
 pub struct Sources {
@@ -94,11 +110,24 @@ pub struct Sources {
 
 impl Sources {
     pub fn add(&mut self, name: String, path: &Path, text: impl Into<Arc<str>>) -> FileId {
+        self.add_pinned(name, path, text, None)
+    }
+
+    /// Adds a file; `path` is its identity (two imports of one path are one
+    /// file), for a pinned file its repository path and commit.
+    pub fn add_pinned(
+        &mut self,
+        name: String,
+        path: &Path,
+        text: impl Into<Arc<str>>,
+        pinned: Option<Pinned>,
+    ) -> FileId {
         let id = FileId(self.files.len() as u32);
         self.files.push(SourceFile {
             name,
             path: path.to_path_buf(),
             text: text.into(),
+            pinned,
             lines: OnceLock::new(),
         });
         id

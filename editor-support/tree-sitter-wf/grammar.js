@@ -31,7 +31,7 @@ module.exports = grammar({
     // A field name is any word, reserved or not, or a quoted string.
     _key: ($) => choice($.identifier, $.string),
 
-    import: ($) => seq("import", $.string),
+    import: ($) => seq("import", $.string, optional(seq("at", field("revision", $.string)))),
     timezone: ($) => seq("timezone", $.string),
 
     // POLICIES

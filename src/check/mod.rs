@@ -147,9 +147,11 @@ fn quiet_after_missing_imports(diagnostics: &mut Vec<Diagnostic>) {
                 | Code::UnusedTrigger
         )
     };
+    // An import that could not be read, from the working tree or git.
+    let unread = |code| matches!(code, Code::ImportNotFound | Code::UnknownRevision);
     let missing: Vec<crate::source::FileId> = diagnostics
         .iter()
-        .filter(|d| d.code == Code::ImportNotFound)
+        .filter(|d| unread(d.code))
         .map(|d| d.span().file)
         .collect();
     if missing.is_empty() {
@@ -165,7 +167,7 @@ fn quiet_after_missing_imports(diagnostics: &mut Vec<Diagnostic>) {
         !follows
     });
     for diagnostic in diagnostics.iter_mut() {
-        if diagnostic.code != Code::ImportNotFound {
+        if !unread(diagnostic.code) {
             continue;
         }
         // Said once per file, on its first missing import.
@@ -175,6 +177,7 @@ fn quiet_after_missing_imports(diagnostics: &mut Vec<Diagnostic>) {
                 crate::text::plural(count, "more diagnostic")
             );
             let help = match diagnostic.help.take() {
+                Some(help) if help.ends_with('?') => format!("{help} {note}"),
                 Some(help) => format!("{help}; {note}"),
                 None => note,
             };

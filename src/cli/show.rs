@@ -46,8 +46,14 @@ fn timeline_text(
         short_id(&execution.source_blob),
     ));
     if let (Some(template), Some(blob)) = (&execution.template, &execution.template_blob) {
+        let at = match (&execution.template_rev, &execution.template_commit) {
+            (Some(rev), Some(commit)) => {
+                format!(", at `{rev}`: commit {}", crate::git::short(commit))
+            }
+            _ => String::new(),
+        };
         out.push_str(&format!(
-            "{indent}  template  {template} (source blob {})\n",
+            "{indent}  template  {template} (source blob {}{at})\n",
             short_id(blob)
         ));
     }

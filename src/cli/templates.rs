@@ -1,6 +1,7 @@
 //! `wfc templates FILE…`: each template the files declare or import, with its
 //! doc comment, parameters (their contracts and defaults) and the workflows
-//! made from it.
+//! made from it; for a template read at a git revision, that revision and the
+//! tags made since.
 
 use super::{print_json, report_diagnostics, Error, Format};
 use clap::Args;
@@ -26,6 +27,30 @@ struct Listed {
     parameters: Vec<String>,
     /// The workflows made from it, in the files given.
     instances: Vec<String>,
+    /// The git revision its file was imported at, if pinned.
+    pinned: Option<Pin>,
+}
+
+/// Where a pinned template was read, and the tags made since.
+#[derive(serde::Serialize)]
+struct Pin {
+    revision: String,
+    commit: String,
+    /// Tags of commits made after the pinned one, newest first.
+    newer_tags: Vec<String>,
+}
+
+impl Pin {
+    fn of(pinned: &crate::source::Pinned) -> Pin {
+        let newer = crate::git::Repository::discover(&pinned.repo)
+            .and_then(|repo| repo.newer_tags(&pinned.commit))
+            .unwrap_or_default();
+        Pin {
+            revision: pinned.rev.clone(),
+            commit: pinned.commit.clone(),
+            newer_tags: newer.into_iter().map(|tag| tag.name).collect(),
+        }
+    }
 }
 
 pub fn run(args: TemplatesArgs) -> Result<ExitCode, Error> {
@@ -42,12 +67,16 @@ pub fn run(args: TemplatesArgs) -> Result<ExitCode, Error> {
             )));
         };
         for template in &program.templates {
-            let path = &loaded.sources.get(template.file).path;
-            let file = path
-                .strip_prefix(&here)
-                .unwrap_or(path)
-                .display()
-                .to_string();
+            let source = loaded.sources.get(template.file);
+            let file = match &source.pinned {
+                Some(pinned) => format!("{}@{}", pinned.path.display(), pinned.rev),
+                None => source
+                    .path
+                    .strip_prefix(&here)
+                    .unwrap_or(&source.path)
+                    .display()
+                    .to_string(),
+            };
             match listed
                 .iter_mut()
                 .find(|l| l.name == template.name && l.file == file)
@@ -66,6 +95,7 @@ pub fn run(args: TemplatesArgs) -> Result<ExitCode, Error> {
                     doc: template.doc.clone(),
                     parameters: template.params.clone(),
                     instances: template.instances.clone(),
+                    pinned: source.pinned.as_ref().map(Pin::of),
                 }),
             }
         }
@@ -89,6 +119,20 @@ pub fn run(args: TemplatesArgs) -> Result<ExitCode, Error> {
         match template.instances.as_slice() {
             [] => println!("  no workflow is made from it"),
             instances => println!("  made into: {}", instances.join(", ")),
+        }
+        if let Some(pin) = &template.pinned {
+            let commit = crate::git::short(&pin.commit);
+            match pin.newer_tags.as_slice() {
+                [] => println!(
+                    "  pinned at {} (commit {commit}); no newer tag",
+                    pin.revision
+                ),
+                newer => println!(
+                    "  pinned at {} (commit {commit}); newer tags: {}",
+                    pin.revision,
+                    newer.join(", ")
+                ),
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

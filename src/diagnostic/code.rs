@@ -31,6 +31,7 @@ codes! {
     DuplicateProperty => "duplicate_property", Error;
     ImportNotFound => "import_not_found", Error;
     ImportCycle => "import_cycle", Error;
+    UnknownRevision => "unknown_revision", Error;
     // Names.
     DuplicateAgent => "duplicate_agent", Error;
     DuplicateTrigger => "duplicate_trigger", Error;

@@ -374,9 +374,14 @@ impl Engine {
         &self.sources
     }
 
-    /// Every file this engine's program was loaded from.
+    /// Every working-tree file this engine's program was loaded from (a file
+    /// read at a git revision changes only with the import that pins it).
     pub fn source_paths(&self) -> Vec<std::path::PathBuf> {
-        self.sources.iter().map(|(_, f)| f.path.clone()).collect()
+        self.sources
+            .iter()
+            .filter(|(_, f)| f.pinned.is_none())
+            .map(|(_, f)| f.path.clone())
+            .collect()
     }
 
     /// The canonical path of the file this engine runs.
@@ -481,9 +486,9 @@ impl Engine {
         ))
     }
 
-    /// The blob id of the file declaring `workflow` as this engine loaded it.
-    /// The template `workflow` was made from, and the blob of its file.
-    fn template_of(&self, workflow: &Workflow) -> Option<(String, String)> {
+    /// The template `workflow` was made from: its name, the blob of its file
+    /// and the revision that file was pinned at.
+    fn template_of(&self, workflow: &Workflow) -> Option<store::TemplateOrigin> {
         let made = workflow.made_from.as_ref()?;
         let template = self
             .program
@@ -491,9 +496,20 @@ impl Engine {
             .iter()
             .find(|t| t.name == made.template)?;
         let blob = self.blobs.get(&template.file)?;
-        Some((made.template.clone(), blob.clone()))
+        let pinned = self.sources.get(template.file).pinned.as_ref();
+        Some(store::TemplateOrigin {
+            name: made.template.clone(),
+            blob: blob.clone(),
+            pinned: pinned.map(|p| (p.rev.clone(), p.commit.clone())),
+        })
     }
 
+    /// The template workflow `name` was made from, as an execution records it.
+    pub fn template_origin(&self, name: &str) -> Option<store::TemplateOrigin> {
+        self.template_of(self.program.workflow_named(name)?)
+    }
+
+    /// The blob id of the file declaring `workflow` as this engine loaded it.
     pub fn source_blob(&self, workflow: &str) -> Option<&str> {
         let file = self.program.workflow_named(workflow)?.file;
         self.blobs.get(&file).map(String::as_str)

@@ -53,9 +53,8 @@ pub struct NewExecution<'a> {
     pub owner: Option<(String, u32)>,
     /// The dead letter this execution replays.
     pub replay_of: Option<i64>,
-    /// The template its workflow was made from, and the blob of the file
-    /// declaring that template.
-    pub template: Option<(String, String)>,
+    /// The template its workflow was made from.
+    pub template: Option<TemplateOrigin>,
     /// `(trigger, occurrence)` that started it: written in the same transaction,
     /// and refused when that occurrence already started this workflow.
     pub fire: Option<(String, String)>,
@@ -114,6 +113,20 @@ pub struct ExecutionRow {
     pub template: Option<String>,
     /// The blob of the file declaring that template.
     pub template_blob: Option<String>,
+    /// The git revision that file was read at, as the import wrote it, and
+    /// the commit it named (`None`: the working tree).
+    pub template_rev: Option<String>,
+    pub template_commit: Option<String>,
+}
+
+/// The template a workflow was made from, as an execution records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateOrigin {
+    pub name: String,
+    /// The blob of the file declaring it.
+    pub blob: String,
+    /// `(revision as written, commit)` when that file was read from git.
+    pub pinned: Option<(String, String)>,
 }
 
 pub struct NewAttempt {
@@ -287,7 +300,7 @@ pub(super) const EXECUTION_COLUMNS: &str =
     "e.id, e.workflow, e.version, e.source_blob, e.root_path, e.trigger,
      e.parent_id, e.parent_step, e.input, e.status, e.result, e.error, e.started_at,
      e.finished_at, w.agents_involved, e.owner_pid, e.replay_of, e.owner, e.template,
-     e.template_blob";
+     e.template_blob, e.template_rev, e.template_commit";
 
 /// Milliseconds between an execution's two stamps, as both databases store
 /// them, once it ended.
@@ -327,6 +340,8 @@ pub(super) fn execution_row(row: &Row) -> Result<ExecutionRow> {
         owner: row.get(17)?,
         template: row.get(18)?,
         template_blob: row.get(19)?,
+        template_rev: row.get(20)?,
+        template_commit: row.get(21)?,
     })
 }
 
@@ -496,8 +511,9 @@ impl Store {
         tx.execute(
             "INSERT INTO executions (id, workflow, version, source_blob, root_path, trigger,
                parent_id, parent_step, input, status, started_at, owner_pid, replay_of, owner,
-               template, template_blob)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?14, ?10, ?11, ?12, ?13, ?15, ?16)",
+               template, template_blob, template_rev, template_commit)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?14, ?10, ?11, ?12, ?13, ?15, ?16,
+               ?17, ?18)",
             params![
                 e.id,
                 e.workflow,
@@ -513,8 +529,16 @@ impl Store {
                 e.replay_of,
                 e.owner.as_ref().map(|o| &o.0),
                 status,
-                e.template.as_ref().map(|t| &t.0),
-                e.template.as_ref().map(|t| &t.1)
+                e.template.as_ref().map(|t| &t.name),
+                e.template.as_ref().map(|t| &t.blob),
+                e.template
+                    .as_ref()
+                    .and_then(|t| t.pinned.as_ref())
+                    .map(|p| &p.0),
+                e.template
+                    .as_ref()
+                    .and_then(|t| t.pinned.as_ref())
+                    .map(|p| &p.1)
             ],
         )?;
         tx.execute(

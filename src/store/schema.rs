@@ -311,4 +311,13 @@ pub const MIGRATIONS: &[Migration] = &[
     ALTER TABLE executions ADD COLUMN template_blob TEXT;
     "#,
     },
+    // 13: the git revision a template's file was pinned at (`import … at`),
+    // as written and the commit it named, so a resume reads that commit.
+    Migration {
+        what: "the git revision each execution's template was read at",
+        sql: r#"
+    ALTER TABLE executions ADD COLUMN template_rev TEXT;
+    ALTER TABLE executions ADD COLUMN template_commit TEXT;
+    "#,
+    },
 ];

@@ -49,7 +49,12 @@ impl Lower {
 
     pub(super) fn item(&mut self, pair: Pair<'_, Rule>) -> Item {
         match pair.as_rule() {
-            Rule::import => Item::Import(self.string_child(pair)),
+            Rule::import => {
+                let mut children = Children::of(pair);
+                let path = self.string(children.next());
+                let at = children.rest().next().map(|at| self.string_child(at));
+                Item::Import(Import { path, at })
+            }
             Rule::timezone => Item::Timezone(self.string_child(pair)),
             Rule::retry_decl => Item::Retry(self.retry(pair)),
             Rule::breaker_decl => Item::Breaker(self.breaker(pair)),

@@ -589,7 +589,9 @@ fn a_changed_source_that_imports_files_is_refused_with_a_reason() {
         resumed.stderr
     );
     assert!(
-        resumed.stderr.contains("imports other files"),
+        resumed
+            .stderr
+            .contains("imports files from the working tree"),
         "{}",
         resumed.stderr
     );

@@ -18,6 +18,7 @@ mod goals;
 mod graph;
 mod http_agents;
 mod language;
+mod library;
 mod llm_agents;
 mod lsp;
 mod metrics;

@@ -121,7 +121,9 @@ fn an_upgrade_waits_for_the_older_wfcs_workers_to_stop() {
                           '2026-01-01T00:00:00.000Z', '2999-01-01T00:00:00.000Z', 3);
                   DROP TABLE capacity_slots; DROP TABLE waits; DROP TABLE refused_deliveries;
                   ALTER TABLE executions DROP COLUMN template;
-                  ALTER TABLE executions DROP COLUMN template_blob;";
+                  ALTER TABLE executions DROP COLUMN template_blob;
+                  ALTER TABLE executions DROP COLUMN template_rev;
+                  ALTER TABLE executions DROP COLUMN template_commit;";
     project.tamper(
         &format!("{worker} PRAGMA user_version = 9;"),
         &format!("{worker} UPDATE wfc_schema SET version = 9;"),

@@ -16,7 +16,7 @@
 (type_name) @type
 
 ["agent" "workflow" "trigger" "goal" "retry" "breaker" "metric" "alert" "template"] @keyword
-["import" "timezone"] @keyword
+["import" "at" "timezone"] @keyword
 ["when" "else" "if" "then"] @keyword
 ["for" "in" "parallel" "limit" "yield"] @keyword
 ["try" "catch" "fail" "as"] @keyword

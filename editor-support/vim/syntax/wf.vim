@@ -12,6 +12,8 @@ syntax keyword wfDeclaration agent workflow trigger goal alert template nextgrou
 syntax match wfProperty /\<\(retry\|breaker\)\>/
 syntax match wfDeclaration /^\s*\zs\(retry\|breaker\)\>\ze\s\+\h\w*\s*{/ nextgroup=wfDefinedName skipwhite
 syntax keyword wfInclude import timezone
+" `at` pins an import to a git revision; elsewhere it is a name.
+syntax match wfInclude /\(^\s*import\s\+"[^"]*"\s\+\)\@<=at\>/
 " `wfc test` blocks.
 syntax keyword wfDeclaration test
 syntax keyword wfControl mock given expect send

@@ -106,6 +106,11 @@ call s:Expect(28, 'score', 'wfFunction')
 call s:Expect(29, 'await', 'wfControl')
 call s:Expect(29, 'where', 'wfControl')
 call s:Expect(29, 'timeout', 'wfProperty')
+call s:Expect(30, 'import', 'wfInclude')
+call s:Expect(30, 'at', 'wfInclude')
+call s:Expect(30, '"v1.2"', 'wfString')
+" Elsewhere `at` is a name.
+call s:Expect(29, 'a.ok', 'wfString')
 
 call writefile(empty(s:failures) ? ['ok'] : s:failures, $WF_VIM_RESULT)
 qall!

@@ -1,0 +1,198 @@
+//! Files at git revisions: what `import "…" at "rev"` reads, what
+//! `wfc check --against REV` compares with, and the tags `wfc templates` offers.
+//! Read with gix (a maintained, pure-Rust git): never by running `git`, whose
+//! presence, version and configuration a machine may not share.
+
+use std::path::{Component, Path, PathBuf};
+
+/// Why a file could not be read at a revision.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum GitError {
+    #[error("`{0}` is in no git repository")]
+    NoRepository(String),
+    #[error("no revision `{rev}` in the git repository at `{repo}`")]
+    UnknownRevision { rev: String, repo: String },
+    #[error("`{path}` is not in revision `{rev}` (commit {})", short(commit))]
+    NotInRevision {
+        path: String,
+        rev: String,
+        commit: String,
+    },
+    #[error("`{path}` at revision `{rev}` is {what}")]
+    Unusable {
+        path: String,
+        rev: String,
+        what: String,
+    },
+    #[error("cannot read the git repository at `{repo}`: {message}")]
+    Broken { repo: String, message: String },
+}
+
+/// The first 12 hex digits of a commit id, as messages show it.
+pub fn short(commit: &str) -> &str {
+    &commit[..commit.len().min(12)]
+}
+
+/// A tag and the commit it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tag {
+    pub name: String,
+    pub commit: String,
+    /// The commit's time, in seconds since the epoch.
+    pub time: i64,
+}
+
+/// A repository with a working tree.
+pub struct Repository {
+    repo: gix::Repository,
+    root: PathBuf,
+}
+
+impl Repository {
+    /// The repository holding `dir` (it or a parent has `.git`).
+    pub fn discover(dir: &Path) -> Result<Repository, GitError> {
+        let none = || GitError::NoRepository(dir.display().to_string());
+        let repo = gix::discover(dir).map_err(|_| none())?;
+        let root = repo.workdir().ok_or_else(none)?;
+        let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+        Ok(Repository { repo, root })
+    }
+
+    /// The root of its working tree (canonical).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn broken(&self, error: impl std::fmt::Display) -> GitError {
+        GitError::Broken {
+            repo: self.root.display().to_string(),
+            message: error.to_string(),
+        }
+    }
+
+    /// The full id of the commit `rev` names (a tag, branch or commit).
+    pub fn commit(&self, rev: &str) -> Result<String, GitError> {
+        let unknown = || GitError::UnknownRevision {
+            rev: rev.to_string(),
+            repo: self.root.display().to_string(),
+        };
+        // A revision is a name, never an expression over names (`v1^`, `@{-1}`).
+        if rev.is_empty() || rev.contains(['^', '~', ':', '@', ' ', '\n']) {
+            return Err(unknown());
+        }
+        let id = self.repo.rev_parse_single(rev).map_err(|_| unknown())?;
+        let commit = id
+            .object()
+            .map_err(|e| self.broken(e))?
+            .peel_to_commit()
+            .map_err(|_| unknown())?;
+        Ok(commit.id.to_string())
+    }
+
+    /// The text of `path` (relative to the root) in commit `commit`, which
+    /// `rev` named (for messages).
+    pub fn read(&self, commit: &str, rev: &str, path: &Path) -> Result<String, GitError> {
+        let shown = path.display().to_string();
+        let id = gix::ObjectId::from_hex(commit.as_bytes()).map_err(|e| self.broken(e))?;
+        let tree = self
+            .repo
+            .find_commit(id)
+            .map_err(|e| self.broken(e))?
+            .tree()
+            .map_err(|e| self.broken(e))?;
+        let entry = tree
+            .lookup_entry_by_path(path)
+            .map_err(|e| self.broken(e))?
+            .ok_or_else(|| GitError::NotInRevision {
+                path: shown.clone(),
+                rev: rev.to_string(),
+                commit: commit.to_string(),
+            })?;
+        let unusable = |what: &str| GitError::Unusable {
+            path: shown.clone(),
+            rev: rev.to_string(),
+            what: what.to_string(),
+        };
+        if !entry.mode().is_blob() {
+            return Err(unusable("not a file"));
+        }
+        let object = entry.object().map_err(|e| self.broken(e))?;
+        if object.data.len() as u64 > crate::loader::MAX_SOURCE {
+            return Err(unusable(&format!(
+                "larger than {} MiB",
+                crate::loader::MAX_SOURCE >> 20
+            )));
+        }
+        String::from_utf8(object.data.clone()).map_err(|_| unusable("not UTF-8 text"))
+    }
+
+    /// The tags naming commits that descend from `commit` (made on top of
+    /// it), newest first: what a pin at `commit` could move to.
+    pub fn newer_tags(&self, commit: &str) -> Result<Vec<Tag>, GitError> {
+        let pinned = gix::ObjectId::from_hex(commit.as_bytes()).map_err(|e| self.broken(e))?;
+        Ok(self
+            .tags()?
+            .into_iter()
+            .filter(|tag| {
+                gix::ObjectId::from_hex(tag.commit.as_bytes()).is_ok_and(|id| {
+                    id != pinned
+                        && self
+                            .repo
+                            .merge_base(pinned, id)
+                            .is_ok_and(|base| base.detach() == pinned)
+                })
+            })
+            .collect())
+    }
+
+    /// Every tag naming a commit, newest commit first.
+    pub fn tags(&self) -> Result<Vec<Tag>, GitError> {
+        let references = self.repo.references().map_err(|e| self.broken(e))?;
+        let mut tags = Vec::new();
+        for reference in references.tags().map_err(|e| self.broken(e))? {
+            let Ok(mut reference) = reference else {
+                continue;
+            };
+            let name = reference.name().shorten().to_string();
+            let Ok(commit) = reference.peel_to_commit() else {
+                continue;
+            };
+            let time = commit.time().map(|t| t.seconds).unwrap_or(0);
+            tags.push(Tag {
+                name,
+                commit: commit.id.to_string(),
+                time,
+            });
+        }
+        tags.sort_by(|a, b| b.time.cmp(&a.time).then_with(|| b.name.cmp(&a.name)));
+        Ok(tags)
+    }
+
+    /// `path` relative to the root, with `.` and `..` taken out lexically (a
+    /// file of an old revision need not exist in the working tree); `None`
+    /// when it leaves the repository.
+    pub fn relative(&self, path: &Path) -> Option<PathBuf> {
+        normal(path)?
+            .strip_prefix(&self.root)
+            .ok()
+            .map(Path::to_path_buf)
+    }
+}
+
+/// `path` with `.` and `..` taken out lexically; `None` when `..` climbs above
+/// its start.
+pub fn normal(path: &Path) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    return None;
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    Some(out)
+}
