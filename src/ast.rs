@@ -790,6 +790,9 @@ pub struct Goal {
     pub team: Option<Team>,
     pub pursued_by: Vec<Ident>,
     pub children: Vec<Goal>,
+    /// Its `///` doc comment: filled in when the checked program takes the
+    /// goal tree (the parser keeps no comments).
+    pub doc: Option<String>,
     pub span: Span,
 }
 

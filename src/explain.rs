@@ -157,6 +157,23 @@ fn trigger(
     now: DateTime<Utc>,
     out: &mut String,
 ) {
+    let start = out.len();
+    kind(program, trigger, store, now, out);
+    // The doc comment goes under the line that says what the trigger is.
+    let mut docs = String::new();
+    doc(trigger.doc.as_deref(), &mut docs);
+    let after_header = out[start..].find('\n').map_or(out.len(), |i| start + i + 1);
+    out.insert_str(after_header, &docs);
+}
+
+/// What a trigger is and when it fires.
+fn kind(
+    program: &Program,
+    trigger: &Trigger,
+    store: Option<&Store>,
+    now: DateTime<Utc>,
+    out: &mut String,
+) {
     let starts: Vec<&str> = trigger
         .workflows
         .iter()
@@ -727,6 +744,7 @@ fn goal(goal: &Goal, out: &mut String) {
         .map(|t| format!(": {}", t.value))
         .unwrap_or_default();
     let _ = writeln!(out, "goal {}{title}", goal.name.name);
+    doc(goal.doc.as_deref(), out);
     if let Some(kpi) = &goal.kpi {
         let query = crate::metric::resolve(&kpi.threshold.metric).map(|q| q.to_string());
         let deadline = kpi

@@ -84,6 +84,32 @@ fn load_with(
     Ok(loaded)
 }
 
+/// Loads `root` and its imports as they were committed at revision `rev` of
+/// the git repository holding it (`wfc check --against`): the working tree is
+/// not read at all.
+pub fn load_at(root: &Path, rev: &str) -> Result<Loaded, crate::git::GitError> {
+    let path = canonical(root);
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    let repo = crate::git::Repository::discover(dir)?;
+    let relative = repo
+        .relative(&path)
+        .ok_or_else(|| crate::git::GitError::NoRepository(root.display().to_string()))?;
+    let commit = repo.commit(rev)?;
+    let text = repo.read(&commit, rev, &relative)?;
+    let mut loaded = Loaded::default();
+    let key = repo.root().join(format!("{}@{commit}", relative.display()));
+    let pinned = crate::source::Pinned {
+        repo: repo.root().to_path_buf(),
+        path: relative,
+        rev: rev.to_string(),
+        commit,
+    };
+    let name = format!("{}@{rev}", root.display());
+    let id = loaded.sources.add_pinned(name, &key, text, Some(pinned));
+    loaded.visit(id, &mut vec![id], &read, &Pins::new());
+    Ok(loaded)
+}
+
 /// The name standard input is shown by.
 pub const STDIN: &str = "<stdin>";
 

@@ -133,6 +133,18 @@ impl Sources {
         id
     }
 
+    /// Adds every file of `other`, each named by `rename`; returns how far
+    /// `other`'s file ids moved (a span of `other` is at `file + offset` here).
+    pub fn append(&mut self, other: &Sources, rename: impl Fn(&str) -> String) -> u32 {
+        let offset = self.files.len() as u32;
+        for file in &other.files {
+            let mut file = file.clone();
+            file.name = rename(&file.name);
+            self.files.push(file);
+        }
+        offset
+    }
+
     pub fn get(&self, id: FileId) -> &SourceFile {
         &self.files[id.0 as usize]
     }

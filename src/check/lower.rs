@@ -50,7 +50,7 @@ pub(super) fn lower(declarations: &Declarations, sources: &Sources) -> Option<Pr
     let triggers = declarations
         .triggers
         .values()
-        .map(|t| trigger(t, &workflows, &ids, timezone))
+        .map(|t| trigger(t, &workflows, &ids, timezone, sources))
         .collect::<Option<_>>()?;
     let skills = declarations
         .skills
@@ -63,7 +63,7 @@ pub(super) fn lower(declarations: &Declarations, sources: &Sources) -> Option<Pr
         triggers,
         retries,
         breakers: declarations.breakers.values().map(breaker_policy).collect(),
-        goals: declarations.goals.clone(),
+        goals: documented(&declarations.goals, sources),
         timezone,
         skills,
         metrics: metrics(declarations),
@@ -102,6 +102,18 @@ pub(super) fn lower(declarations: &Declarations, sources: &Sources) -> Option<Pr
             })
             .collect(),
     })
+}
+
+/// The goal tree with each goal's `///` doc comment.
+fn documented(goals: &[ast::Goal], sources: &Sources) -> Vec<ast::Goal> {
+    goals
+        .iter()
+        .map(|goal| ast::Goal {
+            doc: doc(sources, goal.span),
+            children: documented(&goal.children, sources),
+            ..goal.clone()
+        })
+        .collect()
 }
 
 /// The `///` doc comment of the declaration at `span`.
@@ -161,7 +173,7 @@ pub(super) fn on_their_own(
         let triggers: Vec<String> = kept
             .triggers
             .values()
-            .filter(|t| trigger(t, &[], &ids, chrono_tz::UTC).is_none())
+            .filter(|t| trigger(t, &[], &ids, chrono_tz::UTC, sources).is_none())
             .map(|t| t.name.name.clone())
             .collect();
         if agents.is_empty() && workflows.is_empty() && triggers.is_empty() {
@@ -524,6 +536,7 @@ fn trigger(
     workflows: &[Workflow],
     ids: &Ids,
     default_tz: chrono_tz::Tz,
+    sources: &Sources,
 ) -> Option<Trigger> {
     let id = *ids.triggers.get(&trigger.name.name)?;
     let timezone = match &trigger.timezone {
@@ -551,6 +564,7 @@ fn trigger(
     Some(Trigger {
         id,
         name: trigger.name.name.clone(),
+        doc: doc(sources, trigger.span),
         kind,
         workflows: workflows
             .iter()

@@ -3,6 +3,7 @@
 //! `check` reads files or stops at the first error.
 
 mod alerts;
+pub mod breaking;
 mod declarations;
 mod expand;
 mod expr;
@@ -32,6 +33,8 @@ pub struct Checked {
     pub program: Option<Program>,
     /// Sorted by file and position.
     pub diagnostics: Vec<Diagnostic>,
+    /// Each workflow's output type, as far as it could be worked out.
+    pub outputs: HashMap<String, crate::types::Type>,
 }
 
 impl Checked {
@@ -247,5 +250,6 @@ pub fn check(loaded: &mut Loaded) -> Checked {
         declarations,
         program,
         diagnostics,
+        outputs,
     }
 }

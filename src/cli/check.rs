@@ -25,6 +25,12 @@ pub struct CheckArgs {
     /// --secrets file): will it run here?
     #[arg(long)]
     env: bool,
+    /// Also report what the files' changes since git revision REV (a tag,
+    /// branch or commit) would break for those who depend on them: removed
+    /// declarations, narrowed inputs, outputs, template parameters and
+    /// trigger patterns.
+    #[arg(long, value_name = "REV")]
+    against: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -68,6 +74,18 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, Error> {
                 checked.diagnostics.extend(unset);
             }
         }
+        let mut loaded = loaded;
+        if let Some(rev) = &args.against {
+            let Source::File(path) = source else {
+                return Err(Error::Usage(
+                    "--against compares a file with its committed version; standard input has none"
+                        .into(),
+                ));
+            };
+            checked
+                .diagnostics
+                .extend(breaking_changes(path, rev, &mut loaded, &checked)?);
+        }
         for diagnostic in &checked.diagnostics {
             if diagnostic.is_error() {
                 errors += 1;
@@ -85,7 +103,8 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, Error> {
                 }
             }
         }
-        failed |= checked.has_errors();
+        // A breaking change is an error of a program that still runs.
+        failed |= checked.has_errors() || checked.diagnostics.iter().any(|d| d.is_error());
     }
     failed |= args.deny.is_some() && warnings > 0;
     if args.format == Format::Text {
@@ -96,6 +115,46 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, Error> {
     } else {
         Ok(ExitCode::SUCCESS)
     }
+}
+
+/// What the change of `path` since `rev` breaks, as diagnostics over
+/// `loaded`'s sources (the files at `rev` are added to them, named `…@rev`).
+fn breaking_changes(
+    path: &std::path::Path,
+    rev: &str,
+    loaded: &mut crate::loader::Loaded,
+    checked: &crate::check::Checked,
+) -> Result<Vec<crate::diagnostic::Diagnostic>, Error> {
+    use crate::git::GitError;
+    let mut before = match crate::loader::load_at(path, rev) {
+        Ok(before) => before,
+        Err(GitError::NotInRevision { .. }) => {
+            eprintln!(
+                "note: `{}` is not in `{rev}`: everything in it is new",
+                path.display()
+            );
+            return Ok(Vec::new());
+        }
+        Err(error) => return Err(Error::Usage(error.to_string())),
+    };
+    let then = crate::check::check(&mut before);
+    if then.has_errors() {
+        eprintln!(
+            "note: `{}` had errors at `{rev}`; compared what it declared",
+            path.display()
+        );
+    }
+    let offset = loaded
+        .sources
+        .append(&before.sources, |name| name.to_string());
+    let moved = |span: crate::source::Span| {
+        crate::source::Span::new(
+            crate::source::FileId(span.file.0 + offset),
+            span.start,
+            span.end,
+        )
+    };
+    Ok(crate::check::breaking::compare(&then, checked, rev, moved))
 }
 
 fn summary(files: usize, errors: usize, warnings: usize) -> String {

@@ -117,6 +117,12 @@ codes! {
     // The environment (`wfc check`, and with `--env` its secrets).
     UnsetSecret => "unset_secret", Warning;
     MissingProgram => "missing_program", Warning;
+    // What a change breaks against a revision (`wfc check --against REV`).
+    RemovedDeclaration => "removed_declaration", Error;
+    InputNarrowed => "input_narrowed", Error;
+    OutputNarrowed => "output_narrowed", Error;
+    ParameterNarrowed => "parameter_narrowed", Error;
+    TriggerNarrowed => "trigger_narrowed", Error;
 }
 
 impl std::fmt::Display for Code {

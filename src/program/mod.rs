@@ -257,6 +257,8 @@ pub struct BreakerPolicy {
 pub struct Trigger {
     pub id: TriggerId,
     pub name: String,
+    /// Its `///` doc comment.
+    pub doc: Option<String>,
     pub kind: TriggerKind,
     /// The workflows it starts, in name order.
     pub workflows: Vec<WorkflowId>,

@@ -929,6 +929,7 @@ impl Lower {
             team: None,
             pursued_by: Vec::new(),
             children: Vec::new(),
+            doc: None,
             span,
         };
         for prop in self.properties(children.rest(), &[Rule::goal_decl]) {

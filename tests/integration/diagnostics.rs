@@ -1,6 +1,7 @@
 //! One small invalid file per diagnostic code under `tests/cases/`, each with its
 //! rendered report as a snapshot; checked as `wfc check --env` would where no
-//! secret is set.
+//! secret is set. A case with a namesake under `tests/cases/before/` is also
+//! compared with it as `wfc check --against` compares a file with a revision.
 
 use crate::support::root;
 use std::collections::BTreeSet;
@@ -28,6 +29,27 @@ fn render_all(path: &Path) -> (String, Vec<Code>) {
         checked.diagnostics.extend(missing);
         let unset = wfc::check::unset_secrets(program, |_| false);
         checked.diagnostics.extend(unset);
+    }
+    let mut loaded = loaded;
+    let before = path
+        .parent()
+        .unwrap()
+        .join("before")
+        .join(path.file_name().unwrap());
+    if before.exists() {
+        let (then_loaded, then) = wfc::check_file(Path::new(&relative(&before))).unwrap();
+        let offset = loaded
+            .sources
+            .append(&then_loaded.sources, |name| name.to_string());
+        let moved = |span: wfc::source::Span| {
+            wfc::source::Span::new(
+                wfc::source::FileId(span.file.0 + offset),
+                span.start,
+                span.end,
+            )
+        };
+        let breaking = wfc::check::breaking::compare(&then, &checked, "before", moved);
+        checked.diagnostics.extend(breaking);
     }
     let mut text = String::new();
     for diagnostic in &checked.diagnostics {

@@ -168,3 +168,55 @@ fn breakers_and_alerts_are_explained_and_jitter_in_a_whole_sentence() {
         "{retry}"
     );
 }
+
+#[test]
+fn triggers_and_goals_show_their_doc_comments() {
+    let project = Project::new("explain_docs").file(
+        "flow.wf",
+        r#"/// Sales closes a deal in the CRM.
+/// Fired once per deal.
+trigger sale_closed { on event "sale.closed" }
+agent noop { compute { ok: true } }
+workflow book { on sale_closed chain noop record revenue = 1 }
+/// The year's revenue target, set by the board.
+goal revenue {
+  kpi sum(revenue) per year >= 100
+  /// Half of it from new customers.
+  goal new_business { kpi sum(revenue) per year >= 50 }
+}
+"#,
+    );
+    let trigger = project
+        .wfc(["explain", "flow.wf", "sale_closed"])
+        .expect_code(0)
+        .stdout;
+    let lines: Vec<&str> = trigger.lines().collect();
+    assert!(
+        lines[0].starts_with("event trigger sale_closed"),
+        "{trigger}"
+    );
+    assert_eq!(
+        &lines[1..3],
+        [
+            "  Sales closes a deal in the CRM.",
+            "  Fired once per deal."
+        ],
+        "{trigger}"
+    );
+    let goal = project
+        .wfc(["explain", "flow.wf", "revenue"])
+        .expect_code(0)
+        .stdout;
+    assert!(
+        goal.contains("goal revenue\n  The year's revenue target, set by the board.\n"),
+        "{goal}"
+    );
+    let child = project
+        .wfc(["explain", "flow.wf", "new_business"])
+        .expect_code(0)
+        .stdout;
+    assert!(
+        child.contains("goal new_business\n  Half of it from new customers.\n"),
+        "{child}"
+    );
+}

@@ -4,9 +4,8 @@
 //! ignored, a missing tag or a file in no repository is a check error, and a
 //! resumed execution reads the commit it started with even after its tag moved.
 
-use crate::support::{wait_for, Project};
+use crate::support::{git, wait_for, Project};
 use serde_json::{json, Value};
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 use wfc::store::HistoryFilter;
@@ -45,20 +44,6 @@ workflow invoice_approval = approval(reviewer: controller, threshold: 5000) {{
 }}
 "#
     )
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// A repository with `library/approvals.wf` at tags v1 and v2 and an

@@ -1,6 +1,7 @@
 //! Every integration test, in one binary so the suite builds once.
 
 mod abuse;
+mod against;
 mod alerts;
 mod awaits;
 mod cli;

@@ -373,3 +373,19 @@ pub fn in_no_file(dir: &Path, values: &[&str], except: &[&str]) {
         }
     }
 }
+
+/// Runs `git` in `dir` (to build a repository for a test; wfc itself reads
+/// git with gix), as a committer of its own.
+pub fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
