@@ -17,6 +17,7 @@ pub mod format;
 pub mod git;
 pub mod goals;
 pub mod graph;
+pub mod library;
 pub mod loader;
 pub mod lsp;
 pub mod metric;

@@ -17,46 +17,10 @@ pub struct TemplatesArgs {
     format: Format,
 }
 
-/// One template as listed.
-#[derive(serde::Serialize)]
-struct Listed {
-    name: String,
-    /// The file that declares it.
-    file: String,
-    doc: Option<String>,
-    parameters: Vec<String>,
-    /// The workflows made from it, in the files given.
-    instances: Vec<String>,
-    /// The git revision its file was imported at, if pinned.
-    pinned: Option<Pin>,
-}
-
-/// Where a pinned template was read, and the tags made since.
-#[derive(serde::Serialize)]
-struct Pin {
-    revision: String,
-    commit: String,
-    /// Tags of commits made after the pinned one, newest first.
-    newer_tags: Vec<String>,
-}
-
-impl Pin {
-    fn of(pinned: &crate::source::Pinned) -> Pin {
-        let newer = crate::git::Repository::discover(&pinned.repo)
-            .and_then(|repo| repo.newer_tags(&pinned.commit))
-            .unwrap_or_default();
-        Pin {
-            revision: pinned.rev.clone(),
-            commit: pinned.commit.clone(),
-            newer_tags: newer.into_iter().map(|tag| tag.name).collect(),
-        }
-    }
-}
-
 pub fn run(args: TemplatesArgs) -> Result<ExitCode, Error> {
     // Paths as the user would type them: from here when they are below it.
     let here = std::env::current_dir().unwrap_or_default();
-    let mut listed: Vec<Listed> = Vec::new();
+    let mut listed: Vec<crate::library::Listed> = Vec::new();
     for path in &args.files {
         let (loaded, checked) = crate::check_file(path)?;
         let errors = report_diagnostics(&loaded, &checked.diagnostics);
@@ -66,39 +30,7 @@ pub fn run(args: TemplatesArgs) -> Result<ExitCode, Error> {
                 path.display()
             )));
         };
-        for template in &program.templates {
-            let source = loaded.sources.get(template.file);
-            let file = match &source.pinned {
-                Some(pinned) => format!("{}@{}", pinned.path.display(), pinned.rev),
-                None => source
-                    .path
-                    .strip_prefix(&here)
-                    .unwrap_or(&source.path)
-                    .display()
-                    .to_string(),
-            };
-            match listed
-                .iter_mut()
-                .find(|l| l.name == template.name && l.file == file)
-            {
-                // The same library imported by several files: one entry.
-                Some(known) => {
-                    for instance in &template.instances {
-                        if !known.instances.contains(instance) {
-                            known.instances.push(instance.clone());
-                        }
-                    }
-                }
-                None => listed.push(Listed {
-                    name: template.name.clone(),
-                    file,
-                    doc: template.doc.clone(),
-                    parameters: template.params.clone(),
-                    instances: template.instances.clone(),
-                    pinned: source.pinned.as_ref().map(Pin::of),
-                }),
-            }
-        }
+        crate::library::gather(&program, &loaded.sources, &here, &mut listed);
     }
     if args.format == Format::Json {
         print_json(&listed);

@@ -62,6 +62,7 @@ pub async fn serve(
         .route("/dead-letters/{id}/replay", post(replay_dead_letter))
         .route("/dead-letters/{id}/drop", post(drop_dead_letter))
         .route("/workflows", get(list_workflows))
+        .route("/templates", get(list_templates))
         .route("/workflows/{name}/versions/{blob}", get(get_version))
         .route("/workflows/{name}/diff", get(get_diff))
         .route("/workflows/{name}/graph", get(super::analysis::graph))
@@ -401,6 +402,23 @@ async fn list_workflows(Shared(state): Shared<Arc<State>>) -> ApiResult {
     })
     .await?;
     Ok(Json(json!({ "workflows": workflows })).into_response())
+}
+
+/// The template library of the served files (see `crate::library`).
+async fn list_templates(Shared(state): Shared<Arc<State>>) -> ApiResult {
+    let engines = state.engines();
+    // Newer tags are read from git: off the async workers.
+    let listed = tokio::task::spawn_blocking(move || {
+        let here = std::env::current_dir().unwrap_or_default();
+        let mut listed = Vec::new();
+        for engine in &engines {
+            crate::library::gather(engine.program(), engine.sources(), &here, &mut listed);
+        }
+        listed
+    })
+    .await
+    .map_err(|error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()))?;
+    Ok(Json(json!({ "templates": listed })).into_response())
 }
 
 /// The source of the file of one version of a workflow that ran, by its blob id.

@@ -52,6 +52,11 @@ fn describe_one(
     let missing = program.missing_secrets([workflow.id], |_| false, crate::secrets::is_set);
     Ok(json!({
         "name": workflow.name,
+        "doc": workflow.doc,
+        "made_from": workflow.made_from.as_ref().map(|made| json!({
+            "template": made.template,
+            "arguments": made.arguments,
+        })),
         "file": file,
         "version": workflow.version,
         "triggers": triggers,

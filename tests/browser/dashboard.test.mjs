@@ -1,7 +1,7 @@
 // Drives `wfc serve`'s dashboard in Debian's headless Chromium with
 // playwright-core: a run started from the generated form and watched to its end
 // live, a form refusing input of the wrong type, a cancel with confirmation, a
-// diff between two versions, and the sign-in wall of a server with a token.
+// diff between two versions, the template library, and the sign-in wall of a server with a token.
 // Screenshots of both tabs go to target/dashboard-*.png for review.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -51,6 +51,15 @@ workflow approval {
   }
   output decision
 }
+/// Look twice at large numbers.
+template gate(reviewer: agent { n: number } -> { n: number }, threshold: number = 10) {
+  input { n: number }
+  steps { when input.n >= threshold { r = reviewer(input) } }
+  output { big: r != null }
+}
+trigger by_hand { manual }
+/// Numbers from the front desk.
+workflow gated = gate(reviewer: double, threshold: 5) { on by_hand }
 alert fragile_failing { when failures(fragile) >= 1 within 1h notify webhook "${hookUrl}/hooks/wfc" }
 `;
 
@@ -335,6 +344,24 @@ test("the management tab charts performance, goals and metrics", async () => {
   await page.locator("figure[data-metric=sales] circle").nth(1).waitFor({ timeout: 5000 });
   await page.selectOption("#window", "7d");
   await page.locator("#charts svg").first().waitFor();
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test("the template library lists each template with its doc, parameters and workflows", async () => {
+  const { page, problems } = await open();
+  await page.click("#tab-management");
+  const row = page.locator("#templates tbody tr", { hasText: "gate" });
+  await row.waitFor();
+  const cells = await row.locator("td").allTextContents();
+  assert.match(cells[0], /Look twice at large numbers\./);
+  assert.match(cells[1], /reviewer: agent \{ n: number \} -> \{ n: number \}/);
+  assert.match(cells[1], /threshold: number = 10/);
+  assert.equal(cells[2], "gated");
+  assert.equal(cells[3], "working tree");
+  const workflow = await page.locator("#workflows tbody tr", { hasText: "gated" }).locator("td").first().textContent();
+  assert.match(workflow, /from template gate\(reviewer: double, threshold: 5\)/);
+  assert.match(workflow, /Numbers from the front desk\./);
   assert.deepEqual(problems, []);
   await page.close();
 });

@@ -22,7 +22,7 @@ for (const tab of document.querySelectorAll("[role=tab]")) {
       $("#" + other.dataset.panel).hidden = other !== tab;
     }
     if (tab.dataset.panel === "management") {
-      loadWorkflows(); loadStats(); loadGoals(); loadMetrics(); loadFailures(); loadHistory(true);
+      loadWorkflows(); loadTemplates(); loadStats(); loadGoals(); loadMetrics(); loadFailures(); loadHistory(true);
     }
   });
 }
@@ -660,6 +660,49 @@ async function loadMetrics() {
 }
 
 // ---- Management -------------------------------------------------------------
+/** A doc comment as paragraphs: its blank lines separate them. */
+function paragraphs(doc) {
+  const box = document.createElement("div");
+  box.className = "doc";
+  for (const part of doc.split(/\n\s*\n/)) {
+    const p = document.createElement("p");
+    p.append(text(part));
+    box.append(p);
+  }
+  return box;
+}
+
+async function loadTemplates() {
+  const { templates } = await api("/templates");
+  const body = $("#templates tbody");
+  body.replaceChildren();
+  $("#templates-note").hidden = templates.length > 0;
+  for (const t of templates) {
+    const row = body.insertRow();
+    const name = cell(row, t.name);
+    const file = document.createElement("div");
+    file.className = "muted";
+    file.append(text(t.file));
+    name.append(file);
+    if (t.doc) name.append(paragraphs(t.doc));
+    const params = cell(row, "");
+    const list = document.createElement("ul");
+    for (const p of t.parameters) {
+      const item = document.createElement("li");
+      const code = document.createElement("code");
+      code.append(text(p));
+      item.append(code);
+      list.append(item);
+    }
+    params.append(list);
+    cell(row, t.instances.length ? t.instances.join(", ") : "no workflow yet");
+    const pin = t.pinned;
+    cell(row, !pin ? "working tree"
+      : `${pin.revision} (commit ${pin.commit.slice(0, 12)})` +
+        (pin.newer_tags.length ? `; newer: ${pin.newer_tags.join(", ")}` : "; newest tag"));
+  }
+}
+
 let picked = [];
 async function loadWorkflows() {
   workflows = (await api("/workflows")).workflows;
@@ -669,7 +712,14 @@ async function loadWorkflows() {
   $("#diff").disabled = true;
   for (const w of workflows) {
     const row = body.insertRow();
-    cell(row, w.name);
+    const name = cell(row, w.name);
+    if (w.made_from) {
+      const made = document.createElement("div");
+      made.className = "muted";
+      made.append(text(`from template ${w.made_from.template}(${w.made_from.arguments.join(", ")})`));
+      name.append(made);
+    }
+    if (w.doc) name.append(paragraphs(w.doc));
     cell(row, w.version || "unversioned");
     cell(row, w.triggers.map((t) => t.detail ? `${t.name} (${t.kind} ${t.detail})` : `${t.name} (${t.kind})`).join(", "));
     cell(row, w.agents.join(", "));
