@@ -58,6 +58,10 @@ pub fn range(span: Span, sources: &Sources) -> lsp_types::Range {
 }
 
 pub fn location(span: Span, sources: &Sources) -> Option<Location> {
-    let uri = super::uri_of(&sources.get(span.file).path)?;
+    let file = sources.get(span.file);
+    let uri = match &file.pinned {
+        None => super::uri_of(&file.path)?,
+        Some(pinned) => super::uri_of(&super::pinned_copy(pinned, &file.text)?)?,
+    };
     Some(Location::new(uri, range(span, sources)))
 }

@@ -549,6 +549,30 @@ fn path_of(uri: &Uri) -> Option<PathBuf> {
     Some(path.canonicalize().unwrap_or(path))
 }
 
+/// A read-only copy of a file as committed at a revision, for an editor to
+/// open (going to a definition across a pinned import): under the user's
+/// cache directory, by commit and path, written once (a commit never changes).
+pub(crate) fn pinned_copy(pinned: &crate::source::Pinned, text: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|dir| dir.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
+    let path = cache
+        .join("wfc/pinned")
+        .join(&pinned.commit)
+        .join(&pinned.path);
+    if path.is_file() {
+        return Some(path);
+    }
+    std::fs::create_dir_all(path.parent()?).ok()?;
+    let partial = path.with_extension("partial");
+    std::fs::write(&partial, text).ok()?;
+    std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o444)).ok()?;
+    std::fs::rename(&partial, &path).ok()?;
+    Some(path)
+}
+
 /// The `file:` URI of a path.
 pub(crate) fn uri_of(path: &std::path::Path) -> Option<Uri> {
     let url = url::Url::from_file_path(path).ok()?;

@@ -4,7 +4,7 @@
 //! unknown requests and bad parameters answered, and shutdown then exit ending
 //! the process.
 
-use crate::support::Project;
+use crate::support::{git, Project};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -28,6 +28,8 @@ impl Client {
         let mut child = Command::new(env!("CARGO_BIN_EXE_wfc"))
             .arg("lsp")
             .current_dir(&project.dir)
+            // Copies of pinned files go to the project's own cache.
+            .env("XDG_CACHE_HOME", project.dir.join("cache"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(stderr)
@@ -592,6 +594,8 @@ fn input_that_cannot_be_framed_gets_a_clear_error_and_an_exit() {
         let mut child = Command::new(env!("CARGO_BIN_EXE_wfc"))
             .arg("lsp")
             .current_dir(&project.dir)
+            // Copies of pinned files go to the project's own cache.
+            .env("XDG_CACHE_HOME", project.dir.join("cache"))
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -847,6 +851,45 @@ fn templates_are_offered_explained_and_found() {
     );
     let found = client.request("textDocument/definition", at(&flow, 6, 14));
     assert_eq!(found["result"]["range"]["start"]["line"], 2, "{found}");
+}
+
+/// Going to a template read at a git revision opens that revision's text (a
+/// read-only copy), not the working tree's.
+#[test]
+fn definition_across_a_pinned_import_opens_the_committed_text() {
+    let library = "agent a { input { n: number } output { ok: bool } compute { ok: true } }\n\ntemplate check(reviewer: agent { n: number } -> { ok: bool }) {\n  input { n: number }\n  chain reviewer\n}\n";
+    let flow = "import \"lib/checks.wf\" at \"v1\"\ntrigger go { manual }\nworkflow w = check(reviewer: a) { on go }\n";
+    let project = Project::new("lsp_pinned").file("lib/checks.wf", library);
+    git(&project.dir, &["init", "-q", "-b", "main"]);
+    git(&project.dir, &["add", "lib"]);
+    git(&project.dir, &["commit", "-qm", "v1"]);
+    git(&project.dir, &["tag", "v1"]);
+    // The working tree moves on; the pin does not.
+    std::fs::write(
+        project.dir.join("lib/checks.wf"),
+        format!("// edited\n\n{library}"),
+    )
+    .unwrap();
+    let project = project.file("flow.wf", flow);
+    let mut client = Client::start(&project);
+    let flow_uri = uri(&project, "flow.wf");
+    client.open(&flow_uri, flow);
+    assert_eq!(client.diagnostics(&flow_uri), Vec::<Value>::new());
+    let found = client.request("textDocument/definition", at(&flow_uri, 2, 14));
+    let target = found["result"]["uri"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        target.contains("/cache/wfc/pinned/") && target.ends_with("/lib/checks.wf"),
+        "{found}"
+    );
+    assert_eq!(found["result"]["range"]["start"]["line"], 2, "{found}");
+    let path = url::Url::parse(&target).unwrap().to_file_path().unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), library);
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&path).unwrap().permissions());
+    assert_eq!(mode & 0o222, 0, "the copy is read-only");
 }
 
 /// Inside `workflow w = template(`: the parameters not given yet; after an
