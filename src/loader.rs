@@ -126,12 +126,22 @@ pub fn read_stdin() -> Result<String, LoadError> {
 
 /// Parses `text` as a program with no imports, e.g. for tests and benchmarks.
 pub fn load_text(name: &str, text: &str) -> Loaded {
-    load_text_pinned(name, text, &Pins::new())
+    load_text_pinned(name, text, &HashMap::new(), &Pins::new())
 }
 
-/// Parses `text` as the file `name` was, reading its imports from there, the
+/// Parses `text` as the file `name` was, reading its imports from there (the
+/// text of a file in `open`, by canonical path, instead of the disk's), the
 /// revisions in `pins` at the commits they name: a resumed execution's program.
-pub fn load_text_pinned(name: &str, text: &str, pins: &Pins) -> Loaded {
+pub fn load_text_pinned(
+    name: &str,
+    text: &str,
+    open: &HashMap<PathBuf, String>,
+    pins: &Pins,
+) -> Loaded {
+    let read = |path: &Path| match open.get(path) {
+        Some(text) => Ok(text.clone()),
+        None => read(path),
+    };
     let mut loaded = Loaded::default();
     let id = loaded.sources.add(name.to_string(), Path::new(name), text);
     loaded.visit(id, &mut vec![id], &read, pins);

@@ -7,6 +7,8 @@ use crate::loader::{self, Loaded};
 use crate::program::Program;
 use crate::runtime::{process_alive, worker, Engine};
 use crate::store::{short_id, ExecutionRow, ExecutionStatus, Store, StoreError};
+use std::collections::HashMap;
+use std::path::PathBuf;
 
 /// Why an execution cannot be resumed.
 #[derive(Debug, thiserror::Error)]
@@ -110,20 +112,30 @@ pub fn stored_program(
     let (source_path, text) = store
         .version_source(&execution.workflow, &execution.source_blob)?
         .ok_or_else(|| refuse("its source was not stored"))?;
-    // A template read at a git revision is read again at the commit it named.
+    // A template read at a git revision is read again at the commit it named;
+    // one read from the working tree, as the store kept it.
     let pins: loader::Pins = execution
         .template_rev
         .clone()
         .zip(execution.template_commit.clone())
         .into_iter()
         .collect();
-    let mut loaded: Loaded = loader::load_text_pinned(&source_path, &text, &pins);
-    let unpinned = loaded.files.iter().any(|(_, file)| {
-        file.items
-            .iter()
-            .any(|item| matches!(item, crate::ast::Item::Import(import) if import.at.is_none()))
-    });
-    if unpinned {
+    let template = match (&execution.template_blob, &execution.template_commit) {
+        (Some(blob), None) => store.template_source(blob)?,
+        _ => None,
+    };
+    let open: HashMap<PathBuf, String> = template
+        .iter()
+        .map(|(path, text)| (PathBuf::from(path), text.clone()))
+        .collect();
+    let mut loaded: Loaded = loader::load_text_pinned(&source_path, &text, &open, &pins);
+    // Any other file from the working tree may have changed since.
+    let unknown = loaded
+        .sources
+        .iter()
+        .skip(1)
+        .any(|(_, file)| file.pinned.is_none() && !open.contains_key(&file.path));
+    if unknown {
         return Err(refuse(
             "its stored version imports files from the working tree, which may have changed too",
         ));

@@ -668,7 +668,25 @@ impl Engine {
                     source_blob: blob,
                     source_path: &source.path.display().to_string(),
                     source: &source.text,
-                })
+                })?;
+                // And the template's file, so a resume can run that body again.
+                let template = workflow.made_from.as_ref().and_then(|made| {
+                    self.program
+                        .templates
+                        .iter()
+                        .find(|t| t.name == made.template)
+                });
+                match template {
+                    Some(template) => {
+                        let file = self.sources.get(template.file);
+                        store.record_template_source(
+                            &self.blobs[&template.file],
+                            &file.path.display().to_string(),
+                            &file.text,
+                        )
+                    }
+                    None => Ok(()),
+                }
             })?;
             recorded.insert(workflow.name.clone());
         }

@@ -9,6 +9,7 @@ use super::{Result, Store, StoreError};
 /// execution: it is copied empty, then set once the dead letters are in.
 pub const TABLES: &[&str] = &[
     "workflow_versions",
+    "template_sources",
     "executions",
     "workflow_executions",
     "step_attempts",
@@ -139,6 +140,7 @@ impl Store {
 fn order(table: &str) -> &'static str {
     match table {
         "workflow_versions" => "workflow, source_blob",
+        "template_sources" => "blob",
         "executions" => {
             "(SELECT w.id FROM workflow_executions w WHERE w.workflow_id = executions.id)"
         }

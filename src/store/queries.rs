@@ -490,6 +490,25 @@ impl Store {
     }
 
     /// The stored `(path, source)` of a workflow version's file, by blob id.
+    /// Keeps the text of a template's file, once per blob.
+    pub fn record_template_source(&self, blob: &str, path: &str, source: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO template_sources (blob, path, source, first_run_at)
+             VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+            params![blob, path, source, self.now()],
+        )?;
+        Ok(())
+    }
+
+    /// `(path, text)` of the template file with blob `blob`, if one ran.
+    pub fn template_source(&self, blob: &str) -> Result<Option<(String, String)>> {
+        self.conn.row(
+            "SELECT path, source FROM template_sources WHERE blob = ?1",
+            params![blob],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+    }
+
     pub fn version_source(&self, workflow: &str, blob: &str) -> Result<Option<(String, String)>> {
         self.conn.row(
             "SELECT source_path, source FROM workflow_versions

@@ -312,12 +312,20 @@ pub const MIGRATIONS: &[Migration] = &[
     "#,
     },
     // 13: the git revision a template's file was pinned at (`import … at`),
-    // as written and the commit it named, so a resume reads that commit.
+    // as written and the commit it named, and the text of each template file
+    // that ran, kept once by blob: a resume runs the template body it started
+    // with even after its file changed.
     Migration {
-        what: "the git revision each execution's template was read at",
+        what: "the git revision and text of each execution's template",
         sql: r#"
     ALTER TABLE executions ADD COLUMN template_rev TEXT;
     ALTER TABLE executions ADD COLUMN template_commit TEXT;
+    CREATE TABLE template_sources (
+        blob TEXT PRIMARY KEY,          -- git blob id of the declaring file
+        path TEXT NOT NULL,
+        source TEXT NOT NULL,
+        first_run_at TEXT NOT NULL
+    );
     "#,
     },
 ];

@@ -120,6 +120,24 @@ fn the_pin_decides_which_body_runs_and_the_working_tree_is_ignored() {
         show.contains("template  approval (source blob") && show.contains(&v1[..12]),
         "{show}"
     );
+
+    // `wfc templates` says where a pinned template was read and what is newer.
+    pinned("v1");
+    let listed = project
+        .wfc(["templates", "dept/finance.wf"])
+        .expect_code(0)
+        .stdout;
+    assert!(
+        listed.contains("template approval (library/approvals.wf@v1)")
+            && listed.contains("pinned at v1")
+            && listed.contains("newer tags: v2"),
+        "{listed}"
+    );
+    pinned("v2");
+    let listed: Value = project.json(["templates", "dept/finance.wf", "--format", "json"]);
+    assert_eq!(listed[0]["pinned"]["revision"], "v2");
+    assert_eq!(listed[0]["pinned"]["newer_tags"], json!([]));
+    assert_eq!(listed[0]["instances"], json!(["invoice_approval"]));
 }
 
 #[test]
@@ -178,9 +196,9 @@ fn a_missing_revision_or_path_or_repository_is_a_check_error() {
     let _ = std::fs::remove_dir_all(&outside);
 }
 
-#[test]
-fn a_resumed_instance_runs_the_template_commit_it_started_with() {
-    let project = repository("library_resume", "v1");
+/// Starts the department's workflow and kills `wfc run` while its reviewer
+/// waits for the gate.
+fn interrupted(project: &Project) {
     let _ = std::fs::remove_file(project.dir.join("go"));
     let mut child = project
         .command()
@@ -202,21 +220,15 @@ fn a_resumed_instance_runs_the_template_commit_it_started_with() {
             .executions(&HistoryFilter::default())
             .is_ok_and(|e| !e.is_empty())
     });
-    // Killed while the reviewer is called.
     std::thread::sleep(Duration::from_millis(200));
     child.kill().unwrap();
     child.wait().unwrap();
-    // Meanwhile the tag v1 is moved to v2's commit: the resume must not follow it.
-    git(&project.dir, &["tag", "-f", "v1", "v2"]);
+}
+
+/// Resumes, and answers the body the resumed execution gave.
+fn resumed_body(project: &Project) -> String {
     std::fs::write(project.dir.join("go"), "").unwrap();
     let resumed = project.wfc(["resume"]).expect_code(0);
-    let execution = &store.executions(&HistoryFilter::default()).unwrap()[0];
-    assert_eq!(
-        execution.result.as_ref().map(|r| r["body"].clone()),
-        Some(json!("v1")),
-        "{}",
-        resumed.stderr
-    );
     assert!(
         resumed
             .stderr
@@ -224,4 +236,31 @@ fn a_resumed_instance_runs_the_template_commit_it_started_with() {
         "{}",
         resumed.stderr
     );
+    let execution = &project
+        .store()
+        .executions(&HistoryFilter::default())
+        .unwrap()[0];
+    let body = execution.result.as_ref().map(|r| r["body"].clone());
+    body.and_then(|b| b.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_resumed_instance_runs_the_template_commit_it_started_with() {
+    let project = repository("library_resume", "v1");
+    interrupted(&project);
+    // Meanwhile the tag v1 is moved to v2's commit: the resume must not follow it.
+    git(&project.dir, &["tag", "-f", "v1", "v2"]);
+    assert_eq!(resumed_body(&project), "v1");
+}
+
+#[test]
+fn a_resumed_instance_runs_the_working_tree_template_it_started_with() {
+    let project = repository("library_resume_tree", "v1");
+    let unpinned = department("v1").replace(" at \"v1\"", "");
+    std::fs::write(project.dir.join("dept/finance.wf"), unpinned).unwrap();
+    interrupted(&project);
+    // The library's file is edited meanwhile: the stored text runs.
+    std::fs::write(project.dir.join("library/approvals.wf"), library("edited")).unwrap();
+    assert_eq!(resumed_body(&project), "uncommitted");
 }
