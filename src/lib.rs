@@ -5,6 +5,7 @@
 //! before anything runs and reports it as [`diagnostic`]s, and [`cli`] is the thin
 //! command line over all of it.
 
+pub mod assign;
 pub mod ast;
 pub mod check;
 pub mod cli;

@@ -97,6 +97,16 @@ pub fn suggestion(text: &str) -> Option<&str> {
     Some(name)
 }
 
+/// `; did you mean `x`?` after an unknown name, or the known names when none is
+/// close (nothing when there are none): the tail of an "unknown name" message.
+pub fn unknown_tail(name: &str, known: &[String]) -> String {
+    match closest(name, known.iter().map(String::as_str)) {
+        Some(close) => format!("; did you mean `{close}`?"),
+        None if known.is_empty() => String::new(),
+        None => format!(" (there are: {})", known.join(", ")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 //! The command line: parses arguments with clap, calls the library, prints. The only
 //! code that writes to the terminal.
 
+mod agents;
 mod check;
 mod db;
 mod dlq;
@@ -90,6 +91,9 @@ enum Command {
     Workers(workers::WorkersArgs),
     /// Every `await` step waiting for a decision now: what for, until when.
     Waits(waits::WaitsArgs),
+    /// Agent assignment: `wfc agents list FILE`, `pause|resume FILE AGENT`,
+    /// `exclude|include FILE AGENT --skill S`, `history`.
+    Agents(agents::AgentsArgs),
     /// Answer a waiting `await` step: `wfc decide ID STEP --data '{"approved": true}'`.
     Decide(waits::DecideArgs),
     /// The store itself: `wfc db copy --from wfc.db --to postgres://…` moves a history.
@@ -185,6 +189,7 @@ pub fn run() -> ExitCode {
         Command::Db(args) => db::run(args, &cli.db),
         Command::Workers(args) => workers::run(args, &cli.db),
         Command::Waits(args) => waits::waits(args, &cli.db),
+        Command::Agents(args) => agents::run(args, &cli.db),
         Command::Decide(args) => waits::decide(args, &cli.db),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
@@ -306,4 +311,21 @@ fn print_json(value: &impl serde::Serialize) {
         Ok(text) => println!("{text}"),
         Err(error) => eprintln!("error: cannot print JSON: {error}"),
     }
+}
+
+/// The operating-system user running this command, as a decision records it:
+/// the account's name for the real uid (not `$USER`, which anyone sets).
+pub(super) fn os_user() -> String {
+    // SAFETY: getuid cannot fail; getpwuid answers null or a record valid until
+    // the next call, read at once (this thread makes no other such call).
+    let uid = unsafe { libc::getuid() };
+    let name = unsafe {
+        let record = libc::getpwuid(uid);
+        (!record.is_null() && !(*record).pw_name.is_null()).then(|| {
+            std::ffi::CStr::from_ptr((*record).pw_name)
+                .to_string_lossy()
+                .into_owned()
+        })
+    };
+    name.unwrap_or_else(|| format!("uid {uid}"))
 }

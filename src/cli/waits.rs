@@ -101,7 +101,7 @@ pub fn decide(args: DecideArgs, db: &DbArgs) -> Result<ExitCode, Error> {
         )));
     }
     let store = open_store(db)?;
-    let os_user = os_user();
+    let os_user = super::os_user();
     let answerer = Answerer {
         source: DecisionSource::Cli,
         os_user: Some(&os_user),
@@ -122,21 +122,4 @@ pub fn decide(args: DecideArgs, db: &DbArgs) -> Result<ExitCode, Error> {
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The operating-system user running this command, as a decision records it:
-/// the account's name for the real uid (not `$USER`, which anyone sets).
-fn os_user() -> String {
-    // SAFETY: getuid cannot fail; getpwuid answers null or a record valid until
-    // the next call, read at once (this thread makes no other such call).
-    let uid = unsafe { libc::getuid() };
-    let name = unsafe {
-        let record = libc::getpwuid(uid);
-        (!record.is_null() && !(*record).pw_name.is_null()).then(|| {
-            std::ffi::CStr::from_ptr((*record).pw_name)
-                .to_string_lossy()
-                .into_owned()
-        })
-    };
-    name.unwrap_or_else(|| format!("uid {uid}"))
 }

@@ -22,12 +22,14 @@ impl Run<'_> {
                 self.call_agent(agent, argument, Some(call), step, None)
                     .await
             }
-            CallTarget::AnyOf { agents, .. } => {
+            CallTarget::AnyOf { agents, skills } => {
                 let candidates: Vec<&Agent> = agents
                     .iter()
                     .map(|id| self.engine.program.agent(*id))
                     .collect();
                 let names: Vec<&str> = candidates.iter().map(|a| a.name.as_str()).collect();
+                // Only the agents assigned to these skills now.
+                let names = self.engine.available(&names, skills, step).await;
                 let claim = self.engine.scheduler.claim_least_loaded(&names);
                 let agent = candidates
                     .iter()
@@ -75,6 +77,8 @@ impl Run<'_> {
                 self.engine.clock.sleep(pause).await;
             }
             self.engine.step_boundary().await;
+            // A paused agent gets no new call: this one waits until it is resumed.
+            self.engine.available(&[name], &[], step).await;
             let number = earlier_attempts + n;
             let mut held = claim
                 .take()

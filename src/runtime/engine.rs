@@ -66,6 +66,8 @@ pub struct Engine {
     /// Executions (not sub-workflows: their parent resumes them) that stopped
     /// because the store could not be written; a server resumes them once it can.
     stranded: Mutex<HashSet<String>>,
+    /// The agent assignment in effect, and the calls waiting on it.
+    pub(super) assignments: super::assignment::Assignments,
     /// Notified when this worker's lease ran out: every execution in flight
     /// stops where it is (see [`Engine::let_go`]).
     lease_lost: tokio::sync::Notify,
@@ -244,6 +246,7 @@ impl Engine {
             mocks: Mocks::default(),
             real_calls: AtomicUsize::new(0),
             stranded: Mutex::new(HashSet::new()),
+            assignments: Default::default(),
             lease_lost: tokio::sync::Notify::new(),
             news: tokio::sync::watch::channel(0).0,
             told_of_news: false,

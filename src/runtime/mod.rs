@@ -2,6 +2,7 @@
 //! scheduling, and expression evaluation. tokio lives here.
 
 mod agent;
+mod assignment;
 mod awaits;
 mod breaker;
 mod calls;
@@ -33,9 +34,9 @@ pub use progress::{AttemptReport, Progress, Silent, StartReport};
 /// store as a failed execution instead.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("no workflow named `{name}`{}", suggestion(name, known))]
+    #[error("no workflow named `{name}`{}", crate::text::unknown_tail(name, known))]
     UnknownWorkflow { name: String, known: Vec<String> },
-    #[error("no trigger named `{name}`{}", suggestion(name, known))]
+    #[error("no trigger named `{name}`{}", crate::text::unknown_tail(name, known))]
     UnknownTrigger { name: String, known: Vec<String> },
     #[error("trigger `{0}` starts no workflow")]
     IdleTrigger(String),
@@ -54,14 +55,6 @@ pub enum RunError {
     },
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
-}
-
-fn suggestion(name: &str, known: &[String]) -> String {
-    match crate::text::closest(name, known.iter().map(String::as_str)) {
-        Some(close) => format!("; did you mean `{close}`?"),
-        None if known.is_empty() => String::new(),
-        None => format!(" (there are: {})", known.join(", ")),
-    }
 }
 
 /// Whether process `pid` is alive (on this machine, which shares the store file).

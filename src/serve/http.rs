@@ -57,6 +57,7 @@ pub async fn serve(
         .route("/metrics/{name}", post(post_metric))
         .route("/stream", get(super::stream::stream))
         .route("/agents", get(list_agents))
+        .route("/agents/{name}/{change}", post(super::assignment::change))
         .route("/failures", get(list_failures))
         .route("/dead-letters", get(list_dead_letters))
         .route("/dead-letters/{id}/replay", post(replay_dead_letter))
@@ -600,10 +601,14 @@ async fn start(
 }
 
 /// `{ "agents": [...] }`: each served agent with its calls under way in this
-/// server against its `capacity`, and its breaker (shared through the store)
-/// with when an open one lets a trial call through.
+/// server against its `capacity`, its breaker (shared through the store)
+/// with when an open one lets a trial call through, and its assignment (shared
+/// too): paused, excluded from skills, and the calls here waiting for it.
 async fn list_agents(Shared(state): Shared<Arc<State>>) -> ApiResult {
-    let breakers = with_store(&state, Store::open_read_only, |store| store.breakers()).await?;
+    let (breakers, assignments) = with_store(&state, Store::open_read_only, |store| {
+        Ok((store.breakers()?, store.assignments()?))
+    })
+    .await?;
     let mut agents = Vec::new();
     for engine in state.engines() {
         for agent in engine.program().agents() {
@@ -624,6 +629,7 @@ async fn list_agents(Shared(state): Shared<Arc<State>>) -> ApiResult {
                     "trial_at": closes_at,
                 })
             });
+            let assignment = assignments.iter().find(|a| a.agent == agent.name);
             agents.push(json!({
                 "name": agent.name,
                 "department": agent.department,
@@ -631,6 +637,9 @@ async fn list_agents(Shared(state): Shared<Arc<State>>) -> ApiResult {
                 "capacity": agent.capacity,
                 "in_flight": engine.in_flight(&agent.name),
                 "breaker": breaker,
+                "paused": assignment.and_then(|a| a.paused.clone()),
+                "excluded": assignment.map(|a| a.excluded.clone()).unwrap_or_default(),
+                "waiting": engine.calls_waiting_for(&agent.name),
             }));
         }
     }

@@ -4,6 +4,7 @@
 
 mod alerts;
 mod analysis;
+mod assignment;
 mod connections;
 mod dashboard;
 mod dispatch;

@@ -23,6 +23,8 @@ pub const TABLES: &[&str] = &[
     "alert_episodes",
     "waits",
     "refused_deliveries",
+    "agent_assignments",
+    "assignment_changes",
 ];
 
 /// Tables of live state, not history: a copy's workers are not running there,
@@ -151,6 +153,7 @@ fn order(table: &str) -> &'static str {
         "metric_trigger_state" => "trigger, period",
         "waits" => "execution_id, step",
         "refused_deliveries" => "execution_id, step, event_id",
+        "agent_assignments" => "agent, skill",
         _ => "id",
     }
 }

@@ -3,6 +3,7 @@
 //! (shared by many workers). The only module that touches either.
 
 mod alerts;
+mod assignments;
 mod capacity;
 mod checkpoint;
 mod copy;
@@ -20,6 +21,7 @@ mod waits;
 mod workers;
 
 pub use alerts::{AlertEpisode, Firing};
+pub use assignments::{Assignment, ChangeRow, Since};
 pub use copy::{Copied, NOT_COPIED, TABLES};
 pub use durability::{BreakerRow, CancelRequest, StepRecord};
 pub use figures::{CallFigure, ExecutionFigure};
@@ -27,7 +29,8 @@ pub use migrate::Upgrade;
 pub use queries::*;
 pub use schema::Migration;
 pub use status::{
-    AttemptStatus, BreakerState, DecisionSource, ExecutionStatus, StartedBy, WaitOutcome,
+    AssignmentChange, AttemptStatus, BreakerState, DecisionSource, ExecutionStatus, StartedBy,
+    WaitOutcome,
 };
 pub use waits::{Decision, NewWait, RefusedDelivery, WaitRow};
 pub use workers::{Heartbeat, WorkerRow};

@@ -328,4 +328,27 @@ pub const MIGRATIONS: &[Migration] = &[
     );
     "#,
     },
+    // 14: agent assignment, shared by every worker: an agent paused (skill
+    // ''), or excluded from a skill's pool, while its row is there; and every
+    // change, with who made it and when.
+    Migration {
+        what: "agents paused or excluded from skills, and who changed that when",
+        sql: r#"
+    CREATE TABLE agent_assignments (
+        agent TEXT NOT NULL,
+        skill TEXT NOT NULL,
+        by_whom TEXT NOT NULL,
+        since TEXT NOT NULL,
+        PRIMARY KEY (agent, skill)
+    );
+    CREATE TABLE assignment_changes (
+        id INTEGER PRIMARY KEY,
+        agent TEXT NOT NULL,
+        change TEXT NOT NULL,
+        skill TEXT,
+        by_whom TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    "#,
+    },
 ];

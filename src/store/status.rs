@@ -211,6 +211,46 @@ impl DecisionSource {
     }
 }
 
+/// A change to an agent's assignment (`wfc agents`, `POST /agents/NAME/…`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssignmentChange {
+    /// It gets no new calls until resumed.
+    Pause,
+    Resume,
+    /// `any [skills]` calls of a skill stop choosing it.
+    Exclude,
+    Include,
+}
+
+impl AssignmentChange {
+    pub const ALL: [AssignmentChange; 4] = [
+        AssignmentChange::Pause,
+        AssignmentChange::Resume,
+        AssignmentChange::Exclude,
+        AssignmentChange::Include,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssignmentChange::Pause => "pause",
+            AssignmentChange::Resume => "resume",
+            AssignmentChange::Exclude => "exclude",
+            AssignmentChange::Include => "include",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<AssignmentChange> {
+        AssignmentChange::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+
+    /// Whether it is about one skill (exclude, include) rather than the agent.
+    pub fn takes_skill(self) -> bool {
+        matches!(self, AssignmentChange::Exclude | AssignmentChange::Include)
+    }
+}
+
 macro_rules! as_text {
     ($($ty:ident),*) => {$(
         impl fmt::Display for $ty {
@@ -262,7 +302,8 @@ as_text!(
     AttemptStatus,
     BreakerState,
     WaitOutcome,
-    DecisionSource
+    DecisionSource,
+    AssignmentChange
 );
 
 #[cfg(test)]

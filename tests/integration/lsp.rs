@@ -4,7 +4,7 @@
 //! unknown requests and bad parameters answered, and shutdown then exit ending
 //! the process.
 
-use crate::support::{git, Project};
+use crate::support::{git, git_or_skip, Project};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -857,6 +857,9 @@ fn templates_are_offered_explained_and_found() {
 /// read-only copy), not the working tree's.
 #[test]
 fn definition_across_a_pinned_import_opens_the_committed_text() {
+    if !git_or_skip("going to a pinned definition") {
+        return;
+    }
     let library = "agent a { input { n: number } output { ok: bool } compute { ok: true } }\n\ntemplate check(reviewer: agent { n: number } -> { ok: bool }) {\n  input { n: number }\n  chain reviewer\n}\n";
     let flow = "import \"lib/checks.wf\" at \"v1\"\ntrigger go { manual }\nworkflow w = check(reviewer: a) { on go }\n";
     let project = Project::new("lsp_pinned").file("lib/checks.wf", library);

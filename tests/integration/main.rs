@@ -3,6 +3,7 @@
 mod abuse;
 mod against;
 mod alerts;
+mod assignment;
 mod awaits;
 mod cli;
 mod clock;

@@ -374,6 +374,12 @@ pub fn in_no_file(dir: &Path, values: &[&str], except: &[&str]) {
     }
 }
 
+/// Whether `git` is here to build a test's repository (wfc itself reads git
+/// with gix and needs no `git`); see [`tool_or_skip`].
+pub fn git_or_skip(what: &str) -> bool {
+    tool_or_skip("git", "Debian's git", what)
+}
+
 /// Runs `git` in `dir` (to build a repository for a test; wfc itself reads
 /// git with gix), as a committer of its own.
 pub fn git(dir: &Path, args: &[&str]) {
