@@ -1,7 +1,7 @@
 // Drives `wfc serve`'s dashboard in Debian's headless Chromium with
 // playwright-core: a run started from the generated form and watched to its end
 // live, a form refusing input of the wrong type, a cancel with confirmation, a
-// diff between two versions, the template library, and the sign-in wall of a server with a token.
+// diff between two versions, the template library, agent assignment, and the sign-in wall of a server with a token.
 // Screenshots of both tabs go to target/dashboard-*.png for review.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -58,6 +58,10 @@ template gate(reviewer: agent { n: number } -> { n: number }, threshold: number 
   output { big: r != null }
 }
 trigger by_hand { manual }
+// Two agents sharing a skill, for assignment.
+agent ann { skills [triage] output { by: string } compute { by: "ann" } }
+agent ben { skills [triage] output { by: string } compute { by: "ben" } }
+workflow triage { on by_hand steps { r = any [triage]({}) } output r }
 /// Numbers from the front desk.
 workflow gated = gate(reviewer: double, threshold: 5) { on by_hand }
 alert fragile_failing { when failures(fragile) >= 1 within 1h notify webhook "${hookUrl}/hooks/wfc" }
@@ -362,6 +366,45 @@ test("the template library lists each template with its doc, parameters and work
   const workflow = await page.locator("#workflows tbody tr", { hasText: "gated" }).locator("td").first().textContent();
   assert.match(workflow, /from template gate\(reviewer: double, threshold: 5\)/);
   assert.match(workflow, /Numbers from the front desk\./);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+/** Runs `triage` `times` times over the API; resolves with who answered each. */
+async function triaged(times) {
+  const answered = [];
+  for (let i = 0; i < times; i++) {
+    const { execution } = await api(server.base, "/workflows/triage/runs", {});
+    let detail;
+    for (let n = 0; n < 100; n++) {
+      detail = await (await fetch(`${server.base}/executions/${execution}`)).json();
+      if (detail.execution.status === "completed") break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    answered.push(detail.execution.result.by);
+  }
+  return answered;
+}
+
+test("an agent paused or left out of a pool from the Agents section gets no calls until put back", async () => {
+  const { page, problems } = await open();
+  const row = (name) => page.locator(`#agents tr[data-agent=${name}]`);
+  await row("ann").waitFor();
+  // A change needs a name to record.
+  await page.click("button[aria-label='pause ann']");
+  await page.locator("#agents-message", { hasText: "Give your name first" }).waitFor();
+  await page.fill("#assigner", "Tess Ter");
+  await page.click("button[aria-label='pause ann']");
+  await row("ann").locator(".assignment", { hasText: "paused by Tess Ter" }).waitFor();
+  assert.deepEqual(await triaged(3), ["ben", "ben", "ben"]);
+  await page.click("button[aria-label='resume ann']");
+  await row("ann").locator(".assignment", { hasText: "taking calls" }).waitFor();
+  await page.click("button[aria-label='leave ben out of triage']");
+  await row("ben").locator(".pools", { hasText: "triage: left out" }).waitFor();
+  assert.deepEqual(await triaged(2), ["ann", "ann"]);
+  await page.click("button[aria-label='put ben back into triage']");
+  await row("ben").locator("button[aria-label='leave ben out of triage']").waitFor();
+  await page.screenshot({ path: join(root, "target", "dashboard-agents.png"), fullPage: true });
   assert.deepEqual(problems, []);
   await page.close();
 });

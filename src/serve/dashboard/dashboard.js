@@ -312,10 +312,56 @@ async function loadAgents() {
     row.dataset.agent = agent.name;
     cell(row, agent.name);
     cell(row, agent.department || "-");
+    const pools = cell(row, agent.skills.length ? "" : "-", "pools");
+    const excluded = new Set(agent.excluded.map(([skill]) => skill));
+    for (const skill of agent.skills) {
+      const out = excluded.has(skill);
+      const line = document.createElement("div");
+      line.append(text(out ? `${skill}: left out ` : `${skill} `));
+      line.append(assignButton(agent.name, out ? "include" : "exclude", skill,
+        out ? `Put back` : `Leave out`, `${out ? "put" : "leave"} ${agent.name} ${out ? "back into" : "out of"} ${skill}`));
+      pools.append(line);
+    }
     cell(row, agent.capacity ? `${agent.in_flight} / ${agent.capacity}` : String(agent.in_flight), "load");
     const b = agent.breaker;
     cell(row, !b ? "-" : b.state === "closed" ? "closed" : `${b.state}, trial at ${b.trial_at}`, "breaker");
+    const state = cell(row, "", "assignment");
+    const p = agent.paused;
+    state.append(text(p ? `paused by ${p.by} since ${p.at}` : "taking calls"));
+    if (agent.waiting) state.append(text(`; ${agent.waiting} call(s) waiting`));
+    state.append(" ", p
+      ? assignButton(agent.name, "resume", null, "Resume", `resume ${agent.name}`)
+      : assignButton(agent.name, "pause", null, "Pause", `pause ${agent.name}`));
   }
+}
+
+// Who changes an assignment is recorded with it; the name is remembered here.
+$("#assigner").value = localStorage.getItem("wfc-assigner") || "";
+$("#assigner").addEventListener("change", () => localStorage.setItem("wfc-assigner", $("#assigner").value));
+
+/** A button that makes `change` to `agent` (for `skill`), then shows the result. */
+function assignButton(agent, change, skill, label, described) {
+  const button = document.createElement("button");
+  button.append(text(label));
+  button.setAttribute("aria-label", described);
+  button.addEventListener("click", async () => {
+    $("#agents-message").replaceChildren();
+    const by = $("#assigner").value.trim();
+    if (!by) {
+      $("#agents-message").append(text("Give your name first: it is recorded with the change."));
+      $("#assigner").focus();
+      return;
+    }
+    try {
+      await api(`/agents/${encodeURIComponent(agent)}/${change}`, {
+        method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ by, skill }),
+      });
+    } catch (error) {
+      $("#agents-message").append(text(error.message));
+    }
+    loadAgents();
+  });
+  return button;
 }
 
 async function loadDeadLetters() {
