@@ -109,7 +109,7 @@ after(async () => {
   hook.close();
 });
 
-async function open(base = server.base) {
+async function open(base = server.base, path = "/") {
   const page = await browser.newPage();
   const problems = [];
   page.on("pageerror", (error) => problems.push(error.message));
@@ -117,7 +117,7 @@ async function open(base = server.base) {
   page.on("console", (message) => {
     if (/Content Security Policy/i.test(message.text())) problems.push(message.text());
   });
-  await page.goto(base + "/");
+  await page.goto(base + path);
   await page.locator("#live", { hasText: "live" }).waitFor();
   return { page, problems };
 }
@@ -145,7 +145,11 @@ test("a run started from the form completes live, with its step timeline", async
   const row = page.locator("#executions tbody tr", { hasText: "twice" }).first();
   await row.locator("td.status", { hasText: "completed" }).waitFor({ timeout: 5000 });
   await page.locator("#detail-status", { hasText: "completed" }).waitFor();
-  assert.match(await page.textContent("#detail-outcome"), /"n": 42/);
+  // The result as a table of its fields, its JSON one click away.
+  const field = page.locator("#detail-outcome table.kv tr", { hasText: "n" });
+  assert.equal(await field.locator("th").textContent(), "n");
+  assert.equal(await field.locator("td").textContent(), "42");
+  assert.match(await page.textContent("#detail-outcome details pre"), /"n": 42/);
   assert.ok((await page.locator("#gantt rect.bar").count()) >= 1, "the timeline has a bar per attempt");
   mkdirSync(join(root, "target"), { recursive: true });
   await page.screenshot({ path: join(root, "target", "dashboard-coordination.png"), fullPage: true });
@@ -186,6 +190,27 @@ test("a wait is answered from its generated form and the execution completes liv
   await page.close();
 });
 
+test("times read relative, an execution has a link of its own, and the timeline an axis", async () => {
+  const { execution } = await api(server.base, "/workflows/uneven/runs", {});
+  const { page, problems } = await open(server.base, `/#execution=${execution}`);
+  // Opened from its link, with its workflow's name before its short id.
+  await page.locator("#detail-id", { hasText: `uneven · ${execution.slice(-8)}` }).waitFor();
+  await page.locator("#detail-status", { hasText: "completed" }).waitFor({ timeout: 10000 });
+  assert.ok(await page.locator("#gantt .tick-label").count() >= 5, "the timeline has a time axis");
+  assert.match(await page.textContent("#gantt"), /0 ms.*(ms|s)/);
+  // Started "just now", the local date and time on hover.
+  const row = page.locator("#executions tbody tr", { hasText: execution.slice(-8) });
+  assert.equal(await row.locator("td").first().textContent(), "uneven");
+  const started = row.locator("time");
+  assert.equal(await started.textContent(), "just now");
+  assert.ok((await started.getAttribute("title")).length > 8);
+  // The detail is scrolled to where the user looks.
+  const box = await page.locator("#detail").boundingBox();
+  assert.ok(box.y < 200, `the detail starts at ${box.y}px, not in view`);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test("the timeline's bars are as long as their attempts took", async () => {
   const { page, problems } = await open();
   await startFromForm(page, "uneven", async () => {});
@@ -194,7 +219,7 @@ test("the timeline's bars are as long as their attempts took", async () => {
   assert.equal(await bars.count(), 2);
   const [quick, slow] = [await bars.nth(0).boundingBox(), await bars.nth(1).boundingBox()];
   // One rule once sized every `.bar`, these included, at 10rem.
-  const id = (await page.textContent("#detail-id")).trim();
+  const id = await page.getAttribute("#detail-id", "title");
   const detail = await (await fetch(`${server.base}/executions/${id}`)).json();
   const [a, b] = detail.attempts.map((x) => x.duration_ms);
   // However loaded the machine, the slow step takes clearly longer, and the

@@ -7,6 +7,73 @@ function cell(row, value, className) {
   if (className) td.className = className;
   return td;
 }
+// ---- Times as people read them ---------------------------------------------
+const parseTime = (s) => Date.parse(s.endsWith("Z") ? s : s + "Z");
+/** "3 min ago" (or "in 2 h" for a time to come). */
+function ago(iso, now = Date.now()) {
+  const seconds = Math.round((now - parseTime(iso)) / 1000);
+  const size = Math.abs(seconds);
+  const [n, unit] = size < 45 ? [0, ""] : size < 3600 ? [Math.round(size / 60), "min"]
+    : size < 86400 ? [Math.round(size / 3600), "h"] : [Math.round(size / 86400), "d"];
+  if (!unit) return seconds >= 0 ? "just now" : "in a moment";
+  return seconds >= 0 ? `${n} ${unit} ago` : `in ${n} ${unit}`;
+}
+/** A <time>: relative, the local date and time on hover. */
+function when(iso) {
+  const element = document.createElement("time");
+  if (!iso) { element.append(text("-")); return element; }
+  element.dateTime = iso;
+  element.title = new Date(parseTime(iso)).toLocaleString();
+  element.append(text(ago(iso)));
+  return element;
+}
+function timeCell(row, iso, className) {
+  const td = row.insertCell();
+  td.append(when(iso));
+  if (className) td.className = className;
+  return td;
+}
+// Relative times age: each is said again every 20 s.
+setInterval(() => {
+  for (const element of document.querySelectorAll("time[datetime]")) {
+    element.replaceChildren(text(ago(element.dateTime)));
+  }
+}, 20000);
+
+/** A value as a key–value table (nested values inside), its JSON one click away. */
+function valueView(value) {
+  const box = document.createElement("div");
+  box.className = "value";
+  const table = (v) => {
+    if (v === null || typeof v !== "object") {
+      const span = document.createElement("span");
+      span.append(text(v === null ? "null" : typeof v === "string" ? v : JSON.stringify(v)));
+      return span;
+    }
+    const t = document.createElement("table");
+    t.className = "kv";
+    const entries = Array.isArray(v) ? v.map((item, i) => [String(i + 1), item]) : Object.entries(v);
+    for (const [key, item] of entries) {
+      const row = t.insertRow();
+      const th = document.createElement("th");
+      th.scope = "row";
+      th.append(text(key));
+      row.append(th);
+      row.insertCell().append(table(item));
+    }
+    return t;
+  };
+  box.append(table(value));
+  const raw = document.createElement("details");
+  const summary = document.createElement("summary");
+  summary.append(text("Raw JSON"));
+  const pre = document.createElement("pre");
+  pre.append(text(JSON.stringify(value, null, 2)));
+  raw.append(summary, pre);
+  box.append(raw);
+  return box;
+}
+
 async function api(path, options) {
   const response = await fetch(path, options);
   const body = await response.json().catch(() => ({}));
@@ -266,16 +333,16 @@ function connect() {
       row = document.createElement("tr");
       row.className = "pick";
       row.dataset.id = e.id;
-      row.addEventListener("click", () => showExecution(e.id));
+      row.addEventListener("click", () => openExecution(e.id));
       rows.set(e.id, row);
       $("#executions tbody").prepend(row);
     }
     row.replaceChildren();
-    cell(row, e.id.slice(-8));
     cell(row, e.workflow);
+    cell(row, e.id.slice(-8), "id");
     cell(row, e.status, "status " + e.status);
     cell(row, e.trigger || "-");
-    cell(row, e.started_at);
+    timeCell(row, e.started_at);
     cell(row, e.running ? `${e.attempts} (${e.running} running)` : e.attempts);
     if (selected === e.id) showExecution(e.id);
     if (e.status === "failed") loadDeadLetters();
@@ -374,7 +441,7 @@ async function loadDeadLetters() {
     row.dataset.id = String(letter.id);
     cell(row, letter.id);
     cell(row, letter.workflow);
-    cell(row, letter.created_at);
+    timeCell(row, letter.created_at);
     // The root cause first; what failed it last, when that differs, after it.
     const last = letter.error && letter.error.message;
     cell(row, letter.root_cause && letter.root_cause !== last ? `${letter.root_cause} (last: ${last})` : last);
@@ -402,12 +469,41 @@ async function loadDeadLetters() {
   }
 }
 
+/** Opens an execution's detail where the user is, with a link of its own. */
+function openExecution(id) {
+  if (location.hash !== `#execution=${id}`) history.pushState(null, "", `#execution=${id}`);
+  showExecution(id).then(() => {
+    $("#detail").scrollIntoView({ block: "start" });
+    $("#detail-close").focus({ preventScroll: true });
+  }).catch(() => {});
+}
+function openFromLink() {
+  const found = location.hash.match(/^#execution=([0-9a-zA-Z-]+)$/);
+  if (!found) return;
+  // The detail is on the Coordination tab.
+  if ($("#coordination").hidden) $("#tab-coordination").click();
+  openExecution(found[1]);
+}
+window.addEventListener("hashchange", openFromLink);
+function closeExecution() {
+  $("#detail").hidden = true;
+  selected = null;
+  if (location.hash.startsWith("#execution=")) history.pushState(null, "", location.pathname);
+}
+$("#detail-close").addEventListener("click", closeExecution);
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && !$("#detail").hidden) closeExecution();
+});
+
 async function showExecution(id) {
   selected = id;
   const timeline = await api(`/executions/${encodeURIComponent(id)}`);
   const execution = timeline.execution;
   $("#detail").hidden = false;
-  $("#detail-id").replaceChildren(text(id));
+  $("#detail-id").replaceChildren(text(`${execution.workflow} · ${id.slice(-8)}`));
+  $("#detail-id").title = id;
+  $("#detail-started").replaceChildren(text("started "), when(execution.started_at),
+    text(execution.duration_ms == null ? "" : `, took ${ms(execution.duration_ms)}`));
   const status = $("#detail-status");
   status.replaceChildren(text(execution.status));
   status.className = "status " + execution.status;
@@ -425,7 +521,10 @@ async function showExecution(id) {
     `Workflow ${execution.workflow} is not served by this server (its file is not loaded here): no graph, and it cannot be started or replayed from this page.`));
   if (served) drawGraph(execution.workflow, timeline.attempts).catch(() => $("#graph").replaceChildren());
   const outcome = execution.error ? execution.error : execution.result;
-  $("#detail-outcome").replaceChildren(text(outcome == null ? "" : JSON.stringify(outcome, null, 2)));
+  $("#detail-outcome-title").hidden = outcome == null;
+  $("#detail-outcome-title").replaceChildren(text(execution.error ? "Error" : "Result"));
+  $("#detail-outcome").replaceChildren(...(outcome == null ? [] : [valueView(outcome)]));
+  $("#detail-input").replaceChildren(valueView(execution.input));
 }
 
 // Each attempt a bar from its start to its end (or now), after its retry delay.
@@ -436,13 +535,28 @@ function gantt(execution, attempts) {
   const start = t(execution.started_at);
   const end = Math.max(execution.finished_at ? t(execution.finished_at) : Date.now(),
     ...attempts.map((a) => a.finished_at ? t(a.finished_at) : Date.now()), start + 1);
-  const width = 800, label = 220, bar = 18;
-  svg.setAttribute("viewBox", `0 0 ${width} ${Math.max(1, attempts.length) * (bar + 4)}`);
-  svg.setAttribute("height", String(Math.max(1, attempts.length) * (bar + 4)));
+  const width = 800, label = 220, bar = 18, axis = 22;
+  const height = axis + Math.max(1, attempts.length) * (bar + 4);
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("height", String(height));
   const x = (ms) => label + (ms - start) / (end - start) * (width - label - 10);
   const ns = "http://www.w3.org/2000/svg";
+  // The time axis: five ticks from the start, in the run's own time.
+  for (let k = 0; k <= 4; k++) {
+    const offset = (end - start) * k / 4;
+    const tick = document.createElementNS(ns, "line");
+    tick.setAttribute("x1", String(x(start + offset))); tick.setAttribute("x2", String(x(start + offset)));
+    tick.setAttribute("y1", "14"); tick.setAttribute("y2", String(height));
+    tick.setAttribute("class", "tick");
+    const mark = document.createElementNS(ns, "text");
+    mark.setAttribute("x", String(x(start + offset))); mark.setAttribute("y", "11");
+    mark.setAttribute("text-anchor", k === 0 ? "start" : k === 4 ? "end" : "middle");
+    mark.setAttribute("class", "tick-label");
+    mark.append(text(ms(offset)));
+    svg.append(tick, mark);
+  }
   attempts.forEach((a, i) => {
-    const y = i * (bar + 4);
+    const y = axis + i * (bar + 4);
     const name = document.createElementNS(ns, "text");
     name.setAttribute("x", "0"); name.setAttribute("y", String(y + 13));
     name.append(text(`${a.step} #${a.attempt}`));
@@ -788,7 +902,8 @@ async function loadWorkflows() {
         $("#source").hidden = false;
         $("#source").replaceChildren(text(source.source));
       });
-      line.append(box, show, text(` ${v.version || "unversioned"}, ${v.runs} runs, ${v.first_run_at} – ${v.last_run_at || "-"}`));
+      line.append(box, show, text(` ${v.version || "unversioned"}, ${v.runs} runs, first `), when(v.first_run_at),
+        text(", last "), when(v.last_run_at));
       versions.append(line);
     }
   }
@@ -830,7 +945,7 @@ async function loadFailures() {
     cell(row, g.agent || "-");
     cell(row, g.kind, "status failed");
     cell(row, g.count);
-    cell(row, g.latest_at);
+    timeCell(row, g.latest_at);
     const example = row.insertCell();
     const link = document.createElement("a");
     link.href = "#";
@@ -854,11 +969,13 @@ async function loadHistory(fresh) {
   const page = await api("/executions?" + query);
   for (const e of page.executions) {
     const row = $("#history tbody").insertRow();
-    cell(row, e.id.slice(-8));
+    row.className = "pick";
+    row.addEventListener("click", () => openExecution(e.id));
     cell(row, e.workflow);
+    cell(row, e.id.slice(-8), "id");
     cell(row, e.status, "status " + e.status);
-    cell(row, e.started_at);
-    cell(row, e.duration_ms == null ? "-" : `${Math.round(e.duration_ms)} ms`);
+    timeCell(row, e.started_at);
+    cell(row, ms(e.duration_ms));
   }
   before = page.next;
   $("#older").hidden = !before;
@@ -892,6 +1009,7 @@ async function loadAlerts() {
 }
 
 loadWorkflows().catch((error) => { $("#run-message").append(text(error.message)); });
+openFromLink();
 loadDeadLetters();
 loadAgents();
 loadAlerts();
