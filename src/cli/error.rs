@@ -81,6 +81,7 @@ impl Error {
                 // A dispatcher that failed mid-run: restarting may help.
                 ServeError::Dispatcher(_) => exit::PROBLEMS,
                 ServeError::TokenRequired(_)
+                | ServeError::EditWithoutToken
                 | ServeError::Listen { .. }
                 | ServeError::Invalid { .. }
                 | ServeError::MissingSecrets { .. }

@@ -29,6 +29,11 @@ pub struct ServeArgs {
     /// Re-check files when they change and apply them when they are valid.
     #[arg(long)]
     watch: bool,
+    /// Let the dashboard's editor save the served files (a saved file is
+    /// checked, written atomically and served at once). Needs --token: a file
+    /// can declare `run [...]` agents, so editing is running code.
+    #[arg(long)]
+    edit: bool,
     /// On SIGINT/SIGTERM, how long running steps may take to finish (e.g. 10s).
     #[arg(long, default_value = "10s", value_parser = crate::duration::parse_std)]
     grace: Duration,
@@ -85,6 +90,7 @@ pub fn serve(args: ServeArgs, db: &DbArgs) -> Result<ExitCode, Error> {
         token: args.token.filter(|t| !t.is_empty()),
         allowed_hosts: args.allowed_hosts,
         watch: args.watch,
+        edit: args.edit,
         grace: args.grace,
         idle_timeout: args.idle_timeout,
         lease: args.lease,

@@ -349,7 +349,7 @@ impl Watched<'_> {
 }
 
 /// Re-checks files that changed; applies a file only when it checks clean.
-fn reload(state: &State) {
+pub(super) fn reload(state: &State) {
     let mut served = state.served.write().unwrap_or_else(|e| e.into_inner());
     for entry in served.iter_mut() {
         let now = stamps(&entry.engine.source_paths());
@@ -611,6 +611,7 @@ workflow w { on nightly chain noop }
                     .join("wfc.db"),
             ),
             token: None,
+            edit: false,
             clock: manual.clock(),
             looks: Default::default(),
             role: super::super::Role::Both,

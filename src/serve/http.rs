@@ -64,6 +64,13 @@ pub async fn serve(
         .route("/dead-letters/{id}/drop", post(drop_dead_letter))
         .route("/workflows", get(list_workflows))
         .route("/templates", get(list_templates))
+        .route("/files", get(super::editor::list))
+        .route(
+            "/files/{*path}",
+            get(super::editor::get).put(super::editor::save),
+        )
+        .route("/check", post(super::editor::check))
+        .route("/diff", post(super::editor::diff))
         .route("/workflows/{name}/versions/{blob}", get(get_version))
         .route("/workflows/{name}/diff", get(get_diff))
         .route("/workflows/{name}/graph", get(super::analysis::graph))

@@ -8,6 +8,7 @@ mod assignment;
 mod connections;
 mod dashboard;
 mod dispatch;
+mod editor;
 mod guard;
 mod http;
 mod reachability;
@@ -47,6 +48,9 @@ pub struct Config {
     /// How long this worker counts as alive after a heartbeat.
     pub lease: Duration,
     pub role: Role,
+    /// Whether the dashboard may write the served files (`--edit`; a token
+    /// is required then).
+    pub edit: bool,
 }
 
 /// What a server does: take work (fire triggers, take over the executions of
@@ -72,6 +76,11 @@ impl Role {
 pub enum ServeError {
     #[error("refusing to listen on {0} without a token: pass --token or set WFC_TOKEN")]
     TokenRequired(SocketAddr),
+    #[error(
+        "--edit lets the dashboard write .wf files, which can declare `run [...]` agents: \
+         it needs a token too (--token or WFC_TOKEN)"
+    )]
+    EditWithoutToken,
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: SocketAddr,
@@ -118,6 +127,8 @@ pub struct State {
     pub sessions: sessions::Sessions,
     /// Whether the store answers, as the dispatcher last saw it.
     pub reachability: reachability::Reachability,
+    /// Whether `PUT /files/…` may write the served files (`--edit`).
+    pub edit: bool,
 }
 
 impl State {
@@ -213,6 +224,9 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     if !config.listen.ip().is_loopback() && config.token.is_none() {
         return Err(ServeError::TokenRequired(config.listen));
     }
+    if config.edit && config.token.is_none() {
+        return Err(ServeError::EditWithoutToken);
+    }
     raise_open_files_limit();
     // Before anything is announced: a SIGTERM from then on is a clean stop, not
     // the default action's kill.
@@ -232,6 +246,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         wake: Arc::new(tokio::sync::Notify::new()),
         sessions: sessions::Sessions::default(),
         reachability: Default::default(),
+        edit: config.edit,
     });
     let me = crate::runtime::worker::me();
     me.serve(config.lease);

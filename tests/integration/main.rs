@@ -10,6 +10,7 @@ mod clock;
 mod cross_site;
 mod dashboard;
 mod diagnostics;
+mod editor;
 mod examples;
 mod explain;
 mod failure;

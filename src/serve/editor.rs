@@ -1,0 +1,261 @@
+//! Editing the served `.wf` files over HTTP, for the dashboard's definition
+//! editor. The same checker as `wfc check` and `wfc lsp` answers, so an editor
+//! and the server never disagree:
+//! - `GET /files`: every served file (roots and their working-tree imports)
+//!   with its git blob id; `GET /files/{path}`: one, with its text;
+//! - `POST /check` `{"path", "text"}`: the diagnostics of that text in place
+//!   of the file (`wfc check --format json` objects), with its imports;
+//! - `POST /diff` `{"path", "text"}`: the unified diff from the file on disk;
+//! - `PUT /files/{path}` `{"text", "blob", "draft"?}` (only with `wfc serve
+//!   --edit`, which needs a token: a file can declare `run [...]` agents):
+//!   refused with 409 and both texts when the file changed since it was
+//!   opened (its blob differs), with 422 and the diagnostics when the text
+//!   does not check (`"draft": true` keeps it beside the file as `.draft`,
+//!   never served); otherwise written atomically and served at once.
+
+use super::http::{json_body, ApiError, ApiResult};
+use super::State;
+use crate::source::git_blob_id;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State as Shared};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::Json;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// A file the server serves and may edit: as listed, on disk, and the served
+/// files whose programs read it.
+struct Editable {
+    name: String,
+    path: PathBuf,
+    roots: Vec<PathBuf>,
+}
+
+/// Every working-tree file of the served programs, by the name it is listed
+/// with (the root's name as served, an import's as the loader names it).
+fn editable(state: &State) -> Vec<Editable> {
+    let served = state.served.read().unwrap_or_else(|e| e.into_inner());
+    let mut files: Vec<Editable> = Vec::new();
+    for entry in served.iter() {
+        for (_, file) in entry.engine.sources().iter() {
+            if file.pinned.is_some() {
+                continue;
+            }
+            match files.iter_mut().find(|f| f.path == file.path) {
+                Some(known) => known.roots.push(entry.path.clone()),
+                None => files.push(Editable {
+                    name: file.name.clone(),
+                    path: file.path.clone(),
+                    roots: vec![entry.path.clone()],
+                }),
+            }
+        }
+    }
+    files
+}
+
+fn find(state: &State, name: &str) -> Result<Editable, ApiError> {
+    let files = editable(state);
+    let names: Vec<String> = files.iter().map(|f| f.name.clone()).collect();
+    files.into_iter().find(|f| f.name == name).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!(
+                "`{name}` is not a file this server serves{}",
+                crate::text::unknown_tail(name, &names)
+            ),
+        )
+    })
+}
+
+fn read(file: &Editable) -> Result<String, ApiError> {
+    std::fs::read_to_string(&file.path).map_err(|error| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            format!("`{}` cannot be read now: {error}", file.name),
+        )
+    })
+}
+
+pub(super) async fn list(Shared(state): Shared<Arc<State>>) -> ApiResult {
+    let files: Vec<Value> = editable(&state)
+        .iter()
+        .map(|file| {
+            let blob = std::fs::read(&file.path).ok().map(|b| git_blob_id(&b));
+            json!({ "path": file.name, "blob": blob, "root": file.roots.contains(&file.path) })
+        })
+        .collect();
+    Ok(Json(json!({ "files": files, "editable": state.edit })).into_response())
+}
+
+pub(super) async fn get(Shared(state): Shared<Arc<State>>, Path(name): Path<String>) -> ApiResult {
+    let file = find(&state, &name)?;
+    let text = read(&file)?;
+    Ok(
+        Json(json!({ "path": file.name, "text": text, "blob": git_blob_id(text.as_bytes()) }))
+            .into_response(),
+    )
+}
+
+/// `path` and `text` of a body.
+fn path_and_text(body: &Value) -> Result<(String, String), ApiError> {
+    let field = |name: &str| {
+        body.get(name)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("the body needs `{name}` as a string"),
+                )
+            })
+    };
+    Ok((field("path")?, field("text")?))
+}
+
+/// The diagnostics of `text` in place of `file`, from each served program
+/// that reads it, as `wfc check --format json` gives them; the file's own first.
+async fn diagnostics(file: &Editable, text: String) -> Result<Vec<Value>, ApiError> {
+    let mut found: Vec<Value> = Vec::new();
+    for root in &file.roots {
+        let open = HashMap::from([(file.path.clone(), text.clone())]);
+        let root = root.clone();
+        let checked = tokio::task::spawn_blocking(move || crate::check_overlaid(&root, open)).await;
+        let Ok(Ok((loaded, checked))) = checked else {
+            return Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the file could not be checked",
+            ));
+        };
+        for diagnostic in &checked.diagnostics {
+            let line = crate::diagnostic::render::json(diagnostic, &loaded.sources);
+            if !found.contains(&line) {
+                found.push(line);
+            }
+        }
+    }
+    // The file's own first: what an editor marks in it.
+    found.sort_by_key(|d| d["file"] != file.name.as_str());
+    Ok(found)
+}
+
+fn has_errors(diagnostics: &[Value]) -> bool {
+    diagnostics.iter().any(|d| d["severity"] == "error")
+}
+
+pub(super) async fn check(
+    Shared(state): Shared<Arc<State>>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
+    let (name, text) = path_and_text(&json_body(body)?)?;
+    let file = find(&state, &name)?;
+    let found = diagnostics(&file, text).await?;
+    Ok(Json(json!({ "path": file.name, "diagnostics": found })).into_response())
+}
+
+pub(super) async fn diff(
+    Shared(state): Shared<Arc<State>>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
+    let (name, text) = path_and_text(&json_body(body)?)?;
+    let file = find(&state, &name)?;
+    let disk = read(&file)?;
+    let diff = similar::TextDiff::from_lines(&disk, &text)
+        .unified_diff()
+        .header(
+            &format!("{} (on disk)", file.name),
+            &format!("{} (edited)", file.name),
+        )
+        .to_string();
+    Ok(Json(json!({ "path": file.name, "diff": diff })).into_response())
+}
+
+pub(super) async fn save(
+    Shared(state): Shared<Arc<State>>,
+    Path(name): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
+    if !state.edit {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "this server does not edit files: start it with `wfc serve --edit` (and a token)",
+        ));
+    }
+    let body = json_body(body)?;
+    let text = body.get("text").and_then(Value::as_str);
+    let opened = body.get("blob").and_then(Value::as_str);
+    let (Some(text), Some(opened)) = (text, opened) else {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "the body needs `text` and `blob` (the blob of the file as it was opened)",
+        ));
+    };
+    let draft = body.get("draft").and_then(Value::as_bool).unwrap_or(false);
+    let file = find(&state, &name)?;
+    let disk = read(&file)?;
+    let on_disk = git_blob_id(disk.as_bytes());
+    if on_disk != opened {
+        let answer = json!({
+            "error": format!("`{}` changed since it was opened: nothing was written; \
+                              merge your edit into the file as it is now", file.name),
+            "disk": { "text": disk, "blob": on_disk },
+            "yours": { "text": text },
+        });
+        return Ok((StatusCode::CONFLICT, Json(answer)).into_response());
+    }
+    let found = diagnostics(&file, text.to_string()).await?;
+    if has_errors(&found) && !draft {
+        let answer = json!({
+            "error": format!("`{}` does not check: it is not served; save it as a draft \
+                              to keep it", file.name),
+            "diagnostics": found,
+        });
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(answer)).into_response());
+    }
+    let (target, served) = if has_errors(&found) {
+        let mut draft = file.path.clone().into_os_string();
+        draft.push(".draft");
+        (PathBuf::from(draft), false)
+    } else {
+        (file.path.clone(), true)
+    };
+    write_atomically(&target, text).map_err(|error| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("cannot write `{}`: {error}", target.display()),
+        )
+    })?;
+    if served {
+        super::dispatch::reload(&state);
+    }
+    tracing::info!(file = %target.display(), served, "saved from the editor");
+    Ok(Json(json!({
+        "path": file.name,
+        "written": target.display().to_string(),
+        "blob": git_blob_id(text.as_bytes()),
+        "served": served,
+        "diagnostics": found,
+    }))
+    .into_response())
+}
+
+/// Writes `text` to `path` so that a reader sees the old file or the new one,
+/// never half of one: a temporary file beside it, synced, renamed over it.
+fn write_atomically(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    let mut temporary = tempfile::NamedTempFile::new_in(dir)?;
+    temporary.write_all(text.as_bytes())?;
+    temporary.as_file().sync_all()?;
+    if let Ok(metadata) = std::fs::metadata(path) {
+        temporary
+            .as_file()
+            .set_permissions(metadata.permissions())?;
+    }
+    temporary.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}

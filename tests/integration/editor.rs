@@ -1,0 +1,197 @@
+//! The editor's HTTP side over a real socket: files listed and read with their
+//! blobs; a typo checked as `wfc check` reports it; a save refused without
+//! `--edit`, refused with 409 and both texts after a concurrent edit (nothing
+//! is overwritten), refused with 422 when it does not check (a draft is kept
+//! beside it, never served), and otherwise written and served at once.
+
+use crate::server::Server;
+use crate::support::Project;
+use serde_json::{json, Value};
+
+const FLOW: &str = "import \"lib.wf\"\ntrigger go { manual }\nworkflow greet { on go steps { r = hello({}) } output r }\n";
+const LIB: &str = "agent hello { compute { says: \"v1\" } }\n";
+
+fn project(name: &str) -> Project {
+    Project::new(name).file("flow.wf", FLOW).file("lib.wf", LIB)
+}
+
+fn body(value: Value) -> String {
+    value.to_string()
+}
+
+#[test]
+fn files_are_read_and_checked_as_wfc_check_does() {
+    let project = project("editor_check");
+    let server = Server::start(&project, &[]);
+    let (status, files) = server.http("GET", "/files", None, None);
+    assert_eq!(status, 200);
+    let names: Vec<&str> = files["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["flow.wf", "lib.wf"]);
+    assert_eq!(files["editable"], false);
+    let (status, lib) = server.http("GET", "/files/lib.wf", None, None);
+    assert_eq!(status, 200);
+    assert_eq!(lib["text"], LIB);
+    assert_eq!(lib["blob"], wfc::source::git_blob_id(LIB.as_bytes()));
+    let (status, _) = server.http("GET", "/files/../etc/passwd", None, None);
+    assert!(status == 404 || status == 400, "{status}");
+
+    // A typo in the import: the same code, message and place as `wfc check`.
+    let typo = LIB.replace("agent hello", "agent helo");
+    let (status, checked) = server.http(
+        "POST",
+        "/check",
+        Some(&body(json!({ "path": "lib.wf", "text": typo }))),
+        None,
+    );
+    assert_eq!(status, 200, "{checked}");
+    let found = &checked["diagnostics"][0];
+    assert_eq!(found["code"], "wf::unknown_agent", "{checked}");
+    assert_eq!(found["file"], "flow.wf");
+    std::fs::write(project.dir.join("lib.wf"), &typo).unwrap();
+    let cli = project
+        .wfc(["check", "--format", "json", "flow.wf"])
+        .expect_code(1);
+    let first: Value = serde_json::from_str(cli.stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(&first, found, "the editor and wfc check agree");
+    std::fs::write(project.dir.join("lib.wf"), LIB).unwrap();
+    // Fixed, it is clean again.
+    let (_, checked) = server.http(
+        "POST",
+        "/check",
+        Some(&body(json!({ "path": "lib.wf", "text": LIB }))),
+        None,
+    );
+    assert_eq!(checked["diagnostics"], json!([]));
+    // A diff against the disk before saving.
+    let (_, diff) = server.http(
+        "POST",
+        "/diff",
+        Some(&body(
+            json!({ "path": "lib.wf", "text": LIB.replace("v1", "v2") }),
+        )),
+        None,
+    );
+    let diff = diff["diff"].as_str().unwrap();
+    assert!(
+        diff.contains("-agent hello { compute { says: \"v1\" } }"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("+agent hello { compute { says: \"v2\" } }"),
+        "{diff}"
+    );
+    // Without --edit nothing is written.
+    let (status, said) = server.http(
+        "PUT",
+        "/files/lib.wf",
+        Some(&body(json!({ "text": LIB, "blob": lib["blob"] }))),
+        None,
+    );
+    assert_eq!(status, 403, "{said}");
+    server.stop();
+}
+
+#[test]
+fn edit_needs_a_token() {
+    let project = project("editor_token");
+    let out = project
+        .cli(["serve", "flow.wf", "--listen", "127.0.0.1:0", "--edit"])
+        .env("WFC_TOKEN", "")
+        .run()
+        .expect_code(2);
+    assert!(
+        out.stderr.contains("it needs a token too"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_save_is_refused_on_conflict_or_error_and_otherwise_served_at_once() {
+    let project = project("editor_save");
+    let server = Server::start(&project, &["--edit", "--token", "t"]);
+    let token = Some("t");
+    let (status, _) = server.http("GET", "/files/lib.wf", None, None);
+    assert_eq!(status, 401, "reading needs the token too");
+    let (_, lib) = server.http("GET", "/files/lib.wf", None, token);
+    let opened = lib["blob"].clone();
+
+    // Someone else saves meanwhile: the save is refused and both texts come back.
+    let theirs = LIB.replace("v1", "theirs");
+    std::fs::write(project.dir.join("lib.wf"), &theirs).unwrap();
+    let mine = LIB.replace("v1", "mine");
+    let (status, conflict) = server.http(
+        "PUT",
+        "/files/lib.wf",
+        Some(&body(json!({ "text": mine, "blob": opened }))),
+        token,
+    );
+    assert_eq!(status, 409, "{conflict}");
+    assert_eq!(conflict["disk"]["text"], theirs);
+    assert_eq!(conflict["yours"]["text"], mine);
+    assert_eq!(
+        std::fs::read_to_string(project.dir.join("lib.wf")).unwrap(),
+        theirs
+    );
+
+    // Opened again: a text that does not check is refused, or kept as a draft.
+    let (_, lib) = server.http("GET", "/files/lib.wf", None, token);
+    let broken = "agent hello { compute { says: } }\n";
+    let (status, refused) = server.http(
+        "PUT",
+        "/files/lib.wf",
+        Some(&body(json!({ "text": broken, "blob": lib["blob"] }))),
+        token,
+    );
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["diagnostics"][0]["code"], "wf::syntax");
+    let (status, drafted) = server.http(
+        "PUT",
+        "/files/lib.wf",
+        Some(&body(
+            json!({ "text": broken, "blob": lib["blob"], "draft": true }),
+        )),
+        token,
+    );
+    assert_eq!(
+        (status, &drafted["served"]),
+        (200, &json!(false)),
+        "{drafted}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(project.dir.join("lib.wf.draft")).unwrap(),
+        broken
+    );
+    assert_eq!(
+        std::fs::read_to_string(project.dir.join("lib.wf")).unwrap(),
+        theirs
+    );
+
+    // A valid save is written and runs at once.
+    let saved_text = LIB.replace("v1", "saved");
+    let (status, saved) = server.http(
+        "PUT",
+        "/files/lib.wf",
+        Some(&body(json!({ "text": saved_text, "blob": lib["blob"] }))),
+        token,
+    );
+    assert_eq!((status, &saved["served"]), (200, &json!(true)), "{saved}");
+    assert_eq!(
+        std::fs::read_to_string(project.dir.join("lib.wf")).unwrap(),
+        saved_text
+    );
+    let (status, started) = server.http("POST", "/workflows/greet/runs", Some("{}"), token);
+    assert_eq!(status, 202);
+    let id = started["execution"].as_str().unwrap().to_string();
+    crate::support::wait_for(std::time::Duration::from_secs(10), || {
+        let (_, detail) = server.http("GET", &format!("/executions/{id}"), None, token);
+        detail["execution"]["result"]["r"]["says"] == "saved"
+            || detail["execution"]["result"]["says"] == "saved"
+    });
+    server.stop();
+}
