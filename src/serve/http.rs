@@ -461,12 +461,33 @@ async fn get_diff(
         let message = "give the two versions' source blobs as `?from=…&to=…`";
         return Err(ApiError::new(StatusCode::BAD_REQUEST, message));
     };
+    // A workflow made from a template: its versions differ by the template's
+    // file too (`from_template`, `to_template`: the blobs `GET /workflows` lists).
+    let templates = (
+        params.get("from_template").cloned(),
+        params.get("to_template").cloned(),
+    );
     let workflow = name.clone();
-    let (old, new) = with_store(&state, Store::open_read_only, move |store| {
-        Ok((
+    let ((old, new), template_diff) = with_store(&state, Store::open_read_only, move |store| {
+        let sources = (
             store.version_source(&workflow, &from)?.map(|v| (from, v)),
             store.version_source(&workflow, &to)?.map(|v| (to, v)),
-        ))
+        );
+        let template_diff = match templates {
+            (Some(a), Some(b)) if a != b => {
+                match (store.template_source(&a)?, store.template_source(&b)?) {
+                    (Some((old_path, old)), Some((new_path, new))) => Some(
+                        similar::TextDiff::from_lines(&old, &new)
+                            .unified_diff()
+                            .header(&format!("{old_path} ({a})"), &format!("{new_path} ({b})"))
+                            .to_string(),
+                    ),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        Ok((sources, template_diff))
     })
     .await?;
     let (Some((from, (old_path, old))), Some((to, (new_path, new)))) = (old, new) else {
@@ -481,6 +502,7 @@ async fn get_diff(
             &format!("{new_path} ({to})"),
         )
         .to_string();
+    let diff = diff + &template_diff.unwrap_or_default();
     Ok(Json(json!({ "workflow": name, "from": from, "to": to, "diff": diff })).into_response())
 }
 

@@ -189,6 +189,9 @@ pub struct VersionRow {
     pub first_run_at: String,
     pub last_run_at: Option<String>,
     pub runs: u64,
+    /// The blob of the template's file it ran, for a workflow made from one:
+    /// a version is the instance's file and the template's together.
+    pub template_blob: Option<String>,
 }
 
 /// The tokens one call of a language model used, as its API reported them.
@@ -468,13 +471,15 @@ impl Store {
     /// and last ran and how often.
     pub fn versions(&self, workflow: &str) -> Result<Vec<VersionRow>> {
         self.rows(
-            "SELECT v.version, v.source_blob, v.source_path, v.first_run_at,
-                    MAX(e.started_at), CAST(COUNT(e.id) AS BIGINT)
+            "SELECT v.version, v.source_blob, v.source_path,
+                    COALESCE(MIN(e.started_at), v.first_run_at),
+                    MAX(e.started_at), CAST(COUNT(e.id) AS BIGINT), e.template_blob
              FROM workflow_versions v
              LEFT JOIN executions e ON e.workflow = v.workflow AND e.source_blob = v.source_blob
              WHERE v.workflow = ?1
-             GROUP BY v.workflow, v.source_blob
-             ORDER BY v.first_run_at DESC, v.source_blob",
+             GROUP BY v.workflow, v.source_blob, v.version, v.source_path, v.first_run_at,
+                      e.template_blob
+             ORDER BY 4 DESC, v.source_blob",
             params![workflow],
             |row| {
                 Ok(VersionRow {
@@ -484,12 +489,12 @@ impl Store {
                     first_run_at: row.get(3)?,
                     last_run_at: row.get(4)?,
                     runs: row.get(5)?,
+                    template_blob: row.get(6)?,
                 })
             },
         )
     }
 
-    /// The stored `(path, source)` of a workflow version's file, by blob id.
     /// Keeps the text of a template's file, once per blob.
     pub fn record_template_source(&self, blob: &str, path: &str, source: &str) -> Result<()> {
         self.conn.execute(
@@ -509,6 +514,7 @@ impl Store {
         )
     }
 
+    /// The stored `(path, source)` of a workflow version's file, by blob id.
     pub fn version_source(&self, workflow: &str, blob: &str) -> Result<Option<(String, String)>> {
         self.conn.row(
             "SELECT source_path, source FROM workflow_versions

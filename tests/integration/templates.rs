@@ -240,3 +240,63 @@ workflow quick = reminder(checker: check, deadline: 200ms) { on go }
         wrong.stderr
     );
 }
+
+/// A version of a workflow made from a template is its file and the
+/// template's together: a template edited under an unchanged instance is a
+/// new version, and the diff between them shows the template's change.
+#[test]
+fn a_template_edit_is_a_new_version_with_its_diff() {
+    let template = |says: &str| {
+        format!(
+            "template greeting(greeter: agent {{}} -> {{ hi: string }}) {{\n  steps {{ g = greeter({{}}) }}\n  output {{ hi: g.hi, says: \"{says}\" }}\n}}\n"
+        )
+    };
+    let project = Project::new("template_versions")
+        .file("lib.wf", &template("first"))
+        .file(
+            "flow.wf",
+            "import \"lib.wf\"\nagent hello { compute { hi: \"hi\" } }\ntrigger go { manual }\nworkflow greet = greeting(greeter: hello) { on go }\n",
+        );
+    let server = crate::server::Server::start(&project, &["--watch"]);
+    let versions = || {
+        let (_, workflows) = server.http("GET", "/workflows", None, None);
+        workflows["workflows"][0]["versions"].clone()
+    };
+    let run = || {
+        let (status, _) = server.http("POST", "/workflows/greet/runs", Some("{}"), None);
+        assert_eq!(status, 202);
+    };
+    run();
+    crate::support::wait_for(std::time::Duration::from_secs(10), || {
+        versions().as_array().is_some_and(|v| v.len() == 1)
+    });
+    std::fs::write(project.dir.join("lib.wf"), template("second")).unwrap();
+    // Once the edit is served, a run of it is a second version.
+    crate::support::wait_for(std::time::Duration::from_secs(10), || {
+        run();
+        versions().as_array().is_some_and(|v| v.len() == 2)
+    });
+    let listed = versions();
+    let (new, old) = (&listed[0], &listed[1]);
+    assert_eq!(
+        new["source_blob"], old["source_blob"],
+        "the instance's file did not change"
+    );
+    assert_ne!(new["template_blob"], old["template_blob"]);
+    let path = format!(
+        "/workflows/greet/diff?from={}&to={}&from_template={}&to_template={}",
+        old["source_blob"].as_str().unwrap(),
+        new["source_blob"].as_str().unwrap(),
+        old["template_blob"].as_str().unwrap(),
+        new["template_blob"].as_str().unwrap()
+    );
+    let (status, diff) = server.http("GET", &path, None, None);
+    assert_eq!(status, 200, "{diff}");
+    let diff = diff["diff"].as_str().unwrap();
+    assert!(
+        diff.contains("-  output { hi: g.hi, says: \"first\" }")
+            && diff.contains("+  output { hi: g.hi, says: \"second\" }"),
+        "{diff}"
+    );
+    server.stop();
+}

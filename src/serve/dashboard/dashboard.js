@@ -888,15 +888,17 @@ async function loadWorkflows() {
       const line = document.createElement("div");
       const box = document.createElement("input");
       box.type = "checkbox";
-      box.setAttribute("aria-label", `pick ${w.name} ${v.source_blob.slice(0, 8)}`);
+      box.setAttribute("aria-label", `pick ${w.name} ${v.source_blob.slice(0, 8)}` +
+        (v.template_blob ? ` with template ${v.template_blob.slice(0, 8)}` : ""));
       box.addEventListener("change", () => {
         picked = box.checked
-          ? [...picked, [w.name, v.source_blob, v.first_run_at]].slice(-2)
-          : picked.filter((p) => p[1] !== v.source_blob);
+          ? [...picked, [w.name, v.source_blob, v.first_run_at, v.template_blob]].slice(-2)
+          : picked.filter((p) => p[1] !== v.source_blob || p[3] !== v.template_blob);
         $("#diff").disabled = picked.length !== 2 || picked[0][0] !== picked[1][0];
       });
       const show = document.createElement("button");
       show.append(text(v.source_blob.slice(0, 8)));
+      if (v.template_blob) show.title = `with template file ${v.template_blob.slice(0, 8)}`;
       show.addEventListener("click", async () => {
         const source = await api(`/workflows/${encodeURIComponent(w.name)}/versions/${v.source_blob}`);
         $("#source").hidden = false;
@@ -920,8 +922,13 @@ async function loadWorkflows() {
 
 $("#diff").addEventListener("click", async () => {
   // From the older version to the newer, whichever was picked first.
-  const [[name, from], [, to]] = [...picked].sort((a, b) => a[2].localeCompare(b[2]));
-  const diff = await api(`/workflows/${encodeURIComponent(name)}/diff?from=${from}&to=${to}`);
+  const [[name, from, , fromTemplate], [, to, , toTemplate]] = [...picked].sort((a, b) => a[2].localeCompare(b[2]));
+  const query = new URLSearchParams({ from, to });
+  if (fromTemplate && toTemplate) {
+    query.set("from_template", fromTemplate);
+    query.set("to_template", toTemplate);
+  }
+  const diff = await api(`/workflows/${encodeURIComponent(name)}/diff?${query}`);
   const pre = $("#source");
   pre.hidden = false;
   pre.replaceChildren();
