@@ -390,6 +390,9 @@ fn imported(analysis: &Analysis, offset: usize) -> Option<Location> {
 const HOVER_LINES: usize = 20;
 
 pub fn hover(analysis: &Analysis, offset: usize) -> Value {
+    if let Some(hover) = argument_hover(analysis, offset) {
+        return hover;
+    }
     let Some(found) = resolve(analysis, offset) else {
         return Value::Null;
     };
@@ -433,6 +436,39 @@ pub fn hover(analysis: &Analysis, offset: usize) -> Value {
         hover["range"] = json!(range(found.at, sources));
     }
     hover
+}
+
+/// On an argument's name in `workflow w = template(name: …)` of the root
+/// file: the template's parameter it gives, as declared, and the template's
+/// doc comment.
+fn argument_hover(analysis: &Analysis, offset: usize) -> Option<Value> {
+    let (root, _) = root_text(analysis)?;
+    let declarations = &analysis.checked.declarations;
+    let (instance, name) = declarations.workflows.values().find_map(|w| {
+        let instance = w.instance_of.as_ref()?;
+        let (name, _) = instance.args.iter().find(|(name, _)| {
+            name.span.file == root && name.span.start <= offset && offset <= name.span.end
+        })?;
+        Some((instance, name))
+    })?;
+    let template = declarations.templates.get(&instance.template.name)?;
+    let param = template.params.iter().find(|p| p.name.name == name.name)?;
+    let sources = &analysis.loaded.sources;
+    let written = &sources.get(param.span.file).text[param.span.start..param.span.end];
+    let doc =
+        crate::syntax::doc_comment(&sources.get(template.span.file).text, template.span.start)
+            .map(|doc| format!("\n\n{doc}"))
+            .unwrap_or_default();
+    let markdown = format!(
+        "**parameter `{}` of template `{}`**\n\n```wf\n{}\n```{doc}",
+        param.name.name,
+        template.name.name,
+        written.split_whitespace().collect::<Vec<_>>().join(" ")
+    );
+    Some(json!({
+        "contents": { "kind": "markdown", "value": markdown },
+        "range": range(name.span, sources),
+    }))
 }
 
 /// Every declaration of the root file, as a flat outline.

@@ -851,6 +851,16 @@ fn templates_are_offered_explained_and_found() {
     );
     let found = client.request("textDocument/definition", at(&flow, 6, 14));
     assert_eq!(found["result"]["range"]["start"]["line"], 2, "{found}");
+    // On an argument's name: the parameter it gives, as declared.
+    let answer = client.request("textDocument/hover", at(&flow, 6, 20));
+    let shown = answer["result"]["contents"]["value"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        shown.contains("**parameter `reviewer` of template `check`**")
+            && shown.contains("reviewer: agent { n: number } -> { ok: bool }"),
+        "{answer}"
+    );
 }
 
 /// Going to a template read at a git revision opens that revision's text (a
