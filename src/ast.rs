@@ -815,6 +815,43 @@ pub struct Expr {
     pub span: Span,
 }
 
+impl Expr {
+    /// Its direct sub-expressions, in source order: what a walk over an
+    /// expression visits next (walks keep their own stack: no recursion).
+    pub fn children(&self) -> Vec<&Expr> {
+        match &self.kind {
+            ExprKind::Field(inner, _) | ExprKind::Unary(_, inner) => vec![inner],
+            ExprKind::Index(a, b) | ExprKind::Binary(_, a, b) => vec![a, b],
+            ExprKind::If(a, b, c) => vec![a, b, c],
+            ExprKind::List(items) | ExprKind::Call(_, items) => items.iter().collect(),
+            ExprKind::Object(fields) => fields.iter().map(|(_, e)| e).collect(),
+            ExprKind::Number(_)
+            | ExprKind::String(_)
+            | ExprKind::Bool(_)
+            | ExprKind::Null
+            | ExprKind::Input
+            | ExprKind::Name(_) => Vec::new(),
+        }
+    }
+
+    /// [`Expr::children`], to change them.
+    pub fn children_mut(&mut self) -> Vec<&mut Expr> {
+        match &mut self.kind {
+            ExprKind::Field(inner, _) | ExprKind::Unary(_, inner) => vec![inner],
+            ExprKind::Index(a, b) | ExprKind::Binary(_, a, b) => vec![a, b],
+            ExprKind::If(a, b, c) => vec![a, b, c],
+            ExprKind::List(items) | ExprKind::Call(_, items) => items.iter_mut().collect(),
+            ExprKind::Object(fields) => fields.iter_mut().map(|(_, e)| e).collect(),
+            ExprKind::Number(_)
+            | ExprKind::String(_)
+            | ExprKind::Bool(_)
+            | ExprKind::Null
+            | ExprKind::Input
+            | ExprKind::Name(_) => Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExprKind {
     Number(f64),

@@ -1069,27 +1069,14 @@ fn whole_event(shape: &Type, condition: &Expr) -> Type {
     let mut fields = fields.clone();
     let mut pending = vec![condition];
     while let Some(expr) = pending.pop() {
-        match &expr.kind {
-            ExprKind::Field(inner, field) => {
-                if matches!(&inner.kind, ExprKind::Name(name) if name.name == EVENT) {
-                    fields
-                        .entry(field.name.clone())
-                        .or_insert_with(|| Type::Optional(Box::new(Type::Any)));
-                }
-                pending.push(inner);
+        if let ExprKind::Field(inner, field) = &expr.kind {
+            if matches!(&inner.kind, ExprKind::Name(name) if name.name == EVENT) {
+                fields
+                    .entry(field.name.clone())
+                    .or_insert_with(|| Type::Optional(Box::new(Type::Any)));
             }
-            ExprKind::List(items) | ExprKind::Call(_, items) => pending.extend(items),
-            ExprKind::Object(entries) => pending.extend(entries.iter().map(|(_, e)| e)),
-            ExprKind::Index(a, b) | ExprKind::Binary(_, a, b) => pending.extend([&**a, &**b]),
-            ExprKind::Unary(_, a) => pending.push(a),
-            ExprKind::If(a, b, c) => pending.extend([&**a, &**b, &**c]),
-            ExprKind::Number(_)
-            | ExprKind::String(_)
-            | ExprKind::Bool(_)
-            | ExprKind::Null
-            | ExprKind::Input
-            | ExprKind::Name(_) => {}
         }
+        pending.extend(expr.children());
     }
     Type::Object(fields)
 }

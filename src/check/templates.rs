@@ -652,28 +652,7 @@ impl Substitution {
                 }
                 continue;
             }
-            match &mut expr.kind {
-                ExprKind::Field(inner, _) | ExprKind::Unary(_, inner) => pending.push(inner),
-                ExprKind::Index(a, b) | ExprKind::Binary(_, a, b) => {
-                    pending.push(a);
-                    pending.push(b);
-                }
-                ExprKind::If(a, b, c) => {
-                    pending.push(a);
-                    pending.push(b);
-                    pending.push(c);
-                }
-                ExprKind::List(items) | ExprKind::Call(_, items) => {
-                    pending.extend(items.iter_mut())
-                }
-                ExprKind::Object(fields) => pending.extend(fields.iter_mut().map(|(_, e)| e)),
-                ExprKind::Number(_)
-                | ExprKind::String(_)
-                | ExprKind::Bool(_)
-                | ExprKind::Null
-                | ExprKind::Input
-                | ExprKind::Name(_) => {}
-            }
+            pending.extend(expr.children_mut());
         }
     }
 }

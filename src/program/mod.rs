@@ -166,31 +166,18 @@ pub fn secret_uses(expr: &Expr) -> Vec<(String, Span)> {
     let mut uses = Vec::new();
     let mut stack = vec![expr];
     while let Some(expr) = stack.pop() {
-        match &expr.kind {
-            ExprKind::Call(name, args) => {
-                if name.name == Builtin::Secret.name() {
-                    if let [Expr {
-                        kind: ExprKind::String(secret),
-                        ..
-                    }] = args.as_slice()
-                    {
-                        uses.push((secret.clone(), expr.span));
-                    }
+        if let ExprKind::Call(name, args) = &expr.kind {
+            if name.name == Builtin::Secret.name() {
+                if let [Expr {
+                    kind: ExprKind::String(secret),
+                    ..
+                }] = args.as_slice()
+                {
+                    uses.push((secret.clone(), expr.span));
                 }
-                stack.extend(args);
             }
-            ExprKind::List(items) => stack.extend(items),
-            ExprKind::Object(fields) => stack.extend(fields.iter().map(|(_, v)| v)),
-            ExprKind::Field(inner, _) | ExprKind::Unary(_, inner) => stack.push(inner),
-            ExprKind::Index(a, b) | ExprKind::Binary(_, a, b) => stack.extend([&**a, &**b]),
-            ExprKind::If(a, b, c) => stack.extend([&**a, &**b, &**c]),
-            ExprKind::Number(_)
-            | ExprKind::String(_)
-            | ExprKind::Bool(_)
-            | ExprKind::Null
-            | ExprKind::Input
-            | ExprKind::Name(_) => {}
         }
+        stack.extend(expr.children());
     }
     // A stable sort keeps, for each name, its first read in the walk.
     uses.sort_by(|a, b| a.0.cmp(&b.0));
