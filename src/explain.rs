@@ -376,7 +376,7 @@ fn template(template: &crate::program::TemplateInfo, out: &mut String) {
     doc(template.doc.as_deref(), out);
     let _ = writeln!(out, "  parameters:");
     for param in &template.params {
-        let _ = writeln!(out, "    {param}");
+        let _ = writeln!(out, "    {}", param.written);
     }
     match template.instances.as_slice() {
         [] => {

@@ -3,7 +3,7 @@
 //! parameters and the workflows made from it, and for one read at a git
 //! revision that revision and the tags made since.
 
-use crate::program::Program;
+use crate::program::{Program, Takes, TemplateInfo};
 use crate::source::Sources;
 use std::path::Path;
 
@@ -74,10 +74,81 @@ pub fn gather(program: &Program, sources: &Sources, here: &Path, listed: &mut Ve
                 name: template.name.clone(),
                 file,
                 doc: template.doc.clone(),
-                parameters: template.params.clone(),
+                parameters: template.params.iter().map(|p| p.written.clone()).collect(),
                 instances: template.instances.clone(),
                 pinned: source.pinned.as_ref().map(Pin::of),
             }),
         }
     }
+}
+
+/// What a "new workflow from this template" form offers for each parameter
+/// of `template`: for an agent, every agent of `program` with whether it fits
+/// the contract as the checker decides (and why not); for a workflow, those
+/// that take what the template passes; retry policies by name; a value's
+/// form schema; and the default as written.
+pub fn form(program: &Program, template: &TemplateInfo) -> Vec<serde_json::Value> {
+    use serde_json::json;
+    template
+        .params
+        .iter()
+        .map(|param| {
+            let mut field = json!({
+                "name": param.name,
+                "written": param.written,
+                "default": param.default,
+            });
+            let (kind, extra) = match &param.takes {
+                Takes::Agent { input, output } => {
+                    let choices: Vec<_> = program
+                        .agents()
+                        .iter()
+                        .map(|agent| {
+                            let why = match (input.fits(&agent.input), agent.output.fits(output)) {
+                                (Err(m), _) => {
+                                    Some(format!("it cannot take what the template passes: {m}"))
+                                }
+                                (_, Err(m)) => {
+                                    Some(format!("it does not give what the template wants: {m}"))
+                                }
+                                _ => None,
+                            };
+                            json!({ "name": agent.name, "fits": why.is_none(), "why": why })
+                        })
+                        .collect();
+                    ("agent", json!({ "choices": choices }))
+                }
+                Takes::Workflow { input, .. } => {
+                    let choices: Vec<_> = program
+                        .workflows()
+                        .iter()
+                        .map(|workflow| {
+                            let takes = workflow.input.clone().unwrap_or(crate::types::Type::Any);
+                            let why = input
+                                .fits(&takes)
+                                .err()
+                                .map(|m| format!("it cannot take what the template passes: {m}"));
+                            json!({ "name": workflow.name, "fits": why.is_none(), "why": why })
+                        })
+                        .collect();
+                    ("workflow", json!({ "choices": choices }))
+                }
+                Takes::Retry => {
+                    let choices: Vec<_> = program
+                        .retries()
+                        .iter()
+                        .map(|r| json!({ "name": r.name, "fits": true }))
+                        .collect();
+                    ("retry", json!({ "choices": choices }))
+                }
+                Takes::Duration => ("duration", json!({})),
+                Takes::Value { r#type } => ("value", json!({ "schema": r#type.form_schema() })),
+            };
+            field["kind"] = json!(kind);
+            if let (Some(target), Some(extra)) = (field.as_object_mut(), extra.as_object()) {
+                target.extend(extra.clone());
+            }
+            field
+        })
+        .collect()
 }

@@ -84,11 +84,7 @@ pub(super) fn lower(declarations: &Declarations, sources: &Sources) -> Option<Pr
                 name: template.name.name.clone(),
                 doc: doc(sources, template.span),
                 file: template.name.span.file,
-                params: template
-                    .params
-                    .iter()
-                    .map(|p| written(sources, p.span))
-                    .collect(),
+                params: template.params.iter().map(|p| param(p, sources)).collect(),
                 instances: declarations
                     .workflows
                     .values()
@@ -102,6 +98,33 @@ pub(super) fn lower(declarations: &Declarations, sources: &Sources) -> Option<Pr
             })
             .collect(),
     })
+}
+
+/// A template parameter as people read it and a form offers it.
+fn param(param: &ast::Param, sources: &Sources) -> crate::program::ParamInfo {
+    use crate::program::Takes;
+    let takes = match &param.kind {
+        ast::ParamKind::Agent { input, output } => Takes::Agent {
+            input: Type::from_ast(input),
+            output: Type::from_ast(output),
+        },
+        ast::ParamKind::Workflow { input, output } => Takes::Workflow {
+            input: Type::from_ast(input),
+            output: Type::from_ast(output),
+        },
+        ast::ParamKind::Retry => Takes::Retry,
+        ast::ParamKind::Duration => Takes::Duration,
+        ast::ParamKind::Value(ty) => Takes::Value {
+            r#type: Type::from_ast(ty),
+        },
+    };
+    let default = param.default.as_ref().map(|d| written(sources, d.span()));
+    crate::program::ParamInfo {
+        name: param.name.name.clone(),
+        written: written(sources, param.span),
+        takes,
+        default,
+    }
 }
 
 /// The goal tree with each goal's `///` doc comment.

@@ -315,9 +315,38 @@ pub struct TemplateInfo {
     pub name: String,
     pub doc: Option<String>,
     pub file: FileId,
-    /// Each parameter as written: `reviewer: agent { … } -> { … }`, `threshold: number = 1000`.
-    pub params: Vec<String>,
+    pub params: Vec<ParamInfo>,
     pub instances: Vec<String>,
+}
+
+/// A template's parameter: as written, and what it takes.
+#[derive(Debug, Clone)]
+pub struct ParamInfo {
+    pub name: String,
+    /// `reviewer: agent { … } -> { … }`, `threshold: number = 1000`.
+    pub written: String,
+    pub takes: Takes,
+    /// The default as written, if it has one.
+    pub default: Option<String>,
+}
+
+/// What a template parameter takes.
+#[derive(Debug, Clone)]
+pub enum Takes {
+    /// An agent that takes `input` and gives at least `output`.
+    Agent {
+        input: Type,
+        output: Type,
+    },
+    Workflow {
+        input: Type,
+        output: Type,
+    },
+    Retry,
+    Duration,
+    Value {
+        r#type: Type,
+    },
 }
 
 #[derive(Debug, Clone)]

@@ -108,6 +108,12 @@ impl Engine {
         }
     }
 
+    /// Forgets the last read: this process just changed the assignment, and
+    /// its next call must follow the change.
+    pub fn reread_assignment(&self) {
+        *lock(&self.assignments.read) = None;
+    }
+
     /// How many calls wait for `agent` now, because it is paused (or, for an
     /// `any` call, because every candidate is).
     pub fn calls_waiting_for(&self, agent: &str) -> usize {

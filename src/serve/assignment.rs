@@ -60,6 +60,11 @@ pub(super) async fn change(
         ))
     })
     .await?;
+    if matches!(changed, Ok(true)) {
+        for engine in state.engines() {
+            engine.reread_assignment();
+        }
+    }
     match changed {
         Ok(changed) => Ok(
             Json(json!({ "agent": agent, "change": change, "changed": changed })).into_response(),

@@ -32,7 +32,10 @@ use std::sync::Arc;
 struct Editable {
     name: String,
     path: PathBuf,
+    /// The served files whose programs read it.
     roots: Vec<PathBuf>,
+    /// Whether it is itself a served file (not only imported).
+    served: bool,
 }
 
 /// Every working-tree file of the served programs, by the name it is listed
@@ -41,16 +44,22 @@ fn editable(state: &State) -> Vec<Editable> {
     let served = state.served.read().unwrap_or_else(|e| e.into_inner());
     let mut files: Vec<Editable> = Vec::new();
     for entry in served.iter() {
-        for (_, file) in entry.engine.sources().iter() {
+        for (id, file) in entry.engine.sources().iter() {
             if file.pinned.is_some() {
                 continue;
             }
+            // The loader reads the served file first.
+            let root = id == crate::source::FileId(0);
             match files.iter_mut().find(|f| f.path == file.path) {
-                Some(known) => known.roots.push(entry.path.clone()),
+                Some(known) => {
+                    known.roots.push(entry.path.clone());
+                    known.served |= root;
+                }
                 None => files.push(Editable {
                     name: file.name.clone(),
                     path: file.path.clone(),
                     roots: vec![entry.path.clone()],
+                    served: root,
                 }),
             }
         }
@@ -86,7 +95,7 @@ pub(super) async fn list(Shared(state): Shared<Arc<State>>) -> ApiResult {
         .iter()
         .map(|file| {
             let blob = std::fs::read(&file.path).ok().map(|b| git_blob_id(&b));
-            json!({ "path": file.name, "blob": blob, "root": file.roots.contains(&file.path) })
+            json!({ "path": file.name, "blob": blob, "root": file.served })
         })
         .collect();
     Ok(Json(json!({ "files": files, "editable": state.edit })).into_response())

@@ -422,7 +422,23 @@ async fn list_templates(Shared(state): Shared<Arc<State>>) -> ApiResult {
         for engine in &engines {
             crate::library::gather(engine.program(), engine.sources(), &here, &mut listed);
         }
-        listed
+        // Each with what a form for a new workflow made from it offers, from the
+        // first served program that has it, and that program's triggers.
+        let mut shown: Vec<Value> = Vec::new();
+        for template in listed {
+            let mut row = json!(template);
+            let served = engines.iter().find_map(|engine| {
+                let program = engine.program();
+                let info = program.templates.iter().find(|t| t.name == template.name)?;
+                Some((program, info))
+            });
+            if let Some((program, info)) = served {
+                row["form"] = json!(crate::library::form(program, info));
+                row["triggers"] = json!(program.trigger_names());
+            }
+            shown.push(row);
+        }
+        shown
     })
     .await
     .map_err(|error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()))?;

@@ -434,6 +434,60 @@ test("an agent paused or left out of a pool from the Agents section gets no call
   await page.close();
 });
 
+test("a workflow made from a template in the browser is saved, served and runs", async () => {
+  const editing = await serve(["--token", "ed1t", "--edit"]);
+  try {
+    const page = await browser.newPage();
+    const problems = [];
+    page.on("pageerror", (error) => problems.push(error.message));
+    await page.goto(editing.base + "/");
+    await page.fill("input[name=token]", "ed1t");
+    await page.click("button[type=submit]");
+    await page.locator("#live", { hasText: "live" }).waitFor();
+    await page.click("#tab-management");
+    await page.click("button[aria-label='new workflow from gate']");
+    const form = page.locator("#new-from-template");
+    await form.waitFor();
+    // Only the agents that fit the contract can be picked; the others say why.
+    const reviewer = form.locator("select[data-param=reviewer]");
+    const nap = reviewer.locator("option[value=nap]");
+    assert.equal(await nap.isDisabled(), true);
+    assert.match(await nap.getAttribute("title"), /does not give what the template wants/);
+    assert.equal(await reviewer.locator("option[value=double]").isDisabled(), false);
+    await form.locator("input[name=name]").fill("front_desk");
+    await reviewer.selectOption("double");
+    await form.locator("input[data-param=threshold]").fill("7");
+    await form.locator("select[name=trigger]").selectOption("by_hand");
+    assert.equal(await page.textContent("#new-preview"),
+      'workflow front_desk = gate(reviewer: double, threshold: 7) {\n  version "1.0.0"\n  on by_hand\n}');
+    await form.locator("button[type=submit]").click();
+    await page.locator("#new-message", { hasText: /./ }).waitFor();
+    assert.match(await page.textContent("#new-message"), /front_desk is served now/);
+    // Saved into the file, and served at once: it runs.
+    const cookie = (await page.context().cookies()).map((c) => `${c.name}=${c.value}`).join("; ");
+    const headers = { authorization: "Bearer ed1t", "content-type": "application/json" };
+    const started = await fetch(`${editing.base}/workflows/front_desk/runs`, {
+      method: "POST", headers, body: JSON.stringify({ n: 9 }),
+    });
+    const answer = await started.text();
+    assert.equal(started.status, 202, answer);
+    const { execution } = JSON.parse(answer);
+    let detail;
+    for (let i = 0; i < 100; i++) {
+      detail = await (await fetch(`${editing.base}/executions/${execution}`, { headers })).json();
+      if (detail.execution.status === "completed") break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.deepEqual(detail.execution.result, { big: true });
+    assert.ok(cookie.length > 0);
+    await page.screenshot({ path: join(root, "target", "dashboard-new-from-template.png"), fullPage: true });
+    assert.deepEqual(problems, []);
+    await page.close();
+  } finally {
+    editing.child.kill();
+  }
+});
+
 test("a server with a token shows a sign-in page first, then the dashboard", async () => {
   const guarded = await serve(["--token", "s3cret-dash"]);
   try {

@@ -32,6 +32,8 @@ fn files_are_read_and_checked_as_wfc_check_does() {
         .map(|f| f["path"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["flow.wf", "lib.wf"]);
+    assert_eq!(files["files"][0]["root"], true, "the served file");
+    assert_eq!(files["files"][1]["root"], false, "an import");
     assert_eq!(files["editable"], false);
     let (status, lib) = server.http("GET", "/files/lib.wf", None, None);
     assert_eq!(status, 200);

@@ -845,6 +845,13 @@ async function loadTemplates() {
     file.append(text(t.file));
     name.append(file);
     if (t.doc) name.append(paragraphs(t.doc));
+    if (t.form) {
+      const make = document.createElement("button");
+      make.append(text("New workflow from it"));
+      make.setAttribute("aria-label", `new workflow from ${t.name}`);
+      make.addEventListener("click", () => newFromTemplate(t));
+      name.append(make);
+    }
     const params = cell(row, "");
     const list = document.createElement("ul");
     for (const p of t.parameters) {
@@ -864,6 +871,110 @@ async function loadTemplates() {
 }
 
 let picked = [];
+// ---- A new workflow made from a template -------------------------------------
+let making = null;
+// The form's controls by name (`form.name` would be the form's own name).
+const control = (name) => $("#new-from-template").elements.namedItem(name);
+/** A parameter's argument as .wf text, or null to leave it to its default. */
+function argumentText(field, input) {
+  if (field.kind === "value" && field.schema.type === "boolean") return input.checked ? "true" : "false";
+  const value = input.value.trim();
+  if (!value) return null;
+  if (field.kind !== "value") return value;
+  if (field.schema.type === "number") return String(Number(value));
+  if (field.schema.type === "string") return JSON.stringify(value);
+  return value;
+}
+function previewNew() {
+  const form = $("#new-from-template");
+  const args = [];
+  for (const field of making.form) {
+    const given = argumentText(field, form.querySelector(`[data-param="${field.name}"]`));
+    if (given != null) args.push(`${field.name}: ${given}`);
+  }
+  const lines = [`workflow ${control("name").value || "name"} = ${making.name}(${args.join(", ")}) {`];
+  if (control("version").value.trim()) lines.push(`  version ${JSON.stringify(control("version").value.trim())}`);
+  if (control("trigger").value) lines.push(`  on ${control("trigger").value}`);
+  lines.push("}");
+  $("#new-preview").replaceChildren(text(lines.join("\n")));
+  return lines.join("\n") + "\n";
+}
+async function newFromTemplate(template) {
+  making = template;
+  const form = $("#new-from-template");
+  form.hidden = false;
+  $("#new-message").replaceChildren();
+  $("#new-template-name").replaceChildren(text(template.name));
+  control("trigger").replaceChildren(new Option("nothing (started by hand or by a parent)", ""),
+    ...template.triggers.map((t) => new Option(t, t)));
+  const files = (await api("/files")).files.filter((f) => f.root);
+  control("file").replaceChildren(...files.map((f) => new Option(f.path, f.path)));
+  const params = $("#new-params");
+  params.replaceChildren();
+  for (const field of template.form) {
+    const label = document.createElement("label");
+    const caption = document.createElement("span");
+    caption.append(text(field.name));
+    caption.title = field.written;
+    let input;
+    if (field.choices) {
+      input = document.createElement("select");
+      if (field.default) input.append(new Option(`its default (${field.default})`, ""));
+      for (const choice of field.choices) {
+        const option = new Option(choice.fits ? choice.name : `${choice.name} (does not fit)`, choice.name);
+        // Only what fits can be picked; the others say why on hover.
+        option.disabled = !choice.fits;
+        if (choice.why) option.title = choice.why;
+        input.append(option);
+      }
+      if (!field.default) input.value = (field.choices.find((c) => c.fits) || {}).name || "";
+    } else {
+      input = document.createElement("input");
+      if (field.kind === "value" && field.schema.type === "boolean") input.type = "checkbox";
+      else if (field.kind === "value" && field.schema.type === "number") input.type = "number";
+      input.placeholder = field.default ? `default ${field.default}` : field.kind === "duration" ? "e.g. 2d" : "";
+      input.required = !field.default && input.type !== "checkbox";
+    }
+    input.dataset.param = field.name;
+    label.append(caption, " ", input);
+    params.append(label);
+  }
+  previewNew();
+  form.scrollIntoView({ block: "start" });
+}
+$("#new-from-template").addEventListener("input", () => making && previewNew());
+$("#new-from-template").addEventListener("change", () => making && previewNew());
+$("#new-cancel").addEventListener("click", () => { $("#new-from-template").hidden = true; making = null; });
+$("#new-from-template").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = $("#new-from-template");
+  const message = $("#new-message");
+  message.replaceChildren();
+  message.className = "";
+  const added = previewNew();
+  try {
+    // Saved through the editor's path: appended to the file as it is now.
+    const file = await api(`/files/${control("file").value}`);
+    const current = file.text.endsWith("\n") || !file.text ? file.text : file.text + "\n";
+    const response = await fetch(`/files/${control("file").value}`, {
+      method: "PUT", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ text: `${current}\n${added}`, blob: file.blob }),
+    });
+    const answer = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      const found = (answer.diagnostics || []).filter((d) => d.severity === "error").map((d) => d.message);
+      throw new Error([answer.error || response.statusText, ...found].join(" — "));
+    }
+    message.append(text(`Saved into ${control("file").value}; ${control("name").value} is served now.`));
+    form.hidden = true;
+    making = null;
+    loadWorkflows(); loadTemplates();
+  } catch (error) {
+    message.className = "error";
+    message.append(text(error.message));
+  }
+});
+
 async function loadWorkflows() {
   workflows = (await api("/workflows")).workflows;
   const body = $("#workflows tbody");
