@@ -671,18 +671,29 @@ async function drawGraph(workflow, attempts) {
 
 // ---- Charts -------------------------------------------------------------------
 // A line chart of `series` ([{ name, className, values }]) over `labels`.
+/** The axes of a chart `width` wide: the value axis at 0, half and top (in
+ * the series' own unit), a grid line for each, and time labels along the bottom. */
+function axes(svg, { width, height, left, bottom, top, format, labels, x, y }) {
+  for (const v of [0, top / 2, top]) {
+    svg.append(svgNode("line", { class: v ? "grid" : "axis", x1: left, y1: y(v), x2: width - 10, y2: y(v) }),
+      svgNode("text", { x: left - 6, y: y(v) + 4, "text-anchor": "end", class: "tick-label" }, text(format(v))));
+  }
+  const count = labels.length;
+  for (const i of [...new Set([0, Math.floor((count - 1) / 2), count - 1])].filter((i) => i >= 0)) {
+    const anchor = i === 0 ? "start" : i === count - 1 ? "end" : "middle";
+    svg.append(svgNode("text", { x: x(i), y: height - 4, "text-anchor": anchor, class: "tick-label" }, text(labels[i] || "")));
+  }
+}
+
 function lineChart(title, labels, series, format) {
-  const width = 560, height = 160, left = 56, bottom = 20;
+  // Drawn wide and scaled to the section's width.
+  const width = 1100, height = 200, left = 70, bottom = 22;
   const values = series.flatMap((s) => s.values).filter((v) => v != null);
   const top = Math.max(1e-9, ...values);
   const x = (i) => left + i * (width - left - 10) / Math.max(1, labels.length - 1);
   const y = (v) => 8 + (height - bottom - 8) * (1 - v / top);
-  const svg = svgNode("svg", { class: "chart", viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": title },
-    svgNode("line", { class: "axis", x1: left, y1: y(0), x2: width - 10, y2: y(0) }),
-    svgNode("text", { x: 0, y: 14 }, text(format(top))),
-    svgNode("text", { x: 0, y: y(0) }, text(format(0))),
-    svgNode("text", { x: left, y: height - 4 }, text(labels[0] || "")),
-    svgNode("text", { x: width - 130, y: height - 4 }, text(labels[labels.length - 1] || "")));
+  const svg = svgNode("svg", { class: "chart", viewBox: `0 0 ${width} ${height}`, width: "100%", role: "img", "aria-label": title });
+  axes(svg, { width, height, left, bottom, top, format, labels, x, y });
   series.forEach((s, k) => {
     const points = s.values.map((v, i) => v == null ? null : `${x(i)},${y(v)}`).filter(Boolean);
     if (points.length) svg.append(svgNode("polyline", { class: `line ${s.className}`, points: points.join(" ") }));
@@ -690,7 +701,7 @@ function lineChart(title, labels, series, format) {
       if (v != null) svg.append(svgNode("circle", { cx: x(i), cy: y(v), r: 2.5, class: s.className, fill: "currentColor" },
         svgNode("title", {}, text(`${s.name} ${labels[i]}: ${format(v)}`))));
     }
-    svg.append(svgNode("text", { x: left + 8 + k * 90, y: 14, class: s.className }, text(`— ${s.name}`)));
+    svg.append(svgNode("text", { x: left + 8 + k * 90, y: 18, class: s.className }, text(`— ${s.name}`)));
   });
   const figure = document.createElement("figure");
   const caption = document.createElement("figcaption");
@@ -701,13 +712,17 @@ function lineChart(title, labels, series, format) {
 
 // Stacked bars of completed and failed runs per stretch, success rate on hover.
 function outcomeChart(buckets, labels) {
-  const width = 560, height = 120, left = 56, bottom = 20;
+  const width = 1100, height = 160, left = 70, bottom = 22;
   const top = Math.max(1, ...buckets.map((b) => b.completed + b.failed));
   const step = (width - left - 10) / buckets.length;
   const scale = (v) => (height - bottom - 8) * v / top;
-  const svg = svgNode("svg", { class: "chart", viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": "success rate over time" },
-    svgNode("text", { x: 0, y: 14 }, text(`${top} runs`)),
-    svgNode("text", { x: left, y: height - 4 }, text(labels[0] || "")));
+  const svg = svgNode("svg", { class: "chart", viewBox: `0 0 ${width} ${height}`, width: "100%", role: "img", "aria-label": "success rate over time" });
+  axes(svg, {
+    width, height, left, bottom, top, labels,
+    format: (v) => `${Number.isInteger(v) ? v : v.toFixed(1)} runs`,
+    x: (i) => left + i * step + step / 2,
+    y: (v) => height - bottom - scale(v),
+  });
   buckets.forEach((b, i) => {
     const base = height - bottom;
     const rate = b.success_rate == null ? "no finished run" : `${Math.round(b.success_rate * 100)}% succeeded`;
