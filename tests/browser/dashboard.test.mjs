@@ -330,6 +330,15 @@ test("two versions that ran are diffed in the management tab", async () => {
   await boxes.nth(1).check();
   await page.click("#diff");
   await page.locator("#source .ins", { hasText: "+// the second version" }).waitFor();
+  // The diff has a link of its own: opened afresh, it shows the same diff.
+  const link = page.url();
+  assert.match(link, /#diff=twice&from=[0-9a-f]{40}&to=[0-9a-f]{40}/);
+  const linked = await browser.newPage();
+  await linked.goto(link);
+  await linked.locator("#source .ins", { hasText: "+// the second version" }).waitFor();
+  await linked.goto(server.base + "/#workflow=fragile");
+  await linked.locator("#workflows tr.linked[data-workflow=fragile]").waitFor();
+  await linked.close();
   await page.locator("#history tbody tr").first().waitFor();
   // The history's filters are the CLI's: only failed runs of `fragile` now.
   await page.selectOption("#history-filter select[name=workflow]", "fragile");

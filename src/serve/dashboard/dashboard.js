@@ -477,12 +477,28 @@ function openExecution(id) {
     $("#detail-close").focus({ preventScroll: true });
   }).catch(() => {});
 }
-function openFromLink() {
-  const found = location.hash.match(/^#execution=([0-9a-zA-Z-]+)$/);
-  if (!found) return;
-  // The detail is on the Coordination tab.
-  if ($("#coordination").hidden) $("#tab-coordination").click();
-  openExecution(found[1]);
+/** Opens what the page's link names: `#execution=ID`, `#workflow=NAME`, or
+ * `#diff=NAME&from=BLOB&to=BLOB` (the diff query, as the API takes it). */
+async function openFromLink() {
+  const execution = location.hash.match(/^#execution=([0-9a-zA-Z-]+)$/);
+  if (execution) {
+    // The detail is on the Coordination tab.
+    if ($("#coordination").hidden) $("#tab-coordination").click();
+    openExecution(execution[1]);
+    return;
+  }
+  const workflow = location.hash.match(/^#workflow=([A-Za-z_][A-Za-z0-9_]*)$/);
+  const diff = location.hash.match(/^#diff=([A-Za-z_][A-Za-z0-9_]*)&(.+)$/);
+  if (!workflow && !diff) return;
+  if ($("#management").hidden) $("#tab-management").click();
+  await loadWorkflows().catch(() => {});
+  if (workflow) {
+    const row = document.querySelector(`#workflows tr[data-workflow="${workflow[1]}"]`);
+    if (row) { row.classList.add("linked"); row.scrollIntoView({ block: "center" }); }
+  } else {
+    await showDiff(diff[1], new URLSearchParams(diff[2]));
+    $("#source").scrollIntoView({ block: "start" });
+  }
 }
 window.addEventListener("hashchange", openFromLink);
 function closeExecution() {
@@ -998,6 +1014,7 @@ async function loadWorkflows() {
   $("#diff").disabled = true;
   for (const w of workflows) {
     const row = body.insertRow();
+    row.dataset.workflow = w.name;
     const name = cell(row, w.name);
     if (w.made_from) {
       const made = document.createElement("div");
@@ -1054,6 +1071,12 @@ $("#diff").addEventListener("click", async () => {
     query.set("from_template", fromTemplate);
     query.set("to_template", toTemplate);
   }
+  history.pushState(null, "", `#diff=${name}&${query}`);
+  await showDiff(name, query);
+});
+
+/** Shows the diff of workflow `name` between the versions `query` names. */
+async function showDiff(name, query) {
   const diff = await api(`/workflows/${encodeURIComponent(name)}/diff?${query}`);
   const pre = $("#source");
   pre.hidden = false;
@@ -1064,7 +1087,7 @@ $("#diff").addEventListener("click", async () => {
     span.append(text(line + "\n"));
     pre.append(span);
   }
-});
+}
 
 // Each group links to its latest example, shown in the coordination tab.
 async function loadFailures() {
