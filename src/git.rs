@@ -196,3 +196,85 @@ pub fn normal(path: &Path) -> Option<PathBuf> {
     }
     Some(out)
 }
+
+/// Who made a commit, as it is recorded.
+pub struct Author<'a> {
+    pub name: &'a str,
+    pub email: &'a str,
+}
+
+impl Repository {
+    /// Commits `text`, just written to the file at `path` (relative to the
+    /// root), on top of HEAD, with nothing else: the index keeps every other staged or
+    /// unstaged change, and its entry for `path` moves to the new blob. The
+    /// file must be tracked (in the index). Returns the new commit's id.
+    pub fn commit_file(
+        &self,
+        path: &Path,
+        text: &str,
+        author: &Author<'_>,
+        message: &str,
+    ) -> Result<String, GitError> {
+        let shown = path.display().to_string();
+        let key: &gix::bstr::BStr = shown.as_str().into();
+        let mut index = self.repo.open_index().map_err(|e| self.broken(e))?;
+        let Some(position) = index.entry_index_by_path(key).ok() else {
+            return Err(GitError::Unusable {
+                path: shown,
+                rev: "HEAD".into(),
+                what: "not tracked by git (add and commit it once first)".into(),
+            });
+        };
+        let head = self.repo.head_commit().map_err(|e| self.broken(e))?;
+        let blob = self
+            .repo
+            .write_blob(text)
+            .map_err(|e| self.broken(e))?
+            .detach();
+        let mut editor = self
+            .repo
+            .edit_tree(head.tree_id().map_err(|e| self.broken(e))?)
+            .map_err(|e| self.broken(e))?;
+        let mode = index.entries()[position].mode;
+        let kind = if mode.contains(gix::index::entry::Mode::FILE_EXECUTABLE) {
+            gix::object::tree::EntryKind::BlobExecutable
+        } else {
+            gix::object::tree::EntryKind::Blob
+        };
+        editor
+            .upsert(shown.as_str(), kind, blob)
+            .map_err(|e| self.broken(e))?;
+        let tree = editor.write().map_err(|e| self.broken(e))?.detach();
+        let signature = gix::actor::Signature {
+            name: author.name.into(),
+            email: author.email.into(),
+            time: gix::date::Time::now_local_or_utc(),
+        };
+        let mut time = gix::date::parse::TimeBuf::default();
+        let commit = self
+            .repo
+            .commit_as(
+                signature.to_ref(&mut time),
+                signature.to_ref(&mut gix::date::parse::TimeBuf::default()),
+                "HEAD",
+                message,
+                tree,
+                [head.id],
+            )
+            .map_err(|e| self.broken(e))?;
+        let entry = &mut index.entries_mut()[position];
+        entry.id = blob;
+        // The file on disk is the text committed (the caller wrote it): its
+        // stat goes in too, so git sees it unchanged without hashing it again.
+        let on_disk = gix::index::fs::Metadata::from_path_no_follow(&self.root.join(path))
+            .ok()
+            .and_then(|metadata| gix::index::entry::Stat::from_fs(&metadata).ok());
+        if let Some(stat) = on_disk {
+            entry.stat = stat;
+        }
+        index
+            .write(gix::index::write::Options::default())
+            .map_err(|e| self.broken(e))?;
+        Ok(commit.to_string())
+    }
+}

@@ -11,7 +11,9 @@
 //!   refused with 409 and both texts when the file changed since it was
 //!   opened (its blob differs), with 422 and the diagnostics when the text
 //!   does not check (`"draft": true` keeps it beside the file as `.draft`,
-//!   never served); otherwise written atomically and served at once.
+//!   never served); otherwise written atomically and served at once, and
+//!   when the file is tracked in a git repository, committed alone (`author`,
+//!   `email`, `message` from the body; other staged changes stay as they are).
 
 use super::http::{json_body, ApiError, ApiResult};
 use super::State;
@@ -238,18 +240,50 @@ pub(super) async fn save(
             format!("cannot write `{}`: {error}", target.display()),
         )
     })?;
-    if served {
+    let committed = if served {
         super::dispatch::reload(&state);
-    }
-    tracing::info!(file = %target.display(), served, "saved from the editor");
+        commit(&file, text, &body)
+    } else {
+        Err("a draft is not committed".to_string())
+    };
+    tracing::info!(file = %target.display(), served, commit = ?committed.as_ref().ok(),
+        "saved from the editor");
     Ok(Json(json!({
         "path": file.name,
         "written": target.display().to_string(),
         "blob": git_blob_id(text.as_bytes()),
         "served": served,
         "diagnostics": found,
+        "commit": committed.as_ref().ok(),
+        "not_committed": committed.err(),
     }))
     .into_response())
+}
+
+/// Commits the saved file alone when it is in a git repository, with the
+/// author and message the body gives (`author`, `email`, `message`); why
+/// not, otherwise.
+fn commit(file: &Editable, text: &str, body: &Value) -> Result<String, String> {
+    let dir = file.path.parent().unwrap_or(std::path::Path::new("/"));
+    let repo = crate::git::Repository::discover(dir).map_err(|e| e.to_string())?;
+    let path = repo
+        .relative(&file.path)
+        .ok_or_else(|| "the file is outside its repository".to_string())?;
+    let field = |name: &str| body.get(name).and_then(Value::as_str).map(str::trim);
+    let author = crate::git::Author {
+        name: field("author")
+            .filter(|a| !a.is_empty())
+            .unwrap_or("wfc dashboard"),
+        email: field("email")
+            .filter(|e| !e.is_empty())
+            .unwrap_or("wfc@localhost"),
+    };
+    let message = field("message")
+        .filter(|m| !m.is_empty())
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("Edit {} in the wfc dashboard", file.name));
+    repo.commit_file(&path, text, &author, &message)
+        .map_err(|e| e.to_string())
 }
 
 /// Writes `text` to `path` so that a reader sees the old file or the new one,

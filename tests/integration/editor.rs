@@ -197,3 +197,60 @@ fn a_save_is_refused_on_conflict_or_error_and_otherwise_served_at_once() {
     });
     server.stop();
 }
+
+/// In a git repository, a save commits the saved file alone, with the author
+/// and message given; another file's staged change stays staged, not
+/// committed, and the saved file is clean afterwards.
+#[test]
+fn a_save_commits_that_file_alone() {
+    if !crate::support::git_or_skip("a save committed into a repository built here") {
+        return;
+    }
+    let project = project("editor_commit");
+    let git = |args: &[&str]| crate::support::git(&project.dir, args);
+    git(&["init", "-q", "-b", "main"]);
+    git(&["add", "flow.wf", "lib.wf"]);
+    git(&["commit", "-qm", "first"]);
+    // Someone's unrelated change, staged but not committed.
+    std::fs::write(project.dir.join("notes.txt"), "staged\n").unwrap();
+    git(&["add", "notes.txt"]);
+    let server = Server::start(&project, &["--edit", "--token", "t"]);
+    let token = Some("t");
+    let (_, lib) = server.http("GET", "/files/lib.wf", None, token);
+    let saved_text = LIB.replace("v1", "committed");
+    let (status, saved) = server.http(
+        "PUT",
+        "/files/lib.wf",
+        Some(&body(json!({
+            "text": saved_text, "blob": lib["blob"],
+            "author": "Ann Ops", "email": "ann@example.com", "message": "Say committed",
+        }))),
+        token,
+    );
+    assert_eq!(status, 200, "{saved}");
+    let commit = saved["commit"].as_str().expect("a commit id").to_string();
+    server.stop();
+    let out = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(&project.dir)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(out(&["rev-parse", "HEAD"]).trim(), commit);
+    assert_eq!(
+        out(&["log", "-1", "--format=%an <%ae>|%s"]).trim(),
+        "Ann Ops <ann@example.com>|Say committed"
+    );
+    assert_eq!(
+        out(&["show", "--name-only", "--format=", "HEAD"]).trim(),
+        "lib.wf"
+    );
+    assert_eq!(out(&["show", "HEAD:lib.wf"]), saved_text);
+    // The other change is still staged; the saved file is clean.
+    assert_eq!(
+        out(&["status", "--porcelain", "--untracked-files=no"]),
+        "A  notes.txt\n"
+    );
+}
