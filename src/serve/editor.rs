@@ -83,6 +83,19 @@ fn find(state: &State, name: &str) -> Result<Editable, ApiError> {
     })
 }
 
+/// Whether `file` lies in the directory of a served file (or below it): an
+/// import from elsewhere (`../../shared.wf`) is read, never written.
+fn under_served_roots(state: &State, file: &Editable) -> bool {
+    let served = state.served.read().unwrap_or_else(|e| e.into_inner());
+    served.iter().any(|entry| {
+        let root = entry
+            .path
+            .canonicalize()
+            .unwrap_or_else(|_| entry.path.clone());
+        root.parent().is_some_and(|dir| file.path.starts_with(dir))
+    })
+}
+
 fn read(file: &Editable) -> Result<String, ApiError> {
     std::fs::read_to_string(&file.path).map_err(|error| {
         ApiError::new(
@@ -207,6 +220,16 @@ pub(super) async fn save(
     };
     let draft = body.get("draft").and_then(Value::as_bool).unwrap_or(false);
     let file = find(&state, &name)?;
+    if !under_served_roots(&state, &file) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "`{}` is outside the directories of the served files: the editor reads it but \
+                 does not write it",
+                file.name
+            ),
+        ));
+    }
     let disk = read(&file)?;
     let on_disk = git_blob_id(disk.as_bytes());
     if on_disk != opened {

@@ -198,6 +198,45 @@ fn a_save_is_refused_on_conflict_or_error_and_otherwise_served_at_once() {
     server.stop();
 }
 
+/// A file the served program imports from outside the served files'
+/// directories is read by the editor but never written.
+#[test]
+fn an_import_from_outside_the_served_directories_is_not_written() {
+    let project = Project::new("editor_outside")
+        .file("shared/lib.wf", LIB)
+        .file(
+            "app/flow.wf",
+            &FLOW.replace("\"lib.wf\"", "\"../shared/lib.wf\""),
+        );
+    let mut command = project.command();
+    command.current_dir(project.dir.join("app"));
+    let server = Server::spawn(command, "flow.wf", &["--edit", "--token", "t"]);
+    let token = Some("t");
+    let (status, lib) = server.http("GET", "/files/../shared/lib.wf", None, token);
+    assert_eq!(status, 200, "{lib}");
+    let (status, said) = server.http(
+        "PUT",
+        "/files/../shared/lib.wf",
+        Some(&body(
+            json!({ "text": LIB.replace("v1", "v2"), "blob": lib["blob"] }),
+        )),
+        token,
+    );
+    assert_eq!(status, 403, "{said}");
+    assert!(
+        said["error"]
+            .as_str()
+            .unwrap()
+            .contains("outside the directories"),
+        "{said}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(project.dir.join("shared/lib.wf")).unwrap(),
+        LIB
+    );
+    server.stop();
+}
+
 /// In a git repository, a save commits the saved file alone, with the author
 /// and message given; another file's staged change stays staged, not
 /// committed, and the saved file is clean afterwards.
