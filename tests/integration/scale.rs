@@ -590,11 +590,20 @@ workflow tick { on minutely steps { r = inc({ n: 1 }) } output r }
             Server::spawn(command, "flow.wf", &["--lease", "3s"])
         })
         .collect();
-    // A dispatcher looks once a tick of its clock has passed: the first look
-    // notes where the schedule starts.
-    set_time("2026-01-05T09:00:30.5Z");
+    // A dispatcher looks once a tick of its clock has passed since it started
+    // (which may be after its server said it serves): the time moves on in
+    // ticks, within the minute, until a first look notes where the schedule
+    // starts. (Moved once, a dispatcher that started after the move waited
+    // for a tick that never came, on a loaded machine.)
     let store = project.store();
+    let mut tenths = 305;
     wait_for(Duration::from_secs(10), || {
+        tenths = (tenths + 1).min(595);
+        set_time(&format!(
+            "2026-01-05T09:00:{:02}.{}Z",
+            tenths / 10,
+            tenths % 10
+        ));
         store.cron_last_slot("minutely").unwrap().is_some()
     });
     let slots = |store: &wfc::store::Store| -> Vec<String> {
