@@ -62,6 +62,8 @@ trigger by_hand { manual }
 agent ann { skills [triage] output { by: string } compute { by: "ann" } }
 agent ben { skills [triage] output { by: string } compute { by: "ben" } }
 workflow triage { on by_hand steps { r = any [triage]({}) } output r }
+// A step whose graph label is long, for the graph's sizing.
+workflow verbose { on by_hand steps { the_quarterly_revenue_reconciliation_result = double({ n: 1 }) } }
 /// Numbers from the front desk.
 workflow gated = gate(reviewer: double, threshold: 5) { on by_hand }
 alert fragile_failing { when failures(fragile) >= 1 within 1h notify webhook "${hookUrl}/hooks/wfc" }
@@ -207,6 +209,22 @@ test("times read relative, an execution has a link of its own, and the timeline 
   // The detail is scrolled to where the user looks.
   const box = await page.locator("#detail").boundingBox();
   assert.ok(box.y < 200, `the detail starts at ${box.y}px, not in view`);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test("the graph's labels are never cut: each node is as wide as its label", async () => {
+  const { execution } = await api(server.base, "/workflows/verbose/runs", {});
+  const { page, problems } = await open(server.base, `/#execution=${execution}`);
+  await page.locator("#graph g.node", { hasText: "the_quarterly_revenue_reconciliation_result" }).waitFor();
+  const misfits = await page.$$eval("#graph g.node", (nodes) => nodes.flatMap((g) => {
+    const rect = g.querySelector("rect").getBBox();
+    return [...g.querySelectorAll("text")]
+      .map((t) => t.getBBox())
+      .filter((b) => b.x < rect.x || b.x + b.width > rect.x + rect.width || b.y + b.height > rect.y + rect.height + 1)
+      .map(() => g.textContent);
+  }));
+  assert.deepEqual(misfits, []);
   assert.deepEqual(problems, []);
   await page.close();
 });

@@ -653,33 +653,55 @@ async function drawGraph(workflow, attempts) {
   };
   const rows = [];
   for (const n of nodes) (rows[rankOf(n.id)] ||= []).push(n);
-  const w = 170, h = 40, gapX = 20, gapY = 34;
-  const width = Math.max(...rows.map((r) => r.length)) * (w + gapX);
-  const at = new Map();
-  rows.forEach((row, r) => row.forEach((n, i) => {
-    const x = (width - row.length * (w + gapX)) / 2 + i * (w + gapX) + gapX / 2;
-    at.set(n.id, [x, r * (h + gapY) + 4]);
-  }));
   const svg = $("#graph");
   svg.replaceChildren();
-  svg.setAttribute("viewBox", `0 0 ${width} ${rows.length * (h + gapY)}`);
-  svg.setAttribute("height", String(Math.min(600, rows.length * (h + gapY))));
+  // Every node as wide and tall as its whole label: measured as drawn, never cut.
+  const size = new Map();
+  for (const n of nodes) {
+    const lines = n.label.split("\n");
+    const probe = svgNode("text", { x: 0, y: 0 }, text(""));
+    svg.append(probe);
+    let longest = 0;
+    for (const line of lines) {
+      probe.textContent = line;
+      longest = Math.max(longest, probe.getComputedTextLength());
+    }
+    probe.remove();
+    size.set(n.id, [Math.max(150, Math.ceil(longest) + 16), 12 + lines.length * 14]);
+  }
+  const gapX = 20, gapY = 34;
+  const rowWidth = (row) => row.reduce((sum, n) => sum + size.get(n.id)[0] + gapX, 0);
+  const rowHeight = (row) => Math.max(...row.map((n) => size.get(n.id)[1]));
+  const width = Math.max(...rows.map(rowWidth));
+  const at = new Map();
+  let top = 4;
+  for (const row of rows) {
+    let x = (width - rowWidth(row)) / 2 + gapX / 2;
+    for (const n of row) {
+      at.set(n.id, [x, top]);
+      x += size.get(n.id)[0] + gapX;
+    }
+    top += rowHeight(row) + gapY;
+  }
+  svg.setAttribute("viewBox", `0 0 ${width} ${top}`);
+  svg.setAttribute("height", String(Math.min(900, top)));
   for (const e of edges) {
     const [x1, y1] = at.get(e.from), [x2, y2] = at.get(e.to);
+    const [w1, h1] = size.get(e.from), [w2, h2] = size.get(e.to);
     const d = back.has(e)
-      ? `M${x1 + w} ${y1 + h / 2} C${x1 + w + 40} ${y1 + h / 2} ${x2 + w + 40} ${y2 + h / 2} ${x2 + w} ${y2 + h / 2}`
-      : `M${x1 + w / 2} ${y1 + h} L${x2 + w / 2} ${y2}`;
+      ? `M${x1 + w1} ${y1 + h1 / 2} C${x1 + w1 + 40} ${y1 + h1 / 2} ${x2 + w2 + 40} ${y2 + h2 / 2} ${x2 + w2} ${y2 + h2 / 2}`
+      : `M${x1 + w1 / 2} ${y1 + h1} L${x2 + w2 / 2} ${y2}`;
     const path = svgNode("path", { d, class: e.dashed ? "dashed" : "" });
     if (e.label) path.append(svgNode("title", {}, text(e.label)));
     svg.append(path);
   }
   for (const n of nodes) {
     const [x, y] = at.get(n.id);
+    const [w, h] = size.get(n.id);
     const lines = n.label.split("\n");
     const g = svgNode("g", { class: `node ${n.step && state.get(n.step) || ""}`, "data-step": n.step || "" },
       svgNode("rect", { x, y, width: w, height: h, rx: n.shape === "rounded" ? 14 : n.shape === "diamond" ? 2 : 4 }),
-      ...lines.slice(0, 2).map((line, i) => svgNode("text", { x: x + 8, y: y + 16 + i * 14 },
-        text(line.length > 26 ? line.slice(0, 25) + "…" : line))),
+      ...lines.map((line, i) => svgNode("text", { x: x + 8, y: y + 16 + i * 14 }, text(line))),
       svgNode("title", {}, text(n.label)));
     svg.append(g);
   }
