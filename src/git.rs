@@ -206,8 +206,9 @@ pub struct Author<'a> {
 impl Repository {
     /// Commits `text`, just written to the file at `path` (relative to the
     /// root), on top of HEAD, with nothing else: the index keeps every other staged or
-    /// unstaged change, and its entry for `path` moves to the new blob. The
-    /// file must be tracked (in the index). Returns the new commit's id.
+    /// unstaged change, and its entry for `path` moves to the new blob (a
+    /// file git does not track yet gets one: a file the editor created).
+    /// Returns the new commit's id.
     pub fn commit_file(
         &self,
         path: &Path,
@@ -218,12 +219,21 @@ impl Repository {
         let shown = path.display().to_string();
         let key: &gix::bstr::BStr = shown.as_str().into();
         let mut index = self.repo.open_index().map_err(|e| self.broken(e))?;
-        let Some(position) = index.entry_index_by_path(key).ok() else {
-            return Err(GitError::Unusable {
-                path: shown,
-                rev: "HEAD".into(),
-                what: "not tracked by git (add and commit it once first)".into(),
-            });
+        let position = match index.entry_index_by_path(key) {
+            Ok(position) => position,
+            Err(_) => {
+                index.dangerously_push_entry(
+                    gix::index::entry::Stat::default(),
+                    gix::ObjectId::null(self.repo.object_hash()),
+                    gix::index::entry::Flags::empty(),
+                    gix::index::entry::Mode::FILE,
+                    key,
+                );
+                index.sort_entries();
+                index
+                    .entry_index_by_path(key)
+                    .map_err(|_| self.broken(format!("`{shown}` could not be added")))?
+            }
         };
         let head = self.repo.head_commit().map_err(|e| self.broken(e))?;
         let blob = self

@@ -413,8 +413,22 @@ fn read_limited(reader: impl std::io::Read, shown: String) -> Result<String, Loa
     })
 }
 
-fn canonical(path: &Path) -> PathBuf {
-    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
+/// The path files are keyed by: canonical, or for a file not on disk (yet),
+/// its directory made canonical and its name kept, so that an editor's text
+/// for a new file is found under the key it was given.
+pub fn canonical(path: &Path) -> PathBuf {
+    if let Ok(canonical) = path.canonicalize() {
+        return canonical;
+    }
+    match (path.parent(), path.file_name()) {
+        (Some(dir), Some(name)) if !dir.as_os_str().is_empty() => dir
+            .canonicalize()
+            .map_or_else(|_| path.to_path_buf(), |dir| dir.join(name)),
+        (_, Some(name)) => {
+            std::env::current_dir().map_or_else(|_| path.to_path_buf(), |dir| dir.join(name))
+        }
+        _ => path.to_path_buf(),
+    }
 }
 
 /// The directory of a file as the user named it (`.` for a bare file name).

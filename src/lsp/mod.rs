@@ -12,6 +12,7 @@ mod completion;
 mod diagnostics;
 mod navigation;
 mod position;
+pub mod remote;
 mod transport;
 
 use crate::check::Checked;
@@ -108,7 +109,7 @@ impl Document {
 }
 
 impl Analysis {
-    fn root_parsed(&self) -> bool {
+    pub(crate) fn root_parsed(&self) -> bool {
         !self
             .checked
             .diagnostics

@@ -19,13 +19,27 @@ use super::State;
 const INDEX: &str = include_str!("dashboard/index.html");
 const LOGIN: &str = include_str!("dashboard/login.html");
 /// The files a page loads, by path: served to anyone (they hold no data), so
-/// the sign-in page is styled before signing in.
-pub const ASSETS: [(&str, &str, &str); 3] = [
+/// the sign-in page is styled before signing in. `editor.js` is the definition
+/// editor's bundle (CodeMirror 6 and `web/src`), built by `web/build` and
+/// committed, with the notices of the packages in it; `skeleton.wf` is what
+/// "New workflow" starts from.
+pub const ASSETS: [(&str, &str, &str); 6] = [
     (
         "/dashboard.js",
         "text/javascript; charset=utf-8",
         include_str!("dashboard/dashboard.js"),
     ),
+    (
+        "/editor.js",
+        "text/javascript; charset=utf-8",
+        include_str!("dashboard/editor.js"),
+    ),
+    (
+        "/editor-licenses.txt",
+        "text/plain; charset=utf-8",
+        include_str!("dashboard/editor-licenses.txt"),
+    ),
+    ("/skeleton.wf", "text/plain; charset=utf-8", SKELETON),
     (
         "/dashboard.css",
         "text/css; charset=utf-8",
@@ -40,14 +54,49 @@ pub const ASSETS: [(&str, &str, &str); 3] = [
 /// The cookie a signed-in browser sends: a session's id, never the token.
 pub const COOKIE: &str = "wfc_session";
 
-pub async fn index() -> Html<&'static str> {
-    Html(INDEX)
+/// The page, its script elements carrying a nonce made for this answer alone
+/// and allowed by its policy for styles: the editor reads it from there and
+/// puts it on the one `<style>` element it makes.
+pub async fn index() -> Response {
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    let page = INDEX.replace(NONCE, &nonce);
+    let mut response = Html(page).into_response();
+    if let Ok(policy) = HeaderValue::try_from(super::guard::policy(Some(&nonce))) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
+    response
 }
 
-/// One of [`ASSETS`].
-pub fn asset(path: &str) -> Option<Response> {
+/// Where the page's nonce goes.
+const NONCE: &str = "%NONCE%";
+
+/// The skeleton of a new workflow, `{name}` standing for its name.
+pub const SKELETON: &str = include_str!("dashboard/skeleton.wf");
+
+/// One of [`ASSETS`], with a strong ETag of its content: a browser asks again
+/// each time (`no-cache`) and gets 304 while it has the same bytes.
+pub fn asset(path: &str, headers: &HeaderMap) -> Option<Response> {
     let (_, kind, body) = ASSETS.iter().find(|(at, _, _)| *at == path)?;
-    Some(([(header::CONTENT_TYPE, *kind)], *body).into_response())
+    let tag = format!("\"{}\"", crate::source::git_blob_id(body.as_bytes()));
+    let cached = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|given| given.split(',').any(|t| t.trim() == tag));
+    let fixed = [
+        (header::CONTENT_TYPE, *kind),
+        (header::CACHE_CONTROL, "no-cache"),
+    ];
+    let mut response = if cached {
+        (StatusCode::NOT_MODIFIED, fixed).into_response()
+    } else {
+        (fixed, *body).into_response()
+    };
+    if let Ok(tag) = HeaderValue::try_from(tag) {
+        response.headers_mut().insert(header::ETAG, tag);
+    }
+    Some(response)
 }
 
 /// The sign-in page, with `problem` said on it.

@@ -17,6 +17,7 @@
 
 use super::http::{json_body, ApiError, ApiResult};
 use super::State;
+use crate::lsp::Analysis;
 use crate::source::git_blob_id;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -38,6 +39,8 @@ struct Editable {
     roots: Vec<PathBuf>,
     /// Whether it is itself a served file (not only imported).
     served: bool,
+    /// Whether it is on disk: "New workflow" names a file to create.
+    exists: bool,
 }
 
 /// Every working-tree file of the served programs, by the name it is listed
@@ -62,6 +65,7 @@ fn editable(state: &State) -> Vec<Editable> {
                     path: file.path.clone(),
                     roots: vec![entry.path.clone()],
                     served: root,
+                    exists: true,
                 }),
             }
         }
@@ -83,6 +87,44 @@ fn find(state: &State, name: &str) -> Result<Editable, ApiError> {
     })
 }
 
+/// A served file, or a new one: a `.wf` name (relative to the server's
+/// directory, without `..`) of a file not on disk, in a served file's directory.
+fn find_or_new(state: &State, name: &str) -> Result<Editable, ApiError> {
+    let missing = match find(state, name) {
+        Ok(file) => return Ok(file),
+        Err(missing) => missing,
+    };
+    let relative = std::path::Path::new(name);
+    let plain = relative
+        .components()
+        .all(|c| matches!(c, std::path::Component::Normal(_)));
+    if !plain || relative.extension().is_none_or(|e| e != "wf") {
+        return Err(missing);
+    }
+    let file = Editable {
+        name: name.to_string(),
+        path: crate::loader::canonical(relative),
+        roots: Vec::new(),
+        served: false,
+        exists: false,
+    };
+    if file.path.exists() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("`{name}` exists but is not served: give it to `wfc serve` to edit it here"),
+        ));
+    }
+    if !under_served_roots(state, &file) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "a new file goes in the directory of a served file, and `{name}` is not in one"
+            ),
+        ));
+    }
+    Ok(file)
+}
+
 /// Whether `file` lies in the directory of a served file (or below it): an
 /// import from elsewhere (`../../shared.wf`) is read, never written.
 fn under_served_roots(state: &State, file: &Editable) -> bool {
@@ -96,7 +138,11 @@ fn under_served_roots(state: &State, file: &Editable) -> bool {
     })
 }
 
+/// The file's text on disk (empty for a new file).
 fn read(file: &Editable) -> Result<String, ApiError> {
+    if !file.exists {
+        return Ok(String::new());
+    }
     std::fs::read_to_string(&file.path).map_err(|error| {
         ApiError::new(
             StatusCode::CONFLICT,
@@ -114,6 +160,11 @@ pub(super) async fn list(Shared(state): Shared<Arc<State>>) -> ApiResult {
         })
         .collect();
     Ok(Json(json!({ "files": files, "editable": state.edit })).into_response())
+}
+
+/// `GET /language`: the words an editor highlights, from the grammar.
+pub(super) async fn language() -> ApiResult {
+    Ok(Json(json!({ "keywords": crate::syntax::words() })).into_response())
 }
 
 pub(super) async fn get(Shared(state): Shared<Arc<State>>, Path(name): Path<String>) -> ApiResult {
@@ -142,12 +193,18 @@ fn path_and_text(body: &Value) -> Result<(String, String), ApiError> {
 }
 
 /// The diagnostics of `text` in place of `file`, from each served program
-/// that reads it, as `wfc check --format json` gives them; the file's own first.
+/// that reads it (a new file: as a program of its own), as `wfc check
+/// --format json` gives them, each with its `range` as the language server
+/// reports it; the file's own first.
 async fn diagnostics(file: &Editable, text: String) -> Result<Vec<Value>, ApiError> {
+    let roots = if file.roots.is_empty() {
+        vec![PathBuf::from(&file.name)]
+    } else {
+        file.roots.clone()
+    };
     let mut found: Vec<Value> = Vec::new();
-    for root in &file.roots {
+    for root in roots {
         let open = HashMap::from([(file.path.clone(), text.clone())]);
-        let root = root.clone();
         let checked = tokio::task::spawn_blocking(move || crate::check_overlaid(&root, open)).await;
         let Ok(Ok((loaded, checked))) = checked else {
             return Err(ApiError::new(
@@ -156,7 +213,8 @@ async fn diagnostics(file: &Editable, text: String) -> Result<Vec<Value>, ApiErr
             ));
         };
         for diagnostic in &checked.diagnostics {
-            let line = crate::diagnostic::render::json(diagnostic, &loaded.sources);
+            let mut line = crate::diagnostic::render::json(diagnostic, &loaded.sources);
+            line["range"] = crate::lsp::remote::range(diagnostic, &loaded.sources);
             if !found.contains(&line) {
                 found.push(line);
             }
@@ -176,9 +234,80 @@ pub(super) async fn check(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
     let (name, text) = path_and_text(&json_body(body)?)?;
-    let file = find(&state, &name)?;
+    let file = find_or_new(&state, &name)?;
     let found = diagnostics(&file, text).await?;
     Ok(Json(json!({ "path": file.name, "diagnostics": found })).into_response())
+}
+
+/// The body of `POST /complete` and `POST /hover`: a file's whole text as
+/// the editor has it, and the cursor in lines and UTF-16 units (as the
+/// language server counts them).
+#[derive(serde::Deserialize)]
+struct Cursor {
+    path: String,
+    text: String,
+    line: u32,
+    character: u32,
+}
+
+fn cursor(body: Result<Bytes, BytesRejection>) -> Result<Cursor, ApiError> {
+    serde_json::from_value(json_body(body)?).map_err(|error| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("the body needs `path`, `text`, `line` and `character`: {error}"),
+        )
+    })
+}
+
+/// The file's text analysed as `wfc lsp` analyses an open document, and the
+/// file as saved (completion's names while the text is half typed).
+async fn analyses(
+    file: &Editable,
+    text: &str,
+) -> Result<(Option<Analysis>, Option<Analysis>), ApiError> {
+    let (path, text) = (file.path.clone(), text.to_string());
+    let saved = file.exists.then(|| file.path.clone());
+    tokio::task::spawn_blocking(move || {
+        let now = crate::lsp::remote::analyse(&path, &text);
+        let before = saved
+            .filter(|_| !now.as_ref().is_some_and(Analysis::root_parsed))
+            .and_then(|saved| std::fs::read_to_string(&saved).ok())
+            .and_then(|disk| crate::lsp::remote::analyse(&path, &disk));
+        (now, before)
+    })
+    .await
+    .map_err(|_| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the file could not be checked",
+        )
+    })
+}
+
+pub(super) async fn complete(
+    Shared(state): Shared<Arc<State>>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
+    let at = cursor(body)?;
+    let file = find_or_new(&state, &at.path)?;
+    let (now, before) = analyses(&file, &at.text).await?;
+    let position = lsp_types::Position::new(at.line, at.character);
+    let answer = crate::lsp::remote::complete(&at.text, position, now.as_ref(), before.as_ref());
+    Ok(Json(answer).into_response())
+}
+
+pub(super) async fn hover(
+    Shared(state): Shared<Arc<State>>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
+    let at = cursor(body)?;
+    let file = find_or_new(&state, &at.path)?;
+    let (now, _) = analyses(&file, &at.text).await?;
+    let position = lsp_types::Position::new(at.line, at.character);
+    let answer = now.map_or(Value::Null, |now| {
+        crate::lsp::remote::hover(&at.text, position, &now)
+    });
+    Ok(Json(json!({ "hover": answer })).into_response())
 }
 
 pub(super) async fn diff(
@@ -186,7 +315,7 @@ pub(super) async fn diff(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
     let (name, text) = path_and_text(&json_body(body)?)?;
-    let file = find(&state, &name)?;
+    let file = find_or_new(&state, &name)?;
     let disk = read(&file)?;
     let diff = similar::TextDiff::from_lines(&disk, &text)
         .unified_diff()
@@ -211,15 +340,21 @@ pub(super) async fn save(
     }
     let body = json_body(body)?;
     let text = body.get("text").and_then(Value::as_str);
-    let opened = body.get("blob").and_then(Value::as_str);
+    // The blob of the file as it was opened; null for a file to create.
+    let opened = match body.get("blob") {
+        Some(Value::String(blob)) => Some(Some(blob.as_str())),
+        Some(Value::Null) => Some(None),
+        _ => None,
+    };
     let (Some(text), Some(opened)) = (text, opened) else {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            "the body needs `text` and `blob` (the blob of the file as it was opened)",
+            "the body needs `text` and `blob` (the blob of the file as it was opened, \
+             null for a new file)",
         ));
     };
     let draft = body.get("draft").and_then(Value::as_bool).unwrap_or(false);
-    let file = find(&state, &name)?;
+    let file = find_or_new(&state, &name)?;
     if !under_served_roots(&state, &file) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -231,15 +366,9 @@ pub(super) async fn save(
         ));
     }
     let disk = read(&file)?;
-    let on_disk = git_blob_id(disk.as_bytes());
-    if on_disk != opened {
-        let answer = json!({
-            "error": format!("`{}` changed since it was opened: nothing was written; \
-                              merge your edit into the file as it is now", file.name),
-            "disk": { "text": disk, "blob": on_disk },
-            "yours": { "text": text },
-        });
-        return Ok((StatusCode::CONFLICT, Json(answer)).into_response());
+    let on_disk = file.exists.then(|| git_blob_id(disk.as_bytes()));
+    if on_disk.as_deref() != opened {
+        return Ok(conflict(&file, disk, on_disk, text));
     }
     let found = diagnostics(&file, text.to_string()).await?;
     if has_errors(&found) && !draft {
@@ -257,12 +386,31 @@ pub(super) async fn save(
     } else {
         (file.path.clone(), true)
     };
-    write_atomically(&target, text).map_err(|error| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("cannot write `{}`: {error}", target.display()),
-        )
-    })?;
+    // A file created meanwhile is not overwritten: the same conflict.
+    let replace = file.exists || !served;
+    match write_atomically(&target, text, replace) {
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+            let disk = std::fs::read_to_string(&target).unwrap_or_default();
+            let blob = git_blob_id(disk.as_bytes());
+            return Ok(conflict(&file, disk, Some(blob), text));
+        }
+        Err(error) => {
+            return Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("cannot write `{}`: {error}", target.display()),
+            ))
+        }
+        Ok(()) => {}
+    }
+    if served && !file.exists {
+        if let Err(error) = serve_new(&state, &file) {
+            return Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(json!({ "error": error })),
+            )
+                .into_response());
+        }
+    }
     let committed = if served {
         super::dispatch::reload(&state);
         commit(&file, text, &body)
@@ -281,6 +429,54 @@ pub(super) async fn save(
         "not_committed": committed.err(),
     }))
     .into_response())
+}
+
+/// The answer to a save over a file that changed since it was opened (or
+/// was created meanwhile): 409 with both texts, nothing written.
+fn conflict(
+    file: &Editable,
+    disk: String,
+    blob: Option<String>,
+    yours: &str,
+) -> axum::response::Response {
+    let answer = json!({
+        "error": format!("`{}` changed since it was opened: nothing was written; \
+                          merge your edit into the file as it is now", file.name),
+        "disk": { "text": disk, "blob": blob },
+        "yours": { "text": yours },
+    });
+    (StatusCode::CONFLICT, Json(answer)).into_response()
+}
+
+/// Serves a file the editor just created, as if given to `wfc serve`; when
+/// it cannot be served (a trigger it declares cannot start its workflow), it
+/// is kept as a draft instead and the reason returned.
+fn serve_new(state: &State, file: &Editable) -> Result<(), String> {
+    let path = PathBuf::from(&file.name);
+    match super::load(&path, &state.db, &state.clock) {
+        Ok(served) => {
+            state
+                .served
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(served);
+            tracing::info!(file = %file.name, "serving a file created in the editor");
+            Ok(())
+        }
+        Err(error) => {
+            let mut draft = file.path.clone().into_os_string();
+            draft.push(".draft");
+            let kept = std::fs::rename(&file.path, &draft);
+            Err(format!(
+                "`{}` is not served: {error}{}",
+                file.name,
+                match kept {
+                    Ok(()) => format!("; it is kept as `{}.draft`", file.name),
+                    Err(_) => String::new(),
+                }
+            ))
+        }
+    }
 }
 
 /// Commits the saved file alone when it is in a git repository, with the
@@ -310,8 +506,9 @@ fn commit(file: &Editable, text: &str, body: &Value) -> Result<String, String> {
 }
 
 /// Writes `text` to `path` so that a reader sees the old file or the new one,
-/// never half of one: a temporary file beside it, synced, renamed over it.
-fn write_atomically(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+/// never half of one: a temporary file beside it, synced, renamed over it
+/// (without `replace`, refused when `path` exists by then).
+fn write_atomically(path: &std::path::Path, text: &str, replace: bool) -> std::io::Result<()> {
     use std::io::Write;
     let dir = path.parent().unwrap_or(std::path::Path::new("."));
     let mut temporary = tempfile::NamedTempFile::new_in(dir)?;
@@ -322,6 +519,10 @@ fn write_atomically(path: &std::path::Path, text: &str) -> std::io::Result<()> {
             .as_file()
             .set_permissions(metadata.permissions())?;
     }
-    temporary.persist(path).map_err(|e| e.error)?;
+    if replace {
+        temporary.persist(path).map_err(|e| e.error)?;
+    } else {
+        temporary.persist_noclobber(path).map_err(|e| e.error)?;
+    }
     Ok(())
 }

@@ -20,9 +20,19 @@ use axum::response::{IntoResponse, Response};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-/// The pages' policy: nothing inline, nothing from elsewhere, never in a frame.
-const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-                      connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+/// The pages' policy: nothing inline, nothing from elsewhere, never in a
+/// frame. A page may allow `<style>` elements carrying a nonce it made for
+/// that answer alone (the dashboard's editor styles itself with one).
+pub fn policy(style_nonce: Option<&str>) -> String {
+    let style = match style_nonce {
+        Some(nonce) => format!("'self' 'nonce-{nonce}'"),
+        None => "'self'".to_string(),
+    };
+    format!(
+        "default-src 'none'; script-src 'self'; style-src {style}; img-src 'self' data:; \
+         connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    )
+}
 
 /// The names besides addresses and `localhost` that requests may give as `Host`.
 #[derive(Debug, Default)]
@@ -85,10 +95,11 @@ pub async fn guard(Shared(hosts): Shared<Arc<Hosts>>, request: Request, next: Ne
         None => next.run(request).await,
     };
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(POLICY),
-    );
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        if let Ok(policy) = HeaderValue::try_from(policy(None)) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+        }
+    }
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,

@@ -71,6 +71,9 @@ pub async fn serve(
         )
         .route("/check", post(super::editor::check))
         .route("/diff", post(super::editor::diff))
+        .route("/language", get(super::editor::language))
+        .route("/complete", post(super::editor::complete))
+        .route("/hover", post(super::editor::hover))
         .route("/workflows/{name}/versions/{blob}", get(get_version))
         .route("/workflows/{name}/diff", get(get_diff))
         .route("/workflows/{name}/graph", get(super::analysis::graph))
@@ -234,8 +237,8 @@ async fn authorize(Shared(state): Shared<Arc<State>>, request: Request, next: Ne
 }
 
 /// One of the dashboard's files.
-async fn asset(uri: axum::http::Uri) -> Response {
-    super::dashboard::asset(uri.path())
+async fn asset(uri: axum::http::Uri, headers: axum::http::HeaderMap) -> Response {
+    super::dashboard::asset(uri.path(), &headers)
         .unwrap_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such endpoint").into_response())
 }
 

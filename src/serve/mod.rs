@@ -6,7 +6,7 @@ mod alerts;
 mod analysis;
 mod assignment;
 mod connections;
-mod dashboard;
+pub mod dashboard;
 mod dispatch;
 mod editor;
 mod guard;

@@ -86,6 +86,55 @@ pub fn is_keyword(word: &str) -> bool {
     WfParser::parse(Rule::keyword, word).is_ok_and(|pairs| pairs.as_str().len() == word.len())
 }
 
+/// Every word the grammar spells out (reserved or where it says so, as
+/// `cron` in a trigger): what an editor without a parser highlights. Read
+/// from the grammar's text, the one place they are written; duration units
+/// are left to the numbers they follow.
+pub fn words() -> Vec<&'static str> {
+    let mut words: Vec<&str> = grammar_strings(include_str!("../../grammar/wf.pest"))
+        .into_iter()
+        .filter(|w| w.len() > 1 && w.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+        .filter(|w| crate::duration::parse(&format!("1{w}")).is_err())
+        .collect();
+    words.sort_unstable();
+    words.dedup();
+    words
+}
+
+/// The string literals of a pest grammar, escapes left as written; comments
+/// skipped.
+fn grammar_strings(grammar: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    for line in grammar.lines() {
+        let mut rest = line;
+        loop {
+            let quote = rest.find('"');
+            let comment = rest.find("//");
+            let Some(start) = quote.filter(|q| comment.is_none_or(|c| *q < c)) else {
+                break;
+            };
+            let body = &rest[start + 1..];
+            let mut end = None;
+            let mut escaped = false;
+            for (i, c) in body.char_indices() {
+                match c {
+                    _ if escaped => escaped = false,
+                    '\\' => escaped = true,
+                    '"' => {
+                        end = Some(i);
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            let Some(end) = end else { break };
+            found.push(&body[..end]);
+            rest = &body[end + 1..];
+        }
+    }
+    found
+}
+
 /// Whether `name` can name a metric: the grammar's `metric_name` rule.
 pub fn is_metric_name(name: &str) -> bool {
     WfParser::parse(Rule::metric_name, name).is_ok_and(|pairs| pairs.as_str().len() == name.len())
@@ -176,6 +225,31 @@ fn detailed_error(text: &str, file: FileId) -> Diagnostic {
 pub fn walk_pairs(text: &str) -> Option<usize> {
     let pairs = WfParser::parse(Rule::file, text).ok()?;
     Some(pairs.flatten().count())
+}
+
+#[cfg(test)]
+mod word_tests {
+    #[test]
+    fn the_words_are_the_grammars_keywords_and_context_words_without_units() {
+        let words = super::words();
+        for word in [
+            "workflow",
+            "await",
+            "cron",
+            "timeout",
+            "dead_letter",
+            "import",
+            "at",
+        ] {
+            assert!(words.contains(&word), "{word} in {words:?}");
+        }
+        for unit in ["ms", "d", "h"] {
+            assert!(!words.contains(&unit), "{unit} is a unit: {words:?}");
+        }
+        // Every reserved word is among them.
+        assert_eq!(words.iter().filter(|w| super::is_keyword(w)).count(), 37);
+        assert!(words.iter().all(|w| !w.contains('\\') && !w.contains('"')));
+    }
 }
 
 #[cfg(test)]

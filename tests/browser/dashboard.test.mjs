@@ -7,7 +7,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:http";
-import { mkdtempSync, writeFileSync, appendFileSync, mkdirSync } from "node:fs";
+import { mkdtempSync, writeFileSync, appendFileSync, mkdirSync, readFileSync, existsSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -69,10 +70,12 @@ workflow gated = gate(reviewer: double, threshold: 5) { on by_hand }
 alert fragile_failing { when failures(fragile) >= 1 within 1h notify webhook "${hookUrl}/hooks/wfc" }
 `;
 
-/** Starts `wfc serve` in a fresh directory; resolves with its base URL once it listens. */
-function serve(extra = []) {
+/** Starts `wfc serve` in a fresh directory (`prepare(dir)` first, with
+ * flow.wf written); resolves with its base URL once it listens. */
+function serve(extra = [], prepare = () => {}) {
   const dir = mkdtempSync(join(tmpdir(), "wfc-dashboard-"));
   writeFileSync(join(dir, "flow.wf"), flow(`http://127.0.0.1:${hook.address().port}`));
+  prepare(dir);
   const child = spawn(wfc, ["serve", "flow.wf", "--listen", "127.0.0.1:0", "--watch", ...extra], {
     cwd: dir,
     env: { ...process.env, NO_COLOR: "1" },
@@ -451,11 +454,11 @@ test("an agent paused or left out of a pool from the Agents section gets no call
   assert.deepEqual(await triaged(3), ["ben", "ben", "ben"]);
   await page.click("button[aria-label='resume ann']");
   await row("ann").locator(".assignment", { hasText: "taking calls" }).waitFor();
-  await page.click("button[aria-label='leave ben out of triage']");
+  await page.click("button[aria-label='leave out ben from triage']");
   await row("ben").locator(".pools", { hasText: "triage: left out" }).waitFor();
   assert.deepEqual(await triaged(2), ["ann", "ann"]);
-  await page.click("button[aria-label='put ben back into triage']");
-  await row("ben").locator("button[aria-label='leave ben out of triage']").waitFor();
+  await page.click("button[aria-label='put back ben into triage']");
+  await row("ben").locator("button[aria-label='leave out ben from triage']").waitFor();
   await page.screenshot({ path: join(root, "target", "dashboard-agents.png"), fullPage: true });
   assert.deepEqual(problems, []);
   await page.close();
@@ -472,7 +475,7 @@ test("a workflow made from a template in the browser is saved, served and runs",
     await page.click("button[type=submit]");
     await page.locator("#live", { hasText: "live" }).waitFor();
     await page.click("#tab-management");
-    await page.click("button[aria-label='new workflow from gate']");
+    await page.click("button:has-text('New workflow from gate')");
     const form = page.locator("#new-from-template");
     await form.waitFor();
     // Only the agents that fit the contract can be picked; the others say why.
@@ -675,5 +678,280 @@ test("on a narrow screen (800 px) wide tables scroll inside their section, not t
     assert.ok(scroll <= width, `${tab}: the page is ${scroll} px wide in a ${width} px window`);
   }
   await page.screenshot({ path: join(root, "target", "dashboard-narrow.png"), fullPage: true });
+  await page.close();
+});
+
+// ---- The definition editor ------------------------------------------------------
+
+/** Runs git in `dir`; fails the test if git does. */
+function git(dir, ...args) {
+  const done = spawnSync("git", ["-c", "user.name=Test", "-c", "user.email=test@example.com", ...args], { cwd: dir, encoding: "utf8" });
+  assert.equal(done.status, 0, `git ${args.join(" ")}: ${done.stderr}`);
+  return done.stdout;
+}
+
+/** A server with --edit and a token in a git repository of its own (flow.wf
+ * committed; an unrelated change staged), and a browser signed in to it. */
+async function editing() {
+  const server = await serve(["--token", "ed1t", "--edit"], (dir) => {
+    git(dir, "init", "-q", "-b", "main");
+    git(dir, "add", "flow.wf");
+    git(dir, "commit", "-qm", "first");
+    writeFileSync(join(dir, "notes.txt"), "someone's staged note\n");
+    git(dir, "add", "notes.txt");
+  });
+  const page = await browser.newPage();
+  const problems = [];
+  page.on("pageerror", (error) => problems.push(error.message));
+  page.on("console", (message) => {
+    if (/Content Security Policy/i.test(message.text())) problems.push(message.text());
+  });
+  await page.goto(server.base + "/");
+  await page.fill("input[name=token]", "ed1t");
+  await page.click("button[type=submit]");
+  await page.locator("#live", { hasText: "live" }).waitFor();
+  return { server, page, problems };
+}
+
+/** The Management tab's editor, the served file open and checked. */
+async function openEditor(page) {
+  await page.click("#tab-management");
+  await page.locator("#editor .cm-content").waitFor();
+  await page.locator("#editor-status", { hasText: "Checks:" }).waitFor();
+}
+
+/** Types `words` on a new line at the end of the editor's text. */
+async function typeAtEnd(page, words) {
+  await page.click("#editor .cm-content");
+  await page.keyboard.press("Control+End");
+  await page.keyboard.press("Enter");
+  await page.keyboard.type(words);
+  // No completion stays open to take a later key.
+  await page.keyboard.press("Escape");
+}
+
+const editorText = (page) => page.locator("#editor .cm-content").evaluate((content) =>
+  [...content.querySelectorAll(".cm-line")].map((line) => line.textContent).join("\n"));
+
+/** Starts `workflow` over the API and waits for its result. */
+async function runToEnd(base, workflow, input) {
+  const headers = { authorization: "Bearer ed1t", "content-type": "application/json" };
+  const started = await fetch(`${base}/workflows/${workflow}/runs`, { method: "POST", headers, body: JSON.stringify(input) });
+  const said = await started.text();
+  assert.equal(started.status, 202, said);
+  const { execution } = JSON.parse(said);
+  for (let i = 0; i < 200; i++) {
+    const detail = await (await fetch(`${base}/executions/${execution}`, { headers })).json();
+    if (detail.execution.status === "completed") return detail.execution.result;
+    assert.notEqual(detail.execution.status, "failed", JSON.stringify(detail));
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.fail(`${workflow} did not complete`);
+}
+
+test("an edit with a typo shows the checker's diagnostic where it is; fixing it clears it; completion and hover come from the language server", async () => {
+  const { page, problems } = await open();
+  await openEditor(page);
+  await page.locator("#editor-status", { hasText: "Checks: no problem" }).waitFor();
+  // This server has no --edit: it checks but does not save.
+  assert.equal(await page.isVisible("#editor-readonly"), true);
+  assert.equal(await page.isDisabled("#editor-save-form button[type=submit]"), true);
+  await typeAtEnd(page, "workflow typo { on go steps { r = doubel({ n: 1 }) } }");
+  const line = (await editorText(page)).split("\n").findIndex((l) => l.includes("doubel")) + 1;
+  const mark = page.locator("#editor .cm-lintRange-error");
+  await mark.first().waitFor();
+  assert.equal(await mark.count(), 1);
+  assert.equal(await mark.first().textContent(), "doubel");
+  const problem = page.locator("#editor-problems li.error");
+  await problem.first().waitFor();
+  const said = await problem.first().textContent();
+  assert.equal(said, `${line}:35 wf::unknown_agent unknown agent \`doubel\``);
+  await page.locator("#editor-status", { hasText: "1 error" }).waitFor();
+  await page.locator("#editor-section").screenshot({ path: join(root, "target", "dashboard-editor-typo.png") });
+  // Fixed in place: the mark and the problem go.
+  await mark.first().dblclick();
+  await page.keyboard.type("double");
+  await page.locator("#editor-status", { hasText: "Checks: no problem" }).waitFor();
+  assert.equal(await mark.count(), 0);
+  assert.equal(await page.locator("#editor-problems li").count(), 0);
+  // Completion: after `on `, the declared triggers.
+  await typeAtEnd(page, "workflow more { on ");
+  await page.keyboard.type("by_");
+  const offered = page.locator(".cm-tooltip-autocomplete .cm-completionLabel");
+  await offered.first().waitFor();
+  assert.deepEqual(await offered.allTextContents(), ["by_hand"]);
+  await page.keyboard.press("Escape");
+  // Hover on an agent's name: the language server's explanation.
+  await page.locator("#editor .cm-line span", { hasText: /^double$/ }).first().hover();
+  const hover = page.locator(".cm-tooltip-hover");
+  await hover.waitFor();
+  assert.match(await hover.textContent(), /agent double/);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test("a save shows the diff first, commits that file alone to git, and the server runs the new version", async () => {
+  const { server: editingServer, page, problems } = await editing();
+  try {
+    await openEditor(page);
+    await page.locator("#editor-status", { hasText: "Checks: no problem" }).waitFor();
+    assert.equal(await page.isVisible("#editor-readonly"), false);
+    await page.locator("#editor .cm-line", { hasText: "agent double" }).click();
+    await page.keyboard.press("End");
+    for (let i = 0; i < "2 } }".length; i++) await page.keyboard.press("Backspace");
+    await page.keyboard.type("3 } }");
+    await page.locator("#editor-dirty").waitFor();
+    await page.fill("#editor-save-form input[name=author]", "Ada Ops");
+    await page.fill("#editor-save-form input[name=email]", "ada@example.com");
+    await page.fill("#editor-save-form input[name=message]", "Triple instead of double");
+    await page.click("#editor-save-form button[type=submit]");
+    const diff = page.locator("#editor-diff");
+    await diff.waitFor();
+    assert.match(await diff.textContent(), /-agent double .*input\.n \* 2 } }\n\+agent double .*input\.n \* 3 } }/);
+    await page.locator("#editor-section").screenshot({ path: join(root, "target", "dashboard-editor-diff.png") });
+    await page.click("#editor-confirm");
+    await page.locator("#editor-message", { hasText: "committed as" }).waitFor();
+    assert.equal(git(editingServer.dir, "log", "-1", "--format=%an <%ae>|%s").trim(), "Ada Ops <ada@example.com>|Triple instead of double");
+    assert.equal(git(editingServer.dir, "show", "--name-only", "--format=", "HEAD").trim(), "flow.wf");
+    assert.match(git(editingServer.dir, "show", "HEAD:flow.wf"), /input\.n \* 3/);
+    // The other staged change is untouched; the saved file is clean.
+    assert.equal(git(editingServer.dir, "status", "--porcelain", "--untracked-files=no"), "A  notes.txt\n");
+    assert.deepEqual(await runToEnd(editingServer.base, "twice", { n: 2 }), { n: 6 });
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+    editingServer.child.kill();
+  }
+});
+
+test("a save over a file changed meanwhile is refused with both versions, and nothing is lost", async () => {
+  const { server: editingServer, page, problems } = await editing();
+  try {
+    await openEditor(page);
+    await typeAtEnd(page, "// mine");
+    // Someone else's edit lands on disk after the file was opened.
+    appendFileSync(join(editingServer.dir, "flow.wf"), "// theirs\n");
+    await page.click("#editor-save-form button[type=submit]");
+    await page.click("#editor-confirm");
+    await page.locator("#editor-conflict").waitFor();
+    await page.locator("#editor-conflict-diff", { hasText: "+// mine" }).waitFor();
+    assert.match(await page.textContent("#editor-conflict-diff"), /-\/\/ theirs/);
+    assert.match(await page.textContent("#editor-theirs"), /\/\/ theirs/);
+    assert.match(await page.textContent("#editor-yours"), /\/\/ mine/);
+    const disk = readFileSync(join(editingServer.dir, "flow.wf"), "utf8");
+    assert.ok(disk.includes("// theirs") && !disk.includes("// mine"), "nothing was overwritten");
+    await page.locator("#editor-section").screenshot({ path: join(root, "target", "dashboard-editor-conflict.png") });
+    await page.click("#editor-take-theirs");
+    assert.match(await editorText(page), /\/\/ theirs/);
+    assert.match(await page.textContent("#editor-yours"), /\/\/ mine/, "your text stays to merge");
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+    editingServer.child.kill();
+  }
+});
+
+test("a file that does not check is not saved over the served one, only as a draft", async () => {
+  const { server: editingServer, page, problems } = await editing();
+  try {
+    await openEditor(page);
+    const before = readFileSync(join(editingServer.dir, "flow.wf"), "utf8");
+    await typeAtEnd(page, "workflow broken { on go steps { r = nobody({}) } }");
+    await page.locator("#editor .cm-lintRange-error").first().waitFor();
+    await page.click("#editor-save-form button[type=submit]");
+    await page.click("#editor-confirm");
+    await page.locator("#editor-message", { hasText: "does not check" }).waitFor();
+    assert.match(await page.textContent("#editor-message"), /wf::unknown_agent/);
+    assert.equal(readFileSync(join(editingServer.dir, "flow.wf"), "utf8"), before);
+    await page.click("#editor-draft");
+    await page.locator("#editor-message", { hasText: "Kept as a draft" }).waitFor();
+    assert.match(readFileSync(join(editingServer.dir, "flow.wf.draft"), "utf8"), /nobody/);
+    assert.equal(readFileSync(join(editingServer.dir, "flow.wf"), "utf8"), before);
+    const served = await (await fetch(`${editingServer.base}/workflows`, { headers: { authorization: "Bearer ed1t" } })).json();
+    assert.ok(!served.workflows.some((w) => w.name === "broken"), "the draft is not served");
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+    editingServer.child.kill();
+  }
+});
+
+test("New workflow starts a new file from the skeleton, checked as typed; saved, it is served and runs", async () => {
+  const { server: editingServer, page, problems } = await editing();
+  try {
+    await openEditor(page);
+    await page.click("#editor-new");
+    await page.fill("#editor-new-form input[name=name]", "intake");
+    assert.equal(await page.inputValue("#editor-new-form input[name=file]"), "intake.wf");
+    await page.click("#editor-new-form button[type=submit]");
+    await page.locator("#editor-name", { hasText: "intake.wf (new)" }).waitFor();
+    await page.locator("#editor-status", { hasText: "Checks: no problem" }).waitFor();
+    assert.match(await editorText(page), /workflow intake \{/);
+    await page.click("#editor-save-form button[type=submit]");
+    await page.click("#editor-confirm");
+    await page.locator("#editor-message", { hasText: "serving it now" }).waitFor();
+    assert.equal(git(editingServer.dir, "show", "--name-only", "--format=", "HEAD").trim(), "intake.wf");
+    // In the catalogue, and it runs.
+    await page.click("#tab-coordination");
+    await page.locator("#run-workflow option[value=intake]").waitFor({ state: "attached" });
+    assert.deepEqual(await runToEnd(editingServer.base, "intake", { name: "Ada" }), { text: "Hello, Ada" });
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+    editingServer.child.kill();
+  }
+});
+
+test("without --edit, or without the token, every write endpoint refuses", async () => {
+  // The default server (no --edit): the page's own save is refused.
+  const { page } = await open();
+  const status = await page.evaluate(async () => {
+    const file = await (await fetch("/files/flow.wf")).json();
+    const response = await fetch("/files/flow.wf", { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ text: file.text, blob: file.blob }) });
+    return response.status;
+  });
+  assert.equal(status, 403);
+  await page.close();
+  // A server with --edit and a token: nothing is written without the token.
+  const guarded = await serve(["--token", "ed1t", "--edit"]);
+  try {
+    const writes = [
+      ["PUT", "/files/flow.wf"], ["PUT", "/files/new.wf"], ["POST", "/workflows/twice/runs"],
+      ["POST", "/events/lead.created"], ["POST", "/metrics/sales"], ["POST", "/agents/ann/pause"],
+      ["POST", "/dead-letters/1/replay"], ["POST", "/dead-letters/1/drop"],
+      ["POST", "/executions/00000000-0000-0000-0000-000000000000/cancel"],
+      ["POST", "/executions/00000000-0000-0000-0000-000000000000/waits/decision"],
+    ];
+    for (const [method, path] of writes) {
+      const response = await fetch(guarded.base + path, { method, headers: { "content-type": "application/json" }, body: JSON.stringify({ text: "", blob: null }) });
+      assert.equal(response.status, 401, `${method} ${path}`);
+    }
+    assert.ok(!existsSync(join(guarded.dir, "new.wf")));
+  } finally {
+    guarded.child.kill();
+  }
+});
+
+test("axe-core finds no serious or critical accessibility violation on either tab", async () => {
+  const require = createRequire(import.meta.url);
+  const axe = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+  const { page, problems } = await open();
+  await page.locator("#executions tbody tr, #dead-letters-empty").first().waitFor();
+  const found = [];
+  for (const tab of ["#tab-coordination", "#tab-management"]) {
+    await page.click(tab);
+    if (tab === "#tab-management") await openEditor(page);
+    // Evaluated by the browser's debugger, not as a page script: the page's
+    // policy rightly refuses inline scripts.
+    await page.evaluate(axe);
+    const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+    for (const violation of result.violations) {
+      if (violation.impact === "serious" || violation.impact === "critical") {
+        found.push(`${tab} ${violation.id} (${violation.impact}): ${violation.nodes.slice(0, 3).map((n) => n.target.join(" ")).join("; ")}`);
+      }
+    }
+  }
+  assert.deepEqual(found, []);
+  assert.deepEqual(problems, []);
   await page.close();
 });

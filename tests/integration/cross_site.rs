@@ -77,20 +77,65 @@ fn without_a_token_only_this_servers_own_pages_change_anything() {
         2,
         "{listed}"
     );
-    // Every answer forbids framing and inline code.
+    // Every answer forbids framing and inline code; the page allows a style
+    // element only by a nonce made for that answer, which its script carries.
     let page = send(&server, "GET", "/", &host, "");
     for header in [
         "x-frame-options: DENY",
-        "content-security-policy: default-src 'none'; script-src 'self'; style-src 'self'",
+        "content-security-policy: default-src 'none'; script-src 'self'; style-src 'self' 'nonce-",
         "frame-ancestors 'none'",
         "x-content-type-options: nosniff",
     ] {
         assert!(page.contains(header), "{header} missing:\n{page}");
     }
     assert!(
-        !page.contains("<script>") && !page.contains("<style>"),
+        !page.contains("<script>") && !page.contains("<style") && !page.contains("unsafe-inline"),
         "{page}"
     );
+    let nonce = |page: &str| {
+        let policy = page.split("'nonce-").nth(1).expect("a nonce in the policy");
+        let nonce = policy.split('\'').next().unwrap().to_string();
+        assert!(nonce.len() >= 32, "{nonce}");
+        assert!(
+            page.contains(&format!("<script src=\"/editor.js\" nonce=\"{nonce}\">")),
+            "the editor's script carries the policy's nonce:\n{page}"
+        );
+        nonce
+    };
+    let again = send(&server, "GET", "/", &host, "");
+    assert_ne!(nonce(&page), nonce(&again), "a fresh nonce each answer");
+    let api = send(&server, "GET", "/health", &host, "");
+    assert!(
+        api.contains("style-src 'self';") && !api.contains("nonce-"),
+        "{api}"
+    );
+    // The embedded files: typed, with a strong ETag that a browser's copy matches.
+    let script = send(&server, "GET", "/editor.js", &host, "");
+    assert_eq!(status(&script), "200");
+    assert!(script.contains("content-type: text/javascript; charset=utf-8"));
+    let etag = script
+        .lines()
+        .find_map(|l| l.strip_prefix("etag: "))
+        .unwrap_or_else(|| panic!("no etag: {}", &script[..500]))
+        .to_string();
+    let cached = send(
+        &server,
+        "GET",
+        "/editor.js",
+        &format!("{host}If-None-Match: {etag}\r\n"),
+        "",
+    );
+    assert_eq!(status(&cached), "304", "{cached}");
+    let stale = send(
+        &server,
+        "GET",
+        "/editor.js",
+        &format!("{host}If-None-Match: \"0000\"\r\n"),
+        "",
+    );
+    assert_eq!(status(&stale), "200");
+    let notices = send(&server, "GET", "/editor-licenses.txt", &host, "");
+    assert!(notices.contains("@codemirror/view 6.") && notices.contains("(MIT)"));
     server.stop();
 }
 

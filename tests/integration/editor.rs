@@ -59,7 +59,16 @@ fn files_are_read_and_checked_as_wfc_check_does() {
         .wfc(["check", "--format", "json", "flow.wf"])
         .expect_code(1);
     let first: Value = serde_json::from_str(cli.stdout.lines().next().unwrap()).unwrap();
-    assert_eq!(&first, found, "the editor and wfc check agree");
+    // The editor's answer adds the range its marks use, in lines and UTF-16 units.
+    let mut without_range = found.clone();
+    let range = without_range.as_object_mut().unwrap().remove("range");
+    assert_eq!(
+        range,
+        Some(
+            json!({ "start": { "line": 2, "character": 35 }, "end": { "line": 2, "character": 40 } })
+        )
+    );
+    assert_eq!(first, without_range, "the editor and wfc check agree");
     std::fs::write(project.dir.join("lib.wf"), LIB).unwrap();
     // Fixed, it is clean again.
     let (_, checked) = server.http(
@@ -292,4 +301,160 @@ fn a_save_commits_that_file_alone() {
         out(&["status", "--porcelain", "--untracked-files=no"]),
         "A  notes.txt\n"
     );
+}
+
+/// The editor's completion and hover are the language server's, positions
+/// in lines and UTF-16 units; each diagnostic says its range that way too.
+#[test]
+fn completion_hover_and_ranges_are_the_language_servers() {
+    let project = project("editor_language");
+    let server = Server::start(&project, &[]);
+    let (status, language) = server.http("GET", "/language", None, None);
+    assert_eq!(status, 200);
+    let words = language["keywords"].as_array().unwrap();
+    for word in ["workflow", "await", "cron"] {
+        assert!(words.contains(&json!(word)), "{language}");
+    }
+    // `r = h|`: the declared agents (and `hello` among them).
+    let half = FLOW.replace("steps { r = hello({}) }", "steps {\n    r = h\n  }");
+    let line = half.lines().position(|l| l.contains("r = h")).unwrap();
+    let character = half.lines().nth(line).unwrap().find("r = h").unwrap() + 5;
+    let at = json!({ "path": "flow.wf", "text": half, "line": line, "character": character });
+    let (status, completed) = server.http("POST", "/complete", Some(&body(at)), None);
+    assert_eq!(status, 200, "{completed}");
+    let labels: Vec<&str> = completed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["label"].as_str().unwrap())
+        .collect();
+    assert!(labels.contains(&"hello"), "{completed}");
+    // Hover on the agent's name, after a line with a character of two UTF-16 units.
+    let text = format!("// 𝄞 music\n{FLOW}");
+    let line = text.lines().position(|l| l.contains("hello(")).unwrap();
+    let character = text.lines().nth(line).unwrap().find("hello(").unwrap() + 2;
+    let at = json!({ "path": "flow.wf", "text": text, "line": line, "character": character });
+    let (status, hovered) = server.http("POST", "/hover", Some(&body(at)), None);
+    assert_eq!(status, 200, "{hovered}");
+    let markdown = hovered["hover"]["contents"]["value"].as_str().unwrap();
+    assert!(markdown.contains("agent `hello`"), "{hovered}");
+    // A diagnostic's range on a line after a two-unit character.
+    let typo = "// 𝄞\nimport \"lib.wf\"\ntrigger go { manual }\nworkflow greet { on go steps { r = helo({}) } output r }\n";
+    let (_, checked) = server.http(
+        "POST",
+        "/check",
+        Some(&body(json!({ "path": "flow.wf", "text": typo }))),
+        None,
+    );
+    let found = &checked["diagnostics"][0];
+    assert_eq!(found["code"], "wf::unknown_agent", "{checked}");
+    let column = typo.lines().nth(3).unwrap().find("helo").unwrap();
+    assert_eq!(
+        found["range"],
+        json!({ "start": { "line": 3, "character": column }, "end": { "line": 3, "character": column + 4 } })
+    );
+    let (status, refused) = server.http("POST", "/complete", Some("{\"path\": 1}"), None);
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused["error"].as_str().unwrap().contains("`line`"));
+    server.stop();
+}
+
+/// "New workflow": a `.wf` name in a served directory that is not on disk is
+/// checked as a program of its own; saved (blob null) it is created — never
+/// over a file that appeared meanwhile — served at once, and committed.
+#[test]
+fn a_new_file_is_checked_created_served_and_committed() {
+    let with_git = crate::support::git_or_skip("a new file committed into a repository built here");
+    let project = project("editor_new");
+    let git = |args: &[&str]| crate::support::git(&project.dir, args);
+    if with_git {
+        git(&["init", "-q", "-b", "main"]);
+        git(&["add", "flow.wf", "lib.wf"]);
+        git(&["commit", "-qm", "first"]);
+    }
+    std::fs::write(project.dir.join("unserved.wf"), "trigger t { manual }\n").unwrap();
+    let server = Server::start(&project, &["--edit", "--token", "t"]);
+    let token = Some("t");
+    let skeleton = wfc::serve::dashboard::SKELETON.replace("{name}", "intake");
+    let check = |path: &str, text: &str| {
+        server.http(
+            "POST",
+            "/check",
+            Some(&body(json!({ "path": path, "text": text }))),
+            token,
+        )
+    };
+    let (status, checked) = check("intake.wf", &skeleton);
+    assert_eq!(
+        (status, &checked["diagnostics"]),
+        (200, &json!([])),
+        "{checked}"
+    );
+    let (_, checked) = check("intake.wf", &skeleton.replace("greeter(", "greter("));
+    assert_eq!(checked["diagnostics"][0]["code"], "wf::unknown_agent");
+    assert_eq!(checked["diagnostics"][0]["file"], "intake.wf");
+    for (path, code) in [
+        ("../intake.wf", 404),
+        ("intake.txt", 404),
+        ("unserved.wf", 409),
+        ("/tmp/x.wf", 404),
+    ] {
+        let (status, said) = check(path, &skeleton);
+        assert_eq!(status, code, "{path}: {said}");
+    }
+    let save = |blob: Value| {
+        server.http(
+            "PUT",
+            "/files/intake.wf",
+            Some(&body(json!({ "text": skeleton, "blob": blob, "author": "Nea Ops", "message": "Add intake" }))),
+            token,
+        )
+    };
+    let (status, saved) = save(Value::Null);
+    assert_eq!((status, &saved["served"]), (200, &json!(true)), "{saved}");
+    assert_eq!(
+        std::fs::read_to_string(project.dir.join("intake.wf")).unwrap(),
+        skeleton
+    );
+    // Created already: a second "new" save is a conflict, nothing overwritten.
+    let (status, conflict) = save(Value::Null);
+    assert_eq!(status, 409, "{conflict}");
+    assert_eq!(conflict["disk"]["text"], skeleton);
+    let (status, started) = server.http(
+        "POST",
+        "/workflows/intake/runs",
+        Some("{\"name\": \"Ada\"}"),
+        token,
+    );
+    assert_eq!(status, 202, "{started}");
+    let id = started["execution"].as_str().unwrap().to_string();
+    crate::support::wait_for(std::time::Duration::from_secs(10), || {
+        let (_, detail) = server.http("GET", &format!("/executions/{id}"), None, token);
+        detail["execution"]["result"]["text"] == "Hello, Ada"
+    });
+    let (_, files) = server.http("GET", "/files", None, token);
+    assert!(files["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["path"] == "intake.wf" && f["root"] == true));
+    server.stop();
+    if with_git {
+        let out = std::process::Command::new("git")
+            .args(["log", "-1", "--name-only", "--format=%an|%s"])
+            .current_dir(&project.dir)
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "Nea Ops|Add intake\n\nintake.wf"
+        );
+        // Tracked now, and clean.
+        let status = std::process::Command::new("git")
+            .args(["status", "--porcelain", "--", "intake.wf", "unserved.wf"])
+            .current_dir(&project.dir)
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&status.stdout), "?? unserved.wf\n");
+    }
 }

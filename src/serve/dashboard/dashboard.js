@@ -386,7 +386,7 @@ async function loadAgents() {
       const line = document.createElement("div");
       line.append(text(out ? `${skill}: left out ` : `${skill} `));
       line.append(assignButton(agent.name, out ? "include" : "exclude", skill,
-        out ? `Put back` : `Leave out`, `${out ? "put" : "leave"} ${agent.name} ${out ? "back into" : "out of"} ${skill}`));
+        out ? `Put back` : `Leave out`, `${out ? "put back" : "leave out"} ${agent.name} ${out ? "into" : "from"} ${skill}`));
       pools.append(line);
     }
     cell(row, agent.capacity ? `${agent.in_flight} / ${agent.capacity}` : String(agent.in_flight), "load");
@@ -900,8 +900,7 @@ async function loadTemplates() {
     if (t.doc) name.append(paragraphs(t.doc));
     if (t.form) {
       const make = document.createElement("button");
-      make.append(text("New workflow from it"));
-      make.setAttribute("aria-label", `new workflow from ${t.name}`);
+      make.append(text(`New workflow from ${t.name}`));
       make.addEventListener("click", () => newFromTemplate(t));
       name.append(make);
     }
@@ -1022,6 +1021,7 @@ $("#new-from-template").addEventListener("submit", async (event) => {
     form.hidden = true;
     making = null;
     loadWorkflows(); loadTemplates();
+    document.dispatchEvent(new CustomEvent("wfc:files-changed"));
   } catch (error) {
     message.className = "error";
     message.append(text(error.message));
@@ -1187,6 +1187,8 @@ async function loadAlerts() {
 }
 
 loadWorkflows().catch((error) => { $("#run-message").append(text(error.message)); });
+// The editor (editor.js) saved a file: what is served changed.
+document.addEventListener("wfc:saved", () => { loadWorkflows(); loadTemplates(); });
 openFromLink();
 loadDeadLetters();
 loadAgents();
