@@ -487,7 +487,16 @@ test("a workflow made from a template in the browser is saved, served and runs",
     await form.locator("input[name=name]").fill("front_desk");
     await reviewer.selectOption("double");
     await form.locator("input[data-param=threshold]").fill("7");
+    // A trigger declared with it, checked as it is typed by the server's checker.
+    await form.locator("select[name=trigger]").selectOption({ label: "a new cron schedule…" });
+    await form.locator("input[name=cron]").fill("99 * * * *");
+    await page.locator("#new-problems li", { hasText: "wf::invalid_cron" }).waitFor();
+    await form.screenshot({ path: join(root, "target", "dashboard-new-from-template-form.png") });
+    assert.match(await page.textContent("#new-preview"), /^trigger front_desk_schedule \{ cron "99 \* \* \* \*" \}\n/);
+    await form.locator("input[name=cron]").fill("0 9 * * 1-5");
+    await page.locator("#new-check", { hasText: "It checks." }).waitFor();
     await form.locator("select[name=trigger]").selectOption("by_hand");
+    await page.locator("#new-check", { hasText: "It checks." }).waitFor();
     assert.equal(await page.textContent("#new-preview"),
       'workflow front_desk = gate(reviewer: double, threshold: 7) {\n  version "1.0.0"\n  on by_hand\n}');
     await form.locator("button[type=submit]").click();

@@ -944,12 +944,66 @@ function previewNew() {
     const given = argumentText(field, form.querySelector(`[data-param="${field.name}"]`));
     if (given != null) args.push(`${field.name}: ${given}`);
   }
-  const lines = [`workflow ${control("name").value || "name"} = ${making.name}(${args.join(", ")}) {`];
+  const name = control("name").value || "name";
+  // A trigger declared for it: a cron schedule or an event.
+  const picked = control("trigger").value;
+  $("#new-trigger-cron").hidden = picked !== NEW_CRON;
+  $("#new-trigger-event").hidden = picked !== NEW_EVENT;
+  const lines = [];
+  let on = picked;
+  if (picked === NEW_CRON) {
+    on = `${name}_schedule`;
+    lines.push(`trigger ${on} { cron ${JSON.stringify(control("cron").value.trim())} }`);
+  } else if (picked === NEW_EVENT) {
+    on = `${name}_event`;
+    lines.push(`trigger ${on} { on event ${JSON.stringify(control("event").value.trim())} }`);
+  }
+  lines.push(`workflow ${name} = ${making.name}(${args.join(", ")}) {`);
   if (control("version").value.trim()) lines.push(`  version ${JSON.stringify(control("version").value.trim())}`);
-  if (control("trigger").value) lines.push(`  on ${control("trigger").value}`);
+  if (on) lines.push(`  on ${on}`);
   lines.push("}");
   $("#new-preview").replaceChildren(text(lines.join("\n")));
+  checkNewSoon();
   return lines.join("\n") + "\n";
+}
+const NEW_CRON = "\u0000cron";
+const NEW_EVENT = "\u0000event";
+
+/** The chosen file as it is with the new workflow appended: what a save writes. */
+async function withNew(added) {
+  const file = await api(`/files/${control("file").value}`);
+  const current = file.text.endsWith("\n") || !file.text ? file.text : file.text + "\n";
+  return { file, text: `${current}\n${added}` };
+}
+
+// The preview is checked as it changes, by the same checker a save goes through.
+let newCheck = null;
+function checkNewSoon() {
+  clearTimeout(newCheck);
+  newCheck = setTimeout(async () => {
+    if (!making || !control("file").value) return;
+    const added = $("#new-preview").textContent + "\n";
+    try {
+      const { text: whole } = await withNew(added);
+      const answer = await api("/check", {
+        method: "POST", headers: { "content-type": "application/json" },
+        body: JSON.stringify({ path: control("file").value, text: whole }),
+      });
+      const errors = answer.diagnostics.filter((d) => d.severity === "error");
+      $("#new-check").className = errors.length ? "error" : "completed";
+      $("#new-check").replaceChildren(text(errors.length ? "It does not check yet:" : "It checks."));
+      $("#new-problems").replaceChildren(...errors.map((d) => {
+        const item = document.createElement("li");
+        const code = document.createElement("code");
+        code.append(text(d.code));
+        item.append(code, text(` ${d.message}${d.help ? ` (${d.help})` : ""}`));
+        return item;
+      }));
+    } catch (error) {
+      $("#new-check").className = "error";
+      $("#new-check").replaceChildren(text(`Cannot check: ${error.message}`));
+    }
+  }, 300);
 }
 async function newFromTemplate(template) {
   making = template;
@@ -958,7 +1012,8 @@ async function newFromTemplate(template) {
   $("#new-message").replaceChildren();
   $("#new-template-name").replaceChildren(text(template.name));
   control("trigger").replaceChildren(new Option("nothing (started by hand or by a parent)", ""),
-    ...template.triggers.map((t) => new Option(t, t)));
+    ...template.triggers.map((t) => new Option(t, t)),
+    new Option("a new cron schedule…", NEW_CRON), new Option("a new event…", NEW_EVENT));
   const files = (await api("/files")).files.filter((f) => f.root);
   control("file").replaceChildren(...files.map((f) => new Option(f.path, f.path)));
   const params = $("#new-params");
@@ -1006,11 +1061,13 @@ $("#new-from-template").addEventListener("submit", async (event) => {
   const added = previewNew();
   try {
     // Saved through the editor's path: appended to the file as it is now.
-    const file = await api(`/files/${control("file").value}`);
-    const current = file.text.endsWith("\n") || !file.text ? file.text : file.text + "\n";
+    const { file, text: whole } = await withNew(added);
     const response = await fetch(`/files/${control("file").value}`, {
       method: "PUT", headers: { "content-type": "application/json" },
-      body: JSON.stringify({ text: `${current}\n${added}`, blob: file.blob }),
+      body: JSON.stringify({
+        text: whole, blob: file.blob, author: $("#assigner").value.trim(),
+        message: `Add ${control("name").value}, made from template ${making.name}`,
+      }),
     });
     const answer = await response.json().catch(() => ({}));
     if (!response.ok) {
