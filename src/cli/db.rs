@@ -3,10 +3,11 @@
 //! upgrade`: brings a store an older wfc wrote to this one's schema.
 
 use super::{db_location, DbArgs, Error};
-use crate::store::{Location, Store};
+use crate::store::{ExecutionStatus, Location, Retention, Store};
 use clap::{Args, Subcommand};
 use std::ffi::OsString;
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[derive(Args)]
 pub struct DbCommandArgs {
@@ -33,11 +34,63 @@ enum DbCommand {
     /// holds a lease on it: stop those first. An upgraded store is refused by
     /// the older wfc.
     Upgrade,
+    /// Remove finished executions older than --older-than, whole trees with
+    /// their attempts, waits, trigger fires and dead letters, and old
+    /// dispatched events and closed alert episodes; then give the space back.
+    /// Never removed: unfinished executions (waiting ones too) and their trees,
+    /// each trigger's newest fire, dead letters not yet replayed (unless
+    /// --dead-letters), events a running execution may await, open alert
+    /// episodes, metric samples.
+    Prune {
+        /// How long ago an execution must have finished, e.g. 90d.
+        #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse_std)]
+        older_than: Duration,
+        /// Which finished statuses to remove, comma-separated (default: completed,failed,cancelled).
+        #[arg(long, value_delimiter = ',', value_parser = finished_status)]
+        status: Vec<ExecutionStatus>,
+        /// Remove executions with a dead letter not yet replayed too.
+        #[arg(long)]
+        dead_letters: bool,
+        /// Say what would be removed; remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// `json` prints the counts as one object.
+        #[arg(long, value_enum, default_value_t = super::Format::Text)]
+        format: super::Format,
+    },
+}
+
+/// A status `--status` takes: a finished one.
+fn finished_status(text: &str) -> Result<ExecutionStatus, String> {
+    match ExecutionStatus::parse(text.trim()) {
+        Some(status) if status.is_finished() => Ok(status),
+        Some(status) => Err(format!(
+            "{} executions are never pruned: only finished ones (completed, failed, cancelled)",
+            status.as_str()
+        )),
+        None => Err(format!(
+            "not a status: the finished ones are completed, failed and cancelled{}",
+            crate::text::unknown_tail(
+                text,
+                &ExecutionStatus::names()
+                    .into_iter()
+                    .map(String::from)
+                    .collect::<Vec<_>>()
+            )
+        )),
+    }
 }
 
 pub fn run(args: DbCommandArgs, db: &DbArgs) -> Result<ExitCode, Error> {
     match args.command {
         DbCommand::Upgrade => upgrade(db),
+        DbCommand::Prune {
+            older_than,
+            status,
+            dead_letters,
+            dry_run,
+            format,
+        } => prune(db, older_than, status, dead_letters, dry_run, format),
         DbCommand::Copy { from, to } => {
             let (from, to) = (Location::parse(&from), Location::parse(&to));
             if from == to {
@@ -96,5 +149,79 @@ fn upgrade(db: &DbArgs) -> Result<ExitCode, Error> {
         count("dead_letters", "dead letter")?,
         count("events", "event")?,
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn prune(
+    db: &DbArgs,
+    older_than: Duration,
+    statuses: Vec<ExecutionStatus>,
+    dead_letters: bool,
+    dry_run: bool,
+    format: super::Format,
+) -> Result<ExitCode, Error> {
+    let at = db_location(db);
+    if let Location::File(path) = &at {
+        // Pruning creates nothing: a mistyped path is not a new empty store.
+        if !path.is_file() {
+            return Err(Error::usage(format!("there is no database file {at}")));
+        }
+    }
+    let statuses = if statuses.is_empty() {
+        ExecutionStatus::ALL
+            .into_iter()
+            .filter(|s| s.is_finished())
+            .collect()
+    } else {
+        statuses
+    };
+    let older_than = chrono::Duration::from_std(older_than)
+        .map_err(|_| Error::usage("--older-than is too long"))?;
+    let cutoff = crate::clock::Clock::system().now() - older_than;
+    let mut store = Store::open(&at)?;
+    let pruned = store.prune(&Retention {
+        cutoff,
+        statuses,
+        dead_letters,
+        dry_run,
+    })?;
+    if matches!(format, super::Format::Json) {
+        let mut value = serde_json::to_value(&pruned).unwrap_or_default();
+        value["cutoff"] = serde_json::json!(crate::store::timestamp(cutoff));
+        value["dry_run"] = serde_json::json!(dry_run);
+        println!("{value}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let plural = |n: u64, noun: &str| crate::text::plural(n as usize, noun);
+    println!(
+        "{} {} ({}), {}, {} and {} from before {}",
+        if dry_run { "would remove" } else { "removed" },
+        plural(pruned.executions, "execution"),
+        plural(pruned.attempts, "step attempt"),
+        plural(pruned.events, "event"),
+        plural(pruned.dead_letters, "dead letter"),
+        plural(pruned.alert_episodes, "closed alert episode"),
+        crate::store::timestamp(cutoff),
+    );
+    let kept = [
+        (pruned.kept_unfinished, "not finished"),
+        (
+            pruned.kept_dead_letters,
+            "with a dead letter not yet replayed (--dead-letters removes them)",
+        ),
+        (
+            pruned.kept_newest_fire,
+            "holding their trigger's newest fire",
+        ),
+    ];
+    for (count, why) in kept.into_iter().filter(|(count, _)| *count > 0) {
+        println!("kept {} {why}", plural(count, "old execution tree"));
+    }
+    if let Some(bytes) = pruned.reclaimed_bytes {
+        println!(
+            "the file shrank by {:.1} MiB",
+            bytes as f64 / (1024.0 * 1024.0)
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

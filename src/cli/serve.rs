@@ -34,6 +34,11 @@ pub struct ServeArgs {
     /// can declare `run [...]` agents, so editing is running code.
     #[arg(long)]
     edit: bool,
+    /// Prune what finished longer ago than this (e.g. 90d) at the start and
+    /// once a day, as `wfc db prune --older-than` does (never what resume,
+    /// exactly-once or alerts still need).
+    #[arg(long, value_name = "DURATION", value_parser = positive)]
+    retain: Option<Duration>,
     /// On SIGINT/SIGTERM, how long running steps may take to finish (e.g. 10s).
     #[arg(long, default_value = "10s", value_parser = crate::duration::parse_std)]
     grace: Duration,
@@ -91,6 +96,7 @@ pub fn serve(args: ServeArgs, db: &DbArgs) -> Result<ExitCode, Error> {
         allowed_hosts: args.allowed_hosts,
         watch: args.watch,
         edit: args.edit,
+        retain: args.retain,
         grace: args.grace,
         idle_timeout: args.idle_timeout,
         lease: args.lease,

@@ -51,6 +51,8 @@ pub struct Config {
     /// Whether the dashboard may write the served files (`--edit`; a token
     /// is required then).
     pub edit: bool,
+    /// Prune finished executions older than this once a day (`--retain`).
+    pub retain: Option<Duration>,
 }
 
 /// What a server does: take work (fire triggers, take over the executions of
@@ -279,6 +281,9 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         crate::store::listen_for_work(&state.db, move || wake.notify_one())?;
         resume_interrupted(&state, &mut Default::default())?;
     }
+    if let (Some(retain), true) = (config.retain, config.role.works()) {
+        tokio::spawn(retention(state.clone(), retain, stop_rx.clone()));
+    }
     let mut dispatcher = tokio::spawn(dispatch::run(state.clone(), config.watch, stop_rx));
 
     let failure = until_signal_or_end(&mut dispatcher, signals.wait()).await?;
@@ -316,6 +321,52 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     match failure {
         None => Ok(()),
         Some(reason) => Err(ServeError::Dispatcher(reason)),
+    }
+}
+
+/// How often `--retain` prunes.
+const RETENTION_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// `--retain`: prunes what finished longer ago than `retain` at the start and
+/// then once a day, on a store connection of its own, as `wfc db prune` does.
+async fn retention(
+    state: Arc<State>,
+    retain: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let (db, clock) = (state.db.clone(), state.clock.clone());
+        let pruned = tokio::task::spawn_blocking(move || {
+            let cutoff =
+                clock.now() - chrono::Duration::from_std(retain).unwrap_or(chrono::Duration::MAX);
+            Store::open(&db)?.prune(&crate::store::Retention {
+                cutoff,
+                statuses: crate::store::ExecutionStatus::ALL.to_vec(),
+                dead_letters: false,
+                dry_run: false,
+            })
+        })
+        .await;
+        match pruned {
+            Ok(Ok(pruned)) => tracing::info!(
+                executions = pruned.executions,
+                attempts = pruned.attempts,
+                events = pruned.events,
+                dead_letters = pruned.dead_letters,
+                alert_episodes = pruned.alert_episodes,
+                kept_unfinished = pruned.kept_unfinished,
+                kept_dead_letters = pruned.kept_dead_letters,
+                kept_newest_fire = pruned.kept_newest_fire,
+                reclaimed_bytes = pruned.reclaimed_bytes,
+                "pruned what finished before the retention window"
+            ),
+            Ok(Err(error)) => tracing::error!(%error, "pruning failed; trying again in a day"),
+            Err(error) => tracing::error!(%error, "pruning failed; trying again in a day"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(RETENTION_EVERY) => {}
+            _ = stop.changed() => return,
+        }
     }
 }
 

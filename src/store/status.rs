@@ -41,6 +41,12 @@ impl ExecutionStatus {
             .find(|s| s.as_str() == text)
     }
 
+    /// Whether an execution in this status has ended (and never runs again
+    /// unless replayed as a new one).
+    pub fn is_finished(self) -> bool {
+        !matches!(self, ExecutionStatus::Queued | ExecutionStatus::Running)
+    }
+
     /// Every status's text, for help and error messages.
     pub fn names() -> Vec<&'static str> {
         ExecutionStatus::ALL.map(ExecutionStatus::as_str).to_vec()

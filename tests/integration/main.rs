@@ -27,6 +27,7 @@ mod lsp;
 mod metrics;
 mod postgres_restart;
 mod readme;
+mod retention;
 mod robustness;
 mod run;
 mod scale;
