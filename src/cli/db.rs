@@ -34,6 +34,14 @@ enum DbCommand {
     /// holds a lease on it: stop those first. An upgraded store is refused by
     /// the older wfc.
     Upgrade,
+    /// Copy the SQLite store (--db) into FILE, consistent as of one moment,
+    /// while servers write it (SQLite's online backup). For a PostgreSQL store
+    /// use PostgreSQL's own tools (see the README); `wfc db copy` moves a
+    /// history between stores of either kind.
+    Backup {
+        /// The new file (never overwritten).
+        file: std::path::PathBuf,
+    },
     /// Remove finished executions older than --older-than, whole trees with
     /// their attempts, waits, trigger fires and dead letters, and old
     /// dispatched events and closed alert episodes; then give the space back.
@@ -84,6 +92,7 @@ fn finished_status(text: &str) -> Result<ExecutionStatus, String> {
 pub fn run(args: DbCommandArgs, db: &DbArgs) -> Result<ExitCode, Error> {
     match args.command {
         DbCommand::Upgrade => upgrade(db),
+        DbCommand::Backup { file } => backup(db, &file),
         DbCommand::Prune {
             older_than,
             status,
@@ -223,5 +232,27 @@ fn prune(
             bytes as f64 / (1024.0 * 1024.0)
         );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn backup(db: &DbArgs, file: &std::path::Path) -> Result<ExitCode, Error> {
+    let at = db_location(db);
+    let Location::File(path) = &at else {
+        return Err(Error::usage(format!(
+            "{at} is a PostgreSQL store: back it up with pg_dump or pg_basebackup \
+             (see the README), or copy it into an SQLite file with `wfc db copy`"
+        )));
+    };
+    if !path.is_file() {
+        return Err(Error::usage(format!("there is no database file {at}")));
+    }
+    let copied = crate::store::backup(path, file)?;
+    println!(
+        "backed up {at} into {}: {:.1} MiB, {}, integrity {}",
+        file.display(),
+        copied.bytes as f64 / (1024.0 * 1024.0),
+        crate::text::plural(copied.executions as usize, "execution"),
+        copied.check
+    );
     Ok(ExitCode::SUCCESS)
 }

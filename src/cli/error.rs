@@ -101,7 +101,8 @@ fn store_code(error: &StoreError) -> u8 {
         | StoreError::Postgres(_)
         | StoreError::Shared(_)
         | StoreError::Decode { .. }
-        | StoreError::LeaseLost => exit::STORE,
+        | StoreError::LeaseLost
+        | StoreError::Backup { .. } => exit::STORE,
         StoreError::Open { .. }
         | StoreError::Connect { .. }
         | StoreError::TooNew { .. }
@@ -112,7 +113,8 @@ fn store_code(error: &StoreError) -> u8 {
         | StoreError::NotEmpty { .. }
         | StoreError::NoSuchExecution(_)
         | StoreError::AmbiguousExecution { .. }
-        | StoreError::ShortId(_) => exit::USAGE,
+        | StoreError::ShortId(_)
+        | StoreError::BackupExists(_) => exit::USAGE,
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod alerts;
 mod assignments;
+mod backup;
 mod capacity;
 mod checkpoint;
 mod copy;
@@ -23,6 +24,7 @@ mod workers;
 
 pub use alerts::{AlertEpisode, Firing};
 pub use assignments::{Assignment, ChangeRow, Since};
+pub use backup::{backup, Backup};
 pub use copy::{Copied, NOT_COPIED, TABLES};
 pub use durability::{BreakerRow, CancelRequest, StepRecord};
 pub use figures::{CallFigure, ExecutionFigure};
@@ -163,6 +165,10 @@ pub enum StoreError {
     },
     #[error("`{0}` can only be read here: commands that record (run, emit, serve …) need to write it and its directory; commands that look (history, show, stats …) work")]
     ReadOnly(PathBuf),
+    #[error("cannot back up into `{path}`: {reason}")]
+    Backup { path: PathBuf, reason: String },
+    #[error("`{0}` exists already: a backup never overwrites a file")]
+    BackupExists(PathBuf),
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
     #[error("PostgreSQL error: {0}")]

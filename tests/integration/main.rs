@@ -5,6 +5,7 @@ mod against;
 mod alerts;
 mod assignment;
 mod awaits;
+mod backup;
 mod cli;
 mod clock;
 mod cross_site;
