@@ -39,6 +39,10 @@ pub struct ServeArgs {
     /// exactly-once or alerts still need).
     #[arg(long, value_name = "DURATION", value_parser = positive)]
     retain: Option<Duration>,
+    /// Let a Prometheus scraper read `GET /metrics` without the token (the
+    /// JSON of business-metric samples there still needs it).
+    #[arg(long)]
+    metrics_public: bool,
     /// On SIGINT/SIGTERM, how long running steps may take to finish (e.g. 10s).
     #[arg(long, default_value = "10s", value_parser = crate::duration::parse_std)]
     grace: Duration,
@@ -97,6 +101,7 @@ pub fn serve(args: ServeArgs, db: &DbArgs) -> Result<ExitCode, Error> {
         watch: args.watch,
         edit: args.edit,
         retain: args.retain,
+        metrics_public: args.metrics_public,
         grace: args.grace,
         idle_timeout: args.idle_timeout,
         lease: args.lease,

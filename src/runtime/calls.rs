@@ -290,7 +290,7 @@ impl Run<'_> {
         };
         if written {
             let duration_ms = elapsed_ms(&self.engine.clock, attempt.started);
-            self.report_end(&attempt, duration_ms, result.as_ref());
+            self.report_end(&attempt, duration_ms, result.as_ref(), None);
         } else {
             self.finish_attempt(Some(id), &attempt, result.as_ref(), None)
                 .await?;

@@ -332,6 +332,7 @@ impl Engine {
         if !self.record(|store| start_execution(store, &start))? {
             return Err(already_fired(workflow, &origin));
         }
+        self.progress.execution_started(workflow);
         Ok(id)
     }
 
@@ -610,7 +611,11 @@ impl Engine {
         origin: &Origin<'_>,
     ) -> Result<bool, store::StoreError> {
         let start = self.new_execution(id, workflow, input, origin, true)?;
-        self.record(|store| start_execution(store, &start))
+        let written = self.record(|store| start_execution(store, &start))?;
+        if written {
+            self.progress.execution_started(&workflow.name);
+        }
+        Ok(written)
     }
 
     /// Writes a sub-workflow's execution, run here, and links it to its parent's
@@ -643,6 +648,7 @@ impl Engine {
             Ok(attempt_id)
         })
         .await
+        .inspect(|_| self.progress.execution_started(&workflow.name))
     }
 
     /// A new execution's row, owned by this process or (`mine` false) queued;
@@ -757,6 +763,8 @@ impl Engine {
                         store.cancel_execution(&run.id)?;
                         end_parent(store, parent.as_ref())
                     })?;
+                    self.progress
+                        .execution_finished(&workflow.name, store::ExecutionStatus::Cancelled);
                     return Ok(Execution {
                         id: run.id,
                         workflow: workflow.name.clone(),
@@ -786,6 +794,8 @@ impl Engine {
                 end_parent(store, parent.as_ref())
             })
             .await?;
+            self.progress
+                .execution_finished(&workflow.name, outcome.status());
             Ok(Execution {
                 id: run.id,
                 workflow: workflow.name.clone(),
@@ -969,7 +979,7 @@ impl Run<'_> {
             })
             .await
             .map_err(store_abort)?;
-        self.report_end(attempt, duration_ms, result);
+        self.report_end(attempt, duration_ms, result, attempt.tokens.as_ref());
         Ok(())
     }
 
@@ -979,12 +989,14 @@ impl Run<'_> {
         attempt: &Attempt<'_>,
         duration_ms: f64,
         result: Result<&Value, &StepError>,
+        tokens: Option<&store::Tokens>,
     ) {
         self.engine.progress.attempt_finished(&AttemptReport {
             start: self.report(attempt),
             duration_ms,
             status: status_of(result),
             error: result.err().map(|e| e.message.as_str()),
+            tokens,
         });
     }
 }

@@ -1,7 +1,7 @@
 //! How the engine tells its caller what is happening, without printing: the CLI
 //! turns these reports into progress lines.
 
-use crate::store::AttemptStatus;
+use crate::store::{AttemptStatus, ExecutionStatus, Tokens};
 
 /// One finished step attempt: which one, and how it ended.
 #[derive(Debug)]
@@ -10,6 +10,8 @@ pub struct AttemptReport<'a> {
     pub duration_ms: f64,
     pub status: AttemptStatus,
     pub error: Option<&'a str>,
+    /// What a language model's call used, as its API said.
+    pub tokens: Option<&'a Tokens>,
 }
 
 /// One step attempt that has started and may take a while (a subprocess, a
@@ -26,6 +28,10 @@ pub struct StartReport<'a> {
 pub trait Progress: Send + Sync {
     fn attempt_started(&self, _report: &StartReport<'_>) {}
     fn attempt_finished(&self, report: &AttemptReport<'_>);
+    /// An execution of `workflow` was written as started (or queued) here.
+    fn execution_started(&self, _workflow: &str) {}
+    /// An execution of `workflow` that ran here ended, written.
+    fn execution_finished(&self, _workflow: &str, _status: ExecutionStatus) {}
 }
 
 /// Reports nothing.

@@ -78,7 +78,32 @@ pub async fn goals(Shared(state): Shared<Arc<State>>) -> ApiResult {
 /// `{ "metrics": [{ "name", "count", "samples": [{ "at", "value" }] }] }`: every
 /// recorded metric (the first [`METRICS`] by name) with its newest [`SAMPLES`]
 /// samples, oldest first.
-pub async fn metrics(Shared(state): Shared<Arc<State>>) -> ApiResult {
+/// `GET /metrics`: a scraper's exposition when its `Accept` asks for one
+/// (Prometheus sends `application/openmetrics-text` or `text/plain`), the
+/// business-metric samples as JSON otherwise.
+pub async fn metrics(
+    Shared(state): Shared<Arc<State>>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult {
+    let accept = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    if let Some(format) = super::prometheus::wants_exposition(accept) {
+        let served = state.clone();
+        let text = super::http::with_store(&state, Store::open_read_only, move |store| {
+            super::prometheus::exposition(&served, store)
+        })
+        .await?;
+        let text = match format {
+            super::prometheus::Exposition::OpenMetrics => text,
+            super::prometheus::Exposition::Text => super::prometheus::as_text_format(&text),
+        };
+        return Ok((
+            [(axum::http::header::CONTENT_TYPE, format.content_type())],
+            text,
+        )
+            .into_response());
+    }
     let metrics = super::http::with_store(&state, Store::open_read_only, |store| {
         let mut metrics = Vec::new();
         for (name, count) in store.metric_names()?.into_iter().take(METRICS) {

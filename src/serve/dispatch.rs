@@ -197,6 +197,10 @@ fn events(store: &Store, engines: &[Arc<Engine>]) -> Result<(), StoreError> {
     let now = crate::clock::Clock::system().now();
     let until = now + chrono::Duration::from_std(me.lease()).unwrap_or(chrono::Duration::MAX);
     for event in store.claim_events(&me.id, now, until, 100)? {
+        if let Some(recorded) = crate::store::parse_timestamp(&event.emitted_at) {
+            let lag = (crate::clock::Clock::system().now() - recorded).num_milliseconds();
+            super::prometheus::INSTRUMENTS.event_dispatched(lag as f64 / 1000.0);
+        }
         for (engine, trigger) in triggers(engines) {
             let listens = matches!(&trigger.kind,
                 TriggerKind::Event { pattern } if program::matches(pattern, &event.name));
@@ -612,6 +616,7 @@ workflow w { on nightly chain noop }
             ),
             token: None,
             edit: false,
+            metrics_public: false,
             clock: manual.clock(),
             looks: Default::default(),
             role: super::super::Role::Both,

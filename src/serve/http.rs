@@ -205,7 +205,17 @@ async fn authorize(Shared(state): Shared<Arc<State>>, request: Request, next: Ne
         return next.run(request).await;
     };
     let path = request.uri().path();
-    let open = matches!(path, "/health" | "/login" | "/logout")
+    let scraper = state.metrics_public
+        && path == "/metrics"
+        && super::prometheus::wants_exposition(
+            request
+                .headers()
+                .get(axum::http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok()),
+        )
+        .is_some();
+    let open = scraper
+        || matches!(path, "/health" | "/login" | "/logout")
         || super::dashboard::ASSETS
             .iter()
             .any(|(at, _, _)| *at == path);

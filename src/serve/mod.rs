@@ -11,6 +11,7 @@ mod dispatch;
 mod editor;
 mod guard;
 mod http;
+pub mod prometheus;
 mod reachability;
 mod sessions;
 mod stream;
@@ -19,8 +20,8 @@ mod workflows;
 
 use crate::clock::Clock;
 use crate::resume;
-use crate::runtime::{AttemptReport, Engine, Progress, RunError};
-use crate::store::{AttemptStatus, Location, Store, StoreError};
+use crate::runtime::{Engine, RunError};
+use crate::store::{Location, Store, StoreError};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -53,6 +54,8 @@ pub struct Config {
     pub edit: bool,
     /// Prune finished executions older than this once a day (`--retain`).
     pub retain: Option<Duration>,
+    /// Whether a scraper may read `GET /metrics` without the token.
+    pub metrics_public: bool,
 }
 
 /// What a server does: take work (fire triggers, take over the executions of
@@ -131,6 +134,8 @@ pub struct State {
     pub reachability: reachability::Reachability,
     /// Whether `PUT /files/…` may write the served files (`--edit`).
     pub edit: bool,
+    /// Whether `GET /metrics` answers a scraper without the token.
+    pub metrics_public: bool,
 }
 
 impl State {
@@ -196,7 +201,7 @@ pub fn load(path: &Path, db: &Location, clock: &Clock) -> Result<Served, ServeEr
         loaded.sources,
         path,
         store,
-        Arc::new(Logged),
+        prometheus::observed(),
         clock.clone(),
     )
     // The dispatcher announces what the store's watch hears (`State::announce`).
@@ -249,6 +254,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         sessions: sessions::Sessions::default(),
         reachability: Default::default(),
         edit: config.edit,
+        metrics_public: config.metrics_public,
     });
     let me = crate::runtime::worker::me();
     me.serve(config.lease);
@@ -553,37 +559,6 @@ fn resume_stranded(state: &State) {
             // Quietly: while the store still fails, this is tried every second.
             tracing::debug!(execution = %execution.id, "resuming after the store failed");
             spawn_resume(engine.clone(), execution);
-        }
-    }
-}
-
-/// Step attempts as log lines.
-struct Logged;
-
-impl Progress for Logged {
-    fn attempt_finished(&self, r: &AttemptReport<'_>) {
-        if r.status == AttemptStatus::Completed {
-            tracing::info!(
-                execution = r.start.execution_id,
-                workflow = r.start.workflow,
-                step = r.start.step,
-                agent = r.start.agent,
-                attempt = r.start.attempt,
-                ms = r.duration_ms as u64,
-                "step completed"
-            );
-        } else {
-            tracing::warn!(
-                execution = r.start.execution_id,
-                workflow = r.start.workflow,
-                step = r.start.step,
-                agent = r.start.agent,
-                attempt = r.start.attempt,
-                ms = r.duration_ms as u64,
-                status = %r.status,
-                error = r.error,
-                "step failed"
-            );
         }
     }
 }

@@ -73,6 +73,18 @@ impl Store {
     }
 
     /// Queued executions of the file at `root_path`, oldest first, at most `limit`.
+    /// How many executions wait for a worker to claim them, of every file.
+    pub fn count_queued(&self) -> Result<u64> {
+        Ok(self
+            .conn
+            .row(
+                "SELECT CAST(COUNT(*) AS BIGINT) FROM executions WHERE status = 'queued'",
+                &[],
+                |row| row.get(0),
+            )?
+            .unwrap_or(0))
+    }
+
     pub fn queued_executions(&self, root_path: &str, limit: usize) -> Result<Vec<ExecutionRow>> {
         let sql = format!(
             "SELECT {EXECUTION_COLUMNS} FROM executions e

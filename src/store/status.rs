@@ -145,14 +145,14 @@ impl BreakerState {
         }
     }
 
+    pub const ALL: [BreakerState; 3] = [
+        BreakerState::Closed,
+        BreakerState::Open,
+        BreakerState::HalfOpen,
+    ];
+
     pub fn parse(text: &str) -> Option<BreakerState> {
-        [
-            BreakerState::Closed,
-            BreakerState::Open,
-            BreakerState::HalfOpen,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == text)
+        BreakerState::ALL.into_iter().find(|s| s.as_str() == text)
     }
 }
 

@@ -16,7 +16,7 @@ use std::time::Duration;
 use wfc::store::{AttemptStatus, ExecutionStatus, HistoryFilter};
 
 /// The one key the test model accepts.
-const KEY: &str = "sk-llm-5ecret-7781";
+pub const KEY: &str = "sk-llm-5ecret-7781";
 /// What every reply reports it used.
 const USAGE: (u64, u64) = (120, 30);
 
@@ -115,7 +115,7 @@ fn requests_for(model: &str) -> Vec<Value> {
 }
 
 /// An analyst agent asking `model`, with `extra` lines in its body.
-fn analyst(base: &str, name: &str, model: &str, extra: &str) -> String {
+pub fn analyst(base: &str, name: &str, model: &str, extra: &str) -> String {
     format!(
         r#"
 agent {name} {{

@@ -27,6 +27,7 @@ mod llm_agents;
 mod lsp;
 mod metrics;
 mod postgres_restart;
+mod prometheus;
 mod readme;
 mod retention;
 mod robustness;
