@@ -31,6 +31,7 @@ pub mod source;
 pub mod stats;
 pub mod store;
 pub mod syntax;
+pub mod telemetry;
 pub mod testing;
 pub mod text;
 pub mod types;

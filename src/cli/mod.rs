@@ -221,11 +221,30 @@ pub fn run() -> ExitCode {
             eprintln!("warning: cannot remove this process's worker row: {error}");
         }
     }
+    // What traces are still buffered go out before the process ends.
+    crate::telemetry::shutdown();
     // The one place an error becomes an exit status.
     result.unwrap_or_else(|error| {
         error.report();
         ExitCode::from(error.code())
     })
+}
+
+/// Where `wfc run`, `wfc resume` and `wfc serve` send traces.
+#[derive(Args, Debug, Clone, Default)]
+pub struct OtlpArgs {
+    /// Export each execution as an OpenTelemetry trace over OTLP/HTTP to this
+    /// collector (e.g. http://localhost:4318; default:
+    /// $OTEL_EXPORTER_OTLP_ENDPOINT, none when unset).
+    #[arg(long, value_name = "URL")]
+    otlp: Option<String>,
+}
+
+impl OtlpArgs {
+    /// Starts exporting, when a collector is named.
+    pub fn start(&self) -> Result<(), Error> {
+        crate::telemetry::start(self.otlp.as_deref()).map_err(Error::usage)
+    }
 }
 
 /// Whether to colour output on stderr: only on a terminal and without `NO_COLOR`.

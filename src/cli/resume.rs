@@ -16,9 +16,12 @@ use std::time::{Duration, Instant};
 pub struct ResumeArgs {
     /// The execution to resume (id, or a unique prefix or suffix); default: every interrupted one.
     id: Option<String>,
+    #[command(flatten)]
+    otlp: super::OtlpArgs,
 }
 
 pub fn resume(args: ResumeArgs, db: &DbArgs) -> Result<ExitCode, Error> {
+    args.otlp.start()?;
     let store = open_store(db)?;
     let interrupted = match args.id.as_deref() {
         Some(id) => vec![resume::interrupted(&store, id)?],

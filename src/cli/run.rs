@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 pub struct RunArgs {
     /// The .wf file (checked first: a file with errors never runs).
     file: PathBuf,
+    #[command(flatten)]
+    otlp: super::OtlpArgs,
     /// Run this workflow.
     #[arg(long)]
     workflow: Option<String>,
@@ -41,6 +43,7 @@ pub struct RunArgs {
 
 pub fn run(args: RunArgs, db: &DbArgs) -> Result<ExitCode, Error> {
     let (loaded, program) = checked_program(&args.file)?;
+    args.otlp.start()?;
     // Every workflow this run starts, checked before the first one starts (an
     // unknown name is the engine's to report).
     let starts: Vec<_> = match (&args.workflow, &args.trigger) {
@@ -196,7 +199,7 @@ pub(super) fn engine(loaded: Loaded, program: Program, path: &Path, store: Store
         loaded.sources,
         path,
         store,
-        Arc::new(StderrProgress::new()),
+        crate::telemetry::traced(Arc::new(StderrProgress::new())),
         Clock::system(),
     )
 }

@@ -62,6 +62,8 @@ pub struct ServeArgs {
     /// and no execution runs here (events posted are fired by the workers).
     #[arg(long)]
     no_worker: bool,
+    #[command(flatten)]
+    otlp: super::OtlpArgs,
     /// Log lines as `text` or `json`.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -92,6 +94,7 @@ pub fn serve(args: ServeArgs, db: &DbArgs) -> Result<ExitCode, Error> {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.with_ansi(super::color_stderr()).try_init(),
     };
+    args.otlp.start()?;
     let config = Config {
         files: args.files,
         db: super::db_location(db),

@@ -384,6 +384,13 @@ pub(super) struct ParentEnd {
     pub(super) depth: usize,
 }
 
+impl ParentEnd {
+    /// The execution whose step runs the child.
+    pub(super) fn execution_id(&self) -> &str {
+        &self.execution_id
+    }
+}
+
 /// How many sub-workflows may run inside each other.
 pub const MAX_SUB_WORKFLOW_DEPTH: usize = 64;
 

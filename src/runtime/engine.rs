@@ -5,7 +5,7 @@ use super::calls::ParentEnd;
 use super::error::{Abort, ErrorKind, StepError};
 use super::eval::{self, EvalError, Scope};
 use super::mock::Mocks;
-use super::progress::{AttemptReport, Progress, StartReport};
+use super::progress::{AttemptReport, ExecutionReport, Progress, StartReport};
 use super::recorder::Recorder;
 use super::scheduler::Scheduler;
 use super::secrets::Secrets;
@@ -332,7 +332,6 @@ impl Engine {
         if !self.record(|store| start_execution(store, &start))? {
             return Err(already_fired(workflow, &origin));
         }
-        self.progress.execution_started(workflow);
         Ok(id)
     }
 
@@ -611,11 +610,7 @@ impl Engine {
         origin: &Origin<'_>,
     ) -> Result<bool, store::StoreError> {
         let start = self.new_execution(id, workflow, input, origin, true)?;
-        let written = self.record(|store| start_execution(store, &start))?;
-        if written {
-            self.progress.execution_started(&workflow.name);
-        }
-        Ok(written)
+        self.record(|store| start_execution(store, &start))
     }
 
     /// Writes a sub-workflow's execution, run here, and links it to its parent's
@@ -648,7 +643,6 @@ impl Engine {
             Ok(attempt_id)
         })
         .await
-        .inspect(|_| self.progress.execution_started(&workflow.name))
     }
 
     /// A new execution's row, owned by this process or (`mine` false) queued;
@@ -731,6 +725,16 @@ impl Engine {
     ) -> BoxFuture<'a, Result<Execution, store::StoreError>> {
         Box::pin(async move {
             let _running = super::worker::me().running();
+            let (report_id, parent_id) = (
+                id.clone(),
+                parent.as_ref().map(|p| p.execution_id().to_string()),
+            );
+            let report = ExecutionReport {
+                id: &report_id,
+                workflow: &workflow.name,
+                parent: parent_id.as_deref(),
+            };
+            self.progress.execution_started(&report);
             let run = Run {
                 engine: self,
                 id,
@@ -764,7 +768,7 @@ impl Engine {
                         end_parent(store, parent.as_ref())
                     })?;
                     self.progress
-                        .execution_finished(&workflow.name, store::ExecutionStatus::Cancelled);
+                        .execution_finished(&report, store::ExecutionStatus::Cancelled);
                     return Ok(Execution {
                         id: run.id,
                         workflow: workflow.name.clone(),
@@ -794,8 +798,7 @@ impl Engine {
                 end_parent(store, parent.as_ref())
             })
             .await?;
-            self.progress
-                .execution_finished(&workflow.name, outcome.status());
+            self.progress.execution_finished(&report, outcome.status());
             Ok(Execution {
                 id: run.id,
                 workflow: workflow.name.clone(),
@@ -991,12 +994,21 @@ impl Run<'_> {
         result: Result<&Value, &StepError>,
         tokens: Option<&store::Tokens>,
     ) {
+        let start = self.report(attempt);
+        let model = start
+            .agent
+            .and_then(|agent| self.engine.program.agent_named(agent))
+            .and_then(|agent| match &agent.body {
+                crate::program::AgentBody::Llm(request) => Some(request.model.as_str()),
+                _ => None,
+            });
         self.engine.progress.attempt_finished(&AttemptReport {
-            start: self.report(attempt),
+            start,
             duration_ms,
             status: status_of(result),
             error: result.err().map(|e| e.message.as_str()),
             tokens,
+            model,
         });
     }
 }

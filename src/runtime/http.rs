@@ -66,8 +66,7 @@ pub(super) fn client(sends_secrets: bool) -> Result<&'static reqwest::Client, Fa
         }
     });
     cell.get_or_init(|| {
-        // ring is the one TLS provider built in; a second install is a no-op.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_tls();
         reqwest::Client::builder()
             .redirect(policy)
             .connect_timeout(CONNECT_TIMEOUT)
@@ -236,4 +235,11 @@ fn sent_error(error: &reqwest::Error, url: &url::Url) -> Failure {
         source = cause.source();
     }
     Failure::new(ErrorKind::Connect, format!("cannot reach {url}: {why}"))
+}
+
+/// Makes ring the process's TLS provider, before any HTTP client is built
+/// (agents', the trace exporter's): the one provider built in; a second
+/// install is a no-op.
+pub fn install_tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }

@@ -27,8 +27,8 @@ pub use breaker::{admit, record, Admission, BreakerPolicy};
 pub use engine::{Begun, Engine, Execution, Origin};
 pub use error::{ErrorKind, StepError};
 pub use eval::{constant, describe, EvalError};
-pub use http::post_json;
-pub use progress::{AttemptReport, Progress, Silent, StartReport};
+pub use http::{install_tls, post_json};
+pub use progress::{AttemptReport, ExecutionReport, Progress, Silent, StartReport};
 
 /// Why a run could not start. Failures once it has started are recorded in the
 /// store as a failed execution instead.

@@ -12,6 +12,8 @@ pub struct AttemptReport<'a> {
     pub error: Option<&'a str>,
     /// What a language model's call used, as its API said.
     pub tokens: Option<&'a Tokens>,
+    /// The model a language-model agent asks.
+    pub model: Option<&'a str>,
 }
 
 /// One step attempt that has started and may take a while (a subprocess, a
@@ -28,10 +30,19 @@ pub struct StartReport<'a> {
 pub trait Progress: Send + Sync {
     fn attempt_started(&self, _report: &StartReport<'_>) {}
     fn attempt_finished(&self, report: &AttemptReport<'_>);
-    /// An execution of `workflow` was written as started (or queued) here.
-    fn execution_started(&self, _workflow: &str) {}
-    /// An execution of `workflow` that ran here ended, written.
-    fn execution_finished(&self, _workflow: &str, _status: ExecutionStatus) {}
+    /// An execution began running in this process (new, or resumed).
+    fn execution_started(&self, _report: &ExecutionReport<'_>) {}
+    /// An execution that ran in this process ended, written.
+    fn execution_finished(&self, _report: &ExecutionReport<'_>, _status: ExecutionStatus) {}
+}
+
+/// An execution running in this process.
+#[derive(Debug)]
+pub struct ExecutionReport<'a> {
+    pub id: &'a str,
+    pub workflow: &'a str,
+    /// The execution whose step runs it, for a sub-workflow.
+    pub parent: Option<&'a str>,
 }
 
 /// Reports nothing.

@@ -7,7 +7,7 @@
 //! flight are read at each scrape.
 
 use super::State;
-use crate::runtime::{AttemptReport, Progress};
+use crate::runtime::{AttemptReport, ExecutionReport, Progress};
 use crate::store::{AttemptStatus, ExecutionStatus, Store};
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -107,18 +107,18 @@ impl Progress for Observed {
         }
     }
 
-    fn execution_started(&self, workflow: &str) {
+    fn execution_started(&self, report: &ExecutionReport<'_>) {
         INSTRUMENTS
             .started
-            .get_or_create(&vec![("workflow", workflow.to_string())])
+            .get_or_create(&vec![("workflow", report.workflow.to_string())])
             .inc();
     }
 
-    fn execution_finished(&self, workflow: &str, status: ExecutionStatus) {
+    fn execution_finished(&self, report: &ExecutionReport<'_>, status: ExecutionStatus) {
         INSTRUMENTS
             .finished
             .get_or_create(&vec![
-                ("workflow", workflow.to_string()),
+                ("workflow", report.workflow.to_string()),
                 ("status", status.as_str().to_string()),
             ])
             .inc();
@@ -131,7 +131,7 @@ pub fn exposition(state: &State, store: &Store) -> crate::store::Result<String> 
     let counted = &*INSTRUMENTS;
     registry.register(
         "executions_started",
-        "Executions this process started (or queued), by workflow",
+        "Executions that began running in this process (a resumed one again), by workflow",
         counted.started.clone(),
     );
     registry.register(
@@ -283,5 +283,5 @@ impl Exposition {
 
 /// What every served engine reports to.
 pub fn observed() -> Arc<dyn Progress> {
-    Arc::new(Observed)
+    crate::telemetry::traced(Arc::new(Observed))
 }

@@ -40,5 +40,6 @@ mod server;
 mod support;
 mod templates;
 mod testing;
+mod traces;
 mod upgrade;
 mod wakeups;
