@@ -603,20 +603,22 @@ workflow w { on nightly chain noop }
 "#;
         let manual = ManualClock::new(at("2026-03-27T12:00:00Z"));
         let (store, engine) = setup_on("dst", text, manual.clock());
+        let db = crate::store::Location::File(
+            std::env::temp_dir()
+                .join(format!("wfc-dispatch-dst-{}", std::process::id()))
+                .join("wfc.db"),
+        );
         let state = Arc::new(State {
             served: std::sync::RwLock::new(vec![super::super::Served {
                 path: PathBuf::from("flow.wf"),
                 engine,
                 stamps: Vec::new(),
             }]),
-            db: crate::store::Location::File(
-                std::env::temp_dir()
-                    .join(format!("wfc-dispatch-dst-{}", std::process::id()))
-                    .join("wfc.db"),
-            ),
+            db: db.clone(),
             token: None,
             edit: false,
             metrics_public: false,
+            ingest: super::super::ingest::Ingest::start(db),
             clock: manual.clock(),
             looks: Default::default(),
             role: super::super::Role::Both,

@@ -544,10 +544,7 @@ async fn post_event(
         return Err(ApiError::new(StatusCode::BAD_REQUEST, message));
     }
     let payload = json_body(body)?;
-    let id = with_store(&state, Store::open, move |store| {
-        store.record_event(&name, &payload, None)
-    })
-    .await?;
+    let id = state.ingest.record(name, payload).await?;
     // Started now, not at the next tick; a waiting step it decides goes on now.
     state.announce();
     Ok((StatusCode::ACCEPTED, Json(json!({ "event": id }))).into_response())

@@ -11,6 +11,7 @@ mod dispatch;
 mod editor;
 mod guard;
 mod http;
+mod ingest;
 pub mod prometheus;
 mod reachability;
 mod sessions;
@@ -136,6 +137,8 @@ pub struct State {
     pub edit: bool,
     /// Whether `GET /metrics` answers a scraper without the token.
     pub metrics_public: bool,
+    /// Where posted events go: written in shared commits.
+    pub ingest: ingest::Ingest,
 }
 
 impl State {
@@ -255,6 +258,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         reachability: Default::default(),
         edit: config.edit,
         metrics_public: config.metrics_public,
+        ingest: ingest::Ingest::start(config.db.clone()),
     });
     let me = crate::runtime::worker::me();
     me.serve(config.lease);

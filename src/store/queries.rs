@@ -755,6 +755,25 @@ impl Store {
         Ok(id)
     }
 
+    /// Records events from outside (HTTP) in one transaction; their ids, in order.
+    pub fn record_events(&self, events: &[(&str, &Value)]) -> Result<Vec<i64>> {
+        let tx = self.conn.begin(false)?;
+        let mut ids = Vec::with_capacity(events.len());
+        for (name, payload) in events {
+            let id = tx.row(
+                "INSERT INTO events (name, payload, emitted_at) VALUES (?1, ?2, ?3) RETURNING id",
+                params![name, payload.to_string(), self.now()],
+                |row| row.get(0),
+            )?;
+            ids.push(id.ok_or_else(|| StoreError::Shared("an event was not written".into()))?);
+        }
+        if !ids.is_empty() {
+            tx.announce_work()?;
+        }
+        tx.commit()?;
+        Ok(ids)
+    }
+
     /// Executions, newest first.
     pub fn executions(&self, filter: &HistoryFilter) -> Result<Vec<ExecutionRow>> {
         self.check_cursor(filter.before.as_deref())?;

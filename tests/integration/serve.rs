@@ -847,3 +847,49 @@ workflow w { on go steps { a = fine({}) b = broken({}) } }
     assert_eq!(fine["breaker"], Value::Null);
     server.stop();
 }
+
+/// Events posted at once by many clients share commits: each answer carries
+/// its own id, every one answered is recorded, and each starts its workflow once.
+#[test]
+fn events_posted_at_once_are_each_recorded_once_and_start_once() {
+    let project = Project::new("serve_ingest").file(
+        "flow.wf",
+        "agent a { compute { ok: true } }\ntrigger arrived { on event \"order.placed\" }\n\
+         workflow w { on arrived steps { r = a({}) } output r }\n",
+    );
+    let server = Server::start(&project, &[]);
+    let ids: Vec<i64> = std::thread::scope(|scope| {
+        let posting: Vec<_> = (0..8)
+            .map(|_| {
+                scope.spawn(|| {
+                    (0..25)
+                        .map(|n| {
+                            let (status, answer) = server.http(
+                                "POST",
+                                "/events/order.placed",
+                                Some(&format!("{{\"n\": {n}}}")),
+                                None,
+                            );
+                            assert_eq!(status, 202, "{answer}");
+                            answer["event"].as_i64().unwrap()
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        posting
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect()
+    });
+    let mut distinct = ids.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 200, "each answer its own event");
+    crate::support::wait_for(Duration::from_secs(20), || {
+        count(&project.store(), "w") == 200
+    });
+    server.stop();
+    assert_eq!(project.store().count("events").unwrap(), 200);
+    assert_eq!(count(&project.store(), "w"), 200, "each started once");
+}
