@@ -62,6 +62,11 @@ enum DbCommand {
         /// Say what would be removed; remove nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Give the freed space back to the file system (SQLite: a full VACUUM,
+        /// which holds the write lock while it rewrites the file). Without it,
+        /// freed pages are reused by new rows and the file stops growing.
+        #[arg(long, conflicts_with = "dry_run")]
+        vacuum: bool,
         /// `json` prints the counts as one object.
         #[arg(long, value_enum, default_value_t = super::Format::Text)]
         format: super::Format,
@@ -98,8 +103,16 @@ pub fn run(args: DbCommandArgs, db: &DbArgs) -> Result<ExitCode, Error> {
             status,
             dead_letters,
             dry_run,
+            vacuum,
             format,
-        } => prune(db, older_than, status, dead_letters, dry_run, format),
+        } => prune(
+            db,
+            older_than,
+            status,
+            dead_letters,
+            (dry_run, vacuum),
+            format,
+        ),
         DbCommand::Copy { from, to } => {
             let (from, to) = (Location::parse(&from), Location::parse(&to));
             if from == to {
@@ -166,7 +179,7 @@ fn prune(
     older_than: Duration,
     statuses: Vec<ExecutionStatus>,
     dead_letters: bool,
-    dry_run: bool,
+    (dry_run, vacuum): (bool, bool),
     format: super::Format,
 ) -> Result<ExitCode, Error> {
     let at = db_location(db);
@@ -193,6 +206,7 @@ fn prune(
         statuses,
         dead_letters,
         dry_run,
+        vacuum,
     })?;
     if matches!(format, super::Format::Json) {
         let mut value = serde_json::to_value(&pruned).unwrap_or_default();
@@ -226,11 +240,14 @@ fn prune(
     for (count, why) in kept.into_iter().filter(|(count, _)| *count > 0) {
         println!("kept {} {why}", plural(count, "old execution tree"));
     }
-    if let Some(bytes) = pruned.reclaimed_bytes {
-        println!(
-            "the file shrank by {:.1} MiB",
-            bytes as f64 / (1024.0 * 1024.0)
-        );
+    let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+    match (pruned.reclaimed_bytes, pruned.reusable_bytes) {
+        (Some(bytes), _) => println!("the file shrank by {:.1} MiB", mib(bytes)),
+        (None, Some(bytes)) if !dry_run => println!(
+            "{:.1} MiB of the file is free for new rows (--vacuum gives it back to the file system)",
+            mib(bytes)
+        ),
+        _ => {}
     }
     Ok(ExitCode::SUCCESS)
 }

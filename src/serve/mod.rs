@@ -354,6 +354,8 @@ async fn retention(
                 statuses: crate::store::ExecutionStatus::ALL.to_vec(),
                 dead_letters: false,
                 dry_run: false,
+                // Freed pages are reused; a daily rewrite would hold the write lock.
+                vacuum: false,
             })
         })
         .await;

@@ -285,15 +285,6 @@ impl Store {
         }
         // Refuse someone else's database before changing anything in it.
         ours(&conn, path)?;
-        // A new file gives pages freed by `wfc db prune` back a few at a time
-        // (incremental vacuum); the mode can only be chosen before any table.
-        let tables: i64 = conn
-            .query_row("SELECT COUNT(*) FROM sqlite_master", [], |row| row.get(0))
-            .map_err(open_error)?;
-        if tables == 0 {
-            conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")
-                .map_err(open_error)?;
-        }
         // Switching a new file to WAL needs an exclusive lock and SQLite does not
         // wait for it through the busy timeout: two processes creating the same
         // database at once would see "database is locked". Retry until the timeout.

@@ -33,6 +33,9 @@ pub struct Retention {
     pub dead_letters: bool,
     /// Count, remove nothing.
     pub dry_run: bool,
+    /// Give the freed space back to the file system (SQLite: `VACUUM`, which
+    /// holds the write lock while it rewrites the file).
+    pub vacuum: bool,
 }
 
 /// What was removed (or would be, in a dry run), and what was kept and why.
@@ -49,8 +52,10 @@ pub struct Pruned {
     pub kept_dead_letters: u64,
     /// Old trees kept as their trigger's newest fire.
     pub kept_newest_fire: u64,
-    /// Bytes the database file shrank by (SQLite; `None` on PostgreSQL, whose
-    /// autovacuum reuses the space).
+    /// Bytes of the SQLite file now free for new rows (`None` on PostgreSQL,
+    /// whose autovacuum makes the space reusable).
+    pub reusable_bytes: Option<u64>,
+    /// Bytes the SQLite file shrank by, with `vacuum`.
     pub reclaimed_bytes: Option<u64>,
 }
 
@@ -115,7 +120,10 @@ impl Store {
         self.conn
             .batch("DROP TABLE IF EXISTS prune_roots; DROP TABLE IF EXISTS prune_tree")?;
         if !retention.dry_run {
-            pruned.reclaimed_bytes = self.reclaim(size_before)?;
+            pruned.reusable_bytes = self.free_bytes()?;
+            if retention.vacuum {
+                pruned.reclaimed_bytes = self.vacuum(size_before)?;
+            }
         }
         Ok(pruned)
     }
@@ -181,22 +189,30 @@ impl Store {
         Ok(Some((pages * size) as u64))
     }
 
-    /// Gives the freed pages back to the file system: SQLite's incremental
-    /// vacuum, after one full `VACUUM` that switches an older file to it.
-    fn reclaim(&self, before: Option<u64>) -> Result<Option<u64>> {
+    /// Bytes of the SQLite file's free pages, which new rows take first.
+    fn free_bytes(&self) -> Result<Option<u64>> {
+        if !matches!(self.conn, Db::Sqlite(_)) {
+            return Ok(None);
+        }
+        let pages: i64 = self
+            .conn
+            .row("PRAGMA freelist_count", NONE, |row| row.get(0))?
+            .unwrap_or(0);
+        let size: i64 = self
+            .conn
+            .row("PRAGMA page_size", NONE, |row| row.get(0))?
+            .unwrap_or(0);
+        Ok(Some((pages * size) as u64))
+    }
+
+    /// Rewrites the SQLite file without its free pages (a full `VACUUM`: no
+    /// auto-vacuum mode, which changes how writes reach the disk), and says
+    /// how much smaller it is.
+    fn vacuum(&self, before: Option<u64>) -> Result<Option<u64>> {
         let Some(before) = before else {
             return Ok(None);
         };
-        let mode: i64 = self
-            .conn
-            .row("PRAGMA auto_vacuum", NONE, |row| row.get(0))?
-            .unwrap_or(0);
-        if mode == 2 {
-            self.conn.batch("PRAGMA incremental_vacuum")?;
-        } else {
-            self.conn
-                .batch("PRAGMA auto_vacuum = INCREMENTAL; VACUUM")?;
-        }
+        self.conn.batch("VACUUM")?;
         self.conn.batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
         let after = self.file_size()?.unwrap_or(before);
         Ok(Some(before.saturating_sub(after)))
