@@ -82,10 +82,14 @@ def main():
             done = conn.execute("SELECT COUNT(*) FROM executions WHERE status = 'completed'").fetchone()[0]
             conn.close()
     elapsed = time.time() - started
+    with open(f"/proc/{server.pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     server.terminate()
     server.wait()
     print(f"{total} events by {clients} clients: posted in {posted:.2f} s, all completed in "
-          f"{elapsed:.2f} s: {total / elapsed:.0f} events/s, {10 * total / elapsed:.0f} steps/s")
+          f"{elapsed:.2f} s: {total / elapsed:.0f} events/s, {10 * total / elapsed:.0f} steps/s; "
+          f"the server used {cpu:.2f} s of CPU")
 
 
 main()

@@ -317,6 +317,60 @@ impl Engine {
         })
     }
 
+    /// Writes several new executions that this process runs in one commit
+    /// (a dispatcher's batch of events): each `Ok` is started, an occurrence
+    /// that already started its workflow is `AlreadyFired`. A store failure
+    /// fails them all (nothing was written) and is returned alone.
+    pub fn begin_all(
+        &self,
+        starts: Vec<(String, &str, Value, Origin<'_>)>,
+    ) -> Result<Vec<Result<Begun, RunError>>, store::StoreError> {
+        let mut rows = Vec::new();
+        let mut answers: Vec<Result<Begun, RunError>> = Vec::with_capacity(starts.len());
+        for (id, workflow, input, origin) in &starts {
+            let written = self.validate(workflow, input).and_then(|definition| {
+                Ok(self.new_execution(id, definition, input, origin, true)?)
+            });
+            match written {
+                Ok(row) => {
+                    rows.push(row);
+                    answers.push(Ok(Begun {
+                        id: id.clone(),
+                        workflow: workflow.to_string(),
+                        input: input.clone(),
+                    }));
+                }
+                Err(error) => answers.push(Err(error)),
+            }
+        }
+        let started = self.record(|store| {
+            let together = store.begin_together()?;
+            let mut started = Vec::with_capacity(rows.len());
+            for row in &rows {
+                match start_execution(store, row) {
+                    Ok(fresh) => started.push(fresh),
+                    Err(error) => {
+                        if together {
+                            store.roll_back_unfinished();
+                        }
+                        return Err(error);
+                    }
+                }
+            }
+            if together {
+                store.commit_together()?;
+            }
+            Ok(started)
+        })?;
+        let mut fresh = started.into_iter();
+        for (answer, (_, workflow, _, origin)) in answers.iter_mut().zip(&starts) {
+            if answer.is_ok() && fresh.next() == Some(false) {
+                *answer = Err(already_fired(workflow, origin));
+            }
+        }
+        Ok(answers)
+    }
+
     /// Records a new execution as queued, for whichever worker claims it first
     /// (a server that takes no work starts executions so). Bad input is refused
     /// before anything is written.

@@ -196,20 +196,103 @@ fn events(store: &Store, engines: &[Arc<Engine>]) -> Result<(), StoreError> {
     let me = crate::runtime::worker::me();
     let now = crate::clock::Clock::system().now();
     let until = now + chrono::Duration::from_std(me.lease()).unwrap_or(chrono::Duration::MAX);
-    for event in store.claim_events(&me.id, now, until, 100)? {
+    let claimed = store.claim_events(&me.id, now, until, 100)?;
+    if claimed.is_empty() {
+        return Ok(());
+    }
+    let now = crate::clock::Clock::system().now();
+    for event in &claimed {
         if let Some(recorded) = crate::store::parse_timestamp(&event.emitted_at) {
-            let lag = (crate::clock::Clock::system().now() - recorded).num_milliseconds();
+            let lag = (now - recorded).num_milliseconds();
             super::prometheus::INSTRUMENTS.event_dispatched(lag as f64 / 1000.0);
         }
-        for (engine, trigger) in triggers(engines) {
-            let listens = matches!(&trigger.kind,
-                TriggerKind::Event { pattern } if program::matches(pattern, &event.name));
-            if listens {
-                let occurrence = format!("event:{}", event.id);
-                fire(engine, trigger, &occurrence, &event.payload)?;
+    }
+    // The batch's starts, one commit per served file; then the batch is marked
+    // handled in one statement. A failure leaves every event of it owed: the
+    // fire rows keep a second look from starting anything twice.
+    let occurrences: Vec<String> = claimed.iter().map(|e| format!("event:{}", e.id)).collect();
+    for engine in engines {
+        let mut starts = Vec::new();
+        for trigger in engine.program().triggers() {
+            let TriggerKind::Event { pattern } = &trigger.kind else {
+                continue;
+            };
+            for (event, occurrence) in claimed.iter().zip(&occurrences) {
+                if program::matches(pattern, &event.name) {
+                    starts.extend(fired(engine, trigger, occurrence, &event.payload));
+                }
             }
         }
-        store.mark_dispatched(event.id)?;
+        start_all(engine, starts)?;
+    }
+    let ids: Vec<i64> = claimed.iter().map(|e| e.id).collect();
+    store.mark_all_dispatched(&ids)
+}
+
+/// What an occurrence of `trigger` starts: each of its workflows, with `input`.
+fn fired<'a>(
+    engine: &'a Engine,
+    trigger: &'a Trigger,
+    occurrence: &'a str,
+    input: &Value,
+) -> Vec<(String, &'a str, Value, Origin<'a>)> {
+    let program = engine.program();
+    trigger
+        .workflows
+        .iter()
+        .map(|id| {
+            let origin = Origin {
+                trigger: Some(StartedBy::Trigger(&trigger.name)),
+                fire: Some((&trigger.name, occurrence)),
+                ..Origin::default()
+            };
+            let workflow = program.workflow(*id).name.as_str();
+            (
+                uuid::Uuid::now_v7().to_string(),
+                workflow,
+                input.clone(),
+                origin,
+            )
+        })
+        .collect()
+}
+
+/// Starts `starts` in one commit and runs each one started.
+fn start_all(
+    engine: &Arc<Engine>,
+    starts: Vec<(String, &str, Value, Origin<'_>)>,
+) -> Result<(), StoreError> {
+    if starts.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = starts.iter().map(|(id, ..)| id.clone()).collect();
+    let answers = match engine.begin_all(starts) {
+        Ok(answers) => answers,
+        Err(error) => {
+            // The starts may have committed before the connection broke: then
+            // this process resumes them once the store answers.
+            for id in &ids {
+                engine.strand(id);
+            }
+            return Err(error);
+        }
+    };
+    for answer in answers {
+        match answer {
+            Ok(begun) => {
+                tracing::info!(workflow = %begun.workflow, execution = %begun.id, "started");
+                let engine = engine.clone();
+                tokio::spawn(async move {
+                    match engine.proceed(begun).await {
+                        Ok(done) => tracing::info!(execution = %done.id, workflow = %done.workflow,
+                            status = %done.outcome.status(), "execution ended"),
+                        Err(error) => tracing::error!(%error, "execution stopped: database error"),
+                    }
+                });
+            }
+            Err(RunError::AlreadyFired { .. }) => {}
+            Err(error) => tracing::warn!(%error, "not started"),
+        }
     }
     Ok(())
 }

@@ -77,10 +77,18 @@ impl Store {
         Ok(events)
     }
 
-    pub fn mark_dispatched(&self, event: i64) -> Result<()> {
+    /// Marks a dispatcher's batch of events handled, in one statement.
+    pub fn mark_all_dispatched(&self, events: &[i64]) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let list: Vec<String> = events.iter().map(i64::to_string).collect();
         self.conn.execute(
-            "UPDATE events SET dispatched_at = ?2 WHERE id = ?1",
-            params![event, self.now()],
+            &format!(
+                "UPDATE events SET dispatched_at = ?1 WHERE id IN ({})",
+                list.join(", ")
+            ),
+            params![self.now()],
         )?;
         Ok(())
     }
