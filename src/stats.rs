@@ -45,8 +45,8 @@ pub struct AgentStats {
 
 #[derive(Serialize)]
 pub struct Stats {
-    /// Utilisation is measured over `[since, until)`; the other figures cover
-    /// everything recorded.
+    /// Every figure covers the executions that started in `[since, until)`
+    /// (and those still running); utilisation is measured over it.
     pub window: Window,
     pub workflows: Vec<WorkflowStats>,
     pub agents: Vec<AgentStats>,
@@ -85,9 +85,11 @@ pub fn compute(
     now: DateTime<Utc>,
     window: Duration,
 ) -> Result<Stats, StoreError> {
-    // Slim rows (no inputs or outputs): a long history stays a few numbers a row.
-    let executions = store.execution_figures(workflow)?;
-    let calls = store.call_figures(workflow)?;
+    // Slim rows (no inputs or outputs) of the window only: a year's history is
+    // never read whole.
+    let start = now - chrono::Duration::from_std(window).unwrap_or_default();
+    let executions = store.execution_figures(workflow, start)?;
+    let calls = store.call_figures(workflow, start)?;
     let mut by_workflow: BTreeMap<&str, Vec<_>> = BTreeMap::new();
     for e in &executions {
         by_workflow.entry(&e.workflow).or_default().push(e);
@@ -116,7 +118,6 @@ pub fn compute(
     let until = now.timestamp_micros() as f64 / 1000.0;
     let since = until - window.as_millis() as f64;
     let agents = agent_stats(&calls, capacities, since, until);
-    let start = now - chrono::Duration::from_std(window).unwrap_or_default();
     let stats = Stats {
         window: Window {
             since: crate::store::timestamp(start),

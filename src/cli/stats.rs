@@ -16,8 +16,10 @@ pub struct StatsArgs {
     /// Only this workflow (and the agent calls of its executions).
     #[arg(long)]
     workflow: Option<String>,
-    /// Utilisation over this stretch of time until now (e.g. 15m, 1h, 7d).
-    #[arg(long, default_value = "1h", value_parser = crate::duration::parse_std)]
+    /// The executions that started in this stretch of time until now, and
+    /// those still running (e.g. 15m, 1h, 7d); utilisation is measured over it.
+    /// Figures are never over the whole history: a year's is millions of rows.
+    #[arg(long, default_value = "1d", value_parser = crate::duration::parse_std)]
     since: std::time::Duration,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,

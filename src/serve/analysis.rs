@@ -23,11 +23,9 @@ pub const SAMPLES: usize = 200;
 /// The most metrics `/metrics` lists.
 const METRICS: usize = 100;
 
-/// `?since=1h&workflow=name`: `wfc stats --format json` over the window before now,
-/// with `over_time`, the window in stretches.
-pub async fn stats(Shared(state): Shared<Arc<State>>, query: QueryParams) -> ApiResult {
-    let params = params(query)?;
-    let window = match params.get("since") {
+/// The window `?since=` names, or `default`.
+fn since(params: &HashMap<String, String>, default: Duration) -> Result<Duration, ApiError> {
+    match params.get("since") {
         Some(text) => crate::duration::parse_std(text)
             .ok()
             .filter(|window| !window.is_zero())
@@ -36,9 +34,36 @@ pub async fn stats(Shared(state): Shared<Arc<State>>, query: QueryParams) -> Api
                     "`since` must be a duration like 15m, 1h or 7d (at most 10 years), not `{text}`"
                 );
                 ApiError::new(StatusCode::BAD_REQUEST, message)
-            })?,
-        None => DEFAULT_WINDOW,
-    };
+            }),
+        None => Ok(default),
+    }
+}
+
+/// The window `/failures` covers without `?since=`.
+const FAILURES_WINDOW: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// `{ "failures": [...], "since": … }`: failed attempts of the executions that
+/// started in the window (`?since=`, 7 days without), grouped by workflow,
+/// agent and kind.
+pub async fn failures(Shared(state): Shared<Arc<State>>, query: QueryParams) -> ApiResult {
+    let params = params(query)?;
+    let window = since(&params, FAILURES_WINDOW)?;
+    let start = state.clock.now() - chrono::Duration::from_std(window).unwrap_or_default();
+    let groups = super::http::with_store(&state, Store::open_read_only, move |store| {
+        store.failure_groups(start)
+    })
+    .await?;
+    Ok(
+        Json(json!({ "failures": groups, "since": crate::store::timestamp(start) }))
+            .into_response(),
+    )
+}
+
+/// `?since=1h&workflow=name`: `wfc stats --format json` over the window before now,
+/// with `over_time`, the window in stretches.
+pub async fn stats(Shared(state): Shared<Arc<State>>, query: QueryParams) -> ApiResult {
+    let params = params(query)?;
+    let window = since(&params, DEFAULT_WINDOW)?;
     let workflow = params.get("workflow").cloned();
     let capacities: HashMap<String, usize> = state
         .engines()

@@ -58,7 +58,7 @@ pub async fn serve(
         .route("/stream", get(super::stream::stream))
         .route("/agents", get(list_agents))
         .route("/agents/{name}/{change}", post(super::assignment::change))
-        .route("/failures", get(list_failures))
+        .route("/failures", get(super::analysis::failures))
         .route("/dead-letters", get(list_dead_letters))
         .route("/dead-letters/{id}/replay", post(replay_dead_letter))
         .route("/dead-letters/{id}/drop", post(drop_dead_letter))
@@ -699,15 +699,6 @@ async fn list_agents(Shared(state): Shared<Arc<State>>) -> ApiResult {
         }
     }
     Ok(Json(json!({ "agents": agents })).into_response())
-}
-
-/// `{ "failures": [...] }`: failed attempts grouped by workflow, agent and kind.
-async fn list_failures(Shared(state): Shared<Arc<State>>) -> ApiResult {
-    let groups = with_store(&state, Store::open_read_only, |store| {
-        store.failure_groups()
-    })
-    .await?;
-    Ok(Json(json!({ "failures": groups })).into_response())
 }
 
 /// `{ "dead_letters": [...] }`, oldest first, as `wfc dlq list`, each with its

@@ -5,6 +5,7 @@
 use super::db::params;
 use super::queries::{duration_between, tokens, Tokens};
 use super::{AttemptStatus, ExecutionStatus, Result, Store};
+use chrono::{DateTime, Utc};
 
 /// An execution as statistics count it.
 #[derive(Debug, Clone)]
@@ -29,13 +30,25 @@ pub struct CallFigure {
     pub tokens: Option<Tokens>,
 }
 
+/// An execution that started within the window (`?2` its start) or is still
+/// under way: each side answered by an index.
+const IN_WINDOW: &str = "(started_at >= ?2 OR status IN ('running', 'queued'))";
+
 impl Store {
-    /// Every execution (of one workflow, if given).
-    pub fn execution_figures(&self, workflow: Option<&str>) -> Result<Vec<ExecutionFigure>> {
+    /// The executions (of one workflow, if given) that started since `since`,
+    /// and those still running: read through the start-time and status indexes,
+    /// however long the history.
+    pub fn execution_figures(
+        &self,
+        workflow: Option<&str>,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<ExecutionFigure>> {
         self.rows(
-            "SELECT workflow, status, started_at, finished_at FROM executions
-             WHERE CAST(?1 AS TEXT) IS NULL OR workflow = ?1",
-            params![workflow],
+            &format!(
+                "SELECT workflow, status, started_at, finished_at FROM executions
+                 WHERE {IN_WINDOW} AND (CAST(?1 AS TEXT) IS NULL OR workflow = ?1)"
+            ),
+            params![workflow, super::timestamp(since)],
             |row| {
                 let started_at: String = row.get(2)?;
                 let finished_at: Option<String> = row.get(3)?;
@@ -49,16 +62,23 @@ impl Store {
         )
     }
 
-    /// Every agent call (of one workflow's executions, if given), in the order
-    /// they started, so sums over them come out the same each time.
-    pub fn call_figures(&self, workflow: Option<&str>) -> Result<Vec<CallFigure>> {
+    /// The agent calls of those executions, in the order they started, so
+    /// sums over them come out the same each time.
+    pub fn call_figures(
+        &self,
+        workflow: Option<&str>,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<CallFigure>> {
         self.rows(
-            "SELECT agent, status, started_at, finished_at, duration_ms, tokens_in, tokens_out, cost_usd
-             FROM step_attempts
-             WHERE agent IS NOT NULL AND (CAST(?1 AS TEXT) IS NULL
-               OR execution_id IN (SELECT id FROM executions WHERE workflow = ?1))
-             ORDER BY started_at, id",
-            params![workflow],
+            &format!(
+                "SELECT agent, status, started_at, finished_at, duration_ms, tokens_in, tokens_out, cost_usd
+                 FROM step_attempts
+                 WHERE agent IS NOT NULL AND execution_id IN
+                   (SELECT id FROM executions
+                    WHERE {IN_WINDOW} AND (CAST(?1 AS TEXT) IS NULL OR workflow = ?1))
+                 ORDER BY started_at, id"
+            ),
+            params![workflow, super::timestamp(since)],
             |row| {
                 Ok(CallFigure {
                     agent: row.get(0)?,

@@ -436,9 +436,10 @@ impl Store {
         )
     }
 
-    /// Failed attempts grouped by workflow, agent and error kind, the most
-    /// frequent first, each with its latest example.
-    pub fn failure_groups(&self) -> Result<Vec<FailureGroup>> {
+    /// The failed attempts of the executions that started since `since`,
+    /// grouped by workflow, agent and error kind, the most frequent first,
+    /// each with its latest example.
+    pub fn failure_groups(&self, since: DateTime<Utc>) -> Result<Vec<FailureGroup>> {
         self.rows(
             "SELECT workflow, agent, status, n, started_at, execution_id, step, error
              FROM (SELECT e.workflow, a.agent, a.status, a.started_at, a.execution_id,
@@ -448,10 +449,11 @@ impl Store {
                           ROW_NUMBER() OVER (PARTITION BY e.workflow, a.agent, a.status
                                              ORDER BY a.started_at DESC, a.id DESC) AS newest
                    FROM step_attempts a JOIN executions e ON e.id = a.execution_id
-                   WHERE a.status NOT IN ('completed', 'running')) failed
+                   WHERE a.status NOT IN ('completed', 'running')
+                     AND a.execution_id IN (SELECT id FROM executions WHERE started_at >= ?1)) failed
              WHERE newest = 1
              ORDER BY n DESC, started_at DESC",
-            NONE,
+            params![timestamp(since)],
             |row| {
                 Ok(FailureGroup {
                     workflow: row.get(0)?,

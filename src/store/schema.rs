@@ -351,4 +351,14 @@ pub const MIGRATIONS: &[Migration] = &[
     );
     "#,
     },
+    // 15: history read by time (the newest executions, statistics over a
+    // window, what retention removes) through an index, not a pass over every
+    // row: a year's store holds millions.
+    Migration {
+        what: "indexes for reading executions by when they started and finished",
+        sql: r#"
+    CREATE INDEX executions_by_start ON executions (started_at);
+    CREATE INDEX executions_by_end ON executions (finished_at);
+    "#,
+    },
 ];

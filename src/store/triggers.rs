@@ -288,7 +288,13 @@ impl Store {
                     CAST(COUNT(CASE WHEN started_at < ?2
                                      AND (finished_at IS NULL OR finished_at > ?2) THEN 1 END) AS BIGINT),
                     CAST(COUNT(CASE WHEN started_at >= ?1 AND started_at < ?2 THEN 1 END) AS BIGINT)
-             FROM step_attempts WHERE agent IS NOT NULL GROUP BY agent",
+             FROM step_attempts
+             WHERE agent IS NOT NULL AND execution_id IN
+               -- Only executions that can hold such calls, found by index:
+               -- started in the hour, under way at `at`, or not finished.
+               (SELECT id FROM executions
+                WHERE started_at >= ?1 OR finished_at > ?2 OR finished_at IS NULL)
+             GROUP BY agent",
             params![since, at],
             |row| Ok((row.get::<String>(0)?, (row.get(1)?, row.get(2)?))),
         )

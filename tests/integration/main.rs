@@ -43,3 +43,4 @@ mod testing;
 mod traces;
 mod upgrade;
 mod wakeups;
+mod windows;

@@ -125,7 +125,8 @@ fn an_upgrade_waits_for_the_older_wfcs_workers_to_stop() {
                   ALTER TABLE executions DROP COLUMN template_rev;
                   ALTER TABLE executions DROP COLUMN template_commit;
                   DROP TABLE template_sources;
-                  DROP TABLE agent_assignments; DROP TABLE assignment_changes;";
+                  DROP TABLE agent_assignments; DROP TABLE assignment_changes;
+                  DROP INDEX executions_by_start; DROP INDEX executions_by_end;";
     project.tamper(
         &format!("{worker} PRAGMA user_version = 9;"),
         &format!("{worker} UPDATE wfc_schema SET version = 9;"),
