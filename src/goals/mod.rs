@@ -184,20 +184,33 @@ impl Context<'_> {
                 .ok()
                 .map(|date| (d.value.clone(), end_of(date, self.tz)))
         });
-        let samples = self
-            .store
-            .samples_between(&query.series, from.as_deref(), Some(&until))?;
-        // The KPI's value after each sample; its current value is the last one.
-        let points = trend::running(query.aggregation, &samples);
-        let current = match points.last() {
-            Some((_, value)) => Some(*value),
-            // `count` of nothing is 0, a real value; other aggregates of nothing are no data.
-            None if query.aggregation == Aggregation::Count => Some(0.0),
-            None => None,
+        let (current, projection) = match &deadline {
+            // Without a deadline only the value is wanted: aggregated by the
+            // database, not read sample by sample (a year holds millions).
+            None => {
+                let value = self.store.metric_aggregate(
+                    &query.series,
+                    query.aggregation,
+                    from.as_deref(),
+                    Some(&until),
+                    None,
+                )?;
+                (value, None)
+            }
+            Some((_, end)) => {
+                let samples =
+                    self.store
+                        .samples_between(&query.series, from.as_deref(), Some(&until))?;
+                // The KPI's value after each sample; its current value is the last one.
+                let points = trend::running(query.aggregation, &samples);
+                (
+                    points.last().map(|(_, value)| *value),
+                    trend::project(&points, *end),
+                )
+            }
         };
-        let projection = deadline
-            .as_ref()
-            .and_then(|(_, end)| trend::project(&points, *end));
+        // `count` of nothing is 0, a real value; other aggregates of nothing are no data.
+        let current = current.or((query.aggregation == Aggregation::Count).then_some(0.0));
         let holds = |value: f64| threshold.op.holds(value, target);
         let status = match (current, &deadline) {
             (Some(value), _) if holds(value) => Status::Achieved,
