@@ -11,7 +11,9 @@ use std::time::Duration;
 
 #[derive(Args)]
 pub struct ServeArgs {
-    /// The .wf files whose triggers to serve.
+    /// The .wf files whose triggers to serve; a directory serves every `.wf`
+    /// file in it (not `.test.wf`, not below it), so a workflow the dashboard
+    /// creates there is served again after a restart.
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Where the HTTP API listens. Beyond loopback a token is required.
@@ -96,7 +98,7 @@ pub fn serve(args: ServeArgs, db: &DbArgs) -> Result<ExitCode, Error> {
     };
     args.otlp.start()?;
     let config = Config {
-        files: args.files,
+        files: served_files(args.files)?,
         db: super::db_location(db),
         listen: args.listen,
         token: args.token.filter(|t| !t.is_empty()),
@@ -116,6 +118,39 @@ pub fn serve(args: ServeArgs, db: &DbArgs) -> Result<ExitCode, Error> {
     };
     super::run::runtime()?.block_on(serve::serve(config))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The files named, each directory replaced by its `.wf` files in name order.
+fn served_files(named: Vec<PathBuf>) -> Result<Vec<PathBuf>, Error> {
+    let mut files = Vec::new();
+    for path in named {
+        if !path.is_dir() {
+            files.push(path);
+            continue;
+        }
+        let listing = std::fs::read_dir(&path).map_err(|error| {
+            Error::usage(format!(
+                "cannot read the directory {}: {error}",
+                path.display()
+            ))
+        })?;
+        let mut found: Vec<PathBuf> = listing
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|file| {
+                let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                file.is_file() && name.ends_with(".wf") && !name.ends_with(".test.wf")
+            })
+            .collect();
+        if found.is_empty() {
+            return Err(Error::usage(format!(
+                "the directory {} holds no .wf file to serve",
+                path.display()
+            )));
+        }
+        found.sort();
+        files.extend(found);
+    }
+    Ok(files)
 }
 
 #[derive(Args)]

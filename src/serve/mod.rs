@@ -246,6 +246,20 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     for path in &config.files {
         served.push(load(path, &config.db, &clock)?);
     }
+    // A file another served file imports runs through that one: served on its
+    // own as well (a directory holding both), its triggers would fire twice.
+    let imported: std::collections::HashSet<PathBuf> = served
+        .iter()
+        .flat_map(|entry| entry.engine.source_paths().into_iter().skip(1))
+        .collect();
+    served.retain(|entry| {
+        let path = crate::loader::canonical(&entry.path);
+        let through = imported.contains(&path);
+        if through {
+            tracing::info!(file = %entry.path.display(), "served through the file that imports it");
+        }
+        !through
+    });
     let state = Arc::new(State {
         served: RwLock::new(served),
         db: config.db.clone(),

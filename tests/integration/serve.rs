@@ -893,3 +893,55 @@ fn events_posted_at_once_are_each_recorded_once_and_start_once() {
     assert_eq!(project.store().count("events").unwrap(), 200);
     assert_eq!(count(&project.store(), "w"), 200, "each started once");
 }
+
+/// A served directory serves its `.wf` files (not tests, drafts, or a file
+/// another one imports, which runs through it), so a file the editor creates
+/// there is served again after a restart.
+#[test]
+fn a_served_directory_serves_its_files_and_what_the_editor_adds_to_it() {
+    let project = Project::new("serve_directory")
+        .file(
+            "flows/a.wf",
+            "import \"lib.wf\"\ntrigger go { manual }\nworkflow a { on go steps { r = helper({}) } output r }\n",
+        )
+        .file("flows/lib.wf", "agent helper { compute { ok: true } }\n")
+        .file(
+            "flows/b.wf",
+            "agent b_agent { compute { ok: true } }\ntrigger go { manual }\nworkflow b { on go steps { r = b_agent({}) } output r }\n",
+        )
+        .file("flows/b.test.wf", "test \"nothing\" { }\n")
+        .file("flows/old.wf.draft", "this does not parse\n")
+        .file("empty/readme.txt", "no workflows here\n");
+    let token = Some("t");
+    let served = |server: &Server| {
+        let (_, health) = server.http("GET", "/health", None, token);
+        let mut files: Vec<String> = health["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_str().unwrap().rsplit('/').next().unwrap().to_string())
+            .collect();
+        files.sort();
+        files
+    };
+    let server = Server::spawn(project.command(), "flows", &["--edit", "--token", "t"]);
+    assert_eq!(served(&server), ["a.wf", "b.wf"]);
+    let text = "agent c_agent { compute { ok: true } }\ntrigger go { manual }\nworkflow c { on go steps { r = c_agent({}) } output r }\n";
+    let (status, saved) = server.http(
+        "PUT",
+        "/files/flows/c.wf",
+        Some(&json!({ "text": text, "blob": null }).to_string()),
+        token,
+    );
+    assert_eq!(status, 200, "{saved}");
+    server.stop();
+    let again = Server::spawn(project.command(), "flows", &["--token", "t"]);
+    assert_eq!(served(&again), ["a.wf", "b.wf", "c.wf"]);
+    let (status, _) = again.http("POST", "/workflows/c/runs", Some("{}"), token);
+    assert_eq!(status, 202);
+    again.stop();
+    let out = project
+        .wfc(["serve", "empty", "--listen", "127.0.0.1:0"])
+        .expect_code(2);
+    assert!(out.stderr.contains("holds no .wf file"), "{}", out.stderr);
+}
