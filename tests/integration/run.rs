@@ -690,8 +690,8 @@ fn utilisation_is_a_share_of_the_window_and_of_capacity_when_the_file_is_given()
         let out = project.wfc(args).expect_code(0).stdout;
         serde_json::from_str::<Value>(&out).unwrap()["agents"][0].clone()
     };
-    let raw = stats(&["stats", "--format", "json"]);
-    let shared = stats(&["stats", "flow.wf", "--format", "json"]);
+    let raw = stats(&["stats", "--since", "1h", "--format", "json"]);
+    let shared = stats(&["stats", "flow.wf", "--since", "1h", "--format", "json"]);
     assert_eq!(raw["capacity"], Value::Null);
     assert_eq!(shared["capacity"], 2);
     let (raw, shared) = (
