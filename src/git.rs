@@ -206,8 +206,11 @@ pub struct Author<'a> {
 impl Repository {
     /// Commits `text`, just written to the file at `path` (relative to the
     /// root), on top of HEAD, with nothing else: the index keeps every other staged or
-    /// unstaged change, and its entry for `path` moves to the new blob (a
-    /// file git does not track yet gets one: a file the editor created).
+    /// unstaged change, and its entry for `path` moves to the new blob. A file
+    /// git does not track is committed only when `new` (the editor created
+    /// it) and its directory already holds files git tracks: an untracked
+    /// file, or one in a directory git keeps nothing of (an ignored build
+    /// directory, another project's scratch space), is left to its owner.
     /// Returns the new commit's id.
     pub fn commit_file(
         &self,
@@ -215,13 +218,37 @@ impl Repository {
         text: &str,
         author: &Author<'_>,
         message: &str,
+        new: bool,
     ) -> Result<String, GitError> {
         let shown = path.display().to_string();
         let key: &gix::bstr::BStr = shown.as_str().into();
         let mut index = self.repo.open_index().map_err(|e| self.broken(e))?;
+        let untracked = |what: &str| GitError::Unusable {
+            path: shown.clone(),
+            rev: "HEAD".into(),
+            what: what.into(),
+        };
         let position = match index.entry_index_by_path(key) {
             Ok(position) => position,
+            Err(_) if !new => {
+                return Err(untracked(
+                    "not tracked by git (add and commit it once first)",
+                ))
+            }
             Err(_) => {
+                let dir = match shown.rsplit_once('/') {
+                    Some((dir, _)) => format!("{dir}/"),
+                    None => String::new(),
+                };
+                let kept = index.entries().iter().any(|entry| {
+                    let tracked = entry.path(&index).to_string();
+                    tracked.starts_with(&dir) && !tracked[dir.len()..].contains('/')
+                });
+                if !kept {
+                    return Err(untracked(
+                        "a new file in a directory git tracks nothing of (add and commit it once first)",
+                    ));
+                }
                 index.dangerously_push_entry(
                     gix::index::entry::Stat::default(),
                     gix::ObjectId::null(self.repo.object_hash()),

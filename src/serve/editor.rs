@@ -501,7 +501,7 @@ fn commit(file: &Editable, text: &str, body: &Value) -> Result<String, String> {
         .filter(|m| !m.is_empty())
         .map(str::to_string)
         .unwrap_or_else(|| format!("Edit {} in the wfc dashboard", file.name));
-    repo.commit_file(&path, text, &author, &message)
+    repo.commit_file(&path, text, &author, &message, !file.exists)
         .map_err(|e| e.to_string())
 }
 

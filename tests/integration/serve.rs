@@ -934,6 +934,9 @@ fn a_served_directory_serves_its_files_and_what_the_editor_adds_to_it() {
         token,
     );
     assert_eq!(status, 200, "{saved}");
+    // The scratch directory lies inside wfc's own checkout (target/), whose
+    // git tracks nothing there: the new file is not committed into it.
+    assert_eq!(saved["commit"], Value::Null, "{saved}");
     server.stop();
     let again = Server::spawn(project.command(), "flows", &["--token", "t"]);
     assert_eq!(served(&again), ["a.wf", "b.wf", "c.wf"]);
