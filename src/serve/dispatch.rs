@@ -137,14 +137,7 @@ fn fire(
         match engine.begin(id.clone(), workflow, input.clone(), origin) {
             Ok(begun) => {
                 tracing::info!(%trigger, %occurrence, %workflow, execution = %begun.id, "started");
-                let engine = engine.clone();
-                tokio::spawn(async move {
-                    match engine.proceed(begun).await {
-                        Ok(done) => tracing::info!(execution = %done.id, workflow = %done.workflow,
-                            status = %done.outcome.status(), "execution ended"),
-                        Err(error) => tracing::error!(%error, "execution stopped: database error"),
-                    }
-                });
+                run_begun(engine, begun);
             }
             Err(RunError::AlreadyFired { .. }) => {}
             // The occurrence stays owed: the caller does not mark it handled, so
@@ -257,6 +250,18 @@ fn fired<'a>(
         .collect()
 }
 
+/// Runs a started execution on its own task, logging how it ended.
+fn run_begun(engine: &Arc<Engine>, begun: crate::runtime::Begun) {
+    let engine = engine.clone();
+    tokio::spawn(async move {
+        match engine.proceed(begun).await {
+            Ok(done) => tracing::info!(execution = %done.id, workflow = %done.workflow,
+                status = %done.outcome.status(), "execution ended"),
+            Err(error) => tracing::error!(%error, "execution stopped: database error"),
+        }
+    });
+}
+
 /// Starts `starts` in one commit and runs each one started.
 fn start_all(
     engine: &Arc<Engine>,
@@ -281,14 +286,7 @@ fn start_all(
         match answer {
             Ok(begun) => {
                 tracing::info!(workflow = %begun.workflow, execution = %begun.id, "started");
-                let engine = engine.clone();
-                tokio::spawn(async move {
-                    match engine.proceed(begun).await {
-                        Ok(done) => tracing::info!(execution = %done.id, workflow = %done.workflow,
-                            status = %done.outcome.status(), "execution ended"),
-                        Err(error) => tracing::error!(%error, "execution stopped: database error"),
-                    }
-                });
+                run_begun(engine, begun);
             }
             Err(RunError::AlreadyFired { .. }) => {}
             Err(error) => tracing::warn!(%error, "not started"),

@@ -175,34 +175,26 @@ impl Store {
 
     /// The SQLite file's size in bytes (pages in use and free); `None` on PostgreSQL.
     fn file_size(&self) -> Result<Option<u64>> {
-        if !matches!(self.conn, Db::Sqlite(_)) {
-            return Ok(None);
-        }
-        let pages: i64 = self
-            .conn
-            .row("PRAGMA page_count", NONE, |row| row.get(0))?
-            .unwrap_or(0);
-        let size: i64 = self
-            .conn
-            .row("PRAGMA page_size", NONE, |row| row.get(0))?
-            .unwrap_or(0);
-        Ok(Some((pages * size) as u64))
+        self.pages_in_bytes("page_count")
     }
 
     /// Bytes of the SQLite file's free pages, which new rows take first.
     fn free_bytes(&self) -> Result<Option<u64>> {
+        self.pages_in_bytes("freelist_count")
+    }
+
+    /// A page count SQLite gives (`PRAGMA pages`), in bytes; `None` on PostgreSQL.
+    fn pages_in_bytes(&self, pages: &str) -> Result<Option<u64>> {
         if !matches!(self.conn, Db::Sqlite(_)) {
             return Ok(None);
         }
-        let pages: i64 = self
-            .conn
-            .row("PRAGMA freelist_count", NONE, |row| row.get(0))?
-            .unwrap_or(0);
-        let size: i64 = self
-            .conn
-            .row("PRAGMA page_size", NONE, |row| row.get(0))?
-            .unwrap_or(0);
-        Ok(Some((pages * size) as u64))
+        let pragma = |name: &str| -> Result<i64> {
+            Ok(self
+                .conn
+                .row(&format!("PRAGMA {name}"), NONE, |row| row.get(0))?
+                .unwrap_or(0))
+        };
+        Ok(Some((pragma(pages)? * pragma("page_size")?) as u64))
     }
 
     /// Rewrites the SQLite file without its free pages (a full `VACUUM`: no
